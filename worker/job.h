@@ -1,0 +1,164 @@
+/* Requests of the job contract (start, stop, update_layout, update_stream):
+ * parsing and field-by-field validation with jansson, and path templates.
+ * Pure module: no media headers. See docs/jobs.md.
+ * locality: any thread; objects are not shared between threads. */
+#ifndef EGW_JOB_H
+#define EGW_JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "worker/err.h"
+
+#define EGW_EGRESS_ID_MAX 64
+
+typedef enum egw_request_type {
+	EGW_REQ_START = 0,
+	EGW_REQ_STOP,
+	EGW_REQ_UPDATE_LAYOUT,
+	EGW_REQ_UPDATE_STREAM,
+} egw_request_type_t;
+
+typedef enum egw_source_kind {
+	EGW_SOURCE_TRACK = 0,
+	EGW_SOURCE_PARTICIPANT,
+	EGW_SOURCE_TRACK_COMPOSITE,
+	EGW_SOURCE_ROOM_COMPOSITE,
+	EGW_SOURCE_RENDER,
+} egw_source_kind_t;
+
+typedef enum egw_media {
+	EGW_MEDIA_NONE = 0,
+	EGW_MEDIA_AUDIO,
+	EGW_MEDIA_VIDEO,
+} egw_media_t;
+
+typedef enum egw_output_kind {
+	EGW_OUTPUT_FILE = 0,
+	EGW_OUTPUT_STREAM,
+	EGW_OUTPUT_SEGMENTS,
+	EGW_OUTPUT_IMAGES,
+} egw_output_kind_t;
+
+typedef enum egw_file_format {
+	EGW_FORMAT_NONE = 0,
+	EGW_FORMAT_MP4,
+	EGW_FORMAT_MKV,
+	EGW_FORMAT_WEBM,
+	EGW_FORMAT_OGG,
+} egw_file_format_t;
+
+typedef enum egw_storage_kind {
+	EGW_STORAGE_DEFAULT = 0, /* absent in the request: worker default */
+	EGW_STORAGE_LOCAL,
+	EGW_STORAGE_S3,
+	EGW_STORAGE_GCS,
+	EGW_STORAGE_AZURE,
+} egw_storage_kind_t;
+
+typedef struct egw_output {
+	egw_output_kind_t kind;
+	/* file */
+	egw_file_format_t format;
+	char *path; /* template, e.g. "{room_id}/{egress_id}.mkv" */
+	/* stream: secret (stream keys) */
+	char **urls;
+	size_t n_urls;
+	/* segments */
+	char *prefix; /* also images */
+	int segment_s;
+	/* images */
+	int every_s, width, height;
+} egw_output_t;
+
+typedef struct egw_encoding {
+	char *preset; /* NULL when explicit fields are used */
+	int width, height, fps;
+	int video_bitrate_kbps, keyframe_interval_s;
+	int audio_bitrate_kbps, audio_sample_rate;
+	char *speed_preset;
+} egw_encoding_t;
+
+typedef struct egw_storage {
+	egw_storage_kind_t kind;
+	char *dir; /* local */
+	char *bucket, *region, *endpoint, *container, *account;
+	char *access_key, *secret_key, *session_token; /* secrets */
+	char *credentials_json;                      /* gcs; secret */
+	int path_style;
+} egw_storage_t;
+
+typedef struct egw_job {
+	char egress_id[EGW_EGRESS_ID_MAX + 1];
+	struct {
+		char *sfu;     /* "janus", "whep", "rtp" */
+		char *url;
+		char *room_id; /* as text; room_id_is_number says how it came */
+		int room_id_is_number;
+		char *pin;     /* secret; NULL when absent or null */
+	} room;
+	struct {
+		egw_source_kind_t kind;
+		char *participant;    /* track, participant */
+		egw_media_t media;    /* track */
+		char *track_id;       /* track: "<publisher id>/<mid>" */
+		int audio_only, video_only;
+		char *audio_track_id, *video_track_id; /* track_composite */
+		char *layout;         /* room_composite/render: name, or compact JSON of a custom object */
+		char *background;
+		int labels;
+		char *manifest;       /* render */
+	} source;
+	egw_encoding_t encoding;
+	egw_output_t *outputs;
+	size_t n_outputs;
+	egw_storage_t storage;
+	struct {
+		int max_duration_s;      /* 0: worker default */
+		int empty_room_timeout_s; /* 0: worker default */
+	} limits;
+	struct {
+		char *url;
+		char *secret; /* secret */
+	} webhook;
+} egw_job_t;
+
+typedef struct egw_request {
+	egw_request_type_t type;
+	char egress_id[EGW_EGRESS_ID_MAX + 1];
+	egw_job_t *job;         /* EGW_REQ_START */
+	char *layout;           /* EGW_REQ_UPDATE_LAYOUT */
+	char **add_urls, **remove_urls; /* EGW_REQ_UPDATE_STREAM */
+	size_t n_add_urls, n_remove_urls;
+} egw_request_t;
+
+/* Parses and validates one request (UTF-8 JSON object).
+ * On success returns EGW_OK and *out (free with egw_request_free()).
+ * On failure returns EGW_ERR_INVALID_REQUEST, *out NULL, and errstr names the
+ * field and what is wrong, e.g. "outputs[0].format: must be one of mp4, mkv,
+ * webm, ogg". egress_id_out (size >= EGW_EGRESS_ID_MAX+1, may be NULL) gets
+ * the request's egress_id whenever it is present and valid, even if another
+ * field fails, so the failure can be reported under that id; "" otherwise.
+ * errstr never contains secret values. */
+egw_err_t egw_request_parse(const char *text, size_t len, egw_request_t **out,
+			    char *egress_id_out, char *errstr, size_t errstr_size);
+void egw_request_free(egw_request_t *req);
+
+/* Start jobs only: EGW_OK when this build can run the job; otherwise
+ * EGW_ERR_NOT_SUPPORTED with errstr naming the field, e.g.
+ * "source.kind: room_composite is not supported yet". */
+egw_err_t egw_job_check_supported(const egw_job_t *job, char *errstr, size_t errstr_size);
+
+/* Expands {room_id}, {egress_id}, {participant} and {time} (UTC,
+ * 20261125T201500Z, from t) in tmpl. Fails with EGW_ERR_INVALID_REQUEST when
+ * the result would escape the storage root (absolute, "..", empty segment)
+ * or does not fit. */
+egw_err_t egw_job_expand_path(const egw_job_t *job, const char *tmpl, time_t t,
+			      char *out, size_t out_size, char *errstr, size_t errstr_size);
+
+const char *egw_source_kind2str(egw_source_kind_t kind);
+const char *egw_file_format2str(egw_file_format_t fmt);
+const char *egw_output_kind2str(egw_output_kind_t kind);
+
+#endif

@@ -1,0 +1,28 @@
+/* Logging: one macro, printf-checked, carrying the egress id.
+ * Lines go to stderr, as text or as JSON lines (EGRESS_LOG_FORMAT=json).
+ * locality: any thread. */
+#ifndef EGW_LOG_H
+#define EGW_LOG_H
+
+typedef enum egw_log_level {
+	EGW_LOG_ERROR = 0,
+	EGW_LOG_WARN = 1,
+	EGW_LOG_INFO = 2,
+	EGW_LOG_DEBUG = 3,
+} egw_log_level_t;
+
+/* Reads EGRESS_LOG_LEVEL (error|warn|info|debug) and EGRESS_LOG_FORMAT
+ * (text|json) once; safe to call again. */
+void egw_log_init(void);
+
+void egw_log(const char *egress_id, egw_log_level_t level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ctx is the egress id (const char *), or NULL for worker-wide lines. */
+#define EGW_LOG(ctx, level, ...) egw_log((ctx), EGW_LOG_##level, __VA_ARGS__)
+
+/* Copies s into out with the user-info and query of any URL replaced by
+ * "***", so stream keys and credentials never reach a log line. */
+void egw_log_redact_url(const char *url, char *out, unsigned long out_size);
+
+#endif
