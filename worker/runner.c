@@ -34,7 +34,7 @@ static void emit(runner_t *r, const char *status, json_t *outputs, json_t *detai
 {
 	json_t *ev = egw_status_event(&r->st, status, outputs, details, r->err,
 				      r->err ? r->errmsg : NULL);
-	char *line = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+	char *line = ev ? json_dumps(ev, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
 	if (line) {
 		fprintf(stdout, "%s\n", line);
 		fflush(stdout);

@@ -33,7 +33,7 @@ typedef struct egw_worker {
 
 static void publish_status(egw_worker_t *w, const char *egress_id, json_t *ev)
 {
-	char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+	char *text = ev ? json_dumps(ev, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
 	if (text) {
 		egw_kafka_produce(w->producer, w->cfg->status_topic, egress_id, text, strlen(text),
 				  NULL, NULL);

@@ -1,0 +1,117 @@
+"""Shared set-up of the integration tests: a World (tests/world/world.py)
+with Janus, a broker (`egress broker`), a worker (`egress worker`) and
+helpers to submit jobs and check outputs with the FFmpeg-based checker."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.environ.get("EGW_SOURCE_DIR", os.path.dirname(os.path.dirname(HERE)))
+sys.path.insert(0, os.path.join(SRC, "tests", "world"))
+import world  # noqa: E402
+
+BUILD = world.BUILD_DIR
+EGRESS = os.path.join(BUILD, "egress")
+CHECK = os.path.join(SRC, "tests", "tools", "check_media.py")
+
+
+class Failure(Exception):
+    pass
+
+
+def expect(cond, what):
+    if not cond:
+        raise Failure(what)
+    print("ok: " + what, flush=True)
+
+
+class Env:
+    """World + Janus + broker + worker + status reader."""
+
+    def __init__(self, name, max_jobs=2, worker_env=None):
+        self.w = world.World(name)
+        self.out = os.path.join(self.w.dir, "out")
+        self.janus = self.w.start_janus()
+        self.bootstrap = self.w.start_broker()
+        env = {
+            "EGRESS_KAFKA_BROKERS": self.bootstrap,
+            "EGRESS_STORAGE_DIR": self.out,
+            "EGRESS_MAX_JOBS": max_jobs,
+            "EGRESS_WORKER_ID": "worker-" + name,
+            "EGRESS_KAFKA_SESSION_TIMEOUT_MS": 6000,
+            "EGRESS_KAFKA_HEARTBEAT_INTERVAL_MS": 500,
+        }
+        env.update(worker_env or {})
+        self.worker = self.w.run([EGRESS, "worker"], name="worker", env=env)
+        self.status = self.w.status_reader(self.bootstrap)
+        self.t_produced = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, et, ev, tb):
+        if et is not None:
+            print(self.w.logs(60), flush=True)
+        self.w.close()
+        return False
+
+    def job(self, egress_id, source, outputs, **extra):
+        req = {"type": "start", "egress_id": egress_id,
+               "room": {"sfu": "janus", "url": self.janus, "room_id": 1234},
+               "source": source, "outputs": outputs}
+        req.update(extra)
+        return req
+
+    def submit(self, req):
+        self.t_produced[req.get("egress_id")] = time.time()
+        self.w.produce(self.bootstrap, "egress.jobs", req.get("egress_id", ""), json.dumps(req))
+
+    def submit_raw(self, key, text):
+        self.w.produce(self.bootstrap, "egress.jobs", key, text)
+
+    def stop(self, egress_id):
+        self.w.produce(self.bootstrap, "egress.control", egress_id,
+                       json.dumps({"type": "stop", "egress_id": egress_id}))
+
+    def wait(self, egress_id, status, timeout=30):
+        ev = self.status.wait_for(egress_id, status, timeout=timeout)
+        print("event: %s %s" % (egress_id, json.dumps(ev)), flush=True)
+        return ev
+
+    def statuses(self, egress_id):
+        return self.status.statuses(egress_id)
+
+
+def check_media(path, *args):
+    """Runs the independent checker; returns its JSON report, raises with
+    its messages when an expectation fails."""
+    p = subprocess.run(["/usr/bin/python3", CHECK, path, "--json"] + [str(a) for a in args],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=180)
+    try:
+        report = json.loads(p.stdout)
+    except ValueError:
+        report = None
+    if p.returncode != 0:
+        raise Failure("check_media %s %s failed:\n%s\n%s" % (path, " ".join(map(str, args)),
+                                                             p.stderr, p.stdout[-3000:]))
+    print("checked %s: %s" % (path, json.dumps(report)[:1500]), flush=True)
+    return report
+
+
+def in_order(statuses, expected):
+    """True when `expected` appears in `statuses` in this order (repeated
+    'active' updates allowed)."""
+    compact = [s for i, s in enumerate(statuses) if i == 0 or s != statuses[i - 1]]
+    return compact == expected
+
+
+def main(test):
+    try:
+        test()
+    except (Failure, world.WorldError) as e:
+        print("FAIL: %s" % e, flush=True)
+        sys.exit(1)
+    print("PASS", flush=True)

@@ -1,0 +1,64 @@
+"""Publisher -> Janus -> start job over Kafka -> 10 s -> stop over Kafka ->
+status events in order -> the file checked by FFmpeg. A malformed job in
+between fails with invalid_request and the next valid job still runs. The
+worker stays hidden from the room."""
+
+import json
+import os
+import time
+
+import egwtest
+from egwtest import expect
+
+
+def test():
+    with egwtest.Env("rec") as env:
+        alice = env.w.start_publisher("alice", color="ff0000", freq=440, video="vp8")
+        alice.wait_for("webrtcup", 15)
+
+        # A malformed job: reported as failed, the worker carries on.
+        bad = env.job("EG_bad", {"kind": "participant", "participant": "alice"},
+                      [{"kind": "file", "format": "avi", "path": "x.avi"}])
+        env.submit(bad)
+        ev = env.wait("EG_bad", "failed")
+        expect(ev["error"]["code"] == "invalid_request", "malformed job fails with invalid_request")
+        expect("outputs[0].format" in ev["error"]["message"], "the error names the field")
+        env.submit_raw("EG_garbage", "{not json")
+        ev = env.wait("EG_garbage", "failed")
+        expect(ev["error"]["code"] == "invalid_request", "unparsable job fails with invalid_request")
+
+        job = env.job("EG_rec", {"kind": "participant", "participant": "alice"},
+                      [{"kind": "file", "format": "mkv", "path": "{room_id}/{egress_id}.mkv"}])
+        env.submit(job)
+        active = env.wait("EG_rec", "active", timeout=30)
+        t_active = time.time()
+        print("metric: start job produced -> active event received: %.0f ms"
+              % ((t_active - env.t_produced["EG_rec"]) * 1000), flush=True)
+
+        # Hidden: the room lists only the publisher.
+        parts = env.w.listparticipants(1234)
+        names = sorted(p.get("display", "") for p in parts)
+        expect(names == ["alice"], "room participants while recording are only %s" % names)
+
+        time.sleep(10.0 - (time.time() - t_active))
+        env.stop("EG_rec")
+        done = env.wait("EG_rec", "complete", timeout=30)
+        statuses = env.statuses("EG_rec")
+        expect(egwtest.in_order(statuses, ["starting", "active", "ending", "complete"]),
+               "status events in order: %s" % statuses)
+        expect(done["worker_id"] == "worker-rec", "events carry the worker id")
+        out = done["outputs"][0]
+        expect(out["location"].endswith("1234/EG_rec.mkv"), "file at the templated path")
+        expect(os.path.getsize(out["location"]) == out["size"] and out["size"] > 0,
+               "reported size matches the file")
+        expect(abs(out["duration_s"] - 10.0) <= 0.5, "reported duration %.2f s" % out["duration_s"])
+        egwtest.check_media(out["location"], "--expect-codecs", "vp8,opus",
+                            "--expect-duration", 10, "--duration-tol", 0.5,
+                            "--expect-freq", 440, "--max-sync-ms", 40, "--min-markers", 4,
+                            "--expect-color", "ff0000", "--max-decode-errors", 0,
+                            "--max-video-gap-ms", 500, "--max-audio-gap-ms", 500)
+        print(json.dumps({"events": env.status.events("EG_rec")})[:2000])
+
+
+if __name__ == "__main__":
+    egwtest.main(test)

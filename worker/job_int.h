@@ -1,0 +1,73 @@
+/* Private to worker/job*.c: do not include outside the job module. */
+#ifndef EGW_JOB_INT_H
+#define EGW_JOB_INT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "worker/job.h"
+#include "worker/jsonutil.h"
+
+/* Limits of the contract (docs/jobs.md). */
+#define EGW_JOB_REQUEST_MAX_BYTES (256 * 1024)
+#define EGW_JOB_TEMPLATE_MAX 1024 /* path templates and prefixes */
+#define EGW_JOB_URL_MAX 2048
+#define EGW_JOB_URLS_MAX 10 /* per stream output, and per update_stream list */
+#define EGW_JOB_OUTPUTS_MAX 16
+#define EGW_JOB_NAME_MAX 256 /* participant names, ids, pins, bucket names */
+
+/* Table helpers. Optional fields also accept null, meaning absent. */
+#define EGW_F_OPT(req) ((req) ? 0u : EGW_JSON_T_NULL)
+#define EGW_F_STR(n, fl, len, st, m)                                                        \
+	{ .name = (n), .types = EGW_JSON_T_STRING | EGW_F_OPT((fl) & EGW_JSON_REQUIRED),     \
+	  .flags = (fl) | EGW_JSON_NONEMPTY | EGW_JSON_PRINTABLE, .max_len = (len),         \
+	  .dest = EGW_JSON_DEST_STR, .offset = offsetof(st, m) }
+#define EGW_F_ENUM(n, fl, names, st, m)                                                     \
+	{ .name = (n), .types = EGW_JSON_T_STRING | EGW_F_OPT((fl) & EGW_JSON_REQUIRED),     \
+	  .flags = (fl), .one_of = (names), .dest = EGW_JSON_DEST_STR, .offset = offsetof(st, m) }
+#define EGW_F_CHOICE(n, fl, names)                                                          \
+	{ .name = (n), .types = EGW_JSON_T_STRING | EGW_F_OPT((fl) & EGW_JSON_REQUIRED),     \
+	  .flags = (fl), .one_of = (names) }
+#define EGW_F_INT(n, lo, hi, st, m)                                                         \
+	{ .name = (n), .types = EGW_JSON_T_INT | EGW_JSON_T_NULL, .min = (lo), .max = (hi),  \
+	  .dest = EGW_JSON_DEST_INT, .offset = offsetof(st, m) }
+#define EGW_F_BOOL(n, st, m)                                                                \
+	{ .name = (n), .types = EGW_JSON_T_BOOL | EGW_JSON_T_NULL, .dest = EGW_JSON_DEST_BOOL, \
+	  .offset = offsetof(st, m) }
+#define EGW_F_OBJ(n, fl)                                                                    \
+	{ .name = (n), .types = EGW_JSON_T_OBJECT | EGW_F_OPT((fl) & EGW_JSON_REQUIRED), .flags = (fl) }
+
+/* Names in enum order (NULL-terminated, for one_of tables). Formats and
+ * storage kinds start at enum value 1. */
+extern const char *const egw_job_source_kinds[];
+extern const char *const egw_job_output_kinds[];
+extern const char *const egw_job_formats[];
+extern const char *const egw_job_storage_kinds[];
+extern const char *const egw_job_layouts[];
+
+/* Index of s in the NULL-terminated names, or -1. */
+int egw_job_name_index(const char *const *names, const char *s);
+
+/* Parses and validates the start-request part of root into a new job
+ * (egress_id already checked and copied by the caller). */
+egw_err_t egw_job_parse_start(const json_t *root, const char *egress_id, egw_job_t **out,
+			      char *errstr, size_t errstr_size);
+void egw_job_free(egw_job_t *job);
+
+/* Validates an array of stream URLs (rtmp, rtmps, srt) found at path and
+ * copies it. The URLs are secrets: messages name only their index. */
+egw_err_t egw_job_copy_stream_urls(const json_t *urls, const char *path, char ***out, size_t *n,
+				   char *errstr, size_t errstr_size);
+void egw_job_free_strv(char **v, size_t n);
+
+/* Non-zero when url is scheme://host... for one of the NULL-terminated
+ * schemes (case-insensitive), with a non-empty host and no spaces or control
+ * characters. */
+int egw_job_url_ok(const char *url, const char *const *schemes);
+
+/* egw_job_expand_path() with the field path used in messages. */
+egw_err_t egw_job_expand(const egw_job_t *job, const char *tmpl, time_t t, const char *field,
+			 char *out, size_t out_size, char *errstr, size_t errstr_size);
+
+#endif

@@ -1,0 +1,596 @@
+/* Start requests: the room, source, encoding, outputs, storage, limits and
+ * webhook sections, each checked against its field table (docs/jobs.md). */
+#include "worker/job_int.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REQ EGW_JSON_REQUIRED
+#define SECRET EGW_JSON_SECRET
+#define N(table) (sizeof(table) / sizeof((table)[0]))
+#define SECTION(obj, path, table, base) \
+	section((obj), (path), (table), N(table), (base), errstr, errstr_size)
+#define EXPANDED_MAX 4096
+
+typedef struct field_table {
+	const egw_json_field_t *fields;
+	size_t n;
+} field_table_t;
+#define TABLE(t) { (t), N(t) }
+
+static const char *const sfu_names[] = {"janus", "whep", "rtp", NULL};
+static const char *const http_schemes[] = {"http", "https", NULL};
+static const char *const media_names[] = {"audio", "video", NULL};
+static const char *const segment_formats[] = {"hls", NULL};
+static const char *const preset_names[] = {
+	"H264_720P_30",	 "H264_720P_60",    "H264_1080P_30",  "H264_1080P_60",
+	"H264_540P_25",	 "OPUS_AUDIO_ONLY", "AAC_AUDIO_ONLY", NULL,
+};
+static const char *const speed_presets[] = {
+	"ultrafast", "superfast", "veryfast", "faster", "fast",
+	"medium",    "slow",      "slower",   "veryslow", NULL,
+};
+static const int sample_rates[] = {8000, 12000, 16000, 24000, 32000, 44100, 48000};
+
+static const egw_json_field_t start_fields[] = {
+	EGW_F_OBJ("room", REQ),
+	EGW_F_OBJ("source", REQ),
+	EGW_F_OBJ("encoding", 0),
+	{.name = "outputs", .types = EGW_JSON_T_ARRAY, .flags = REQ, .min = 1,
+	 .max = EGW_JOB_OUTPUTS_MAX},
+	EGW_F_OBJ("storage", 0),
+	EGW_F_OBJ("limits", 0),
+	EGW_F_OBJ("webhook", 0),
+};
+
+static egw_err_t section(const json_t *obj, const char *path, const egw_json_field_t *table,
+			 size_t n, void *base, char *errstr, size_t errstr_size)
+{
+	egw_err_t err = egw_json_validate(obj, path, table, n, errstr, errstr_size);
+	if (err)
+		return err;
+	err = egw_json_fill(obj, table, n, base);
+	if (err)
+		egw_json_seterr(errstr, errstr_size, path, NULL, "out of memory");
+	return err;
+}
+
+static egw_err_t invalid(char *errstr, size_t errstr_size, const char *path, const char *key,
+			 const char *msg)
+{
+	egw_json_seterr(errstr, errstr_size, path, key, "%s", msg);
+	return EGW_ERR_INVALID_REQUEST;
+}
+
+/* ---- room ---- */
+
+static const egw_json_field_t room_fields[] = {
+	EGW_F_ENUM("sfu", REQ, sfu_names, egw_job_t, room.sfu),
+	EGW_F_STR("url", 0, EGW_JOB_URL_MAX, egw_job_t, room.url),
+	{.name = "room_id", .types = EGW_JSON_T_STRING | EGW_JSON_T_INT,
+	 .flags = REQ | EGW_JSON_NONEMPTY | EGW_JSON_PRINTABLE, .max_len = EGW_JOB_NAME_MAX,
+	 .dest = EGW_JSON_DEST_STR, .offset = offsetof(egw_job_t, room.room_id)},
+	EGW_F_STR("pin", SECRET, EGW_JOB_NAME_MAX, egw_job_t, room.pin),
+};
+
+static egw_err_t parse_room(const json_t *room, egw_job_t *job, char *errstr, size_t errstr_size)
+{
+	json_t *id;
+	int signalled = 0;
+	egw_err_t err = SECTION(room, "room", room_fields, job);
+
+	if (err)
+		return err;
+	id = egw_json_get(room, "room_id");
+	job->room.room_id_is_number = json_is_integer(id);
+	if (json_is_integer(id) && json_integer_value(id) < 1)
+		return invalid(errstr, errstr_size, "room", "room_id",
+			       "must be a positive integer or a non-empty string");
+	/* janus and whep are signalled over HTTP; rtp only receives. */
+	signalled = strcmp(job->room.sfu, "rtp") != 0;
+	if (signalled && !job->room.url)
+		return invalid(errstr, errstr_size, "room", "url", "is required");
+	if (signalled && !egw_job_url_ok(job->room.url, http_schemes))
+		return invalid(errstr, errstr_size, "room", "url",
+			       "must be an http:// or https:// URL");
+	return EGW_OK;
+}
+
+/* ---- source ---- */
+
+#define F_LAYOUT(fl)                                                                          \
+	{.name = "layout",                                                                     \
+	 .types = EGW_JSON_T_STRING | EGW_JSON_T_OBJECT | EGW_F_OPT((fl) & REQ), .flags = (fl), \
+	 .one_of = egw_job_layouts, .dest = EGW_JSON_DEST_STR,                                 \
+	 .offset = offsetof(egw_job_t, source.layout)}
+#define F_AV_ONLY                                                            \
+	EGW_F_BOOL("audio_only", egw_job_t, source.audio_only),             \
+	EGW_F_BOOL("video_only", egw_job_t, source.video_only)
+#define F_COMPOSITE                                                          \
+	F_AV_ONLY, EGW_F_STR("background", 0, 16, egw_job_t, source.background), \
+	EGW_F_BOOL("labels", egw_job_t, source.labels)
+
+static const egw_json_field_t source_kind_field[] = {
+	EGW_F_CHOICE("kind", REQ, egw_job_source_kinds),
+};
+static const egw_json_field_t track_fields[] = {
+	EGW_F_STR("participant", 0, EGW_JOB_NAME_MAX, egw_job_t, source.participant),
+	EGW_F_CHOICE("media", 0, media_names),
+	EGW_F_STR("track_id", 0, EGW_JOB_NAME_MAX, egw_job_t, source.track_id),
+};
+static const egw_json_field_t participant_fields[] = {
+	EGW_F_STR("participant", REQ, EGW_JOB_NAME_MAX, egw_job_t, source.participant),
+	F_AV_ONLY,
+};
+static const egw_json_field_t track_composite_fields[] = {
+	EGW_F_STR("audio_track_id", 0, EGW_JOB_NAME_MAX, egw_job_t, source.audio_track_id),
+	EGW_F_STR("video_track_id", 0, EGW_JOB_NAME_MAX, egw_job_t, source.video_track_id),
+};
+static const egw_json_field_t room_composite_fields[] = {F_LAYOUT(REQ), F_COMPOSITE};
+static const egw_json_field_t render_fields[] = {
+	EGW_F_STR("manifest", REQ, EGW_JOB_TEMPLATE_MAX, egw_job_t, source.manifest),
+	F_LAYOUT(0),
+	F_COMPOSITE,
+};
+static const field_table_t source_tables[] = {
+	[EGW_SOURCE_TRACK] = TABLE(track_fields),
+	[EGW_SOURCE_PARTICIPANT] = TABLE(participant_fields),
+	[EGW_SOURCE_TRACK_COMPOSITE] = TABLE(track_composite_fields),
+	[EGW_SOURCE_ROOM_COMPOSITE] = TABLE(room_composite_fields),
+	[EGW_SOURCE_RENDER] = TABLE(render_fields),
+};
+
+/* "<publisher id>/<mid>", both parts non-empty. */
+static int track_id_ok(const char *s)
+{
+	const char *slash = s ? strchr(s, '/') : NULL;
+	return slash && slash != s && slash[1] && !strchr(slash + 1, '/');
+}
+
+static int colour_ok(const char *s)
+{
+	if (strlen(s) != 7 || s[0] != '#')
+		return 0;
+	for (int i = 1; i < 7; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+static egw_err_t check_track(const json_t *src, egw_job_t *job, char *errstr, size_t errstr_size)
+{
+	json_t *media = egw_json_get(src, "media");
+
+	if (media)
+		job->source.media =
+			(egw_media_t)(egw_job_name_index(media_names, json_string_value(media)) + 1);
+	if (job->source.track_id) {
+		if (job->source.participant || media)
+			return invalid(errstr, errstr_size, "source", "track_id",
+				       "cannot be combined with source.participant or source.media");
+		if (!track_id_ok(job->source.track_id))
+			return invalid(errstr, errstr_size, "source", "track_id",
+				       "must be <publisher id>/<mid>");
+		return EGW_OK;
+	}
+	if (!job->source.participant)
+		return invalid(errstr, errstr_size, "source", "participant",
+			       "is required (or source.track_id)");
+	if (!media)
+		return invalid(errstr, errstr_size, "source", "media",
+			       "is required with source.participant");
+	return EGW_OK;
+}
+
+static egw_err_t check_source_ids(egw_job_t *job, char *errstr, size_t errstr_size)
+{
+	const char *audio = job->source.audio_track_id, *video = job->source.video_track_id;
+
+	if (!audio && !video)
+		return invalid(errstr, errstr_size, "source", "audio_track_id",
+			       "is required (or source.video_track_id)");
+	if (audio && !track_id_ok(audio))
+		return invalid(errstr, errstr_size, "source", "audio_track_id",
+			       "must be <publisher id>/<mid>");
+	if (video && !track_id_ok(video))
+		return invalid(errstr, errstr_size, "source", "video_track_id",
+			       "must be <publisher id>/<mid>");
+	return EGW_OK;
+}
+
+static egw_err_t check_av(egw_job_t *job, char *errstr, size_t errstr_size)
+{
+	if (job->source.audio_only && job->source.video_only)
+		return invalid(errstr, errstr_size, "source", "video_only",
+			       "cannot be combined with source.audio_only");
+	if (job->source.background && !colour_ok(job->source.background))
+		return invalid(errstr, errstr_size, "source", "background",
+			       "must be a colour #RRGGBB");
+	return EGW_OK;
+}
+
+static egw_err_t parse_source(const json_t *src, egw_job_t *job, char *errstr, size_t errstr_size)
+{
+	int kind;
+	egw_err_t err = egw_json_validate(src, "source", source_kind_field, 1, errstr, errstr_size);
+
+	if (err)
+		return err;
+	kind = egw_job_name_index(egw_job_source_kinds,
+				  json_string_value(json_object_get(src, "kind")));
+	job->source.kind = (egw_source_kind_t)kind;
+	err = section(src, "source", source_tables[kind].fields, source_tables[kind].n, job, errstr,
+		      errstr_size);
+	if (err)
+		return err;
+	switch (job->source.kind) {
+	case EGW_SOURCE_TRACK:
+		return check_track(src, job, errstr, errstr_size);
+	case EGW_SOURCE_TRACK_COMPOSITE:
+		return check_source_ids(job, errstr, errstr_size);
+	case EGW_SOURCE_PARTICIPANT:
+	case EGW_SOURCE_ROOM_COMPOSITE:
+	case EGW_SOURCE_RENDER:
+		break;
+	}
+	return check_av(job, errstr, errstr_size);
+}
+
+/* ---- encoding ---- */
+
+static const egw_json_field_t encoding_fields[] = {
+	EGW_F_ENUM("preset", 0, preset_names, egw_encoding_t, preset),
+	EGW_F_INT("width", 16, 7680, egw_encoding_t, width),
+	EGW_F_INT("height", 16, 4320, egw_encoding_t, height),
+	EGW_F_INT("fps", 1, 120, egw_encoding_t, fps),
+	EGW_F_INT("video_bitrate_kbps", 50, 100000, egw_encoding_t, video_bitrate_kbps),
+	EGW_F_INT("keyframe_interval_s", 1, 30, egw_encoding_t, keyframe_interval_s),
+	EGW_F_INT("audio_bitrate_kbps", 8, 512, egw_encoding_t, audio_bitrate_kbps),
+	{.name = "audio_sample_rate", .types = EGW_JSON_T_INT | EGW_JSON_T_NULL},
+	EGW_F_ENUM("speed_preset", 0, speed_presets, egw_encoding_t, speed_preset),
+};
+
+static egw_err_t check_sample_rate(const json_t *v, egw_encoding_t *enc, char *errstr,
+				   size_t errstr_size)
+{
+	for (size_t i = 0; v && i < N(sample_rates); i++) {
+		if (json_integer_value(v) == sample_rates[i]) {
+			enc->audio_sample_rate = sample_rates[i];
+			return EGW_OK;
+		}
+	}
+	return v ? invalid(errstr, errstr_size, "encoding", "audio_sample_rate",
+			   "must be one of 8000, 12000, 16000, 24000, 32000, 44100, 48000")
+		 : EGW_OK;
+}
+
+static egw_err_t parse_encoding(const json_t *obj, egw_encoding_t *enc, char *errstr,
+				size_t errstr_size)
+{
+	egw_err_t err = SECTION(obj, "encoding", encoding_fields, enc);
+
+	if (err)
+		return err;
+	/* A preset, or explicit fields: not both (N - 1 skips "preset" itself). */
+	for (size_t i = 1; enc->preset && i < N(encoding_fields); i++) {
+		if (egw_json_get(obj, encoding_fields[i].name)) {
+			egw_json_seterr(errstr, errstr_size, "encoding", encoding_fields[i].name,
+					"cannot be combined with encoding.preset");
+			return EGW_ERR_INVALID_REQUEST;
+		}
+	}
+	if (enc->width && !enc->height)
+		return invalid(errstr, errstr_size, "encoding", "height",
+			       "is required with encoding.width");
+	if (enc->height && !enc->width)
+		return invalid(errstr, errstr_size, "encoding", "width",
+			       "is required with encoding.height");
+	if (enc->width % 2)
+		return invalid(errstr, errstr_size, "encoding", "width", "must be even");
+	if (enc->height % 2)
+		return invalid(errstr, errstr_size, "encoding", "height", "must be even");
+	return check_sample_rate(egw_json_get(obj, "audio_sample_rate"), enc, errstr, errstr_size);
+}
+
+/* ---- outputs ---- */
+
+static const egw_json_field_t output_kind_field[] = {
+	EGW_F_CHOICE("kind", REQ, egw_job_output_kinds),
+};
+static const egw_json_field_t file_fields[] = {
+	EGW_F_CHOICE("format", REQ, egw_job_formats),
+	EGW_F_STR("path", 0, EGW_JOB_TEMPLATE_MAX, egw_output_t, path),
+};
+static const egw_json_field_t stream_fields[] = {
+	{.name = "urls", .types = EGW_JSON_T_ARRAY, .flags = REQ, .min = 1,
+	 .max = EGW_JOB_URLS_MAX},
+};
+static const egw_json_field_t segments_fields[] = {
+	EGW_F_CHOICE("format", 0, segment_formats),
+	EGW_F_STR("prefix", REQ, EGW_JOB_TEMPLATE_MAX, egw_output_t, prefix),
+	EGW_F_INT("segment_s", 1, 60, egw_output_t, segment_s),
+};
+static const egw_json_field_t images_fields[] = {
+	EGW_F_STR("prefix", REQ, EGW_JOB_TEMPLATE_MAX, egw_output_t, prefix),
+	EGW_F_INT("every_s", 1, 3600, egw_output_t, every_s),
+	EGW_F_INT("width", 16, 7680, egw_output_t, width),
+	EGW_F_INT("height", 16, 4320, egw_output_t, height),
+};
+static const field_table_t output_tables[] = {
+	[EGW_OUTPUT_FILE] = TABLE(file_fields),
+	[EGW_OUTPUT_STREAM] = TABLE(stream_fields),
+	[EGW_OUTPUT_SEGMENTS] = TABLE(segments_fields),
+	[EGW_OUTPUT_IMAGES] = TABLE(images_fields),
+};
+
+/* Expands tmpl once (at time 0) so that a template that can never work fails
+ * now, naming path.key. */
+static egw_err_t check_template(const egw_job_t *job, const char *tmpl, const char *path,
+				const char *key, char *errstr, size_t errstr_size)
+{
+	char field[64], expanded[EXPANDED_MAX];
+
+	egw_json_path_key(field, sizeof(field), path, key);
+	return egw_job_expand(job, tmpl, 0, field, expanded, sizeof(expanded), errstr,
+			      errstr_size);
+}
+
+static egw_err_t default_path(egw_output_t *out, char *errstr, size_t errstr_size)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "{room_id}/{egress_id}.%s", egw_file_format2str(out->format));
+	out->path = strdup(path);
+	if (!out->path)
+		egw_json_seterr(errstr, errstr_size, "outputs", NULL, "out of memory");
+	return out->path ? EGW_OK : EGW_ERR_NOMEM;
+}
+
+static egw_err_t parse_output(const json_t *obj, const char *path, const egw_job_t *job,
+			      egw_output_t *out, char *errstr, size_t errstr_size)
+{
+	char urls_path[64];
+	int kind;
+	egw_err_t err = egw_json_validate(obj, path, output_kind_field, 1, errstr, errstr_size);
+
+	if (err)
+		return err;
+	kind = egw_job_name_index(egw_job_output_kinds,
+				  json_string_value(json_object_get(obj, "kind")));
+	out->kind = (egw_output_kind_t)kind;
+	err = section(obj, path, output_tables[kind].fields, output_tables[kind].n, out, errstr,
+		      errstr_size);
+	if (err)
+		return err;
+	switch (out->kind) {
+	case EGW_OUTPUT_FILE:
+		out->format = (egw_file_format_t)(egw_job_name_index(
+			egw_job_formats, json_string_value(json_object_get(obj, "format"))) + 1);
+		err = out->path ? EGW_OK : default_path(out, errstr, errstr_size);
+		return err ? err : check_template(job, out->path, path, "path", errstr, errstr_size);
+	case EGW_OUTPUT_STREAM:
+		egw_json_path_key(urls_path, sizeof(urls_path), path, "urls");
+		return egw_job_copy_stream_urls(json_object_get(obj, "urls"), urls_path, &out->urls,
+						&out->n_urls, errstr, errstr_size);
+	case EGW_OUTPUT_SEGMENTS:
+		out->segment_s = out->segment_s ? out->segment_s : 4;
+		return check_template(job, out->prefix, path, "prefix", errstr, errstr_size);
+	case EGW_OUTPUT_IMAGES:
+		out->every_s = out->every_s ? out->every_s : 10;
+		return check_template(job, out->prefix, path, "prefix", errstr, errstr_size);
+	}
+	return EGW_ERR_INTERNAL;
+}
+
+static egw_err_t parse_outputs(const json_t *arr, egw_job_t *job, char *errstr, size_t errstr_size)
+{
+	char path[32];
+	egw_err_t err;
+
+	job->outputs = calloc(json_array_size(arr), sizeof(*job->outputs));
+	if (!job->outputs) {
+		egw_json_seterr(errstr, errstr_size, "outputs", NULL, "out of memory");
+		return EGW_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		egw_json_path_index(path, sizeof(path), "outputs", i);
+		job->n_outputs = i + 1;
+		err = parse_output(json_array_get(arr, i), path, job, &job->outputs[i], errstr,
+				   errstr_size);
+		if (err)
+			return err;
+	}
+	/* Two files from one template would overwrite each other. */
+	for (size_t i = 0; i < job->n_outputs; i++) {
+		for (size_t j = 0; j < i; j++) {
+			const char *a = job->outputs[i].path, *b = job->outputs[j].path;
+			if (a && b && !strcmp(a, b)) {
+				egw_json_path_index(path, sizeof(path), "outputs", i);
+				egw_json_seterr(errstr, errstr_size, path, "path",
+						"same as outputs[%zu].path", j);
+				return EGW_ERR_INVALID_REQUEST;
+			}
+		}
+	}
+	return EGW_OK;
+}
+
+/* ---- storage, limits, webhook ---- */
+
+#define F_BUCKET EGW_F_STR("bucket", REQ, EGW_JOB_NAME_MAX, egw_storage_t, bucket)
+#define F_ENDPOINT EGW_F_STR("endpoint", 0, EGW_JOB_URL_MAX, egw_storage_t, endpoint)
+
+static const egw_json_field_t storage_kind_field[] = {
+	EGW_F_CHOICE("kind", REQ, egw_job_storage_kinds),
+};
+static const egw_json_field_t local_fields[] = {
+	EGW_F_STR("dir", 0, EGW_JOB_TEMPLATE_MAX, egw_storage_t, dir),
+};
+static const egw_json_field_t s3_fields[] = {
+	F_BUCKET,
+	EGW_F_STR("region", 0, 64, egw_storage_t, region),
+	F_ENDPOINT,
+	EGW_F_STR("access_key", SECRET, EGW_JOB_NAME_MAX, egw_storage_t, access_key),
+	EGW_F_STR("secret_key", SECRET, EGW_JOB_NAME_MAX, egw_storage_t, secret_key),
+	EGW_F_STR("session_token", SECRET, 8192, egw_storage_t, session_token),
+	EGW_F_BOOL("path_style", egw_storage_t, path_style),
+};
+static const egw_json_field_t gcs_fields[] = {
+	F_BUCKET,
+	F_ENDPOINT,
+	{.name = "credentials_json",
+	 .types = EGW_JSON_T_STRING | EGW_JSON_T_OBJECT | EGW_JSON_T_NULL,
+	 .flags = SECRET | EGW_JSON_NONEMPTY, .max_len = 65536, .dest = EGW_JSON_DEST_STR,
+	 .offset = offsetof(egw_storage_t, credentials_json)},
+};
+static const egw_json_field_t azure_fields[] = {
+	EGW_F_STR("account", REQ, EGW_JOB_NAME_MAX, egw_storage_t, account),
+	EGW_F_STR("container", REQ, EGW_JOB_NAME_MAX, egw_storage_t, container),
+	EGW_F_STR("account_key", SECRET, EGW_JOB_NAME_MAX, egw_storage_t, secret_key),
+	F_ENDPOINT,
+};
+static const field_table_t storage_tables[] = {
+	[EGW_STORAGE_LOCAL] = TABLE(local_fields),
+	[EGW_STORAGE_S3] = TABLE(s3_fields),
+	[EGW_STORAGE_GCS] = TABLE(gcs_fields),
+	[EGW_STORAGE_AZURE] = TABLE(azure_fields),
+};
+
+static egw_err_t check_storage(const egw_storage_t *st, char *errstr, size_t errstr_size)
+{
+	if (st->bucket && strchr(st->bucket, '/'))
+		return invalid(errstr, errstr_size, "storage", "bucket", "must not contain /");
+	if (st->endpoint && !egw_job_url_ok(st->endpoint, http_schemes))
+		return invalid(errstr, errstr_size, "storage", "endpoint",
+			       "must be an http:// or https:// URL");
+	if (st->kind != EGW_STORAGE_S3)
+		return EGW_OK;
+	if (st->access_key && !st->secret_key)
+		return invalid(errstr, errstr_size, "storage", "secret_key",
+			       "is required with storage.access_key");
+	if (!st->access_key && (st->secret_key || st->session_token))
+		return invalid(errstr, errstr_size, "storage", "access_key",
+			       "is required with storage.secret_key and storage.session_token");
+	return EGW_OK;
+}
+
+static egw_err_t parse_storage(const json_t *obj, egw_storage_t *st, char *errstr,
+			       size_t errstr_size)
+{
+	int kind;
+	egw_err_t err = egw_json_validate(obj, "storage", storage_kind_field, 1, errstr, errstr_size);
+
+	if (err)
+		return err;
+	kind = egw_job_name_index(egw_job_storage_kinds,
+				  json_string_value(json_object_get(obj, "kind"))) + 1;
+	st->kind = (egw_storage_kind_t)kind;
+	err = section(obj, "storage", storage_tables[kind].fields, storage_tables[kind].n, st,
+		      errstr, errstr_size);
+	return err ? err : check_storage(st, errstr, errstr_size);
+}
+
+static const egw_json_field_t limits_fields[] = {
+	EGW_F_INT("max_duration_s", 1, 604800, egw_job_t, limits.max_duration_s),
+	EGW_F_INT("empty_room_timeout_s", 1, 86400, egw_job_t, limits.empty_room_timeout_s),
+};
+static const egw_json_field_t webhook_fields[] = {
+	EGW_F_STR("url", REQ, EGW_JOB_URL_MAX, egw_job_t, webhook.url),
+	EGW_F_STR("secret", SECRET, EGW_JOB_NAME_MAX, egw_job_t, webhook.secret),
+};
+
+static egw_err_t parse_webhook(const json_t *obj, egw_job_t *job, char *errstr,
+			       size_t errstr_size)
+{
+	egw_err_t err = SECTION(obj, "webhook", webhook_fields, job);
+	if (!err && !egw_job_url_ok(job->webhook.url, http_schemes))
+		return invalid(errstr, errstr_size, "webhook", "url",
+			       "must be an http:// or https:// URL");
+	return err;
+}
+
+/* ---- the whole job ---- */
+
+egw_err_t egw_job_parse_start(const json_t *root, const char *egress_id, egw_job_t **out,
+			      char *errstr, size_t errstr_size)
+{
+	egw_job_t *job = NULL;
+	json_t *v;
+	egw_err_t err;
+
+	*out = NULL;
+	err = egw_json_validate(root, "", start_fields, N(start_fields), errstr, errstr_size);
+	if (err)
+		goto fail;
+	job = calloc(1, sizeof(*job));
+	if (!job) {
+		err = EGW_ERR_NOMEM;
+		egw_json_seterr(errstr, errstr_size, NULL, NULL, "out of memory");
+		goto fail;
+	}
+	snprintf(job->egress_id, sizeof(job->egress_id), "%s", egress_id);
+	err = parse_room(json_object_get(root, "room"), job, errstr, errstr_size);
+	if (!err)
+		err = parse_source(json_object_get(root, "source"), job, errstr, errstr_size);
+	if (!err && (v = egw_json_get(root, "encoding")))
+		err = parse_encoding(v, &job->encoding, errstr, errstr_size);
+	if (!err)
+		err = parse_outputs(json_object_get(root, "outputs"), job, errstr, errstr_size);
+	if (!err && (v = egw_json_get(root, "storage")))
+		err = parse_storage(v, &job->storage, errstr, errstr_size);
+	if (!err && (v = egw_json_get(root, "limits")))
+		err = SECTION(v, "limits", limits_fields, job);
+	if (!err && (v = egw_json_get(root, "webhook")))
+		err = parse_webhook(v, job, errstr, errstr_size);
+	if (err)
+		goto fail;
+	*out = job;
+	return EGW_OK;
+fail:
+	egw_job_free(job);
+	return err;
+}
+
+static void free_output(egw_output_t *out)
+{
+	free(out->path);
+	egw_job_free_strv(out->urls, out->n_urls);
+	free(out->prefix);
+}
+
+void egw_job_free(egw_job_t *job)
+{
+	if (!job)
+		return;
+	free(job->room.sfu);
+	free(job->room.url);
+	free(job->room.room_id);
+	free(job->room.pin);
+	free(job->source.participant);
+	free(job->source.track_id);
+	free(job->source.audio_track_id);
+	free(job->source.video_track_id);
+	free(job->source.layout);
+	free(job->source.background);
+	free(job->source.manifest);
+	free(job->encoding.preset);
+	free(job->encoding.speed_preset);
+	for (size_t i = 0; i < job->n_outputs; i++)
+		free_output(&job->outputs[i]);
+	free(job->outputs);
+	free(job->storage.dir);
+	free(job->storage.bucket);
+	free(job->storage.region);
+	free(job->storage.endpoint);
+	free(job->storage.container);
+	free(job->storage.account);
+	free(job->storage.access_key);
+	free(job->storage.secret_key);
+	free(job->storage.session_token);
+	free(job->storage.credentials_json);
+	free(job->webhook.url);
+	free(job->webhook.secret);
+	free(job);
+}
