@@ -293,8 +293,10 @@ egw_err_t egw_request_parse(const char *text, size_t len, egw_request_t **out,
 		egress_id_out[0] = '\0';
 	if (errstr && errstr_size)
 		errstr[0] = '\0';
-	if (!out)
+	if (!out) {
+		egw_json_seterr(errstr, errstr_size, NULL, NULL, "no place for the result");
 		return EGW_ERR_INTERNAL;
+	}
 	*out = NULL;
 	err = decode(text, len, &root, errstr, errstr_size);
 	if (err)

@@ -17,7 +17,8 @@
 #define EGW_JOB_OUTPUTS_MAX 16
 #define EGW_JOB_NAME_MAX 256 /* participant names, ids, pins, bucket names */
 
-/* Table helpers. Optional fields also accept null, meaning absent. */
+/* Table helpers. Optional fields also accept null, meaning absent; strings
+ * (EGW_F_STR) must be non-empty and free of control characters. */
 #define EGW_F_OPT(req) ((req) ? 0u : EGW_JSON_T_NULL)
 #define EGW_F_STR(n, fl, len, st, m)                                                        \
 	{ .name = (n), .types = EGW_JSON_T_STRING | EGW_F_OPT((fl) & EGW_JSON_REQUIRED),     \

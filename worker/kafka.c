@@ -32,6 +32,10 @@ rd_kafka_t *egw_kafka_new(const egw_config_t *cfg, const char *brokers, egw_kafk
 	    set(conf, "reconnect.backoff.max.ms", "1000", errstr, errstr_size))
 		goto fail;
 	rd_kafka_conf_set_log_cb(conf, log_cb);
+	/* Stops and starts are latency-sensitive and tiny: do not let the
+	 * broker hold fetches for the default 500 ms. */
+	if (role != EGW_KAFKA_PRODUCER && set(conf, "fetch.wait.max.ms", "50", errstr, errstr_size))
+		goto fail;
 	if (role == EGW_KAFKA_JOBS) {
 		if (set(conf, "group.id", cfg->consumer_group, errstr, errstr_size) ||
 		    set(conf, "enable.auto.commit", "false", errstr, errstr_size) ||

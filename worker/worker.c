@@ -31,14 +31,16 @@ typedef struct egw_worker {
 	int early_next;
 } egw_worker_t;
 
-static void publish_status(egw_worker_t *w, const char *egress_id, json_t *ev)
+/* Publishes ev (stolen). Events of job processes were logged there. */
+static void publish_status(egw_worker_t *w, const char *egress_id, json_t *ev, int log)
 {
 	char *text = ev ? json_dumps(ev, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
 	if (text) {
 		egw_kafka_produce(w->producer, w->cfg->status_topic, egress_id, text, strlen(text),
 				  NULL, NULL);
-		EGW_LOG(egress_id, INFO, "status %s",
-			json_string_value(json_object_get(ev, "status")));
+		if (log)
+			EGW_LOG(egress_id, INFO, "status %s",
+				json_string_value(json_object_get(ev, "status")));
 	}
 	free(text);
 	json_decref(ev);
@@ -53,7 +55,7 @@ static void report(egw_worker_t *w, const char *egress_id, const char *status, e
 	snprintf(st.worker_id, sizeof(st.worker_id), "%s", w->cfg->worker_id);
 	if (egw_status_is_terminal(status))
 		egw_status_now(st.ended_at, sizeof(st.ended_at));
-	publish_status(w, egress_id, egw_status_event(&st, status, NULL, NULL, err, message));
+	publish_status(w, egress_id, egw_status_event(&st, status, NULL, NULL, err, message), 1);
 }
 
 static egw_jobproc_t *find_proc(egw_worker_t *w, const char *egress_id)
@@ -171,7 +173,7 @@ static void on_job_line(void *opaque, egw_jobproc_t *p, char *line)
 		return;
 	}
 	snprintf(p->last_status, sizeof(p->last_status), "%s", status);
-	publish_status(w, p->egress_id, ev);
+	publish_status(w, p->egress_id, ev, 0);
 }
 
 static void finish_proc(egw_worker_t *w, egw_jobproc_t *p)

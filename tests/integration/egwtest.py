@@ -66,6 +66,7 @@ class Env:
         return req
 
     def submit(self, req):
+        # Taken before kcat starts: latencies measured from it are upper bounds.
         self.t_produced[req.get("egress_id")] = time.time()
         self.w.produce(self.bootstrap, "egress.jobs", req.get("egress_id", ""), json.dumps(req))
 
@@ -99,6 +100,13 @@ def check_media(path, *args):
                                                              p.stderr, p.stdout[-3000:]))
     print("checked %s: %s" % (path, json.dumps(report)[:1500]), flush=True)
     return report
+
+
+def parse_time(text):
+    """Seconds since the epoch of an event time ("2026-11-25T20:15:12.345Z")."""
+    import calendar
+    base, frac = text.rstrip("Z").split(".")
+    return calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) + float("0." + frac)
 
 
 def in_order(statuses, expected):
