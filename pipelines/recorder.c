@@ -21,7 +21,7 @@ static const struct container {
 	{EGW_FORMAT_MKV, "matroskamux", " opus vp8 vp9 h264 av1 ", "audio_%u", "video_%u"},
 	{EGW_FORMAT_WEBM, "webmmux", " opus vp8 vp9 av1 ", "audio_%u", "video_%u"},
 	{EGW_FORMAT_MP4, "mp4mux", " opus h264 ", "audio_%u", "video_%u"},
-	{EGW_FORMAT_OGG, "oggmux", " opus ", "sink_%u", "sink_%u"},
+	{EGW_FORMAT_OGG, "oggmux", " opus ", "audio_%u", "video_%u"},
 };
 
 static const struct container *container_of(egw_file_format_t f)
@@ -233,7 +233,7 @@ static int add_branch(egw_recorder_t *rec, const egw_sfu_track_t *t, char *errst
 	return 0;
 }
 
-int egw_recorder_prepare(egw_recorder_t *rec, const egw_sfu_track_t *tracks, size_t n,
+egw_err_t egw_recorder_prepare(egw_recorder_t *rec, const egw_sfu_track_t *tracks, size_t n,
 			 char *errstr, size_t errstr_size)
 {
 	const struct container *ct = container_of(rec->format);
@@ -248,7 +248,7 @@ int egw_recorder_prepare(egw_recorder_t *rec, const egw_sfu_track_t *tracks, siz
 				 egw_file_format2str(rec->format), tracks[i].participant,
 				 tracks[i].codec, tracks[i].media == EGW_MEDIA_AUDIO ? "audio" : "video",
 				 !strcmp(tracks[i].codec, "h264") ? "mkv or mp4" : "mkv or webm");
-			return -1;
+			return EGW_ERR_INVALID_REQUEST;
 		}
 		struct rec_branch *b = branch_for(rec, tracks[i].media);
 		if (b && strcmp(b->codec, tracks[i].codec)) {
@@ -256,16 +256,16 @@ int egw_recorder_prepare(egw_recorder_t *rec, const egw_sfu_track_t *tracks, siz
 				 tracks[i].participant,
 				 tracks[i].media == EGW_MEDIA_AUDIO ? "audio" : "video", b->codec,
 				 tracks[i].codec);
-			return -1;
+			return EGW_ERR_MEDIA;
 		}
 		if (!b && !first)
 			EGW_LOG(JOB_ID(rec), WARN, "%s now also publishes %s; not recorded in this file",
 				tracks[i].participant, tracks[i].codec);
 		else if (!b && (rec->n_branches == G_N_ELEMENTS(rec->branches) ||
 				add_branch(rec, &tracks[i], errstr, errstr_size)))
-			return -1;
+			return EGW_ERR_MEDIA;
 	}
-	return 0;
+	return EGW_OK;
 }
 
 void egw_recorder_link_pad(egw_recorder_t *rec, GstPad *pad, const egw_sfu_track_t *track)

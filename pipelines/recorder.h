@@ -32,7 +32,7 @@ egw_err_t egw_recorder_play(egw_recorder_t *rec, char *errstr, size_t errstr_siz
 
 /* SFU callbacks: announce tracks (creates the branches the first time;
  * later announcements must fit them), then link their pads. */
-int egw_recorder_prepare(egw_recorder_t *rec, const egw_sfu_track_t *tracks, size_t n,
+egw_err_t egw_recorder_prepare(egw_recorder_t *rec, const egw_sfu_track_t *tracks, size_t n,
 			 char *errstr, size_t errstr_size);
 void egw_recorder_link_pad(egw_recorder_t *rec, GstPad *pad, const egw_sfu_track_t *track);
 

@@ -224,8 +224,9 @@ static void on_attached(struct egw_sfu_conn *c, struct janus_sub *sub, json_t *d
 		sub_close(c, 0);
 		return;
 	}
-	if (c->cbs.on_tracks(c->opaque, tracks, n, errstr, sizeof(errstr))) {
-		egw_janus_fail(c, EGW_ERR_INVALID_REQUEST, "%s", errstr);
+	egw_err_t err = c->cbs.on_tracks(c->opaque, tracks, n, errstr, sizeof(errstr));
+	if (err) {
+		egw_janus_fail(c, err, "%s", errstr);
 		return;
 	}
 	if (egw_janus_sub_answer(sub, sdp, errstr, sizeof(errstr)))

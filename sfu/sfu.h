@@ -26,9 +26,10 @@ typedef struct egw_sfu_track {
 typedef struct egw_sfu_callbacks {
 	/* Announces the tracks about to be subscribed, before any pad appears
 	 * (muxers need all their pads before data flows). Return non-zero to
-	 * refuse (e.g. a codec the output cannot hold): the adapter reports it
-	 * through on_error. */
-	int (*on_tracks)(void *opaque, const egw_sfu_track_t *tracks, size_t n, char *errstr,
+	 * refuse (EGW_ERR_INVALID_REQUEST: a codec the output cannot hold;
+	 * EGW_ERR_MEDIA: the pipeline could not be built): the adapter reports
+	 * it through on_error. */
+	egw_err_t (*on_tracks)(void *opaque, const egw_sfu_track_t *tracks, size_t n, char *errstr,
 			 size_t errstr_size);
 	/* A source pad carrying depayloadable RTP (application/x-rtp) for
 	 * track. Called from a streaming thread, and must link the pad before

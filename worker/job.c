@@ -356,10 +356,12 @@ static const struct {
 	unsigned formats; /* FMT() mask */
 	const char *what, *hint;
 } file_support[] = {
-	{EGW_SOURCE_TRACK, EGW_MEDIA_AUDIO, FMT(EGW_FORMAT_OGG) | FMT(EGW_FORMAT_WEBM) | FMT(EGW_FORMAT_MKV),
-	 "audio tracks", "ogg, webm or mkv"},
-	{EGW_SOURCE_TRACK, EGW_MEDIA_VIDEO, FMT(EGW_FORMAT_WEBM) | FMT(EGW_FORMAT_MKV) | FMT(EGW_FORMAT_MP4),
-	 "video tracks", "webm, mkv or mp4"},
+	{EGW_SOURCE_TRACK, EGW_MEDIA_AUDIO,
+	 FMT(EGW_FORMAT_OGG) | FMT(EGW_FORMAT_WEBM) | FMT(EGW_FORMAT_MKV), "audio tracks",
+	 "ogg, webm or mkv"},
+	{EGW_SOURCE_TRACK, EGW_MEDIA_VIDEO,
+	 FMT(EGW_FORMAT_WEBM) | FMT(EGW_FORMAT_MKV) | FMT(EGW_FORMAT_MP4), "video tracks",
+	 "webm, mkv or mp4"},
 	{EGW_SOURCE_PARTICIPANT, EGW_MEDIA_NONE,
 	 FMT(EGW_FORMAT_MKV) | FMT(EGW_FORMAT_WEBM) | FMT(EGW_FORMAT_MP4), "participant sources",
 	 "mkv, webm or mp4"},
@@ -369,7 +371,8 @@ static egw_err_t check_output(const egw_job_t *job, size_t i, char *errstr, size
 {
 	const egw_output_t *out = &job->outputs[i];
 	char path[32];
-	egw_media_t media = job->source.kind == EGW_SOURCE_TRACK ? job->source.media : EGW_MEDIA_NONE;
+	egw_media_t media =
+		job->source.kind == EGW_SOURCE_TRACK ? job->source.media : EGW_MEDIA_NONE;
 
 	egw_json_path_index(path, sizeof(path), "outputs", i);
 	if (out->kind != EGW_OUTPUT_FILE) {

@@ -25,12 +25,12 @@ static const char *const http_schemes[] = {"http", "https", NULL};
 static const char *const media_names[] = {"audio", "video", NULL};
 static const char *const segment_formats[] = {"hls", NULL};
 static const char *const preset_names[] = {
-	"H264_720P_30",	 "H264_720P_60",    "H264_1080P_30",  "H264_1080P_60",
-	"H264_540P_25",	 "OPUS_AUDIO_ONLY", "AAC_AUDIO_ONLY", NULL,
+	"H264_720P_30", "H264_720P_60", "H264_1080P_30", "H264_1080P_60",
+	"H264_540P_25", "OPUS_AUDIO_ONLY", "AAC_AUDIO_ONLY", NULL,
 };
 static const char *const speed_presets[] = {
 	"ultrafast", "superfast", "veryfast", "faster", "fast",
-	"medium",    "slow",      "slower",   "veryslow", NULL,
+	"medium", "slow", "slower", "veryslow", NULL,
 };
 static const int sample_rates[] = {8000, 12000, 16000, 24000, 32000, 44100, 48000};
 
@@ -273,7 +273,7 @@ static egw_err_t parse_encoding(const json_t *obj, egw_encoding_t *enc, char *er
 
 	if (err)
 		return err;
-	/* A preset, or explicit fields: not both (N - 1 skips "preset" itself). */
+	/* A preset, or explicit fields: not both (entry 0 is "preset"). */
 	for (size_t i = 1; enc->preset && i < N(encoding_fields); i++) {
 		if (egw_json_get(obj, encoding_fields[i].name)) {
 			egw_json_seterr(errstr, errstr_size, "encoding", encoding_fields[i].name,

@@ -161,7 +161,7 @@ static gboolean absent_expired(gpointer user)
 	return G_SOURCE_REMOVE;
 }
 
-static int sfu_tracks(void *opaque, const egw_sfu_track_t *tracks, size_t n, char *errstr,
+static egw_err_t sfu_tracks(void *opaque, const egw_sfu_track_t *tracks, size_t n, char *errstr,
 		      size_t errstr_size)
 {
 	runner_t *r = opaque;

@@ -98,7 +98,10 @@ def check_media(path, *args):
     if p.returncode != 0:
         raise Failure("check_media %s %s failed:\n%s\n%s" % (path, " ".join(map(str, args)),
                                                              p.stderr, p.stdout[-3000:]))
-    print("checked %s: %s" % (path, json.dumps(report)[:1500]), flush=True)
+    sync = {k: v for k, v in (report.get("sync") or {}).items() if k != "pairs"}
+    print("checked %s: duration %s s, codecs %s, sync %s" % (
+        path, report.get("duration"), [s.get("codec") for s in report.get("streams", [])],
+        json.dumps(sync)), flush=True)
     return report
 
 

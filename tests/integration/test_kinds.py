@@ -1,0 +1,52 @@
+"""The other track/participant combinations, run at once on one worker:
+an H.264 participant to fragmented MP4, an audio track to Ogg, a video
+track to WebM; and a job for a codec the container cannot hold fails with
+a clear error while the others go on."""
+
+import time
+
+import egwtest
+from egwtest import expect
+
+
+def test():
+    with egwtest.Env("kinds", max_jobs=4) as env:
+        bob = env.w.start_publisher("bob", color="2040e0", freq=660, video="h264")
+        carol = env.w.start_publisher("carol", color="e0e020", freq=880, video="vp8")
+        bob.wait_for("webrtcup", 15)
+        carol.wait_for("webrtcup", 15)
+        jobs = {
+            "EG_mp4": ({"kind": "participant", "participant": "bob"}, "mp4"),
+            "EG_ogg": ({"kind": "track", "participant": "carol", "media": "audio"}, "ogg"),
+            "EG_webm": ({"kind": "track", "participant": "carol", "media": "video"}, "webm"),
+        }
+        for eid, (source, fmt) in jobs.items():
+            env.submit(env.job(eid, source, [{"kind": "file", "format": fmt,
+                                               "path": "{egress_id}." + fmt}]))
+        # bob's H.264 cannot go into WebM: a clear failure, nothing else disturbed.
+        env.submit(env.job("EG_wrong", {"kind": "participant", "participant": "bob"},
+                           [{"kind": "file", "format": "webm", "path": "wrong.webm"}]))
+        ev = env.wait("EG_wrong", "failed", timeout=30)
+        expect("webm cannot hold" in ev["error"]["message"] and "h264" in ev["error"]["message"],
+               "incompatible codec reported: %s" % ev["error"]["message"])
+
+        t_media = max(egwtest.parse_time(env.wait(eid, "active", timeout=30)["started_at"])
+                      for eid in jobs)
+        time.sleep(max(0.0, 8.0 - (time.time() - t_media)))
+        for eid in jobs:
+            env.stop(eid)
+        outs = {eid: env.wait(eid, "complete", timeout=30)["outputs"][0] for eid in jobs}
+
+        egwtest.check_media(outs["EG_mp4"]["location"], "--expect-codecs", "h264,opus",
+                            "--expect-duration", 8, "--duration-tol", 0.75,
+                            "--expect-freq", 660, "--max-sync-ms", 40, "--min-markers", 3,
+                            "--expect-color", "2040e0", "--max-decode-errors", 0)
+        egwtest.check_media(outs["EG_ogg"]["location"], "--expect-codecs", "opus",
+                            "--expect-freq", 880, "--min-markers", 3, "--max-decode-errors", 0)
+        egwtest.check_media(outs["EG_webm"]["location"], "--expect-codecs", "vp8",
+                            "--expect-color", "e0e020", "--min-markers", 3,
+                            "--max-decode-errors", 0)
+
+
+if __name__ == "__main__":
+    egwtest.main(test)
