@@ -142,7 +142,7 @@ egw_recorder_t *egw_recorder_new(const egw_job_t *job, const char *storage_dir,
 	rec->ev = *ev;
 	rec->opaque = opaque;
 	rec->format = job->outputs[0].format;
-	rec->max_end = 0;
+	egw_timeline_init(&rec->timeline);
 	g_mutex_init(&rec->lock);
 	if ((*err = egw_job_expand_path(job, job->outputs[0].path, time(NULL), rel, sizeof(rel),
 					errstr, errstr_size)))
@@ -218,7 +218,7 @@ static int add_branch(egw_recorder_t *rec, const egw_sfu_track_t *t, char *errst
 	}
 	b->rec = rec;
 	b->media = t->media;
-	b->last_dts = GST_CLOCK_TIME_NONE;
+	egw_retime_stream_init(&b->retime);
 	snprintf(b->codec, sizeof(b->codec), "%s", t->codec);
 	gst_segment_init(&b->in_seg, GST_FORMAT_UNDEFINED);
 	gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
@@ -320,7 +320,7 @@ json_t *egw_recorder_outputs(egw_recorder_t *rec)
 	json_int_t size = stat(rec->path, &stbuf) == 0 ? (json_int_t)stbuf.st_size : 0;
 	double duration;
 	g_mutex_lock(&rec->lock);
-	duration = (double)rec->max_end / GST_SECOND;
+	duration = (double)rec->timeline.max_end / GST_SECOND;
 	g_mutex_unlock(&rec->lock);
 	return json_pack("[{s:s, s:s, s:s, s:I, s:f}]", "kind", "file", "format",
 			 egw_file_format2str(rec->format), "location", rec->location, "size", size,

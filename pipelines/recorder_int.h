@@ -3,6 +3,7 @@
 #define EGW_RECORDER_INT_H
 
 #include "pipelines/recorder.h"
+#include "pipelines/retime.h"
 
 struct rec_branch {
 	struct egw_recorder *rec;
@@ -15,8 +16,7 @@ struct rec_branch {
 	GstSegment in_seg;
 	int sent_segment, sent_stream_start;
 	GstCaps *last_caps;
-	GstClockTime last_dts;
-	guint64 clamped; /* buffers whose timestamps went backwards */
+	egw_retime_stream_t retime;
 };
 
 struct egw_recorder {
@@ -30,10 +30,8 @@ struct egw_recorder {
 	egw_file_format_t format;
 	struct rec_branch branches[2];
 	size_t n_branches;
-	GMutex lock;         /* t0, max_end, branches' links */
-	int have_t0;
-	GstClockTime t0;     /* running time mapped to 0 in the file */
-	GstClockTime max_end;
+	GMutex lock;         /* timeline, branches' links */
+	egw_timeline_t timeline;
 	gint first_media;    /* atomic */
 	guint64 bytes;       /* atomic */
 	int finishing;

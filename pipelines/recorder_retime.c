@@ -59,7 +59,8 @@ GstPadProbeReturn egw_recorder_retime_probe(GstPad *pad, GstPadProbeInfo *info, 
 	struct rec_branch *b = user;
 	struct egw_recorder *rec = b->rec;
 	GstBuffer *buf;
-	GstClockTime pts, dts, rt, out_dts, out_pts, t0;
+	GstClockTime pts, dts, rt;
+	uint64_t out_dts, out_pts, back, delta = 0;
 
 	if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM)
 		return on_event(b, info);
@@ -71,37 +72,21 @@ GstPadProbeReturn egw_recorder_retime_probe(GstPad *pad, GstPadProbeInfo *info, 
 	rt = to_running(b, GST_CLOCK_TIME_IS_VALID(dts) ? dts : pts);
 	if (!GST_CLOCK_TIME_IS_VALID(rt))
 		return GST_PAD_PROBE_DROP;
+	if (GST_CLOCK_TIME_IS_VALID(pts) && GST_CLOCK_TIME_IS_VALID(dts) && pts > dts)
+		delta = pts - dts;
 
 	g_mutex_lock(&rec->lock);
-	if (!rec->have_t0) {
-		rec->t0 = rt;
-		rec->have_t0 = 1;
-	}
-	t0 = rec->t0;
+	back = egw_retime(&rec->timeline, &b->retime, rt, delta,
+			  GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0, &out_dts,
+			  &out_pts);
 	g_mutex_unlock(&rec->lock);
-
-	out_dts = rt > t0 ? rt - t0 : 0;
-	if (GST_CLOCK_TIME_IS_VALID(b->last_dts) && out_dts < b->last_dts) {
-		if (b->clamped++ % 100 == 0)
-			EGW_LOG(rec->job->egress_id, DEBUG, "%s timestamps went back %.1f ms; clamped",
-				b->media == EGW_MEDIA_AUDIO ? "audio" : "video",
-				(double)(b->last_dts - out_dts) / GST_MSECOND);
-		out_dts = b->last_dts;
-	}
-	out_pts = out_dts;
-	if (GST_CLOCK_TIME_IS_VALID(pts) && GST_CLOCK_TIME_IS_VALID(dts) && pts > dts)
-		out_pts = out_dts + (pts - dts);
-	b->last_dts = out_dts;
+	if (back && b->retime.clamped % 100 == 1)
+		EGW_LOG(rec->job->egress_id, DEBUG, "%s timestamps went back %.1f ms; clamped",
+			b->media == EGW_MEDIA_AUDIO ? "audio" : "video", (double)back / GST_MSECOND);
 
 	buf = gst_buffer_make_writable(buf);
 	GST_BUFFER_PTS(buf) = out_pts;
 	GST_BUFFER_DTS(buf) = out_dts;
 	GST_PAD_PROBE_INFO_DATA(info) = buf;
-
-	GstClockTime end = out_pts + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0);
-	g_mutex_lock(&rec->lock);
-	if (end > rec->max_end)
-		rec->max_end = end;
-	g_mutex_unlock(&rec->lock);
 	return GST_PAD_PROBE_OK;
 }

@@ -29,27 +29,6 @@ void egw_janus_fail(struct egw_sfu_conn *c, egw_err_t err, const char *fmt, ...)
 	c->cbs.on_error(c->opaque, err, msg);
 }
 
-static egw_media_t media_of(const char *type)
-{
-	return !strcmp(type, "audio") ? EGW_MEDIA_AUDIO
-	       : !strcmp(type, "video") ? EGW_MEDIA_VIDEO
-					 : EGW_MEDIA_NONE;
-}
-
-/* Does the job want this kind of media? */
-static int wanted(const egw_job_t *job, egw_media_t media)
-{
-	if (media == EGW_MEDIA_NONE)
-		return 0;
-	if (job->source.kind == EGW_SOURCE_TRACK)
-		return job->source.media == media;
-	if (job->source.audio_only)
-		return media == EGW_MEDIA_AUDIO;
-	if (job->source.video_only)
-		return media == EGW_MEDIA_VIDEO;
-	return 1;
-}
-
 static void sub_close(struct egw_sfu_conn *c, int notify)
 {
 	struct janus_sub *sub = c->sub;
@@ -182,23 +161,11 @@ static gboolean watch(gpointer user)
 static int collect_tracks(struct janus_sub *sub, json_t *streams, egw_sfu_track_t *out,
 			  size_t *n_out)
 {
-	size_t i;
-	json_t *s;
+	sub->n_tracks = egw_janus_streams_map(streams, sub->conn->job, sub->tracks,
+					      EGW_JANUS_MAX_TRACKS);
 	*n_out = 0;
-	json_array_foreach(streams, i, s) {
-		if (sub->n_tracks == EGW_JANUS_MAX_TRACKS)
-			break;
-		const char *type = json_string_value(json_object_get(s, "type"));
-		const char *mid = json_string_value(json_object_get(s, "mid"));
-		if (!type || !mid)
-			continue;
-		struct janus_track *t = &sub->tracks[sub->n_tracks++];
-		t->sub_mid = g_strdup(mid);
-		t->pub_mid = g_strdup(json_string_value(json_object_get(s, "feed_mid")));
-		t->codec = g_strdup(json_string_value(json_object_get(s, "codec")));
-		t->media = media_of(type);
-		t->wanted = t->codec && json_is_true(json_object_get(s, "active")) &&
-			    wanted(sub->conn->job, t->media);
+	for (size_t i = 0; i < sub->n_tracks; i++) {
+		const struct janus_track *t = &sub->tracks[i];
 		if (t->wanted)
 			out[(*n_out)++] = (egw_sfu_track_t){sub->feed_str, sub->participant,
 							    t->pub_mid, t->media, t->codec};

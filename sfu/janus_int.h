@@ -6,17 +6,11 @@
 #include <jansson.h>
 
 #include "sfu/janus_api.h"
+#include "sfu/janus_streams.h"
 #include "sfu/sfu.h"
 
 #define EGW_JANUS_MAX_TRACKS 16
 
-struct janus_track {
-	char *sub_mid; /* mid in our subscription */
-	char *pub_mid; /* mid at the publisher */
-	char *codec;
-	egw_media_t media;
-	int wanted; /* announced to the pipeline; otherwise discarded */
-};
 
 /* One subscription: a Janus subscriber handle plus its webrtcbin.
  * Reference counted (g_atomic_rc_box) because webrtcbin callbacks may

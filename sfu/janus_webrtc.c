@@ -27,11 +27,7 @@ static void sub_clear(gpointer p)
 	json_decref(sub->feed);
 	g_free(sub->feed_str);
 	g_free(sub->participant);
-	for (size_t i = 0; i < sub->n_tracks; i++) {
-		g_free(sub->tracks[i].sub_mid);
-		g_free(sub->tracks[i].pub_mid);
-		g_free(sub->tracks[i].codec);
-	}
+	egw_janus_tracks_clear(sub->tracks, sub->n_tracks);
 }
 
 struct janus_sub *egw_janus_sub_ref(struct janus_sub *sub)

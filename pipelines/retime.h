@@ -1,0 +1,36 @@
+/* Output timeline of a recording, as plain arithmetic (no media headers):
+ * the first buffer of any stream is time 0; each stream stays monotonic
+ * when its input steps back (RTCP sender reports moving the lip-sync
+ * point); gaps (a participant away) are kept as gaps.
+ * locality: one egw_timeline_t shared by the streams of a recording, each
+ * egw_retime_stream_t used by one streaming thread; the caller serialises
+ * access to the timeline. */
+#ifndef EGW_RETIME_H
+#define EGW_RETIME_H
+
+#include <stdint.h>
+
+#define EGW_TS_NONE UINT64_MAX
+
+typedef struct egw_timeline {
+	uint64_t t0;      /* input running time mapped to 0; EGW_TS_NONE until set */
+	uint64_t max_end; /* end of the latest output buffer */
+} egw_timeline_t;
+
+typedef struct egw_retime_stream {
+	uint64_t last_dts; /* EGW_TS_NONE before the first buffer */
+	uint64_t clamped;  /* buffers whose input went backwards */
+	uint64_t max_back; /* largest backward step seen */
+} egw_retime_stream_t;
+
+void egw_timeline_init(egw_timeline_t *tl);
+void egw_retime_stream_init(egw_retime_stream_t *st);
+
+/* Maps one buffer. rt_dts: input running time of its decode time (or its
+ * presentation time when it has none); pts_delta: pts - dts (0 if none);
+ * duration: may be 0. Writes the output dts/pts. Returns the backward step
+ * that was clamped (0 when none). */
+uint64_t egw_retime(egw_timeline_t *tl, egw_retime_stream_t *st, uint64_t rt_dts,
+		    uint64_t pts_delta, uint64_t duration, uint64_t *out_dts, uint64_t *out_pts);
+
+#endif
