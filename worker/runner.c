@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "pipelines/recorder.h"
 #include "sfu/sfu.h"
@@ -92,6 +93,16 @@ static void fail(runner_t *r, egw_err_t err, const char *message)
 	}
 }
 
+/* CPU this job process used so far, for cost accounting. */
+static json_t *usage(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double cpu = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+		     (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	return json_pack("{s:{s:f}}", "usage", "cpu_s", (double)(gint64)(cpu * 1000) / 1000.0);
+}
+
 /* Final event: complete, failed (with what was recorded) or aborted. */
 static void finish(runner_t *r)
 {
@@ -101,13 +112,17 @@ static void finish(runner_t *r)
 	egw_status_now(r->st.ended_at, sizeof(r->st.ended_at));
 	if (r->rec && !r->active)
 		egw_recorder_discard(r->rec);
-	if (r->err)
-		emit(r, "failed", r->active ? egw_recorder_outputs(r->rec) : NULL, NULL);
+	if (r->err) {
+		json_t *outs = r->active ? egw_recorder_outputs(r->rec) : NULL;
+		emit(r, "failed", outs, usage());
+		json_decref(outs);
+	}
 	else if (!r->active)
 		emit(r, "aborted", NULL, json_pack("{s:s}", "reason", r->stop_reason));
 	else {
-		json_t *outs = egw_recorder_outputs(r->rec);
-		emit(r, "complete", outs, json_pack("{s:s}", "reason", r->stop_reason));
+		json_t *outs = egw_recorder_outputs(r->rec), *details = usage();
+		json_object_set_new(details, "reason", json_string(r->stop_reason));
+		emit(r, "complete", outs, details);
 		json_decref(outs);
 	}
 	g_main_loop_quit(r->loop);
@@ -281,6 +296,9 @@ static int start(runner_t *r, double duration_s)
 	egw_err_t err;
 
 	emit(r, "starting", NULL, NULL);
+	if (r->job->webhook.url)
+		EGW_LOG(r->st.egress_id, WARN, "webhook delivery is not implemented yet; status "
+					       "events go to the status topic only");
 	if (!(r->rec = egw_recorder_new(r->job, dir, &rev, r, &err, errstr, sizeof(errstr))) ||
 	    (err = egw_recorder_play(r->rec, errstr, sizeof(errstr))))
 		goto fail;
