@@ -1,0 +1,213 @@
+"""Benchmark of pass-through recording (track and participant egress).
+
+Measures, in one run on this machine:
+  * start latency: start request produced to Kafka -> first media byte
+    written, through the worker (Kafka + job process + Janus join), and the
+    same job with `egress run` (no Kafka) as the baseline;
+  * CPU-seconds per media-second of a job process recording one audio
+    track, one video track, and a participant (both), side by side with
+    the cheapest equivalent: Janus rtp_forward of the same publisher to
+    plain RTP on loopback, recorded by a gst-launch-1.0 pipeline
+    (jitterbuffer, depayloader, muxer; no ICE/DTLS/SRTP).
+Writes the figures to BENCHMARKS.md (between its bench_record markers) and
+prints them. Needs root (network namespace), like the integration tests.
+
+    /usr/bin/python3 bench/bench_record.py [--runs N] [--seconds S]
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.environ.setdefault("EGW_SOURCE_DIR", ROOT)
+os.environ.setdefault("EGW_BUILD_DIR", os.path.join(ROOT, "build"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+import egwtest  # noqa: E402
+
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(pid):
+    """CPU seconds (user + system) a live process has used so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def job_pid():
+    r = subprocess.run(["pgrep", "-f", "egress run -"], stdout=subprocess.PIPE, text=True)
+    pids = [int(p) for p in r.stdout.split()]
+    return pids[0] if len(pids) == 1 else None
+
+
+def steady_cpu(pid, seconds):
+    """CPU per second of pid over `seconds`, after its start-up."""
+    c0, t0 = cpu_of(pid), time.time()
+    time.sleep(seconds)
+    return (cpu_of(pid) - c0) / (time.time() - t0)
+
+
+def start_latencies(env, runs):
+    src = {"kind": "participant", "participant": "alice"}
+    out = []
+    for i in range(runs):
+        eid = "EG_lat%d" % i
+        env.submit(env.job(eid, src, [{"kind": "file", "format": "mkv", "path": eid + ".mkv"}]))
+        ev = env.wait(eid, "active", timeout=30)
+        out.append((egwtest.parse_time(ev["started_at"]) - env.t_produced[eid]) * 1000)
+        env.stop(eid)
+        env.wait(eid, "complete", timeout=30)
+    return out
+
+
+def run_latencies(env, runs):
+    """Baseline: the same job with `egress run`, no Kafka."""
+    out = []
+    for i in range(runs):
+        eid = "EG_run%d" % i
+        job = env.job(eid, {"kind": "participant", "participant": "alice"},
+                      [{"kind": "file", "format": "mkv", "path": eid + ".mkv"}],
+                      storage={"kind": "local", "dir": env.out})
+        path = os.path.join(env.w.dir, eid + ".json")
+        with open(path, "w") as f:
+            json.dump(job, f)
+        t0 = time.time()
+        p = env.w.run([egwtest.EGRESS, "run", path, "--duration", "1.5"], name=eid,
+                      stdout=subprocess.PIPE)
+        lines, _ = p.communicate(timeout=30)
+        for line in lines.decode().splitlines():
+            ev = json.loads(line)
+            if ev["status"] == "active":
+                out.append((egwtest.parse_time(ev["started_at"]) - t0) * 1000)
+    return out
+
+
+def job_cpu(env, eid, source, fmt, seconds):
+    """(steady CPU-s per s, whole-job CPU-s per media-s) of one job process."""
+    env.submit(env.job(eid, source, [{"kind": "file", "format": fmt, "path": eid + "." + fmt}]))
+    env.wait(eid, "active", timeout=30)
+    time.sleep(1)
+    steady = steady_cpu(job_pid(), seconds)
+    env.stop(eid)
+    ev = env.wait(eid, "complete", timeout=30)
+    return steady, ev["usage"]["cpu_s"] / ev["outputs"][0]["duration_s"]
+
+
+def baseline_cpu(env, pub_id, kinds, seconds):
+    """rtp_forward to loopback + gst-launch-1.0 recording the same media."""
+    branches, fwd = [], {"request": "rtp_forward", "room": 1234, "publisher_id": pub_id,
+                         "host": "198.18.0.2"}
+    if "audio" in kinds:
+        fwd["audio_port"] = 5002
+        branches.append("udpsrc port=5002 ! application/x-rtp,media=audio,"
+                        "encoding-name=OPUS,clock-rate=48000,payload=111 ! rtpjitterbuffer latency=200 ! "
+                        "rtpopusdepay ! opusparse ! queue ! mux.")
+    if "video" in kinds:
+        fwd["video_port"] = 5004
+        branches.append("udpsrc port=5004 ! application/x-rtp,media=video,"
+                        "encoding-name=VP8,clock-rate=90000,payload=96 ! rtpjitterbuffer latency=200 ! "
+                        "rtpvp8depay ! queue ! mux.")
+    path = os.path.join(env.out, "baseline-%s.mkv" % "-".join(kinds))
+    argv = ["gst-launch-1.0", "-q", "-e"] + " ".join(branches).split() + \
+        ["matroskamux", "name=mux", "!", "filesink", "location=" + path]
+    p = env.w.run(argv, name="baseline-" + "-".join(kinds))
+    time.sleep(0.5)
+    r = env.w.videoroom_request(fwd)
+    time.sleep(1)
+    steady = steady_cpu(p.pid, seconds)
+    os.kill(p.pid, signal.SIGINT)
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = status
+    for key in ("audio_stream_id", "video_stream_id"):
+        if key in r.get("rtp_stream", {}):
+            env.w.videoroom_request({"request": "stop_rtp_forward", "room": 1234,
+                                     "publisher_id": pub_id, "stream_id": r["rtp_stream"][key]})
+    rep = egwtest.check_media(path)
+    return steady, (ru.ru_utime + ru.ru_stime) / rep["duration"]
+
+
+def write_markdown(rows, lat, lat_full, run_lat, seconds):
+    begin, end = "<!-- bench_record:begin -->", "<!-- bench_record:end -->"
+    md = [begin, "",
+          "### Pass-through recording (`bench/bench_record.py`)", "",
+          "Run %s on %s, %d cores; %d s of media per case; publisher: synthetic "
+          "640x360 30 fps VP8 + Opus." % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                                           platform.node() and "this machine", os.cpu_count(),
+                                           seconds), "",
+          "Start latency, start request produced -> first media byte written (ms):", "",
+          "| path | runs | median | min | max |", "|---|---|---|---|---|"]
+    for name, vals in (("worker with free capacity: Kafka -> job process -> Janus join", lat),
+                       ("worker that was full (max_jobs=1): includes rejoining the group",
+                        lat_full),
+                       ("baseline: `egress run` (no Kafka)", run_lat)):
+        if vals:
+            md.append("| %s | %d | %.0f | %.0f | %.0f |" % (name, len(vals), statistics.median(vals),
+                                                          min(vals), max(vals)))
+    md += ["", "CPU cost, CPU-seconds per media-second (lower is better). Steady: "
+           "sampled from /proc over %d s while recording; whole: the job's own getrusage "
+           "(start-up and finalising included) over the file's duration." % seconds, "",
+           "| case | egress steady | baseline steady | ratio | egress whole | baseline whole |",
+           "|---|---|---|---|---|---|"]
+    for name, ours, base, ours_all, base_all in rows:
+        md.append("| %s | %.4f | %.4f | %.2fx | %.4f | %.4f |" % (
+            name, ours, base, ours / base if base else 0, ours_all, base_all))
+    md += ["", "Baseline: Janus `rtp_forward` of the same publisher to plain RTP inside the "
+           "test namespace, recorded by `gst-launch-1.0 udpsrc ! rtpjitterbuffer ! depay ! "
+           "matroskamux ! filesink`. The job process also does what the baseline does not: "
+           "ICE, DTLS and SRTP decryption of a WebRTC subscription, RTCP, Janus signalling "
+           "and its start-up. The audio- and video-track jobs subscribe to the participant's "
+           "whole feed and discard the other track, so they cost about the same as the "
+           "participant job.", "", end]
+    path = os.path.join(ROOT, "BENCHMARKS.md")
+    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n"
+    block = "\n".join(md)
+    if begin in text:
+        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda m: block, text, flags=re.S)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+    print(block)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=20)
+    a = ap.parse_args()
+    with egwtest.Env("benchfull", max_jobs=1) as env:
+        env.w.start_publisher("alice", color="ff0000", freq=440, video="vp8").wait_for("webrtcup", 15)
+        time.sleep(1)
+        lat_full = start_latencies(env, a.runs)
+    with egwtest.Env("bench", max_jobs=2) as env:
+        alice = env.w.start_publisher("alice", color="ff0000", freq=440, video="vp8")
+        pub_id = int(alice.wait_for("joined", 15).split()[1])
+        alice.wait_for("webrtcup", 15)
+        time.sleep(1)
+        lat = start_latencies(env, a.runs)
+        run_lat = run_latencies(env, a.runs)
+        rows = []
+        cases = (("audio track (Opus -> Ogg)", {"kind": "track", "participant": "alice",
+                                                 "media": "audio"}, "ogg", ["audio"]),
+                 ("video track (VP8 -> WebM)", {"kind": "track", "participant": "alice",
+                                                "media": "video"}, "webm", ["video"]),
+                 ("participant (VP8 + Opus -> MKV)", {"kind": "participant",
+                                                       "participant": "alice"}, "mkv",
+                  ["audio", "video"]))
+        for i, (name, src, fmt, kinds) in enumerate(cases):
+            steady, whole = job_cpu(env, "EG_cpu%d" % i, src, fmt, a.seconds)
+            bsteady, bwhole = baseline_cpu(env, pub_id, kinds, a.seconds)
+            rows.append((name, steady, bsteady, whole, bwhole))
+    write_markdown(rows, lat, lat_full, run_lat, a.seconds)
+
+
+if __name__ == "__main__":
+    main()

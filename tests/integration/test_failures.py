@@ -1,0 +1,85 @@
+"""Bad rooms, unreachable SFUs, absent participants, early stops, a job
+process that dies and an SFU that vanishes mid-recording: each is reported
+with a clear error on the status topic, the worker keeps running, and what
+was recorded stays playable."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import egwtest
+from egwtest import expect
+
+MKV = [{"kind": "file", "format": "mkv", "path": "{egress_id}.mkv"}]
+
+
+def job_pids(env):
+    r = subprocess.run(["pgrep", "-f", "egress run -"], stdout=subprocess.PIPE, text=True)
+    return [int(p) for p in r.stdout.split()]
+
+
+def test():
+    with egwtest.Env("fail", max_jobs=4) as env:
+        alice = env.w.start_publisher("alice", color="ff0000", freq=440, video="vp8")
+        alice.wait_for("webrtcup", 15)
+        src = {"kind": "participant", "participant": "alice"}
+
+        env.submit(env.job("EG_noroom", src, MKV, room={"sfu": "janus", "url": env.janus,
+                                                        "room_id": 999999}))
+        ev = env.wait("EG_noroom", "failed")
+        expect(ev["error"]["code"] == "not_found" and "999999" in ev["error"]["message"],
+               "missing room: %s" % ev["error"])
+
+        env.submit(env.job("EG_nosfu", src, MKV, room={"sfu": "janus", "room_id": 1234,
+                                                       "url": "http://127.0.0.1:9/janus"}))
+        ev = env.wait("EG_nosfu", "failed")
+        expect(ev["error"]["code"] == "sfu_unreachable", "unreachable SFU: %s" % ev["error"])
+
+        env.submit(env.job("EG_ghost", {"kind": "participant", "participant": "ghost"}, MKV,
+                           limits={"empty_room_timeout_s": 2}))
+        ev = env.wait("EG_ghost", "failed", timeout=20)
+        expect(ev["error"]["code"] == "not_found" and "ghost" in ev["error"]["message"],
+               "absent participant: %s" % ev["error"])
+
+        env.submit(env.job("EG_early", {"kind": "participant", "participant": "nobody"}, MKV))
+        env.wait("EG_early", "starting")
+        env.stop("EG_early")
+        env.wait("EG_early", "aborted")
+        expect(not os.path.exists(os.path.join(env.out, "EG_early.mkv")),
+               "an egress aborted before media leaves no empty file")
+
+        # The job process dies: failed (worker_lost), the file plays as far as it got.
+        env.submit(env.job("EG_killed", src, MKV))
+        env.wait("EG_killed", "active")
+        time.sleep(4)
+        for pid in job_pids(env):
+            os.kill(pid, signal.SIGKILL)
+        ev = env.wait("EG_killed", "failed")
+        expect(ev["error"]["code"] == "worker_lost", "killed job process: %s" % ev["error"])
+        egwtest.check_media(os.path.join(env.out, "EG_killed.mkv"), "--expect-codecs", "vp8,opus",
+                            "--expect-freq", 440, "--max-decode-errors", 0, "--min-markers", 1)
+
+        # The worker carries on.
+        env.submit(env.job("EG_after", src, MKV))
+        env.wait("EG_after", "active")
+        time.sleep(5)
+
+        # The SFU vanishes mid-recording: failed, with the file as far as it got.
+        env.w.stop(env.w.janus_proc, sig=signal.SIGKILL)
+        ev = env.wait("EG_after", "failed", timeout=40)
+        expect(ev["error"]["code"] in ("sfu_unreachable", "sfu_error"),
+               "SFU gone: %s" % ev["error"])
+        expect(len(ev["outputs"]) == 1 and ev["outputs"][0]["size"] > 0,
+               "the failed event lists what was recorded")
+        rep = egwtest.check_media(ev["outputs"][0]["location"], "--expect-codecs", "vp8,opus",
+                                  "--max-decode-errors", 0, "--expect-freq", 440)
+        expect(rep["duration"] >= 4.0, "recording kept up to the SFU's end (%.2f s)" % rep["duration"])
+        expect(env.worker.poll() is None, "the worker is still running")
+        text = json.dumps(env.status.events())
+        expect("S3RVER" not in text, "no secrets in events")
+
+
+if __name__ == "__main__":
+    egwtest.main(test)

@@ -1,0 +1,626 @@
+#!/usr/bin/python3
+"""Independent checker of a recorded media file, built on FFmpeg's CLIs.
+
+    check_media.py FILE [--json] [--expect-codecs vp8,opus]
+                   [--expect-duration 10 --duration-tol 0.5]
+                   [--expect-freq 440[,660] --freq-tol 5]
+                   [--max-sync-ms 40] [--min-markers N]
+                   [--expect-color ff0000 --color-tol 40]
+                   [--max-video-gap-ms MS] [--max-audio-gap-ms MS]
+                   [--max-decode-errors N] [--crop X,Y,W,H]
+
+Reports the container format, each stream's codec and type, durations
+(container and per stream), decoded video frame count, decode errors, the
+dominant audio frequencies (FFT, marker beep excluded), the mean colour of
+the video (flash frames excluded), the A/V sync markers and the largest
+timestamp jumps. Exits 1 with a message per failed expectation, 2 when the
+file cannot be read at all.
+
+A/V sync markers (tests/tools/egw_publish): every 2 s the synthetic
+publisher sends a run of whole-white video frames (100 ms) and, at the same
+instant, a 100 ms 3000 Hz beep at amplitude 0.8 in place of its 0.25 tone.
+Flash onsets come from the per-frame mean luma (exact frame PTS), beep onsets
+from the decoded audio (sample accurate: 50 % crossing of the 3000 Hz
+envelope, corrected for the detector's delay). Each flash is paired with the
+nearest beep within 500 ms; offset = beep - flash (positive: audio late).
+
+Video and audio are decoded in ONE ffmpeg run, so both sets of times are on
+the same timeline (ffmpeg subtracts the file's start_time; reported times add
+it back, i.e. they are the file's own timestamps). Audio is decoded with
+aresample=async=1:first_pts=0 to mono 48 kHz, so sample index = time since
+the start even across gaps in the audio packets.
+
+Only the first video and first audio stream are analysed. Standard library +
+numpy only.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+
+SR = 48000
+BEEP_HZ = 3000.0
+BEEP_LEN_S = 0.100
+PAIR_WINDOW_S = 0.500
+# Beep envelope detector: complex demodulation at 3000 Hz followed by a
+# triangular low-pass made of two rectangular windows of L samples
+# (total length 2L-1, symmetric: the 50 % point of a step lags by L-1).
+DET_L = 240
+FLASH_MIN_RISE = 40.0   # whiteness levels between the baseline and the flash
+FLASH_MAX_LEN_S = 0.5   # longer bright runs are content, not markers
+SCALE_W, SCALE_H = 160, 90
+BENIGN = ("non monotonically increasing dts", "non-monotonically increasing dts")
+
+
+class MediaError(Exception):
+    pass
+
+
+def run(argv, **kw):
+    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+def fdur(v):
+    """Seconds from a number or a Matroska DURATION tag (HH:MM:SS.nnnnnnnnn)."""
+    x = fnum(v)
+    if x is not None or not isinstance(v, str):
+        return x
+    try:
+        h, m, sec = v.strip().split(":")
+        return int(h) * 3600 + int(m) * 60 + float(sec)
+    except ValueError:
+        return None
+
+
+def fnum(v):
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    return x if np.isfinite(x) else None
+
+
+# ---------------------------------------------------------------- probing
+
+def probe(path):
+    r = run(["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", path])
+    if r.returncode != 0:
+        raise MediaError("ffprobe cannot read %s: %s" % (path, r.stderr.decode(errors="replace").strip()))
+    return json.loads(r.stdout)
+
+
+def packets(path):
+    """{stream_index: [(pts, duration)]} sorted by pts."""
+    r = run(["ffprobe", "-v", "error", "-show_entries", "packet=stream_index,pts_time,duration_time",
+             "-of", "csv=p=0", path])
+    out = {}
+    for line in r.stdout.decode(errors="replace").splitlines():
+        parts = line.strip().split(",")
+        if len(parts) < 3:
+            continue
+        try:
+            idx = int(parts[0])
+        except ValueError:
+            continue
+        pts, dur = fnum(parts[1]), fnum(parts[2])
+        if pts is None:
+            continue
+        out.setdefault(idx, []).append((pts, dur or 0.0))
+    for v in out.values():
+        v.sort()
+    return out
+
+
+def decode(path, has_video, has_audio, crop=None):
+    """One ffmpeg run: per-frame luma/chroma means of the first video stream
+    and mono 48 kHz float samples of the first audio stream. Returns
+    (frames [(t, Y, U, V)], samples np.float32, error lines, exit status)."""
+    argv = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-i", path]
+    # Separate simple graphs per output: a video size change re-creates the
+    # video graph, and must not re-create (and re-pad) the audio one.
+    rfd, wfd = None, None
+    if has_video:
+        rfd, wfd = os.pipe()
+        chain = ""
+        if crop:
+            chain += "crop=%d:%d:%d:%d," % (crop[2], crop[3], crop[0], crop[1])
+        chain += ("scale=%d:%d,format=yuv444p,signalstats,metadata=mode=print:file='pipe\\:%d'"
+                  % (SCALE_W, SCALE_H, wfd))
+        argv += ["-map", "0:v:0", "-vf", chain, "-fps_mode", "passthrough", "-f", "null", "-"]
+    if has_audio:
+        argv += ["-map", "0:a:0", "-af", "aresample=%d:async=1:first_pts=0,"
+                 "aformat=sample_fmts=flt:channel_layouts=mono" % SR, "-f", "f32le", "pipe:1"]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE if has_audio else subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, pass_fds=(wfd,) if wfd is not None else ())
+    if wfd is not None:
+        os.close(wfd)
+    meta_chunks, err_chunks, audio_chunks = [], [], []
+
+    def drain(f, sink):
+        for chunk in iter(lambda: f.read(1 << 16), b""):
+            sink.append(chunk)
+
+    threads = [threading.Thread(target=drain, args=(p.stderr, err_chunks))]
+    if rfd is not None:
+        mf = os.fdopen(rfd, "rb")
+        threads.append(threading.Thread(target=drain, args=(mf, meta_chunks)))
+    if has_audio:
+        threads.append(threading.Thread(target=drain, args=(p.stdout, audio_chunks)))
+    for t in threads:
+        t.start()
+    rc = p.wait()
+    for t in threads:
+        t.join()
+    if rfd is not None:
+        mf.close()
+
+    frames = []
+    cur = None
+    for line in b"".join(meta_chunks).decode(errors="replace").splitlines():
+        line = line.strip()
+        if line.startswith("frame:"):
+            if cur and cur[0] is not None:
+                frames.append(cur)
+            t = None
+            for tok in line.split():
+                if tok.startswith("pts_time:"):
+                    t = fnum(tok[len("pts_time:"):])
+            cur = [t, None, None, None]
+        elif cur is not None and "=" in line:
+            k, v = line.split("=", 1)
+            if k == "lavfi.signalstats.YAVG":
+                cur[1] = fnum(v)
+            elif k == "lavfi.signalstats.UAVG":
+                cur[2] = fnum(v)
+            elif k == "lavfi.signalstats.VAVG":
+                cur[3] = fnum(v)
+    if cur and cur[0] is not None:
+        frames.append(cur)
+    frames = [tuple(f) for f in frames if f[1] is not None]
+    raw = b"".join(audio_chunks)
+    samples = np.frombuffer(raw[: len(raw) // 4 * 4], dtype="<f4")
+    errors = [l for l in b"".join(err_chunks).decode(errors="replace").splitlines()
+              if l.strip() and not any(b in l for b in BENIGN)]
+    return frames, samples, errors, rc
+
+
+# ---------------------------------------------------------------- video
+
+def yuv_to_rgb(y, u, v, full_range):
+    if full_range:
+        yy, uu, vv = y, u - 128.0, v - 128.0
+        r = yy + 1.402 * vv
+        g = yy - 0.344136 * uu - 0.714136 * vv
+        b = yy + 1.772 * uu
+    else:
+        yy, uu, vv = 1.164383 * (y - 16.0), u - 128.0, v - 128.0
+        r = yy + 1.596027 * vv
+        g = yy - 0.391762 * uu - 0.812968 * vv
+        b = yy + 2.017232 * uu
+    return [int(round(min(255.0, max(0.0, c)))) for c in (r, g, b)]
+
+
+def analyse_video(frames, t0, full_range):
+    """frames: [(t, Y, U, V)] on the decode timeline; t0 added back."""
+    res = {"frames": len(frames)}
+    if not frames:
+        return res, []
+    frames = sorted(frames)
+    ts = np.array([f[0] for f in frames]) + t0
+    ys = np.array([f[1] for f in frames])
+    us = np.array([f[2] if f[2] is not None else 128.0 for f in frames])
+    vs = np.array([f[3] if f[3] is not None else 128.0 for f in frames])
+    res["first_pts"] = round(float(ts[0]), 6)
+    res["last_pts"] = round(float(ts[-1]), 6)
+    if len(ts) > 1:
+        d = np.diff(ts)
+        k = int(np.argmax(d))
+        res["max_frame_gap_ms"] = round(float(d[k]) * 1000, 1)
+        res["max_frame_gap_at"] = round(float(ts[k]), 3)
+        res["median_frame_interval_ms"] = round(float(np.median(d)) * 1000, 2)
+        span = ts[-1] - ts[0]
+        res["fps"] = round((len(ts) - 1) / span, 3) if span > 0 else None
+    # Flashes: runs of frames much whiter than usual. Whiteness = luma minus
+    # the chroma's distance from neutral, so a bright colour (yellow: Y 210)
+    # does not hide a white flash (Y 235, neutral chroma).
+    white = ys - np.abs(us - 128.0) - np.abs(vs - 128.0)
+    base, peak = float(np.median(white)), float(np.max(white))
+    flashes, flagged = [], np.zeros(len(ys), bool)
+    if peak - base >= FLASH_MIN_RISE and peak >= 150:
+        thr = base + 0.5 * (peak - base)
+        above = white >= thr
+        i = 0
+        frame_dur = float(np.median(np.diff(ts))) if len(ts) > 1 else 0.0
+        while i < len(ys):
+            if not above[i]:
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(ys) and above[j + 1]:
+                j += 1
+            run_len = ts[j] - ts[i] + frame_dur
+            if run_len <= FLASH_MAX_LEN_S and i > 0:   # a run open at the start has no onset
+                flashes.append(float(ts[i]))
+                # the run, plus a frame either side (encoder ramp)
+                flagged[max(0, i - 1): min(len(ys), j + 3)] = True
+            i = j + 1
+        res["flash_threshold"] = round(thr, 1)
+    res["whiteness_baseline"] = round(base, 1)
+    res["flashes"] = [round(t, 4) for t in flashes]
+    if len(flashes) > 1:
+        res["max_flash_interval_s"] = round(float(np.max(np.diff(flashes))), 3)
+    keep = ~flagged
+    if keep.any():
+        y, u, v = float(ys[keep].mean()), float(us[keep].mean()), float(vs[keep].mean())
+        res["mean_yuv"] = [round(y, 1), round(u, 1), round(v, 1)]
+        rgb = yuv_to_rgb(y, u, v, full_range)
+        res["mean_rgb"] = rgb
+        res["mean_color"] = "%02x%02x%02x" % tuple(rgb)
+    return res, flashes
+
+
+# ---------------------------------------------------------------- audio
+
+def beep_envelope(x):
+    """Amplitude of the 3000 Hz component; env[i] covers samples up to i
+    (delay DET_L - 1 samples for a step)."""
+    n = np.arange(len(x))
+    z = x.astype(np.float64) * np.exp(-2j * np.pi * BEEP_HZ / SR * n)
+
+    def rect(a):
+        c = np.cumsum(a)
+        out = c.copy()
+        out[DET_L:] = c[DET_L:] - c[:-DET_L]
+        return out
+
+    y = rect(rect(z))
+    return 2.0 * np.abs(y) / (DET_L * DET_L)
+
+
+def find_beeps(x):
+    """Beep onsets in seconds since sample 0 (sub-sample), and [start, end)
+    sample ranges of the beeps (for masking)."""
+    if len(x) < 4 * DET_L:
+        return [], []
+    env = beep_envelope(x)
+    emax = float(env.max())
+    if emax < 0.02:
+        return [], []
+    above = env > 0.25 * emax
+    idx = np.flatnonzero(np.diff(above.astype(np.int8)))
+    # run boundaries
+    starts = list(idx[~above[idx]] + 1) if len(idx) else []
+    ends = list(idx[above[idx]] + 1) if len(idx) else []
+    if above[0]:
+        starts = [0] + starts
+    if above[-1]:
+        ends = ends + [len(x)]
+    runs = []
+    for s, e in zip(starts, ends):
+        if runs and s - runs[-1][1] < 0.02 * SR:   # merge dropouts inside one beep
+            runs[-1][1] = e
+        else:
+            runs.append([s, e])
+    onsets, ranges = [], []
+    for s, e in runs:
+        dur = (e - s) / SR
+        if dur < 0.03 or dur > 0.5 or s == 0:
+            continue
+        p = float(env[s:e].max())
+        half = 0.5 * p
+        lo = max(1, s - 4 * DET_L)
+        seg = env[lo:e]
+        k = int(np.argmax(seg >= half)) + lo   # first crossing
+        a, b = float(env[k - 1]), float(env[k])
+        frac = (half - a) / (b - a) if b > a else 0.0
+        onset = (k - 1 + frac) - (DET_L - 1)
+        onsets.append(onset / SR)
+        ranges.append((max(0, int(onset) - int(0.02 * SR)), min(len(x), e + int(0.02 * SR))))
+    return onsets, ranges
+
+
+def dominant_freqs(x, mask_ranges, max_peaks=6):
+    """Peaks of the averaged spectrum of 0.5 s Hann windows that avoid the
+    beeps; 3000 Hz +- 50 excluded. [(freq, level_db relative to strongest)]."""
+    win = SR // 2
+    if len(x) < win:
+        win = 1 << int(np.log2(max(len(x), 256)))
+        if len(x) < win:
+            return [], None
+    mask = np.zeros(len(x), bool)
+    for s, e in mask_ranges:
+        mask[s:e] = True
+    cm = np.concatenate([[0], np.cumsum(mask)])
+    hop = win // 2
+    starts = list(range(0, len(x) - win + 1, hop))
+    clean = [s for s in starts if cm[s + win] - cm[s] == 0]
+    use = clean if clean else starts
+    w = np.hanning(win)
+    acc = np.zeros(win // 2 + 1)
+    used = 0
+    for s in use:
+        seg = x[s:s + win].astype(np.float64)
+        if not np.any(seg):
+            continue
+        acc += np.abs(np.fft.rfft(seg * w)) ** 2
+        used += 1
+    if used == 0:
+        return [], None
+    spec = np.sqrt(acc / used) * 2.0 / w.sum()     # ~ amplitude of a pure tone
+    freqs = np.fft.rfftfreq(win, 1.0 / SR)
+    top = float(spec.max())
+    if top < 1e-3:                                 # silence (< -60 dBFS)
+        return [], top
+    cand = np.flatnonzero((spec[1:-1] > spec[:-2]) & (spec[1:-1] >= spec[2:])) + 1
+    cand = [i for i in cand if freqs[i] > 20 and abs(freqs[i] - BEEP_HZ) > 50]
+    if not cand:
+        return [], top
+    ref = max(spec[i] for i in cand)
+    cand = [i for i in cand if spec[i] >= ref * 0.1]   # within 20 dB
+    cand.sort(key=lambda i: -spec[i])
+    out = []
+    for i in cand:
+        la, lb, lc = (np.log(max(spec[j], 1e-12)) for j in (i - 1, i, i + 1))
+        den = la - 2 * lb + lc
+        delta = 0.5 * (la - lc) / den if den != 0 else 0.0
+        f = (i + delta) * SR / win
+        if any(abs(f - g) < 15 for g, _ in out):
+            continue
+        out.append((round(float(f), 1), round(20 * np.log10(spec[i] / ref), 1)))
+        if len(out) >= max_peaks:
+            break
+    return out, top
+
+
+# ---------------------------------------------------------------- analysis
+
+def analyse(path, crop=None):
+    info = probe(path)
+    fmt = info.get("format", {})
+    streams = info.get("streams", [])
+    vstreams = [s for s in streams if s.get("codec_type") == "video"
+                and not (s.get("disposition") or {}).get("attached_pic")]
+    astreams = [s for s in streams if s.get("codec_type") == "audio"]
+    t0 = fnum(fmt.get("start_time")) or 0.0
+    pk = packets(path)
+
+    rep = {
+        "file": path,
+        "size": fnum(fmt.get("size")),
+        "format": fmt.get("format_name"),
+        "format_long": fmt.get("format_long_name"),
+        "start_time": round(t0, 6),
+        "duration": fnum(fmt.get("duration")),
+        "streams": [],
+    }
+    for s in streams:
+        ent = {"index": s.get("index"), "type": s.get("codec_type"), "codec": s.get("codec_name")}
+        if s.get("codec_type") == "video":
+            ent.update(width=s.get("width"), height=s.get("height"), pix_fmt=s.get("pix_fmt"),
+                       profile=s.get("profile"))
+        elif s.get("codec_type") == "audio":
+            ent.update(sample_rate=fnum(s.get("sample_rate")), channels=s.get("channels"))
+        ent["start_time"] = fnum(s.get("start_time"))
+        ent["header_duration"] = fnum(s.get("duration")) or fdur((s.get("tags") or {}).get("DURATION"))
+        plist = pk.get(s.get("index"), [])
+        ent["packets"] = len(plist)
+        if plist:
+            first = plist[0][0]
+            end = max(p + d for p, d in plist)
+            ent["first_pts"] = round(first, 6)
+            ent["duration"] = round(end - first, 6)
+            if len(plist) > 1:
+                pts = np.array([p for p, _ in plist])
+                durs = np.array([d for _, d in plist])
+                delta = np.diff(pts)
+                k = int(np.argmax(delta))
+                ent["max_packet_delta_ms"] = round(float(delta[k]) * 1000, 1)
+                ent["max_packet_delta_at"] = round(float(pts[k]), 3)
+                holes = delta - durs[:-1]
+                ent["max_packet_gap_ms"] = round(max(0.0, float(holes.max())) * 1000, 1)
+        else:
+            ent["duration"] = ent["header_duration"]
+        rep["streams"].append(ent)
+    if rep["duration"] is None:
+        ds = [e["duration"] for e in rep["streams"] if e.get("duration")]
+        rep["duration"] = max(ds) if ds else None
+
+    has_v, has_a = bool(vstreams), bool(astreams)
+    frames, samples, errors, rc = ([], np.zeros(0, np.float32), [], 0)
+    if has_v or has_a:
+        frames, samples, errors, rc = decode(path, has_v, has_a, crop)
+    rep["decode_errors"] = {"count": len(errors) + (1 if rc != 0 and not errors else 0),
+                            "exit_status": rc, "lines": errors[:20]}
+
+    flashes, beeps = [], []
+    if has_v:
+        vs = vstreams[0]
+        full = vs.get("color_range") == "pc" or (vs.get("pix_fmt") or "").startswith("yuvj")
+        rep["video"], flashes = analyse_video(frames, t0, full)
+        rep["video"]["stream"] = vs.get("index")
+        rep["video"]["codec"] = vs.get("codec_name")
+        se = next(e for e in rep["streams"] if e["index"] == vs.get("index"))
+        rep["video"]["max_packet_delta_ms"] = se.get("max_packet_delta_ms")
+        if crop:
+            rep["video"]["crop"] = list(crop)
+    if has_a:
+        x = samples
+        a = {"stream": astreams[0].get("index"), "codec": astreams[0].get("codec_name"),
+             "decoded_s": round(len(x) / SR, 3)}
+        onsets, ranges = find_beeps(x)
+        beeps = [t + t0 for t in onsets]
+        a["beeps"] = [round(t, 4) for t in beeps]
+        nz = x[x != 0] if len(x) else x
+        a["rms_dbfs"] = (round(float(20 * np.log10(np.sqrt(np.mean(nz.astype(np.float64) ** 2)) + 1e-12)), 1)
+                         if len(nz) else None)
+        peaks, _ = dominant_freqs(x, ranges)
+        a["dominant_freqs"] = [{"freq": f, "level_db": l} for f, l in peaks]
+        se = next(e for e in rep["streams"] if e["index"] == astreams[0].get("index"))
+        a["max_packet_delta_ms"] = se.get("max_packet_delta_ms")
+        a["max_packet_gap_ms"] = se.get("max_packet_gap_ms")
+        a["max_packet_gap_at"] = se.get("max_packet_delta_at")
+        rep["audio"] = a
+
+    pairs = []
+    if flashes and beeps:
+        b = np.array(beeps)
+        for f in flashes:
+            k = int(np.argmin(np.abs(b - f)))
+            if abs(b[k] - f) <= PAIR_WINDOW_S:
+                pairs.append({"flash": round(f, 4), "beep": round(float(b[k]), 4),
+                              "offset_ms": round(float(b[k] - f) * 1000, 2)})
+    offs = np.array([p["offset_ms"] for p in pairs])
+    rep["sync"] = {
+        "flashes": len(flashes), "beeps": len(beeps), "count": len(pairs), "pairs": pairs,
+        "mean_ms": round(float(offs.mean()), 2) if len(offs) else None,
+        "max_abs_ms": round(float(np.abs(offs).max()), 2) if len(offs) else None,
+    }
+    return rep
+
+
+# ---------------------------------------------------------------- checks
+
+def check(rep, args):
+    fails = []
+    if args.expect_codecs is not None:
+        want = sorted(c.strip().lower() for c in args.expect_codecs.split(",") if c.strip())
+        got = sorted((s["codec"] or "").lower() for s in rep["streams"] if s["type"] in ("audio", "video"))
+        if want != got:
+            fails.append("codecs: expected %s, found %s" % (",".join(want), ",".join(got) or "none"))
+    if args.expect_duration is not None:
+        d = rep["duration"]
+        if d is None or abs(d - args.expect_duration) > args.duration_tol:
+            fails.append("duration: expected %.3f +- %.3f s, found %s"
+                         % (args.expect_duration, args.duration_tol, "none" if d is None else "%.3f s" % d))
+    if args.expect_freq:
+        found = [f["freq"] for f in rep.get("audio", {}).get("dominant_freqs", [])]
+        for want in (float(x) for x in args.expect_freq.split(",") if x.strip()):
+            if not any(abs(f - want) <= args.freq_tol for f in found):
+                fails.append("audio frequency: expected %g Hz +- %g, dominant: %s"
+                             % (want, args.freq_tol, found or "none (no audio or silence)"))
+    markers = rep["sync"]["count"]
+    if "video" in rep and "audio" not in rep:
+        markers = rep["sync"]["flashes"]
+    elif "audio" in rep and "video" not in rep:
+        markers = rep["sync"]["beeps"]
+    if args.max_sync_ms is not None:
+        s = rep["sync"]
+        if s["count"] == 0:
+            fails.append("A/V sync: no flash/beep pairs (flashes %d, beeps %d)" % (s["flashes"], s["beeps"]))
+        elif s["max_abs_ms"] > args.max_sync_ms:
+            fails.append("A/V sync: max |beep - flash| %.1f ms > %.1f ms (mean %.1f ms, %d pairs)"
+                         % (s["max_abs_ms"], args.max_sync_ms, s["mean_ms"], s["count"]))
+    if args.min_markers is not None and markers < args.min_markers:
+        fails.append("markers: expected at least %d, found %d (flashes %d, beeps %d)"
+                     % (args.min_markers, markers, rep["sync"]["flashes"], rep["sync"]["beeps"]))
+    if args.expect_color:
+        want = args.expect_color.lstrip("#")
+        w = [int(want[i:i + 2], 16) for i in (0, 2, 4)]
+        got = rep.get("video", {}).get("mean_rgb")
+        if not got or max(abs(a - b) for a, b in zip(w, got)) > args.color_tol:
+            fails.append("video colour: expected %s +- %d, found %s"
+                         % (want, args.color_tol, rep.get("video", {}).get("mean_color", "none")))
+    if args.max_video_gap_ms is not None:
+        g = rep.get("video", {}).get("max_frame_gap_ms")
+        if g is None or g > args.max_video_gap_ms:
+            fails.append("video gap: largest frame interval %s ms > %s ms (at %s s)"
+                         % (g, args.max_video_gap_ms, rep.get("video", {}).get("max_frame_gap_at")))
+    if args.max_audio_gap_ms is not None:
+        g = rep.get("audio", {}).get("max_packet_delta_ms")
+        if g is None or g > args.max_audio_gap_ms:
+            fails.append("audio gap: largest packet interval %s ms > %s ms (at %s s)"
+                         % (g, args.max_audio_gap_ms, rep.get("audio", {}).get("max_packet_gap_at")))
+    if args.max_decode_errors is not None and rep["decode_errors"]["count"] > args.max_decode_errors:
+        fails.append("decode errors: %d > %d: %s" % (rep["decode_errors"]["count"], args.max_decode_errors,
+                                                     "; ".join(rep["decode_errors"]["lines"][:3])))
+    return fails
+
+
+def summary(rep):
+    L = []
+    L.append("%s: %s, %s bytes, start %.3f s, duration %s s"
+             % (rep["file"], rep["format"], int(rep["size"] or 0), rep["start_time"],
+                "%.3f" % rep["duration"] if rep["duration"] is not None else "?"))
+    for s in rep["streams"]:
+        extra = ""
+        if s["type"] == "video":
+            extra = " %sx%s %s" % (s.get("width"), s.get("height"), s.get("pix_fmt"))
+        elif s["type"] == "audio":
+            extra = " %s Hz %s ch" % (int(s.get("sample_rate") or 0), s.get("channels"))
+        L.append("  #%s %s %s%s: first pts %s, duration %s s, %d packets, max packet delta %s ms"
+                 % (s["index"], s["type"], s["codec"], extra, s.get("first_pts"), s.get("duration"),
+                    s["packets"], s.get("max_packet_delta_ms")))
+    v = rep.get("video")
+    if v:
+        L.append("  video: %d frames, %s fps, max frame gap %s ms at %s s, mean colour #%s (YUV %s), "
+                 "%d flashes"
+                 % (v["frames"], v.get("fps"), v.get("max_frame_gap_ms"), v.get("max_frame_gap_at"),
+                    v.get("mean_color", "?"), v.get("mean_yuv"), len(v.get("flashes", []))))
+    a = rep.get("audio")
+    if a:
+        L.append("  audio: %.3f s decoded, %s dBFS, dominant %s, %d beeps, max packet delta %s ms"
+                 % (a["decoded_s"], a["rms_dbfs"],
+                    ", ".join("%g Hz (%g dB)" % (f["freq"], f["level_db"]) for f in a["dominant_freqs"])
+                    or "none", len(a["beeps"]), a.get("max_packet_delta_ms")))
+    s = rep["sync"]
+    if s["count"]:
+        L.append("  sync: %d pairs, beep-flash mean %+.1f ms, max |%.1f| ms; offsets %s"
+                 % (s["count"], s["mean_ms"], s["max_abs_ms"],
+                    " ".join("%+.1f" % p["offset_ms"] for p in s["pairs"])))
+    else:
+        L.append("  sync: no pairs (flashes %d, beeps %d)" % (s["flashes"], s["beeps"]))
+    d = rep["decode_errors"]
+    L.append("  decode errors: %d%s" % (d["count"], (": " + d["lines"][0]) if d["lines"] else ""))
+    return "\n".join(L)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("file")
+    ap.add_argument("--json", action="store_true", help="print the report as JSON")
+    ap.add_argument("--expect-codecs", help="comma list of the audio/video codecs, e.g. vp8,opus")
+    ap.add_argument("--expect-duration", type=float, help="container duration in s")
+    ap.add_argument("--duration-tol", type=float, default=0.5)
+    ap.add_argument("--expect-freq", help="tone frequencies that must be dominant, e.g. 440,660")
+    ap.add_argument("--freq-tol", type=float, default=5.0)
+    ap.add_argument("--max-sync-ms", type=float, help="max |beep - flash| over all pairs")
+    ap.add_argument("--min-markers", type=int, help="min flash/beep pairs (flashes or beeps for one-kind files)")
+    ap.add_argument("--expect-color", help="mean video colour RRGGBB (flash frames excluded)")
+    ap.add_argument("--color-tol", type=int, default=40, help="per channel, 0-255")
+    ap.add_argument("--max-video-gap-ms", type=float, help="largest allowed jump between frame PTS")
+    ap.add_argument("--max-audio-gap-ms", type=float, help="largest allowed jump between audio packet PTS")
+    ap.add_argument("--max-decode-errors", type=int)
+    ap.add_argument("--crop", help="X,Y,W,H: analyse only this video region (a tile)")
+    args = ap.parse_args(argv)
+    crop = None
+    if args.crop:
+        crop = tuple(int(v) for v in args.crop.split(","))
+        if len(crop) != 4:
+            ap.error("--crop wants X,Y,W,H")
+    if not os.path.exists(args.file):
+        print("check_media: %s: no such file" % args.file, file=sys.stderr)
+        return 2
+    try:
+        rep = analyse(args.file, crop)
+    except MediaError as e:
+        print("check_media: %s" % e, file=sys.stderr)
+        return 2
+    fails = check(rep, args)
+    rep["failures"] = fails
+    rep["ok"] = not fails
+    if args.json:
+        print(json.dumps(rep, indent=1))
+    else:
+        print(summary(rep))
+    for f in fails:
+        print("FAIL: %s" % f, file=sys.stderr)
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

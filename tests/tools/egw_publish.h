@@ -1,0 +1,60 @@
+/* egw-publish internals, shared by egw_publish*.c only (a test tool, not a
+ * module of the service): options, the mute switches and the media side
+ * (one GStreamer pipeline with webrtcbin per publication). */
+#ifndef EGW_PUBLISH_H
+#define EGW_PUBLISH_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pub_options {
+	const char *janus_url;
+	int64_t room;
+	const char *display;
+	uint32_t color;    /* background, 0xRRGGBB */
+	double freq;       /* tone in Hz */
+	const char *video; /* "vp8", "h264" or NULL (none) */
+	const char *audio; /* "opus" or NULL (none) */
+	int width, height, fps;
+};
+
+/* Written by the main thread, read by the streaming threads' pad probes. */
+struct pub_mute {
+	atomic_int audio;
+	atomic_int video;
+};
+
+/* Called on the thread running the default GLib main context, never after
+ * pub_media_free(). */
+struct pub_media_events {
+	void (*offer)(void *user, const char *sdp);
+	void (*candidate)(void *user, const char *candidate, unsigned mline_index);
+	void (*gathering_done)(void *user);
+	void (*error)(void *user, const char *message);
+};
+
+struct pub_media;
+
+/* Builds the pipeline (sources, pattern probes, encoders, payloaders,
+ * webrtcbin with sendonly transceivers) in the NULL state.
+ * locality: main thread. */
+struct pub_media *pub_media_new(const struct pub_options *opt, struct pub_mute *mute,
+				const struct pub_media_events *events, void *user, char *errstr,
+				size_t errstr_size);
+
+/* Sets the pipeline PLAYING (running time 0 = now); webrtcbin then asks for
+ * negotiation and events->offer() delivers the offer's SDP. Returns 0 or -1
+ * with errstr set. locality: main thread. */
+int pub_media_start(struct pub_media *media, char *errstr, size_t errstr_size);
+
+/* Applies the remote answer. Returns 0 or -1 with errstr set.
+ * locality: main thread. */
+int pub_media_set_answer(struct pub_media *media, const char *sdp, char *errstr,
+			 size_t errstr_size);
+
+/* Stops and frees the pipeline; no event is delivered afterwards. NULL ok.
+ * locality: main thread. */
+void pub_media_free(struct pub_media *media);
+
+#endif

@@ -1,0 +1,561 @@
+/* egw-publish media side: one pipeline per publication.
+ *
+ *   videotestsrc (ball on a solid colour, BGRx) -> [marker/mute probe]
+ *     -> videoconvert -> I420 -> vp8enc|x264enc -> payloader -> webrtcbin
+ *   audiotestsrc (sine, 0.25) -> [beep marker/mute probe]
+ *     -> opusenc -> rtpopuspay -> webrtcbin
+ *
+ * The probes write the pattern the media checker expects: every 2 s of
+ * running time, for 100 ms, a white frame and a 3 kHz beep instead of the
+ * tone. The raw video is BGRx so that "white" and "black" are a memset
+ * whatever the stride or padding.
+ *
+ * webrtcbin signals arrive on its own threads; they are forwarded to the
+ * main context through a reference-counted link that pub_media_free() marks
+ * dead, so nothing reaches the caller after the media is gone. */
+#include "tests/tools/egw_publish.h"
+
+#define GST_USE_UNSTABLE_API
+#include <gst/gst.h>
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "worker/log.h"
+
+#define MARK_PERIOD (2 * GST_SECOND)
+#define MARK_LENGTH (100 * GST_MSECOND)
+#define RATE 48000
+
+struct pub_link {
+	gint refs;
+	gboolean dead; /* main thread only */
+	gint offered;  /* atomic: the first negotiation-needed was handled */
+	gint gathered; /* atomic: gathering completion was forwarded */
+	struct pub_media_events events;
+	void *user;
+};
+
+struct pub_media {
+	GstElement *pipeline;
+	GstElement *webrtc;
+	struct pub_link *link;
+	guint bus_watch;
+};
+
+/* Pad probe state, one per branch; owned by the probe. */
+struct pattern {
+	atomic_int *muted;
+	int rate; /* frames or samples per second */
+};
+
+enum call_kind { CALL_OFFER, CALL_CANDIDATE, CALL_GATHERED, CALL_ERROR };
+
+struct call {
+	struct pub_link *link;
+	enum call_kind kind;
+	char *text;
+	unsigned mline;
+};
+
+static struct pub_link *link_ref(struct pub_link *link)
+{
+	g_atomic_int_inc(&link->refs);
+	return link;
+}
+
+static void link_unref(gpointer data)
+{
+	struct pub_link *link = data;
+	if (link && g_atomic_int_dec_and_test(&link->refs))
+		g_free(link);
+}
+
+static void link_closure_unref(gpointer data, GClosure *closure)
+{
+	link_unref(data);
+}
+
+static gboolean run_call(gpointer data)
+{
+	struct call *c = data;
+	const struct pub_media_events *ev = &c->link->events;
+
+	if (c->link->dead)
+		return G_SOURCE_REMOVE;
+	switch (c->kind) {
+	case CALL_OFFER:
+		ev->offer(c->link->user, c->text);
+		break;
+	case CALL_CANDIDATE:
+		ev->candidate(c->link->user, c->text, c->mline);
+		break;
+	case CALL_GATHERED:
+		ev->gathering_done(c->link->user);
+		break;
+	case CALL_ERROR:
+		ev->error(c->link->user, c->text);
+		break;
+	}
+	return G_SOURCE_REMOVE;
+}
+
+static void free_call(gpointer data)
+{
+	struct call *c = data;
+	link_unref(c->link);
+	g_free(c->text);
+	g_free(c);
+}
+
+/* locality: any thread; the call runs on the default main context. */
+static void post_call(struct pub_link *link, enum call_kind kind, const char *text, unsigned mline)
+{
+	struct call *c = g_new0(struct call, 1);
+	c->link = link_ref(link);
+	c->kind = kind;
+	c->text = g_strdup(text);
+	c->mline = mline;
+	g_idle_add_full(G_PRIORITY_DEFAULT, run_call, c, free_call);
+}
+
+/* Makes the probed buffer writable and puts it on its stream's grid: index
+ * n (frame or sample) since running time 0, PTS exactly n / rate. Live
+ * test sources stamp their first buffer with the running time at which
+ * they started (about 1 ms), not 0; without this the 2 s marks would not
+ * fall on frame boundaries. Returns NULL without a time segment. */
+static GstBuffer *snap_to_grid(GstPad *pad, GstPadProbeInfo *info, guint64 rate, uint64_t *index)
+{
+	GstEvent *ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0);
+	GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+	const GstSegment *seg = NULL;
+	GstClockTime rt = GST_CLOCK_TIME_NONE;
+
+	if (ev) {
+		gst_event_parse_segment(ev, &seg);
+		if (seg->format == GST_FORMAT_TIME)
+			rt = gst_segment_to_running_time(seg, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
+	}
+	if (!GST_CLOCK_TIME_IS_VALID(rt)) {
+		gst_clear_event(&ev);
+		return NULL;
+	}
+	buf = gst_buffer_make_writable(buf);
+	GST_PAD_PROBE_INFO_DATA(info) = buf;
+	*index = gst_util_uint64_scale_round(rt, rate, GST_SECOND);
+	GST_BUFFER_PTS(buf) = gst_segment_position_from_running_time(
+		seg, GST_FORMAT_TIME, gst_util_uint64_scale(*index, GST_SECOND, rate));
+	gst_event_unref(ev);
+	return buf;
+}
+
+/* Video: whole frame white during a marker, black while muted.
+ * locality: video streaming thread. */
+static GstPadProbeReturn on_video_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	struct pattern *pat = data;
+	int muted = atomic_load(pat->muted);
+	GstBuffer *buf;
+	uint64_t frame;
+	GstMapInfo map;
+
+	if (!(buf = snap_to_grid(pad, info, (guint64)pat->rate, &frame)))
+		return GST_PAD_PROBE_OK;
+	GST_BUFFER_DURATION(buf) = gst_util_uint64_scale(1, GST_SECOND, (guint64)pat->rate);
+	if (!muted && gst_util_uint64_scale(frame, GST_SECOND, (guint64)pat->rate) % MARK_PERIOD >=
+			      MARK_LENGTH)
+		return GST_PAD_PROBE_OK;
+	if (gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
+		memset(map.data, muted ? 0x00 : 0xff, map.size);
+		gst_buffer_unmap(buf, &map);
+	}
+	return GST_PAD_PROBE_OK;
+}
+
+/* The beep: 3 kHz at 48 kHz is exactly 16 samples a period;
+ * round(0.8 * 32767 * sin(2 pi k / 16)). */
+static const int16_t beep[16] = {
+	0, 10032, 18536, 24218, 26214, 24218, 18536, 10032,
+	0, -10032, -18536, -24218, -26214, -24218, -18536, -10032,
+};
+
+/* Audio: audiotestsrc makes the tone; each sample
+ * whose own running time (sample index n since running time 0) falls in a
+ * marker becomes the beep, and every sample is silence while muted.
+ * S16LE mono. locality: audio streaming thread. */
+static GstPadProbeReturn on_audio_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	struct pattern *pat = data;
+	int muted = atomic_load(pat->muted);
+	const uint64_t period = RATE * (MARK_PERIOD / GST_MSECOND) / 1000;
+	const uint64_t length = RATE * (MARK_LENGTH / GST_MSECOND) / 1000;
+	uint64_t n0, samples;
+	GstBuffer *buf;
+	GstMapInfo map;
+
+	if (!(buf = snap_to_grid(pad, info, RATE, &n0)))
+		return GST_PAD_PROBE_OK;
+	samples = gst_buffer_get_size(buf) / sizeof(int16_t);
+	/* Untouched unless muted or overlapping a marker. */
+	if (!muted && n0 % period >= length && (n0 % period) + samples <= period)
+		return GST_PAD_PROBE_OK;
+	if (!gst_buffer_map(buf, &map, GST_MAP_WRITE))
+		return GST_PAD_PROBE_OK;
+	int16_t *s = (int16_t *)map.data;
+	for (uint64_t i = 0; i < samples; i++) {
+		uint64_t n = n0 + i;
+		if (muted)
+			s[i] = 0;
+		else if (n % period < length)
+			s[i] = beep[n % 16];
+	}
+	gst_buffer_unmap(buf, &map);
+	return GST_PAD_PROBE_OK;
+}
+
+static int add_probe(GstElement *pipeline, const char *name, GstPadProbeCallback cb,
+		     atomic_int *muted, int rate)
+{
+	GstElement *el = gst_bin_get_by_name(GST_BIN(pipeline), name);
+	GstPad *pad = el ? gst_element_get_static_pad(el, "src") : NULL;
+	struct pattern *pat;
+	int rc = -1;
+
+	if (pad) {
+		pat = g_new0(struct pattern, 1);
+		pat->muted = muted;
+		pat->rate = rate;
+		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, cb, pat, g_free);
+		rc = 0;
+	}
+	gst_clear_object(&pad);
+	gst_clear_object(&el);
+	return rc;
+}
+
+/* The launch description: one branch per kind into webrtcbin "wb". */
+static char *describe(const struct pub_options *opt)
+{
+	GString *d = g_string_new("webrtcbin name=wb bundle-policy=max-bundle ");
+	uint32_t c = opt->color & 0xffffff;
+	unsigned luma = (299 * (c >> 16) + 587 * ((c >> 8) & 0xff) + 114 * (c & 0xff)) / 1000;
+	uint32_t ball = luma >= 128 ? 0x000000 : 0x808080;
+	int gop = 2 * opt->fps;
+	char freq[G_ASCII_DTOSTR_BUF_SIZE];
+
+	if (opt->video) {
+		g_string_append_printf(d,
+			"videotestsrc is-live=true pattern=ball background-color=0x%08x "
+			"foreground-color=0x%08x ! capsfilter name=vraw caps=\"video/x-raw,"
+			"format=BGRx,width=%d,height=%d,framerate=%d/1\" ! queue ! videoconvert ! "
+			"video/x-raw,format=I420 ! ",
+			0xff000000u | c, 0xff000000u | ball, opt->width, opt->height, opt->fps);
+		if (!strcmp(opt->video, "vp8"))
+			g_string_append_printf(d,
+				"vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=800000 "
+				"lag-in-frames=0 keyframe-max-dist=%d ! "
+				"rtpvp8pay pt=96 picture-id-mode=15-bit mtu=1200 ! "
+				"application/x-rtp,media=video,encoding-name=VP8,payload=96,"
+				"clock-rate=90000 ! wb. ",
+				gop);
+		else
+			g_string_append_printf(d,
+				"x264enc tune=zerolatency speed-preset=ultrafast key-int-max=%d "
+				"bitrate=800 ! rtph264pay pt=97 config-interval=-1 "
+				"aggregate-mode=zero-latency mtu=1200 ! "
+				"application/x-rtp,media=video,encoding-name=H264,payload=97,"
+				"clock-rate=90000,packetization-mode=(string)1 ! wb. ",
+				gop);
+	}
+	if (opt->audio)
+		g_string_append_printf(d,
+			"audiotestsrc is-live=true wave=sine freq=%s volume=0.25 "
+			"samplesperbuffer=960 ! "
+			"capsfilter name=araw caps=\"audio/x-raw,format=S16LE,rate=48000,"
+			"channels=1,layout=interleaved\" ! queue ! opusenc bitrate=64000 "
+			"frame-size=20 ! rtpopuspay pt=111 mtu=1200 ! application/x-rtp,media=audio,"
+			"encoding-name=OPUS,payload=111,clock-rate=48000 ! wb. ",
+			g_ascii_formatd(freq, sizeof(freq), "%.3f", opt->freq));
+	return g_string_free(d, FALSE);
+}
+
+static gboolean set_sendonly(GstElement *webrtc, GstPad *pad, gpointer data)
+{
+	GstWebRTCRTPTransceiver *trans = NULL;
+	g_object_get(pad, "transceiver", &trans, NULL);
+	if (trans)
+		g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
+			     NULL);
+	gst_clear_object(&trans);
+	return TRUE;
+}
+
+/* What a promise callback needs: the link, and the element to talk to. */
+struct promise_ctx {
+	struct pub_link *link;
+	GstElement *webrtc;
+	const char *what;
+};
+
+static GstPromise *new_promise(struct pub_link *link, GstElement *webrtc, const char *what,
+			       GstPromiseChangeFunc func);
+
+/* Reports a failed promise as an error. Returns 0 on success with *reply
+ * set (possibly NULL: set-*-description replies nothing), or -1. */
+static int promise_result(GstPromise *promise, struct promise_ctx *ctx,
+			  const GstStructure **reply)
+{
+	GError *error = NULL;
+	char *text;
+
+	*reply = NULL;
+	if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED) {
+		*reply = gst_promise_get_reply(promise);
+		if (!*reply || !gst_structure_has_field(*reply, "error"))
+			return 0;
+		gst_structure_get(*reply, "error", G_TYPE_ERROR, &error, NULL);
+	}
+	text = g_strdup_printf("%s: %s", ctx->what, error ? error->message : "no reply");
+	post_call(ctx->link, CALL_ERROR, text, 0);
+	g_free(text);
+	g_clear_error(&error);
+	*reply = NULL;
+	return -1;
+}
+
+/* locality: webrtcbin thread. */
+static void on_description_set(GstPromise *promise, gpointer data)
+{
+	const GstStructure *reply;
+	if (!promise_result(promise, data, &reply))
+		EGW_LOG(NULL, DEBUG, "%s: done", ((struct promise_ctx *)data)->what);
+	gst_promise_unref(promise);
+}
+
+/* locality: webrtcbin thread. */
+static void on_offer_created(GstPromise *promise, gpointer data)
+{
+	struct promise_ctx *ctx = data;
+	GstWebRTCSessionDescription *offer = NULL;
+	const GstStructure *reply;
+	char *sdp = NULL;
+
+	if (promise_result(promise, ctx, &reply))
+		goto out;
+	if (reply)
+		gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
+	if (!offer) {
+		post_call(ctx->link, CALL_ERROR, "create-offer: reply without offer", 0);
+		goto out;
+	}
+	/* webrtcbin applies the local description asynchronously (the SDP to
+	 * send is the one of the offer itself), in the order the operations
+	 * were queued: queue it before the offer can reach Janus, whose answer
+	 * may come back within a millisecond. */
+	g_signal_emit_by_name(ctx->webrtc, "set-local-description", offer,
+			      new_promise(ctx->link, ctx->webrtc, "set-local-description",
+					  on_description_set));
+	sdp = gst_sdp_message_as_text(offer->sdp);
+	post_call(ctx->link, CALL_OFFER, sdp, 0);
+out:
+	g_free(sdp);
+	if (offer)
+		gst_webrtc_session_description_free(offer);
+	gst_promise_unref(promise);
+}
+
+static void free_promise_ctx(gpointer data)
+{
+	struct promise_ctx *ctx = data;
+	link_unref(ctx->link);
+	gst_object_unref(ctx->webrtc);
+	g_free(ctx);
+}
+
+static GstPromise *new_promise(struct pub_link *link, GstElement *webrtc, const char *what,
+			       GstPromiseChangeFunc func)
+{
+	struct promise_ctx *ctx = g_new0(struct promise_ctx, 1);
+	ctx->link = link_ref(link);
+	ctx->webrtc = gst_object_ref(webrtc);
+	ctx->what = what;
+	return gst_promise_new_with_change_func(func, ctx, free_promise_ctx);
+}
+
+/* locality: webrtcbin thread. */
+static void on_negotiation_needed(GstElement *webrtc, gpointer data)
+{
+	struct pub_link *link = data;
+
+	if (!g_atomic_int_compare_and_exchange(&link->offered, 0, 1)) {
+		EGW_LOG(NULL, WARN, "webrtcbin asked for renegotiation; ignored");
+		return;
+	}
+	g_signal_emit_by_name(webrtc, "create-offer", NULL,
+			      new_promise(link, webrtc, "create-offer", on_offer_created));
+}
+
+/* locality: webrtcbin thread. */
+static void on_ice_candidate(GstElement *webrtc, guint mline, gchar *candidate, gpointer data)
+{
+	post_call(data, CALL_CANDIDATE, candidate, mline);
+}
+
+/* locality: webrtcbin thread. */
+static void on_gathering_state(GstElement *webrtc, GParamSpec *pspec, gpointer data)
+{
+	struct pub_link *link = data;
+	GstWebRTCICEGatheringState state;
+
+	g_object_get(webrtc, "ice-gathering-state", &state, NULL);
+	if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE &&
+	    g_atomic_int_compare_and_exchange(&link->gathered, 0, 1))
+		post_call(link, CALL_GATHERED, NULL, 0);
+}
+
+/* locality: webrtcbin thread. */
+static void on_connection_state(GstElement *webrtc, GParamSpec *pspec, gpointer data)
+{
+	static const char *const names[] = {"new",          "connecting", "connected",
+					    "disconnected", "failed",     "closed"};
+	GstWebRTCPeerConnectionState state;
+
+	g_object_get(webrtc, "connection-state", &state, NULL);
+	EGW_LOG(NULL, INFO, "peer connection %s",
+		(unsigned)state < G_N_ELEMENTS(names) ? names[state] : "?");
+	if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
+		post_call(data, CALL_ERROR, "peer connection failed (ICE or DTLS)", 0);
+}
+
+/* locality: main thread. */
+static gboolean on_bus_message(GstBus *bus, GstMessage *msg, gpointer data)
+{
+	struct pub_media *media = data;
+	GError *error = NULL;
+	gchar *debug = NULL, *path, *text;
+
+	if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_LATENCY) {
+		gst_bin_recalculate_latency(GST_BIN(media->pipeline));
+		return G_SOURCE_CONTINUE;
+	}
+	if (GST_MESSAGE_TYPE(msg) != GST_MESSAGE_ERROR &&
+	    GST_MESSAGE_TYPE(msg) != GST_MESSAGE_WARNING)
+		return G_SOURCE_CONTINUE;
+	if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR)
+		gst_message_parse_error(msg, &error, &debug);
+	else
+		gst_message_parse_warning(msg, &error, &debug);
+	path = gst_object_get_path_string(msg->src);
+	text = g_strdup_printf("%s: %s", path, error->message);
+	egw_log(NULL, GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR ? EGW_LOG_ERROR : EGW_LOG_WARN,
+		"%s (%s)", text, debug ? debug : "no debug info");
+	if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR && !media->link->dead)
+		media->link->events.error(media->link->user, text);
+	g_free(text);
+	g_free(path);
+	g_free(debug);
+	g_clear_error(&error);
+	return G_SOURCE_CONTINUE;
+}
+
+static void connect_webrtc(struct pub_media *media)
+{
+	struct pub_link *link = media->link;
+	GstElement *wb = media->webrtc;
+
+	g_signal_connect_data(wb, "on-negotiation-needed", G_CALLBACK(on_negotiation_needed),
+			      link_ref(link), link_closure_unref, 0);
+	g_signal_connect_data(wb, "on-ice-candidate", G_CALLBACK(on_ice_candidate),
+			      link_ref(link), link_closure_unref, 0);
+	g_signal_connect_data(wb, "notify::ice-gathering-state", G_CALLBACK(on_gathering_state),
+			      link_ref(link), link_closure_unref, 0);
+	g_signal_connect_data(wb, "notify::connection-state", G_CALLBACK(on_connection_state),
+			      link_ref(link), link_closure_unref, 0);
+}
+
+struct pub_media *pub_media_new(const struct pub_options *opt, struct pub_mute *mute,
+				const struct pub_media_events *events, void *user, char *errstr,
+				size_t errstr_size)
+{
+	struct pub_media *media = g_new0(struct pub_media, 1);
+	GError *error = NULL;
+	GstBus *bus = NULL;
+	char *desc = describe(opt);
+
+	media->link = g_new0(struct pub_link, 1);
+	media->link->refs = 1;
+	media->link->events = *events;
+	media->link->user = user;
+	media->pipeline = gst_parse_launch(desc, &error);
+	if (!media->pipeline || error) {
+		snprintf(errstr, errstr_size, "pipeline: %s", error ? error->message : "?");
+		goto fail;
+	}
+	media->webrtc = gst_bin_get_by_name(GST_BIN(media->pipeline), "wb");
+	if (!media->webrtc ||
+	    (opt->video && add_probe(media->pipeline, "vraw", on_video_buffer, &mute->video,
+				     opt->fps)) ||
+	    (opt->audio &&
+	     add_probe(media->pipeline, "araw", on_audio_buffer, &mute->audio, RATE))) {
+		snprintf(errstr, errstr_size, "pipeline: missing webrtcbin or raw capsfilter");
+		goto fail;
+	}
+	gst_element_foreach_sink_pad(media->webrtc, set_sendonly, NULL);
+	connect_webrtc(media);
+	bus = gst_pipeline_get_bus(GST_PIPELINE(media->pipeline));
+	media->bus_watch = gst_bus_add_watch(bus, on_bus_message, media);
+	gst_object_unref(bus);
+	g_free(desc);
+	return media;
+
+fail:
+	g_clear_error(&error);
+	g_free(desc);
+	pub_media_free(media);
+	return NULL;
+}
+
+int pub_media_start(struct pub_media *media, char *errstr, size_t errstr_size)
+{
+	if (gst_element_set_state(media->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+		snprintf(errstr, errstr_size, "pipeline refused to play");
+		return -1;
+	}
+	return 0;
+}
+
+int pub_media_set_answer(struct pub_media *media, const char *sdp, char *errstr,
+			 size_t errstr_size)
+{
+	GstWebRTCSessionDescription *answer;
+	GstSDPMessage *msg = NULL;
+
+	if (gst_sdp_message_new_from_text(sdp, &msg) != GST_SDP_OK) {
+		snprintf(errstr, errstr_size, "answer: unparsable SDP");
+		if (msg)
+			gst_sdp_message_free(msg);
+		return -1;
+	}
+	answer = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, msg);
+	g_signal_emit_by_name(media->webrtc, "set-remote-description", answer,
+			      new_promise(media->link, media->webrtc, "set-remote-description",
+					  on_description_set));
+	gst_webrtc_session_description_free(answer);
+	return 0;
+}
+
+void pub_media_free(struct pub_media *media)
+{
+	if (!media)
+		return;
+	media->link->dead = TRUE;
+	if (media->bus_watch)
+		g_source_remove(media->bus_watch);
+	if (media->pipeline)
+		gst_element_set_state(media->pipeline, GST_STATE_NULL);
+	gst_clear_object(&media->webrtc);
+	gst_clear_object(&media->pipeline);
+	link_unref(media->link);
+	g_free(media);
+}
