@@ -24,6 +24,8 @@
 #define POLL_HOLD_MS 30000
 /* Replies larger than this are refused (an SDP is a few kB). */
 #define REPLY_MAX (4u << 20)
+/* Longest base URL: request URLs append "/<session>/<handle>?maxev=N". */
+#define URL_MAX 900
 /* How often an interruptible transfer looks at the interrupt flag. */
 #define INTERRUPT_SLICE_MS 50
 
@@ -155,6 +157,46 @@ static void log_reply(const char *what, const json_t *reply)
 	free(line);
 }
 
+/* Describes a failed transfer. */
+static egw_err_t transfer_error(CURLcode rc, const struct reply_buf *buf, const char *curlerr,
+				const char *what, char *errstr, size_t errstr_size)
+{
+	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		seterr(errstr, errstr_size, "%s: interrupted", what);
+		return EGW_ERR_TIMEOUT;
+	}
+	if (buf->overflow) {
+		seterr(errstr, errstr_size, "%s: reply larger than %u bytes", what, REPLY_MAX);
+		return EGW_ERR_SFU;
+	}
+	seterr(errstr, errstr_size, "%s: %s (%s)", what, curl_easy_strerror(rc),
+	       curlerr[0] ? curlerr : "no details");
+	return EGW_ERR_SFU_UNREACHABLE;
+}
+
+/* Parses a completed reply. A non-2xx status is an error unless the body
+ * is a Janus error object, whose code and reason check_envelope() reports. */
+static egw_err_t parse_reply(long status, const struct reply_buf *buf, const char *what,
+			     json_t **reply, char *errstr, size_t errstr_size)
+{
+	json_error_t jerr;
+
+	*reply = buf->data ? json_loads(buf->data, 0, &jerr) : NULL;
+	if (status >= 200 && status <= 299 && *reply)
+		return EGW_OK;
+	if (*reply && json_object_get(*reply, "error"))
+		return EGW_OK;
+	if (status < 200 || status > 299)
+		seterr(errstr, errstr_size, "%s: HTTP %ld: %.200s", what, status,
+		       buf->data ? buf->data : "(empty body)");
+	else
+		seterr(errstr, errstr_size, "%s: HTTP %ld with invalid JSON: %s", what, status,
+		       buf->data ? jerr.text : "empty body");
+	json_decref(*reply);
+	*reply = NULL;
+	return EGW_ERR_SFU;
+}
+
 /* One HTTP exchange: POST body (or GET when body is NULL), parse the reply
  * as JSON into *reply. what names the request in error messages. */
 static egw_err_t http_exchange(egw_janus_t *js, const char *url, const json_t *body,
@@ -167,17 +209,18 @@ static egw_err_t http_exchange(egw_janus_t *js, const char *url, const json_t *b
 	char *payload = NULL;
 	CURL *curl = NULL;
 	egw_err_t err = EGW_ERR_NOMEM;
-	json_error_t jerr;
 	long status = 0;
 	CURLcode rc;
 
 	*reply = NULL;
+	/* No "Expect: 100-continue" round trip before an SDP-sized body. */
 	headers = curl_slist_append(NULL, "Content-Type: application/json");
-	if (!headers || !(curl = new_handle(js, url, timeout_ms, &buf, headers, curlerr)))
-		goto fail;
+	if (!headers || !curl_slist_append(headers, "Expect:") ||
+	    !(curl = new_handle(js, url, timeout_ms, &buf, headers, curlerr)))
+		goto out;
 	if (body) {
 		if (!(payload = json_dumps(body, JSON_COMPACT)))
-			goto fail;
+			goto out;
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload);
 	}
 	if (interruptible) {
@@ -186,47 +229,17 @@ static egw_err_t http_exchange(egw_janus_t *js, const char *url, const json_t *b
 	} else {
 		rc = curl_easy_perform(curl);
 	}
-	if (rc == CURLE_ABORTED_BY_CALLBACK) {
-		err = EGW_ERR_TIMEOUT;
-		seterr(errstr, errstr_size, "%s: interrupted", what);
-		goto fail;
-	}
-	if (rc != CURLE_OK && buf.overflow) {
-		err = EGW_ERR_SFU;
-		seterr(errstr, errstr_size, "%s: reply larger than %u bytes", what, REPLY_MAX);
-		goto fail;
-	}
 	if (rc != CURLE_OK) {
-		err = EGW_ERR_SFU_UNREACHABLE;
-		seterr(errstr, errstr_size, "%s: %s (%s)", what, curl_easy_strerror(rc),
-		       curlerr[0] ? curlerr : "no details");
-		goto fail;
+		err = transfer_error(rc, &buf, curlerr, what, errstr, errstr_size);
+		goto out;
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	*reply = buf.data ? json_loads(buf.data, 0, &jerr) : NULL;
-	err = EGW_ERR_SFU;
-	if (status < 200 || status > 299) {
-		/* Janus errors carry their own code; keep them for the caller. */
-		if (*reply && json_object_get(*reply, "error"))
-			err = EGW_OK;
-		else
-			seterr(errstr, errstr_size, "%s: HTTP %ld: %.200s", what, status,
-			       buf.data ? buf.data : "(empty body)");
-	} else if (!*reply) {
-		seterr(errstr, errstr_size, "%s: HTTP %ld with invalid JSON: %s", what, status,
-		       buf.data ? jerr.text : "empty body");
-	} else {
-		err = EGW_OK;
-	}
-	if (err != EGW_OK)
-		goto fail;
-	log_reply(what, *reply);
-	goto out;
-
-fail:
-	json_decref(*reply);
-	*reply = NULL;
+	err = parse_reply(status, &buf, what, reply, errstr, errstr_size);
+	if (err == EGW_OK)
+		log_reply(what, *reply);
 out:
+	if (err == EGW_ERR_NOMEM)
+		seterr(errstr, errstr_size, "%s: out of memory", what);
 	curl_easy_cleanup(curl);
 	curl_slist_free_all(headers);
 	free(payload);
@@ -318,9 +331,11 @@ egw_janus_t *egw_janus_session_create(const char *url, int timeout_ms, egw_err_t
 	size_t len;
 
 	pthread_once(&curl_once, curl_init_once);
-	if (!url || !*url || timeout_ms <= 0) {
+	if (!url || !*url || strlen(url) > URL_MAX || timeout_ms <= 0) {
 		e = EGW_ERR_INVALID_REQUEST;
-		seterr(errstr, errstr_size, "create session: need a URL and a positive timeout");
+		seterr(errstr, errstr_size,
+		       "create session: need a URL (at most %d characters) and a positive timeout",
+		       URL_MAX);
 		goto fail;
 	}
 	if (!(js = calloc(1, sizeof(*js))) || !(js->url = strdup(url))) {

@@ -251,7 +251,7 @@ static gboolean deliver(gpointer data)
 	if (pub->quitting)
 		return G_SOURCE_REMOVE;
 	if (d->failure) {
-		report("error poll: %s", d->failure);
+		report("error %s", d->failure); /* "poll: ..." */
 		pub->exit_code = 1;
 		g_main_loop_quit(pub->loop);
 		return G_SOURCE_REMOVE;
