@@ -59,34 +59,32 @@ GstPadProbeReturn egw_recorder_retime_probe(GstPad *pad, GstPadProbeInfo *info, 
 	struct rec_branch *b = user;
 	struct egw_recorder *rec = b->rec;
 	GstBuffer *buf;
-	GstClockTime pts, dts, rt;
-	uint64_t out_dts, out_pts, back, delta = 0;
+	GstClockTime ts, rt;
+	uint64_t out, back;
 
 	if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM)
 		return on_event(b, info);
 	buf = GST_PAD_PROBE_INFO_BUFFER(info);
-	pts = GST_BUFFER_PTS(buf);
-	dts = GST_BUFFER_DTS(buf);
-	if (!GST_CLOCK_TIME_IS_VALID(dts) && !GST_CLOCK_TIME_IS_VALID(pts))
+	/* PTS is the jitter buffer's smoothed, lip-synced time; DTS is the raw
+	 * arrival time of the packet and would carry network jitter. */
+	ts = GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) : GST_BUFFER_DTS(buf);
+	if (!GST_CLOCK_TIME_IS_VALID(ts))
 		return GST_PAD_PROBE_DROP;
-	rt = to_running(b, GST_CLOCK_TIME_IS_VALID(dts) ? dts : pts);
+	rt = to_running(b, ts);
 	if (!GST_CLOCK_TIME_IS_VALID(rt))
 		return GST_PAD_PROBE_DROP;
-	if (GST_CLOCK_TIME_IS_VALID(pts) && GST_CLOCK_TIME_IS_VALID(dts) && pts > dts)
-		delta = pts - dts;
 
 	g_mutex_lock(&rec->lock);
-	back = egw_retime(&rec->timeline, &b->retime, rt, delta,
-			  GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0, &out_dts,
-			  &out_pts);
+	back = egw_retime(&rec->timeline, &b->retime, rt,
+			  GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0, &out);
 	g_mutex_unlock(&rec->lock);
 	if (back && b->retime.clamped % 100 == 1)
 		EGW_LOG(rec->job->egress_id, DEBUG, "%s timestamps went back %.1f ms; clamped",
 			b->media == EGW_MEDIA_AUDIO ? "audio" : "video", (double)back / GST_MSECOND);
 
 	buf = gst_buffer_make_writable(buf);
-	GST_BUFFER_PTS(buf) = out_pts;
-	GST_BUFFER_DTS(buf) = out_dts;
+	GST_BUFFER_PTS(buf) = out;
+	GST_BUFFER_DTS(buf) = out;
 	GST_PAD_PROBE_INFO_DATA(info) = buf;
 	return GST_PAD_PROBE_OK;
 }

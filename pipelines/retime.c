@@ -8,33 +8,31 @@ void egw_timeline_init(egw_timeline_t *tl)
 
 void egw_retime_stream_init(egw_retime_stream_t *st)
 {
-	st->last_dts = EGW_TS_NONE;
+	st->last = EGW_TS_NONE;
 	st->clamped = 0;
 	st->max_back = 0;
 }
 
-uint64_t egw_retime(egw_timeline_t *tl, egw_retime_stream_t *st, uint64_t rt_dts,
-		    uint64_t pts_delta, uint64_t duration, uint64_t *out_dts, uint64_t *out_pts)
+uint64_t egw_retime(egw_timeline_t *tl, egw_retime_stream_t *st, uint64_t rt, uint64_t duration,
+		    uint64_t *out)
 {
-	uint64_t dts, back = 0, end;
+	uint64_t t, back = 0;
 
 	if (tl->t0 == EGW_TS_NONE)
-		tl->t0 = rt_dts;
+		tl->t0 = rt;
 	/* A stream whose first buffer predates t0 (its lip-sync offset moved
 	 * it earlier) starts at 0 rather than before the file. */
-	dts = rt_dts > tl->t0 ? rt_dts - tl->t0 : 0;
-	if (st->last_dts != EGW_TS_NONE && dts < st->last_dts) {
-		back = st->last_dts - dts;
+	t = rt > tl->t0 ? rt - tl->t0 : 0;
+	if (st->last != EGW_TS_NONE && t < st->last) {
+		back = st->last - t;
 		st->clamped++;
 		if (back > st->max_back)
 			st->max_back = back;
-		dts = st->last_dts;
+		t = st->last;
 	}
-	st->last_dts = dts;
-	*out_dts = dts;
-	*out_pts = dts + pts_delta;
-	end = *out_pts + duration;
-	if (end > tl->max_end)
-		tl->max_end = end;
+	st->last = t;
+	*out = t;
+	if (t + duration > tl->max_end)
+		tl->max_end = t + duration;
 	return back;
 }

@@ -18,7 +18,7 @@ typedef struct egw_timeline {
 } egw_timeline_t;
 
 typedef struct egw_retime_stream {
-	uint64_t last_dts; /* EGW_TS_NONE before the first buffer */
+	uint64_t last; /* EGW_TS_NONE before the first buffer */
 	uint64_t clamped;  /* buffers whose input went backwards */
 	uint64_t max_back; /* largest backward step seen */
 } egw_retime_stream_t;
@@ -26,11 +26,12 @@ typedef struct egw_retime_stream {
 void egw_timeline_init(egw_timeline_t *tl);
 void egw_retime_stream_init(egw_retime_stream_t *st);
 
-/* Maps one buffer. rt_dts: input running time of its decode time (or its
- * presentation time when it has none); pts_delta: pts - dts (0 if none);
- * duration: may be 0. Writes the output dts/pts. Returns the backward step
- * that was clamped (0 when none). */
-uint64_t egw_retime(egw_timeline_t *tl, egw_retime_stream_t *st, uint64_t rt_dts,
-		    uint64_t pts_delta, uint64_t duration, uint64_t *out_dts, uint64_t *out_pts);
+/* Maps one buffer. rt: input running time of its presentation time (the
+ * jitter buffer's smoothed time; not the raw arrival time it leaves in
+ * DTS). WebRTC streams have no frame reordering, so one timestamp serves
+ * as both PTS and DTS. duration may be 0. Writes the output time and
+ * returns the backward step that was clamped (0 when none). */
+uint64_t egw_retime(egw_timeline_t *tl, egw_retime_stream_t *st, uint64_t rt, uint64_t duration,
+		    uint64_t *out);
 
 #endif

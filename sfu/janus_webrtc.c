@@ -173,6 +173,18 @@ static GstElement *make_webrtc(struct janus_sub *sub, char *errstr, size_t errst
 		snprintf(errstr, errstr_size, "cannot add webrtcbin to the pipeline");
 		return NULL;
 	}
+	/* Time media by its RTP timestamps from the first packet on, not by
+	 * the jitter buffer's arrival-skew estimate: with the estimate, the
+	 * first packets' arrival (a subscription starting mid-frame, a
+	 * keyframe burst) skewed audio against video by up to a frame in
+	 * about half the sessions; RTP time is the sender's own clock, shared
+	 * by its audio and video, and RTCP keeps lip-sync on top. */
+	GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin");
+	if (rtpbin) {
+		gst_util_set_object_arg(G_OBJECT(rtpbin), "buffer-mode", "synced");
+		gst_object_unref(rtpbin);
+	} else
+		EGW_LOG(JOB_ID(sub), WARN, "webrtcbin has no rtpbin: jitter buffer mode unchanged");
 	g_signal_connect(webrtc, "pad-added", G_CALLBACK(on_pad_added), sub);
 	g_signal_connect(webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), sub);
 	g_signal_connect(webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering_state), sub);
