@@ -65,10 +65,11 @@ class Env:
         req.update(extra)
         return req
 
-    def submit(self, req):
+    def submit(self, req, key=None):
         # Taken before kcat starts: latencies measured from it are upper bounds.
         self.t_produced[req.get("egress_id")] = time.time()
-        self.w.produce(self.bootstrap, "egress.jobs", req.get("egress_id", ""), json.dumps(req))
+        self.w.produce(self.bootstrap, "egress.jobs", key or req.get("egress_id", ""),
+                       json.dumps(req))
 
     def submit_raw(self, key, text):
         self.w.produce(self.bootstrap, "egress.jobs", key, text)

@@ -1,0 +1,54 @@
+"""Two workers with room for one job each share the jobs topic: two starts
+in the same partition run at once, one on each worker (a full worker leaves
+the group so the other takes the next start), and a stop on the control
+topic reaches the worker that runs the job."""
+
+import time
+
+import egwtest
+from egwtest import expect
+
+
+def wait_log(env, name, text, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if text in env.w.tail(name, 200):
+            return
+        time.sleep(0.2)
+    raise egwtest.Failure("%s never logged %r" % (name, text))
+
+
+def test():
+    with egwtest.Env("fleet", max_jobs=1) as env:
+        env.w.run([egwtest.EGRESS, "worker"], name="worker-b",
+                  env={"EGRESS_KAFKA_BROKERS": env.bootstrap, "EGRESS_STORAGE_DIR": env.out,
+                       "EGRESS_MAX_JOBS": 1, "EGRESS_WORKER_ID": "worker-b",
+                       "EGRESS_KAFKA_SESSION_TIMEOUT_MS": 6000,
+                       "EGRESS_KAFKA_HEARTBEAT_INTERVAL_MS": 500})
+        alice = env.w.start_publisher("alice", color="ff0000", freq=440, video="vp8")
+        alice.wait_for("webrtcup", 15)
+        wait_log(env, "worker", "joined the jobs group", 20)
+        wait_log(env, "worker-b", "joined the jobs group", 20)
+
+        # One key: both starts land in the same partition, so the second can
+        # only run if the worker that took the first gives the partition up.
+        ids = ["EG_fleet1", "EG_fleet2"]
+        for eid in ids:
+            env.submit(env.job(eid, {"kind": "participant", "participant": "alice"},
+                               [{"kind": "file", "format": "mkv", "path": eid + ".mkv"}]),
+                       key="room-1234")
+        actives = [env.wait(eid, "active", timeout=60) for eid in ids]
+        workers = sorted(ev["worker_id"] for ev in actives)
+        expect(workers == ["worker-b", "worker-fleet"],
+               "each job runs on its own worker: %s" % workers)
+        time.sleep(3)
+        for eid in ids:
+            env.stop(eid)
+        for eid in ids:
+            done = env.wait(eid, "complete", timeout=30)
+            egwtest.check_media(done["outputs"][0]["location"], "--expect-codecs", "vp8,opus",
+                                "--expect-freq", 440, "--max-decode-errors", 0)
+
+
+if __name__ == "__main__":
+    egwtest.main(test)
