@@ -241,13 +241,29 @@ static void admission(egw_worker_t *w, int accepting)
 		want ? "joined" : "left", w->n_running, w->cfg->max_jobs);
 }
 
+/* Commits a start before running it, so that no other worker runs it too
+ * (a group rebalance hands the partition over from the committed offset).
+ * When the commit fails the message is left for redelivery: to this
+ * worker after a seek back, or to the partition's next owner. */
+static int take(egw_worker_t *w, const rd_kafka_message_t *m)
+{
+	rd_kafka_resp_err_t err = rd_kafka_commit_message(w->jobs, m, 0);
+	if (!err)
+		return 1;
+	EGW_LOG(NULL, WARN, "could not commit the start at %s[%d]@%lld (%s); leaving it for redelivery",
+		rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset,
+		rd_kafka_err2str(err));
+	rd_kafka_seek(m->rkt, m->partition, m->offset, 1000);
+	return 0;
+}
+
 static void poll_kafka(egw_worker_t *w)
 {
 	rd_kafka_message_t *m;
 	if (w->subscribed && (m = rd_kafka_consumer_poll(w->jobs, 0))) {
 		if (!m->err) {
-			handle_message(w, m, 1);
-			rd_kafka_commit_message(w->jobs, m, 0);
+			if (take(w, m))
+				handle_message(w, m, 1);
 		} else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
 			EGW_LOG(NULL, WARN, "jobs consumer: %s", rd_kafka_message_errstr(m));
 		rd_kafka_message_destroy(m);

@@ -46,6 +46,8 @@ def test():
             env.stop(eid)
         for eid in ids:
             done = env.wait(eid, "complete", timeout=30)
+            starts = env.statuses(eid).count("starting")
+            expect(starts == 1, "%s started exactly once in the fleet (%d)" % (eid, starts))
             egwtest.check_media(done["outputs"][0]["location"], "--expect-codecs", "vp8,opus",
                                 "--expect-freq", 440, "--max-decode-errors", 0)
 
