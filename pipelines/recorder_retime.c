@@ -2,7 +2,11 @@
  * pipeline running time to file time (the first buffer of any branch is
  * 0), kept monotonic per branch (RTCP sender reports may move the lip-sync
  * point backwards), and a new SFU session (participant republished) joins
- * the same timeline, leaving a gap rather than a reset. */
+ * the same timeline, leaving a gap rather than a reset. Audio that would
+ * land before the file start or behind itself is dropped, not clamped
+ * (see pipelines/retime.h): the branches run on their own threads, so the
+ * first buffer here may be a video frame later than audio still on its
+ * way, and stacking that audio at 0 delayed all audio by up to 40 ms. */
 #include <gst/gst.h>
 
 #include "pipelines/recorder_int.h"
@@ -76,11 +80,15 @@ GstPadProbeReturn egw_recorder_retime_probe(GstPad *pad, GstPadProbeInfo *info, 
 
 	g_mutex_lock(&rec->lock);
 	back = egw_retime(&rec->timeline, &b->retime, rt,
-			  GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0, &out);
+			  GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0,
+			  b->media == EGW_MEDIA_AUDIO, &out);
 	g_mutex_unlock(&rec->lock);
-	if (back && b->retime.clamped % 100 == 1)
-		EGW_LOG(rec->job->egress_id, DEBUG, "%s timestamps went back %.1f ms; clamped",
-			b->media == EGW_MEDIA_AUDIO ? "audio" : "video", (double)back / GST_MSECOND);
+	if (back && (b->retime.clamped + b->retime.dropped) % 100 == 1)
+		EGW_LOG(rec->job->egress_id, DEBUG, "%s timestamps went back %.1f ms; %s",
+			b->media == EGW_MEDIA_AUDIO ? "audio" : "video", (double)back / GST_MSECOND,
+			out == EGW_TS_NONE ? "dropped" : "clamped");
+	if (out == EGW_TS_NONE)
+		return GST_PAD_PROBE_DROP;
 
 	buf = gst_buffer_make_writable(buf);
 	GST_BUFFER_PTS(buf) = out;

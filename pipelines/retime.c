@@ -10,24 +10,38 @@ void egw_retime_stream_init(egw_retime_stream_t *st)
 {
 	st->last = EGW_TS_NONE;
 	st->clamped = 0;
+	st->dropped = 0;
 	st->max_back = 0;
 }
 
 uint64_t egw_retime(egw_timeline_t *tl, egw_retime_stream_t *st, uint64_t rt, uint64_t duration,
-		    uint64_t *out)
+		    int drop_late, uint64_t *out)
 {
 	uint64_t t, back = 0;
 
 	if (tl->t0 == EGW_TS_NONE)
 		tl->t0 = rt;
-	/* A stream whose first buffer predates t0 (its lip-sync offset moved
-	 * it earlier) starts at 0 rather than before the file. */
+	/* A stream whose first buffers predate t0 (the streams reach the
+	 * muxer on their own threads, in no particular order, and lip-sync
+	 * may move one earlier) starts at 0 rather than before the file:
+	 * video frames are clamped to 0, audio before t0 is dropped so that
+	 * the samples after it keep their time. */
+	if (rt < tl->t0 && drop_late) {
+		st->dropped++;
+		*out = EGW_TS_NONE;
+		return 0;
+	}
 	t = rt > tl->t0 ? rt - tl->t0 : 0;
 	if (st->last != EGW_TS_NONE && t < st->last) {
 		back = st->last - t;
-		st->clamped++;
 		if (back > st->max_back)
 			st->max_back = back;
+		if (drop_late) {
+			st->dropped++;
+			*out = EGW_TS_NONE;
+			return back;
+		}
+		st->clamped++;
 		t = st->last;
 	}
 	st->last = t;

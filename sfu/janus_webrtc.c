@@ -173,12 +173,14 @@ static GstElement *make_webrtc(struct janus_sub *sub, char *errstr, size_t errst
 		snprintf(errstr, errstr_size, "cannot add webrtcbin to the pipeline");
 		return NULL;
 	}
-	/* Time media by its RTP timestamps from the first packet on, not by
-	 * the jitter buffer's arrival-skew estimate: with the estimate, the
-	 * first packets' arrival (a subscription starting mid-frame, a
-	 * keyframe burst) skewed audio against video by up to a frame in
-	 * about half the sessions; RTP time is the sender's own clock, shared
-	 * by its audio and video, and RTCP keeps lip-sync on top. */
+	/* Time media by its RTP timestamps from the first packet on (the
+	 * sender's own clock) rather than by the jitter buffer's arrival-skew
+	 * estimate. Janus restarts each stream's RTP time for a subscriber and
+	 * its sender reports agree with the first packets' arrival, so
+	 * rtpbin's lip-sync has nothing to move mid-recording (its offsets
+	 * stay below 1 ms). The one-frame A/V skew once blamed on the skew
+	 * estimate came from the recorder's timeline start (see
+	 * pipelines/retime.h). */
 	GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin");
 	if (rtpbin) {
 		gst_util_set_object_arg(G_OBJECT(rtpbin), "buffer-mode", "synced");

@@ -1,14 +1,31 @@
-/* The recording timeline: zero start, per-stream monotonicity, gaps kept. */
+/* The recording timeline: zero start, per-stream monotonicity, gaps kept,
+ * audio dropped rather than stacked when it lies behind. */
 #include "pipelines/retime.h"
 #include "tests/unit/check.h"
 
 #define MS 1000000ULL
 
-static uint64_t put(egw_timeline_t *tl, egw_retime_stream_t *st, uint64_t rt_ms, uint64_t *back)
+#define DROPPED UINT64_MAX
+
+static uint64_t map(egw_timeline_t *tl, egw_retime_stream_t *st, int audio, uint64_t rt_ms,
+		    uint64_t *back)
 {
 	uint64_t out;
-	*back = egw_retime(tl, st, rt_ms * MS, 20 * MS, &out);
-	return out / MS;
+	*back = egw_retime(tl, st, rt_ms * MS, 20 * MS, audio, &out);
+	return out == EGW_TS_NONE ? DROPPED : out / MS;
+}
+
+/* A stream that is clamped when it lies behind (video). */
+static uint64_t put(egw_timeline_t *tl, egw_retime_stream_t *st, uint64_t rt_ms, uint64_t *back)
+{
+	return map(tl, st, 0, rt_ms, back);
+}
+
+/* A stream that is dropped when it lies behind (audio). */
+static uint64_t put_audio(egw_timeline_t *tl, egw_retime_stream_t *st, uint64_t rt_ms,
+			  uint64_t *back)
+{
+	return map(tl, st, 1, rt_ms, back);
 }
 
 static void first_buffer_is_zero(void)
@@ -56,10 +73,51 @@ static void gaps_are_kept(void)
 	CHECK(back == 0 && a.clamped == 0);
 }
 
+/* The video branch reached the muxer first although audio started 32 ms
+ * earlier: stacking that audio at 0 would make every later sample 32 ms
+ * late; dropping it keeps the audio on the video's timeline. */
+static void audio_before_t0_is_dropped(void)
+{
+	egw_timeline_t tl;
+	egw_retime_stream_t a, v;
+	uint64_t back;
+	egw_timeline_init(&tl);
+	egw_retime_stream_init(&a);
+	egw_retime_stream_init(&v);
+	CHECK(put(&tl, &v, 1032, &back) == 0);
+	CHECK(put_audio(&tl, &a, 1000, &back) == DROPPED);
+	CHECK(back == 0);
+	CHECK(put_audio(&tl, &a, 1020, &back) == DROPPED); /* ends after t0: still dropped */
+	CHECK(put_audio(&tl, &a, 1040, &back) == 8);
+	CHECK(put_audio(&tl, &a, 1060, &back) == 28);
+	CHECK(put(&tl, &v, 1065, &back) == 33);
+	CHECK(a.dropped == 2 && a.clamped == 0 && v.clamped == 0);
+	CHECK(tl.max_end == 53 * MS);
+}
+
+static void audio_stepping_back_is_dropped(void)
+{
+	egw_timeline_t tl;
+	egw_retime_stream_t a;
+	uint64_t back;
+	egw_timeline_init(&tl);
+	egw_retime_stream_init(&a);
+	CHECK(put_audio(&tl, &a, 500, &back) == 0);
+	CHECK(put_audio(&tl, &a, 520, &back) == 20);
+	CHECK(put_audio(&tl, &a, 515, &back) == DROPPED); /* lip-sync moved it back 25 ms */
+	CHECK(back == 5 * MS);
+	CHECK(put_audio(&tl, &a, 535, &back) == 35);
+	CHECK(back == 0);
+	CHECK(a.dropped == 1 && a.clamped == 0 && a.max_back == 5 * MS);
+	CHECK(tl.max_end == 55 * MS);
+}
+
 int main(void)
 {
 	first_buffer_is_zero();
 	late_stream_before_t0_starts_at_zero();
 	gaps_are_kept();
+	audio_before_t0_is_dropped();
+	audio_stepping_back_is_dropped();
 	return CHECK_DONE();
 }
