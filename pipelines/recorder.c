@@ -144,6 +144,7 @@ egw_recorder_t *egw_recorder_new(const egw_job_t *job, const char *storage_dir,
 	rec->format = job->outputs[0].format;
 	egw_timeline_init(&rec->timeline);
 	g_mutex_init(&rec->lock);
+	g_cond_init(&rec->anchor);
 	if ((*err = egw_job_expand_path(job, job->outputs[0].path, time(NULL), rel, sizeof(rel),
 					errstr, errstr_size)))
 		goto fail;
@@ -265,6 +266,11 @@ egw_err_t egw_recorder_prepare(egw_recorder_t *rec, const egw_sfu_track_t *track
 				add_branch(rec, &tracks[i], errstr, errstr_size)))
 			return EGW_ERR_MEDIA;
 	}
+	/* Fragmented MP4 loses each track's start offset (see retime.h). */
+	g_mutex_lock(&rec->lock);
+	rec->timeline.anchor_video = rec->format == EGW_FORMAT_MP4 &&
+				     branch_for(rec, EGW_MEDIA_VIDEO) != NULL;
+	g_mutex_unlock(&rec->lock);
 	return EGW_OK;
 }
 
@@ -299,6 +305,7 @@ void egw_recorder_finish(egw_recorder_t *rec)
 {
 	g_mutex_lock(&rec->lock);
 	rec->finishing = 1;
+	g_cond_broadcast(&rec->anchor);
 	g_mutex_unlock(&rec->lock);
 	if (rec->n_branches == 0) {
 		/* Nothing linked: end the muxer directly. */
@@ -357,6 +364,7 @@ void egw_recorder_free(egw_recorder_t *rec)
 			gst_object_unref(gst_object_ref_sink(rec->sink));
 	}
 	g_mutex_clear(&rec->lock);
+	g_cond_clear(&rec->anchor);
 	g_free(rec->path);
 	g_free(rec->location);
 	g_free(rec);

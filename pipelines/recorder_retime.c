@@ -12,6 +12,9 @@
 #include "pipelines/recorder_int.h"
 #include "worker/log.h"
 
+/* How long audio waits for the first video frame (fragmented MP4). */
+#define EGW_ANCHOR_WAIT_US (2 * G_USEC_PER_SEC)
+
 static GstPadProbeReturn on_event(struct rec_branch *b, GstPadProbeInfo *info)
 {
 	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
@@ -78,10 +81,21 @@ GstPadProbeReturn egw_recorder_retime_probe(GstPad *pad, GstPadProbeInfo *info, 
 	if (!GST_CLOCK_TIME_IS_VALID(rt))
 		return GST_PAD_PROBE_DROP;
 
+	int flags = b->media == EGW_MEDIA_AUDIO ? EGW_RETIME_AUDIO : 0;
+	gint64 deadline = g_get_monotonic_time() + EGW_ANCHOR_WAIT_US;
 	g_mutex_lock(&rec->lock);
-	back = egw_retime(&rec->timeline, &b->retime, rt,
-			  GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0,
-			  b->media == EGW_MEDIA_AUDIO, &out);
+	for (;;) {
+		back = egw_retime(&rec->timeline, &b->retime, rt,
+				  GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0,
+				  flags, &out);
+		if (out != EGW_TS_WAIT)
+			break;
+		/* Hold this audio until the first video frame sets time 0. */
+		if (rec->finishing || !g_cond_wait_until(&rec->anchor, &rec->lock, deadline))
+			flags |= EGW_RETIME_GIVE_UP;
+	}
+	if (b->media == EGW_MEDIA_VIDEO)
+		g_cond_broadcast(&rec->anchor);
 	g_mutex_unlock(&rec->lock);
 	if (back && (b->retime.clamped + b->retime.dropped) % 100 == 1)
 		EGW_LOG(rec->job->egress_id, DEBUG, "%s timestamps went back %.1f ms; %s",

@@ -4,6 +4,7 @@ void egw_timeline_init(egw_timeline_t *tl)
 {
 	tl->t0 = EGW_TS_NONE;
 	tl->max_end = 0;
+	tl->anchor_video = 0;
 }
 
 void egw_retime_stream_init(egw_retime_stream_t *st)
@@ -15,10 +16,16 @@ void egw_retime_stream_init(egw_retime_stream_t *st)
 }
 
 uint64_t egw_retime(egw_timeline_t *tl, egw_retime_stream_t *st, uint64_t rt, uint64_t duration,
-		    int drop_late, uint64_t *out)
+		    int flags, uint64_t *out)
 {
+	int drop_late = flags & EGW_RETIME_AUDIO;
 	uint64_t t, back = 0;
 
+	if (tl->t0 == EGW_TS_NONE && tl->anchor_video && drop_late &&
+	    !(flags & EGW_RETIME_GIVE_UP)) {
+		*out = EGW_TS_WAIT;
+		return 0;
+	}
 	if (tl->t0 == EGW_TS_NONE)
 		tl->t0 = rt;
 	/* A stream whose first buffers predate t0 (the streams reach the

@@ -17,9 +17,20 @@
 
 #define EGW_TS_NONE UINT64_MAX
 
+/* Fragmented MP4 starts every track at its first sample: a track's offset
+ * from the file start is lost. With anchor_video the first video frame
+ * defines time 0: audio that reaches the timeline first is told to wait
+ * (EGW_TS_WAIT; the caller holds it until video came or it gave up), then
+ * audio before time 0 is dropped, so both tracks begin at the same instant
+ * (within one audio packet). */
+#define EGW_TS_WAIT (UINT64_MAX - 1)
+#define EGW_RETIME_AUDIO 1   /* drop, don't clamp (see above) */
+#define EGW_RETIME_GIVE_UP 2 /* audio stops waiting for the video anchor */
+
 typedef struct egw_timeline {
 	uint64_t t0;      /* input running time mapped to 0; EGW_TS_NONE until set */
 	uint64_t max_end; /* end of the latest output buffer */
+	int anchor_video; /* see above */
 } egw_timeline_t;
 
 typedef struct egw_retime_stream {
@@ -35,11 +46,11 @@ void egw_retime_stream_init(egw_retime_stream_t *st);
 /* Maps one buffer. rt: input running time of its presentation time (the
  * jitter buffer's smoothed time; not the raw arrival time it leaves in
  * DTS). WebRTC streams have no frame reordering, so one timestamp serves
- * as both PTS and DTS. duration may be 0. drop_late: the stream is audio
- * (see above). Writes the output time, or EGW_TS_NONE when the buffer
- * must be dropped, and returns the backward step that was clamped or
- * dropped (0 when none; a buffer before t0 is not a step back). */
+ * as both PTS and DTS. duration may be 0. flags: EGW_RETIME_*. Writes
+ * the output time, EGW_TS_NONE when the buffer must be dropped, or
+ * EGW_TS_WAIT (audio, anchoring on video). Returns the backward step that
+ * was clamped or dropped (0 when none; a buffer before t0 is not one). */
 uint64_t egw_retime(egw_timeline_t *tl, egw_retime_stream_t *st, uint64_t rt, uint64_t duration,
-		    int drop_late, uint64_t *out);
+		    int flags, uint64_t *out);
 
 #endif

@@ -112,8 +112,47 @@ static void audio_stepping_back_is_dropped(void)
 	CHECK(tl.max_end == 55 * MS);
 }
 
+/* Fragmented MP4: the first video frame is time 0; audio that comes first
+ * waits for it, then what lies before time 0 is dropped. */
+static void mp4_anchors_on_video(void)
+{
+	egw_timeline_t tl;
+	egw_retime_stream_t a, v;
+	uint64_t out;
+	egw_timeline_init(&tl);
+	tl.anchor_video = 1;
+	egw_retime_stream_init(&a);
+	egw_retime_stream_init(&v);
+	egw_retime(&tl, &a, 1000 * MS, 20 * MS, EGW_RETIME_AUDIO, &out);
+	CHECK(out == EGW_TS_WAIT);
+	egw_retime(&tl, &v, 1033 * MS, 33 * MS, 0, &out);
+	CHECK(out == 0);
+	egw_retime(&tl, &a, 1000 * MS, 20 * MS, EGW_RETIME_AUDIO, &out); /* the held one */
+	CHECK(out == EGW_TS_NONE);
+	egw_retime(&tl, &a, 1040 * MS, 20 * MS, EGW_RETIME_AUDIO, &out);
+	CHECK(out == 7 * MS);
+	CHECK(a.dropped == 1);
+}
+
+/* ...but not forever: when the caller gives up, audio sets time 0. */
+static void mp4_without_video_gives_up(void)
+{
+	egw_timeline_t tl;
+	egw_retime_stream_t a;
+	uint64_t out;
+	egw_timeline_init(&tl);
+	tl.anchor_video = 1;
+	egw_retime_stream_init(&a);
+	egw_retime(&tl, &a, 1000 * MS, 20 * MS, EGW_RETIME_AUDIO | EGW_RETIME_GIVE_UP, &out);
+	CHECK(out == 0);
+	egw_retime(&tl, &a, 1020 * MS, 20 * MS, EGW_RETIME_AUDIO, &out);
+	CHECK(out == 20 * MS);
+}
+
 int main(void)
 {
+	mp4_anchors_on_video();
+	mp4_without_video_gives_up();
 	first_buffer_is_zero();
 	late_stream_before_t0_starts_at_zero();
 	gaps_are_kept();
