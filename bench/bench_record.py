@@ -55,8 +55,19 @@ def steady_cpu(pid, seconds):
     return (cpu_of(pid) - c0) / (time.time() - t0)
 
 
+def wait_assigned(env, timeout=30):
+    """Until the worker holds partitions of the jobs topic (after boot the
+    group needs a few seconds: not what a running fleet pays per start)."""
+    deadline = time.time() + timeout
+    while "jobs partitions assigned" not in env.w.tail("worker", 400):
+        if time.time() > deadline:
+            raise egwtest.Failure("worker never got jobs partitions")
+        time.sleep(0.1)
+
+
 def start_latencies(env, runs):
     src = {"kind": "participant", "participant": "alice"}
+    wait_assigned(env)
     out = []
     for i in range(runs):
         eid = "EG_lat%d" % i

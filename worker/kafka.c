@@ -13,6 +13,24 @@ static int set(rd_kafka_conf_t *conf, const char *name, const char *value, char 
 	return 0;
 }
 
+/* Jobs consumer: log what the group gives and takes, then apply it. */
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			 rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	char list[256] = "";
+	size_t n = 0;
+	for (int i = 0; i < parts->cnt && n < sizeof(list) - 8; i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%d", i ? "," : "",
+				      (int)parts->elems[i].partition);
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		EGW_LOG(NULL, INFO, "jobs partitions assigned: [%s]", list);
+		rd_kafka_assign(rk, parts);
+	} else {
+		EGW_LOG(NULL, INFO, "jobs partitions revoked: [%s]", list);
+		rd_kafka_assign(rk, NULL);
+	}
+}
+
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	EGW_LOG(NULL, WARN, "kafka %s: %s: %s", rd_kafka_name(rk), fac, buf);
@@ -37,6 +55,7 @@ rd_kafka_t *egw_kafka_new(const egw_config_t *cfg, const char *brokers, egw_kafk
 	if (role != EGW_KAFKA_PRODUCER && set(conf, "fetch.wait.max.ms", "50", errstr, errstr_size))
 		goto fail;
 	if (role == EGW_KAFKA_JOBS) {
+		rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
 		if (set(conf, "group.id", cfg->consumer_group, errstr, errstr_size) ||
 		    set(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
 		    set(conf, "auto.offset.reset", "earliest", errstr, errstr_size) ||

@@ -27,8 +27,8 @@ def test():
                        "EGRESS_KAFKA_HEARTBEAT_INTERVAL_MS": 500})
         alice = env.w.start_publisher("alice", color="ff0000", freq=440, video="vp8")
         alice.wait_for("webrtcup", 15)
-        wait_log(env, "worker", "joined the jobs group", 20)
-        wait_log(env, "worker-b", "joined the jobs group", 20)
+        wait_log(env, "worker", "jobs partitions assigned", 30)
+        wait_log(env, "worker-b", "jobs partitions assigned", 30)
 
         # One key: both starts land in the same partition, so the second can
         # only run if the worker that took the first gives the partition up.
