@@ -81,14 +81,13 @@ static gboolean on_bus(GstBus *bus, GstMessage *msg, gpointer user)
 	return G_SOURCE_CONTINUE;
 }
 
-static GstPadProbeReturn count_bytes(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+/* The first byte reaching the file; then the probe goes away. */
+static GstPadProbeReturn first_media(GstPad *pad, GstPadProbeInfo *info, gpointer user)
 {
 	egw_recorder_t *rec = user;
-	GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
-	g_atomic_pointer_add((gssize *)&rec->bytes, (gssize)gst_buffer_get_size(buf));
-	if (g_atomic_int_compare_and_exchange(&rec->first_media, 0, 1) && rec->ev.on_first_media)
+	if (rec->ev.on_first_media)
 		rec->ev.on_first_media(rec->opaque);
-	return GST_PAD_PROBE_OK;
+	return GST_PAD_PROBE_REMOVE;
 }
 
 static egw_err_t make_dirs(const char *path, char *errstr, size_t errstr_size)
@@ -123,7 +122,7 @@ static egw_err_t build(egw_recorder_t *rec, char *errstr, size_t errstr_size)
 		return EGW_ERR_MEDIA;
 	}
 	pad = gst_element_get_static_pad(rec->sink, "sink");
-	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, count_bytes, rec, NULL);
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, first_media, rec, NULL);
 	gst_object_unref(pad);
 	GstBus *bus = gst_pipeline_get_bus(GST_PIPELINE(rec->pipeline));
 	rec->bus_watch = gst_bus_add_watch(bus, on_bus, rec);
@@ -314,11 +313,6 @@ void egw_recorder_finish(egw_recorder_t *rec)
 	}
 	for (size_t i = 0; i < rec->n_branches; i++)
 		gst_pad_send_event(rec->branches[i].sinkpad, gst_event_new_eos());
-}
-
-guint64 egw_recorder_bytes(egw_recorder_t *rec)
-{
-	return (guint64)g_atomic_pointer_get((gssize *)&rec->bytes);
 }
 
 json_t *egw_recorder_outputs(egw_recorder_t *rec)

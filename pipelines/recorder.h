@@ -39,8 +39,6 @@ void egw_recorder_link_pad(egw_recorder_t *rec, GstPad *pad, const egw_sfu_track
 /* Ends the recording: EOS down every branch; on_finished follows. */
 void egw_recorder_finish(egw_recorder_t *rec);
 
-/* Bytes written so far. */
-guint64 egw_recorder_bytes(egw_recorder_t *rec);
 /* [{"kind":"file","location":...,"size":...,"duration_s":...}] */
 json_t *egw_recorder_outputs(egw_recorder_t *rec);
 /* Deletes the file (for egresses aborted before any media). */

@@ -33,8 +33,6 @@ struct egw_recorder {
 	GMutex lock;         /* timeline, branches' links */
 	egw_timeline_t timeline;
 	GCond anchor;        /* signalled when video sets time 0 (MP4) */
-	gint first_media;    /* atomic */
-	guint64 bytes;       /* atomic */
 	int finishing;
 };
 

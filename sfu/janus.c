@@ -330,7 +330,6 @@ static egw_sfu_conn_t *janus_connect(const egw_job_t *job, GstBin *bin, GMainCon
 	c->ctx = ctx;
 	c->cbs = *cbs;
 	c->opaque = opaque;
-	c->timeout_ms = timeout_ms;
 	c->room = job->room.room_id_is_number ? json_integer(g_ascii_strtoll(job->room.room_id, NULL, 10))
 					      : json_string(job->room.room_id);
 	if (!(c->js = egw_janus_session_create(job->room.url, timeout_ms, &err, errstr, errstr_size)))

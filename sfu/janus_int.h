@@ -34,7 +34,6 @@ struct egw_sfu_conn {
 	GMainContext *ctx;
 	egw_sfu_callbacks_t cbs;
 	void *opaque;
-	int timeout_ms;
 	egw_janus_t *js;
 	uint64_t ctl_handle;     /* for synchronous requests (listparticipants) */
 	json_t *room;            /* room id as the job gave it */

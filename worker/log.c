@@ -34,14 +34,15 @@ void egw_log_init(void)
 	pthread_once(&logcfg.once, read_env);
 }
 
-static void timestamp(char *buf, size_t size)
+void egw_time_now(char *buf, size_t size)
 {
 	struct timeval tv;
 	struct tm tm;
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, size - n, ".%03dZ", (int)(tv.tv_usec / 1000));
+	if (n < size)
+		snprintf(buf + n, size - n, ".%03dZ", (int)(tv.tv_usec / 1000));
 }
 
 void egw_log(const char *egress_id, egw_log_level_t level, const char *fmt, ...)
@@ -55,7 +56,7 @@ void egw_log(const char *egress_id, egw_log_level_t level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	timestamp(ts, sizeof(ts));
+	egw_time_now(ts, sizeof(ts));
 
 	if (logcfg.json) {
 		json_t *o = json_pack("{s:s, s:s, s:s}", "time", ts, "level",

@@ -4,6 +4,8 @@
 #ifndef EGW_LOG_H
 #define EGW_LOG_H
 
+#include <stddef.h>
+
 typedef enum egw_log_level {
 	EGW_LOG_ERROR = 0,
 	EGW_LOG_WARN = 1,
@@ -20,6 +22,10 @@ void egw_log(const char *egress_id, egw_log_level_t level, const char *fmt, ...)
 
 /* ctx is the egress id (const char *), or NULL for worker-wide lines. */
 #define EGW_LOG(ctx, level, ...) egw_log((ctx), EGW_LOG_##level, __VA_ARGS__)
+
+/* Current UTC time as "2026-11-25T20:15:12.345Z": the one timestamp format
+ * of log lines and status events. */
+void egw_time_now(char *buf, size_t size);
 
 /* Copies s into out with the user-info and query of any URL replaced by
  * "***", so stream keys and credentials never reach a log line. */

@@ -109,7 +109,7 @@ static void finish(runner_t *r)
 	if (r->done)
 		return;
 	r->done = 1;
-	egw_status_now(r->st.ended_at, sizeof(r->st.ended_at));
+	egw_time_now(r->st.ended_at, sizeof(r->st.ended_at));
 	if (r->rec && !r->active)
 		egw_recorder_discard(r->rec);
 	if (r->err) {
@@ -128,20 +128,24 @@ static void finish(runner_t *r)
 	g_main_loop_quit(r->loop);
 }
 
+static void cancel_absent(runner_t *r)
+{
+	if (r->absent_timer)
+		g_source_remove(r->absent_timer);
+	r->absent_timer = 0;
+}
+
 static gboolean on_first_media_main(gpointer user)
 {
 	runner_t *r = user;
 	if (r->active || r->stopping)
 		return G_SOURCE_REMOVE;
 	r->active = 1;
-	egw_status_now(r->st.started_at, sizeof(r->st.started_at));
+	egw_time_now(r->st.started_at, sizeof(r->st.started_at));
 	EGW_LOG(r->st.egress_id, INFO, "first media written %.0f ms after start",
 		(g_get_monotonic_time() - r->t_start_us) / 1000.0);
 	emit(r, "active", NULL, NULL);
-	if (r->absent_timer) {
-		g_source_remove(r->absent_timer);
-		r->absent_timer = 0;
-	}
+	cancel_absent(r);
 	return G_SOURCE_REMOVE;
 }
 
@@ -180,10 +184,7 @@ static egw_err_t sfu_tracks(void *opaque, const egw_sfu_track_t *tracks, size_t 
 		      size_t errstr_size)
 {
 	runner_t *r = opaque;
-	if (r->absent_timer) {
-		g_source_remove(r->absent_timer);
-		r->absent_timer = 0;
-	}
+	cancel_absent(r);
 	if (r->active)
 		emit(r, "active", NULL,
 		     json_pack("{s:{s:s, s:s}}", "details", "event", "participant_published",
@@ -273,7 +274,7 @@ static int parse_job(runner_t *r, const char *path, egw_request_t **req)
 	if (err) {
 		r->err = err;
 		snprintf(r->errmsg, sizeof(r->errmsg), "%s", errstr);
-		egw_status_now(r->st.ended_at, sizeof(r->st.ended_at));
+		egw_time_now(r->st.ended_at, sizeof(r->st.ended_at));
 		emit(r, "failed", NULL, NULL);
 		return -1;
 	}
@@ -347,8 +348,7 @@ out:
 		g_source_remove(sig_term);
 	if (r.stop_timer)
 		g_source_remove(r.stop_timer);
-	if (r.absent_timer)
-		g_source_remove(r.absent_timer);
+	cancel_absent(&r);
 	if (r.grace_timer)
 		g_source_remove(r.grace_timer);
 	egw_recorder_free(r.rec);

@@ -1,20 +1,8 @@
 #include "worker/status.h"
 
-#include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 
-void egw_status_now(char *buf, size_t size)
-{
-	struct timeval tv;
-	struct tm tm;
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (n < size)
-		snprintf(buf + n, size - n, ".%03dZ", (int)(tv.tv_usec / 1000));
-}
+#include "worker/log.h"
 
 static json_t *opt_time(const char *t)
 {
@@ -27,7 +15,7 @@ json_t *egw_status_event(const egw_status_t *st, const char *status, json_t *out
 	char now[32];
 	json_t *ev, *error = json_null();
 
-	egw_status_now(now, sizeof(now));
+	egw_time_now(now, sizeof(now));
 	if (!strcmp(status, "failed"))
 		error = json_pack("{s:s, s:s}", "code", egw_err2code(err), "message",
 				  message ? message : egw_err2str(err));

@@ -16,9 +16,6 @@ typedef struct egw_status {
 	char ended_at[32];
 } egw_status_t;
 
-/* Current UTC time as "2026-11-25T20:15:12.345Z". */
-void egw_status_now(char *buf, size_t size);
-
 /* One event. outputs (borrowed, may be NULL) is an array of
  * {"kind","location","size","duration_s"}; details (borrowed, may be NULL)
  * is merged into the event (e.g. {"participant":"alice"}). err/message

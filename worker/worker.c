@@ -54,7 +54,7 @@ static void report(egw_worker_t *w, const char *egress_id, const char *status, e
 	snprintf(st.egress_id, sizeof(st.egress_id), "%s", egress_id);
 	snprintf(st.worker_id, sizeof(st.worker_id), "%s", w->cfg->worker_id);
 	if (egw_status_is_terminal(status))
-		egw_status_now(st.ended_at, sizeof(st.ended_at));
+		egw_time_now(st.ended_at, sizeof(st.ended_at));
 	publish_status(w, egress_id, egw_status_event(&st, status, NULL, NULL, err, message), 1);
 }
 
