@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 
 #include "pipelines/recorder_int.h"
-#include "worker/log.h"
+#include "base/log.h"
 
 #define JOB_ID(r) ((r)->job->egress_id)
 

@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 #include "sfu/sfu.h"
-#include "worker/job.h"
+#include "contract/request.h"
 
 typedef struct egw_recorder egw_recorder_t;
 

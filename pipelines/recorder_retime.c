@@ -10,7 +10,7 @@
 #include <gst/gst.h>
 
 #include "pipelines/recorder_int.h"
-#include "worker/log.h"
+#include "base/log.h"
 
 /* How long audio waits for the first video frame (fragmented MP4). */
 #define EGW_ANCHOR_WAIT_US (2 * G_USEC_PER_SEC)

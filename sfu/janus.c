@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "sfu/janus_int.h"
-#include "worker/log.h"
+#include "base/log.h"
 
 #define WATCH_MS 500
 #define WATCH_TRIES 10 /* consecutive failures before the SFU counts as gone */

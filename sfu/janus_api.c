@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "worker/log.h"
+#include "base/log.h"
 
 /* Janus's HTTP transport answers a long-poll after at most 30 s. */
 #define POLL_HOLD_MS 30000

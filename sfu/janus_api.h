@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "worker/err.h"
+#include "base/err.h"
 
 typedef struct egw_janus egw_janus_t;
 

@@ -6,7 +6,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "worker/job.h"
+#include "contract/request.h"
 
 struct janus_track {
 	char *sub_mid; /* mid in our subscription */

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "sfu/janus_int.h"
-#include "worker/log.h"
+#include "base/log.h"
 
 #define JOB_ID(sub) ((sub)->conn->job->egress_id)
 

@@ -10,8 +10,8 @@
 
 #include <gst/gst.h>
 
-#include "worker/err.h"
-#include "worker/job.h"
+#include "base/err.h"
+#include "contract/request.h"
 
 /* One subscribed track. Strings are owned by the adapter and valid during
  * the callback. */

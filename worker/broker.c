@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "worker/log.h"
+#include "base/log.h"
 
 #define JOBS_PARTITIONS 4
 

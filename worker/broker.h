@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "worker/config.h"
-#include "worker/err.h"
+#include "base/err.h"
 
 typedef struct egw_broker egw_broker_t;
 

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "worker/err.h"
+#include "base/err.h"
 
 typedef struct egw_config {
 	char *worker_id;

@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "worker/log.h"
+#include "base/log.h"
 
 static int write_all(int fd, const char *buf, size_t len)
 {

@@ -8,7 +8,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "worker/err.h"
+#include "base/err.h"
 
 typedef struct egw_jobproc {
 	char egress_id[65];

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "worker/log.h"
+#include "base/log.h"
 
 static int set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
 	       size_t errstr_size)

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "worker/config.h"
-#include "worker/err.h"
+#include "base/err.h"
 
 typedef enum egw_kafka_role {
 	EGW_KAFKA_JOBS = 0,

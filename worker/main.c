@@ -8,8 +8,8 @@
 
 #include "worker/broker.h"
 #include "worker/config.h"
-#include "worker/log.h"
-#include "worker/runner.h"
+#include "base/log.h"
+#include "job/runner.h"
 #include "worker/worker.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -123,8 +123,20 @@ int main(int argc, char **argv)
 		if (optind >= argc) {
 			fprintf(stderr, "egress run: missing JOB.json (or - for stdin)\n");
 			ret = 2;
-		} else
-			ret = egw_runner_main(cfg, argv[optind], duration);
+		} else {
+			const char *roots[] = {cfg->storage_dir};
+			egw_job_settings_t js = {
+				.worker_id = cfg->worker_id,
+				.storage_dir = cfg->storage_dir,
+				.storage_roots = roots,
+				.n_storage_roots = 1,
+				.max_duration_s = cfg->max_duration_s,
+				.empty_room_timeout_s = cfg->empty_room_timeout_s,
+				.sfu_timeout_ms = cfg->sfu_timeout_ms,
+				.stop_grace_s = cfg->stop_grace_s,
+			};
+			ret = egw_runner_main(&js, argv[optind], duration);
+		}
 	} else if (!strcmp(cmd, "broker")) {
 		ret = cmd_broker(cfg);
 	} else {

@@ -9,11 +9,11 @@
 #include <time.h>
 
 #include "worker/broker.h"
-#include "worker/job.h"
+#include "contract/request.h"
 #include "worker/jobproc.h"
 #include "worker/kafka.h"
-#include "worker/log.h"
-#include "worker/status.h"
+#include "base/log.h"
+#include "contract/status.h"
 
 #define EARLY_STOPS 64
 #define POLL_MS 50

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "worker/job.h"
+#include "contract/request.h"
 
 static void expand_all(const egw_job_t *job)
 {

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "sfu/janus_api.h"
-#include "worker/log.h"
+#include "base/log.h"
 
 #define REQUEST_TIMEOUT_MS 5000
 #define POLL_FAILURES_MAX 3

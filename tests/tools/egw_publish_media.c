@@ -22,7 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "worker/log.h"
+#include "base/log.h"
 
 #define MARK_PERIOD (2 * GST_SECOND)
 #define MARK_LENGTH (100 * GST_MSECOND)

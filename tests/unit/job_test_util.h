@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "tests/unit/check.h"
-#include "worker/job.h"
+#include "contract/request.h"
 
 #define P "data/start_participant.json"
 #define MIN "data/start_minimal.json"

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "tests/unit/check.h"
-#include "worker/log.h"
-#include "worker/status.h"
+#include "base/log.h"
+#include "contract/status.h"
 
 int main(void)
 {

@@ -5,10 +5,10 @@
 #ifndef EGW_RUNNER_H
 #define EGW_RUNNER_H
 
-#include "worker/config.h"
+#include "job/settings.h"
 
 /* job_path: a file, or "-" for stdin. duration_s > 0 stops after that long.
  * Returns the exit status: 0 when the egress ended complete. */
-int egw_runner_main(const egw_config_t *cfg, const char *job_path, double duration_s);
+int egw_runner_main(const egw_job_settings_t *cfg, const char *job_path, double duration_s);
 
 #endif

@@ -1,7 +1,7 @@
 /* Requests of the job contract: decoding, the request envelope (type,
  * egress_id), control requests, what this build supports, and names.
  * Start-request sections are in job_start.c, path templates in job_path.c. */
-#include "worker/job_int.h"
+#include "contract/request_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-#include "worker/err.h"
+#include "base/err.h"
 
 #include <stddef.h>
 

@@ -1,4 +1,4 @@
-#include "worker/runner.h"
+#include "job/runner.h"
 
 #include <glib-unix.h>
 #include <gst/gst.h>
@@ -9,14 +9,14 @@
 
 #include "pipelines/recorder.h"
 #include "sfu/sfu.h"
-#include "worker/job.h"
-#include "worker/log.h"
-#include "worker/status.h"
+#include "contract/request.h"
+#include "base/log.h"
+#include "contract/status.h"
 
 #define MAX_JOB_BYTES (1 << 20)
 
 typedef struct runner {
-	const egw_config_t *cfg;
+	const egw_job_settings_t *cfg;
 	egw_job_t *job;
 	egw_status_t st;
 	GMainLoop *loop;
@@ -324,7 +324,7 @@ fail:
 	return r->done ? -1 : 0;
 }
 
-int egw_runner_main(const egw_config_t *cfg, const char *job_path, double duration_s)
+int egw_runner_main(const egw_job_settings_t *cfg, const char *job_path, double duration_s)
 {
 	runner_t r = {.cfg = cfg, .t_start_us = g_get_monotonic_time()};
 	egw_request_t *req = NULL;

@@ -1,4 +1,4 @@
-#include "worker/jsonutil.h"
+#include "base/json.h"
 
 #include <limits.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 /* Start requests: the room, source, encoding, outputs, storage, limits and
  * webhook sections, each checked against its field table (docs/jobs.md). */
-#include "worker/job_int.h"
+#include "contract/request_int.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
-#include "worker/status.h"
+#include "contract/status.h"
 
 #include <string.h>
 
-#include "worker/log.h"
+#include "base/log.h"
 
 static json_t *opt_time(const char *t)
 {

@@ -1,4 +1,4 @@
-#include "worker/log.h"
+#include "base/log.h"
 
 #include <jansson.h>
 #include <pthread.h>

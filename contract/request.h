@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "worker/err.h"
+#include "base/err.h"
 
 #define EGW_EGRESS_ID_MAX 64
 

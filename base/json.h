@@ -12,7 +12,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "worker/err.h"
+#include "base/err.h"
 
 /* JSON types a field may have (bit mask). */
 #define EGW_JSON_T_STRING 0x01u

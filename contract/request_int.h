@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "worker/job.h"
-#include "worker/jsonutil.h"
+#include "contract/request.h"
+#include "base/json.h"
 
 /* Limits of the contract (docs/jobs.md). */
 #define EGW_JOB_REQUEST_MAX_BYTES (256 * 1024)

@@ -1,7 +1,7 @@
 /* Output path templates: {room_id}, {egress_id}, {participant}, {time}.
  * Values are reduced to a safe file name charset; the result must stay under
  * the storage root. */
-#include "worker/job_int.h"
+#include "contract/request_int.h"
 
 #include <stdio.h>
 #include <string.h>

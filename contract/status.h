@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-#include "worker/err.h"
+#include "base/err.h"
 
 typedef struct egw_status {
 	char egress_id[65];
