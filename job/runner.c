@@ -324,7 +324,8 @@ fail:
 	return r->done ? -1 : 0;
 }
 
-int egw_runner_main(const egw_job_settings_t *cfg, const char *job_path, double duration_s)
+int egw_runner_main(const egw_job_settings_t *cfg, const char *job_path, double duration_s,
+		    int lifeline)
 {
 	runner_t r = {.cfg = cfg, .t_start_us = g_get_monotonic_time()};
 	egw_request_t *req = NULL;

@@ -1,6 +1,17 @@
 /* One egress in this process (`egress run`, and every job process the
  * worker supervises): parse, join the room, record, finalise, and report
  * each state change as a JSON line on stdout.
+ *
+ * The lifeline (`egress run - --lifeline`, how the worker starts a job):
+ * standard input carries the start request as its first line (the worker
+ * replaces CR and LF in the request by spaces; JSON strings cannot hold raw
+ * line breaks, so the request means the same), then control requests of
+ * the contract (`stop`, `update_layout`, `update_stream`), one JSON object
+ * per line, for as long as the egress runs. End of input means the worker
+ * is gone: the egress stops and finalises its outputs as for a stop. The
+ * job process also asks the kernel for SIGTERM when its parent dies
+ * (PR_SET_PDEATHSIG), as a backstop. Without --lifeline, standard input
+ * ("-") or the file is the whole request.
  * locality: the process's main thread and GLib main context. */
 #ifndef EGW_RUNNER_H
 #define EGW_RUNNER_H
@@ -8,7 +19,9 @@
 #include "job/settings.h"
 
 /* job_path: a file, or "-" for stdin. duration_s > 0 stops after that long.
+ * lifeline: see above (job_path must be "-").
  * Returns the exit status: 0 when the egress ended complete. */
-int egw_runner_main(const egw_job_settings_t *cfg, const char *job_path, double duration_s);
+int egw_runner_main(const egw_job_settings_t *settings, const char *job_path, double duration_s,
+		    int lifeline);
 
 #endif

@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 				.sfu_timeout_ms = cfg->sfu_timeout_ms,
 				.stop_grace_s = cfg->stop_grace_s,
 			};
-			ret = egw_runner_main(&js, argv[optind], duration);
+			ret = egw_runner_main(&js, argv[optind], duration, 0);
 		}
 	} else if (!strcmp(cmd, "broker")) {
 		ret = cmd_broker(cfg);
