@@ -18,6 +18,8 @@ typedef enum egw_err {
 	EGW_ERR_INTERNAL = 11,       /* fatal: a bug */
 	EGW_ERR_CAPACITY = 12,       /* retriable: worker full */
 	EGW_ERR_WORKER_LOST = 13,    /* fatal: the job process died */
+	EGW_ERR_UNAUTHORIZED = 14,   /* fatal: the SFU refused our credentials (PIN) */
+	EGW_ERR_OUTPUT_EXISTS = 15,  /* fatal: an output's path is taken */
 } egw_err_t;
 
 /* Human-readable description. */

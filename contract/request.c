@@ -1,5 +1,5 @@
 /* Requests of the job contract: decoding, the request envelope (type,
- * egress_id), control requests, what this build supports, and names.
+ * egress_id), control requests, and names.
  * Start-request sections are in job_start.c, path templates in job_path.c. */
 #include "contract/request_int.h"
 
@@ -65,7 +65,7 @@ const char *egw_file_format2str(egw_file_format_t fmt)
 	return name_of(egw_job_formats, N(egw_job_formats), (int)fmt - 1);
 }
 
-static const char *storage_kind2str(egw_storage_kind_t kind)
+const char *egw_storage_kind2str(egw_storage_kind_t kind)
 {
 	if (kind == EGW_STORAGE_DEFAULT)
 		return "default";
@@ -344,100 +344,4 @@ void egw_request_free(egw_request_t *req)
 	egw_job_free_strv(req->add_urls, req->n_add_urls);
 	egw_job_free_strv(req->remove_urls, req->n_remove_urls);
 	free(req);
-}
-
-/* ---- what this build supports ---- */
-
-#define FMT(f) (1u << (f))
-
-static const struct {
-	egw_source_kind_t kind;
-	egw_media_t media;
-	unsigned formats; /* FMT() mask */
-	const char *what, *hint;
-} file_support[] = {
-	{EGW_SOURCE_TRACK, EGW_MEDIA_AUDIO,
-	 FMT(EGW_FORMAT_OGG) | FMT(EGW_FORMAT_WEBM) | FMT(EGW_FORMAT_MKV), "audio tracks",
-	 "ogg, webm or mkv"},
-	{EGW_SOURCE_TRACK, EGW_MEDIA_VIDEO,
-	 FMT(EGW_FORMAT_WEBM) | FMT(EGW_FORMAT_MKV) | FMT(EGW_FORMAT_MP4), "video tracks",
-	 "webm, mkv or mp4"},
-	{EGW_SOURCE_PARTICIPANT, EGW_MEDIA_NONE,
-	 FMT(EGW_FORMAT_MKV) | FMT(EGW_FORMAT_WEBM) | FMT(EGW_FORMAT_MP4), "participant sources",
-	 "mkv, webm or mp4"},
-};
-
-static egw_err_t check_output(const egw_job_t *job, size_t i, char *errstr, size_t errstr_size)
-{
-	const egw_output_t *out = &job->outputs[i];
-	char path[32];
-	egw_media_t media =
-		job->source.kind == EGW_SOURCE_TRACK ? job->source.media : EGW_MEDIA_NONE;
-
-	egw_json_path_index(path, sizeof(path), "outputs", i);
-	if (out->kind != EGW_OUTPUT_FILE) {
-		egw_json_seterr(errstr, errstr_size, path, "kind", "%s is not supported yet",
-				egw_output_kind2str(out->kind));
-		return EGW_ERR_NOT_SUPPORTED;
-	}
-	for (size_t k = 0; k < N(file_support); k++) {
-		if (file_support[k].kind != job->source.kind || file_support[k].media != media)
-			continue;
-		if (out->format > EGW_FORMAT_NONE && out->format <= EGW_FORMAT_OGG &&
-		    (file_support[k].formats & FMT(out->format)))
-			return EGW_OK;
-		egw_json_seterr(errstr, errstr_size, path, "format",
-				"%s is not supported yet for %s (use %s)",
-				egw_file_format2str(out->format), file_support[k].what,
-				file_support[k].hint);
-		return EGW_ERR_NOT_SUPPORTED;
-	}
-	egw_json_seterr(errstr, errstr_size, path, "format", "%s is not supported yet",
-			egw_file_format2str(out->format));
-	return EGW_ERR_NOT_SUPPORTED;
-}
-
-egw_err_t egw_job_check_supported(const egw_job_t *job, char *errstr, size_t errstr_size)
-{
-	egw_err_t err;
-
-	if (errstr && errstr_size)
-		errstr[0] = '\0';
-	if (!job)
-		return EGW_ERR_INTERNAL;
-	if (!job->room.sfu || strcmp(job->room.sfu, "janus")) {
-		egw_json_seterr(errstr, errstr_size, "room", "sfu", "%s is not supported yet",
-				job->room.sfu ? job->room.sfu : "(none)");
-		return EGW_ERR_NOT_SUPPORTED;
-	}
-	if (job->source.kind != EGW_SOURCE_TRACK && job->source.kind != EGW_SOURCE_PARTICIPANT) {
-		egw_json_seterr(errstr, errstr_size, "source", "kind", "%s is not supported yet",
-				egw_source_kind2str(job->source.kind));
-		return EGW_ERR_NOT_SUPPORTED;
-	}
-	/* sfu/janus.c finds a track's publisher by participant only */
-	if (job->source.kind == EGW_SOURCE_TRACK && job->source.track_id) {
-		egw_json_seterr(errstr, errstr_size, "source", "track_id",
-				"is not supported yet (use source.participant and source.media)");
-		return EGW_ERR_NOT_SUPPORTED;
-	}
-	for (size_t i = 0; i < job->n_outputs; i++) {
-		err = check_output(job, i, errstr, errstr_size);
-		if (err)
-			return err;
-	}
-	/* pipelines/recorder.c writes outputs[0] only */
-	if (job->n_outputs > 1) {
-		egw_json_seterr(errstr, errstr_size, "outputs[1]", NULL,
-				"more than one output is not supported yet");
-		return EGW_ERR_NOT_SUPPORTED;
-	}
-	if (job->storage.kind != EGW_STORAGE_DEFAULT && job->storage.kind != EGW_STORAGE_LOCAL) {
-		egw_json_seterr(errstr, errstr_size, "storage", "kind", "%s is not supported yet",
-				storage_kind2str(job->storage.kind));
-		return EGW_ERR_NOT_SUPPORTED;
-	}
-	/* webhook: accepted (the contract's own example has one); delivery
-	 * comes later, and the job process says so in its log. */
-	return EGW_OK;
 }

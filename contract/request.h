@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "base/err.h"
+#include "base/media.h"
 
 #define EGW_EGRESS_ID_MAX 64
 
@@ -27,12 +28,6 @@ typedef enum egw_source_kind {
 	EGW_SOURCE_ROOM_COMPOSITE,
 	EGW_SOURCE_RENDER,
 } egw_source_kind_t;
-
-typedef enum egw_media {
-	EGW_MEDIA_NONE = 0,
-	EGW_MEDIA_AUDIO,
-	EGW_MEDIA_VIDEO,
-} egw_media_t;
 
 typedef enum egw_output_kind {
 	EGW_OUTPUT_FILE = 0,
@@ -145,11 +140,6 @@ egw_err_t egw_request_parse(const char *text, size_t len, egw_request_t **out,
 			    char *egress_id_out, char *errstr, size_t errstr_size);
 void egw_request_free(egw_request_t *req);
 
-/* Start jobs only: EGW_OK when this build can run the job; otherwise
- * EGW_ERR_NOT_SUPPORTED with errstr naming the field, e.g.
- * "source.kind: room_composite is not supported yet". */
-egw_err_t egw_job_check_supported(const egw_job_t *job, char *errstr, size_t errstr_size);
-
 /* Expands {room_id}, {egress_id}, {participant} and {time} (UTC,
  * 20261125T201500Z, from t) in tmpl. Fails with EGW_ERR_INVALID_REQUEST when
  * the result would escape the storage root (absolute, "..", empty segment)
@@ -160,5 +150,6 @@ egw_err_t egw_job_expand_path(const egw_job_t *job, const char *tmpl, time_t t,
 const char *egw_source_kind2str(egw_source_kind_t kind);
 const char *egw_file_format2str(egw_file_format_t fmt);
 const char *egw_output_kind2str(egw_output_kind_t kind);
+const char *egw_storage_kind2str(egw_storage_kind_t kind); /* "default" when absent */
 
 #endif

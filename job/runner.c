@@ -1,96 +1,113 @@
+/* One egress: the state machine of a job process (see runner.h).
+ *
+ *   starting -> active (first byte written) -> ending -> complete
+ *   failed from any state (with what was written), aborted before media
+ *
+ * The end always goes the same way: EOS down every stream first, the
+ * outputs finalise, the final event is written, and only then does the
+ * source leave the room (a frozen SFU never costs a file). */
 #include "job/runner.h"
 
 #include <glib-unix.h>
 #include <gst/gst.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
-#include "pipelines/recorder.h"
-#include "sfu/sfu.h"
-#include "contract/request.h"
 #include "base/log.h"
+#include "contract/request.h"
 #include "contract/status.h"
+#include "job/lifeline.h"
+#include "job/plan.h"
+#include "pipelines/session.h"
 
 #define MAX_JOB_BYTES (1 << 20)
+#define LEAVE_WAIT_MS 3000 /* the source's goodbye, then exit anyway */
 
 typedef struct runner {
-	const egw_job_settings_t *cfg;
+	const egw_job_settings_t *st;
+	egw_request_t *req;
 	egw_job_t *job;
-	egw_status_t st;
+	egw_status_t status;
 	GMainLoop *loop;
-	egw_recorder_t *rec;
-	const egw_sfu_ops_t *sfu;
-	egw_sfu_conn_t *conn;
+	egw_job_plan_t *plan;
+	egw_session_t *session;
+	egw_source_t *src;
+	egw_lifeline_t *lifeline;
 	gint64 t_start_us;
 	int active, stopping, done;
-	egw_err_t err;       /* first error, EGW_OK if none */
+	int n_tracks; /* tracks present now */
+	egw_err_t err; /* first error, EGW_OK if none */
 	char errmsg[512];
 	char stop_reason[64];
-	guint stop_timer, absent_timer, grace_timer;
+	guint stop_timer, absent_timer, grace_timer, leave_timer;
 } runner_t;
 
 static void emit(runner_t *r, const char *status, json_t *outputs, json_t *details)
 {
-	json_t *ev = egw_status_event(&r->st, status, outputs, details, r->err,
+	json_t *ev = egw_status_event(&r->status, status, outputs, details, r->err,
 				      r->err ? r->errmsg : NULL);
 	char *line = ev ? json_dumps(ev, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
 	if (line) {
+		/* The worker may be gone (lifeline closed): a write error must
+		 * not stop us finalising. */
 		fprintf(stdout, "%s\n", line);
 		fflush(stdout);
 	}
-	EGW_LOG(r->st.egress_id, INFO, "status %s%s%s", status, r->err ? ": " : "",
+	EGW_LOG(r->status.egress_id, INFO, "status %s%s%s", status, r->err ? ": " : "",
 		r->err ? r->errmsg : "");
 	free(line);
 	json_decref(ev);
 	json_decref(details);
 }
 
-static void finish(runner_t *r);
-static gboolean grace_expired(gpointer user);
-
-/* Begins the end: leave the room, then EOS through the recording. */
-static void request_stop(runner_t *r, const char *reason)
+static json_t *detail(const char *event, const char *key, const char *value)
 {
-	if (r->stopping)
-		return;
-	r->stopping = 1;
-	snprintf(r->stop_reason, sizeof(r->stop_reason), "%s", reason);
-	EGW_LOG(r->st.egress_id, INFO, "stopping: %s", reason);
-	if (r->sfu && r->conn) {
-		r->sfu->close(r->conn);
-		r->conn = NULL;
-	}
-	if (!r->active) {
-		finish(r);
-		return;
-	}
-	emit(r, "ending", NULL, json_pack("{s:s}", "reason", reason));
-	egw_recorder_finish(r->rec);
-	r->grace_timer = g_timeout_add_seconds((guint)r->cfg->stop_grace_s, grace_expired, r);
+	return json_pack("{s:{s:s, s:s}}", "details", "event", event, key, value);
 }
 
-static gboolean grace_expired(gpointer user)
+static void cancel(guint *id)
+{
+	if (*id)
+		g_source_remove(*id);
+	*id = 0;
+}
+
+/* ---- the end ---- */
+
+static void quit(void *user)
 {
 	runner_t *r = user;
-	r->grace_timer = 0;
-	EGW_LOG(r->st.egress_id, WARN, "recording did not finalise in time; closing it as it is");
-	finish(r);
+	cancel(&r->leave_timer);
+	g_main_loop_quit(r->loop);
+}
+
+static gboolean leave_expired(gpointer user)
+{
+	runner_t *r = user;
+	r->leave_timer = 0;
+	EGW_LOG(r->status.egress_id, WARN, "the SFU did not answer our goodbye; leaving anyway");
+	g_main_loop_quit(r->loop);
 	return G_SOURCE_REMOVE;
 }
 
-static void fail(runner_t *r, egw_err_t err, const char *message)
+/* After the final event: leave the room (never from inside a source
+ * event, hence from an idle callback), then quit. */
+static gboolean leave_room(gpointer user)
 {
-	if (!r->err) {
-		r->err = err;
-		snprintf(r->errmsg, sizeof(r->errmsg), "%s", message);
-	}
-	if (!r->stopping) {
-		request_stop(r, "error");
-	} else if (r->active && !r->done) {
-		finish(r); /* the error came while finalising */
-	}
+	runner_t *r = user;
+	egw_source_t *src = r->src;
+	r->src = NULL;
+	r->leave_timer = g_timeout_add(LEAVE_WAIT_MS, leave_expired, r);
+	if (src)
+		r->plan->sfu->close(src, quit, r);
+	else
+		quit(r);
+	return G_SOURCE_REMOVE;
 }
 
 /* CPU this job process used so far, for cost accounting. */
@@ -103,134 +120,183 @@ static json_t *usage(void)
 	return json_pack("{s:{s:f}}", "usage", "cpu_s", (double)(gint64)(cpu * 1000) / 1000.0);
 }
 
-/* Final event: complete, failed (with what was recorded) or aborted. */
+/* The final event: complete, failed (with what was written) or aborted. */
 static void finish(runner_t *r)
 {
+	json_t *outs = NULL, *details = usage();
 	if (r->done)
 		return;
 	r->done = 1;
-	egw_time_now(r->st.ended_at, sizeof(r->st.ended_at));
-	if (r->rec && !r->active)
-		egw_recorder_discard(r->rec);
+	cancel(&r->grace_timer);
+	cancel(&r->absent_timer);
+	cancel(&r->stop_timer);
+	egw_time_now(r->status.ended_at, sizeof(r->status.ended_at));
+	if (r->active)
+		outs = egw_session_outputs(r->session);
+	else
+		egw_plan_discard(r->plan); /* nothing was written: no empty files */
 	if (r->err) {
-		json_t *outs = r->active ? egw_recorder_outputs(r->rec) : NULL;
-		emit(r, "failed", outs, usage());
-		json_decref(outs);
-	}
-	else if (!r->active)
-		emit(r, "aborted", NULL, json_pack("{s:s}", "reason", r->stop_reason));
-	else {
-		json_t *outs = egw_recorder_outputs(r->rec), *details = usage();
+		emit(r, "failed", outs, details);
+	} else if (!r->active) {
+		json_object_set_new(details, "reason", json_string(r->stop_reason));
+		emit(r, "aborted", NULL, details);
+	} else {
 		json_object_set_new(details, "reason", json_string(r->stop_reason));
 		emit(r, "complete", outs, details);
-		json_decref(outs);
 	}
-	g_main_loop_quit(r->loop);
+	json_decref(outs);
+	g_idle_add(leave_room, r);
 }
 
-static void cancel_absent(runner_t *r)
-{
-	if (r->absent_timer)
-		g_source_remove(r->absent_timer);
-	r->absent_timer = 0;
-}
-
-static gboolean on_first_media_main(gpointer user)
+static gboolean grace_expired(gpointer user)
 {
 	runner_t *r = user;
-	if (r->active || r->stopping)
-		return G_SOURCE_REMOVE;
-	r->active = 1;
-	egw_time_now(r->st.started_at, sizeof(r->st.started_at));
-	EGW_LOG(r->st.egress_id, INFO, "first media written %.0f ms after start",
-		(g_get_monotonic_time() - r->t_start_us) / 1000.0);
-	emit(r, "active", NULL, NULL);
-	cancel_absent(r);
+	r->grace_timer = 0;
+	EGW_LOG(r->status.egress_id, WARN, "outputs did not finalise in time; closing them as they are");
+	finish(r);
 	return G_SOURCE_REMOVE;
 }
 
-static void rec_first_media(void *opaque)
+/* Begins the end: EOS through every stream; the room is left after. */
+static void request_stop(runner_t *r, const char *reason)
 {
-	g_idle_add(on_first_media_main, opaque);
+	if (r->stopping)
+		return;
+	r->stopping = 1;
+	snprintf(r->stop_reason, sizeof(r->stop_reason), "%s", reason);
+	EGW_LOG(r->status.egress_id, INFO, "stopping: %s", reason);
+	if (!r->active || !r->session) {
+		finish(r);
+		return;
+	}
+	emit(r, "ending", NULL, json_pack("{s:s}", "reason", reason));
+	r->grace_timer = g_timeout_add_seconds((guint)r->st->stop_grace_s, grace_expired, r);
+	egw_session_finish(r->session);
 }
 
-static void rec_finished(void *opaque)
+static void fail(runner_t *r, egw_err_t err, const char *message)
 {
-	finish(opaque);
+	if (!r->err) {
+		r->err = err;
+		snprintf(r->errmsg, sizeof(r->errmsg), "%s", message);
+	}
+	if (!r->stopping)
+		request_stop(r, "error");
+	else if (!r->done && err != EGW_OK && r->grace_timer == 0)
+		finish(r);
 }
 
-static void rec_error(void *opaque, egw_err_t err, const char *message)
+/* ---- the media session's events ---- */
+
+static void on_first_media(void *opaque)
+{
+	runner_t *r = opaque;
+	if (r->active || r->stopping)
+		return;
+	r->active = 1;
+	egw_time_now(r->status.started_at, sizeof(r->status.started_at));
+	EGW_LOG(r->status.egress_id, INFO, "first media written %.0f ms after start",
+		(g_get_monotonic_time() - r->t_start_us) / 1000.0);
+	emit(r, "active", NULL, NULL);
+	cancel(&r->absent_timer);
+}
+
+static void on_output_failed(void *opaque, size_t i, egw_err_t err, const char *message)
+{
+	runner_t *r = opaque;
+	json_t *d = json_pack("{s:{s:s, s:s, s:{s:s, s:s}}}", "details", "event", "output_failed",
+			      "output", r->plan->names[i], "error", "code", egw_err2code(err),
+			      "message", message);
+	if (r->active && !r->done)
+		emit(r, "active", NULL, d);
+	else
+		json_decref(d);
+}
+
+static void on_session_failed(void *opaque, egw_err_t err, const char *message)
 {
 	fail(opaque, err, message);
 }
 
+static void on_finished(void *opaque)
+{
+	runner_t *r = opaque;
+	EGW_LOG(r->status.egress_id, INFO, "every output finalised");
+	finish(r);
+}
+
+/* ---- the source's events ---- */
+
 static gboolean absent_expired(gpointer user)
 {
 	runner_t *r = user;
-	char msg[256];
+	char msg[512];
 	r->absent_timer = 0;
 	if (r->active) {
 		request_stop(r, "source absent");
 		return G_SOURCE_REMOVE;
 	}
 	snprintf(msg, sizeof(msg), "%s did not publish within %d s",
-		 r->job->source.participant ? r->job->source.participant : "the source",
+		 r->job->source.participant ? r->job->source.participant
+		 : r->job->source.track_id  ? r->job->source.track_id
+					    : "the source",
 		 r->job->limits.empty_room_timeout_s);
 	fail(r, EGW_ERR_NOT_FOUND, msg);
 	return G_SOURCE_REMOVE;
 }
 
-static egw_err_t sfu_tracks(void *opaque, const egw_sfu_track_t *tracks, size_t n, char *errstr,
-		      size_t errstr_size)
+static void start_absent(runner_t *r)
 {
-	runner_t *r = opaque;
-	cancel_absent(r);
-	if (r->active)
-		emit(r, "active", NULL,
-		     json_pack("{s:{s:s, s:s}}", "details", "event", "participant_published",
-			       "participant", tracks[0].participant));
-	return egw_recorder_prepare(r->rec, tracks, n, errstr, errstr_size);
-}
-
-static void sfu_pad(void *opaque, GstPad *pad, const egw_sfu_track_t *track)
-{
-	runner_t *r = opaque;
-	egw_recorder_link_pad(r->rec, pad, track);
-}
-
-static void sfu_unpublished(void *opaque, const char *participant)
-{
-	runner_t *r = opaque;
-	if (r->stopping)
-		return;
-	if (r->active)
-		emit(r, "active", NULL,
-		     json_pack("{s:{s:s, s:s}}", "details", "event", "participant_unpublished",
-			       "participant", participant));
-	/* Wait for them to come back, up to the empty-room timeout. */
-	if (!r->absent_timer)
+	if (!r->absent_timer && !r->stopping)
 		r->absent_timer = g_timeout_add_seconds((guint)r->job->limits.empty_room_timeout_s,
 							absent_expired, r);
 }
 
-static void sfu_error(void *opaque, egw_err_t err, const char *message)
+static void src_participant(void *opaque, const egw_participant_t *p, int present)
+{
+	runner_t *r = opaque;
+	if (r->active && !r->stopping)
+		emit(r, "active", NULL,
+		     detail(present ? "participant_published" : "participant_unpublished",
+			    "participant", p->name));
+}
+
+static egw_err_t src_track_added(void *opaque, const egw_track_t *t, char *errstr,
+				 size_t errstr_size)
+{
+	runner_t *r = opaque;
+	egw_err_t err = egw_session_track_added(r->session, t, errstr, errstr_size);
+	if (err == EGW_ERR_NOT_SUPPORTED)
+		return err; /* the egress goes on without it */
+	if (err) {
+		fail(r, err, errstr);
+		return err;
+	}
+	r->n_tracks++;
+	cancel(&r->absent_timer);
+	return EGW_OK;
+}
+
+static void src_track_pad(void *opaque, const egw_track_t *t, GstPad *pad)
+{
+	runner_t *r = opaque;
+	egw_session_track_pad(r->session, t, pad);
+}
+
+static void src_track_removed(void *opaque, const egw_track_t *t)
+{
+	runner_t *r = opaque;
+	egw_session_track_removed(r->session, t);
+	if (r->n_tracks > 0 && --r->n_tracks == 0)
+		start_absent(r); /* wait for them to come back */
+}
+
+static void src_error(void *opaque, egw_err_t err, const char *message)
 {
 	fail(opaque, err, message);
 }
 
-static gboolean on_signal(gpointer user)
-{
-	request_stop(user, "stop requested");
-	return G_SOURCE_CONTINUE;
-}
-
-static gboolean on_duration(gpointer user)
-{
-	runner_t *r = user;
-	r->stop_timer = 0;
-	request_stop(r, "duration reached");
-	return G_SOURCE_REMOVE;
-}
+/* ---- requests ---- */
 
 static char *read_job(const char *path, size_t *len, char *errstr, size_t errstr_size)
 {
@@ -255,66 +321,118 @@ static char *read_job(const char *path, size_t *len, char *errstr, size_t errstr
 	return text;
 }
 
-/* Validation failures are reported like any other end of an egress. */
-static int parse_job(runner_t *r, const char *path, egw_request_t **req)
+/* A failure before the egress started: one final event, like any end. */
+static int refuse(runner_t *r, egw_err_t err, const char *message)
+{
+	r->err = err;
+	snprintf(r->errmsg, sizeof(r->errmsg), "%s", message);
+	egw_time_now(r->status.ended_at, sizeof(r->status.ended_at));
+	emit(r, "failed", NULL, NULL);
+	return -1;
+}
+
+static int parse_job(runner_t *r, char *text, size_t len, const char *read_error)
 {
 	char errstr[512], id[EGW_EGRESS_ID_MAX + 1] = "";
-	size_t len = 0;
-	char *text = read_job(path, &len, errstr, sizeof(errstr));
-	egw_err_t err = text ? egw_request_parse(text, len, req, id, errstr, sizeof(errstr))
+	egw_err_t err = text ? egw_request_parse(text, len, &r->req, id, errstr, sizeof(errstr))
 			     : EGW_ERR_INVALID_REQUEST;
-	g_free(text);
-	snprintf(r->st.egress_id, sizeof(r->st.egress_id), "%s", id);
-	if (!err && (*req)->type != EGW_REQ_START) {
+	if (!text)
+		snprintf(errstr, sizeof(errstr), "%s", read_error);
+	snprintf(r->status.egress_id, sizeof(r->status.egress_id), "%s", id);
+	if (!err && r->req->type != EGW_REQ_START) {
 		snprintf(errstr, sizeof(errstr), "type: `egress run` takes a start request");
 		err = EGW_ERR_INVALID_REQUEST;
 	}
-	if (!err)
-		err = egw_job_check_supported((*req)->job, errstr, sizeof(errstr));
-	if (err) {
-		r->err = err;
-		snprintf(r->errmsg, sizeof(r->errmsg), "%s", errstr);
-		egw_time_now(r->st.ended_at, sizeof(r->st.ended_at));
-		emit(r, "failed", NULL, NULL);
-		return -1;
-	}
-	r->job = (*req)->job;
+	if (err)
+		return refuse(r, err, errstr);
+	r->job = r->req->job;
 	if (!r->job->limits.max_duration_s)
-		r->job->limits.max_duration_s = r->cfg->max_duration_s;
+		r->job->limits.max_duration_s = r->st->max_duration_s;
 	if (!r->job->limits.empty_room_timeout_s)
-		r->job->limits.empty_room_timeout_s = r->cfg->empty_room_timeout_s;
+		r->job->limits.empty_room_timeout_s = r->st->empty_room_timeout_s;
 	return 0;
+}
+
+/* A control request from the worker, through the lifeline. */
+static void on_control(void *opaque, const char *line, size_t len)
+{
+	runner_t *r = opaque;
+	char errstr[512], id[EGW_EGRESS_ID_MAX + 1];
+	egw_request_t *req = NULL;
+
+	if (egw_request_parse(line, len, &req, id, errstr, sizeof(errstr))) {
+		EGW_LOG(r->status.egress_id, WARN, "control request refused: %s", errstr);
+		return;
+	}
+	if (strcmp(req->egress_id, r->status.egress_id)) {
+		EGW_LOG(r->status.egress_id, WARN, "control request for another egress ignored");
+	} else if (req->type == EGW_REQ_STOP) {
+		request_stop(r, "stop requested");
+	} else if (req->type == EGW_REQ_UPDATE_LAYOUT || req->type == EGW_REQ_UPDATE_STREAM) {
+		const char *what = req->type == EGW_REQ_UPDATE_LAYOUT ? "update_layout"
+								       : "update_stream";
+		const char *why = req->type == EGW_REQ_UPDATE_LAYOUT
+					  ? "layouts apply to composites; this egress records as is"
+					  : "this egress has no stream outputs";
+		EGW_LOG(r->status.egress_id, INFO, "%s received: %s", what, why);
+		if (!r->done)
+			emit(r, "active", NULL,
+			     json_pack("{s:{s:s, s:s, s:s}}", "details", "event", "update_ignored",
+				       "request", what, "reason", why));
+	}
+	egw_request_free(req);
+}
+
+static void on_lifeline_closed(void *opaque)
+{
+	runner_t *r = opaque;
+	EGW_LOG(r->status.egress_id, WARN, "the worker is gone; finalising");
+	request_stop(r, "worker gone");
+}
+
+/* ---- the start ---- */
+
+static gboolean on_signal(gpointer user)
+{
+	request_stop(user, "stop requested");
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_duration(gpointer user)
+{
+	runner_t *r = user;
+	r->stop_timer = 0;
+	request_stop(r, "duration reached");
+	return G_SOURCE_REMOVE;
 }
 
 static int start(runner_t *r, double duration_s)
 {
-	static const egw_sfu_callbacks_t cbs = {sfu_tracks, sfu_pad, sfu_unpublished, sfu_error};
-	static const egw_recorder_events_t rev = {rec_first_media, rec_finished, rec_error};
-	const char *dir = r->job->storage.kind == EGW_STORAGE_LOCAL && r->job->storage.dir
-				  ? r->job->storage.dir
-				  : r->cfg->storage_dir;
+	static const egw_session_events_t sev = {on_first_media, on_output_failed,
+						  on_session_failed, on_finished};
+	static const egw_source_events_t srcev = {src_participant, src_track_added, src_track_pad,
+						  src_track_removed, src_error};
 	char errstr[512], url[256];
 	egw_err_t err;
 
 	emit(r, "starting", NULL, NULL);
 	if (r->job->webhook.url)
-		EGW_LOG(r->st.egress_id, WARN, "webhook delivery is not implemented yet; status "
-					       "events go to the status topic only");
-	if (!(r->rec = egw_recorder_new(r->job, dir, &rev, r, &err, errstr, sizeof(errstr))) ||
-	    (err = egw_recorder_play(r->rec, errstr, sizeof(errstr))))
+		EGW_LOG(r->status.egress_id, WARN, "webhook delivery is not implemented yet; status "
+						   "events go to the status topic only");
+	if ((err = egw_plan_build(r->job, r->st, time(NULL), &r->plan, errstr, sizeof(errstr))) ||
+	    !(r->session = egw_session_new(&r->plan->media, &sev, r, &err, errstr, sizeof(errstr))) ||
+	    (err = egw_session_play(r->session, errstr, sizeof(errstr))))
 		goto fail;
-	r->sfu = egw_sfu_find(r->job->room.sfu);
 	egw_log_redact_url(r->job->room.url, url, sizeof(url));
-	EGW_LOG(r->st.egress_id, INFO, "joining room %s on %s (%s)", r->job->room.room_id, url,
-		r->sfu->name);
-	r->conn = r->sfu->connect(r->job, egw_recorder_bin(r->rec), NULL, &cbs, r,
-				  r->cfg->sfu_timeout_ms, errstr, sizeof(errstr));
-	if (!r->conn) {
-		err = strstr(errstr, "room") ? EGW_ERR_NOT_FOUND : EGW_ERR_SFU_UNREACHABLE;
+	EGW_LOG(r->status.egress_id, INFO, "joining room %s on %s (%s)", r->job->room.room_id, url,
+		r->plan->sfu->name);
+	r->src = r->plan->sfu->open(&r->plan->source, egw_session_bin(r->session), NULL, &srcev, r,
+				    errstr, sizeof(errstr));
+	if (!r->src) {
+		err = EGW_ERR_INVALID_REQUEST;
 		goto fail;
 	}
-	r->absent_timer = g_timeout_add_seconds((guint)r->job->limits.empty_room_timeout_s,
-						absent_expired, r);
+	start_absent(r);
 	if (duration_s <= 0 || duration_s > r->job->limits.max_duration_s)
 		duration_s = r->job->limits.max_duration_s;
 	r->stop_timer = g_timeout_add((guint)(duration_s * 1000), on_duration, r);
@@ -324,36 +442,62 @@ fail:
 	return r->done ? -1 : 0;
 }
 
-int egw_runner_main(const egw_job_settings_t *cfg, const char *job_path, double duration_s,
+static int read_request(runner_t *r, const char *job_path, int lifeline)
+{
+	char errstr[512] = "", *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (lifeline) {
+		r->lifeline = egw_lifeline_open(0, MAX_JOB_BYTES, &text, &len);
+		if (!r->lifeline)
+			snprintf(errstr, sizeof(errstr), "no start request on the lifeline");
+		rc = parse_job(r, text, len, errstr);
+		g_free(text);
+		return rc;
+	}
+	text = read_job(job_path, &len, errstr, sizeof(errstr));
+	rc = parse_job(r, text, len, errstr);
+	g_free(text);
+	return rc;
+}
+
+int egw_runner_main(const egw_job_settings_t *st, const char *job_path, double duration_s,
 		    int lifeline)
 {
-	runner_t r = {.cfg = cfg, .t_start_us = g_get_monotonic_time()};
-	egw_request_t *req = NULL;
+	static const egw_lifeline_events_t lev = {on_control, on_lifeline_closed};
+	runner_t r = {.st = st, .t_start_us = g_get_monotonic_time()};
 	guint sig_int = 0, sig_term = 0;
 
-	snprintf(r.st.worker_id, sizeof(r.st.worker_id), "%s", cfg->worker_id);
+	/* Status lines to a worker that died must not kill us (EPIPE instead),
+	 * and the kernel tells us when it dies (the lifeline tells us too). */
+	signal(SIGPIPE, SIG_IGN);
+	if (lifeline)
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+	snprintf(r.status.worker_id, sizeof(r.status.worker_id), "%s", st->worker_id);
 	r.loop = g_main_loop_new(NULL, FALSE);
-	if (parse_job(&r, job_path, &req))
+	if (read_request(&r, job_path, lifeline))
 		goto out;
 	gst_init(NULL, NULL);
 	sig_int = g_unix_signal_add(SIGINT, on_signal, &r);
 	sig_term = g_unix_signal_add(SIGTERM, on_signal, &r);
-	if (start(&r, duration_s) == 0 && !r.done)
+	if (r.lifeline)
+		egw_lifeline_watch(r.lifeline, NULL, &lev, &r);
+	if (start(&r, duration_s) == 0 || r.done)
 		g_main_loop_run(r.loop);
 out:
-	if (r.conn)
-		r.sfu->close(r.conn);
-	if (sig_int)
-		g_source_remove(sig_int);
-	if (sig_term)
-		g_source_remove(sig_term);
-	if (r.stop_timer)
-		g_source_remove(r.stop_timer);
-	cancel_absent(&r);
-	if (r.grace_timer)
-		g_source_remove(r.grace_timer);
-	egw_recorder_free(r.rec);
-	egw_request_free(req);
+	if (r.src) /* only when the loop never ran to the end */
+		r.plan->sfu->close(r.src, NULL, NULL);
+	cancel(&sig_int);
+	cancel(&sig_term);
+	cancel(&r.stop_timer);
+	cancel(&r.absent_timer);
+	cancel(&r.grace_timer);
+	cancel(&r.leave_timer);
+	egw_lifeline_free(r.lifeline);
+	egw_session_free(r.session);
+	egw_plan_free(r.plan);
+	egw_request_free(r.req);
 	g_main_loop_unref(r.loop);
 	return r.done && !r.err && r.active ? 0 : (r.err == EGW_ERR_INVALID_REQUEST ? 2 : 1);
 }

@@ -15,14 +15,19 @@ void egw_retime_stream_init(egw_retime_stream_t *st)
 	st->max_back = 0;
 }
 
+int egw_timeline_waits(const egw_timeline_t *tl, int flags)
+{
+	return tl->t0 == EGW_TS_NONE && tl->anchor_video && (flags & EGW_RETIME_AUDIO) &&
+	       !(flags & EGW_RETIME_GIVE_UP);
+}
+
 uint64_t egw_retime(egw_timeline_t *tl, egw_retime_stream_t *st, uint64_t rt, uint64_t duration,
 		    int flags, uint64_t *out)
 {
 	int drop_late = flags & EGW_RETIME_AUDIO;
 	uint64_t t, back = 0;
 
-	if (tl->t0 == EGW_TS_NONE && tl->anchor_video && drop_late &&
-	    !(flags & EGW_RETIME_GIVE_UP)) {
+	if (egw_timeline_waits(tl, flags)) {
 		*out = EGW_TS_WAIT;
 		return 0;
 	}

@@ -41,6 +41,8 @@ typedef struct egw_retime_stream {
 } egw_retime_stream_t;
 
 void egw_timeline_init(egw_timeline_t *tl);
+/* Would a buffer with these flags be told to wait (EGW_TS_WAIT) now? */
+int egw_timeline_waits(const egw_timeline_t *tl, int flags);
 void egw_retime_stream_init(egw_retime_stream_t *st);
 
 /* Maps one buffer. rt: input running time of its presentation time (the

@@ -1,388 +1,319 @@
-/* Janus VideoRoom adapter: joins a room as a hidden subscriber (it never
- * joins as a publisher, so participants never see it), follows the target
- * participant with listparticipants, subscribes to its feed and
- * resubscribes when it publishes again. */
+/* Janus VideoRoom as a room-wide source: joins as a hidden subscriber (it
+ * never joins as a publisher, so participants never see it), lists the
+ * room's publishers every WATCH_MS, subscribes to the ones the filter
+ * selects (sfu/janus_sub.c) and resubscribes when they publish again.
+ * Everything here runs on the job's main context; no call blocks it. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "sfu/janus_int.h"
 #include "base/log.h"
+#include "sfu/janus_int.h"
 
 #define WATCH_MS 500
 #define WATCH_TRIES 10 /* consecutive failures before the SFU counts as gone */
-#define VIDEOROOM "janus.plugin.videoroom"
+#define GOODBYE_MS 2000
 
-#define JOB_ID(c) ((c)->job->egress_id)
+GST_DEBUG_CATEGORY_STATIC(egw_janus_debug);
+#define GST_CAT_DEFAULT egw_janus_debug
 
-void egw_janus_fail(struct egw_sfu_conn *c, egw_err_t err, const char *fmt, ...)
+void egw_janus_fail(struct egw_source *src, egw_err_t err, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
+	if (src->failed)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (c->failed)
-		return;
-	c->failed = 1;
-	EGW_LOG(JOB_ID(c), ERROR, "%s", msg);
-	c->cbs.on_error(c->opaque, err, msg);
+	src->failed = 1;
+	EGW_LOG(JOB_ID(src), ERROR, "%s", msg);
+	src->ev.error(src->opaque, err, msg);
 }
 
-static void sub_close(struct egw_sfu_conn *c, int notify)
+void egw_janus_track_view(const struct janus_sub *sub, const struct janus_track *t,
+			  egw_track_t *out)
 {
-	struct janus_sub *sub = c->sub;
-	if (!sub)
-		return;
-	c->sub = NULL;
-	sub->closed = 1;
-	if (sub->handle)
-		egw_janus_detach(c->js, sub->handle);
-	if (sub->webrtc) {
-		gst_element_set_state(sub->webrtc, GST_STATE_NULL);
-		gst_bin_remove(c->bin, sub->webrtc);
-	}
-	if (notify && c->cbs.on_unpublished)
-		c->cbs.on_unpublished(c->opaque, sub->participant);
-	egw_janus_sub_release(sub);
+	const struct janus_pub *pub = sub->pub;
+	*out = (egw_track_t){
+		.id = t->id,
+		.participant = {pub ? pub->id : "", pub ? pub->name : ""},
+		.mid = t->pub_mid,
+		.media = t->media,
+		.codec = t->codec,
+		.screen = t->screen,
+	};
 }
 
-static egw_err_t subscribe(struct egw_sfu_conn *c, json_t *feed, const char *display)
-{
-	char errstr[512];
-	struct janus_sub *sub = g_atomic_rc_box_new0(struct janus_sub);
-	json_t *body;
-	egw_err_t err;
+/* ---- publishers ---- */
 
-	sub->conn = c;
-	sub->feed = json_incref(feed);
-	sub->feed_str = json_is_integer(feed)
-				? g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(feed))
-				: g_strdup(json_string_value(feed));
-	sub->participant = g_strdup(display ? display : sub->feed_str);
-	sub->t_join_us = g_get_monotonic_time();
-	c->sub = sub;
-	if ((err = egw_janus_attach(c->js, VIDEOROOM, &sub->handle, errstr, sizeof(errstr)))) {
-		egw_janus_fail(c, err, "attaching a subscriber: %s", errstr);
-		return err;
-	}
-	body = json_pack("{s:s, s:s, s:O, s:[{s:O}]}", "request", "join", "ptype", "subscriber",
-			 "room", c->room, "streams", "feed", feed);
-	if (c->job->room.pin)
-		json_object_set_new(body, "pin", json_string(c->job->room.pin));
-	err = egw_janus_message(c->js, sub->handle, body, NULL, NULL, errstr, sizeof(errstr));
-	json_decref(body);
-	if (err) {
-		/* The publisher may have just left; the watch retries. */
-		EGW_LOG(JOB_ID(c), WARN, "subscribing to %s failed: %s", sub->participant, errstr);
-		sub_close(c, 0);
-		return err;
-	}
-	EGW_LOG(JOB_ID(c), INFO, "subscribing to %s (feed %s)", sub->participant, sub->feed_str);
-	return EGW_OK;
+static struct janus_pub *find_pub(struct egw_source *src, json_t *feed)
+{
+	for (struct janus_pub *p = src->pubs; p; p = p->next)
+		if (json_equal(p->feed, feed))
+			return p;
+	return NULL;
 }
 
-static int matches(const egw_job_t *job, json_t *p)
+static struct janus_pub *add_pub(struct egw_source *src, json_t *feed, const char *display)
 {
-	const char *want = job->source.participant;
-	const char *display = json_string_value(json_object_get(p, "display"));
-	json_t *id = json_object_get(p, "id");
-	char idbuf[64];
-
-	if (!want)
-		return 0;
-	if (display && !strcmp(display, want))
-		return 1;
-	if (json_is_integer(id)) {
-		snprintf(idbuf, sizeof(idbuf), "%" JSON_INTEGER_FORMAT, json_integer_value(id));
-		return !strcmp(idbuf, want);
-	}
-	return json_is_string(id) && !strcmp(json_string_value(id), want);
+	struct janus_pub *p = g_new0(struct janus_pub, 1);
+	p->src = src;
+	p->feed = json_incref(feed);
+	p->id = json_is_integer(feed) ? g_strdup_printf("%" JSON_INTEGER_FORMAT,
+							 json_integer_value(feed))
+				      : g_strdup(json_string_value(feed));
+	p->name = g_strdup(display ? display : p->id);
+	p->next = src->pubs;
+	src->pubs = p;
+	return p;
 }
 
-/* Janus's publishers in the room (a new reference) or NULL with errstr. */
-static json_t *list_publishers(struct egw_sfu_conn *c, egw_err_t *err, char *errstr,
-			       size_t errstr_size)
+/* The publisher left or stopped publishing: its tracks are gone. */
+static void drop_pub(struct egw_source *src, struct janus_pub *p, int notify)
 {
-	json_t *body = json_pack("{s:s, s:O}", "request", "listparticipants", "room", c->room);
-	json_t *resp = NULL, *list;
-
-	*err = egw_janus_message(c->js, c->ctl_handle, body, NULL, &resp, errstr, errstr_size);
-	json_decref(body);
-	if (*err) {
-		if (*err == EGW_ERR_SFU && strstr(errstr, "room"))
-			*err = EGW_ERR_NOT_FOUND;
-		json_decref(resp);
-		return NULL;
-	}
-	list = json_object_get(json_object_get(json_object_get(resp, "plugindata"), "data"),
-			       "participants");
-	list = json_is_array(list) ? json_incref(list) : json_array();
-	json_decref(resp);
-	return list;
-}
-
-/* Main context, every WATCH_MS: is the participant publishing? */
-static gboolean watch(gpointer user)
-{
-	struct egw_sfu_conn *c = user;
-	char errstr[512];
-	json_t *list, *p, *found = NULL;
-	size_t i;
-	egw_err_t err;
-
-	if (c->failed)
-		return G_SOURCE_REMOVE;
-	if (!(list = list_publishers(c, &err, errstr, sizeof(errstr)))) {
-		/* A missing room is final; an unreachable SFU gets a few tries. */
-		if (err == EGW_ERR_NOT_FOUND || ++c->watch_failures >= WATCH_TRIES) {
-			egw_janus_fail(c, err, "room %s: %s", c->job->room.room_id, errstr);
-			return G_SOURCE_REMOVE;
+	for (struct janus_pub **pp = &src->pubs; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
 		}
-		EGW_LOG(JOB_ID(c), WARN, "room %s: %s; retrying", c->job->room.room_id, errstr);
-		return G_SOURCE_CONTINUE;
+	if (p->sub)
+		egw_janus_sub_close(p->sub, notify);
+	if (notify && p->announced) {
+		EGW_LOG(JOB_ID(src), INFO, "%s stopped publishing", p->name);
+		if (src->ev.participant) {
+			egw_participant_t view = {p->id, p->name};
+			src->ev.participant(src->opaque, &view, 0);
+		}
 	}
-	c->watch_failures = 0;
-	json_array_foreach(list, i, p) {
-		if (json_is_true(json_object_get(p, "publisher")) && matches(c->job, p))
-			found = p;
-	}
-	if (c->sub && (!found || !json_equal(json_object_get(found, "id"), c->sub->feed))) {
-		EGW_LOG(JOB_ID(c), INFO, "%s stopped publishing", c->sub->participant);
-		sub_close(c, 1);
-	}
-	if (found && !c->sub)
-		subscribe(c, json_object_get(found, "id"),
-			  json_string_value(json_object_get(found, "display")));
-	json_decref(list);
-	return G_SOURCE_CONTINUE;
+	json_decref(p->feed);
+	g_free(p->id);
+	g_free(p->name);
+	g_free(p);
 }
 
-static int collect_tracks(struct janus_sub *sub, json_t *streams, egw_sfu_track_t *out,
-			  size_t *n_out)
+/* One listing: follow who publishes. */
+static void update_pubs(struct egw_source *src, json_t *list)
 {
-	sub->n_tracks = egw_janus_streams_map(streams, sub->conn->job, sub->tracks,
-					      EGW_JANUS_MAX_TRACKS);
-	*n_out = 0;
-	for (size_t i = 0; i < sub->n_tracks; i++) {
-		const struct janus_track *t = &sub->tracks[i];
-		if (t->wanted)
-			out[(*n_out)++] = (egw_sfu_track_t){sub->feed_str, sub->participant,
-							    t->pub_mid, t->media, t->codec};
-	}
-	return *n_out > 0;
-}
-
-/* "attached": Janus's offer for our subscription. */
-static void on_attached(struct egw_sfu_conn *c, struct janus_sub *sub, json_t *data, json_t *jsep)
-{
-	egw_sfu_track_t tracks[EGW_JANUS_MAX_TRACKS];
-	size_t n;
-	char errstr[512];
-	const char *sdp = json_string_value(json_object_get(jsep, "sdp"));
-
-	if (!sdp || sub->webrtc) {
-		EGW_LOG(JOB_ID(c), WARN, "unexpected subscriber offer; resubscribing");
-		sub_close(c, 1);
-		return;
-	}
-	if (!collect_tracks(sub, json_object_get(data, "streams"), tracks, &n)) {
-		EGW_LOG(JOB_ID(c), INFO, "%s publishes nothing this job records yet", sub->participant);
-		sub_close(c, 0);
-		return;
-	}
-	egw_err_t err = c->cbs.on_tracks(c->opaque, tracks, n, errstr, sizeof(errstr));
-	if (err) {
-		egw_janus_fail(c, err, "%s", errstr);
-		return;
-	}
-	if (egw_janus_sub_answer(sub, sdp, errstr, sizeof(errstr)))
-		egw_janus_fail(c, EGW_ERR_MEDIA, "%s", errstr);
-}
-
-void egw_janus_send_answer(struct janus_sub *sub, char *sdp)
-{
-	struct egw_sfu_conn *c = sub->conn;
-	char errstr[512];
-	json_t *body, *jsep;
-	egw_err_t err;
-
-	if (!sdp) {
-		egw_janus_fail(c, EGW_ERR_MEDIA, "webrtcbin could not answer Janus's offer");
-		return;
-	}
-	body = json_pack("{s:s}", "request", "start");
-	jsep = json_pack("{s:s, s:s}", "type", "answer", "sdp", sdp);
-	err = egw_janus_message(c->js, sub->handle, body, jsep, NULL, errstr, sizeof(errstr));
-	json_decref(body);
-	json_decref(jsep);
-	if (err)
-		EGW_LOG(JOB_ID(c), WARN, "start of subscription refused: %s", errstr);
-}
-
-void egw_janus_send_candidate(struct janus_sub *sub, char *data)
-{
-	char *tab = data ? strchr(data, '\t') : NULL;
-	int mline = data ? atoi(data) : 0;
-	egw_janus_trickle(sub->conn->js, sub->handle, tab ? tab + 1 : NULL, NULL, mline);
-}
-
-/* Main context: one event from the long-poll. */
-static void dispatch(struct egw_sfu_conn *c, json_t *ev)
-{
-	const char *type = json_string_value(json_object_get(ev, "janus"));
-	json_t *sender = json_object_get(ev, "sender");
-	struct janus_sub *sub = c->sub;
-	json_t *data = json_object_get(json_object_get(ev, "plugindata"), "data");
-	const char *vr = json_string_value(json_object_get(data, "videoroom"));
-
-	if (!type || !sub || !json_is_integer(sender) || (uint64_t)json_integer_value(sender) != sub->handle)
-		return;
-	if (!strcmp(type, "event") && vr && !strcmp(vr, "attached"))
-		on_attached(c, sub, data, json_object_get(ev, "jsep"));
-	else if (!strcmp(type, "event") && json_object_get(data, "error")) {
-		EGW_LOG(JOB_ID(c), WARN, "subscription error: %s",
-			json_string_value(json_object_get(data, "error")));
-		sub_close(c, 1);
-	} else if (!strcmp(type, "event") && json_object_get(ev, "jsep")) {
-		/* Janus renegotiates (publisher changed its streams): start over. */
-		EGW_LOG(JOB_ID(c), INFO, "subscription of %s changed; resubscribing", sub->participant);
-		sub_close(c, 1);
-	} else if (!strcmp(type, "webrtcup"))
-		EGW_LOG(JOB_ID(c), INFO, "subscribed to %s: PeerConnection up %.0f ms after join",
-			sub->participant, (g_get_monotonic_time() - sub->t_join_us) / 1000.0);
-	else if (!strcmp(type, "hangup") || !strcmp(type, "detached")) {
-		EGW_LOG(JOB_ID(c), INFO, "Janus hung up the subscription to %s (%s)", sub->participant,
-			json_string_value(json_object_get(ev, "reason")) ?: type);
-		sub_close(c, 1);
-	}
-}
-
-struct poll_batch {
-	struct egw_sfu_conn *conn;
-	json_t *events;
-};
-
-static gboolean dispatch_batch(gpointer p)
-{
-	struct poll_batch *b = p;
 	size_t i;
-	json_t *ev;
-	json_array_foreach(b->events, i, ev) {
-		if (!g_atomic_int_get(&b->conn->stopping))
-			dispatch(b->conn, ev);
+	json_t *e;
+	gint64 now = g_get_monotonic_time();
+
+	for (struct janus_pub *p = src->pubs; p; p = p->next)
+		p->seen = 0;
+	json_array_foreach(list, i, e) {
+		json_t *feed = json_object_get(e, "id");
+		const char *display = json_string_value(json_object_get(e, "display"));
+		if (!json_is_true(json_object_get(e, "publisher")) ||
+		    (!json_is_integer(feed) && !json_is_string(feed)))
+			continue;
+		struct janus_pub *p = find_pub(src, feed);
+		if (!p)
+			p = add_pub(src, feed, display);
+		p->seen = 1;
 	}
-	return G_SOURCE_REMOVE;
-}
-
-static void batch_free(gpointer p)
-{
-	struct poll_batch *b = p;
-	json_decref(b->events);
-	g_free(b);
-}
-
-static gpointer poll_thread(gpointer user)
-{
-	struct egw_sfu_conn *c = user;
-	char errstr[512];
-	int failures = 0;
-	while (!g_atomic_int_get(&c->stopping)) {
-		json_t *events = NULL;
-		egw_err_t err = egw_janus_poll(c->js, 10, &events, errstr, sizeof(errstr));
-		if (err) {
-			if (g_atomic_int_get(&c->stopping))
-				break;
-			EGW_LOG(JOB_ID(c), WARN, "Janus event poll: %s", errstr);
-			if (++failures >= 10)
-				break; /* the watch reports the SFU as gone */
-			g_usleep(500 * 1000);
+	for (struct janus_pub *p = src->pubs, *next; p; p = next) {
+		next = p->next;
+		if (!p->seen) {
+			drop_pub(src, p, 1);
 			continue;
 		}
-		failures = 0;
-		struct poll_batch *b = g_new0(struct poll_batch, 1);
-		b->conn = c;
-		b->events = events;
-		g_main_context_invoke_full(c->ctx, G_PRIORITY_DEFAULT, dispatch_batch, b, batch_free);
+		egw_participant_t view = {p->id, p->name};
+		if (!egw_source_filter_participant(&src->spec.filter, &view))
+			continue;
+		if (!p->announced) {
+			p->announced = 1;
+			if (src->ev.participant)
+				src->ev.participant(src->opaque, &view, 1);
+		}
+		if (!p->sub && now >= p->retry_at_us)
+			egw_janus_subscribe(p);
+		if (src->failed)
+			return;
 	}
-	return NULL;
 }
 
-static void janus_close(egw_sfu_conn_t *c);
+static void list(struct egw_source *src);
 
-static gboolean watch_once(gpointer user)
+static gboolean watch_tick(gpointer user)
 {
-	struct egw_sfu_conn *c = user;
-	if (!c->failed && watch(c) == G_SOURCE_REMOVE)
-		g_source_destroy(c->watch);
+	struct egw_source *src = user;
+	src->watch_timer = 0;
+	list(src);
 	return G_SOURCE_REMOVE;
 }
 
-static egw_sfu_conn_t *janus_connect(const egw_job_t *job, GstBin *bin, GMainContext *ctx,
-				     const egw_sfu_callbacks_t *cbs, void *opaque, int timeout_ms,
-				     char *errstr, size_t errstr_size)
+static void schedule_watch(struct egw_source *src)
 {
-	struct egw_sfu_conn *c = g_new0(struct egw_sfu_conn, 1);
-	egw_err_t err;
+	GSource *t = g_timeout_source_new(WATCH_MS);
+	g_source_set_callback(t, watch_tick, src, NULL);
+	src->watch_timer = g_source_attach(t, src->ctx);
+	g_source_unref(t);
+}
 
-	c->job = job;
-	c->bin = bin;
-	c->ctx = ctx;
-	c->cbs = *cbs;
-	c->opaque = opaque;
-	c->room = job->room.room_id_is_number ? json_integer(g_ascii_strtoll(job->room.room_id, NULL, 10))
-					      : json_string(job->room.room_id);
-	if (!(c->js = egw_janus_session_create(job->room.url, timeout_ms, &err, errstr, errstr_size)))
-		goto fail;
-	if (egw_janus_attach(c->js, VIDEOROOM, &c->ctl_handle, errstr, errstr_size))
-		goto fail;
-	/* The room must exist now; the participant may come later. */
-	json_t *list = list_publishers(c, &err, errstr, errstr_size);
-	if (!list)
-		goto fail;
-	json_decref(list);
-	c->poll_thread = g_thread_new("janus-poll", poll_thread, c);
-	c->watch = g_timeout_source_new(WATCH_MS);
-	g_source_set_callback(c->watch, watch, c, NULL);
-	g_source_attach(c->watch, ctx); /* c keeps its reference until close */
-	/* First look right away, then every WATCH_MS. */
-	watch_once(c);
-	return c;
-fail:
-	janus_close(c);
+static void on_list(void *owner, const egw_janus_reply_t *r)
+{
+	struct egw_source *src = owner;
+	json_t *list = json_object_get(r->data, "participants");
+
+	src->listing = 0;
+	if (r->err) {
+		/* A missing room is final; an unreachable SFU gets a few tries. */
+		if (r->err == EGW_ERR_NOT_FOUND || r->err == EGW_ERR_UNAUTHORIZED ||
+		    !src->listed_once || ++src->watch_failures >= WATCH_TRIES) {
+			egw_janus_fail(src, r->err, "room %s: %s", src->room_id, r->errmsg);
+			return;
+		}
+		EGW_LOG(JOB_ID(src), WARN, "room %s: %s; retrying", src->room_id, r->errmsg);
+	} else {
+		if (!src->listed_once)
+			EGW_LOG(JOB_ID(src), INFO, "in room %s as a hidden subscriber", src->room_id);
+		src->listed_once = 1;
+		src->watch_failures = 0;
+		update_pubs(src, json_is_array(list) ? list : NULL);
+	}
+	if (!src->failed)
+		schedule_watch(src);
+}
+
+static void list(struct egw_source *src)
+{
+	if (src->listing || src->failed)
+		return;
+	src->listing = 1;
+	egw_janus_message(src->js, src->ctl_handle,
+			  json_pack("{s:s, s:O}", "request", "listparticipants", "room", src->room),
+			  NULL, on_list, src);
+}
+
+/* ---- session ---- */
+
+static struct janus_sub *sub_of_sender(struct egw_source *src, json_t *sender)
+{
+	uint64_t h = json_is_integer(sender) ? (uint64_t)json_integer_value(sender) : 0;
+	for (struct janus_pub *p = src->pubs; h && p; p = p->next)
+		if (p->sub && p->sub->handle == h)
+			return p->sub;
 	return NULL;
 }
 
-static void janus_close(egw_sfu_conn_t *c)
+static void on_event(void *user, json_t *ev, const egw_janus_reply_t *error)
 {
-	if (!c)
+	struct egw_source *src = user;
+	if (!ev) {
+		egw_janus_fail(src, error->err == EGW_ERR_NOT_FOUND ? EGW_ERR_SFU : error->err,
+			       "Janus went away: %s", error->errmsg);
 		return;
-	g_atomic_int_set(&c->stopping, 1);
-	if (c->watch) {
-		g_source_destroy(c->watch);
-		g_source_unref(c->watch);
 	}
-	sub_close(c, 0);
-	if (c->js)
-		egw_janus_interrupt(c->js);
-	if (c->poll_thread)
-		g_thread_join(c->poll_thread);
-	egw_janus_session_destroy(c->js);
-	json_decref(c->room);
-	g_free(c);
+	struct janus_sub *sub = sub_of_sender(src, json_object_get(ev, "sender"));
+	if (sub)
+		egw_janus_sub_event(sub, ev);
 }
 
-static const egw_sfu_ops_t janus_ops = {
+static void on_ctl_attached(void *owner, const egw_janus_reply_t *r)
+{
+	struct egw_source *src = owner;
+	if (r->err) {
+		egw_janus_fail(src, r->err, "%s", r->errmsg);
+		return;
+	}
+	src->ctl_handle = r->id;
+	list(src); /* the room must exist now; the participant may come later */
+}
+
+static void on_created(void *owner, const egw_janus_reply_t *r)
+{
+	struct egw_source *src = owner;
+	if (r->err) {
+		egw_janus_fail(src, r->err, "%s", r->errmsg);
+		return;
+	}
+	egw_janus_listen(src->js, on_event, src);
+	egw_janus_attach(src->js, VIDEOROOM, on_ctl_attached, src);
+}
+
+static void free_source(struct egw_source *src)
+{
+	json_decref(src->room);
+	g_free(src->url);
+	g_free(src->room_id);
+	g_free(src->pin);
+	g_free(src->participant);
+	g_free(src->track_id);
+	g_free(src->log_id);
+	g_free(src);
+}
+
+static egw_source_t *janus_open(const egw_source_spec_t *spec, GstBin *bin, GMainContext *ctx,
+				const egw_source_events_t *ev, void *opaque, char *errstr,
+				size_t errstr_size)
+{
+	struct egw_source *src;
+
+	if (!egw_janus_debug)
+		GST_DEBUG_CATEGORY_INIT(egw_janus_debug, "egw-janus", 0, "Janus VideoRoom source");
+	if (!spec->url || !spec->room_id) {
+		snprintf(errstr, errstr_size, "room: Janus needs url and room_id");
+		return NULL;
+	}
+	src = g_new0(struct egw_source, 1);
+	src->url = g_strdup(spec->url);
+	src->room_id = g_strdup(spec->room_id);
+	src->pin = g_strdup(spec->pin);
+	src->participant = g_strdup(spec->filter.participant);
+	src->track_id = g_strdup(spec->filter.track_id);
+	src->log_id = g_strdup(spec->log_id);
+	src->spec = *spec;
+	src->spec.url = src->url;
+	src->spec.room_id = src->room_id;
+	src->spec.pin = src->pin;
+	src->spec.filter.participant = src->participant;
+	src->spec.filter.track_id = src->track_id;
+	src->spec.log_id = src->log_id;
+	src->room = spec->room_id_is_number ? json_integer(g_ascii_strtoll(spec->room_id, NULL, 10))
+					    : json_string(spec->room_id);
+	src->bin = bin;
+	src->ctx = ctx ? ctx : g_main_context_default();
+	src->ev = *ev;
+	src->opaque = opaque;
+	src->http = egw_http_new(src->ctx);
+	src->js = src->http ? egw_janus_new(src->http, spec->url, spec->timeout_ms, spec->log_id)
+			    : NULL;
+	if (!src->js) {
+		snprintf(errstr, errstr_size, "room.url: not usable for Janus");
+		egw_http_free(src->http);
+		free_source(src);
+		return NULL;
+	}
+	egw_janus_create(src->js, on_created, src);
+	return src;
+}
+
+static void janus_close(egw_source_t *src, void (*done)(void *user), void *user)
+{
+	int timeout;
+	if (!src) {
+		if (done)
+			done(user);
+		return;
+	}
+	src->failed = 1; /* no more events */
+	if (src->watch_timer) {
+		GSource *t = g_main_context_find_source_by_id(src->ctx, src->watch_timer);
+		if (t)
+			g_source_destroy(t);
+	}
+	while (src->pubs)
+		drop_pub(src, src->pubs, 0);
+	/* Destroying the session detaches every handle on the server. The
+	 * goodbye owns the client and its http from here on. */
+	timeout = src->spec.timeout_ms < GOODBYE_MS ? src->spec.timeout_ms : GOODBYE_MS;
+	egw_janus_goodbye(src->js, timeout, 1, done, user);
+	free_source(src);
+}
+
+const egw_source_ops_t egw_janus_source = {
 	.name = "janus",
-	.connect = janus_connect,
+	.open = janus_open,
 	.close = janus_close,
 };
-
-const egw_sfu_ops_t *egw_sfu_find(const char *name)
-{
-	static const egw_sfu_ops_t *const adapters[] = {&janus_ops};
-	for (size_t i = 0; name && i < sizeof(adapters) / sizeof(adapters[0]); i++)
-		if (!strcmp(adapters[i]->name, name))
-			return adapters[i];
-	return NULL;
-}

@@ -1,567 +1,547 @@
-/* Janus Gateway REST client over the HTTP transport (libcurl + jansson).
- *
- * Every request runs on its own curl easy handle, so the long-poll and the
- * requests of other threads never share transfer state. The only shared
- * mutable fields are atomics (interrupt flag, transaction counter).
- * locality: any thread. */
+/* Janus Gateway REST client over the HTTP transport, asynchronous (see
+ * janus_api.h). Requests carry a fresh transaction each; replies are
+ * checked (envelope, transaction, plugin error) and classified by code. */
 #include "sfu/janus_api.h"
 
-#include <curl/curl.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "base/log.h"
 
 /* Janus's HTTP transport answers a long-poll after at most 30 s. */
 #define POLL_HOLD_MS 30000
-/* Replies larger than this are refused (an SDP is a few kB). */
-#define REPLY_MAX (4u << 20)
-/* Longest base URL: request URLs append "/<session>/<handle>?maxev=N". */
+#define POLL_MAXEV 10
+/* Consecutive failed polls before the event stream counts as ended. */
+#define POLL_TRIES 3
+#define POLL_RETRY_MS 500
 #define URL_MAX 900
-/* How often an interruptible transfer looks at the interrupt flag. */
-#define INTERRUPT_SLICE_MS 50
+
+struct call {
+	egw_janus_t *js;
+	egw_http_req_t *req;
+	guint idle;            /* error delivered from an idle source */
+	egw_err_t idle_err;
+	int is_create;         /* keep the session id of the reply */
+	egw_janus_cb cb;
+	void *owner;
+	char txn[48];
+	char what[64];
+	struct call *prev, *next;
+};
 
 struct egw_janus {
-	char *url;          /* base URL, no trailing '/' */
-	uint64_t session_id;
+	egw_http_t *http;
+	char *url;
+	uint64_t session;
 	int timeout_ms;
-	atomic_int interrupted;
-	atomic_uint_fast64_t txn_seq;
+	char *log_id;
+	struct call *calls;
+	uint64_t txn_rand, txn_seq;
+	/* long-poll */
+	egw_http_req_t *poll;
+	guint poll_retry;
+	int poll_failures;
+	egw_janus_event_cb on_event;
+	void *event_user;
+	/* teardown */
+	int dispatching, dead;
+	egw_http_req_t *bye;
+	guint bye_idle;
+	int own_http;
+	void (*bye_done)(void *user);
+	void *bye_user;
 };
 
-struct reply_buf {
-	char *data;
+/* A timeout (0: idle) on the client's context. */
+static guint later(egw_janus_t *js, guint ms, GSourceFunc fn, void *data)
+{
+	GSource *src = ms ? g_timeout_source_new(ms) : g_idle_source_new();
+	guint id;
+	g_source_set_callback(src, fn, data, NULL);
+	id = g_source_attach(src, egw_http_context(js->http));
+	g_source_unref(src);
+	return id;
+}
+
+static void cancel_later(egw_janus_t *js, guint *id)
+{
+	GSource *src = *id ? g_main_context_find_source_by_id(egw_http_context(js->http), *id) : NULL;
+	if (src)
+		g_source_destroy(src);
+	*id = 0;
+}
+
+static egw_err_t classify(int code)
+{
+	switch (code) {
+	case EGW_JANUS_VR_NO_SUCH_ROOM:
+	case EGW_JANUS_VR_NO_SUCH_FEED:
+		return EGW_ERR_NOT_FOUND;
+	case EGW_JANUS_ERR_UNAUTHORIZED:
+	case EGW_JANUS_VR_UNAUTHORIZED:
+		return EGW_ERR_UNAUTHORIZED;
+	default:
+		return EGW_ERR_SFU;
+	}
+}
+
+static void really_free(egw_janus_t *js)
+{
+	if (js->own_http)
+		egw_http_free(js->http);
+	g_free(js->url);
+	g_free(js->log_id);
+	g_free(js);
+}
+
+/* Runs a callback with the client protected from being freed under it.
+ * Returns 0 when the client was freed meanwhile. */
+static int enter(egw_janus_t *js)
+{
+	js->dispatching++;
+	return 1;
+}
+
+static int leave(egw_janus_t *js)
+{
+	js->dispatching--;
+	if (js->dead && !js->dispatching) {
+		really_free(js);
+		return 0;
+	}
+	return 1;
+}
+
+egw_janus_t *egw_janus_new(egw_http_t *http, const char *url, int timeout_ms,
+			   const char *log_id)
+{
+	egw_janus_t *js;
 	size_t len;
-	int overflow;
-};
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-	va_list ap;
-	if (!errstr || !errstr_size)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errstr, errstr_size, fmt, ap);
-	va_end(ap);
-}
-
-/* Random 64 bits plus a per-session counter: unique even if getrandom()
- * fails. */
-static void make_transaction(egw_janus_t *js, char *out, size_t size)
-{
-	uint64_t rnd = 0;
-	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
-		rnd = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)js;
-	uint64_t seq = atomic_fetch_add(&js->txn_seq, 1);
-	snprintf(out, size, "%016" PRIx64 "-%" PRIu64, rnd, seq);
-}
-
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct reply_buf *buf = userdata;
-	size_t n = size * nmemb;
-	if (buf->len + n > REPLY_MAX) {
-		buf->overflow = 1;
-		return 0;
-	}
-	char *grown = realloc(buf->data, buf->len + n + 1);
-	if (!grown)
-		return 0;
-	memcpy(grown + buf->len, ptr, n);
-	buf->len += n;
-	grown[buf->len] = '\0';
-	buf->data = grown;
-	return n;
-}
-
-/* Aborts the transfer once egw_janus_interrupt() was called. */
-static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-		       curl_off_t ulnow)
-{
-	egw_janus_t *js = clientp;
-	return atomic_load(&js->interrupted) ? 1 : 0;
-}
-
-/* Drives one transfer through a private multi handle in short slices so
- * that on_progress() runs at least every INTERRUPT_SLICE_MS (an easy
- * perform only calls it about once a second while the socket is idle). */
-static CURLcode perform_interruptible(CURL *curl)
-{
-	CURLM *multi = curl_multi_init();
-	CURLcode result = CURLE_OUT_OF_MEMORY;
-	int running = 1, queued;
-	CURLMsg *msg;
-
-	if (!multi || curl_multi_add_handle(multi, curl) != CURLM_OK)
-		goto out;
-	result = CURLE_RECV_ERROR;
-	while (running) {
-		if (curl_multi_perform(multi, &running) != CURLM_OK)
-			goto out_remove;
-		if (running && curl_multi_poll(multi, NULL, 0, INTERRUPT_SLICE_MS, NULL) != CURLM_OK)
-			goto out_remove;
-	}
-	while ((msg = curl_multi_info_read(multi, &queued)))
-		if (msg->msg == CURLMSG_DONE && msg->easy_handle == curl)
-			result = msg->data.result;
-out_remove:
-	curl_multi_remove_handle(multi, curl);
-out:
-	curl_multi_cleanup(multi);
-	return result;
-}
-
-static CURL *new_handle(egw_janus_t *js, const char *url, long timeout_ms, struct reply_buf *buf,
-			struct curl_slist *headers, char *curlerr)
-{
-	CURL *curl = curl_easy_init();
-	if (!curl)
+	if (!http || !url || !*url || strlen(url) > URL_MAX || timeout_ms <= 0)
 		return NULL;
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_PROXY, ""); /* ignore *_proxy variables */
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)js->timeout_ms);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, buf);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curlerr);
-	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, js);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	return curl;
-}
-
-/* Janus indents its JSON by default: log it on one line. */
-static void log_reply(const char *what, const json_t *reply)
-{
-	char *line = json_dumps(reply, JSON_COMPACT);
-	EGW_LOG(NULL, DEBUG, "janus %s: %.600s", what, line ? line : "?");
-	free(line);
-}
-
-/* Describes a failed transfer. */
-static egw_err_t transfer_error(CURLcode rc, const struct reply_buf *buf, const char *curlerr,
-				const char *what, char *errstr, size_t errstr_size)
-{
-	if (rc == CURLE_ABORTED_BY_CALLBACK) {
-		seterr(errstr, errstr_size, "%s: interrupted", what);
-		return EGW_ERR_TIMEOUT;
-	}
-	if (buf->overflow) {
-		seterr(errstr, errstr_size, "%s: reply larger than %u bytes", what, REPLY_MAX);
-		return EGW_ERR_SFU;
-	}
-	seterr(errstr, errstr_size, "%s: %s (%s)", what, curl_easy_strerror(rc),
-	       curlerr[0] ? curlerr : "no details");
-	return EGW_ERR_SFU_UNREACHABLE;
-}
-
-/* Parses a completed reply. A non-2xx status is an error unless the body
- * is a Janus error object, whose code and reason check_envelope() reports. */
-static egw_err_t parse_reply(long status, const struct reply_buf *buf, const char *what,
-			     json_t **reply, char *errstr, size_t errstr_size)
-{
-	json_error_t jerr;
-
-	*reply = buf->data ? json_loads(buf->data, 0, &jerr) : NULL;
-	if (status >= 200 && status <= 299 && *reply)
-		return EGW_OK;
-	if (*reply && json_object_get(*reply, "error"))
-		return EGW_OK;
-	if (status < 200 || status > 299)
-		seterr(errstr, errstr_size, "%s: HTTP %ld: %.200s", what, status,
-		       buf->data ? buf->data : "(empty body)");
-	else
-		seterr(errstr, errstr_size, "%s: HTTP %ld with invalid JSON: %s", what, status,
-		       buf->data ? jerr.text : "empty body");
-	json_decref(*reply);
-	*reply = NULL;
-	return EGW_ERR_SFU;
-}
-
-/* One HTTP exchange: POST body (or GET when body is NULL), parse the reply
- * as JSON into *reply. what names the request in error messages. */
-static egw_err_t http_exchange(egw_janus_t *js, const char *url, const json_t *body,
-			       long timeout_ms, int interruptible, const char *what,
-			       json_t **reply, char *errstr, size_t errstr_size)
-{
-	struct reply_buf buf = {0};
-	struct curl_slist *headers = NULL;
-	char curlerr[CURL_ERROR_SIZE] = "";
-	char *payload = NULL;
-	CURL *curl = NULL;
-	egw_err_t err = EGW_ERR_NOMEM;
-	long status = 0;
-	CURLcode rc;
-
-	*reply = NULL;
-	/* No "Expect: 100-continue" round trip before an SDP-sized body. */
-	headers = curl_slist_append(NULL, "Content-Type: application/json");
-	if (!headers || !curl_slist_append(headers, "Expect:") ||
-	    !(curl = new_handle(js, url, timeout_ms, &buf, headers, curlerr)))
-		goto out;
-	if (body) {
-		if (!(payload = json_dumps(body, JSON_COMPACT)))
-			goto out;
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload);
-	}
-	if (interruptible) {
-		curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-		rc = perform_interruptible(curl);
-	} else {
-		rc = curl_easy_perform(curl);
-	}
-	if (rc != CURLE_OK) {
-		err = transfer_error(rc, &buf, curlerr, what, errstr, errstr_size);
-		goto out;
-	}
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	err = parse_reply(status, &buf, what, reply, errstr, errstr_size);
-	if (err == EGW_OK)
-		log_reply(what, *reply);
-out:
-	if (err == EGW_ERR_NOMEM)
-		seterr(errstr, errstr_size, "%s: out of memory", what);
-	curl_easy_cleanup(curl);
-	curl_slist_free_all(headers);
-	free(payload);
-	free(buf.data);
-	return err;
-}
-
-/* Checks Janus's envelope: {"janus":"error"} becomes EGW_ERR_SFU with the
- * code and reason; a foreign transaction is refused. */
-static egw_err_t check_envelope(const json_t *reply, const char *txn, const char *what,
-				char *errstr, size_t errstr_size)
-{
-	const char *kind = json_string_value(json_object_get(reply, "janus"));
-	const char *rtxn = json_string_value(json_object_get(reply, "transaction"));
-
-	if (!kind) {
-		seterr(errstr, errstr_size, "%s: reply without \"janus\" field", what);
-		return EGW_ERR_SFU;
-	}
-	if (!strcmp(kind, "error")) {
-		json_t *e = json_object_get(reply, "error");
-		const char *reason = json_string_value(json_object_get(e, "reason"));
-		seterr(errstr, errstr_size, "%s: Janus error %" JSON_INTEGER_FORMAT ": %s", what,
-		       json_integer_value(json_object_get(e, "code")), reason ? reason : "(no reason)");
-		return EGW_ERR_SFU;
-	}
-	if (txn && rtxn && strcmp(txn, rtxn)) {
-		seterr(errstr, errstr_size, "%s: reply for transaction %s, expected %s", what, rtxn,
-		       txn);
-		return EGW_ERR_SFU;
-	}
-	return EGW_OK;
-}
-
-/* Sends request (stolen) to the session (handle_id 0) or to a handle, with
- * a fresh transaction, and returns the checked reply. */
-static egw_err_t janus_call(egw_janus_t *js, uint64_t handle_id, json_t *request, const char *what,
-			    json_t **reply, char *errstr, size_t errstr_size)
-{
-	char url[1024], txn[64];
-	egw_err_t err = EGW_ERR_NOMEM;
-
-	*reply = NULL;
-	make_transaction(js, txn, sizeof(txn));
-	if (!request || json_object_set_new(request, "transaction", json_string(txn)))
-		goto out;
-	if (!js->session_id)
-		snprintf(url, sizeof(url), "%s", js->url);
-	else if (!handle_id)
-		snprintf(url, sizeof(url), "%s/%" PRIu64, js->url, js->session_id);
-	else
-		snprintf(url, sizeof(url), "%s/%" PRIu64 "/%" PRIu64, js->url, js->session_id,
-			 handle_id);
-	err = http_exchange(js, url, request, js->timeout_ms, 0, what, reply, errstr, errstr_size);
-	if (err == EGW_OK)
-		err = check_envelope(*reply, txn, what, errstr, errstr_size);
-	if (err != EGW_OK) {
-		json_decref(*reply);
-		*reply = NULL;
-	}
-out:
-	if (err == EGW_ERR_NOMEM)
-		seterr(errstr, errstr_size, "%s: out of memory", what);
-	json_decref(request);
-	return err;
-}
-
-/* Reads data.id of a "success" reply (create, attach). */
-static egw_err_t success_id(const json_t *reply, const char *what, uint64_t *id, char *errstr,
-			    size_t errstr_size)
-{
-	const char *kind = json_string_value(json_object_get(reply, "janus"));
-	json_t *jid = json_object_get(json_object_get(reply, "data"), "id");
-	if (!kind || strcmp(kind, "success") || !json_is_integer(jid) ||
-	    json_integer_value(jid) <= 0) {
-		seterr(errstr, errstr_size, "%s: unexpected reply (no data.id)", what);
-		return EGW_ERR_SFU;
-	}
-	*id = (uint64_t)json_integer_value(jid);
-	return EGW_OK;
-}
-
-egw_janus_t *egw_janus_session_create(const char *url, int timeout_ms, egw_err_t *err,
-				      char *errstr, size_t errstr_size)
-{
-	egw_janus_t *js = NULL;
-	json_t *reply = NULL;
-	egw_err_t e = EGW_ERR_NOMEM;
-	size_t len;
-
-	pthread_once(&curl_once, curl_init_once);
-	if (!url || !*url || strlen(url) > URL_MAX || timeout_ms <= 0) {
-		e = EGW_ERR_INVALID_REQUEST;
-		seterr(errstr, errstr_size,
-		       "create session: need a URL (at most %d characters) and a positive timeout",
-		       URL_MAX);
-		goto fail;
-	}
-	if (!(js = calloc(1, sizeof(*js))) || !(js->url = strdup(url))) {
-		seterr(errstr, errstr_size, "create session: out of memory");
-		goto fail;
-	}
+	js = g_new0(egw_janus_t, 1);
+	js->http = http;
+	js->url = g_strdup(url);
 	len = strlen(js->url);
 	while (len > 0 && js->url[len - 1] == '/')
 		js->url[--len] = '\0';
 	js->timeout_ms = timeout_ms;
-	atomic_init(&js->interrupted, 0);
-	atomic_init(&js->txn_seq, 1);
-
-	e = janus_call(js, 0, json_pack("{s:s}", "janus", "create"), "create session", &reply,
-		       errstr, errstr_size);
-	if (e == EGW_OK)
-		e = success_id(reply, "create session", &js->session_id, errstr, errstr_size);
-	if (e != EGW_OK)
-		goto fail;
-	json_decref(reply);
-	if (err)
-		*err = EGW_OK;
-	EGW_LOG(NULL, DEBUG, "janus session %" PRIu64 " created", js->session_id);
+	js->log_id = g_strdup(log_id);
+	if (getrandom(&js->txn_rand, sizeof(js->txn_rand), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(js->txn_rand))
+		js->txn_rand = (uint64_t)g_get_real_time() ^ (uintptr_t)js;
 	return js;
-
-fail:
-	json_decref(reply);
-	if (js)
-		js->session_id = 0; /* nothing to destroy on the server */
-	egw_janus_session_destroy(js);
-	if (err)
-		*err = e;
-	return NULL;
 }
 
-void egw_janus_session_destroy(egw_janus_t *js)
+uint64_t egw_janus_session(const egw_janus_t *js)
 {
-	char errstr[256];
-	json_t *reply = NULL;
-
-	if (!js)
-		return;
-	if (js->session_id) {
-		egw_err_t e = janus_call(js, 0, json_pack("{s:s}", "janus", "destroy"),
-					 "destroy session", &reply, errstr, sizeof(errstr));
-		if (e != EGW_OK)
-			EGW_LOG(NULL, WARN, "%s", errstr);
-		json_decref(reply);
-	}
-	free(js->url);
-	free(js);
+	return js ? js->session : 0;
 }
 
-uint64_t egw_janus_session_id(const egw_janus_t *js)
+/* ---- calls ---- */
+
+static void unlink_call(struct call *c)
 {
-	return js ? js->session_id : 0;
+	egw_janus_t *js = c->js;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		js->calls = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 }
 
-egw_err_t egw_janus_attach(egw_janus_t *js, const char *plugin, uint64_t *handle_id,
-			   char *errstr, size_t errstr_size)
+static void drop_call(struct call *c)
 {
-	json_t *reply = NULL;
-	char what[128];
-	egw_err_t err;
-
-	if (!js || !plugin || !handle_id) {
-		seterr(errstr, errstr_size, "attach: invalid arguments");
-		return EGW_ERR_INTERNAL;
-	}
-	snprintf(what, sizeof(what), "attach %s", plugin);
-	err = janus_call(js, 0, json_pack("{s:s, s:s}", "janus", "attach", "plugin", plugin),
-			 what, &reply, errstr, errstr_size);
-	if (err == EGW_OK)
-		err = success_id(reply, what, handle_id, errstr, errstr_size);
-	json_decref(reply);
-	return err;
+	unlink_call(c);
+	egw_http_cancel(c->req);
+	cancel_later(c->js, &c->idle);
+	g_free(c);
 }
 
-egw_err_t egw_janus_detach(egw_janus_t *js, uint64_t handle_id)
+/* Checks a parsed reply: the envelope, the transaction and a plugin-level
+ * refusal. Fills r (err, code, errmsg into msg). */
+static void check_reply(struct call *c, json_t *root, egw_janus_reply_t *r, char *msg,
+			size_t msg_size)
 {
-	json_t *reply = NULL;
-	char errstr[256];
-	egw_err_t err;
+	const char *kind = json_string_value(json_object_get(root, "janus"));
+	const char *txn = json_string_value(json_object_get(root, "transaction"));
+	json_t *pd = json_object_get(root, "plugindata");
+	json_t *e;
 
-	if (!js || !handle_id)
-		return EGW_ERR_INTERNAL;
-	err = janus_call(js, handle_id, json_pack("{s:s}", "janus", "detach"), "detach", &reply,
-			 errstr, sizeof(errstr));
-	if (err != EGW_OK)
-		EGW_LOG(NULL, WARN, "%s", errstr);
-	json_decref(reply);
-	return err;
-}
-
-/* A synchronous plugin reply may still be a refusal: plugindata.data
- * carries "error_code" and "error". */
-static egw_err_t check_plugin_error(const json_t *reply, char *errstr, size_t errstr_size)
-{
-	json_t *pd = json_object_get(reply, "plugindata");
-	json_t *data = json_object_get(pd, "data");
-	json_t *code = json_object_get(data, "error_code");
-	const char *plugin = json_string_value(json_object_get(pd, "plugin"));
-	const char *msg = json_string_value(json_object_get(data, "error"));
-
-	if (!code)
-		return EGW_OK;
-	seterr(errstr, errstr_size, "%s error %" JSON_INTEGER_FORMAT ": %s",
-	       plugin ? plugin : "plugin", json_integer_value(code), msg ? msg : "(no message)");
-	return EGW_ERR_SFU;
-}
-
-egw_err_t egw_janus_message(egw_janus_t *js, uint64_t handle_id, json_t *body, json_t *jsep,
-			    json_t **response, char *errstr, size_t errstr_size)
-{
-	json_t *request = NULL, *reply = NULL;
-	const char *req = json_string_value(json_object_get(body, "request"));
-	char what[128];
-	egw_err_t err;
-
-	if (response)
-		*response = NULL;
-	if (!js || !handle_id || !json_is_object(body)) {
-		seterr(errstr, errstr_size, "message: invalid arguments");
-		return EGW_ERR_INTERNAL;
-	}
-	snprintf(what, sizeof(what), "message %s", req ? req : "(no request)");
-	request = json_pack("{s:s, s:O}", "janus", "message", "body", body);
-	if (request && jsep && json_object_set(request, "jsep", jsep)) {
-		json_decref(request);
-		request = NULL;
-	}
-	err = janus_call(js, handle_id, request, what, &reply, errstr, errstr_size);
-	if (err == EGW_OK)
-		err = check_plugin_error(reply, errstr, errstr_size);
-	if (err == EGW_OK && response)
-		*response = json_incref(reply);
-	json_decref(reply);
-	return err;
-}
-
-egw_err_t egw_janus_trickle(egw_janus_t *js, uint64_t handle_id, const char *candidate,
-			    const char *sdp_mid, int sdp_mline_index)
-{
-	json_t *cand = NULL, *reply = NULL;
-	char errstr[256];
-	egw_err_t err;
-
-	if (!js || !handle_id)
-		return EGW_ERR_INTERNAL;
-	if (!candidate) {
-		cand = json_pack("{s:b}", "completed", 1);
+	r->json = root;
+	r->data = json_object_get(pd, "data");
+	if (!kind) {
+		snprintf(msg, msg_size, "%s: reply without \"janus\" field", c->what);
+		r->err = EGW_ERR_SFU;
+	} else if (!strcmp(kind, "error")) {
+		e = json_object_get(root, "error");
+		r->code = (int)json_integer_value(json_object_get(e, "code"));
+		snprintf(msg, msg_size, "%s: Janus error %d: %s", c->what, r->code,
+			 json_string_value(json_object_get(e, "reason")) ?: "(no reason)");
+		r->err = classify(r->code);
+	} else if (txn && strcmp(txn, c->txn)) {
+		snprintf(msg, msg_size, "%s: reply for another transaction", c->what);
+		r->err = EGW_ERR_SFU;
+	} else if ((e = json_object_get(r->data, "error_code"))) {
+		r->code = (int)json_integer_value(e);
+		snprintf(msg, msg_size, "%s: %s error %d: %s", c->what,
+			 json_string_value(json_object_get(pd, "plugin")) ?: "plugin", r->code,
+			 json_string_value(json_object_get(r->data, "error")) ?: "(no message)");
+		r->err = classify(r->code);
 	} else {
-		cand = json_pack("{s:s, s:i}", "candidate", candidate, "sdpMLineIndex",
-				 sdp_mline_index);
-		if (cand && sdp_mid)
-			json_object_set_new(cand, "sdpMid", json_string(sdp_mid));
+		json_t *id = json_object_get(json_object_get(root, "data"), "id");
+		r->id = json_is_integer(id) && json_integer_value(id) > 0
+				? (uint64_t)json_integer_value(id)
+				: 0;
+		r->err = EGW_OK;
+		return;
 	}
-	err = janus_call(js, handle_id, cand ? json_pack("{s:s, s:o}", "janus", "trickle",
-							 "candidate", cand)
-					     : NULL,
-			 "trickle", &reply, errstr, sizeof(errstr));
-	if (err != EGW_OK)
-		EGW_LOG(NULL, WARN, "%s", errstr);
-	json_decref(reply);
-	return err;
+	r->json = NULL;
+	r->errmsg = msg;
 }
 
-/* Appends one polled object to events unless it is a keepalive. An error
- * object (e.g. 458 "No such session") fails the poll. */
-static egw_err_t take_event(json_t *events, json_t *ev, char *errstr, size_t errstr_size)
+static void finish_call(struct call *c, egw_janus_reply_t *r)
+{
+	egw_janus_t *js = c->js;
+	unlink_call(c);
+	if (c->is_create && !r->err) {
+		js->session = r->id;
+		if (!r->id) {
+			r->err = EGW_ERR_SFU;
+			r->errmsg = "create session: no session id in the reply";
+		}
+	}
+	enter(js);
+	if (c->cb)
+		c->cb(c->owner, r);
+	g_free(c);
+	leave(js);
+}
+
+static void call_done(void *user, const egw_http_response_t *res)
+{
+	struct call *c = user;
+	egw_janus_reply_t r = {0};
+	json_error_t jerr;
+	json_t *root = NULL;
+	char msg[512];
+
+	c->req = NULL;
+	if (res->err) {
+		snprintf(msg, sizeof(msg), "%s: %s", c->what, res->errmsg);
+		r.err = res->err;
+		r.errmsg = msg;
+	} else if (!(root = json_loadb(res->body, res->body_len, 0, &jerr)) ||
+		   !json_is_object(root)) {
+		snprintf(msg, sizeof(msg), "%s: HTTP %ld with %s", c->what, res->status,
+			 res->body_len ? "a reply that is not a JSON object" : "an empty reply");
+		r.err = EGW_ERR_SFU;
+		r.errmsg = msg;
+	} else {
+		check_reply(c, root, &r, msg, sizeof(msg));
+		if (!r.err && (res->status < 200 || res->status > 299)) {
+			snprintf(msg, sizeof(msg), "%s: HTTP %ld", c->what, res->status);
+			r.err = EGW_ERR_SFU;
+			r.errmsg = msg;
+			r.json = r.data = NULL;
+		}
+	}
+	if (r.err)
+		EGW_LOG(c->js->log_id, DEBUG, "janus %s", r.errmsg);
+	finish_call(c, &r);
+	json_decref(root);
+}
+
+static gboolean call_failed_idle(gpointer p)
+{
+	struct call *c = p;
+	egw_janus_reply_t r = {.err = c->idle_err, .errmsg = c->what};
+	c->idle = 0;
+	finish_call(c, &r);
+	return G_SOURCE_REMOVE;
+}
+
+static void make_txn(egw_janus_t *js, char *out, size_t size)
+{
+	snprintf(out, size, "%016" PRIx64 "-%" PRIu64, js->txn_rand, ++js->txn_seq);
+}
+
+/* Sends request (stolen) to the session (handle 0) or a handle. */
+static void call(egw_janus_t *js, uint64_t handle, json_t *request, const char *what,
+		 egw_janus_cb cb, void *owner)
+{
+	struct call *c = g_new0(struct call, 1);
+	char url[1024], errstr[128];
+	char *body = NULL;
+
+	c->js = js;
+	c->cb = cb;
+	c->owner = owner;
+	snprintf(c->what, sizeof(c->what), "%s", what);
+	make_txn(js, c->txn, sizeof(c->txn));
+	c->next = js->calls;
+	if (js->calls)
+		js->calls->prev = c;
+	js->calls = c;
+	if (request)
+		json_object_set_new(request, "transaction", json_string(c->txn));
+	if (js->session && handle)
+		snprintf(url, sizeof(url), "%s/%" PRIu64 "/%" PRIu64, js->url, js->session, handle);
+	else if (js->session)
+		snprintf(url, sizeof(url), "%s/%" PRIu64, js->url, js->session);
+	else
+		snprintf(url, sizeof(url), "%s", js->url);
+	body = request ? json_dumps(request, JSON_COMPACT) : NULL;
+	json_decref(request);
+	if (body) {
+		static const char *const hdrs[] = {"Content-Type: application/json", NULL};
+		egw_http_request_t rq = {.method = "POST", .url = url, .body = body,
+					 .body_len = strlen(body), .headers = hdrs,
+					 .timeout_ms = js->timeout_ms};
+		c->req = egw_http_send(js->http, &rq, call_done, c, errstr, sizeof(errstr));
+	}
+	free(body);
+	if (!c->req) { /* report it like any failure: later, on the context */
+		c->idle_err = EGW_ERR_NOMEM;
+		snprintf(c->what, sizeof(c->what), "%s: cannot send the request", what);
+		c->idle = later(js, 0, call_failed_idle, c);
+	}
+}
+
+void egw_janus_create(egw_janus_t *js, egw_janus_cb cb, void *owner)
+{
+	call(js, 0, json_pack("{s:s}", "janus", "create"), "create session", cb, owner);
+	js->calls->is_create = 1;
+}
+
+void egw_janus_attach(egw_janus_t *js, const char *plugin, egw_janus_cb cb, void *owner)
+{
+	char what[64];
+	snprintf(what, sizeof(what), "attach %s", plugin);
+	call(js, 0, json_pack("{s:s, s:s}", "janus", "attach", "plugin", plugin), what, cb, owner);
+}
+
+void egw_janus_message(egw_janus_t *js, uint64_t handle, json_t *body, json_t *jsep,
+		       egw_janus_cb cb, void *owner)
+{
+	char what[64];
+	json_t *rq;
+	snprintf(what, sizeof(what), "%s",
+		 json_string_value(json_object_get(body, "request")) ?: "message");
+	rq = json_pack("{s:s, s:o}", "janus", "message", "body", body);
+	if (rq && jsep)
+		json_object_set_new(rq, "jsep", jsep);
+	else
+		json_decref(jsep);
+	call(js, handle, rq, what, cb, owner);
+}
+
+void egw_janus_trickle(egw_janus_t *js, uint64_t handle, const char *candidate, int mline,
+		       egw_janus_cb cb, void *owner)
+{
+	json_t *cand = candidate ? json_pack("{s:s, s:i}", "candidate", candidate, "sdpMLineIndex",
+					     mline)
+				 : json_pack("{s:b}", "completed", 1);
+	call(js, handle, json_pack("{s:s, s:o}", "janus", "trickle", "candidate", cand), "trickle",
+	     cb, owner);
+}
+
+void egw_janus_detach(egw_janus_t *js, uint64_t handle, egw_janus_cb cb, void *owner)
+{
+	call(js, handle, json_pack("{s:s}", "janus", "detach"), "detach", cb, owner);
+}
+
+void egw_janus_forget(egw_janus_t *js, void *owner)
+{
+	for (struct call *c = js->calls, *next; c; c = next) {
+		next = c->next;
+		if (c->owner == owner)
+			drop_call(c);
+	}
+}
+
+/* ---- events ---- */
+
+static void poll_start(egw_janus_t *js);
+
+static gboolean poll_retry(gpointer p)
+{
+	egw_janus_t *js = p;
+	js->poll_retry = 0;
+	poll_start(js);
+	return G_SOURCE_REMOVE;
+}
+
+/* Hands one polled object to the listener unless it is a keepalive.
+ * Returns 0 when the client went away meanwhile. */
+static int deliver(egw_janus_t *js, json_t *ev)
 {
 	const char *kind = json_string_value(json_object_get(ev, "janus"));
-	egw_err_t err = check_envelope(ev, NULL, "poll", errstr, errstr_size);
-	if (err != EGW_OK)
-		return err;
-	if (!strcmp(kind, "keepalive"))
-		return EGW_OK;
-	return json_array_append(events, ev) ? EGW_ERR_NOMEM : EGW_OK;
+	if (!kind || !strcmp(kind, "keepalive") || !js->on_event)
+		return 1;
+	enter(js);
+	js->on_event(js->event_user, ev, NULL);
+	return leave(js);
 }
 
-egw_err_t egw_janus_poll(egw_janus_t *js, int max_events, json_t **events, char *errstr,
-			 size_t errstr_size)
+static void poll_ended(egw_janus_t *js, egw_janus_reply_t *r)
 {
-	json_t *reply = NULL, *list = NULL, *ev;
-	char url[1024];
-	egw_err_t err = EGW_ERR_INTERNAL;
+	EGW_LOG(js->log_id, WARN, "Janus events: %s", r->errmsg);
+	if (js->on_event) {
+		enter(js);
+		js->on_event(js->event_user, NULL, r);
+		leave(js);
+	}
+}
+
+static void poll_done(void *user, const egw_http_response_t *res)
+{
+	egw_janus_t *js = user;
+	egw_janus_reply_t r = {0};
+	json_t *root = NULL, *ev;
+	char msg[512];
 	size_t i;
 
-	if (events)
-		*events = NULL;
-	if (!js || !events || !js->session_id) {
-		seterr(errstr, errstr_size, "poll: invalid arguments");
-		return err;
+	js->poll = NULL;
+	if (res->err) {
+		r.err = res->err;
+		snprintf(msg, sizeof(msg), "event poll: %s", res->errmsg);
+	} else if (!(root = json_loadb(res->body, res->body_len, 0, NULL))) {
+		r.err = EGW_ERR_SFU;
+		snprintf(msg, sizeof(msg), "event poll: HTTP %ld without JSON", res->status);
+	} else if (json_is_object(root) &&
+		   !g_strcmp0(json_string_value(json_object_get(root, "janus")), "error")) {
+		json_t *e = json_object_get(root, "error");
+		r.code = (int)json_integer_value(json_object_get(e, "code"));
+		r.err = classify(r.code);
+		snprintf(msg, sizeof(msg), "event poll: Janus error %d: %s", r.code,
+			 json_string_value(json_object_get(e, "reason")) ?: "(no reason)");
 	}
-	if (atomic_load(&js->interrupted)) {
-		seterr(errstr, errstr_size, "poll: interrupted");
-		return EGW_ERR_TIMEOUT;
+	r.errmsg = msg;
+	if (r.err) {
+		json_decref(root);
+		/* A lost session is final; a transport hiccup gets a few tries. */
+		if (r.code == EGW_JANUS_ERR_SESSION_NOT_FOUND || ++js->poll_failures >= POLL_TRIES)
+			poll_ended(js, &r);
+		else
+			js->poll_retry = later(js, POLL_RETRY_MS, poll_retry, js);
+		return;
 	}
-	snprintf(url, sizeof(url), "%s/%" PRIu64 "?maxev=%d", js->url, js->session_id,
-		 max_events > 0 ? max_events : 1);
-	err = http_exchange(js, url, NULL, POLL_HOLD_MS + 5000L + js->timeout_ms, 1, "poll", &reply,
-			    errstr, errstr_size);
-	if (err != EGW_OK)
-		goto out;
-	err = EGW_ERR_NOMEM;
-	if (!(list = json_array()))
-		goto out;
-	/* maxev=1 answers one object, larger values an array. */
-	if (json_is_array(reply)) {
-		json_array_foreach(reply, i, ev)
-			if ((err = take_event(list, ev, errstr, errstr_size)) != EGW_OK)
-				goto out;
-	} else if ((err = take_event(list, reply, errstr, errstr_size)) != EGW_OK) {
-		goto out;
+	js->poll_failures = 0;
+	enter(js);
+	if (json_is_array(root)) {
+		json_array_foreach(root, i, ev) {
+			if (js->dead || !js->on_event)
+				break;
+			deliver(js, ev);
+		}
+	} else {
+		deliver(js, root);
 	}
-	*events = list;
-	list = NULL;
-	err = EGW_OK;
-out:
-	json_decref(list);
-	json_decref(reply);
-	return err;
+	json_decref(root);
+	if (leave(js) && js->on_event && !js->dead)
+		poll_start(js);
 }
 
-void egw_janus_interrupt(egw_janus_t *js)
+static void poll_start(egw_janus_t *js)
 {
-	if (js)
-		atomic_store(&js->interrupted, 1);
+	char url[1024], errstr[128];
+	snprintf(url, sizeof(url), "%s/%" PRIu64 "?maxev=%d", js->url, js->session, POLL_MAXEV);
+	egw_http_request_t rq = {.url = url, .timeout_ms = POLL_HOLD_MS + 5000L + js->timeout_ms,
+				 .connect_timeout_ms = js->timeout_ms};
+	js->poll = egw_http_send(js->http, &rq, poll_done, js, errstr, sizeof(errstr));
+	if (!js->poll)
+		js->poll_retry = later(js, POLL_RETRY_MS, poll_retry, js);
+}
+
+void egw_janus_listen(egw_janus_t *js, egw_janus_event_cb cb, void *user)
+{
+	js->on_event = cb;
+	js->event_user = user;
+	if (!js->poll && !js->poll_retry)
+		poll_start(js);
+}
+
+static void stop_all(egw_janus_t *js)
+{
+	js->on_event = NULL;
+	egw_http_cancel(js->poll);
+	js->poll = NULL;
+	cancel_later(js, &js->poll_retry);
+	while (js->calls)
+		drop_call(js->calls);
+}
+
+void egw_janus_free(egw_janus_t *js)
+{
+	if (!js || js->dead)
+		return;
+	stop_all(js);
+	egw_http_cancel(js->bye);
+	cancel_later(js, &js->bye_idle);
+	js->dead = 1;
+	if (!js->dispatching)
+		really_free(js);
+}
+
+static void bye_finish(egw_janus_t *js)
+{
+	void (*done)(void *) = js->bye_done;
+	void *user = js->bye_user;
+	egw_janus_free(js);
+	if (done)
+		done(user);
+}
+
+static void bye_done(void *user, const egw_http_response_t *res)
+{
+	egw_janus_t *js = user;
+	js->bye = NULL;
+	if (res->err)
+		EGW_LOG(js->log_id, WARN, "leaving Janus: %s (the session expires on its own)",
+			res->errmsg);
+	else
+		EGW_LOG(js->log_id, DEBUG, "Janus session %" PRIu64 " destroyed", js->session);
+	bye_finish(js);
+}
+
+static gboolean bye_now(gpointer p)
+{
+	egw_janus_t *js = p;
+	js->bye_idle = 0;
+	bye_finish(js);
+	return G_SOURCE_REMOVE;
+}
+
+void egw_janus_goodbye(egw_janus_t *js, int timeout_ms, int own_http, void (*done)(void *user),
+		       void *user)
+{
+	char url[1024], errstr[128], txn[48], *body;
+	static const char *const hdrs[] = {"Content-Type: application/json", NULL};
+
+	stop_all(js);
+	js->own_http = own_http;
+	js->bye_done = done;
+	js->bye_user = user;
+	if (js->session) {
+		json_t *rq;
+		make_txn(js, txn, sizeof(txn));
+		rq = json_pack("{s:s, s:s}", "janus", "destroy", "transaction", txn);
+		body = rq ? json_dumps(rq, JSON_COMPACT) : NULL;
+		json_decref(rq);
+		snprintf(url, sizeof(url), "%s/%" PRIu64, js->url, js->session);
+		egw_http_request_t req = {.method = "POST", .url = url, .body = body,
+					  .body_len = body ? strlen(body) : 0, .headers = hdrs,
+					  .timeout_ms = timeout_ms};
+		if (body)
+			js->bye = egw_http_send(js->http, &req, bye_done, js, errstr, sizeof(errstr));
+		free(body);
+		if (js->bye)
+			return;
+	}
+	js->bye_idle = later(js, 0, bye_now, js);
 }

@@ -10,6 +10,7 @@
 
 #include "worker/broker.h"
 #include "contract/request.h"
+#include "job/plan.h"
 #include "worker/jobproc.h"
 #include "worker/kafka.h"
 #include "base/log.h"
@@ -117,7 +118,7 @@ static void start_job(egw_worker_t *w, const rd_kafka_message_t *m, const egw_re
 		report(w, req->egress_id, "aborted", EGW_OK, NULL);
 		return;
 	}
-	if ((err = egw_job_check_supported(req->job, errstr, sizeof(errstr)))) {
+	if ((err = egw_plan_check(req->job, errstr, sizeof(errstr)))) {
 		report(w, req->egress_id, "failed", err, errstr);
 		return;
 	}

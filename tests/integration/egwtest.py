@@ -83,6 +83,20 @@ class Env:
         print("event: %s %s" % (egress_id, json.dumps(ev)), flush=True)
         return ev
 
+    def job_pids(self):
+        """Job processes (`egress run`) of this world only: other tests may
+        run theirs at the same time."""
+        pids = []
+        for pid in world._ns_pids(self.w.ns):
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if len(argv) > 1 and argv[0].endswith(b"egress") and argv[1] == b"run":
+                pids.append(pid)
+        return pids
+
     def statuses(self, egress_id):
         return self.status.statuses(egress_id)
 

@@ -16,8 +16,7 @@ MKV = [{"kind": "file", "format": "mkv", "path": "{egress_id}.mkv"}]
 
 
 def job_pids(env):
-    r = subprocess.run(["pgrep", "-f", "egress run -"], stdout=subprocess.PIPE, text=True)
-    return [int(p) for p in r.stdout.split()]
+    return env.job_pids()
 
 
 def test():

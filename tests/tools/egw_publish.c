@@ -6,10 +6,10 @@
  * each: joined <id>, webrtcup, media audio|video, left, muted <kind>,
  * unmuted <kind>, error <message>. Logs go to stderr.
  *
- * Threads: the main thread runs the GLib main loop and owns all state; a
- * poll thread long-polls Janus and hands each batch of events to the main
- * loop. Every publication (join .. leave) has its own videoroom handle and
- * pipeline, so events of an old handle are simply ignored. */
+ * One thread: the GLib main loop owns all state, and Janus is spoken to
+ * with the service's own asynchronous client (sfu/janus_api.h). Every
+ * publication (join .. leave) has its own videoroom handle and pipeline,
+ * so events of an old handle are simply ignored. */
 #include "tests/tools/egw_publish.h"
 
 #include <getopt.h>
@@ -22,32 +22,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sfu/janus_api.h"
 #include "base/log.h"
+#include "sfu/janus_api.h"
 
 #define REQUEST_TIMEOUT_MS 5000
-#define POLL_FAILURES_MAX 3
 
 struct publisher {
 	struct pub_options opt;
 	struct pub_mute mute;
+	egw_http_t *http;
 	egw_janus_t *janus;
 	GMainLoop *loop;
-	GThread *poll_thread;
 	uint64_t handle;         /* videoroom handle of the publication, 0: none */
+	int attaching;           /* an attach is in flight */
 	struct pub_media *media; /* its pipeline, once joined */
 	gint64 join_sent_us;     /* monotonic time the join was sent */
 	int quitting;
 	int exit_code;
 	GIOChannel *input;
 	guint input_watch;
-};
-
-/* A batch of events (or a poll failure) for the main thread. */
-struct delivery {
-	struct publisher *pub;
-	json_t *events;
-	char *failure;
 };
 
 static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -67,28 +60,29 @@ static double since_join_ms(const struct publisher *pub)
 	return (double)(g_get_monotonic_time() - pub->join_sent_us) / 1000.0;
 }
 
-/* Ends the publication: leave the room, stop the pipeline, detach.
- * locality: main thread. */
+static void ignore_reply(void *owner, const egw_janus_reply_t *r)
+{
+	struct publisher *pub = owner;
+	if (r->err)
+		EGW_LOG(pub->opt.display, WARN, "%s", r->errmsg);
+}
+
+/* Ends the publication: leave the room, stop the pipeline, detach. */
 static void leave_room(struct publisher *pub, int say_left)
 {
-	char errstr[256];
-	json_t *body;
-
 	if (!pub->handle)
 		return;
-	body = json_pack("{s:s}", "request", "leave");
-	if (egw_janus_message(pub->janus, pub->handle, body, NULL, NULL, errstr, sizeof(errstr)))
-		EGW_LOG(pub->opt.display, WARN, "leave: %s", errstr);
-	json_decref(body);
+	egw_janus_message(pub->janus, pub->handle, json_pack("{s:s}", "request", "leave"), NULL,
+			  ignore_reply, pub);
 	pub_media_free(pub->media);
 	pub->media = NULL;
-	egw_janus_detach(pub->janus, pub->handle);
+	egw_janus_detach(pub->janus, pub->handle, ignore_reply, pub);
 	pub->handle = 0;
 	if (say_left)
 		report("left");
 }
 
-/* Reports a failure of the publication and ends it. locality: main thread. */
+/* Reports a failure of the publication and ends it. */
 static void fail_publication(struct publisher *pub, const char *what, const char *message)
 {
 	char *line = g_strdelimit(g_strdup(message), "\r\n", ' '); /* one line per report */
@@ -99,59 +93,68 @@ static void fail_publication(struct publisher *pub, const char *what, const char
 	leave_room(pub, 0);
 }
 
+static void on_join_sent(void *owner, const egw_janus_reply_t *r)
+{
+	if (r->err)
+		fail_publication(owner, "join", r->errmsg);
+}
+
+static void on_attached(void *owner, const egw_janus_reply_t *r)
+{
+	struct publisher *pub = owner;
+	json_t *body;
+
+	pub->attaching = 0;
+	if (r->err) {
+		report("error join: %s", r->errmsg);
+		return;
+	}
+	pub->handle = r->id;
+	body = json_pack("{s:s, s:I, s:s, s:s}", "request", "join", "room", (json_int_t)pub->opt.room,
+			 "ptype", "publisher", "display", pub->opt.display);
+	if (pub->opt.pin)
+		json_object_set_new(body, "pin", json_string(pub->opt.pin));
+	pub->join_sent_us = g_get_monotonic_time();
+	egw_janus_message(pub->janus, pub->handle, body, NULL, on_join_sent, pub);
+}
+
 /* Attaches a fresh videoroom handle and asks to join as a publisher; the
- * "joined" event continues in on_joined(). locality: main thread. */
+ * "joined" event continues in on_joined(). */
 static void join_room(struct publisher *pub)
 {
-	char errstr[256];
-	json_t *body = NULL;
-	egw_err_t err;
-
-	if (pub->handle) {
+	if (pub->handle || pub->attaching) {
 		report("error join: already in the room");
 		return;
 	}
-	err = egw_janus_attach(pub->janus, "janus.plugin.videoroom", &pub->handle, errstr,
-			       sizeof(errstr));
-	if (err != EGW_OK) {
-		pub->handle = 0;
-		report("error join: %s", errstr);
-		return;
-	}
-	body = json_pack("{s:s, s:I, s:s, s:s}", "request", "join", "room", (json_int_t)pub->opt.room,
-			 "ptype", "publisher", "display", pub->opt.display);
-	pub->join_sent_us = g_get_monotonic_time();
-	err = egw_janus_message(pub->janus, pub->handle, body, NULL, NULL, errstr, sizeof(errstr));
-	json_decref(body);
-	if (err != EGW_OK)
-		fail_publication(pub, "join", errstr);
+	pub->attaching = 1;
+	egw_janus_attach(pub->janus, "janus.plugin.videoroom", on_attached, pub);
+}
+
+static void on_published(void *owner, const egw_janus_reply_t *r)
+{
+	if (r->err)
+		fail_publication(owner, "publish", r->errmsg);
 }
 
 static void on_offer(void *user, const char *sdp)
 {
 	struct publisher *pub = user;
-	json_t *body = json_pack("{s:s}", "request", "publish");
-	json_t *jsep = json_pack("{s:s, s:s}", "type", "offer", "sdp", sdp);
-	char errstr[256];
-
 	EGW_LOG(pub->opt.display, DEBUG, "offer:\n%s", sdp);
-	if (egw_janus_message(pub->janus, pub->handle, body, jsep, NULL, errstr, sizeof(errstr)))
-		fail_publication(pub, "publish", errstr);
-	json_decref(body);
-	json_decref(jsep);
+	egw_janus_message(pub->janus, pub->handle, json_pack("{s:s}", "request", "publish"),
+			  json_pack("{s:s, s:s}", "type", "offer", "sdp", sdp), on_published, pub);
 }
 
 static void on_candidate(void *user, const char *candidate, unsigned mline_index)
 {
 	struct publisher *pub = user;
 	EGW_LOG(pub->opt.display, DEBUG, "local candidate %u: %s", mline_index, candidate);
-	egw_janus_trickle(pub->janus, pub->handle, candidate, NULL, (int)mline_index);
+	egw_janus_trickle(pub->janus, pub->handle, candidate, (int)mline_index, ignore_reply, pub);
 }
 
 static void on_gathering_done(void *user)
 {
 	struct publisher *pub = user;
-	egw_janus_trickle(pub->janus, pub->handle, NULL, NULL, 0);
+	egw_janus_trickle(pub->janus, pub->handle, NULL, 0, ignore_reply, pub);
 }
 
 static void on_media_error(void *user, const char *message)
@@ -167,7 +170,7 @@ static const struct pub_media_events media_events = {
 };
 
 /* In the room: build and start the pipeline; webrtcbin's offer continues
- * in on_offer(). locality: main thread. */
+ * in on_offer(). */
 static void on_joined(struct publisher *pub, json_t *data)
 {
 	json_t *id = json_object_get(data, "id");
@@ -185,7 +188,7 @@ static void on_joined(struct publisher *pub, json_t *data)
 		fail_publication(pub, "media", errstr);
 }
 
-/* A videoroom event of the current handle. locality: main thread. */
+/* A videoroom event of the current handle. */
 static void on_plugin_event(struct publisher *pub, json_t *ev)
 {
 	json_t *data = json_object_get(json_object_get(ev, "plugindata"), "data");
@@ -213,14 +216,22 @@ static void on_plugin_event(struct publisher *pub, json_t *ev)
 	}
 }
 
-/* locality: main thread. */
-static void on_janus_event(struct publisher *pub, json_t *ev)
+static void on_janus_event(void *user, json_t *ev, const egw_janus_reply_t *error)
 {
-	const char *kind = json_string_value(json_object_get(ev, "janus"));
-	json_int_t sender = json_integer_value(json_object_get(ev, "sender"));
-	const char *type = json_string_value(json_object_get(ev, "type"));
-	const char *reason = json_string_value(json_object_get(ev, "reason"));
+	struct publisher *pub = user;
+	const char *kind, *type, *reason;
+	json_int_t sender;
 
+	if (!ev) {
+		report("error poll: %s", error->errmsg);
+		pub->exit_code = 1;
+		g_main_loop_quit(pub->loop);
+		return;
+	}
+	kind = json_string_value(json_object_get(ev, "janus"));
+	sender = json_integer_value(json_object_get(ev, "sender"));
+	type = json_string_value(json_object_get(ev, "type"));
+	reason = json_string_value(json_object_get(ev, "reason"));
 	if (!kind || !pub->handle || (uint64_t)sender != pub->handle)
 		return; /* an event of a handle we already left */
 	if (!strcmp(kind, "event")) {
@@ -241,64 +252,17 @@ static void on_janus_event(struct publisher *pub, json_t *ev)
 	}
 }
 
-static gboolean deliver(gpointer data)
+static void on_session(void *owner, const egw_janus_reply_t *r)
 {
-	struct delivery *d = data;
-	struct publisher *pub = d->pub;
-	size_t i;
-	json_t *ev;
-
-	if (pub->quitting)
-		return G_SOURCE_REMOVE;
-	if (d->failure) {
-		report("error %s", d->failure); /* "poll: ..." */
+	struct publisher *pub = owner;
+	if (r->err) {
+		report("error session: %s", r->errmsg);
 		pub->exit_code = 1;
 		g_main_loop_quit(pub->loop);
-		return G_SOURCE_REMOVE;
+		return;
 	}
-	json_array_foreach(d->events, i, ev)
-		on_janus_event(pub, ev);
-	return G_SOURCE_REMOVE;
-}
-
-static void free_delivery(gpointer data)
-{
-	struct delivery *d = data;
-	json_decref(d->events);
-	g_free(d->failure);
-	g_free(d);
-}
-
-/* locality: poll thread; touches only pub->janus (thread-safe). */
-static gpointer poll_events(gpointer data)
-{
-	struct publisher *pub = data;
-	char errstr[256];
-	int failures = 0;
-
-	for (;;) {
-		struct delivery *d = g_new0(struct delivery, 1);
-		egw_err_t err = egw_janus_poll(pub->janus, 10, &d->events, errstr, sizeof(errstr));
-		d->pub = pub;
-		if (err == EGW_ERR_TIMEOUT) { /* interrupted: we are quitting */
-			free_delivery(d);
-			break;
-		}
-		if (err != EGW_OK && ++failures < POLL_FAILURES_MAX) {
-			EGW_LOG(pub->opt.display, WARN, "%s", errstr);
-			free_delivery(d);
-			g_usleep(500 * 1000);
-			continue;
-		}
-		if (err != EGW_OK)
-			d->failure = g_strdup(errstr);
-		else
-			failures = 0;
-		g_idle_add_full(G_PRIORITY_DEFAULT, deliver, d, free_delivery);
-		if (err != EGW_OK)
-			break;
-	}
-	return NULL;
+	egw_janus_listen(pub->janus, on_janus_event, pub);
+	join_room(pub);
 }
 
 static void set_mute(struct publisher *pub, const char *kind, int muted)
@@ -314,14 +278,27 @@ static void set_mute(struct publisher *pub, const char *kind, int muted)
 	report("%s %s", muted ? "muted" : "unmuted", kind);
 }
 
+static void quit_loop(void *user)
+{
+	struct publisher *pub = user;
+	g_main_loop_quit(pub->loop);
+}
+
+/* Leaves the room, then destroys the session (bounded), then quits. */
 static void quit(struct publisher *pub)
 {
+	if (pub->quitting)
+		return;
+	pub->quitting = 1;
 	leave_room(pub, 1);
-	g_main_loop_quit(pub->loop);
+	egw_janus_goodbye(pub->janus, 2000, 1, quit_loop, pub);
+	pub->janus = NULL;
 }
 
 static void run_command(struct publisher *pub, char *line)
 {
+	if (pub->quitting)
+		return;
 	char *arg = line + strcspn(line, " \t");
 	if (*arg)
 		*arg++ = '\0';
@@ -375,7 +352,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: egw-publish --janus URL --room ID --display NAME [--color RRGGBB]\n"
 		"       [--freq HZ] [--video vp8|h264|none] [--audio opus|none]\n"
-		"       [--width W] [--height H] [--fps N]\n"
+		"       [--width W] [--height H] [--fps N] [--pin PIN]\n"
 		"stdin: leave | join | mute audio|video | unmute audio|video | quit\n");
 }
 
@@ -397,6 +374,7 @@ static int parse_option(struct pub_options *opt, int c, const char *arg)
 	switch (c) {
 	case 'j': opt->janus_url = arg; return 0;
 	case 'd': opt->display = arg; return 0;
+	case 'p': opt->pin = arg; return 0;
 	case 'r': return parse_int(arg, 1, INT64_MAX, &v) ? -1 : (opt->room = v, 0);
 	case 'W': return parse_int(arg, 16, 4096, &v) ? -1 : (opt->width = (int)v, 0);
 	case 'H': return parse_int(arg, 16, 4096, &v) ? -1 : (opt->height = (int)v, 0);
@@ -432,6 +410,7 @@ static int parse_args(int argc, char **argv, struct pub_options *opt)
 		{"freq", required_argument, NULL, 'f'}, {"video", required_argument, NULL, 'v'},
 		{"audio", required_argument, NULL, 'a'}, {"width", required_argument, NULL, 'W'},
 		{"height", required_argument, NULL, 'H'}, {"fps", required_argument, NULL, 'F'},
+		{"pin", required_argument, NULL, 'p'},
 		{NULL, 0, NULL, 0},
 	};
 	int c, idx = 0;
@@ -456,8 +435,6 @@ static int parse_args(int argc, char **argv, struct pub_options *opt)
 int main(int argc, char **argv)
 {
 	struct publisher pub = {0};
-	char errstr[256];
-	egw_err_t err;
 
 	gst_init(&argc, &argv);
 	egw_log_init();
@@ -466,32 +443,29 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	pub.janus = egw_janus_session_create(pub.opt.janus_url, REQUEST_TIMEOUT_MS, &err, errstr,
-					     sizeof(errstr));
+	pub.loop = g_main_loop_new(NULL, FALSE);
+	pub.http = egw_http_new(NULL);
+	pub.janus = egw_janus_new(pub.http, pub.opt.janus_url, REQUEST_TIMEOUT_MS, pub.opt.display);
 	if (!pub.janus) {
-		report("error session: %s", errstr);
+		report("error session: bad Janus URL");
 		return 1;
 	}
-	pub.loop = g_main_loop_new(NULL, FALSE);
-	pub.poll_thread = g_thread_new("janus-poll", poll_events, &pub);
 	pub.input = g_io_channel_unix_new(0);
 	pub.input_watch = g_io_add_watch(pub.input, G_IO_IN | G_IO_HUP | G_IO_ERR, on_input, &pub);
 	g_unix_signal_add(SIGINT, on_signal, &pub);
 	g_unix_signal_add(SIGTERM, on_signal, &pub);
 
-	join_room(&pub);
+	egw_janus_create(pub.janus, on_session, &pub);
 	g_main_loop_run(pub.loop);
 
-	pub.quitting = 1;
 	if (pub.input_watch)
 		g_source_remove(pub.input_watch);
-	leave_room(&pub, 0);
-	egw_janus_interrupt(pub.janus);
-	g_thread_join(pub.poll_thread);
-	while (g_main_context_iteration(NULL, FALSE))
-		; /* run the queued deliveries' destructors */
+	pub_media_free(pub.media);
+	if (pub.janus) { /* ended without quit (session lost) */
+		egw_janus_free(pub.janus);
+		egw_http_free(pub.http);
+	}
 	g_io_channel_unref(pub.input);
-	egw_janus_session_destroy(pub.janus);
 	g_main_loop_unref(pub.loop);
 	return pub.exit_code;
 }

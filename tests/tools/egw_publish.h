@@ -12,6 +12,7 @@ struct pub_options {
 	const char *janus_url;
 	int64_t room;
 	const char *display;
+	const char *pin; /* room PIN, or NULL */
 	uint32_t color;    /* background, 0xRRGGBB */
 	double freq;       /* tone in Hz */
 	const char *video; /* "vp8", "h264" or NULL (none) */

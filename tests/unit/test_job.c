@@ -303,7 +303,6 @@ static void test_egress_id_out(void)
 static void test_secrets(void)
 {
 	char long_secret[400], value[420], id[EGW_EGRESS_ID_MAX + 1], err[512];
-	egw_request_t *req = NULL;
 	static const char *const fields[] = {"room.pin", "webhook.secret", "webhook.url"};
 
 	memset(long_secret, 'x', sizeof(long_secret) - 1);
@@ -317,12 +316,6 @@ static void test_secrets(void)
 	}
 	CHECK(parse_mutated(TC, "storage.session_token", "[\"s3cr3t\"]", id, err, sizeof(err)) != EGW_OK);
 	CHECK(strstr(err, "storage.session_token: must be a string") && !strstr(err, SECRET_MARK));
-	/* a valid job full of secrets that this build cannot run */
-	CHECK(parse_mutated2(TC, "source", "{\"kind\": \"participant\", \"participant\": \"s3cr3t\"}",
-			     NULL, NULL, &req, id, err, sizeof(err)) == EGW_OK);
-	CHECK(req && egw_job_check_supported(req->job, err, sizeof(err)) == EGW_ERR_NOT_SUPPORTED);
-	CHECK_STR(err, "outputs[0].kind: stream is not supported yet");
-	egw_request_free(req);
 }
 
 int main(void)

@@ -107,84 +107,6 @@ static void test_expand(void)
 	egw_request_free(req_rc);
 }
 
-static const struct support_case {
-	int line;
-	const char *base, *path1, *value1, *path2, *value2;
-	egw_err_t rc;
-	const char *want;
-} support_cases[] = {
-#define S(base, p1, v1, p2, v2, rc, want) {__LINE__, base, p1, v1, p2, v2, rc, want}
-	S(MIN, NULL, NULL, NULL, NULL, EGW_OK, ""),
-	S(P, NULL, NULL, NULL, NULL, EGW_OK, ""), /* webhook accepted, not delivered yet */
-	S(P, "webhook", "null", NULL, NULL, EGW_OK, ""),
-	S(MIN, "outputs.0.format", "\"webm\"", NULL, NULL, EGW_OK, ""),
-	S(MIN, "outputs.0.format", "\"mp4\"", "storage", "null", EGW_OK, ""),
-	S(MIN, "outputs.0.format", "\"ogg\"", NULL, NULL, EGW_ERR_NOT_SUPPORTED,
-	  "outputs[0].format: ogg is not supported yet for participant sources (use mkv, webm or mp4)"),
-	S(T, NULL, NULL, NULL, NULL, EGW_OK, ""),
-	S(T, "outputs.0.format", "\"webm\"", NULL, NULL, EGW_OK, ""),
-	S(T, "outputs.0.format", "\"mkv\"", NULL, NULL, EGW_OK, ""),
-	S(T, "outputs.0.format", "\"mp4\"", NULL, NULL, EGW_ERR_NOT_SUPPORTED,
-	  "outputs[0].format: mp4 is not supported yet for audio tracks (use ogg, webm or mkv)"),
-	S(T, "source.media", "\"video\"", "outputs.0.format", "\"mp4\"", EGW_OK, ""),
-	S(T, "source.media", "\"video\"", "outputs.0.format", "\"webm\"", EGW_OK, ""),
-	S(T, "source.media", "\"video\"", "outputs.0.format", "\"mkv\"", EGW_OK, ""),
-	S(T, "source.media", "\"video\"", NULL, NULL, EGW_ERR_NOT_SUPPORTED,
-	  "outputs[0].format: ogg is not supported yet for video tracks (use webm, mkv or mp4)"),
-	S(TI, NULL, NULL, NULL, NULL, EGW_ERR_NOT_SUPPORTED,
-	  "source.track_id: is not supported yet (use source.participant and source.media)"),
-	S(TC, NULL, NULL, NULL, NULL, EGW_ERR_NOT_SUPPORTED,
-	  "source.kind: track_composite is not supported yet"),
-	S(RC, NULL, NULL, NULL, NULL, EGW_ERR_NOT_SUPPORTED, "room.sfu: whep is not supported yet"),
-	S(RC, "room.sfu", "\"janus\"", NULL, NULL, EGW_ERR_NOT_SUPPORTED,
-	  "source.kind: room_composite is not supported yet"),
-	S(R, NULL, NULL, NULL, NULL, EGW_ERR_NOT_SUPPORTED, "room.sfu: rtp is not supported yet"),
-	S(R, "room", "{\"sfu\": \"janus\", \"url\": \"http://h/janus\", \"room_id\": 1}", NULL, NULL,
-	  EGW_ERR_NOT_SUPPORTED, "source.kind: render is not supported yet"),
-	S(MIN, "outputs.0", "{\"kind\": \"stream\", \"urls\": [\"rtmp://h/app/s3cr3t\"]}", NULL, NULL,
-	  EGW_ERR_NOT_SUPPORTED, "outputs[0].kind: stream is not supported yet"),
-	S(MIN, "outputs.1", "{\"kind\": \"segments\", \"prefix\": \"hls/{egress_id}\"}", NULL, NULL,
-	  EGW_ERR_NOT_SUPPORTED, "outputs[1].kind: segments is not supported yet"),
-	S(MIN, "outputs.1", "{\"kind\": \"images\", \"prefix\": \"img/{egress_id}\"}", NULL, NULL,
-	  EGW_ERR_NOT_SUPPORTED, "outputs[1].kind: images is not supported yet"),
-	S(MIN, "storage", "{\"kind\": \"s3\", \"bucket\": \"b\", \"access_key\": \"AK\", \"secret_key\": \"s3cr3t\"}",
-	  NULL, NULL, EGW_ERR_NOT_SUPPORTED, "storage.kind: s3 is not supported yet"),
-	S(MIN, "storage", "{\"kind\": \"azure\", \"account\": \"a\", \"container\": \"c\"}", NULL, NULL,
-	  EGW_ERR_NOT_SUPPORTED, "storage.kind: azure is not supported yet"),
-	S(MIN, "storage", "{\"kind\": \"local\"}", NULL, NULL, EGW_OK, ""),
-	S(MIN, "outputs.1", "{\"kind\": \"file\", \"format\": \"webm\"}", NULL, NULL,
-	  EGW_ERR_NOT_SUPPORTED, "outputs[1]: more than one output is not supported yet"),
-	S(MIN, "outputs.1", "{\"kind\": \"file\", \"format\": \"ogg\"}", NULL, NULL,
-	  EGW_ERR_NOT_SUPPORTED, "outputs[1].format: ogg is not supported yet for participant sources"
-	  " (use mkv, webm or mp4)"),
-#undef S
-};
-
-static void test_supported(void)
-{
-	char id[EGW_EGRESS_ID_MAX + 1], err[512];
-
-	for (size_t i = 0; i < sizeof(support_cases) / sizeof(support_cases[0]); i++) {
-		const struct support_case *c = &support_cases[i];
-		egw_request_t *req = NULL;
-		egw_err_t rc = parse_mutated2(c->base, c->path1, c->value1, c->path2, c->value2, &req,
-					      id, err, sizeof(err));
-
-		CHECK(rc == EGW_OK);
-		if (rc) {
-			fprintf(stderr, "  line %d: parse: %s\n", c->line, err);
-			continue;
-		}
-		rc = egw_job_check_supported(req->job, err, sizeof(err));
-		CHECK(rc == c->rc && !strcmp(err, c->want));
-		if (rc != c->rc || strcmp(err, c->want))
-			fprintf(stderr, "  line %d: rc %d \"%s\", want rc %d \"%s\"\n", c->line, rc, err,
-				c->rc, c->want);
-		egw_request_free(req);
-	}
-	CHECK(egw_job_check_supported(NULL, err, sizeof(err)) != EGW_OK);
-}
-
 static void test_names(void)
 {
 	CHECK_STR(egw_source_kind2str(EGW_SOURCE_TRACK), "track");
@@ -208,7 +130,6 @@ static void test_names(void)
 int main(void)
 {
 	test_expand();
-	test_supported();
 	test_names();
 	return CHECK_DONE();
 }

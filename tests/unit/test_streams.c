@@ -1,12 +1,15 @@
-/* Janus "attached" streams list -> the tracks a job records. */
+/* Janus "attached" streams lists as tracks (sfu/janus_streams.c), and the
+ * filters that pick a job's tracks from a room (sfu/filter.c). */
 #include <jansson.h>
 #include <string.h>
 
 #include "sfu/janus_streams.h"
+#include "sfu/source.h"
 #include "tests/unit/check.h"
 
 /* A browser-like publisher seen through Janus: audio, simulcast VP8 video
- * (one layer forwarded), a data channel, and an inactive stream. */
+ * (one layer forwarded), a data channel, an inactive stream, a screen
+ * share, and malformed entries. */
 static const char *streams_json =
 	"[{\"type\":\"audio\",\"active\":true,\"mindex\":0,\"mid\":\"0\",\"ready\":false,"
 	"\"send\":true,\"feed_id\":42,\"feed_display\":\"alice\",\"feed_mid\":\"0\",\"codec\":\"opus\"},"
@@ -14,79 +17,82 @@ static const char *streams_json =
 	"\"feed_mid\":\"1\",\"codec\":\"vp8\",\"simulcast\":[{\"rid\":\"h\"},{\"rid\":\"l\"}]},"
 	"{\"type\":\"data\",\"active\":true,\"mindex\":2,\"mid\":\"2\"},"
 	"{\"type\":\"video\",\"active\":false,\"mindex\":3,\"mid\":\"3\",\"feed_mid\":\"2\",\"codec\":\"h264\"},"
+	"{\"type\":\"video\",\"active\":true,\"mindex\":4,\"mid\":\"4\",\"feed_mid\":\"3\",\"codec\":\"vp8\","
+	"\"feed_description\":\"My Screen share\"},"
 	"{\"type\":\"audio\",\"mid\":4},"
 	"\"junk\"]";
 
-static egw_job_t *job_of(const char *source, egw_request_t **req)
+static void test_map(void)
 {
-	char text[1024], err[256], id[80];
-	snprintf(text, sizeof(text),
-		 "{\"type\":\"start\",\"egress_id\":\"EG_t\",\"room\":{\"sfu\":\"janus\","
-		 "\"url\":\"http://127.0.0.1:8088/janus\",\"room_id\":1234},\"source\":%s,"
-		 "\"outputs\":[{\"kind\":\"file\",\"format\":\"mkv\",\"path\":\"a.mkv\"}]}",
-		 source);
-	if (egw_request_parse(text, strlen(text), req, id, err, sizeof(err))) {
-		fprintf(stderr, "job did not parse: %s\n", err);
-		return NULL;
-	}
-	return (*req)->job;
-}
-
-static size_t wanted_count(const char *source, egw_media_t *first_media, char *first_codec)
-{
-	egw_request_t *req = NULL;
-	egw_job_t *job = job_of(source, &req);
 	json_t *streams = json_loads(streams_json, 0, NULL);
 	struct janus_track t[8];
-	size_t n = 0, w = 0;
-	if (job && streams)
-		n = egw_janus_streams_map(streams, job, t, 8);
-	CHECK(n == 3); /* audio, video, inactive video; data, non-text mid and junk skipped */
-	for (size_t i = 0; i < n; i++) {
-		if (!t[i].wanted)
-			continue;
-		if (w++ == 0) {
-			*first_media = t[i].media;
-			strcpy(first_codec, t[i].codec);
-		}
-	}
+	size_t n = egw_janus_streams_map(streams, "42", t, 8);
+
+	CHECK(n == 4); /* audio, video, inactive video, screen; data, non-text mid, junk skipped */
+	CHECK_STR(t[0].id, "42/0");
+	CHECK(t[0].media == EGW_MEDIA_AUDIO && t[0].active && !t[0].screen);
+	CHECK_STR(t[0].codec, "opus");
+	CHECK_STR(t[1].id, "42/1");
+	CHECK(t[1].media == EGW_MEDIA_VIDEO && t[1].active);
+	CHECK_STR(t[2].sub_mid, "3");
+	CHECK_STR(t[2].pub_mid, "2");
+	CHECK_STR(t[2].id, "42/2");
+	CHECK(!t[2].active);
+	CHECK(t[3].screen && t[3].active);
+	CHECK(egw_janus_streams_map(streams, "42", t + 4, 0) == 0);
 	egw_janus_tracks_clear(t, n);
+	CHECK(t[0].id == NULL);
 	json_decref(streams);
-	egw_request_free(req);
-	return w;
+	/* no "streams" at all */
+	CHECK(egw_janus_streams_map(NULL, "42", t, 8) == 0);
+}
+
+static egw_track_t track(const char *pid, const char *name, const char *mid, egw_media_t media)
+{
+	return (egw_track_t){.participant = {pid, name}, .mid = mid, .media = media,
+			     .codec = "opus"};
+}
+
+static void test_filters(void)
+{
+	egw_track_t a = track("42", "alice", "0", EGW_MEDIA_AUDIO);
+	egw_track_t v = track("42", "alice", "1", EGW_MEDIA_VIDEO);
+	egw_track_t b = track("77", "bob", "0", EGW_MEDIA_AUDIO);
+	egw_track_t d = track("42", "alice", "2", EGW_MEDIA_NONE);
+	egw_source_filter_t all = {0};
+	egw_source_filter_t alice = {.participant = "alice"};
+	egw_source_filter_t by_id = {.participant = "77"};
+	egw_source_filter_t alice_audio = {.participant = "alice", .media = EGW_SOURCE_AUDIO};
+	egw_source_filter_t alice_video = {.participant = "alice", .media = EGW_SOURCE_VIDEO};
+	egw_source_filter_t tid = {.track_id = "42/1"};
+	egw_source_filter_t tid_other = {.track_id = "4/1"};
+	char id[64];
+
+	/* the whole room */
+	CHECK(egw_source_filter_track(&all, &a) && egw_source_filter_track(&all, &v) &&
+	      egw_source_filter_track(&all, &b));
+	CHECK(!egw_source_filter_track(&all, &d)); /* data channels are not tracks */
+	/* a participant, by name or by id */
+	CHECK(egw_source_filter_track(&alice, &a) && egw_source_filter_track(&alice, &v));
+	CHECK(!egw_source_filter_track(&alice, &b));
+	CHECK(egw_source_filter_participant(&alice, &a.participant));
+	CHECK(!egw_source_filter_participant(&alice, &b.participant));
+	CHECK(egw_source_filter_track(&by_id, &b) && !egw_source_filter_track(&by_id, &a));
+	/* one media kind of a participant */
+	CHECK(egw_source_filter_track(&alice_audio, &a) && !egw_source_filter_track(&alice_audio, &v));
+	CHECK(!egw_source_filter_track(&alice_video, &a) && egw_source_filter_track(&alice_video, &v));
+	/* one track by id: its participant is subscribed, only that track taken */
+	CHECK(egw_source_filter_participant(&tid, &v.participant));
+	CHECK(!egw_source_filter_participant(&tid, &b.participant));
+	CHECK(egw_source_filter_track(&tid, &v) && !egw_source_filter_track(&tid, &a));
+	CHECK(!egw_source_filter_participant(&tid_other, &v.participant)); /* "4" is not "42" */
+	egw_source_track_id(id, sizeof(id), "42", "1");
+	CHECK_STR(id, "42/1");
 }
 
 int main(void)
 {
-	egw_media_t m = EGW_MEDIA_NONE;
-	char codec[16] = "";
-
-	CHECK(wanted_count("{\"kind\":\"participant\",\"participant\":\"alice\"}", &m, codec) == 2);
-	CHECK(m == EGW_MEDIA_AUDIO);
-	CHECK_STR(codec, "opus");
-	CHECK(wanted_count("{\"kind\":\"participant\",\"participant\":\"alice\",\"video_only\":true}",
-			   &m, codec) == 1);
-	CHECK(m == EGW_MEDIA_VIDEO);
-	CHECK_STR(codec, "vp8");
-	CHECK(wanted_count("{\"kind\":\"track\",\"participant\":\"alice\",\"media\":\"audio\"}", &m,
-			   codec) == 1);
-	CHECK(m == EGW_MEDIA_AUDIO);
-	CHECK(wanted_count("{\"kind\":\"participant\",\"participant\":\"alice\",\"audio_only\":true}",
-			   &m, codec) == 1);
-	CHECK(m == EGW_MEDIA_AUDIO);
-
-	/* The pub/sub mid mapping is kept. */
-	egw_request_t *req = NULL;
-	egw_job_t *job = job_of("{\"kind\":\"participant\",\"participant\":\"alice\"}", &req);
-	json_t *streams = json_loads(streams_json, 0, NULL);
-	struct janus_track t[2];
-	size_t n = egw_janus_streams_map(streams, job, t, 2); /* bounded by max */
-	CHECK(n == 2);
-	CHECK_STR(t[1].sub_mid, "1");
-	CHECK_STR(t[1].pub_mid, "1");
-	CHECK(t[1].media == EGW_MEDIA_VIDEO);
-	egw_janus_tracks_clear(t, n);
-	json_decref(streams);
-	egw_request_free(req);
+	test_map();
+	test_filters();
 	return CHECK_DONE();
 }

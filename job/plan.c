@@ -1,0 +1,194 @@
+/* Request -> plan: what this build runs, and how (see plan.h). */
+#include "job/plan.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "pipelines/output.h"
+
+#define FMT(f) (1u << (f))
+
+/* Which file formats hold which media, as this build records them (as they
+ * arrive, no transcoding). */
+static const struct {
+	unsigned media; /* EGW_SOURCE_AUDIO | EGW_SOURCE_VIDEO */
+	unsigned formats;
+	const char *what, *hint;
+} file_support[] = {
+	{EGW_SOURCE_AUDIO, FMT(EGW_FORMAT_OGG) | FMT(EGW_FORMAT_WEBM) | FMT(EGW_FORMAT_MKV),
+	 "audio only", "ogg, webm or mkv"},
+	{EGW_SOURCE_VIDEO, FMT(EGW_FORMAT_WEBM) | FMT(EGW_FORMAT_MKV) | FMT(EGW_FORMAT_MP4),
+	 "video only", "webm, mkv or mp4"},
+	{EGW_SOURCE_AUDIO | EGW_SOURCE_VIDEO,
+	 FMT(EGW_FORMAT_MKV) | FMT(EGW_FORMAT_WEBM) | FMT(EGW_FORMAT_MP4), "audio and video",
+	 "mkv, webm or mp4"},
+};
+
+static const egw_container_t containers[] = {
+	[EGW_FORMAT_MP4] = EGW_CONTAINER_MP4,
+	[EGW_FORMAT_MKV] = EGW_CONTAINER_MKV,
+	[EGW_FORMAT_WEBM] = EGW_CONTAINER_WEBM,
+	[EGW_FORMAT_OGG] = EGW_CONTAINER_OGG,
+};
+
+/* The media a job records (EGW_SOURCE_* mask). */
+static unsigned media_of(const egw_job_t *job)
+{
+	if (job->source.kind == EGW_SOURCE_TRACK)
+		return job->source.track_id ? 0 : 1u << job->source.media;
+	if (job->source.audio_only)
+		return EGW_SOURCE_AUDIO;
+	if (job->source.video_only)
+		return EGW_SOURCE_VIDEO;
+	return EGW_SOURCE_AUDIO | EGW_SOURCE_VIDEO;
+}
+
+static egw_err_t check_output(const egw_job_t *job, size_t i, char *errstr, size_t errstr_size)
+{
+	const egw_output_t *out = &job->outputs[i];
+	unsigned media = media_of(job);
+	char path[32];
+
+	snprintf(path, sizeof(path), "outputs[%zu]", i);
+	if (!egw_output_find(egw_output_kind2str(out->kind))) {
+		snprintf(errstr, errstr_size, "%s.kind: %s is not supported yet", path,
+			 egw_output_kind2str(out->kind));
+		return EGW_ERR_NOT_SUPPORTED;
+	}
+	if (out->format <= EGW_FORMAT_NONE || out->format > EGW_FORMAT_OGG) {
+		snprintf(errstr, errstr_size, "%s.format: is required", path);
+		return EGW_ERR_INVALID_REQUEST;
+	}
+	if (!media) /* a track by track_id: its kind is known when it is found */
+		return EGW_OK;
+	for (size_t k = 0; k < sizeof(file_support) / sizeof(file_support[0]); k++) {
+		if (file_support[k].media != media || (file_support[k].formats & FMT(out->format)))
+			continue;
+		snprintf(errstr, errstr_size, "%s.format: %s is not supported yet for %s (use %s)", path,
+			 egw_file_format2str(out->format), file_support[k].what,
+			 file_support[k].hint);
+		return EGW_ERR_NOT_SUPPORTED;
+	}
+	return EGW_OK;
+}
+
+egw_err_t egw_plan_check(const egw_job_t *job, char *errstr, size_t errstr_size)
+{
+	egw_err_t err;
+
+	if (errstr && errstr_size)
+		errstr[0] = '\0';
+	if (!job)
+		return EGW_ERR_INTERNAL;
+	if (!egw_source_find(job->room.sfu)) {
+		snprintf(errstr, errstr_size, "room.sfu: %s is not supported yet (this build has %s)",
+			 job->room.sfu ? job->room.sfu : "(none)", egw_source_names());
+		return EGW_ERR_NOT_SUPPORTED;
+	}
+	if (job->source.kind != EGW_SOURCE_TRACK && job->source.kind != EGW_SOURCE_PARTICIPANT) {
+		snprintf(errstr, errstr_size, "source.kind: %s is not supported yet",
+			 egw_source_kind2str(job->source.kind));
+		return EGW_ERR_NOT_SUPPORTED;
+	}
+	for (size_t i = 0; i < job->n_outputs; i++)
+		if ((err = check_output(job, i, errstr, errstr_size)))
+			return err;
+	if (job->n_outputs > EGW_PLAN_OUTPUTS_MAX) {
+		snprintf(errstr, errstr_size, "outputs: at most %d", EGW_PLAN_OUTPUTS_MAX);
+		return EGW_ERR_INVALID_REQUEST;
+	}
+	if (job->storage.kind != EGW_STORAGE_DEFAULT && job->storage.kind != EGW_STORAGE_LOCAL) {
+		snprintf(errstr, errstr_size, "storage.kind: %s is not supported yet",
+			 egw_storage_kind2str(job->storage.kind));
+		return EGW_ERR_NOT_SUPPORTED;
+	}
+	/* webhook: accepted (the contract's own example has one); delivery
+	 * comes later, and the job process says so in its log. */
+	return EGW_OK;
+}
+
+static void source_spec(const egw_job_t *job, const egw_job_settings_t *st, egw_source_spec_t *s)
+{
+	*s = (egw_source_spec_t){
+		.sfu = job->room.sfu,
+		.url = job->room.url,
+		.room_id = job->room.room_id,
+		.room_id_is_number = job->room.room_id_is_number,
+		.pin = job->room.pin,
+		.filter = {.participant = job->source.participant,
+			   .track_id = job->source.track_id,
+			   .media = media_of(job)},
+		.timeout_ms = st->sfu_timeout_ms,
+		.log_id = job->egress_id,
+	};
+}
+
+egw_err_t egw_plan_build(const egw_job_t *job, const egw_job_settings_t *st, time_t start,
+			 egw_job_plan_t **out, char *errstr, size_t errstr_size)
+{
+	egw_job_plan_t *p = g_new0(egw_job_plan_t, 1);
+	const char *dir = job->storage.kind == EGW_STORAGE_LOCAL ? job->storage.dir : NULL;
+	char rel[4096], field[48];
+	egw_err_t err;
+
+	*out = NULL;
+	if ((err = egw_plan_check(job, errstr, errstr_size)))
+		goto fail;
+	p->sfu = egw_source_find(job->room.sfu);
+	source_spec(job, st, &p->source);
+	p->media.graph = EGW_GRAPH_PASSTHROUGH;
+	p->media.log_id = job->egress_id;
+	if ((err = egw_local_dir(dir, st->storage_dir, st->storage_roots, st->n_storage_roots,
+				 &p->dir, errstr, errstr_size)))
+		goto fail;
+	for (size_t i = 0; i < job->n_outputs; i++) {
+		egw_output_plan_t *op = &p->media.outputs[i];
+		snprintf(p->names[i], sizeof(p->names[i]), "outputs[%zu]", i);
+		snprintf(field, sizeof(field), "%s.path", p->names[i]);
+		if ((err = egw_job_expand_path(job, job->outputs[i].path, start, rel, sizeof(rel),
+					       errstr, errstr_size)))
+			goto fail;
+		if ((err = egw_local_create(p->dir, rel, &p->files[i], errstr, errstr_size))) {
+			char why[512];
+			snprintf(why, sizeof(why), "%s", errstr);
+			snprintf(errstr, errstr_size, "%s: %s", field, why);
+			goto fail;
+		}
+		*op = (egw_output_plan_t){
+			.name = p->names[i],
+			.kind = egw_output_kind2str(job->outputs[i].kind),
+			.container = containers[job->outputs[i].format],
+			.fd = p->files[i]->fd,
+			.location = p->files[i]->path,
+		};
+		p->media.n_outputs++;
+	}
+	*out = p;
+	return EGW_OK;
+fail:
+	egw_plan_discard(p);
+	egw_plan_free(p);
+	return err;
+}
+
+void egw_plan_discard(egw_job_plan_t *p)
+{
+	/* Last made first, so shared directories empty out in order. */
+	for (size_t i = EGW_PLAN_OUTPUTS_MAX; p && i > 0; i--)
+		if (p->files[i - 1]) {
+			EGW_LOG(p->media.log_id, INFO, "removed %s: nothing was recorded",
+				p->files[i - 1]->path);
+			egw_local_discard(p->files[i - 1]);
+		}
+}
+
+void egw_plan_free(egw_job_plan_t *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < EGW_PLAN_OUTPUTS_MAX; i++)
+		egw_local_free(p->files[i]);
+	g_free(p->dir);
+	g_free(p);
+}

@@ -1,0 +1,51 @@
+/* Graphs: what turns a source's tracks into an egress's streams
+ * (passthrough now; composite and transcode next), behind one const ops
+ * table. A graph builds its elements in the session's bin and hands every
+ * stream it makes to the session (egw_session_add_stream), which fans it
+ * out to the outputs. Private to pipelines/.
+ * locality: job main context, except track_pad (a streaming thread). */
+#ifndef EGW_GRAPH_H
+#define EGW_GRAPH_H
+
+#include <gst/gst.h>
+
+#include "base/err.h"
+#include "pipelines/plan.h"
+#include "pipelines/session.h"
+#include "sfu/source.h"
+
+typedef struct egw_graph egw_graph_t;
+
+typedef struct egw_graph_ops {
+	const char *name;
+	egw_graph_t *(*create)(egw_session_t *s, GstBin *bin, const egw_media_plan_t *plan,
+			       char *errstr, size_t errstr_size);
+	/* A track is coming: build what it needs, before its pad. Errors:
+	 * EGW_ERR_NOT_SUPPORTED when the graph cannot take it now (the egress
+	 * goes on without it); others fail the egress. */
+	egw_err_t (*track_added)(egw_graph_t *g, const egw_track_t *t, char *errstr,
+				 size_t errstr_size);
+	void (*track_pad)(egw_graph_t *g, const egw_track_t *t, GstPad *pad);
+	void (*track_removed)(egw_graph_t *g, const egw_track_t *t);
+	/* EOS down every stream. Returns 0 when there was nothing to end. */
+	int (*finish)(egw_graph_t *g);
+	double (*duration_s)(egw_graph_t *g);
+	void (*free)(egw_graph_t *g);
+} egw_graph_ops_t;
+
+extern const egw_graph_ops_t egw_graph_passthrough;
+
+/* ---- what the session offers graphs (pipelines/session.c) ---- */
+
+/* A stream of the egress, leaving at srcpad (an element of the session's
+ * bin): tees it to every output, each through its own queue. Call before
+ * data flows on srcpad. EGW_ERR_INVALID_REQUEST when an output cannot hold
+ * it. */
+egw_err_t egw_session_add_stream(egw_session_t *s, egw_media_t media, const char *codec,
+				 GstPad *srcpad, char *errstr, size_t errstr_size);
+/* Does any output need streams anchored on the first video frame
+ * (fragmented MP4 drops each track's start offset, see retime.h)? */
+int egw_session_anchor_video(const egw_session_t *s);
+const char *egw_session_log_id(const egw_session_t *s);
+
+#endif

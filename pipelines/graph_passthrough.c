@@ -1,0 +1,445 @@
+/* Passthrough graph (track and participant egresses): each track is
+ * depayloaded and parsed, never decoded, re-timed onto the egress's one
+ * timeline (pipelines/retime.h) and handed to the outputs as it is. One
+ * branch per media kind; a participant who leaves and publishes again
+ * continues the same branches (a gap, not a new file).
+ *
+ * Muxers need every stream before data flows: branches are built when
+ * their tracks are announced (track_added comes before any pad), and a
+ * media kind that first appears after data flowed is not taken. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "pipelines/graph.h"
+#include "pipelines/retime.h"
+
+GST_DEBUG_CATEGORY_STATIC(egw_passthrough_debug);
+#define GST_CAT_DEFAULT egw_passthrough_debug
+
+/* How much audio (in its own time) waits for the first video frame when
+ * an output needs both to start together (fragmented MP4) before it
+ * starts without it. */
+#define ANCHOR_WAIT_NS (2 * GST_SECOND)
+
+struct passthrough;
+
+struct branch {
+	struct passthrough *g;
+	egw_media_t media;
+	char codec[16];
+	GstElement *queue;
+	GstPad *sinkpad; /* the queue's: where source pads link */
+	GstPad *srcpad;  /* the last parser's: retimed here */
+	/* retiming state: this branch's streaming thread only */
+	GstSegment in_seg;
+	int sent_segment, sent_stream_start;
+	GstCaps *last_caps;
+	egw_retime_stream_t retime;
+	GQueue held;            /* audio waiting for the video anchor */
+	GstClockTime held_from; /* running time of the first held buffer */
+};
+
+struct passthrough {
+	egw_session_t *s;
+	GstBin *bin;
+	const char *log_id;
+	struct branch branches[2];
+	size_t n_branches;
+	GMutex lock; /* timeline; branch links */
+	egw_timeline_t timeline;
+	gint flowing; /* data reached a branch: no new branches */
+	int finishing;
+};
+
+/* Depayloader and parser per codec. */
+static const struct codec_chain {
+	const char *codec, *depay, *parse;
+} chains[] = {
+	{"opus", "rtpopusdepay", "opusparse"},
+	{"vp8", "rtpvp8depay", NULL},
+	{"vp9", "rtpvp9depay", "vp9parse"},
+	{"h264", "rtph264depay", "h264parse"},
+	{"av1", "rtpav1depay", "av1parse"},
+};
+
+static struct branch *branch_for(struct passthrough *g, egw_media_t media)
+{
+	for (size_t i = 0; i < g->n_branches; i++)
+		if (g->branches[i].media == media)
+			return &g->branches[i];
+	return NULL;
+}
+
+/* ---- retiming (streaming thread of the branch) ---- */
+
+static GstPadProbeReturn on_event(struct branch *b, GstPadProbeInfo *info);
+static int release_held(struct branch *b, GstPad *pad, int give_up);
+
+static GstClockTime to_running(struct branch *b, GstClockTime ts)
+{
+	if (b->in_seg.format != GST_FORMAT_TIME)
+		return ts;
+	return gst_segment_to_running_time(&b->in_seg, GST_FORMAT_TIME, ts);
+}
+
+static GstClockTime running_time(struct branch *b, GstBuffer *buf)
+{
+	/* PTS is the jitter buffer's smoothed, lip-synced time; DTS is the raw
+	 * arrival time of the packet and would carry network jitter. */
+	GstClockTime ts = GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) : GST_BUFFER_DTS(buf);
+	return GST_CLOCK_TIME_IS_VALID(ts) ? to_running(b, ts) : GST_CLOCK_TIME_NONE;
+}
+
+/* Would buf still wait for the video anchor? (No state changes.) */
+static int retime_peek_waits(struct branch *b)
+{
+	int waits;
+	g_mutex_lock(&b->g->lock);
+	waits = egw_timeline_waits(&b->g->timeline,
+				   b->media == EGW_MEDIA_AUDIO ? EGW_RETIME_AUDIO : 0);
+	g_mutex_unlock(&b->g->lock);
+	return waits;
+}
+
+/* Maps buf onto the timeline: returns its output time, EGW_TS_NONE to drop
+ * it, or EGW_TS_WAIT (audio before the video anchor); *rt_out gets its
+ * running time. */
+static uint64_t retime(struct branch *b, GstBuffer *buf, int give_up, GstClockTime *rt_out)
+{
+	struct passthrough *g = b->g;
+	GstClockTime rt = running_time(b, buf);
+	int flags = (b->media == EGW_MEDIA_AUDIO ? EGW_RETIME_AUDIO : 0) |
+		    (give_up ? EGW_RETIME_GIVE_UP : 0);
+	uint64_t out, back;
+
+	*rt_out = rt;
+	if (!GST_CLOCK_TIME_IS_VALID(rt))
+		return EGW_TS_NONE;
+	g_mutex_lock(&g->lock);
+	back = egw_retime(&g->timeline, &b->retime, rt,
+			  GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0, flags,
+			  &out);
+	g_mutex_unlock(&g->lock);
+	if (back && (b->retime.clamped + b->retime.dropped) % 100 == 1)
+		EGW_LOG(g->log_id, DEBUG, "%s timestamps went back %.1f ms; %s",
+			egw_media2str(b->media), (double)back / GST_MSECOND,
+			out == EGW_TS_NONE ? "dropped" : "clamped");
+	return out;
+}
+
+static GstBuffer *stamp(GstBuffer *buf, uint64_t t)
+{
+	buf = gst_buffer_make_writable(buf);
+	GST_BUFFER_PTS(buf) = t;
+	GST_BUFFER_DTS(buf) = t;
+	return buf;
+}
+
+/* Sends held audio on, oldest first, once the anchor is known (or when
+ * giving up). Runs on the branch's streaming thread, before the buffer
+ * being pushed: chained straight into the peer, as that push would.
+ * Returns 0 when the anchor is still unknown (everything stays held). */
+static int release_held(struct branch *b, GstPad *pad, int give_up)
+{
+	GstPad *peer;
+	GstClockTime rt;
+	GstBuffer *buf;
+
+	if (!b->held.length)
+		return 1;
+	if (!give_up && retime_peek_waits(b))
+		return 0;
+	peer = gst_pad_get_peer(pad);
+	while ((buf = g_queue_pop_head(&b->held))) {
+		uint64_t t = retime(b, buf, give_up, &rt);
+		if (t == EGW_TS_NONE || t == EGW_TS_WAIT || !peer)
+			gst_buffer_unref(buf);
+		else
+			gst_pad_chain(peer, stamp(buf, t));
+	}
+	if (peer)
+		gst_object_unref(peer);
+	return 1;
+}
+
+static GstPadProbeReturn retime_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	struct branch *b = user;
+	GstClockTime rt;
+	GstBuffer *buf;
+	uint64_t t;
+
+	if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM)
+		return on_event(b, info);
+	buf = GST_PAD_PROBE_INFO_BUFFER(info);
+	if (b->held.length && !release_held(b, pad, 0)) {
+		/* Still no video: hold this one too, up to a limit. */
+		rt = running_time(b, buf);
+		if (!GST_CLOCK_TIME_IS_VALID(rt) || rt <= b->held_from + ANCHOR_WAIT_NS) {
+			g_queue_push_tail(&b->held, gst_buffer_ref(buf));
+			return GST_PAD_PROBE_DROP; /* our reference lives on in held */
+		}
+		release_held(b, pad, 1); /* waited long enough: start without video */
+	}
+	t = retime(b, buf, 0, &rt);
+	if (t == EGW_TS_WAIT) {
+		b->held_from = rt;
+		g_queue_push_tail(&b->held, gst_buffer_ref(buf));
+		return GST_PAD_PROBE_DROP;
+	}
+	if (t == EGW_TS_NONE)
+		return GST_PAD_PROBE_DROP;
+	GST_PAD_PROBE_INFO_DATA(info) = stamp(buf, t);
+	return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn on_event(struct branch *b, GstPadProbeInfo *info)
+{
+	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+	switch (GST_EVENT_TYPE(ev)) {
+	case GST_EVENT_SEGMENT: {
+		const GstSegment *seg;
+		GstSegment out;
+		gst_event_parse_segment(ev, &seg);
+		gst_segment_copy_into(seg, &b->in_seg);
+		if (b->sent_segment)
+			return GST_PAD_PROBE_DROP;
+		gst_segment_init(&out, GST_FORMAT_TIME);
+		gst_event_unref(ev);
+		GST_PAD_PROBE_INFO_DATA(info) = gst_event_new_segment(&out);
+		b->sent_segment = 1;
+		return GST_PAD_PROBE_OK;
+	}
+	case GST_EVENT_STREAM_START:
+		if (b->sent_stream_start)
+			return GST_PAD_PROBE_DROP;
+		b->sent_stream_start = 1;
+		return GST_PAD_PROBE_OK;
+	case GST_EVENT_CAPS: {
+		GstCaps *caps;
+		gst_event_parse_caps(ev, &caps);
+		if (b->last_caps && gst_caps_is_equal(caps, b->last_caps))
+			return GST_PAD_PROBE_DROP;
+		gst_caps_replace(&b->last_caps, caps);
+		return GST_PAD_PROBE_OK;
+	}
+	case GST_EVENT_EOS:
+		release_held(b, b->srcpad, 1); /* before the end goes on */
+		return GST_PAD_PROBE_OK;
+	case GST_EVENT_FLUSH_START:
+	case GST_EVENT_FLUSH_STOP:
+		/* A flush from a departing SFU session must not reset the muxer. */
+		return GST_PAD_PROBE_DROP;
+	default:
+		return GST_PAD_PROBE_OK;
+	}
+}
+
+/* ---- branches ---- */
+
+static const struct codec_chain *chain_for(const char *codec)
+{
+	for (size_t i = 0; codec && i < G_N_ELEMENTS(chains); i++)
+		if (!strcmp(chains[i].codec, codec))
+			return &chains[i];
+	return NULL;
+}
+
+static GstElement *make(const char *factory, GstBin *bin, char *errstr, size_t errstr_size)
+{
+	GstElement *e = gst_element_factory_make(factory, NULL);
+	if (!e) {
+		snprintf(errstr, errstr_size, "GStreamer element %s is missing", factory);
+		return NULL;
+	}
+	if (!gst_bin_add(bin, e)) {
+		snprintf(errstr, errstr_size, "cannot add %s to the pipeline", factory);
+		gst_object_unref(e);
+		return NULL;
+	}
+	return e;
+}
+
+static void set_if_exists(GstElement *e, const char *prop)
+{
+	if (g_object_class_find_property(G_OBJECT_GET_CLASS(e), prop))
+		g_object_set(e, prop, TRUE, NULL);
+}
+
+static egw_err_t add_branch(struct passthrough *g, const egw_track_t *t, char *errstr,
+			    size_t errstr_size)
+{
+	const struct codec_chain *ch = chain_for(t->codec);
+	struct branch *b = &g->branches[g->n_branches];
+	GstElement *depay = NULL, *parse = NULL, *els[3];
+	size_t n = 0;
+	egw_err_t err;
+
+	if (!ch) {
+		snprintf(errstr, errstr_size, "no depayloader for %s", t->codec);
+		return EGW_ERR_MEDIA;
+	}
+	memset(b, 0, sizeof(*b));
+	if (!(b->queue = els[n++] = make("queue", g->bin, errstr, errstr_size)) ||
+	    !(depay = els[n++] = make(ch->depay, g->bin, errstr, errstr_size)) ||
+	    (ch->parse && !(parse = els[n++] = make(ch->parse, g->bin, errstr, errstr_size))))
+		goto fail;
+	g_object_set(b->queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
+		     (guint64)10 * GST_SECOND, NULL);
+	set_if_exists(depay, "request-keyframe");
+	set_if_exists(depay, "wait-for-keyframe");
+	if (!gst_element_link_many(b->queue, depay, parse, NULL)) {
+		snprintf(errstr, errstr_size, "cannot link the %s branch", t->codec);
+		goto fail;
+	}
+	b->g = g;
+	b->media = t->media;
+	snprintf(b->codec, sizeof(b->codec), "%s", t->codec);
+	egw_retime_stream_init(&b->retime);
+	gst_segment_init(&b->in_seg, GST_FORMAT_UNDEFINED);
+	g_queue_init(&b->held);
+	b->srcpad = gst_element_get_static_pad(parse ? parse : depay, "src");
+	b->sinkpad = gst_element_get_static_pad(b->queue, "sink");
+	gst_pad_add_probe(b->srcpad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+			  retime_probe, b, NULL);
+	if ((err = egw_session_add_stream(g->s, t->media, t->codec, b->srcpad, errstr,
+					  errstr_size))) {
+		gst_object_unref(b->srcpad);
+		gst_object_unref(b->sinkpad);
+		n = 0; /* linked into the session now: freed with the pipeline */
+		goto fail_err;
+	}
+	for (size_t i = 0; i < n; i++)
+		gst_element_sync_state_with_parent(els[i]);
+	g->n_branches++;
+	return EGW_OK;
+fail:
+	err = EGW_ERR_MEDIA;
+fail_err:
+	for (size_t i = 0; i < n; i++) {
+		gst_element_set_state(els[i], GST_STATE_NULL);
+		gst_bin_remove(g->bin, els[i]);
+	}
+	memset(b, 0, sizeof(*b));
+	return err;
+}
+
+static egw_err_t pt_track_added(egw_graph_t *graph, const egw_track_t *t, char *errstr,
+				size_t errstr_size)
+{
+	struct passthrough *g = (struct passthrough *)graph;
+	struct branch *b = branch_for(g, t->media);
+	egw_err_t err;
+
+	if (b && strcmp(b->codec, t->codec)) {
+		snprintf(errstr, errstr_size, "%s switched %s codec from %s to %s mid-recording",
+			 t->participant.name, egw_media2str(t->media), b->codec, t->codec);
+		return EGW_ERR_MEDIA;
+	}
+	if (b)
+		return EGW_OK; /* published again: same branch, same file */
+	if (g_atomic_int_get(&g->flowing) || g->n_branches == G_N_ELEMENTS(g->branches)) {
+		snprintf(errstr, errstr_size, "%s now also publishes %s; not in this recording",
+			 t->participant.name, egw_media2str(t->media));
+		return EGW_ERR_NOT_SUPPORTED;
+	}
+	if ((err = add_branch(g, t, errstr, errstr_size)))
+		return err;
+	/* Fragmented MP4 loses each track's start offset (see retime.h). */
+	g_mutex_lock(&g->lock);
+	g->timeline.anchor_video = egw_session_anchor_video(g->s) &&
+				   branch_for(g, EGW_MEDIA_VIDEO) != NULL;
+	g_mutex_unlock(&g->lock);
+	return EGW_OK;
+}
+
+/* Streaming thread. */
+static void pt_track_pad(egw_graph_t *graph, const egw_track_t *t, GstPad *pad)
+{
+	struct passthrough *g = (struct passthrough *)graph;
+	struct branch *b;
+
+	g_mutex_lock(&g->lock);
+	b = g->finishing ? NULL : branch_for(g, t->media);
+	if (b) {
+		GstPad *peer = gst_pad_get_peer(b->sinkpad);
+		if (peer) { /* a pad of a departed session */
+			gst_pad_unlink(peer, b->sinkpad);
+			gst_object_unref(peer);
+		}
+		if (gst_pad_link(pad, b->sinkpad) != GST_PAD_LINK_OK)
+			EGW_LOG(g->log_id, ERROR, "cannot link %s %s", t->participant.name, t->codec);
+		g_atomic_int_set(&g->flowing, 1);
+	}
+	g_mutex_unlock(&g->lock);
+	if (!b)
+		EGW_LOG(g->log_id, DEBUG, "%s %s arrived while ending; not linked",
+			egw_media2str(t->media), t->codec);
+}
+
+static void pt_track_removed(egw_graph_t *graph, const egw_track_t *t)
+{
+	/* Nothing to undo: the branch waits for the track to come back. */
+}
+
+static int pt_finish(egw_graph_t *graph)
+{
+	struct passthrough *g = (struct passthrough *)graph;
+	g_mutex_lock(&g->lock);
+	g->finishing = 1;
+	g_mutex_unlock(&g->lock);
+	for (size_t i = 0; i < g->n_branches; i++)
+		gst_pad_send_event(g->branches[i].sinkpad, gst_event_new_eos());
+	return g->n_branches > 0;
+}
+
+static double pt_duration_s(egw_graph_t *graph)
+{
+	struct passthrough *g = (struct passthrough *)graph;
+	double d;
+	g_mutex_lock(&g->lock);
+	d = (double)g->timeline.max_end / GST_SECOND;
+	g_mutex_unlock(&g->lock);
+	return d;
+}
+
+static egw_graph_t *pt_create(egw_session_t *s, GstBin *bin, const egw_media_plan_t *plan,
+			      char *errstr, size_t errstr_size)
+{
+	struct passthrough *g = g_new0(struct passthrough, 1);
+	if (!egw_passthrough_debug)
+		GST_DEBUG_CATEGORY_INIT(egw_passthrough_debug, "egw-passthrough", 0,
+					"passthrough graph");
+	g->s = s;
+	g->bin = bin;
+	g->log_id = egw_session_log_id(s);
+	g_mutex_init(&g->lock);
+	egw_timeline_init(&g->timeline);
+	return (egw_graph_t *)g;
+}
+
+static void pt_free(egw_graph_t *graph)
+{
+	struct passthrough *g = (struct passthrough *)graph;
+	for (size_t i = 0; i < g->n_branches; i++) {
+		struct branch *b = &g->branches[i];
+		gst_object_unref(b->sinkpad);
+		gst_object_unref(b->srcpad);
+		gst_caps_replace(&b->last_caps, NULL);
+		g_queue_clear_full(&b->held, (GDestroyNotify)gst_buffer_unref);
+	}
+	g_mutex_clear(&g->lock);
+	g_free(g);
+}
+
+const egw_graph_ops_t egw_graph_passthrough = {
+	.name = "passthrough",
+	.create = pt_create,
+	.track_added = pt_track_added,
+	.track_pad = pt_track_pad,
+	.track_removed = pt_track_removed,
+	.finish = pt_finish,
+	.duration_s = pt_duration_s,
+	.free = pt_free,
+};

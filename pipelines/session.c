@@ -1,0 +1,428 @@
+/* The media session: pipeline, bus with errors attributed to outputs, the
+ * graph, and the fan-out of each stream to the outputs (tee, then a queue
+ * per output). See session.h. */
+#include "pipelines/session.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/life.h"
+#include "base/log.h"
+#include "pipelines/graph.h"
+#include "pipelines/output.h"
+
+GST_DEBUG_CATEGORY_STATIC(egw_session_debug);
+#define GST_CAT_DEFAULT egw_session_debug
+
+/* Per output: how far behind the others it may fall before it drops its
+ * oldest data instead of holding up the tee (live input cannot wait). */
+#define OUTPUT_QUEUE_NS (10 * GST_SECOND)
+
+struct out {
+	egw_session_t *s;
+	size_t index;
+	const egw_output_ops_t *ops;
+	egw_output_t *o;
+	GstElement *bin;
+	GSList *feeds; /* tee request pads feeding it */
+	int failed, finished, wrote;
+	egw_err_t err;
+	char errmsg[256];
+};
+
+struct egw_session {
+	egw_media_plan_t plan;
+	char *log_id;
+	GstElement *pipeline;
+	guint bus_watch;
+	egw_life_t *life;
+	const egw_graph_ops_t *gops;
+	egw_graph_t *graph;
+	struct out outs[EGW_PLAN_OUTPUTS_MAX];
+	size_t n_outs;
+	egw_session_events_t ev;
+	void *opaque;
+	gint first_media;
+	int finishing, done;
+};
+
+/* ---- outputs: first byte, end, failure ---- */
+
+static void all_finished_check(egw_session_t *s)
+{
+	size_t running = 0, failed = 0;
+	for (size_t i = 0; i < s->n_outs; i++) {
+		if (s->outs[i].failed)
+			failed++;
+		else if (!s->outs[i].finished)
+			running++;
+	}
+	if (s->done)
+		return;
+	if (failed == s->n_outs) {
+		s->done = 1;
+		s->ev.failed(s->opaque, s->outs[0].err, s->outs[0].errmsg);
+	} else if (!running && s->finishing) {
+		s->done = 1;
+		s->ev.finished(s->opaque);
+	}
+}
+
+static void on_output_end(void *target, void *data)
+{
+	egw_session_t *s = target;
+	struct out *o = data;
+	o->finished = 1;
+	EGW_LOG(s->log_id, INFO, "%s finalised", o->ops->kind);
+	all_finished_check(s);
+}
+
+static void on_first_media(void *target, void *data)
+{
+	egw_session_t *s = target;
+	s->ev.first_media(s->opaque);
+}
+
+static GstPadProbeReturn sink_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	struct out *o = user;
+	egw_session_t *s = o->s;
+	if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+		if (!o->wrote) {
+			o->wrote = 1; /* this output's streaming thread only */
+			if (g_atomic_int_compare_and_exchange(&s->first_media, 0, 1))
+				egw_life_invoke(s->life, on_first_media, NULL, NULL);
+		}
+	} else if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS) {
+		egw_life_invoke(s->life, on_output_end, o, NULL);
+	}
+	return GST_PAD_PROBE_OK;
+}
+
+/* Streaming thread (or right away): unlinks one feed of a failed output. */
+static GstPadProbeReturn unlink_feed(GstPad *teepad, GstPadProbeInfo *info, gpointer user)
+{
+	GstElement *tee = gst_pad_get_parent_element(teepad);
+	GstPad *peer = gst_pad_get_peer(teepad);
+	if (peer) {
+		gst_pad_unlink(teepad, peer);
+		gst_object_unref(peer);
+	}
+	if (tee) {
+		gst_element_release_request_pad(tee, teepad);
+		gst_object_unref(tee);
+	}
+	return GST_PAD_PROBE_REMOVE;
+}
+
+static void fail_output(egw_session_t *s, struct out *o, egw_err_t err, const char *msg)
+{
+	if (o->failed)
+		return;
+	o->failed = 1;
+	o->err = err;
+	snprintf(o->errmsg, sizeof(o->errmsg), "%s: %s", s->plan.outputs[o->index].name, msg);
+	EGW_LOG(s->log_id, ERROR, "%s failed: %s; the other outputs go on",
+		s->plan.outputs[o->index].name, msg);
+	/* Cut it off where it joins the tees, so it holds nobody up; its bin
+	 * stays (stopped) until the session ends. */
+	for (GSList *l = o->feeds; l; l = l->next)
+		gst_pad_add_probe(l->data, GST_PAD_PROBE_TYPE_IDLE, unlink_feed, NULL, NULL);
+	if (s->ev.output_failed)
+		s->ev.output_failed(s->opaque, o->index, err, o->errmsg);
+	all_finished_check(s);
+}
+
+static struct out *output_of(egw_session_t *s, GstObject *src)
+{
+	for (size_t i = 0; i < s->n_outs; i++)
+		if (src == GST_OBJECT(s->outs[i].bin) ||
+		    gst_object_has_as_ancestor(src, GST_OBJECT(s->outs[i].bin)))
+			return &s->outs[i];
+	return NULL;
+}
+
+static gboolean on_bus(GstBus *bus, GstMessage *msg, gpointer user)
+{
+	egw_session_t *s = user;
+	GError *gerr = NULL;
+	gchar *dbg = NULL, *path;
+	char text[512];
+	struct out *o;
+
+	switch (GST_MESSAGE_TYPE(msg)) {
+	case GST_MESSAGE_ERROR:
+		gst_message_parse_error(msg, &gerr, &dbg);
+		path = gst_object_get_path_string(GST_MESSAGE_SRC(msg));
+		EGW_LOG(s->log_id, ERROR, "pipeline error from %s: %s (%s)", path, gerr->message,
+			dbg ? dbg : "no details");
+		snprintf(text, sizeof(text), "media pipeline error in %s: %s",
+			 GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), gerr->message);
+		o = output_of(s, GST_MESSAGE_SRC(msg));
+		if (o)
+			fail_output(s, o, gerr->domain == GST_RESOURCE_ERROR ? EGW_ERR_IO : EGW_ERR_MEDIA,
+				    gerr->message);
+		else if (!s->done) {
+			s->done = 1;
+			s->ev.failed(s->opaque, EGW_ERR_MEDIA, text);
+		}
+		g_free(path);
+		g_free(dbg);
+		g_error_free(gerr);
+		break;
+	case GST_MESSAGE_WARNING:
+		gst_message_parse_warning(msg, &gerr, &dbg);
+		EGW_LOG(s->log_id, WARN, "pipeline warning from %s: %s",
+			GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), gerr->message);
+		g_free(dbg);
+		g_error_free(gerr);
+		break;
+	default:
+		break;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/* ---- streams ---- */
+
+static GstElement *output_queue(void)
+{
+	GstElement *q = gst_element_factory_make("queue", NULL);
+	if (q)
+		g_object_set(q, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
+			     (guint64)OUTPUT_QUEUE_NS, "leaky", 2 /* downstream: drop old */, NULL);
+	return q;
+}
+
+static egw_err_t feed_output(egw_session_t *s, struct out *o, GstElement *tee, egw_media_t media,
+			     const char *codec, char *errstr, size_t errstr_size)
+{
+	GstPad *opad = NULL, *teepad = NULL, *qsink = NULL;
+	GstElement *q = NULL;
+	egw_err_t err;
+
+	if ((err = o->ops->add_stream(o->o, media, codec, &opad, errstr, errstr_size)))
+		return err;
+	err = EGW_ERR_MEDIA;
+	if (!(q = output_queue()) || !gst_bin_add(GST_BIN(s->pipeline), q)) {
+		snprintf(errstr, errstr_size, "cannot add a queue for %s", s->plan.outputs[o->index].name);
+		if (q)
+			gst_object_unref(q);
+		goto out;
+	}
+	teepad = gst_element_request_pad_simple(tee, "src_%u");
+	qsink = gst_element_get_static_pad(q, "sink");
+	if (!teepad || gst_pad_link(teepad, qsink) != GST_PAD_LINK_OK ||
+	    !gst_element_link_pads(q, "src", o->bin, GST_PAD_NAME(opad))) {
+		snprintf(errstr, errstr_size, "cannot link %s %s to %s", egw_media2str(media), codec,
+			 s->plan.outputs[o->index].name);
+		goto out;
+	}
+	gst_element_sync_state_with_parent(q);
+	o->feeds = g_slist_prepend(o->feeds, gst_object_ref(teepad));
+	err = EGW_OK;
+out:
+	if (teepad)
+		gst_object_unref(teepad);
+	if (qsink)
+		gst_object_unref(qsink);
+	if (opad)
+		gst_object_unref(opad);
+	return err;
+}
+
+egw_err_t egw_session_add_stream(egw_session_t *s, egw_media_t media, const char *codec,
+				 GstPad *srcpad, char *errstr, size_t errstr_size)
+{
+	GstElement *tee = gst_element_factory_make("tee", NULL);
+	GstPad *teesink;
+	egw_err_t err = EGW_OK;
+
+	if (!tee || !gst_bin_add(GST_BIN(s->pipeline), tee)) {
+		snprintf(errstr, errstr_size, "GStreamer element tee is missing");
+		if (tee)
+			gst_object_unref(tee);
+		return EGW_ERR_MEDIA;
+	}
+	g_object_set(tee, "allow-not-linked", TRUE, NULL);
+	for (size_t i = 0; i < s->n_outs && !err; i++)
+		if (!s->outs[i].failed)
+			err = feed_output(s, &s->outs[i], tee, media, codec, errstr, errstr_size);
+	teesink = gst_element_get_static_pad(tee, "sink");
+	if (!err && gst_pad_link(srcpad, teesink) != GST_PAD_LINK_OK) {
+		snprintf(errstr, errstr_size, "cannot link the %s stream to its outputs",
+			 egw_media2str(media));
+		err = EGW_ERR_MEDIA;
+	}
+	gst_object_unref(teesink);
+	gst_element_sync_state_with_parent(tee);
+	return err;
+}
+
+int egw_session_anchor_video(const egw_session_t *s)
+{
+	for (size_t i = 0; i < s->n_outs; i++)
+		if (s->plan.outputs[i].container == EGW_CONTAINER_MP4)
+			return 1;
+	return 0;
+}
+
+const char *egw_session_log_id(const egw_session_t *s)
+{
+	return s->log_id;
+}
+
+/* ---- life cycle ---- */
+
+static egw_err_t add_output(egw_session_t *s, size_t i, char *errstr, size_t errstr_size)
+{
+	const egw_output_plan_t *op = &s->plan.outputs[i];
+	struct out *o = &s->outs[i];
+	GstPad *pad;
+
+	o->s = s;
+	o->index = i;
+	if (!(o->ops = egw_output_find(op->kind))) {
+		snprintf(errstr, errstr_size, "%s: no output of kind %s", op->name, op->kind);
+		return EGW_ERR_NOT_SUPPORTED;
+	}
+	if (!(o->o = o->ops->create(op, s->log_id, errstr, errstr_size)))
+		return EGW_ERR_MEDIA;
+	s->n_outs = i + 1; /* freed with the session from here on */
+	o->bin = o->ops->bin(o->o);
+	if (!gst_bin_add(GST_BIN(s->pipeline), gst_object_ref(o->bin))) {
+		gst_object_unref(o->bin);
+		snprintf(errstr, errstr_size, "%s: cannot add it to the pipeline", op->name);
+		return EGW_ERR_MEDIA;
+	}
+	pad = gst_element_get_static_pad(o->ops->sink(o->o), "sink");
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+			  sink_probe, o, NULL);
+	gst_object_unref(pad);
+	return EGW_OK;
+}
+
+egw_session_t *egw_session_new(const egw_media_plan_t *plan, const egw_session_events_t *ev,
+			       void *opaque, egw_err_t *err, char *errstr, size_t errstr_size)
+{
+	egw_session_t *s = g_new0(egw_session_t, 1);
+	GstBus *bus;
+
+	if (!egw_session_debug)
+		GST_DEBUG_CATEGORY_INIT(egw_session_debug, "egw-session", 0, "egress media session");
+	s->plan = *plan;
+	s->log_id = g_strdup(plan->log_id);
+	s->ev = *ev;
+	s->opaque = opaque;
+	s->life = egw_life_new(NULL, s);
+	s->gops = &egw_graph_passthrough;
+	*err = EGW_ERR_MEDIA;
+	if (!(s->pipeline = gst_pipeline_new(s->log_id))) {
+		snprintf(errstr, errstr_size, "cannot create a pipeline");
+		goto fail;
+	}
+	bus = gst_pipeline_get_bus(GST_PIPELINE(s->pipeline));
+	s->bus_watch = gst_bus_add_watch(bus, on_bus, s);
+	gst_object_unref(bus);
+	for (size_t i = 0; i < plan->n_outputs; i++)
+		if ((*err = add_output(s, i, errstr, errstr_size)))
+			goto fail;
+	*err = EGW_ERR_MEDIA;
+	if (!(s->graph = s->gops->create(s, GST_BIN(s->pipeline), plan, errstr, errstr_size)))
+		goto fail;
+	*err = EGW_OK;
+	return s;
+fail:
+	egw_session_free(s);
+	return NULL;
+}
+
+GstBin *egw_session_bin(egw_session_t *s)
+{
+	return GST_BIN(s->pipeline);
+}
+
+egw_err_t egw_session_play(egw_session_t *s, char *errstr, size_t errstr_size)
+{
+	if (gst_element_set_state(s->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+		snprintf(errstr, errstr_size, "cannot start the media pipeline");
+		return EGW_ERR_MEDIA;
+	}
+	return EGW_OK;
+}
+
+egw_err_t egw_session_track_added(egw_session_t *s, const egw_track_t *t, char *errstr,
+				  size_t errstr_size)
+{
+	if (s->finishing) {
+		snprintf(errstr, errstr_size, "the egress is ending");
+		return EGW_ERR_NOT_SUPPORTED;
+	}
+	return s->gops->track_added(s->graph, t, errstr, errstr_size);
+}
+
+void egw_session_track_pad(egw_session_t *s, const egw_track_t *t, GstPad *pad)
+{
+	s->gops->track_pad(s->graph, t, pad);
+}
+
+void egw_session_track_removed(egw_session_t *s, const egw_track_t *t)
+{
+	s->gops->track_removed(s->graph, t);
+}
+
+void egw_session_finish(egw_session_t *s)
+{
+	if (s->finishing)
+		return;
+	s->finishing = 1;
+	if (!s->gops->finish(s->graph)) {
+		/* Nothing ever flowed: end the outputs directly. */
+		for (size_t i = 0; i < s->n_outs; i++)
+			if (!s->outs[i].failed)
+				gst_element_send_event(s->outs[i].bin, gst_event_new_eos());
+	}
+	all_finished_check(s);
+}
+
+json_t *egw_session_outputs(egw_session_t *s)
+{
+	json_t *list = json_array();
+	double duration = s->gops->duration_s(s->graph);
+	for (size_t i = 0; i < s->n_outs; i++) {
+		struct out *o = &s->outs[i];
+		json_t *d = o->ops->describe(o->o, duration);
+		if (!d)
+			continue;
+		if (o->failed)
+			json_object_set_new(d, "error", json_pack("{s:s, s:s}", "code",
+								  egw_err2code(o->err), "message",
+								  o->errmsg));
+		json_array_append_new(list, d);
+	}
+	return list;
+}
+
+void egw_session_free(egw_session_t *s)
+{
+	if (!s)
+		return;
+	if (s->pipeline)
+		gst_element_set_state(s->pipeline, GST_STATE_NULL);
+	if (s->bus_watch)
+		g_source_remove(s->bus_watch);
+	egw_life_end(s->life);
+	if (s->graph)
+		s->gops->free(s->graph);
+	for (size_t i = 0; i < s->n_outs; i++) {
+		g_slist_free_full(s->outs[i].feeds, gst_object_unref);
+		if (s->outs[i].bin)
+			gst_object_unref(s->outs[i].bin);
+		if (s->outs[i].o)
+			s->outs[i].ops->free(s->outs[i].o);
+	}
+	if (s->pipeline)
+		gst_object_unref(s->pipeline);
+	g_free(s->log_id);
+	g_free(s);
+}

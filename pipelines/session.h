@@ -1,0 +1,54 @@
+/* The media session of one egress: the GStreamer pipeline and its bus, a
+ * graph that turns the source's tracks into the egress's streams
+ * (pipelines/graph.h), and the outputs those streams feed
+ * (pipelines/output.h), each behind a tee with a queue per output.
+ *
+ * Errors are attributed: an error raised inside an output's bin fails that
+ * output only (it is cut off; the others go on); any other error fails the
+ * session. The end is per output too: finish() sends EOS down every stream,
+ * and finished() follows once every output still running has written its
+ * end.
+ * locality: job main context; the track_pad entry point runs on a
+ * streaming thread. */
+#ifndef EGW_SESSION_H
+#define EGW_SESSION_H
+
+#include <gst/gst.h>
+#include <jansson.h>
+
+#include "base/err.h"
+#include "pipelines/plan.h"
+#include "sfu/source.h"
+
+typedef struct egw_session egw_session_t;
+
+typedef struct egw_session_events {
+	void (*first_media)(void *opaque); /* the first byte reached an output */
+	/* Output i failed and was cut off; the session goes on when others
+	 * remain (otherwise failed() follows). */
+	void (*output_failed)(void *opaque, size_t i, egw_err_t err, const char *message);
+	void (*failed)(void *opaque, egw_err_t err, const char *message);
+	void (*finished)(void *opaque); /* every output wrote its end */
+} egw_session_events_t;
+
+/* Builds the pipeline, the graph and every output of the plan. */
+egw_session_t *egw_session_new(const egw_media_plan_t *plan, const egw_session_events_t *ev,
+			       void *opaque, egw_err_t *err, char *errstr, size_t errstr_size);
+/* Where sources add their elements. */
+GstBin *egw_session_bin(egw_session_t *s);
+egw_err_t egw_session_play(egw_session_t *s, char *errstr, size_t errstr_size);
+
+/* The source's events, handed to the graph (see sfu/source.h). */
+egw_err_t egw_session_track_added(egw_session_t *s, const egw_track_t *t, char *errstr,
+				  size_t errstr_size);
+void egw_session_track_pad(egw_session_t *s, const egw_track_t *t, GstPad *pad);
+void egw_session_track_removed(egw_session_t *s, const egw_track_t *t);
+
+/* Ends every stream; finished() follows. */
+void egw_session_finish(egw_session_t *s);
+/* Status "outputs": one entry per output that has written something,
+ * with "error" on failed ones. */
+json_t *egw_session_outputs(egw_session_t *s);
+void egw_session_free(egw_session_t *s);
+
+#endif

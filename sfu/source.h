@@ -1,0 +1,119 @@
+/* The room-wide media source: one adapter per SFU protocol (Janus VideoRoom
+ * now; WHEP and plain RTP later) behind one const ops table.
+ *
+ * A source joins a room without being seen (it never publishes), follows
+ * every participant and each of their tracks as they publish, unpublish and
+ * come back, subscribes to the tracks its filter selects, and hands their
+ * media to the pipeline as RTP pads of elements it adds to the job's bin.
+ * Participant and track egresses are filters over it; a composite takes the
+ * whole room.
+ *
+ * Ordering guarantees to the consumer: track_added() for a track comes
+ * before its pad, and track_removed() after it (its pad is going away);
+ * participant() with present=1 comes before that participant's tracks.
+ * After close() returns, no event is delivered. close() is never called
+ * from inside one of the source's own events (defer it to the loop).
+ * locality: every event runs on the context given to open(), except
+ * track_pad() (a streaming thread, see there). */
+#ifndef EGW_SOURCE_H
+#define EGW_SOURCE_H
+
+#include <gst/gst.h>
+#include <stddef.h>
+
+#include "base/err.h"
+#include "base/media.h"
+
+/* Which tracks of the room a source subscribes to. Every field narrows:
+ * an empty filter takes every track of every participant. */
+typedef struct egw_source_filter {
+	const char *participant; /* display name or participant id; NULL: all */
+	const char *track_id;    /* "<participant id>/<mid>"; NULL: any */
+	unsigned media;          /* EGW_SOURCE_AUDIO | EGW_SOURCE_VIDEO; 0: both */
+} egw_source_filter_t;
+
+#define EGW_SOURCE_AUDIO (1u << EGW_MEDIA_AUDIO)
+#define EGW_SOURCE_VIDEO (1u << EGW_MEDIA_VIDEO)
+
+/* What a source needs to know: where, which room, which tracks. */
+typedef struct egw_source_spec {
+	const char *sfu;     /* adapter name */
+	const char *url;     /* signalling endpoint */
+	const char *room_id; /* as text */
+	int room_id_is_number;
+	const char *pin; /* secret; NULL when none */
+	egw_source_filter_t filter;
+	int timeout_ms;     /* one signalling request */
+	const char *log_id; /* the egress id, for log lines */
+} egw_source_spec_t;
+
+typedef struct egw_participant {
+	const char *id;   /* the SFU's stable id of the participant */
+	const char *name; /* display name, or the id when it has none */
+} egw_participant_t;
+
+typedef struct egw_track {
+	const char *id; /* stable: "<participant id>/<mid>" */
+	egw_participant_t participant;
+	const char *mid; /* the publisher's mid */
+	egw_media_t media;
+	const char *codec; /* "opus", "vp8", "vp9", "h264", "av1" */
+	int screen;        /* a screen share (the SFU's description says so) */
+} egw_track_t;
+
+/* Strings in these structs belong to the source and are valid during the
+ * call only. */
+typedef struct egw_source_events {
+	/* A participant is in the room (present=1: first seen publishing) or
+	 * gone (present=0: left or stopped publishing). Optional. */
+	void (*participant)(void *opaque, const egw_participant_t *p, int present);
+	/* A track the filter selected is being subscribed; its pad follows.
+	 * Returning an error refuses the track (it is not subscribed); the
+	 * source goes on with the others. */
+	egw_err_t (*track_added)(void *opaque, const egw_track_t *t, char *errstr,
+				 size_t errstr_size);
+	/* RTP (application/x-rtp, depayloadable) of an added track. Called from
+	 * a streaming thread; the pad must be linked before returning. */
+	void (*track_pad)(void *opaque, const egw_track_t *t, GstPad *pad);
+	/* The track is gone (unpublished, participant left, subscription
+	 * lost); the source resubscribes by itself when it comes back. */
+	void (*track_removed)(void *opaque, const egw_track_t *t);
+	/* The source cannot go on (SFU gone, room gone, refused...). */
+	void (*error)(void *opaque, egw_err_t err, const char *message);
+} egw_source_events_t;
+
+typedef struct egw_source egw_source_t;
+
+typedef struct egw_source_ops {
+	const char *name;
+	/* Starts joining asynchronously and returns at once; what happens next
+	 * arrives as events on ctx. Returns NULL with errstr only for a spec
+	 * it cannot use at all. Media elements are added to bin. */
+	egw_source_t *(*open)(const egw_source_spec_t *spec, GstBin *bin, GMainContext *ctx,
+			      const egw_source_events_t *ev, void *opaque, char *errstr,
+			      size_t errstr_size);
+	/* Leaves the room and frees the source; never blocks on the network.
+	 * Its elements leave the bin now. A goodbye to the SFU may still be in
+	 * flight: done(user) runs on ctx once it was answered or gave up
+	 * (bounded by the spec's timeout); done may be NULL. */
+	void (*close)(egw_source_t *src, void (*done)(void *user), void *user);
+} egw_source_ops_t;
+
+/* ---- the registry (sfu/registry.c) ---- */
+
+/* The adapter called name, or NULL. */
+const egw_source_ops_t *egw_source_find(const char *name);
+/* Names of the adapters this build has, e.g. "janus" (for messages). */
+const char *egw_source_names(void);
+
+/* ---- filters (sfu/filter.c, pure) ---- */
+
+/* Does the filter take (any track of) this participant? */
+int egw_source_filter_participant(const egw_source_filter_t *f, const egw_participant_t *p);
+/* Does the filter take this track? */
+int egw_source_filter_track(const egw_source_filter_t *f, const egw_track_t *t);
+/* Writes the stable track id "<participant id>/<mid>" into out. */
+void egw_source_track_id(char *out, size_t out_size, const char *participant_id,
+			 const char *mid);
+
+#endif
