@@ -36,43 +36,54 @@ static const struct conf_prop {
 	const char *doc;
 } props[] = {
 #define OFF(n) offsetof(egw_config_t, n)
-#define S(n, fl, d, doc) {#n, CT_STR, fl, OFF(n), 0, d, 0, 0, 0, NULL, doc}
-#define I(n, d, lo, hi, doc) {#n, CT_INT, 0, OFF(n), 0, NULL, d, lo, hi, NULL, doc}
-#define C(n, d, names, doc) {#n, CT_CHOICE, 0, OFF(n), 0, d, 0, 0, 0, names, doc}
-#define L(n, d, doc) {#n, CT_LIST, CF_NONEMPTY, OFF(n), OFF(n_##n), d, 0, 0, 0, NULL, doc}
-	S(worker_id, 0, "", "Name of this worker in status events. Empty: `<hostname>-<pid>`."),
-	S(kafka_brokers, 0, "",
-	  "Kafka bootstrap servers (`host:port,...`), or `embedded`: a local broker in-process "
-	  "(librdkafka's mock cluster; for tests and demos only, nothing is persisted) whose "
-	  "address the worker prints as `bootstrap: HOST:PORT` on standard output. `egress worker` "
-	  "refuses to start without it (earlier versions started the embedded broker then)."),
-	I(kafka_connect_timeout_s, 30, 1, 3600,
-	  "At start, how long the worker waits for the brokers to answer before it exits with an "
-	  "error saying they are unreachable. SIGTERM or SIGINT end the wait at once."),
-	S(jobs_topic, CF_NONEMPTY, "egress.jobs",
-	  "Topic of start requests, shared by the consumer group."),
-	S(control_topic, CF_NONEMPTY, "egress.control",
-	  "Topic of stop/update requests, read by every worker."),
-	S(status_topic, CF_NONEMPTY, "egress.status", "Topic the worker writes status events to."),
-	S(deadletter_topic, CF_NONEMPTY, "egress.deadletter",
-	  "Topic for requests that cannot be parsed."),
-	S(consumer_group, CF_NONEMPTY, "egress-workers", "Consumer group of the jobs topic."),
-	I(max_jobs, 2, 1, 256,
-	  "Jobs run at once. A full worker leaves the jobs group so others take new starts."),
-	S(storage_dir, CF_NONEMPTY, "./out",
-	  "Default local storage directory for jobs without `storage`."),
-	L(storage_roots, "[`storage_dir`]",
-	  "Directories a job's `storage.dir` may point into (file: an array of strings; "
-	  "environment: separated by `:`). Default: just `storage_dir`."),
-	I(max_duration_s, 14400, 1, 7 * 86400, "Default `limits.max_duration_s`."),
-	I(empty_room_timeout_s, 300, 1, 86400,
-	  "Default `limits.empty_room_timeout_s`: stop when the source is absent this long."),
-	I(sfu_timeout_ms, 10000, 100, 120000, "Timeout of one SFU signalling request."),
-	I(stop_grace_s, 10, 1, 600,
-	  "After a stop, how long a job may take to finalise its files before it is killed."),
-	C(log_level, "info", log_levels,
-	  "Least severe log lines written (to standard error)."),
-	C(log_format, "text", log_formats, "Log lines as text, or as JSON objects one a line."),
+#define S(n, fl, d, doc)                                                                           \
+	{                                                                                          \
+#n, CT_STR, fl, OFF(n), 0, d, 0, 0, 0, NULL, doc                                   \
+	}
+#define I(n, d, lo, hi, doc)                                                                       \
+	{                                                                                          \
+#n, CT_INT, 0, OFF(n), 0, NULL, d, lo, hi, NULL, doc                               \
+	}
+#define C(n, d, names, doc)                                                                        \
+	{                                                                                          \
+#n, CT_CHOICE, 0, OFF(n), 0, d, 0, 0, 0, names, doc                                \
+	}
+#define L(n, d, doc)                                                                               \
+	{                                                                                          \
+#n, CT_LIST, CF_NONEMPTY, OFF(n), OFF(n_##n), d, 0, 0, 0, NULL, doc                \
+	}
+        S(worker_id, 0, "", "Name of this worker in status events. Empty: `<hostname>-<pid>`."),
+        S(kafka_brokers, 0, "",
+          "Kafka bootstrap servers (`host:port,...`), or `embedded`: a local broker in-process "
+          "(librdkafka's mock cluster; for tests and demos only, nothing is persisted) whose "
+          "address the worker prints as `bootstrap: HOST:PORT` on standard output. `egress worker` "
+          "refuses to start without it (earlier versions started the embedded broker then)."),
+        I(kafka_connect_timeout_s, 30, 1, 3600,
+          "At start, how long the worker waits for the brokers to answer before it exits with an "
+          "error saying they are unreachable. SIGTERM or SIGINT end the wait at once."),
+        S(jobs_topic, CF_NONEMPTY, "egress.jobs",
+          "Topic of start requests, shared by the consumer group."),
+        S(control_topic, CF_NONEMPTY, "egress.control",
+          "Topic of stop/update requests, read by every worker."),
+        S(status_topic, CF_NONEMPTY, "egress.status", "Topic the worker writes status events to."),
+        S(deadletter_topic, CF_NONEMPTY, "egress.deadletter",
+          "Topic for requests that cannot be parsed."),
+        S(consumer_group, CF_NONEMPTY, "egress-workers", "Consumer group of the jobs topic."),
+        I(max_jobs, 2, 1, 256,
+          "Jobs run at once. A full worker leaves the jobs group so others take new starts."),
+        S(storage_dir, CF_NONEMPTY, "./out",
+          "Default local storage directory for jobs without `storage`."),
+        L(storage_roots, "[`storage_dir`]",
+          "Directories a job's `storage.dir` may point into (file: an array of strings; "
+          "environment: separated by `:`). Default: just `storage_dir`."),
+        I(max_duration_s, 14400, 1, 7 * 86400, "Default `limits.max_duration_s`."),
+        I(empty_room_timeout_s, 300, 1, 86400,
+          "Default `limits.empty_room_timeout_s`: stop when the source is absent this long."),
+        I(sfu_timeout_ms, 10000, 100, 120000, "Timeout of one SFU signalling request."),
+        I(stop_grace_s, 10, 1, 600,
+          "After a stop, how long a job may take to finalise its files before it is killed."),
+        C(log_level, "info", log_levels, "Least severe log lines written (to standard error)."),
+        C(log_format, "text", log_formats, "Log lines as text, or as JSON objects one a line."),
 #undef OFF
 #undef S
 #undef I
@@ -119,7 +130,8 @@ static const char *rule_of(const struct conf_prop *p, char *buf, size_t size)
 	case CT_CHOICE:
 		n = (size_t)snprintf(buf, size, "must be one of ");
 		for (size_t i = 0; p->choices[i] && n < size; i++)
-			n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", p->choices[i]);
+			n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "",
+			                      p->choices[i]);
 		return buf;
 	case CT_LIST:
 		return "must be an array of strings";
@@ -128,16 +140,16 @@ static const char *rule_of(const struct conf_prop *p, char *buf, size_t size)
 }
 
 static egw_err_t invalid(const struct conf_prop *p, const char *where, const char *what,
-			 char *errstr, size_t errstr_size)
+                         char *errstr, size_t errstr_size)
 {
 	char rule[128];
 	snprintf(errstr, errstr_size, "%s: %s %s", where, p->name,
-		 what ? what : rule_of(p, rule, sizeof(rule)));
+	         what ? what : rule_of(p, rule, sizeof(rule)));
 	return EGW_ERR_INVALID_REQUEST;
 }
 
 static egw_err_t set_str(egw_config_t *cfg, const struct conf_prop *p, const char *s,
-			 const char *where, char *errstr, size_t errstr_size)
+                         const char *where, char *errstr, size_t errstr_size)
 {
 	char *dup;
 
@@ -151,7 +163,7 @@ static egw_err_t set_str(egw_config_t *cfg, const struct conf_prop *p, const cha
 }
 
 static egw_err_t set_int(egw_config_t *cfg, const struct conf_prop *p, long long v,
-			 const char *where, char *errstr, size_t errstr_size)
+                         const char *where, char *errstr, size_t errstr_size)
 {
 	if (v < p->min || v > p->max)
 		return invalid(p, where, NULL, errstr, errstr_size);
@@ -169,7 +181,7 @@ static int choice_index(const struct conf_prop *p, const char *s)
 }
 
 static egw_err_t set_choice(egw_config_t *cfg, const struct conf_prop *p, const char *s,
-			    const char *where, char *errstr, size_t errstr_size)
+                            const char *where, char *errstr, size_t errstr_size)
 {
 	int i = choice_index(p, s);
 	if (i < 0)
@@ -180,7 +192,7 @@ static egw_err_t set_choice(egw_config_t *cfg, const struct conf_prop *p, const 
 
 /* Takes v (n items) in every case. */
 static egw_err_t set_list(egw_config_t *cfg, const struct conf_prop *p, char **v, size_t n,
-			  const char *where, char *errstr, size_t errstr_size)
+                          const char *where, char *errstr, size_t errstr_size)
 {
 	size_t *count;
 	char ***field = list_field(cfg, p, &count);
@@ -190,7 +202,8 @@ static egw_err_t set_list(egw_config_t *cfg, const struct conf_prop *p, char **v
 		err = invalid(p, where, "must list at least one directory", errstr, errstr_size);
 	for (size_t i = 0; i < n && !err; i++)
 		if (!v[i][0])
-			err = invalid(p, where, "must not contain an empty string", errstr, errstr_size);
+			err = invalid(p, where, "must not contain an empty string", errstr,
+			              errstr_size);
 	if (err) {
 		free_strv(v, n);
 		return err;
@@ -203,7 +216,7 @@ static egw_err_t set_list(egw_config_t *cfg, const struct conf_prop *p, char **v
 
 /* A value from the file: it must have the setting's JSON type. */
 static egw_err_t set_from_json(egw_config_t *cfg, const struct conf_prop *p, const json_t *val,
-			       const char *where, char *errstr, size_t errstr_size)
+                               const char *where, char *errstr, size_t errstr_size)
 {
 	size_t i, n = json_array_size(val);
 	const json_t *item;
@@ -223,9 +236,8 @@ static egw_err_t set_from_json(egw_config_t *cfg, const struct conf_prop *p, con
 	case CT_LIST:
 		if (!json_is_array(val))
 			return invalid(p, where, NULL, errstr, errstr_size);
-		json_array_foreach(val, i, item)
-			if (!json_is_string(item))
-				return invalid(p, where, NULL, errstr, errstr_size);
+		json_array_foreach(val, i, item) if (!json_is_string(item)) return invalid(
+		        p, where, NULL, errstr, errstr_size);
 		if (n && !(v = calloc(n, sizeof(*v))))
 			return EGW_ERR_NOMEM;
 		for (i = 0; i < n; i++) {
@@ -265,7 +277,7 @@ static egw_err_t split_list(const char *text, char ***out, size_t *n)
 
 /* A value from the environment: text, read by the setting's type. */
 static egw_err_t set_from_text(egw_config_t *cfg, const struct conf_prop *p, const char *text,
-			       const char *where, char *errstr, size_t errstr_size)
+                               const char *where, char *errstr, size_t errstr_size)
 {
 	char **v, *end;
 	long long ival;
@@ -306,7 +318,7 @@ static egw_err_t add_kafka_prop(egw_config_t *cfg, const char *name, const char 
 }
 
 static egw_err_t load_kafka_props(egw_config_t *cfg, const json_t *obj, const char *path,
-				  char *errstr, size_t errstr_size)
+                                  char *errstr, size_t errstr_size)
 {
 	const char *k;
 	json_t *v;
@@ -316,9 +328,11 @@ static egw_err_t load_kafka_props(egw_config_t *cfg, const json_t *obj, const ch
 		snprintf(errstr, errstr_size, "%s: kafka_props must be an object of strings", path);
 		return EGW_ERR_INVALID_REQUEST;
 	}
-	json_object_foreach((json_t *)obj, k, v) {
+	json_object_foreach((json_t *)obj, k, v)
+	{
 		if (!json_is_string(v)) {
-			snprintf(errstr, errstr_size, "%s: kafka_props.%s must be a string", path, k);
+			snprintf(errstr, errstr_size, "%s: kafka_props.%s must be a string", path,
+			         k);
 			return EGW_ERR_INVALID_REQUEST;
 		}
 		if ((err = add_kafka_prop(cfg, k, json_string_value(v))))
@@ -344,11 +358,12 @@ static egw_err_t load_file(egw_config_t *cfg, const char *path, char *errstr, si
 
 	if (!root || !json_is_object(root)) {
 		snprintf(errstr, errstr_size, "%s:%d: %s", path, jerr.line,
-			 root ? "must be a JSON object" : jerr.text);
+		         root ? "must be a JSON object" : jerr.text);
 		json_decref(root);
 		return EGW_ERR_INVALID_REQUEST;
 	}
-	json_object_foreach(root, key, val) {
+	json_object_foreach(root, key, val)
+	{
 		const struct conf_prop *p = find_prop(key);
 		if (!strcmp(key, "kafka_props"))
 			err = load_kafka_props(cfg, val, path, errstr, errstr_size);
@@ -401,9 +416,10 @@ static egw_err_t load_env(egw_config_t *cfg, char *errstr, size_t errstr_size)
 		}
 		if (strncmp(name, "KAFKA_", 6) || len == 6 || len - 6 >= sizeof(prop)) {
 			snprintf(errstr, errstr_size,
-				 "unknown environment variable %s: no such setting (EGRESS_<SETTING> "
-				 "or EGRESS_KAFKA_<PROPERTY>; see `egress config-doc`)",
-				 var);
+			         "unknown environment variable %s: no such setting "
+			         "(EGRESS_<SETTING> "
+			         "or EGRESS_KAFKA_<PROPERTY>; see `egress config-doc`)",
+			         var);
 			return EGW_ERR_INVALID_REQUEST;
 		}
 		for (size_t j = 0; j < len - 6; j++) {
@@ -487,40 +503,45 @@ void egw_config_free(egw_config_t *cfg)
 static void write_rules(FILE *f)
 {
 	fprintf(f,
-		"# Worker configuration\n\n"
-		"Generated by `egress config-doc` from the settings table in `worker/config.c` "
-		"(the unit test `unit.config` fails when this file and the table differ).\n\n"
-		"## Rules\n\n"
-		"Settings come from their defaults, then from a JSON file (`egress worker --config "
-		"FILE`), then from the environment as `EGRESS_<NAME>` (the name in upper case, e.g. "
-		"`EGRESS_MAX_JOBS=4`), which wins. Every setting has a type, and the same rules "
-		"hold for all of them; a value that breaks one stops the worker (and `egress run`, "
-		"`egress broker`) at start with an error naming the file or the variable and the "
-		"setting:\n\n"
-		"* **The file** is one JSON object. Every key names a setting below (or is "
-		"`kafka_props`), no key appears twice, and every value has the setting's JSON type: "
-		"a string for a string or a word, an integer for an integer (not `\"2\"`, not "
-		"`2.0`), an array of strings for a list.\n"
-		"* **The environment** gives text, read by the setting's type: integers in decimal, "
-		"words as listed (in any case), lists separated by `:`. Every `EGRESS_<NAME>` "
-		"variable must name a setting; the only others allowed are "
-		"`EGRESS_KAFKA_<PROPERTY>` (below).\n"
-		"* Integers lie within the bounds given; words are one of those listed.\n"
-		"* An empty string is an error where it cannot mean anything (topics, consumer "
-		"group, `storage_dir`, items of a list); an empty `worker_id` means the default, "
-		"an empty `kafka_brokers` means none configured.\n"
-		"* Any librdkafka property can be set as `EGRESS_KAFKA_<PROPERTY>` (upper case, `_` "
-		"for `.`, e.g. `EGRESS_KAFKA_SESSION_TIMEOUT_MS=6000`) or in the file's "
-		"`kafka_props` object (string values). They go to librdkafka as they are, which "
-		"refuses unknown ones when the worker connects. `EGRESS_KAFKA_BROKERS` and "
-		"`EGRESS_KAFKA_CONNECT_TIMEOUT_S` are the settings of this table.\n"
-		"* Until the configuration is loaded, log lines follow `EGRESS_LOG_LEVEL` and "
-		"`EGRESS_LOG_FORMAT` alone; then `log_level` and `log_format` as loaded.\n\n"
-		"Changed from earlier versions: without `kafka_brokers` the worker used to start "
-		"the embedded broker silently; it now refuses to start, and `embedded` asks for that "
-		"broker. Unknown `EGRESS_` variables, bad log levels and formats, duplicate keys, "
-		"integers given as strings in the file and an empty `storage_dir` (the current "
-		"directory) used to be accepted.\n\n");
+	        "# Worker configuration\n\n"
+	        "Generated by `egress config-doc` from the settings table in `worker/config.c` "
+	        "(the unit test `unit.config` fails when this file and the table differ).\n\n"
+	        "## Rules\n\n"
+	        "Settings come from their defaults, then from a JSON file (`egress worker --config "
+	        "FILE`), then from the environment as `EGRESS_<NAME>` (the name in upper case, "
+	        "e.g. "
+	        "`EGRESS_MAX_JOBS=4`), which wins. Every setting has a type, and the same rules "
+	        "hold for all of them; a value that breaks one stops the worker (and `egress run`, "
+	        "`egress broker`) at start with an error naming the file or the variable and the "
+	        "setting:\n\n"
+	        "* **The file** is one JSON object. Every key names a setting below (or is "
+	        "`kafka_props`), no key appears twice, and every value has the setting's JSON "
+	        "type: "
+	        "a string for a string or a word, an integer for an integer (not `\"2\"`, not "
+	        "`2.0`), an array of strings for a list.\n"
+	        "* **The environment** gives text, read by the setting's type: integers in "
+	        "decimal, "
+	        "words as listed (in any case), lists separated by `:`. Every `EGRESS_<NAME>` "
+	        "variable must name a setting; the only others allowed are "
+	        "`EGRESS_KAFKA_<PROPERTY>` (below).\n"
+	        "* Integers lie within the bounds given; words are one of those listed.\n"
+	        "* An empty string is an error where it cannot mean anything (topics, consumer "
+	        "group, `storage_dir`, items of a list); an empty `worker_id` means the default, "
+	        "an empty `kafka_brokers` means none configured.\n"
+	        "* Any librdkafka property can be set as `EGRESS_KAFKA_<PROPERTY>` (upper case, "
+	        "`_` "
+	        "for `.`, e.g. `EGRESS_KAFKA_SESSION_TIMEOUT_MS=6000`) or in the file's "
+	        "`kafka_props` object (string values). They go to librdkafka as they are, which "
+	        "refuses unknown ones when the worker connects. `EGRESS_KAFKA_BROKERS` and "
+	        "`EGRESS_KAFKA_CONNECT_TIMEOUT_S` are the settings of this table.\n"
+	        "* Until the configuration is loaded, log lines follow `EGRESS_LOG_LEVEL` and "
+	        "`EGRESS_LOG_FORMAT` alone; then `log_level` and `log_format` as loaded.\n\n"
+	        "Changed from earlier versions: without `kafka_brokers` the worker used to start "
+	        "the embedded broker silently; it now refuses to start, and `embedded` asks for "
+	        "that "
+	        "broker. Unknown `EGRESS_` variables, bad log levels and formats, duplicate keys, "
+	        "integers given as strings in the file and an empty `storage_dir` (the current "
+	        "directory) used to be accepted.\n\n");
 }
 
 void egw_config_write_doc(void *file)
@@ -530,25 +551,26 @@ void egw_config_write_doc(void *file)
 
 	write_rules(f);
 	fprintf(f, "## Settings\n\n"
-		   "| setting | type | default | bounds | description |\n|---|---|---|---|---|\n");
+	           "| setting | type | default | bounds | description |\n|---|---|---|---|---|\n");
 	for (size_t i = 0; i < NPROPS; i++) {
 		const struct conf_prop *p = &props[i];
 		switch (p->type) {
 		case CT_STR:
-			fprintf(f, "| `%s` | string | %s%s%s | | %s |\n", p->name, p->sdef[0] ? "`" : "",
-				p->sdef[0] ? p->sdef : "(empty)", p->sdef[0] ? "`" : "", p->doc);
+			fprintf(f, "| `%s` | string | %s%s%s | | %s |\n", p->name,
+			        p->sdef[0] ? "`" : "", p->sdef[0] ? p->sdef : "(empty)",
+			        p->sdef[0] ? "`" : "", p->doc);
 			break;
 		case CT_INT:
 			fprintf(f, "| `%s` | integer | `%d` | %d..%d | %s |\n", p->name, p->idef,
-				p->min, p->max, p->doc);
+			        p->min, p->max, p->doc);
 			break;
 		case CT_CHOICE:
 			fprintf(f, "| `%s` | word | `%s` | %s | %s |\n", p->name, p->sdef,
-				rule_of(p, rule, sizeof(rule)) + strlen("must be "), p->doc);
+			        rule_of(p, rule, sizeof(rule)) + strlen("must be "), p->doc);
 			break;
 		case CT_LIST:
 			fprintf(f, "| `%s` | list of strings | %s | at least one | %s |\n", p->name,
-				p->sdef, p->doc);
+			        p->sdef, p->doc);
 			break;
 		}
 	}

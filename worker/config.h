@@ -16,7 +16,7 @@
 typedef struct egw_config {
 	char *worker_id;
 	char *kafka_brokers; /* "host:port,...", EGW_CONFIG_EMBEDDED_BROKER, or ""
-			      * (not configured: `egress worker` refuses to start) */
+	                      * (not configured: `egress worker` refuses to start) */
 	int kafka_connect_timeout_s;
 	char *jobs_topic, *control_topic, *status_topic, *deadletter_topic;
 	char *consumer_group;
@@ -28,8 +28,8 @@ typedef struct egw_config {
 	int empty_room_timeout_s;
 	int sfu_timeout_ms;
 	int stop_grace_s;
-	int log_level;  /* egw_log_level_t: 0 error, 1 warn, 2 info, 3 debug */
-	int log_format; /* 0 text, 1 json */
+	int log_level;      /* egw_log_level_t: 0 error, 1 warn, 2 info, 3 debug */
+	int log_format;     /* 0 text, 1 json */
 	char **kafka_props; /* "name=value" pairs from EGRESS_KAFKA_* and kafka_props */
 	size_t n_kafka_props;
 } egw_config_t;

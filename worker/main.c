@@ -24,8 +24,8 @@ static const struct command {
 	const char *name, *options;
 	int args;
 } commands[] = {
-	{"worker", "c", 0},  {"run", "cdl", 1},     {"broker", "c", 0},
-	{"config-doc", "", 0}, {"version", "", 0}, {"help", "", 0},
+        {"worker", "c", 0},    {"run", "cdl", 1},  {"broker", "c", 0},
+        {"config-doc", "", 0}, {"version", "", 0}, {"help", "", 0},
 };
 
 struct cli {
@@ -44,27 +44,27 @@ static void on_stop_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: egress COMMAND [OPTIONS]\n\n"
-		"commands:\n"
-		"  worker [--config FILE]       run the service: take start jobs from Kafka,\n"
-		"                               stop/update requests from the control topic,\n"
-		"                               report on the status topic. Needs kafka_brokers\n"
-		"                               (EGRESS_KAFKA_BROKERS): host:port,... or\n"
-		"                               'embedded' for a local test broker\n"
-		"  run JOB.json [--duration S] [--config FILE]\n"
-		"                               run one start request without Kafka until\n"
-		"                               SIGINT/SIGTERM or S seconds (S > 0); status\n"
-		"                               events are JSON lines on stdout (JOB.json '-' =\n"
-		"                               stdin)\n"
-		"  broker [--config FILE]       a standalone local Kafka broker; prints\n"
-		"                               'bootstrap: HOST:PORT' first\n"
-		"  config-doc                   print the configuration reference (Markdown)\n"
-		"  version                      print the version (also --version)\n"
-		"  help                         this text\n\n"
-		"environment: EGRESS_<SETTING> (e.g. EGRESS_KAFKA_BROKERS, EGRESS_LOG_LEVEL),\n"
-		"             EGRESS_KAFKA_<PROPERTY> for librdkafka; other EGRESS_ variables\n"
-		"             are errors\n"
-		"docs: docs/jobs.md (job contract), docs/configuration.md (settings)\n");
+	        "usage: egress COMMAND [OPTIONS]\n\n"
+	        "commands:\n"
+	        "  worker [--config FILE]       run the service: take start jobs from Kafka,\n"
+	        "                               stop/update requests from the control topic,\n"
+	        "                               report on the status topic. Needs kafka_brokers\n"
+	        "                               (EGRESS_KAFKA_BROKERS): host:port,... or\n"
+	        "                               'embedded' for a local test broker\n"
+	        "  run JOB.json [--duration S] [--config FILE]\n"
+	        "                               run one start request without Kafka until\n"
+	        "                               SIGINT/SIGTERM or S seconds (S > 0); status\n"
+	        "                               events are JSON lines on stdout (JOB.json '-' =\n"
+	        "                               stdin)\n"
+	        "  broker [--config FILE]       a standalone local Kafka broker; prints\n"
+	        "                               'bootstrap: HOST:PORT' first\n"
+	        "  config-doc                   print the configuration reference (Markdown)\n"
+	        "  version                      print the version (also --version)\n"
+	        "  help                         this text\n\n"
+	        "environment: EGRESS_<SETTING> (e.g. EGRESS_KAFKA_BROKERS, EGRESS_LOG_LEVEL),\n"
+	        "             EGRESS_KAFKA_<PROPERTY> for librdkafka; other EGRESS_ variables\n"
+	        "             are errors\n"
+	        "docs: docs/jobs.md (job contract), docs/configuration.md (settings)\n");
 }
 
 static void install_signals(void)
@@ -117,11 +117,11 @@ static int usage_error(const char *cmd, const char *fmt, ...)
 static int parse_args(int argc, char **argv, struct cli *cli)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"duration", required_argument, NULL, 'd'},
-		{"lifeline", no_argument, NULL, 'l'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"config", required_argument, NULL, 'c'},
+	        {"duration", required_argument, NULL, 'd'},
+	        {"lifeline", no_argument, NULL, 'l'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	const char *name = cli->cmd->name;
 	int opt;
@@ -139,13 +139,17 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		}
 		if (!strchr(cli->cmd->options, opt))
 			return usage_error(name, "--%s is not an option of %s",
-					   opt == 'c' ? "config" : opt == 'd' ? "duration" : "lifeline",
-					   name);
+			                   opt == 'c'   ? "config"
+			                   : opt == 'd' ? "duration"
+			                                : "lifeline",
+			                   name);
 		if (opt == 'c')
 			cli->config_path = optarg;
 		else if (opt == 'd' && parse_duration(optarg, &cli->duration))
-			return usage_error(name, "--duration must be a number of seconds greater "
-						 "than 0, not '%s'", optarg);
+			return usage_error(name,
+			                   "--duration must be a number of seconds greater "
+			                   "than 0, not '%s'",
+			                   optarg);
 		else if (opt == 'l')
 			cli->lifeline = 1;
 	}
@@ -172,8 +176,8 @@ static int cmd_broker(const egw_config_t *cfg)
 	printf("bootstrap: %s\n", egw_broker_bootstraps(b));
 	fflush(stdout);
 	EGW_LOG(NULL, INFO, "local Kafka broker on %s (topics %s, %s, %s, %s); Ctrl-C stops it",
-		egw_broker_bootstraps(b), cfg->jobs_topic, cfg->control_topic, cfg->status_topic,
-		cfg->deadletter_topic);
+	        egw_broker_bootstraps(b), cfg->jobs_topic, cfg->control_topic, cfg->status_topic,
+	        cfg->deadletter_topic);
 	while (!stop_flag)
 		pause();
 	egw_broker_stop(b);
@@ -189,8 +193,9 @@ static int cmd_worker(egw_config_t *cfg, const char *config_path)
 	int ret;
 
 	if (!cfg->kafka_brokers[0]) {
-		EGW_LOG(NULL, ERROR, "no Kafka brokers configured: set kafka_brokers or "
-				     "EGRESS_KAFKA_BROKERS, or `embedded` for a local test broker");
+		EGW_LOG(NULL, ERROR,
+		        "no Kafka brokers configured: set kafka_brokers or "
+		        "EGRESS_KAFKA_BROKERS, or `embedded` for a local test broker");
 		return EXIT_USAGE;
 	}
 	if (!strcmp(cfg->kafka_brokers, EGW_CONFIG_EMBEDDED_BROKER)) {
@@ -206,9 +211,10 @@ static int cmd_worker(egw_config_t *cfg, const char *config_path)
 		cfg->kafka_brokers = bootstraps;
 		printf("bootstrap: %s\n", bootstraps);
 		fflush(stdout);
-		EGW_LOG(NULL, WARN, "Kafka: the embedded broker on %s (kafka_brokers=embedded): "
-				    "for tests and demos only, nothing is persisted",
-			bootstraps);
+		EGW_LOG(NULL, WARN,
+		        "Kafka: the embedded broker on %s (kafka_brokers=embedded): "
+		        "for tests and demos only, nothing is persisted",
+		        bootstraps);
 	} else {
 		EGW_LOG(NULL, INFO, "Kafka brokers: %s", cfg->kafka_brokers);
 	}
@@ -220,14 +226,14 @@ static int cmd_worker(egw_config_t *cfg, const char *config_path)
 static int cmd_run(const egw_config_t *cfg, const struct cli *cli)
 {
 	egw_job_settings_t js = {
-		.worker_id = cfg->worker_id,
-		.storage_dir = cfg->storage_dir,
-		.storage_roots = (const char *const *)cfg->storage_roots,
-		.n_storage_roots = cfg->n_storage_roots,
-		.max_duration_s = cfg->max_duration_s,
-		.empty_room_timeout_s = cfg->empty_room_timeout_s,
-		.sfu_timeout_ms = cfg->sfu_timeout_ms,
-		.stop_grace_s = cfg->stop_grace_s,
+	        .worker_id = cfg->worker_id,
+	        .storage_dir = cfg->storage_dir,
+	        .storage_roots = (const char *const *)cfg->storage_roots,
+	        .n_storage_roots = cfg->n_storage_roots,
+	        .max_duration_s = cfg->max_duration_s,
+	        .empty_room_timeout_s = cfg->empty_room_timeout_s,
+	        .sfu_timeout_ms = cfg->sfu_timeout_ms,
+	        .stop_grace_s = cfg->stop_grace_s,
 	};
 	return egw_runner_main(&js, cli->job_path, cli->duration, cli->lifeline);
 }

@@ -42,7 +42,7 @@ static void clear_egress_env(void)
 /* Loads (file text may be NULL) with one environment variable set (name
  * may be NULL); returns the result, the config in *cfg (freed by the caller). */
 static egw_err_t load(const char *file_text, const char *name, const char *value,
-		      egw_config_t **cfg, char *err, size_t err_size)
+                      egw_config_t **cfg, char *err, size_t err_size)
 {
 	const char *path = file_text ? write_tmp(file_text) : NULL;
 	egw_err_t rc;
@@ -59,7 +59,7 @@ static egw_err_t load(const char *file_text, const char *name, const char *value
 }
 
 static void expect_error(int line, const char *file_text, const char *name, const char *value,
-			 const char *want)
+                         const char *want)
 {
 	egw_config_t *cfg = (egw_config_t *)1;
 	char err[512];
@@ -98,9 +98,9 @@ static void file_then_env(void)
 	egw_config_t *cfg = NULL;
 	char err[256];
 	const char *path = write_tmp("{\"max_jobs\": 3, \"status_topic\": \"st\", "
-				     "\"log_level\": \"debug\", \"log_format\": \"json\", "
-				     "\"storage_dir\": \"/srv/rec\", "
-				     "\"kafka_props\": {\"socket.timeout.ms\": \"5000\"}}");
+	                             "\"log_level\": \"debug\", \"log_format\": \"json\", "
+	                             "\"storage_dir\": \"/srv/rec\", "
+	                             "\"kafka_props\": {\"socket.timeout.ms\": \"5000\"}}");
 	setenv("EGRESS_STATUS_TOPIC", "from-env", 1);
 	setenv("EGRESS_KAFKA_SESSION_TIMEOUT_MS", "6000", 1);
 	setenv("EGRESS_KAFKA_CONNECT_TIMEOUT_S", "2", 1); /* a setting, not a librdkafka property */
@@ -148,8 +148,8 @@ static void storage_roots(void)
 	}
 	egw_config_free(cfg);
 	cfg = NULL;
-	CHECK(load("{\"storage_roots\": [\"/a\"]}", "EGRESS_STORAGE_ROOTS", "/x:/y/z:rel", &cfg, err,
-		   sizeof(err)) == EGW_OK);
+	CHECK(load("{\"storage_roots\": [\"/a\"]}", "EGRESS_STORAGE_ROOTS", "/x:/y/z:rel", &cfg,
+	           err, sizeof(err)) == EGW_OK);
 	CHECK(cfg && cfg->n_storage_roots == 3);
 	if (cfg && cfg->n_storage_roots == 3) {
 		CHECK_STR(cfg->storage_roots[0], "/x");
@@ -166,62 +166,69 @@ static void errors(void)
 		int line;
 		const char *json, *env, *value, *want;
 	} cases[] = {
-		/* the file */
-		{__LINE__, "{\"max_job\": 3}", NULL, NULL, "unknown setting \"max_job\""},
-		{__LINE__, "{\"max_jobs\": 0}", NULL, NULL,
-		 "max_jobs must be an integer between 1 and 256"},
-		{__LINE__, "{\"max_jobs\": \"x\"}", NULL, NULL, "max_jobs must be an integer"},
-		{__LINE__, "{\"max_jobs\": \"2\"}", NULL, NULL, "max_jobs must be an integer"},
-		{__LINE__, "{\"max_jobs\": 2.0}", NULL, NULL, "max_jobs must be an integer"},
-		{__LINE__, "{\"max_jobs\": 99999999999999999999999}", NULL, NULL, "too big"},
-		{__LINE__, "{\"jobs_topic\": 5}", NULL, NULL, "jobs_topic must be a string"},
-		{__LINE__, "{\"jobs_topic\": null}", NULL, NULL, "jobs_topic must be a string"},
-		{__LINE__, "{\"max_jobs\": 3, \"max_jobs\": 4}", NULL, NULL, "duplicate"},
-		{__LINE__, "{\"storage_dir\": \"\"}", NULL, NULL, "storage_dir must not be empty"},
-		{__LINE__, "{\"jobs_topic\": \"\"}", NULL, NULL, "jobs_topic must not be empty"},
-		{__LINE__, "{\"consumer_group\": \"\"}", NULL, NULL,
-		 "consumer_group must not be empty"},
-		{__LINE__, "{\"log_level\": \"loud\"}", NULL, NULL,
-		 "log_level must be one of error, warn, info, debug"},
-		{__LINE__, "{\"log_format\": 1}", NULL, NULL, "log_format must be one of text, json"},
-		{__LINE__, "{\"storage_roots\": \"/a\"}", NULL, NULL,
-		 "storage_roots must be an array of strings"},
-		{__LINE__, "{\"storage_roots\": [\"/a\", 1]}", NULL, NULL,
-		 "storage_roots must be an array of strings"},
-		{__LINE__, "{\"storage_roots\": []}", NULL, NULL,
-		 "storage_roots must list at least one directory"},
-		{__LINE__, "{\"storage_roots\": [\"/a\", \"\"]}", NULL, NULL,
-		 "storage_roots must not contain an empty"},
-		{__LINE__, "{\"kafka_props\": \"x\"}", NULL, NULL, "kafka_props must be an object"},
-		{__LINE__, "{\"kafka_props\": {\"linger.ms\": 5}}", NULL, NULL,
-		 "kafka_props.linger.ms must be a string"},
-		{__LINE__, "[1]", NULL, NULL, "must be a JSON object"},
-		{__LINE__, "{", NULL, NULL, "end of file"},
-		/* the environment */
-		{__LINE__, NULL, "EGRESS_MAX_JOBS", "many", "EGRESS_MAX_JOBS: max_jobs must be an integer"},
-		{__LINE__, NULL, "EGRESS_MAX_JOBS", "3x", "EGRESS_MAX_JOBS: max_jobs must be an integer"},
-		{__LINE__, NULL, "EGRESS_MAX_JOBS", "", "EGRESS_MAX_JOBS: max_jobs must be an integer"},
-		{__LINE__, NULL, "EGRESS_MAX_JOBS", "257", "must be an integer between 1 and 256"},
-		{__LINE__, NULL, "EGRESS_MAX_JOBS", "99999999999999999999",
-		 "must be an integer between 1 and 256"},
-		{__LINE__, NULL, "EGRESS_FOO", "1", "EGRESS_FOO"},
-		{__LINE__, NULL, "EGRESS_MAXJOBS", "1", "unknown environment variable EGRESS_MAXJOBS"},
-		{__LINE__, NULL, "EGRESS_max_jobs", "1", "EGRESS_max_jobs"},
-		{__LINE__, NULL, "EGRESS_KAFKA_", "1", "EGRESS_KAFKA_"},
-		{__LINE__, NULL, "EGRESS_LOG_LEVEL", "loud",
-		 "EGRESS_LOG_LEVEL: log_level must be one of error, warn, info, debug"},
-		{__LINE__, NULL, "EGRESS_LOG_FORMAT", "xml",
-		 "EGRESS_LOG_FORMAT: log_format must be one of text, json"},
-		{__LINE__, NULL, "EGRESS_STORAGE_DIR", "", "storage_dir must not be empty"},
-		{__LINE__, NULL, "EGRESS_CONSUMER_GROUP", "", "consumer_group must not be empty"},
-		{__LINE__, NULL, "EGRESS_STORAGE_ROOTS", "/a::/b",
-		 "storage_roots must not contain an empty"},
-		{__LINE__, NULL, "EGRESS_STORAGE_ROOTS", "", "storage_roots must not contain an empty"},
-		{__LINE__, NULL, "EGRESS_KAFKA_CONNECT_TIMEOUT_S", "0",
-		 "kafka_connect_timeout_s must be an integer between 1 and 3600"},
+	        /* the file */
+	        {__LINE__, "{\"max_job\": 3}", NULL, NULL, "unknown setting \"max_job\""},
+	        {__LINE__, "{\"max_jobs\": 0}", NULL, NULL,
+	         "max_jobs must be an integer between 1 and 256"},
+	        {__LINE__, "{\"max_jobs\": \"x\"}", NULL, NULL, "max_jobs must be an integer"},
+	        {__LINE__, "{\"max_jobs\": \"2\"}", NULL, NULL, "max_jobs must be an integer"},
+	        {__LINE__, "{\"max_jobs\": 2.0}", NULL, NULL, "max_jobs must be an integer"},
+	        {__LINE__, "{\"max_jobs\": 99999999999999999999999}", NULL, NULL, "too big"},
+	        {__LINE__, "{\"jobs_topic\": 5}", NULL, NULL, "jobs_topic must be a string"},
+	        {__LINE__, "{\"jobs_topic\": null}", NULL, NULL, "jobs_topic must be a string"},
+	        {__LINE__, "{\"max_jobs\": 3, \"max_jobs\": 4}", NULL, NULL, "duplicate"},
+	        {__LINE__, "{\"storage_dir\": \"\"}", NULL, NULL, "storage_dir must not be empty"},
+	        {__LINE__, "{\"jobs_topic\": \"\"}", NULL, NULL, "jobs_topic must not be empty"},
+	        {__LINE__, "{\"consumer_group\": \"\"}", NULL, NULL,
+	         "consumer_group must not be empty"},
+	        {__LINE__, "{\"log_level\": \"loud\"}", NULL, NULL,
+	         "log_level must be one of error, warn, info, debug"},
+	        {__LINE__, "{\"log_format\": 1}", NULL, NULL,
+	         "log_format must be one of text, json"},
+	        {__LINE__, "{\"storage_roots\": \"/a\"}", NULL, NULL,
+	         "storage_roots must be an array of strings"},
+	        {__LINE__, "{\"storage_roots\": [\"/a\", 1]}", NULL, NULL,
+	         "storage_roots must be an array of strings"},
+	        {__LINE__, "{\"storage_roots\": []}", NULL, NULL,
+	         "storage_roots must list at least one directory"},
+	        {__LINE__, "{\"storage_roots\": [\"/a\", \"\"]}", NULL, NULL,
+	         "storage_roots must not contain an empty"},
+	        {__LINE__, "{\"kafka_props\": \"x\"}", NULL, NULL, "kafka_props must be an object"},
+	        {__LINE__, "{\"kafka_props\": {\"linger.ms\": 5}}", NULL, NULL,
+	         "kafka_props.linger.ms must be a string"},
+	        {__LINE__, "[1]", NULL, NULL, "must be a JSON object"},
+	        {__LINE__, "{", NULL, NULL, "end of file"},
+	        /* the environment */
+	        {__LINE__, NULL, "EGRESS_MAX_JOBS", "many",
+	         "EGRESS_MAX_JOBS: max_jobs must be an integer"},
+	        {__LINE__, NULL, "EGRESS_MAX_JOBS", "3x",
+	         "EGRESS_MAX_JOBS: max_jobs must be an integer"},
+	        {__LINE__, NULL, "EGRESS_MAX_JOBS", "",
+	         "EGRESS_MAX_JOBS: max_jobs must be an integer"},
+	        {__LINE__, NULL, "EGRESS_MAX_JOBS", "257", "must be an integer between 1 and 256"},
+	        {__LINE__, NULL, "EGRESS_MAX_JOBS", "99999999999999999999",
+	         "must be an integer between 1 and 256"},
+	        {__LINE__, NULL, "EGRESS_FOO", "1", "EGRESS_FOO"},
+	        {__LINE__, NULL, "EGRESS_MAXJOBS", "1",
+	         "unknown environment variable EGRESS_MAXJOBS"},
+	        {__LINE__, NULL, "EGRESS_max_jobs", "1", "EGRESS_max_jobs"},
+	        {__LINE__, NULL, "EGRESS_KAFKA_", "1", "EGRESS_KAFKA_"},
+	        {__LINE__, NULL, "EGRESS_LOG_LEVEL", "loud",
+	         "EGRESS_LOG_LEVEL: log_level must be one of error, warn, info, debug"},
+	        {__LINE__, NULL, "EGRESS_LOG_FORMAT", "xml",
+	         "EGRESS_LOG_FORMAT: log_format must be one of text, json"},
+	        {__LINE__, NULL, "EGRESS_STORAGE_DIR", "", "storage_dir must not be empty"},
+	        {__LINE__, NULL, "EGRESS_CONSUMER_GROUP", "", "consumer_group must not be empty"},
+	        {__LINE__, NULL, "EGRESS_STORAGE_ROOTS", "/a::/b",
+	         "storage_roots must not contain an empty"},
+	        {__LINE__, NULL, "EGRESS_STORAGE_ROOTS", "",
+	         "storage_roots must not contain an empty"},
+	        {__LINE__, NULL, "EGRESS_KAFKA_CONNECT_TIMEOUT_S", "0",
+	         "kafka_connect_timeout_s must be an integer between 1 and 3600"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		expect_error(cases[i].line, cases[i].json, cases[i].env, cases[i].value, cases[i].want);
+		expect_error(cases[i].line, cases[i].json, cases[i].env, cases[i].value,
+		             cases[i].want);
 }
 
 /* docs/configuration.md is the generator's output, byte for byte. */
@@ -243,10 +250,12 @@ static void doc_in_step(void)
 	CHECK(checked_in && len == gen_len && !memcmp(checked_in, generated, gen_len));
 	if (!checked_in || len != gen_len || memcmp(checked_in, generated, gen_len))
 		fprintf(stderr, "docs/configuration.md differs from `egress config-doc`: "
-				"run build/egress config-doc > docs/configuration.md\n");
+		                "run build/egress config-doc > docs/configuration.md\n");
 	static const char *const must_mention[] = {
-		"`log_level`", "`log_format`", "`storage_roots`", "`kafka_connect_timeout_s`",
-		"`embedded`", "EGRESS_KAFKA_<PROPERTY>", "duplicate",
+	        "`log_level`",     "`log_format`",
+	        "`storage_roots`", "`kafka_connect_timeout_s`",
+	        "`embedded`",      "EGRESS_KAFKA_<PROPERTY>",
+	        "duplicate",
 	};
 	for (size_t i = 0; i < sizeof(must_mention) / sizeof(must_mention[0]); i++) {
 		CHECK(strstr(generated, must_mention[i]) != NULL);
