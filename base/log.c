@@ -10,7 +10,8 @@
 #include <sys/time.h>
 #include <time.h>
 
-/* Process-wide settings read from the environment once; never written after. */
+/* Process-wide settings read from the environment once, then set from the
+ * configuration at start-up (egw_log_configure); read-only after that. */
 static struct {
 	pthread_once_t once;
 	egw_log_level_t level;
@@ -32,6 +33,14 @@ static void read_env(void)
 void egw_log_init(void)
 {
 	pthread_once(&logcfg.once, read_env);
+}
+
+void egw_log_configure(egw_log_level_t level, int json)
+{
+	egw_log_init();
+	if (level >= EGW_LOG_ERROR && level <= EGW_LOG_DEBUG)
+		logcfg.level = level;
+	logcfg.json = !!json;
 }
 
 void egw_time_now(char *buf, size_t size)

@@ -1,5 +1,5 @@
 /* Logging: one macro, printf-checked, carrying the egress id.
- * Lines go to stderr, as text or as JSON lines (EGRESS_LOG_FORMAT=json).
+ * Lines go to stderr, as text or as JSON lines (log_format json).
  * locality: any thread. */
 #ifndef EGW_LOG_H
 #define EGW_LOG_H
@@ -14,8 +14,14 @@ typedef enum egw_log_level {
 } egw_log_level_t;
 
 /* Reads EGRESS_LOG_LEVEL (error|warn|info|debug) and EGRESS_LOG_FORMAT
- * (text|json) once; safe to call again. */
+ * (text|json) once, so that logging works before the configuration is
+ * loaded (values it does not know are left to the configuration to
+ * refuse); safe to call again. */
 void egw_log_init(void);
+
+/* Applies the validated log_level and log_format settings.
+ * locality: call before other threads log (start-up). */
+void egw_log_configure(egw_log_level_t level, int json);
 
 void egw_log(const char *egress_id, egw_log_level_t level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -3,6 +3,7 @@
  * Start-request sections are in job_start.c, path templates in job_path.c. */
 #include "contract/request_int.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,8 +200,76 @@ static egw_err_t decode_error(const json_error_t *jerr, char *errstr, size_t err
 	return EGW_ERR_INVALID_REQUEST;
 }
 
-static egw_err_t decode(const char *text, size_t len, json_t **root, char *errstr,
-			size_t errstr_size)
+/* ---- integers beyond 64 bits ----
+ * jansson stops at the first one ("numeric overflow") without saying where.
+ * Parsed again with every integer as a real, the document is mended: what
+ * was an integer in the text becomes one again, and one beyond 64 bits the
+ * nearest 64-bit integer, so that the field's own rule names the problem
+ * ("limits.max_duration_s: must be an integer between 1 and 604800") and
+ * the egress id is still known. big gets the path of the first one, for
+ * fields without bounds (see egw_request_parse). */
+
+/* The integer the real v stands for (v itself when it has a fraction);
+ * NULL when out of memory. */
+static json_t *mend_real(json_t *v, const char *path, char *big, size_t big_size)
+{
+	double d = json_real_value(v);
+
+	if (d >= 0x1p63 || d < -0x1p63) {
+		if (!big[0])
+			snprintf(big, big_size, "%s", path[0] ? path : "request");
+		return json_integer(d > 0 ? LLONG_MAX : LLONG_MIN);
+	}
+	if ((double)(json_int_t)d != d)
+		return json_incref(v);
+	return json_integer((json_int_t)d);
+}
+
+/* Mends the numbers in v in place; -1 when out of memory. */
+static int mend_numbers(json_t *v, const char *path, char *big, size_t big_size)
+{
+	char item[256];
+	const char *key;
+	json_t *child;
+	size_t i;
+
+	json_object_foreach(v, key, child) {
+		egw_json_path_key(item, sizeof(item), path, key);
+		if (json_is_real(child)
+			    ? json_object_set_new(v, key, mend_real(child, item, big, big_size))
+			    : mend_numbers(child, item, big, big_size))
+			return -1;
+	}
+	json_array_foreach(v, i, child) {
+		egw_json_path_index(item, sizeof(item), path, i);
+		if (json_is_real(child) ? json_array_set_new(v, i, mend_real(child, item, big, big_size))
+					: mend_numbers(child, item, big, big_size))
+			return -1;
+	}
+	return 0;
+}
+
+/* The document of a numeric overflow, mended; NULL when it has another
+ * problem too (a real beyond double, say) or memory is short. */
+static json_t *decode_mended(const char *text, size_t len, char *big, size_t big_size)
+{
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY |
+						     JSON_DECODE_INT_AS_REAL, NULL);
+	json_t *top = json_array(); /* the root may be a number: mend it as an item */
+
+	if (!root || !top || json_array_append(top, root) || mend_numbers(top, "", big, big_size)) {
+		json_decref(top);
+		json_decref(root);
+		return NULL;
+	}
+	json_decref(root);
+	root = json_incref(json_array_get(top, 0));
+	json_decref(top);
+	return root;
+}
+
+static egw_err_t decode(const char *text, size_t len, json_t **root, char *big, size_t big_size,
+			char *errstr, size_t errstr_size)
 {
 	json_error_t jerr;
 
@@ -215,6 +284,8 @@ static egw_err_t decode(const char *text, size_t len, json_t **root, char *errst
 		return EGW_ERR_INVALID_REQUEST;
 	}
 	*root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if (!*root && json_error_code(&jerr) == json_error_numeric_overflow)
+		*root = decode_mended(text, len, big, big_size);
 	if (!*root)
 		return decode_error(&jerr, errstr, errstr_size);
 	if (!json_is_object(*root)) {
@@ -287,6 +358,7 @@ egw_err_t egw_request_parse(const char *text, size_t len, egw_request_t **out,
 {
 	json_t *root = NULL, *id;
 	egw_request_t *req = NULL;
+	char big[256] = "";
 	egw_err_t err;
 
 	if (egress_id_out)
@@ -298,7 +370,7 @@ egw_err_t egw_request_parse(const char *text, size_t len, egw_request_t **out,
 		return EGW_ERR_INTERNAL;
 	}
 	*out = NULL;
-	err = decode(text, len, &root, errstr, errstr_size);
+	err = decode(text, len, &root, big, sizeof(big), errstr, errstr_size);
 	if (err)
 		goto fail;
 	id = json_object_get(root, "egress_id");
@@ -324,6 +396,10 @@ egw_err_t egw_request_parse(const char *text, size_t len, egw_request_t **out,
 		request_types, json_string_value(json_object_get(root, "type")));
 	snprintf(req->egress_id, sizeof(req->egress_id), "%s", json_string_value(id));
 	err = parse_body(root, req, errstr, errstr_size);
+	if (!err && big[0]) { /* in a field without bounds, or an unknown one */
+		egw_json_seterr(errstr, errstr_size, big, NULL, "number out of range");
+		err = EGW_ERR_INVALID_REQUEST;
+	}
 	if (err)
 		goto fail;
 	*out = req;

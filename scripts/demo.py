@@ -31,7 +31,8 @@ def main():
         say("participants alice (VP8 + Opus, 440 Hz) and bob (H.264 + Opus, 660 Hz) publishing")
 
         worker = w.run([os.path.join(world.BUILD_DIR, "egress"), "worker"], name="worker",
-                       stdout=subprocess.PIPE, env={"EGRESS_STORAGE_DIR": OUT,
+                       stdout=subprocess.PIPE, env={"EGRESS_KAFKA_BROKERS": "embedded",
+                                                    "EGRESS_STORAGE_DIR": OUT,
                                                     "EGRESS_WORKER_ID": "demo-worker"})
         line = worker.stdout.readline().decode().strip()
         if not line.startswith("bootstrap: "):

@@ -6,44 +6,89 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 extern char **environ;
 
-typedef enum { CT_STR, CT_INT } conf_type_t;
+typedef enum {
+	CT_STR,    /* char * */
+	CT_INT,    /* int, within min..max */
+	CT_CHOICE, /* int: index of the value in choices */
+	CT_LIST,   /* char ** and size_t count (at count_offset) */
+} conf_type_t;
+
+#define CF_NONEMPTY 0x01u /* "" makes no sense */
+
+static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+static const char *const log_formats[] = {"text", "json", NULL};
 
 /* The one table of settings. Every setting can be given in the JSON file
  * under `name` or in the environment as EGRESS_<NAME upper-cased>. */
 static const struct conf_prop {
 	const char *name;
 	conf_type_t type;
-	size_t offset;
-	const char *sdef;
+	unsigned flags;
+	size_t offset, count_offset;
+	const char *sdef; /* strings, choices; lists: the default as documented */
 	int idef, min, max;
+	const char *const *choices;
 	const char *doc;
 } props[] = {
-#define S(n, d, doc) {#n, CT_STR, offsetof(egw_config_t, n), d, 0, 0, 0, doc}
-#define I(n, d, lo, hi, doc) {#n, CT_INT, offsetof(egw_config_t, n), NULL, d, lo, hi, doc}
-	S(worker_id, "", "Name of this worker in status events. Default: `<hostname>-<pid>`."),
-	S(kafka_brokers, "",
-	  "Kafka bootstrap servers (`host:port,...`). Empty: start the embedded broker "
-	  "in-process and log its address."),
-	S(jobs_topic, "egress.jobs", "Topic of start requests, shared by the consumer group."),
-	S(control_topic, "egress.control", "Topic of stop/update requests, read by every worker."),
-	S(status_topic, "egress.status", "Topic the worker writes status events to."),
-	S(deadletter_topic, "egress.deadletter", "Topic for requests that cannot be parsed."),
-	S(consumer_group, "egress-workers", "Consumer group of the jobs topic."),
-	I(max_jobs, 2, 1, 256,
-	  "Jobs run at once. A full worker leaves the jobs group so others take new starts."),
-	S(storage_dir, "./out", "Default local storage directory for jobs without `storage`."),
-	I(max_duration_s, 14400, 1, 7 * 86400, "Default `limits.max_duration_s`."),
-	I(empty_room_timeout_s, 300, 1, 86400,
-	  "Default `limits.empty_room_timeout_s`: stop when the source is absent this long."),
-	I(sfu_timeout_ms, 10000, 100, 120000, "Timeout of one SFU signalling request."),
-	I(stop_grace_s, 10, 1, 600,
-	  "After a stop, how long a job may take to finalise its files before it is killed."),
+#define OFF(n) offsetof(egw_config_t, n)
+#define S(n, fl, d, doc)                                                                           \
+	{                                                                                          \
+#n, CT_STR, fl, OFF(n), 0, d, 0, 0, 0, NULL, doc                                   \
+	}
+#define I(n, d, lo, hi, doc)                                                                       \
+	{                                                                                          \
+#n, CT_INT, 0, OFF(n), 0, NULL, d, lo, hi, NULL, doc                               \
+	}
+#define C(n, d, names, doc)                                                                        \
+	{                                                                                          \
+#n, CT_CHOICE, 0, OFF(n), 0, d, 0, 0, 0, names, doc                                \
+	}
+#define L(n, d, doc)                                                                               \
+	{                                                                                          \
+#n, CT_LIST, CF_NONEMPTY, OFF(n), OFF(n_##n), d, 0, 0, 0, NULL, doc                \
+	}
+        S(worker_id, 0, "", "Name of this worker in status events. Empty: `<hostname>-<pid>`."),
+        S(kafka_brokers, 0, "",
+          "Kafka bootstrap servers (`host:port,...`), or `embedded`: a local broker in-process "
+          "(librdkafka's mock cluster; for tests and demos only, nothing is persisted) whose "
+          "address the worker prints as `bootstrap: HOST:PORT` on standard output. `egress worker` "
+          "refuses to start without it (earlier versions started the embedded broker then)."),
+        I(kafka_connect_timeout_s, 30, 1, 3600,
+          "At start, how long the worker waits for the brokers to answer before it exits with an "
+          "error saying they are unreachable. SIGTERM or SIGINT end the wait at once."),
+        S(jobs_topic, CF_NONEMPTY, "egress.jobs",
+          "Topic of start requests, shared by the consumer group."),
+        S(control_topic, CF_NONEMPTY, "egress.control",
+          "Topic of stop/update requests, read by every worker."),
+        S(status_topic, CF_NONEMPTY, "egress.status", "Topic the worker writes status events to."),
+        S(deadletter_topic, CF_NONEMPTY, "egress.deadletter",
+          "Topic for requests that cannot be parsed."),
+        S(consumer_group, CF_NONEMPTY, "egress-workers", "Consumer group of the jobs topic."),
+        I(max_jobs, 2, 1, 256,
+          "Jobs run at once. A full worker leaves the jobs group so others take new starts."),
+        S(storage_dir, CF_NONEMPTY, "./out",
+          "Default local storage directory for jobs without `storage`."),
+        L(storage_roots, "[`storage_dir`]",
+          "Directories a job's `storage.dir` may point into (file: an array of strings; "
+          "environment: separated by `:`). Default: just `storage_dir`."),
+        I(max_duration_s, 14400, 1, 7 * 86400, "Default `limits.max_duration_s`."),
+        I(empty_room_timeout_s, 300, 1, 86400,
+          "Default `limits.empty_room_timeout_s`: stop when the source is absent this long."),
+        I(sfu_timeout_ms, 10000, 100, 120000, "Timeout of one SFU signalling request."),
+        I(stop_grace_s, 10, 1, 600,
+          "After a stop, how long a job may take to finalise its files before it is killed."),
+        C(log_level, "info", log_levels, "Least severe log lines written (to standard error)."),
+        C(log_format, "text", log_formats, "Log lines as text, or as JSON objects one a line."),
+#undef OFF
 #undef S
 #undef I
+#undef C
+#undef L
 };
 
 #define NPROPS (sizeof(props) / sizeof(props[0]))
@@ -58,38 +103,205 @@ static int *int_field(egw_config_t *cfg, const struct conf_prop *p)
 	return (int *)((char *)cfg + p->offset);
 }
 
-static egw_err_t set_prop(egw_config_t *cfg, const struct conf_prop *p, const char *sval,
-			  json_int_t ival, int is_int, const char *where, char *errstr,
-			  size_t errstr_size)
+static char ***list_field(egw_config_t *cfg, const struct conf_prop *p, size_t **count)
 {
-	if (p->type == CT_STR) {
-		if (is_int) {
-			snprintf(errstr, errstr_size, "%s: %s must be a string", where, p->name);
-			return EGW_ERR_INVALID_REQUEST;
-		}
-		char *dup = strdup(sval);
-		if (!dup)
-			return EGW_ERR_NOMEM;
-		free(*str_field(cfg, p));
-		*str_field(cfg, p) = dup;
-		return EGW_OK;
+	*count = (size_t *)((char *)cfg + p->count_offset);
+	return (char ***)((char *)cfg + p->offset);
+}
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* "must be ..." of p, for messages. */
+static const char *rule_of(const struct conf_prop *p, char *buf, size_t size)
+{
+	size_t n;
+
+	switch (p->type) {
+	case CT_STR:
+		return "must be a string";
+	case CT_INT:
+		snprintf(buf, size, "must be an integer between %d and %d", p->min, p->max);
+		return buf;
+	case CT_CHOICE:
+		n = (size_t)snprintf(buf, size, "must be one of ");
+		for (size_t i = 0; p->choices[i] && n < size; i++)
+			n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "",
+			                      p->choices[i]);
+		return buf;
+	case CT_LIST:
+		return "must be an array of strings";
 	}
-	if (!is_int) {
-		char *end;
-		errno = 0;
-		ival = strtoll(sval, &end, 10);
-		if (errno || end == sval || *end) {
-			snprintf(errstr, errstr_size, "%s: %s must be an integer", where, p->name);
-			return EGW_ERR_INVALID_REQUEST;
-		}
-	}
-	if (ival < p->min || ival > p->max) {
-		snprintf(errstr, errstr_size, "%s: %s must be between %d and %d", where, p->name,
-			 p->min, p->max);
-		return EGW_ERR_INVALID_REQUEST;
-	}
-	*int_field(cfg, p) = (int)ival;
+	return "is wrong";
+}
+
+static egw_err_t invalid(const struct conf_prop *p, const char *where, const char *what,
+                         char *errstr, size_t errstr_size)
+{
+	char rule[128];
+	snprintf(errstr, errstr_size, "%s: %s %s", where, p->name,
+	         what ? what : rule_of(p, rule, sizeof(rule)));
+	return EGW_ERR_INVALID_REQUEST;
+}
+
+static egw_err_t set_str(egw_config_t *cfg, const struct conf_prop *p, const char *s,
+                         const char *where, char *errstr, size_t errstr_size)
+{
+	char *dup;
+
+	if ((p->flags & CF_NONEMPTY) && !s[0])
+		return invalid(p, where, "must not be empty", errstr, errstr_size);
+	if (!(dup = strdup(s)))
+		return EGW_ERR_NOMEM;
+	free(*str_field(cfg, p));
+	*str_field(cfg, p) = dup;
 	return EGW_OK;
+}
+
+static egw_err_t set_int(egw_config_t *cfg, const struct conf_prop *p, long long v,
+                         const char *where, char *errstr, size_t errstr_size)
+{
+	if (v < p->min || v > p->max)
+		return invalid(p, where, NULL, errstr, errstr_size);
+	*int_field(cfg, p) = (int)v;
+	return EGW_OK;
+}
+
+/* Index of s in the words of p, in any case ("WARN" is warn); -1 if none. */
+static int choice_index(const struct conf_prop *p, const char *s)
+{
+	for (int i = 0; s && p->choices[i]; i++)
+		if (!strcasecmp(s, p->choices[i]))
+			return i;
+	return -1;
+}
+
+static egw_err_t set_choice(egw_config_t *cfg, const struct conf_prop *p, const char *s,
+                            const char *where, char *errstr, size_t errstr_size)
+{
+	int i = choice_index(p, s);
+	if (i < 0)
+		return invalid(p, where, NULL, errstr, errstr_size);
+	*int_field(cfg, p) = i;
+	return EGW_OK;
+}
+
+/* Takes v (n items) in every case. */
+static egw_err_t set_list(egw_config_t *cfg, const struct conf_prop *p, char **v, size_t n,
+                          const char *where, char *errstr, size_t errstr_size)
+{
+	size_t *count;
+	char ***field = list_field(cfg, p, &count);
+	egw_err_t err = EGW_OK;
+
+	if (n == 0)
+		err = invalid(p, where, "must list at least one directory", errstr, errstr_size);
+	for (size_t i = 0; i < n && !err; i++)
+		if (!v[i][0])
+			err = invalid(p, where, "must not contain an empty string", errstr,
+			              errstr_size);
+	if (err) {
+		free_strv(v, n);
+		return err;
+	}
+	free_strv(*field, *count);
+	*field = v;
+	*count = n;
+	return EGW_OK;
+}
+
+/* A value from the file: it must have the setting's JSON type. */
+static egw_err_t set_from_json(egw_config_t *cfg, const struct conf_prop *p, const json_t *val,
+                               const char *where, char *errstr, size_t errstr_size)
+{
+	size_t i, n = json_array_size(val);
+	const json_t *item;
+	char **v;
+
+	switch (p->type) {
+	case CT_STR:
+		if (!json_is_string(val))
+			return invalid(p, where, NULL, errstr, errstr_size);
+		return set_str(cfg, p, json_string_value(val), where, errstr, errstr_size);
+	case CT_INT:
+		if (!json_is_integer(val))
+			return invalid(p, where, NULL, errstr, errstr_size);
+		return set_int(cfg, p, json_integer_value(val), where, errstr, errstr_size);
+	case CT_CHOICE:
+		return set_choice(cfg, p, json_string_value(val), where, errstr, errstr_size);
+	case CT_LIST:
+		if (!json_is_array(val))
+			return invalid(p, where, NULL, errstr, errstr_size);
+		json_array_foreach(val, i, item) if (!json_is_string(item)) return invalid(
+		        p, where, NULL, errstr, errstr_size);
+		if (n && !(v = calloc(n, sizeof(*v))))
+			return EGW_ERR_NOMEM;
+		for (i = 0; i < n; i++) {
+			if (!(v[i] = strdup(json_string_value(json_array_get(val, i))))) {
+				free_strv(v, i);
+				return EGW_ERR_NOMEM;
+			}
+		}
+		return set_list(cfg, p, n ? v : NULL, n, where, errstr, errstr_size);
+	}
+	return EGW_ERR_INTERNAL;
+}
+
+/* "a:b:c" -> {"a", "b", "c"}; "" is one empty item. */
+static egw_err_t split_list(const char *text, char ***out, size_t *n)
+{
+	size_t count = 1;
+	const char *s = text;
+	char **v;
+
+	for (const char *c = text; *c; c++)
+		count += *c == ':';
+	if (!(v = calloc(count, sizeof(*v))))
+		return EGW_ERR_NOMEM;
+	for (size_t i = 0; i < count; i++) {
+		size_t len = strcspn(s, ":");
+		if (!(v[i] = strndup(s, len))) {
+			free_strv(v, i);
+			return EGW_ERR_NOMEM;
+		}
+		s += len + (s[len] == ':');
+	}
+	*out = v;
+	*n = count;
+	return EGW_OK;
+}
+
+/* A value from the environment: text, read by the setting's type. */
+static egw_err_t set_from_text(egw_config_t *cfg, const struct conf_prop *p, const char *text,
+                               const char *where, char *errstr, size_t errstr_size)
+{
+	char **v, *end;
+	long long ival;
+	size_t n;
+
+	switch (p->type) {
+	case CT_STR:
+		return set_str(cfg, p, text, where, errstr, errstr_size);
+	case CT_INT:
+		errno = 0;
+		ival = strtoll(text, &end, 10);
+		if (!isdigit((unsigned char)text[text[0] == '-']) || *end)
+			return invalid(p, where, NULL, errstr, errstr_size);
+		if (errno == ERANGE)
+			ival = ival < 0 ? (long long)p->min - 1 : (long long)p->max + 1;
+		return set_int(cfg, p, ival, where, errstr, errstr_size);
+	case CT_CHOICE:
+		return set_choice(cfg, p, text, where, errstr, errstr_size);
+	case CT_LIST:
+		if (split_list(text, &v, &n))
+			return EGW_ERR_NOMEM;
+		return set_list(cfg, p, v, n, where, errstr, errstr_size);
+	}
+	return EGW_ERR_INTERNAL;
 }
 
 static egw_err_t add_kafka_prop(egw_config_t *cfg, const char *name, const char *value)
@@ -105,47 +317,61 @@ static egw_err_t add_kafka_prop(egw_config_t *cfg, const char *name, const char 
 	return EGW_OK;
 }
 
+static egw_err_t load_kafka_props(egw_config_t *cfg, const json_t *obj, const char *path,
+                                  char *errstr, size_t errstr_size)
+{
+	const char *k;
+	json_t *v;
+	egw_err_t err;
+
+	if (!json_is_object(obj)) {
+		snprintf(errstr, errstr_size, "%s: kafka_props must be an object of strings", path);
+		return EGW_ERR_INVALID_REQUEST;
+	}
+	json_object_foreach((json_t *)obj, k, v)
+	{
+		if (!json_is_string(v)) {
+			snprintf(errstr, errstr_size, "%s: kafka_props.%s must be a string", path,
+			         k);
+			return EGW_ERR_INVALID_REQUEST;
+		}
+		if ((err = add_kafka_prop(cfg, k, json_string_value(v))))
+			return err;
+	}
+	return EGW_OK;
+}
+
+static const struct conf_prop *find_prop(const char *name)
+{
+	for (size_t i = 0; i < NPROPS; i++)
+		if (!strcmp(props[i].name, name))
+			return &props[i];
+	return NULL;
+}
+
 static egw_err_t load_file(egw_config_t *cfg, const char *path, char *errstr, size_t errstr_size)
 {
 	json_error_t jerr;
-	json_t *root = json_load_file(path, 0, &jerr), *val;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr), *val;
 	const char *key;
 	egw_err_t err = EGW_OK;
 
 	if (!root || !json_is_object(root)) {
 		snprintf(errstr, errstr_size, "%s:%d: %s", path, jerr.line,
-			 root ? "must be a JSON object" : jerr.text);
+		         root ? "must be a JSON object" : jerr.text);
 		json_decref(root);
 		return EGW_ERR_INVALID_REQUEST;
 	}
-	json_object_foreach(root, key, val) {
-		const struct conf_prop *p = NULL;
-		for (size_t i = 0; i < NPROPS && !p; i++)
-			if (!strcmp(props[i].name, key))
-				p = &props[i];
-		if (!strcmp(key, "kafka_props") && json_is_object(val)) {
-			const char *k;
-			json_t *v;
-			json_object_foreach(val, k, v) {
-				if (!json_is_string(v)) {
-					snprintf(errstr, errstr_size, "%s: kafka_props.%s must be a string", path, k);
-					err = EGW_ERR_INVALID_REQUEST;
-				} else
-					err = add_kafka_prop(cfg, k, json_string_value(v));
-				if (err)
-					break;
-			}
-		} else if (!p) {
+	json_object_foreach(root, key, val)
+	{
+		const struct conf_prop *p = find_prop(key);
+		if (!strcmp(key, "kafka_props"))
+			err = load_kafka_props(cfg, val, path, errstr, errstr_size);
+		else if (!p) {
 			snprintf(errstr, errstr_size, "%s: unknown setting \"%s\"", path, key);
 			err = EGW_ERR_INVALID_REQUEST;
-		} else if (json_is_string(val))
-			err = set_prop(cfg, p, json_string_value(val), 0, 0, path, errstr, errstr_size);
-		else if (json_is_integer(val))
-			err = set_prop(cfg, p, NULL, json_integer_value(val), 1, path, errstr, errstr_size);
-		else {
-			snprintf(errstr, errstr_size, "%s: %s has the wrong type", path, key);
-			err = EGW_ERR_INVALID_REQUEST;
-		}
+		} else
+			err = set_from_json(cfg, p, val, path, errstr, errstr_size);
 		if (err)
 			break;
 	}
@@ -153,34 +379,90 @@ static egw_err_t load_file(egw_config_t *cfg, const char *path, char *errstr, si
 	return err;
 }
 
-/* EGRESS_<SETTING> for table settings, EGRESS_KAFKA_<PROP> (upper case, '_'
- * for '.') for librdkafka properties, e.g. EGRESS_KAFKA_SESSION_TIMEOUT_MS. */
+/* The setting named by the environment variable EGRESS_<NAME> (name is
+ * what follows EGRESS_, len bytes), or NULL. */
+static const struct conf_prop *prop_of_env(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NPROPS; i++) {
+		const char *p = props[i].name;
+		size_t j = 0;
+		while (j < len && p[j] && name[j] == toupper((unsigned char)p[j]))
+			j++;
+		if (j == len && !p[j])
+			return &props[i];
+	}
+	return NULL;
+}
+
+/* Every EGRESS_<NAME> names a setting, or is EGRESS_KAFKA_<PROPERTY> (upper
+ * case, '_' for '.') for librdkafka, e.g. EGRESS_KAFKA_SESSION_TIMEOUT_MS. */
 static egw_err_t load_env(egw_config_t *cfg, char *errstr, size_t errstr_size)
 {
-	char name[128];
+	char var[128], prop[128];
 	egw_err_t err;
-	for (size_t i = 0; i < NPROPS; i++) {
-		snprintf(name, sizeof(name), "EGRESS_%s", props[i].name);
-		for (char *c = name; *c; c++)
-			*c = (char)toupper((unsigned char)*c);
-		const char *v = getenv(name);
-		if (v && (err = set_prop(cfg, &props[i], v, 0, 0, name, errstr, errstr_size)))
+
+	for (char **e = environ; *e; e++) {
+		const char *eq = strchr(*e, '='), *name = *e + 7;
+		size_t len;
+		if (strncmp(*e, "EGRESS_", 7) || !eq)
+			continue;
+		len = (size_t)(eq - name);
+		snprintf(var, sizeof(var), "%.*s", (int)(eq - *e), *e);
+		const struct conf_prop *p = prop_of_env(name, len);
+		if (p) {
+			if ((err = set_from_text(cfg, p, eq + 1, var, errstr, errstr_size)))
+				return err;
+			continue;
+		}
+		if (strncmp(name, "KAFKA_", 6) || len == 6 || len - 6 >= sizeof(prop)) {
+			snprintf(errstr, errstr_size,
+			         "unknown environment variable %s: no such setting "
+			         "(EGRESS_<SETTING> "
+			         "or EGRESS_KAFKA_<PROPERTY>; see `egress config-doc`)",
+			         var);
+			return EGW_ERR_INVALID_REQUEST;
+		}
+		for (size_t j = 0; j < len - 6; j++) {
+			char c = name[6 + j];
+			prop[j] = c == '_' ? '.' : (char)tolower((unsigned char)c);
+		}
+		prop[len - 6] = '\0';
+		if ((err = add_kafka_prop(cfg, prop, eq + 1)))
 			return err;
 	}
-	for (char **e = environ; *e; e++) {
-		const char *eq = strchr(*e, '=');
-		if (strncmp(*e, "EGRESS_KAFKA_", 13) || !eq || !strncmp(*e, "EGRESS_KAFKA_BROKERS=", 21))
-			continue;
-		size_t n = (size_t)(eq - (*e + 13));
-		if (n == 0 || n >= sizeof(name))
-			continue;
-		for (size_t j = 0; j < n; j++) {
-			char c = (*e)[13 + j];
-			name[j] = c == '_' ? '.' : (char)tolower((unsigned char)c);
-		}
-		name[n] = '\0';
-		if ((err = add_kafka_prop(cfg, name, eq + 1)))
-			return err;
+	return EGW_OK;
+}
+
+static egw_err_t set_defaults(egw_config_t *cfg)
+{
+	for (size_t i = 0; i < NPROPS; i++) {
+		const struct conf_prop *p = &props[i];
+		if (p->type == CT_INT)
+			*int_field(cfg, p) = p->idef;
+		else if (p->type == CT_CHOICE)
+			*int_field(cfg, p) = choice_index(p, p->sdef);
+		else if (p->type == CT_STR && !(*str_field(cfg, p) = strdup(p->sdef)))
+			return EGW_ERR_NOMEM;
+	}
+	return EGW_OK;
+}
+
+/* What depends on other settings: worker_id, storage_roots. */
+static egw_err_t derive(egw_config_t *cfg)
+{
+	if (!cfg->worker_id[0]) {
+		char host[64] = "worker", id[96];
+		gethostname(host, sizeof(host) - 1);
+		snprintf(id, sizeof(id), "%s-%d", host, (int)getpid());
+		free(cfg->worker_id);
+		if (!(cfg->worker_id = strdup(id)))
+			return EGW_ERR_NOMEM;
+	}
+	if (!cfg->n_storage_roots) {
+		if (!(cfg->storage_roots = calloc(1, sizeof(char *))) ||
+		    !(cfg->storage_roots[0] = strdup(cfg->storage_dir)))
+			return EGW_ERR_NOMEM;
+		cfg->n_storage_roots = 1;
 	}
 	return EGW_OK;
 }
@@ -191,29 +473,12 @@ egw_err_t egw_config_load(const char *path, egw_config_t **out, char *errstr, si
 	egw_err_t err = EGW_ERR_NOMEM;
 
 	*out = NULL;
-	if (!cfg)
+	if (!cfg || (err = set_defaults(cfg)))
 		goto fail;
-	for (size_t i = 0; i < NPROPS; i++) {
-		if (props[i].type == CT_INT)
-			*int_field(cfg, &props[i]) = props[i].idef;
-		else if (!(*str_field(cfg, &props[i]) = strdup(props[i].sdef)))
-			goto fail;
-	}
-	/* EGRESS_KAFKA_BROKERS is the table's kafka_brokers via load_env. */
 	if (path && (err = load_file(cfg, path, errstr, errstr_size)))
 		goto fail;
-	if ((err = load_env(cfg, errstr, errstr_size)))
+	if ((err = load_env(cfg, errstr, errstr_size)) || (err = derive(cfg)))
 		goto fail;
-	if (!cfg->worker_id[0]) {
-		char host[64] = "worker", id[96];
-		gethostname(host, sizeof(host) - 1);
-		snprintf(id, sizeof(id), "%s-%d", host, (int)getpid());
-		free(cfg->worker_id);
-		if (!(cfg->worker_id = strdup(id))) {
-			err = EGW_ERR_NOMEM;
-			goto fail;
-		}
-	}
 	*out = cfg;
 	return EGW_OK;
 fail:
@@ -230,30 +495,83 @@ void egw_config_free(egw_config_t *cfg)
 	for (size_t i = 0; i < NPROPS; i++)
 		if (props[i].type == CT_STR)
 			free(*str_field(cfg, &props[i]));
-	for (size_t i = 0; i < cfg->n_kafka_props; i++)
-		free(cfg->kafka_props[i]);
-	free(cfg->kafka_props);
+	free_strv(cfg->storage_roots, cfg->n_storage_roots);
+	free_strv(cfg->kafka_props, cfg->n_kafka_props);
 	free(cfg);
+}
+
+static void write_rules(FILE *f)
+{
+	fprintf(f,
+	        "# Worker configuration\n\n"
+	        "Generated by `egress config-doc` from the settings table in `worker/config.c` "
+	        "(the unit test `unit.config` fails when this file and the table differ).\n\n"
+	        "## Rules\n\n"
+	        "Settings come from their defaults, then from a JSON file (`egress worker --config "
+	        "FILE`), then from the environment as `EGRESS_<NAME>` (the name in upper case, "
+	        "e.g. "
+	        "`EGRESS_MAX_JOBS=4`), which wins. Every setting has a type, and the same rules "
+	        "hold for all of them; a value that breaks one stops the worker (and `egress run`, "
+	        "`egress broker`) at start with an error naming the file or the variable and the "
+	        "setting:\n\n"
+	        "* **The file** is one JSON object. Every key names a setting below (or is "
+	        "`kafka_props`), no key appears twice, and every value has the setting's JSON "
+	        "type: "
+	        "a string for a string or a word, an integer for an integer (not `\"2\"`, not "
+	        "`2.0`), an array of strings for a list.\n"
+	        "* **The environment** gives text, read by the setting's type: integers in "
+	        "decimal, "
+	        "words as listed (in any case), lists separated by `:`. Every `EGRESS_<NAME>` "
+	        "variable must name a setting; the only others allowed are "
+	        "`EGRESS_KAFKA_<PROPERTY>` (below).\n"
+	        "* Integers lie within the bounds given; words are one of those listed.\n"
+	        "* An empty string is an error where it cannot mean anything (topics, consumer "
+	        "group, `storage_dir`, items of a list); an empty `worker_id` means the default, "
+	        "an empty `kafka_brokers` means none configured.\n"
+	        "* Any librdkafka property can be set as `EGRESS_KAFKA_<PROPERTY>` (upper case, "
+	        "`_` "
+	        "for `.`, e.g. `EGRESS_KAFKA_SESSION_TIMEOUT_MS=6000`) or in the file's "
+	        "`kafka_props` object (string values). They go to librdkafka as they are, which "
+	        "refuses unknown ones when the worker connects. `EGRESS_KAFKA_BROKERS` and "
+	        "`EGRESS_KAFKA_CONNECT_TIMEOUT_S` are the settings of this table.\n"
+	        "* Until the configuration is loaded, log lines follow `EGRESS_LOG_LEVEL` and "
+	        "`EGRESS_LOG_FORMAT` alone; then `log_level` and `log_format` as loaded.\n\n"
+	        "Changed from earlier versions: without `kafka_brokers` the worker used to start "
+	        "the embedded broker silently; it now refuses to start, and `embedded` asks for "
+	        "that "
+	        "broker. Unknown `EGRESS_` variables, bad log levels and formats, duplicate keys, "
+	        "integers given as strings in the file and an empty `storage_dir` (the current "
+	        "directory) used to be accepted.\n\n");
 }
 
 void egw_config_write_doc(void *file)
 {
 	FILE *f = file;
-	fprintf(f, "# Worker configuration\n\n"
-		   "Generated by `egress config-doc` from the settings table in "
-		   "`worker/config.c`.\n\n"
-		   "Settings come from a JSON file (`egress worker --config FILE`), then from "
-		   "the environment as `EGRESS_<NAME>` (upper case), which wins. Any librdkafka "
-		   "property can be set as `EGRESS_KAFKA_<PROPERTY>` (upper case, `_` for `.`, "
-		   "e.g. `EGRESS_KAFKA_SESSION_TIMEOUT_MS=6000`) or in the file's "
-		   "`kafka_props` object.\n\n"
-		   "| setting | type | default | bounds | description |\n|---|---|---|---|---|\n");
+	char rule[128];
+
+	write_rules(f);
+	fprintf(f, "## Settings\n\n"
+	           "| setting | type | default | bounds | description |\n|---|---|---|---|---|\n");
 	for (size_t i = 0; i < NPROPS; i++) {
 		const struct conf_prop *p = &props[i];
-		if (p->type == CT_STR)
-			fprintf(f, "| `%s` | string | `%s` | | %s |\n", p->name, p->sdef, p->doc);
-		else
+		switch (p->type) {
+		case CT_STR:
+			fprintf(f, "| `%s` | string | %s%s%s | | %s |\n", p->name,
+			        p->sdef[0] ? "`" : "", p->sdef[0] ? p->sdef : "(empty)",
+			        p->sdef[0] ? "`" : "", p->doc);
+			break;
+		case CT_INT:
 			fprintf(f, "| `%s` | integer | `%d` | %d..%d | %s |\n", p->name, p->idef,
-				p->min, p->max, p->doc);
+			        p->min, p->max, p->doc);
+			break;
+		case CT_CHOICE:
+			fprintf(f, "| `%s` | word | `%s` | %s | %s |\n", p->name, p->sdef,
+			        rule_of(p, rule, sizeof(rule)) + strlen("must be "), p->doc);
+			break;
+		case CT_LIST:
+			fprintf(f, "| `%s` | list of strings | %s | at least one | %s |\n", p->name,
+			        p->sdef, p->doc);
+			break;
+		}
 	}
 }

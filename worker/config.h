@@ -1,6 +1,7 @@
 /* Worker configuration: one declarative table (name, type, default, bounds,
- * doc) read from a JSON file and EGRESS_* environment variables. The same
- * table prints docs/configuration.md (`egress config-doc`).
+ * doc) read from a JSON file and EGRESS_* environment variables under one set
+ * of rules (docs/configuration.md, printed from the same table by
+ * `egress config-doc`).
  * locality: built once at start-up, then read-only. */
 #ifndef EGW_CONFIG_H
 #define EGW_CONFIG_H
@@ -9,27 +10,40 @@
 
 #include "base/err.h"
 
+/* kafka_brokers value that asks for the in-process test broker */
+#define EGW_CONFIG_EMBEDDED_BROKER "embedded"
+
 typedef struct egw_config {
 	char *worker_id;
-	char *kafka_brokers; /* "" = start the embedded broker */
+	char *kafka_brokers; /* "host:port,...", EGW_CONFIG_EMBEDDED_BROKER, or ""
+	                      * (not configured: `egress worker` refuses to start) */
+	int kafka_connect_timeout_s;
 	char *jobs_topic, *control_topic, *status_topic, *deadletter_topic;
 	char *consumer_group;
 	int max_jobs;
 	char *storage_dir;
+	char **storage_roots; /* where a job's storage.dir may point; at least one */
+	size_t n_storage_roots;
 	int max_duration_s;
 	int empty_room_timeout_s;
 	int sfu_timeout_ms;
 	int stop_grace_s;
+	int log_level;      /* egw_log_level_t: 0 error, 1 warn, 2 info, 3 debug */
+	int log_format;     /* 0 text, 1 json */
 	char **kafka_props; /* "name=value" pairs from EGRESS_KAFKA_* and kafka_props */
 	size_t n_kafka_props;
 } egw_config_t;
 
 /* Defaults, then the JSON file at path (may be NULL), then the environment.
- * Unknown keys in the file are errors (a typo must not pass silently). */
+ * Anything that breaks the rules (unknown key or EGRESS_ variable, wrong
+ * type, duplicate key, out of bounds, empty where it makes no sense) is an
+ * error: EGW_ERR_INVALID_REQUEST with the file or variable and the setting
+ * named in errstr, and *out NULL. */
 egw_err_t egw_config_load(const char *path, egw_config_t **out, char *errstr, size_t errstr_size);
 void egw_config_free(egw_config_t *cfg);
 
-/* Writes the configuration reference (Markdown) to f. */
+/* Writes the configuration reference (Markdown, docs/configuration.md) to
+ * file (a FILE *). */
 void egw_config_write_doc(void *file);
 
 #endif

@@ -8,7 +8,6 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "worker/broker.h"
 #include "contract/request.h"
 #include "job/plan.h"
 #include "worker/jobproc.h"
@@ -22,7 +21,6 @@
 typedef struct egw_worker {
 	const egw_config_t *cfg;
 	const char *config_path;
-	egw_broker_t *broker;
 	rd_kafka_t *jobs, *control, *producer;
 	int subscribed;
 	egw_jobproc_t *procs;
@@ -277,34 +275,37 @@ static void poll_kafka(egw_worker_t *w)
 	rd_kafka_poll(w->producer, 0);
 }
 
-static int connect_kafka(egw_worker_t *w)
+/* brokers: as configured (main.c has replaced "embedded" by the embedded
+ * broker's address). Waits for them in short attempts, so that a stop
+ * signal ends the wait within a second, up to kafka_connect_timeout_s. */
+static int connect_kafka(egw_worker_t *w, volatile sig_atomic_t *stop)
 {
 	char errstr[512];
 	const char *brokers = w->cfg->kafka_brokers;
+	time_t deadline = time(NULL) + w->cfg->kafka_connect_timeout_s;
 
-	if (!brokers[0]) {
-		if (!(w->broker = egw_broker_start(w->cfg, errstr, sizeof(errstr)))) {
-			EGW_LOG(NULL, ERROR, "embedded broker: %s", errstr);
-			return -1;
-		}
-		brokers = egw_broker_bootstraps(w->broker);
-		EGW_LOG(NULL, INFO, "no brokers configured: embedded broker listening on %s", brokers);
-		printf("bootstrap: %s\n", brokers);
-		fflush(stdout);
-	}
 	if (!(w->producer = egw_kafka_new(w->cfg, brokers, EGW_KAFKA_PRODUCER, errstr, sizeof(errstr))) ||
 	    !(w->jobs = egw_kafka_new(w->cfg, brokers, EGW_KAFKA_JOBS, errstr, sizeof(errstr))) ||
 	    !(w->control = egw_kafka_new(w->cfg, brokers, EGW_KAFKA_CONTROL, errstr, sizeof(errstr)))) {
 		EGW_LOG(NULL, ERROR, "kafka: %s", errstr);
 		return -1;
 	}
-	for (int tries = 0; egw_kafka_assign_all(w->control, w->cfg->control_topic, 2000, errstr,
+	for (int tries = 0; egw_kafka_assign_all(w->control, w->cfg->control_topic, 500, errstr,
 						 sizeof(errstr)); tries++) {
-		if (tries == 15) {
-			EGW_LOG(NULL, ERROR, "control topic: %s", errstr);
+		if (*stop) {
+			EGW_LOG(NULL, INFO, "stopped while waiting for Kafka brokers %s", brokers);
 			return -1;
 		}
-		EGW_LOG(NULL, WARN, "control topic: %s; retrying", errstr);
+		if (time(NULL) >= deadline) {
+			EGW_LOG(NULL, ERROR, "Kafka brokers %s unreachable (or without topic %s): no "
+					     "answer within %d s (kafka_connect_timeout_s); last error: %s",
+				brokers, w->cfg->control_topic, w->cfg->kafka_connect_timeout_s, errstr);
+			return -1;
+		}
+		if (tries == 0)
+			EGW_LOG(NULL, WARN, "waiting up to %d s for Kafka brokers %s: %s",
+				w->cfg->kafka_connect_timeout_s, brokers, errstr);
+		poll(NULL, 0, 200); /* a failed attempt may return at once */
 	}
 	return 0;
 }
@@ -322,8 +323,10 @@ int egw_worker_run(const egw_config_t *cfg, const char *config_path, volatile si
 	egw_worker_t w = {.cfg = cfg, .config_path = config_path};
 	int ret = 1;
 
-	if (connect_kafka(&w))
+	if (connect_kafka(&w, stop)) {
+		ret = *stop ? 0 : 1; /* stopped while waiting: not a failure */
 		goto out;
+	}
 	EGW_LOG(NULL, INFO, "worker %s ready: jobs %s (group %s), control %s, status %s, max %d jobs",
 		cfg->worker_id, cfg->jobs_topic, cfg->consumer_group, cfg->control_topic,
 		cfg->status_topic, cfg->max_jobs);
@@ -349,6 +352,5 @@ out:
 	}
 	if (w.producer)
 		rd_kafka_destroy(w.producer);
-	egw_broker_stop(w.broker);
 	return ret;
 }

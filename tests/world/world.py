@@ -21,7 +21,7 @@ Everything started through a World runs inside the namespace `egw-<name>-<pid>`
 IPv6 disabled), via `ip netns exec`. Python in this process is NOT inside the
 namespace: talk to anything in there through World.call()/run() (curl, kcat).
 
-Needs root (ip netns). Facts behind the choices: /work/shared/TESTWORLD.md.
+Needs root (ip netns). Facts behind the choices: docs/testing.md ("The test world").
 
 Environment:
   EGW_SOURCE_DIR   source tree (default: two levels above this file)
