@@ -21,7 +21,7 @@ typedef struct egw_job_plan {
 	egw_media_plan_t media;
 	char *dir; /* the storage directory, absolute */
 	egw_local_file_t *files[EGW_PLAN_OUTPUTS_MAX];
-	char names[EGW_PLAN_OUTPUTS_MAX][24]; /* "outputs[i]" */
+	char names[EGW_PLAN_OUTPUTS_MAX][32]; /* "outputs[i]" */
 } egw_job_plan_t;
 
 /* EGW_OK when this build can run job; otherwise EGW_ERR_NOT_SUPPORTED with

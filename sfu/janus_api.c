@@ -73,7 +73,7 @@ static void cancel_later(egw_janus_t *js, guint *id)
 	*id = 0;
 }
 
-static egw_err_t classify(int code)
+egw_err_t egw_janus_classify(int code)
 {
 	switch (code) {
 	case EGW_JANUS_VR_NO_SUCH_ROOM:
@@ -182,7 +182,7 @@ static void check_reply(struct call *c, json_t *root, egw_janus_reply_t *r, char
 		r->code = (int)json_integer_value(json_object_get(e, "code"));
 		snprintf(msg, msg_size, "%s: Janus error %d: %s", c->what, r->code,
 			 json_string_value(json_object_get(e, "reason")) ?: "(no reason)");
-		r->err = classify(r->code);
+		r->err = egw_janus_classify(r->code);
 	} else if (txn && strcmp(txn, c->txn)) {
 		snprintf(msg, msg_size, "%s: reply for another transaction", c->what);
 		r->err = EGW_ERR_SFU;
@@ -191,7 +191,7 @@ static void check_reply(struct call *c, json_t *root, egw_janus_reply_t *r, char
 		snprintf(msg, msg_size, "%s: %s error %d: %s", c->what,
 			 json_string_value(json_object_get(pd, "plugin")) ?: "plugin", r->code,
 			 json_string_value(json_object_get(r->data, "error")) ?: "(no message)");
-		r->err = classify(r->code);
+		r->err = egw_janus_classify(r->code);
 	} else {
 		json_t *id = json_object_get(json_object_get(root, "data"), "id");
 		r->id = json_is_integer(id) && json_integer_value(id) > 0
@@ -417,7 +417,7 @@ static void poll_done(void *user, const egw_http_response_t *res)
 		   !g_strcmp0(json_string_value(json_object_get(root, "janus")), "error")) {
 		json_t *e = json_object_get(root, "error");
 		r.code = (int)json_integer_value(json_object_get(e, "code"));
-		r.err = classify(r.code);
+		r.err = egw_janus_classify(r.code);
 		snprintf(msg, sizeof(msg), "event poll: Janus error %d: %s", r.code,
 			 json_string_value(json_object_get(e, "reason")) ?: "(no reason)");
 	}

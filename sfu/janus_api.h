@@ -34,6 +34,9 @@
 
 typedef struct egw_janus egw_janus_t;
 
+/* The egw_err_t for a Janus (core or VideoRoom) error code. */
+egw_err_t egw_janus_classify(int code);
+
 typedef struct egw_janus_reply {
 	egw_err_t err;
 	int code;           /* Janus's error code when Janus said no; else 0 */

@@ -233,8 +233,15 @@ void egw_janus_sub_event(struct janus_sub *sub, json_t *ev)
 	if (!strcmp(type, "event") && vr && !strcmp(vr, "attached")) {
 		take_offer(sub, data, json_object_get(ev, "jsep"));
 	} else if (!strcmp(type, "event") && json_object_get(data, "error")) {
-		EGW_LOG(JOB_ID(src), WARN, "subscription to %s: %s", sub->pub->name,
-			json_string_value(json_object_get(data, "error")));
+		int code = (int)json_integer_value(json_object_get(data, "error_code"));
+		const char *msg = json_string_value(json_object_get(data, "error"));
+		if (egw_janus_classify(code) == EGW_ERR_UNAUTHORIZED) {
+			egw_janus_fail(src, EGW_ERR_UNAUTHORIZED,
+				       "room %s: subscription refused: Janus error %d: %s",
+				       src->room_id, code, msg ? msg : "(no message)");
+			return;
+		}
+		EGW_LOG(JOB_ID(src), WARN, "subscription to %s: %s", sub->pub->name, msg);
 		retry_later(sub, RETRY_US);
 	} else if (!strcmp(type, "event") && json_object_get(ev, "jsep")) {
 		take_offer(sub, data, json_object_get(ev, "jsep"));

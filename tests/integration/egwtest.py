@@ -55,7 +55,11 @@ class Env:
     def __exit__(self, et, ev, tb):
         if et is not None:
             print(self.w.logs(60), flush=True)
+        # Let every process finish (and report) before the logs are read.
         self.w.close()
+        reports = self.w.sanitizer_found
+        if reports and et is None:
+            raise Failure("sanitizer reports:\n" + "\n".join(reports[:20]))
         return False
 
     def job(self, egress_id, source, outputs, **extra):

@@ -36,6 +36,26 @@ def test():
         ev = env.wait("EG_nosfu", "failed")
         expect(ev["error"]["code"] == "sfu_unreachable", "unreachable SFU: %s" % ev["error"])
 
+        # A refused subscription: the room wants a PIN and the job's is wrong.
+        carol = env.w.start_publisher("carol", color="00ff00", freq=880, room=4321,
+                                      pin="room-pin-4321")
+        carol.wait_for("webrtcup", 15)
+        pinned = {"sfu": "janus", "url": env.janus, "room_id": 4321, "pin": "wrong-pin-123"}
+        env.submit(env.job("EG_badpin", {"kind": "participant", "participant": "carol"}, MKV,
+                           room=pinned))
+        ev = env.wait("EG_badpin", "failed")
+        expect(ev["error"]["code"] == "unauthorized", "wrong PIN: %s" % ev["error"])
+        expect("wrong-pin-123" not in json.dumps(ev), "the PIN is not in the event")
+        expect(not os.path.exists(os.path.join(env.out, "EG_badpin.mkv")),
+               "a refused egress leaves no file")
+        pinned["pin"] = "room-pin-4321"
+        env.submit(env.job("EG_pin", {"kind": "participant", "participant": "carol"}, MKV,
+                           room=pinned))
+        env.wait("EG_pin", "active")
+        env.stop("EG_pin")
+        env.wait("EG_pin", "complete")
+        carol.close()
+
         env.submit(env.job("EG_ghost", {"kind": "participant", "participant": "ghost"}, MKV,
                            limits={"empty_room_timeout_s": 2}))
         ev = env.wait("EG_ghost", "failed", timeout=20)
@@ -77,7 +97,7 @@ def test():
         expect(rep["duration"] >= 4.0, "recording kept up to the SFU's end (%.2f s)" % rep["duration"])
         expect(env.worker.poll() is None, "the worker is still running")
         text = json.dumps(env.status.events())
-        expect("S3RVER" not in text, "no secrets in events")
+        expect("S3RVER" not in text and "room-pin-4321" not in text, "no secrets in events")
 
 
 if __name__ == "__main__":

@@ -528,6 +528,7 @@ class World:
         self._lock = threading.RLock()
         self.janus_url = None
         self.janus_port = None
+        self.sanitizer_found = []
         with _LIVE_LOCK:
             _LIVE.add(self)
         try:
@@ -646,6 +647,24 @@ class World:
                 " (running)" if p.poll() is None else " (exit %s)" % p.returncode)
             out.append("===== %s%s\n%s" % (name, state, self.tail(name, n)))
         return "\n".join(out)
+
+    SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                       "ERROR: UndefinedBehaviorSanitizer")
+
+    def sanitizer_reports(self):
+        """Lines of AddressSanitizer/UBSan reports in any process log (the
+        egress binaries are built with sanitizers in CI); [] when clean."""
+        found = []
+        for name, paths in list(self._logs.items()):
+            for path in paths:
+                try:
+                    with open(path, errors="replace") as f:
+                        for line in f:
+                            if any(m in line for m in self.SANITIZER_MARKS):
+                                found.append("%s: %s" % (name, line.strip()))
+                except OSError:
+                    pass
+        return found
 
     def stop(self, proc, timeout=5, sig=signal.SIGTERM):
         """Signals one process and waits for it (SIGKILL after timeout);
@@ -845,7 +864,7 @@ class World:
 
     # -- publishers
     def start_publisher(self, display, color="ff0000", freq=440, video="vp8", audio="opus",
-                        room=1234, url=None, extra=None):
+                        room=1234, url=None, extra=None, pin=None):
         """Starts a synthetic participant; returns a Publisher (call
         wait_for("webrtcup") before relying on its media)."""
         url = url or self.janus_url
@@ -855,6 +874,8 @@ class World:
             raise WorldError("%s not built (EGW_BUILD_DIR=%s)" % (PUBLISH_BIN, BUILD_DIR))
         argv = [PUBLISH_BIN, "--janus", url, "--room", str(room), "--display", display,
                 "--color", color, "--freq", str(freq), "--video", video, "--audio", audio]
+        if pin:
+            argv += ["--pin", pin]
         argv += list(extra or [])
         p = self.run(argv, name="pub-" + display, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         reader = _LineReader(p.stdout, os.path.join(self.logdir, p.egw_name + ".out"))
@@ -918,6 +939,9 @@ class World:
         finally:
             with _LIVE_LOCK:
                 _LIVE.discard(self)
+            self.sanitizer_found = self.sanitizer_reports()
+            for line in self.sanitizer_found[:20]:
+                sys.stderr.write("world %s: SANITIZER %s\n" % (self.ns, line))
             if os.environ.get("EGW_KEEP_WORLD") == "1":
                 sys.stderr.write("world %s: kept %s\n" % (self.ns, self.dir))
             else:

@@ -1,0 +1,163 @@
+"""Lifecycles under abuse, with `egress run` (one job, no Kafka):
+
+* a recording stopped by --duration ends complete and its process exits
+  cleanly (under ASan in CI: no use-after-free in the teardown);
+* Janus frozen (SIGSTOP) at stop time: the file is finalised and `complete`
+  reported within stop_grace_s, the goodbye to Janus does not hold it up;
+* two jobs with the same output path: the second fails with output_exists
+  and the first file is untouched; re-running a finished egress against an
+  unreachable SFU keeps the earlier recording;
+* storage.dir outside the worker's roots is refused and creates nothing."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import egwtest
+from egwtest import expect
+
+EGRESS = egwtest.EGRESS
+
+
+class Run:
+    """One `egress run JOB` inside the world, its events read as they come."""
+
+    def __init__(self, w, name, job, env, args=()):
+        self.path = os.path.join(w.dir, name + ".json")
+        with open(self.path, "w") as f:
+            json.dump(job, f)
+        self.proc = w.run([EGRESS, "run", self.path] + list(args), name=name, env=env,
+                          stdout=subprocess.PIPE)
+        self.reader = egwtest.world._LineReader(self.proc.stdout,
+                                                os.path.join(w.logdir, name + ".events"))
+        self.w, self.name = w, name
+
+    def wait(self, status, timeout):
+        line = self.reader.wait_for(lambda l: json.loads(l).get("status") == status, timeout)
+        if line is None:
+            raise egwtest.Failure("%s: no %r event within %.0f s\n%s"
+                                  % (self.name, status, timeout, self.w.tail(self.name, 30)))
+        return json.loads(line)
+
+    def events(self):
+        return [json.loads(l) for l in self.reader.lines]
+
+    def exit(self, timeout=20):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise egwtest.Failure("%s did not exit within %d s" % (self.name, timeout))
+
+
+def job(w, eid, path="{egress_id}.mkv", **extra):
+    req = {"type": "start", "egress_id": eid,
+           "room": {"sfu": "janus", "url": w.janus_url, "room_id": 1234},
+           "source": {"kind": "participant", "participant": "alice"},
+           "outputs": [{"kind": "file", "format": "mkv", "path": path}]}
+    req.update(extra)
+    return req
+
+
+def test():
+    w = egwtest.world.World("life")
+    try:
+        run_all(w)
+    finally:
+        w.close()
+    if w.sanitizer_found:
+        raise egwtest.Failure("sanitizer reports:\n" + "\n".join(w.sanitizer_found[:20]))
+
+
+def run_all(w):
+    out = os.path.join(w.dir, "out")
+    env = {"EGRESS_STORAGE_DIR": out, "EGRESS_STOP_GRACE_S": 6, "EGRESS_SFU_TIMEOUT_MS": 10000}
+    w.start_janus()
+    alice = w.start_publisher("alice", color="ff0000", freq=440, video="vp8")
+    alice.wait_for("webrtcup", 15)
+
+    # Stopped by --duration: complete, a clean exit, a playable file.
+    r = Run(w, "duration", job(w, "EG_dur"), env, ["--duration", "4"])
+    ev = r.wait("complete", 30)
+    expect(r.exit() == 0, "egress run exits 0 after complete")
+    expect(ev["reason"] == "duration reached", "reason %s" % ev.get("reason"))
+    location = ev["outputs"][0]["location"]
+    expect(os.path.isabs(location) and location == os.path.join(out, "EG_dur.mkv"),
+           "location is absolute: %s" % location)
+    egwtest.check_media(location, "--expect-codecs", "vp8,opus", "--max-decode-errors", 0,
+                        "--expect-freq", 440)
+
+    # Janus frozen at stop time: EOS first, the goodbye after; the file is
+    # finalised within stop_grace_s.
+    r = Run(w, "frozen", job(w, "EG_frozen"), env)
+    r.wait("active", 30)
+    time.sleep(3)
+    os.kill(w.janus_proc.pid, signal.SIGSTOP)
+    try:
+        t0 = time.time()
+        r.proc.send_signal(signal.SIGTERM)
+        ev = r.wait("complete", 20)
+        took = time.time() - t0
+        expect(took < env["EGRESS_STOP_GRACE_S"],
+               "complete %.1f s after the stop with Janus frozen (grace %d s)"
+               % (took, env["EGRESS_STOP_GRACE_S"]))
+        expect(r.exit(15) == 0, "the job exits even though Janus never answers its goodbye")
+    finally:
+        os.kill(w.janus_proc.pid, signal.SIGCONT)
+    egwtest.check_media(ev["outputs"][0]["location"], "--expect-codecs", "vp8,opus",
+                        "--max-decode-errors", 0, "--min-markers", 1)
+
+    # The same path twice at once: one records, the other fails clearly and
+    # touches nothing.
+    a = Run(w, "same-a", job(w, "EG_a", path="shared/one.mkv"), env)
+    a.wait("active", 30)
+    b = Run(w, "same-b", job(w, "EG_b", path="shared/one.mkv"), env, ["--duration", "3"])
+    ev = b.wait("failed", 20)
+    expect(ev["error"]["code"] == "output_exists" and "outputs[0].path" in ev["error"]["message"],
+           "a taken path is refused: %s" % ev["error"])
+    expect(b.exit() != 0, "the refused run exits non-zero")
+    time.sleep(2)
+    a.proc.send_signal(signal.SIGTERM)
+    ev = a.wait("complete", 20)
+    size = os.path.getsize(os.path.join(out, "shared", "one.mkv"))
+    expect(ev["outputs"][0]["size"] == size and size > 0, "the first recording is intact")
+    egwtest.check_media(os.path.join(out, "shared", "one.mkv"), "--max-decode-errors", 0)
+
+    # Re-running a finished egress against an unreachable SFU keeps the
+    # earlier recording.
+    before = os.path.getsize(os.path.join(out, "EG_dur.mkv"))
+    again = job(w, "EG_dur")
+    again["room"]["url"] = "http://127.0.0.1:9/janus"
+    r = Run(w, "rerun", again, env)
+    ev = r.wait("failed", 20)
+    r.exit()
+    expect(ev["error"]["code"] == "output_exists", "rerun refused: %s" % ev["error"])
+    expect(os.path.getsize(os.path.join(out, "EG_dur.mkv")) == before,
+           "the earlier recording is untouched")
+
+    # An SFU that cannot be reached, at a fresh path: failed, and no empty
+    # file or directory is left behind.
+    fresh = job(w, "EG_nosfu", path="deep/er/{egress_id}.mkv")
+    fresh["room"]["url"] = "http://127.0.0.1:9/janus"
+    r = Run(w, "nosfu", fresh, env)
+    ev = r.wait("failed", 20)
+    r.exit()
+    expect(ev["error"]["code"] == "sfu_unreachable", "unreachable: %s" % ev["error"])
+    expect(not os.path.exists(os.path.join(out, "deep")), "no empty directories left behind")
+
+    # storage.dir must stay inside the worker's roots.
+    for bad in ("/", "../../..", "/etc"):
+        r = Run(w, "root-" + bad.replace("/", "_"),
+                job(w, "EG_root", storage={"kind": "local", "dir": bad}), env)
+        ev = r.wait("failed", 20)
+        r.exit()
+        expect(ev["error"]["code"] == "invalid_request" and
+               ev["error"]["message"].startswith("storage.dir"),
+               "storage.dir %s refused: %s" % (bad, ev["error"]))
+    expect(not os.path.exists("/EG_root.mkv") and not os.path.exists("/etc/1234"),
+           "nothing created outside the roots")
+
+
+if __name__ == "__main__":
+    egwtest.main(test)
