@@ -28,8 +28,7 @@ struct branch {
 	struct passthrough *g;
 	egw_media_t media;
 	char codec[16];
-	GstElement *queue;
-	GstPad *sinkpad; /* the queue's: where source pads link */
+	GstPad *sinkpad; /* the depayloader's: where source pads link */
 	GstPad *srcpad;  /* the last parser's: retimed here */
 	/* retiming state: this branch's streaming thread only */
 	GstSegment in_seg;
@@ -272,7 +271,7 @@ static egw_err_t add_branch(struct passthrough *g, const egw_track_t *t, char *e
 {
 	const struct codec_chain *ch = chain_for(t->codec);
 	struct branch *b = &g->branches[g->n_branches];
-	GstElement *depay = NULL, *parse = NULL, *els[3];
+	GstElement *depay = NULL, *parse = NULL, *els[2];
 	size_t n = 0;
 	egw_err_t err;
 
@@ -281,15 +280,14 @@ static egw_err_t add_branch(struct passthrough *g, const egw_track_t *t, char *e
 		return EGW_ERR_MEDIA;
 	}
 	memset(b, 0, sizeof(*b));
-	if (!(b->queue = els[n++] = make("queue", g->bin, errstr, errstr_size)) ||
-	    !(depay = els[n++] = make(ch->depay, g->bin, errstr, errstr_size)) ||
+	/* No queue of its own: the source's jitter buffer pushes from its
+	 * own thread, and every output has a queue after the tee. */
+	if (!(depay = els[n++] = make(ch->depay, g->bin, errstr, errstr_size)) ||
 	    (ch->parse && !(parse = els[n++] = make(ch->parse, g->bin, errstr, errstr_size))))
 		goto fail;
-	g_object_set(b->queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
-		     (guint64)10 * GST_SECOND, NULL);
 	set_if_exists(depay, "request-keyframe");
 	set_if_exists(depay, "wait-for-keyframe");
-	if (!gst_element_link_many(b->queue, depay, parse, NULL)) {
+	if (parse && !gst_element_link(depay, parse)) {
 		snprintf(errstr, errstr_size, "cannot link the %s branch", t->codec);
 		goto fail;
 	}
@@ -300,7 +298,7 @@ static egw_err_t add_branch(struct passthrough *g, const egw_track_t *t, char *e
 	gst_segment_init(&b->in_seg, GST_FORMAT_UNDEFINED);
 	g_queue_init(&b->held);
 	b->srcpad = gst_element_get_static_pad(parse ? parse : depay, "src");
-	b->sinkpad = gst_element_get_static_pad(b->queue, "sink");
+	b->sinkpad = gst_element_get_static_pad(depay, "sink");
 	gst_pad_add_probe(b->srcpad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
 			  retime_probe, b, NULL);
 	if ((err = egw_session_add_stream(g->s, t->media, t->codec, b->srcpad, errstr,

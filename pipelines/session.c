@@ -83,19 +83,23 @@ static void on_first_media(void *target, void *data)
 	s->ev.first_media(s->opaque);
 }
 
-static GstPadProbeReturn sink_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+/* The first buffer an output writes; then the probe goes away. */
+static GstPadProbeReturn first_buffer_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
 {
 	struct out *o = user;
 	egw_session_t *s = o->s;
-	if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-		if (!o->wrote) {
-			o->wrote = 1; /* this output's streaming thread only */
-			if (g_atomic_int_compare_and_exchange(&s->first_media, 0, 1))
-				egw_life_invoke(s->life, on_first_media, NULL, NULL);
-		}
-	} else if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS) {
-		egw_life_invoke(s->life, on_output_end, o, NULL);
-	}
+	o->wrote = 1;
+	if (g_atomic_int_compare_and_exchange(&s->first_media, 0, 1))
+		egw_life_invoke(s->life, on_first_media, NULL, NULL);
+	return GST_PAD_PROBE_REMOVE;
+}
+
+/* The output's end went through its sink: its file is complete. */
+static GstPadProbeReturn eos_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	struct out *o = user;
+	if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS)
+		egw_life_invoke(o->s->life, on_output_end, o, NULL);
 	return GST_PAD_PROBE_OK;
 }
 
@@ -296,8 +300,8 @@ static egw_err_t add_output(egw_session_t *s, size_t i, char *errstr, size_t err
 		return EGW_ERR_MEDIA;
 	}
 	pad = gst_element_get_static_pad(o->ops->sink(o->o), "sink");
-	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
-			  sink_probe, o, NULL);
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, first_buffer_probe, o, NULL);
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, eos_probe, o, NULL);
 	gst_object_unref(pad);
 	return EGW_OK;
 }
