@@ -21,6 +21,7 @@ static const struct {
 	[EGW_ERR_INTERNAL] = {"internal_error", "Internal error", 0},
 	[EGW_ERR_CAPACITY] = {"capacity", "Worker at capacity", 1},
 	[EGW_ERR_WORKER_LOST] = {"worker_lost", "Job process died", 0},
+	[EGW_ERR_EXPIRED] = {"expired", "Request expired", 0},
 };
 
 static int known(egw_err_t err)

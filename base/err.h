@@ -18,6 +18,7 @@ typedef enum egw_err {
 	EGW_ERR_INTERNAL = 11,       /* fatal: a bug */
 	EGW_ERR_CAPACITY = 12,       /* retriable: worker full */
 	EGW_ERR_WORKER_LOST = 13,    /* fatal: the job process died */
+	EGW_ERR_EXPIRED = 14,        /* fatal: a start request older than its age limit */
 } egw_err_t;
 
 /* Human-readable description. */
