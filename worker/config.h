@@ -20,6 +20,7 @@ typedef struct egw_config {
 	int empty_room_timeout_s;
 	int sfu_timeout_ms;
 	int stop_grace_s;
+	int start_max_age_s; /* 0 = no limit */
 	char **kafka_props; /* "name=value" pairs from EGRESS_KAFKA_* and kafka_props */
 	size_t n_kafka_props;
 } egw_config_t;

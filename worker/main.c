@@ -8,6 +8,7 @@
 
 #include "worker/broker.h"
 #include "worker/config.h"
+#include "worker/lifeline_compat.h"
 #include "base/log.h"
 #include "job/runner.h"
 #include "worker/worker.h"
@@ -33,8 +34,12 @@ static void usage(FILE *f)
 		"                               run one start request without Kafka until\n"
 		"                               SIGINT/SIGTERM or S seconds; status events\n"
 		"                               are JSON lines on stdout (JOB.json '-' = stdin)\n"
+		"  run - --lifeline             how the worker runs a job: the request is the\n"
+		"                               first line of stdin, control requests follow\n"
 		"  broker [--config FILE]       a standalone local Kafka broker; prints\n"
-		"                               'bootstrap: HOST:PORT' first\n"
+		"                               'bootstrap: HOST:PORT' first. For tests, reads\n"
+		"                               'down' / 'up' lines on stdin (broker outage),\n"
+		"                               answering 'ok down' / 'ok up' on stdout\n"
 		"  config-doc                   print the configuration reference (Markdown)\n"
 		"  help                         this text\n\n"
 		"environment: EGRESS_KAFKA_BROKERS, EGRESS_<SETTING>, EGRESS_KAFKA_<PROPERTY>,\n"
@@ -66,8 +71,7 @@ static int cmd_broker(const egw_config_t *cfg)
 		egw_broker_bootstraps(b), cfg->jobs_topic, cfg->control_topic, cfg->status_topic,
 		cfg->deadletter_topic);
 	install_signals();
-	while (!stop_flag)
-		pause();
+	egw_broker_serve(b, &stop_flag);
 	egw_broker_stop(b);
 	return 0;
 }
@@ -78,13 +82,14 @@ int main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'},
 		{"duration", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
+		{"lifeline", no_argument, NULL, 'l'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *cmd = argc > 1 ? argv[1] : "help", *config_path = NULL;
 	double duration = 0;
 	egw_config_t *cfg = NULL;
 	char errstr[512];
-	int opt, ret;
+	int opt, ret, lifeline = 0;
 
 	egw_log_init();
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
@@ -103,6 +108,9 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'l':
+			lifeline = 1;
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -135,7 +143,14 @@ int main(int argc, char **argv)
 				.sfu_timeout_ms = cfg->sfu_timeout_ms,
 				.stop_grace_s = cfg->stop_grace_s,
 			};
-			ret = egw_runner_main(&js, argv[optind], duration, 0);
+			/* Until job/runner.c reads the lifeline itself, it is
+			 * adapted here (worker/lifeline_compat.h): the runner
+			 * then sees the request as its whole stdin (lifeline 0). */
+			if (lifeline && egw_lifeline_compat_start(errstr, sizeof(errstr))) {
+				fprintf(stderr, "egress run: %s\n", errstr);
+				ret = 2;
+			} else
+				ret = egw_runner_main(&js, argv[optind], duration, 0);
 		}
 	} else if (!strcmp(cmd, "broker")) {
 		ret = cmd_broker(cfg);
