@@ -93,6 +93,20 @@ static char *reduce_url(const char *s)
 	return out;
 }
 
+/* A stream URL: scheme, user-info mask and host only. Stricter than the
+ * log rule (egw_log_redact_url keeps the first path segment): a request is
+ * dead-lettered because something in it is wrong, and a malformed stream
+ * URL may well hold its key in that first segment. */
+static json_t *reduce_stream_url(const char *url)
+{
+	char buf[4096], *sep, *end;
+
+	egw_log_redact_url(url, buf, sizeof(buf));
+	if ((sep = strstr(buf, "://")) && *(end = sep + 3 + strcspn(sep + 3, "/?#")))
+		snprintf(end, sizeof(buf) - (size_t)(end - buf), "/" MASK);
+	return json_string(buf);
+}
+
 static json_t *redact_value(json_t *v);
 
 /* A string: reduced when it holds a URL; a new reference. */
@@ -118,13 +132,12 @@ static json_t *redact_member(const char *name, json_t *v)
 	if (json_is_array(v) && in_list(name, url_lists, N(url_lists))) {
 		json_t *out = json_array(), *item;
 		size_t i;
-		char buf[4096];
 		json_array_foreach(v, i, item)
 		{
-			if (json_is_string(item)) {
-				egw_log_redact_url(json_string_value(item), buf, sizeof(buf));
-				json_array_append_new(out, json_string(buf));
-			} else
+			if (json_is_string(item))
+				json_array_append_new(out,
+				                      reduce_stream_url(json_string_value(item)));
+			else
 				json_array_append_new(out, redact_value(item));
 		}
 		return out;

@@ -10,8 +10,9 @@
  * every secret of the contract removed:
  *  - room.pin, storage.access_key/secret_key/session_token/credentials_json/
  *    account_key and webhook.secret become "***";
- *  - outputs[].urls[], add_urls[] and remove_urls[] are reduced to scheme,
- *    host and first path segment (egw_log_redact_url());
+ *  - outputs[].urls[], add_urls[] and remove_urls[] are reduced to scheme
+ *    and host: rtmp://live.example.test/ followed by three stars (and
+ *    user-info masked);
  *  - as a safety net, any value under a key whose name contains key,
  *    secret, token, pin, password, credential or auth becomes "***", and
  *    any string holding a URL with user-info, a query or a path beyond its

@@ -6,8 +6,7 @@
 #include <string.h>
 
 #include "base/log.h"
-
-#define OFFSETS_TIMEOUT_MS 5000
+#include "worker/kafka_int.h"
 
 static int set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
                size_t errstr_size)
@@ -15,100 +14,6 @@ static int set(rd_kafka_conf_t *conf, const char *name, const char *value, char 
 	if (rd_kafka_conf_set(conf, name, value, errstr, errstr_size) != RD_KAFKA_CONF_OK)
 		return -1;
 	return 0;
-}
-
-static void list_partitions(const rd_kafka_topic_partition_list_t *parts, char *list, size_t size)
-{
-	size_t n = 0;
-	list[0] = '\0';
-	for (int i = 0; i < parts->cnt && n + 16 < size; i++)
-		n += (size_t)snprintf(list + n, size - n, "%s%d", i ? "," : "",
-		                      (int)parts->elems[i].partition);
-}
-
-/* Where each newly assigned partition starts: at the group's committed
- * offset; a partition the group never committed starts at its end (the
- * policy of docs/jobs.md: a new group does not replay old starts), and that
- * end is committed at once, so the partition's later messages are never
- * skipped, even if every member leaves the group before reading them.
- * Done here rather than by auto.offset.reset so that, once "assigned" is
- * logged, every message produced after it will be read. */
-static void set_start_offsets(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
-                              const char *what)
-{
-	rd_kafka_topic_partition_list_t *fresh = NULL;
-	rd_kafka_resp_err_t err;
-	char list[256];
-
-	if (parts->cnt == 0)
-		return;
-	if ((err = rd_kafka_committed(rk, parts, OFFSETS_TIMEOUT_MS))) {
-		EGW_LOG(NULL, WARN, "%s: committed offsets unknown (%s); auto.offset.reset applies",
-		        what, rd_kafka_err2str(err));
-		return;
-	}
-	for (int i = 0; i < parts->cnt; i++) {
-		rd_kafka_topic_partition_t *p = &parts->elems[i];
-		int64_t lo, hi;
-		if (!p->err && p->offset >= 0)
-			continue;
-		p->offset = RD_KAFKA_OFFSET_INVALID;
-		p->err = RD_KAFKA_RESP_ERR_NO_ERROR;
-		if (rd_kafka_query_watermark_offsets(rk, p->topic, p->partition, &lo, &hi,
-		                                     OFFSETS_TIMEOUT_MS))
-			continue; /* auto.offset.reset (latest) applies */
-		p->offset = hi;
-		if (!fresh)
-			fresh = rd_kafka_topic_partition_list_new(parts->cnt);
-		rd_kafka_topic_partition_list_add(fresh, p->topic, p->partition)->offset = hi;
-	}
-	if (fresh) {
-		list_partitions(fresh, list, sizeof(list));
-		EGW_LOG(NULL, INFO, "%s: partitions [%s] start at their end (no committed offset)",
-		        what, list);
-		if ((err = rd_kafka_commit(rk, fresh, 1)))
-			EGW_LOG(NULL, WARN, "%s: committing start offsets: %s", what,
-			        rd_kafka_err2str(err));
-		rd_kafka_topic_partition_list_destroy(fresh);
-	}
-}
-
-/* Group consumers: log what the group gives and takes, then apply it with
- * the calls of the group's rebalance protocol (incremental for COOPERATIVE,
- * e.g. partition.assignment.strategy=cooperative-sticky). opaque: a label. */
-static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque)
-{
-	const char *what = opaque, *proto = rd_kafka_rebalance_protocol(rk);
-	int coop = proto && !strcmp(proto, "COOPERATIVE");
-	rd_kafka_error_t *error = NULL;
-	rd_kafka_resp_err_t aerr = RD_KAFKA_RESP_ERR_NO_ERROR;
-	char list[256];
-
-	list_partitions(parts, list, sizeof(list));
-	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-		set_start_offsets(rk, parts, what);
-		if (coop)
-			error = rd_kafka_incremental_assign(rk, parts);
-		else
-			aerr = rd_kafka_assign(rk, parts);
-		EGW_LOG(NULL, INFO, "%s partitions assigned: [%s]%s", what, list,
-		        coop ? " (incremental)" : "");
-	} else {
-		if (coop)
-			error = rd_kafka_incremental_unassign(rk, parts);
-		else
-			aerr = rd_kafka_assign(rk, NULL);
-		EGW_LOG(NULL, INFO, "%s partitions revoked: [%s]%s", what, list,
-		        rd_kafka_assignment_lost(rk) ? " (lost)" : "");
-	}
-	if (error) {
-		EGW_LOG(NULL, ERROR, "%s: applying the rebalance: %s", what,
-		        rd_kafka_error_string(error));
-		rd_kafka_error_destroy(error);
-	} else if (aerr)
-		EGW_LOG(NULL, ERROR, "%s: applying the rebalance: %s", what,
-		        rd_kafka_err2str(aerr));
 }
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -227,17 +132,19 @@ static int applies(egw_kafka_role_t role, const char *name)
 }
 
 static int set_group(rd_kafka_conf_t *conf, const egw_config_t *cfg, egw_kafka_role_t role,
-                     char *errstr, size_t errstr_size)
+                     egw_kafka_group_t **g, char *errstr, size_t errstr_size)
 {
 	char group[300];
-	static char jobs_label[] = "jobs", control_label[] = "control dead-letter";
 
 	if (role == EGW_KAFKA_JOBS)
 		snprintf(group, sizeof(group), "%s", cfg->consumer_group);
 	else
 		snprintf(group, sizeof(group), "%s.control", cfg->consumer_group);
-	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-	rd_kafka_conf_set_opaque(conf, role == EGW_KAFKA_JOBS ? jobs_label : control_label);
+	if (!(*g = egw_kafka_group_conf(conf,
+	                                role == EGW_KAFKA_JOBS ? "jobs" : "control dead-letter"))) {
+		snprintf(errstr, errstr_size, "out of memory");
+		return -1;
+	}
 	return set(conf, "group.id", group, errstr, errstr_size) ||
 	       set(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
 	       set(conf, "auto.offset.reset", "latest", errstr, errstr_size) ||
@@ -246,12 +153,12 @@ static int set_group(rd_kafka_conf_t *conf, const egw_config_t *cfg, egw_kafka_r
 }
 
 static int set_role(rd_kafka_conf_t *conf, const egw_config_t *cfg, egw_kafka_role_t role,
-                    char *errstr, size_t errstr_size)
+                    egw_kafka_group_t **g, char *errstr, size_t errstr_size)
 {
 	switch (role) {
 	case EGW_KAFKA_JOBS:
 	case EGW_KAFKA_CONTROL_GROUP:
-		return set_group(conf, cfg, role, errstr, errstr_size);
+		return set_group(conf, cfg, role, g, errstr, errstr_size);
 	case EGW_KAFKA_CONTROL:
 		/* No group: every worker reads every control message. */
 		return set(conf, "group.id", "egress-control-unused", errstr, errstr_size) ||
@@ -274,6 +181,7 @@ rd_kafka_t *egw_kafka_new(const egw_config_t *cfg, const char *brokers, egw_kafk
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_t *rk = NULL;
+	egw_kafka_group_t *g = NULL;
 	char client_id[200];
 
 	snprintf(client_id, sizeof(client_id), "egress-%s", cfg->worker_id);
@@ -289,7 +197,7 @@ rd_kafka_t *egw_kafka_new(const egw_config_t *cfg, const char *brokers, egw_kafk
 	 * broker hold fetches for the default 500 ms. */
 	if (role != EGW_KAFKA_PRODUCER && set(conf, "fetch.wait.max.ms", "50", errstr, errstr_size))
 		goto fail;
-	if (set_role(conf, cfg, role, errstr, errstr_size))
+	if (set_role(conf, cfg, role, &g, errstr, errstr_size))
 		goto fail;
 	/* Operator overrides last (EGRESS_KAFKA_*, kafka_props). */
 	for (size_t i = 0; i < cfg->n_kafka_props; i++) {
@@ -309,7 +217,20 @@ rd_kafka_t *egw_kafka_new(const egw_config_t *cfg, const char *brokers, egw_kafk
 	return rk;
 fail:
 	rd_kafka_conf_destroy(conf);
+	egw_kafka_group_free(g);
 	return NULL;
+}
+
+void egw_kafka_destroy(rd_kafka_t *rk)
+{
+	egw_kafka_group_t *g;
+	if (!rk)
+		return;
+	g = rd_kafka_opaque(rk);
+	if (rd_kafka_type(rk) == RD_KAFKA_CONSUMER)
+		rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+	egw_kafka_group_free(g);
 }
 
 egw_err_t egw_kafka_assign_all(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,

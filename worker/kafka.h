@@ -44,6 +44,13 @@ typedef struct egw_kafka_msg {
 rd_kafka_t *egw_kafka_new(const egw_config_t *cfg, const char *brokers, egw_kafka_role_t role,
                           char *errstr, size_t errstr_size);
 
+/* Group consumers: retries what rebalances left to do (committing the
+ * start offsets of partitions new to the group). Call it from the loop. */
+void egw_kafka_group_poll(rd_kafka_t *rk);
+
+/* Closes (consumers) and destroys a client made by egw_kafka_new(). */
+void egw_kafka_destroy(rd_kafka_t *rk);
+
 /* Assigns every partition of topic to the (group-less) consumer rk, from
  * the end of each partition. */
 egw_err_t egw_kafka_assign_all(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,

@@ -155,6 +155,8 @@ static void poll_kafka(egw_worker_t *w)
 		rd_kafka_message_destroy(m);
 	}
 	rd_kafka_poll(w->producer, 0);
+	egw_kafka_group_poll(w->jobs);
+	egw_kafka_group_poll(w->control_group);
 }
 
 static int subscribe_control_group(egw_worker_t *w)
@@ -219,14 +221,6 @@ static void shutdown_jobs(egw_worker_t *w)
 	}
 }
 
-static void close_consumer(rd_kafka_t *rk)
-{
-	if (!rk)
-		return;
-	rd_kafka_consumer_close(rk);
-	rd_kafka_destroy(rk);
-}
-
 int egw_worker_run(const egw_config_t *cfg, const char *config_path, volatile sig_atomic_t *stop)
 {
 	egw_worker_t w = {.cfg = cfg, .config_path = config_path};
@@ -252,11 +246,10 @@ out:
 	if (w.producer && rd_kafka_flush(w.producer, SHUTDOWN_FLUSH_MS))
 		EGW_LOG(NULL, ERROR, "shutting down: %d message(s) not delivered to Kafka: lost",
 		        rd_kafka_outq_len(w.producer));
-	close_consumer(w.jobs);
-	close_consumer(w.control);
-	close_consumer(w.control_group);
-	if (w.producer)
-		rd_kafka_destroy(w.producer);
+	egw_kafka_destroy(w.jobs);
+	egw_kafka_destroy(w.control);
+	egw_kafka_destroy(w.control_group);
+	egw_kafka_destroy(w.producer);
 	egw_broker_stop(w.broker);
 	return ret;
 }

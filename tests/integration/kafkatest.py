@@ -40,6 +40,32 @@ class Broker:
             raise Failure("broker %s: answered %r" % (cmd, line))
 
 
+class Env(egwtest.Env):
+    """egwtest.Env with a Broker (fault commands) and worker settings
+    (environment variables) of the test's choice; no worker when
+    worker=False."""
+
+    def __init__(self, name, max_jobs=2, worker=True, **settings):
+        self.w = world.World(name)
+        try:
+            self.out = os.path.join(self.w.dir, "out")
+            self.janus = self.w.start_janus()
+            self.broker = Broker(self.w)
+            self.bootstrap = self.broker.bootstrap
+            self.t_produced = {}
+            self.status = self.w.status_reader(self.bootstrap)
+            self.worker = None
+            if worker:
+                self.worker = start_worker(self.w, self.bootstrap, self.out, "worker",
+                                           max_jobs, **settings)
+                wait_log(self.w, "worker", "jobs partitions assigned", 30)
+                wait_log(self.w, "worker", "control dead-letter partitions assigned", 30)
+        except BaseException:
+            print(self.w.logs(60), flush=True)
+            self.w.close()
+            raise
+
+
 def start_worker(w, bootstrap, out, name, max_jobs=2, **settings):
     """An `egress worker` named `name` (log name and worker id); settings
     are extra environment variables."""

@@ -55,7 +55,7 @@ static void test_secrets(void)
 	          "{egress_id}.mkv");
 	json_t *urls = json_object_get(json_array_get(outs, 1), "urls");
 	CHECK(json_array_size(urls) == 3);
-	CHECK_STR(json_string_value(json_array_get(urls, 0)), "rtmp://live.example.test/app/***");
+	CHECK_STR(json_string_value(json_array_get(urls, 0)), "rtmp://live.example.test/***");
 	CHECK_STR(json_string_value(json_array_get(urls, 1)), "srt://10.0.0.1:9000/***");
 	CHECK_STR(json_string_value(json_array_get(urls, 2)), "***");
 	CHECK(json_integer_value(
@@ -71,12 +71,14 @@ static void test_control(void)
 	char *out;
 	json_t *j = redact_json("{\"type\":\"update_stream\",\"egress_id\":\"EG_1\","
 	                        "\"add_urls\":[\"rtmps://a.test/live/SEKRIT_A\"],"
-	                        "\"remove_urls\":[\"rtmp://user:SEKRIT_B@b.test/x\"],"
+	                        "\"remove_urls\":[\"rtmp://user:SEKRIT_B@b.test/SEKRIT_C\"],"
 	                        "\"layout\":null}",
 	                        &out);
 	CHECK(out && !strstr(out, "SEKRIT"));
 	CHECK_STR(json_string_value(json_array_get(json_object_get(j, "add_urls"), 0)),
-	          "rtmps://a.test/live/***");
+	          "rtmps://a.test/***");
+	CHECK_STR(json_string_value(json_array_get(json_object_get(j, "remove_urls"), 0)),
+	          "rtmp://***@b.test/***");
 	CHECK(json_is_null(json_object_get(j, "layout")));
 	json_decref(j);
 	free(out);
