@@ -21,6 +21,7 @@ typedef struct lifeline {
 	int fd;
 	char buf[65536];
 	size_t len;
+	int stopped;
 } lifeline_t;
 
 /* Reads the first line of the lifeline into *req (without its '\n'); what
@@ -61,29 +62,38 @@ static int read_request(lifeline_t *l, char **req, size_t *req_len)
 	return -1;
 }
 
-/* SIGTERM until the process ends: the first may come before the runner
- * installs its handler (SIGTERM is ignored until then); a repeated stop is
- * harmless to the runner. */
-static void stop_self(const char *why)
+/* One SIGTERM, which the runner handles as a stop, once it has installed
+ * its handler (SIGTERM is ignored until then: a stop that arrives while the
+ * request is still being parsed waits for it). */
+static void stop_self(lifeline_t *l, const char *why)
 {
+	struct sigaction sa;
+
+	if (l->stopped)
+		return;
+	l->stopped = 1;
 	EGW_LOG(NULL, INFO, "lifeline: %s: stopping", why);
 	for (;;) {
+		if (sigaction(SIGTERM, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN) {
+			usleep(50000);
+			continue;
+		}
 		kill(getpid(), SIGTERM);
-		sleep(1);
+		return;
 	}
 }
 
-static void on_line(char *line)
+static void on_line(lifeline_t *l, char *line)
 {
 	json_t *req = json_loads(line, 0, NULL);
 	const char *type = json_string_value(json_object_get(req, "type"));
 
-	if (type && !strcmp(type, "stop")) {
-		json_decref(req);
-		stop_self("stop requested");
-	}
-	EGW_LOG(NULL, WARN, "lifeline: %s request not supported by this job runner; ignored",
-	        type && strlen(type) < 32 ? type : "unknown");
+	if (type && !strcmp(type, "stop"))
+		stop_self(l, "stop requested");
+	else
+		EGW_LOG(NULL, WARN,
+		        "lifeline: %s request not supported by this job runner; ignored",
+		        type && strlen(type) < 32 ? type : "unknown");
 	json_decref(req);
 }
 
@@ -95,7 +105,7 @@ static void *watch(void *arg)
 		char *nl;
 		while ((nl = memchr(l->buf, '\n', l->len))) {
 			*nl = '\0';
-			on_line(l->buf);
+			on_line(l, l->buf);
 			l->len -= (size_t)(nl + 1 - l->buf);
 			memmove(l->buf, nl + 1, l->len);
 		}
@@ -104,8 +114,12 @@ static void *watch(void *arg)
 		ssize_t k = read(l->fd, l->buf + l->len, sizeof(l->buf) - l->len);
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k <= 0)
-			stop_self("end of input, the worker is gone");
+		if (k <= 0) {
+			stop_self(l, "end of input, the worker is gone");
+			close(l->fd);
+			free(l);
+			return NULL;
+		}
 		l->len += (size_t)k;
 	}
 	return NULL;
