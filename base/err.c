@@ -23,6 +23,7 @@ static const struct {
 	[EGW_ERR_WORKER_LOST] = {"worker_lost", "Job process died", 0},
 	[EGW_ERR_UNAUTHORIZED] = {"unauthorized", "Not allowed by the SFU", 0},
 	[EGW_ERR_OUTPUT_EXISTS] = {"output_exists", "Output path already taken", 0},
+	[EGW_ERR_EXPIRED] = {"expired", "Request expired", 0},
 };
 
 static int known(egw_err_t err)

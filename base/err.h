@@ -20,6 +20,7 @@ typedef enum egw_err {
 	EGW_ERR_WORKER_LOST = 13,    /* fatal: the job process died */
 	EGW_ERR_UNAUTHORIZED = 14,   /* fatal: the SFU refused our credentials (PIN) */
 	EGW_ERR_OUTPUT_EXISTS = 15,  /* fatal: an output's path is taken */
+	EGW_ERR_EXPIRED = 16,        /* fatal: a start request older than its age limit */
 } egw_err_t;
 
 /* Human-readable description. */

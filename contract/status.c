@@ -16,7 +16,7 @@ json_t *egw_status_event(const egw_status_t *st, const char *status, json_t *out
 	json_t *ev, *error = json_null();
 
 	egw_time_now(now, sizeof(now));
-	if (!strcmp(status, "failed"))
+	if (!strcmp(status, "failed") || !strcmp(status, "rejected"))
 		error = json_pack("{s:s, s:s}", "code", egw_err2code(err), "message",
 				  message ? message : egw_err2str(err));
 	ev = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "egress_id", st->egress_id,

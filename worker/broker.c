@@ -1,9 +1,13 @@
 #include "worker/broker.h"
 
+#include <errno.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
 
@@ -60,6 +64,60 @@ fail:
 const char *egw_broker_bootstraps(const egw_broker_t *b)
 {
 	return rd_kafka_mock_cluster_bootstraps(b->cluster);
+}
+
+egw_err_t egw_broker_set_down(egw_broker_t *b, int down)
+{
+	rd_kafka_resp_err_t err = down ? rd_kafka_mock_broker_set_down(b->cluster, -1)
+				       : rd_kafka_mock_broker_set_up(b->cluster, -1);
+	EGW_LOG(NULL, INFO, "broker %s%s%s", down ? "down" : "up", err ? ": " : "",
+		err ? rd_kafka_err2str(err) : "");
+	return err ? EGW_ERR_KAFKA : EGW_OK;
+}
+
+static void broker_command(egw_broker_t *b, char *line)
+{
+	line[strcspn(line, "\r")] = '\0';
+	if (!strcmp(line, "down") || !strcmp(line, "up")) {
+		if (egw_broker_set_down(b, line[0] == 'd'))
+			printf("error %s failed\n", line);
+		else
+			printf("ok %s\n", line);
+	} else if (line[0])
+		printf("error unknown command (down, up)\n");
+	fflush(stdout);
+}
+
+void egw_broker_serve(egw_broker_t *b, volatile sig_atomic_t *stop)
+{
+	char buf[256];
+	size_t len = 0;
+	int in_open = 1;
+
+	while (!*stop) {
+		struct pollfd pfd = {.fd = 0, .events = POLLIN};
+		if (poll(&pfd, in_open ? 1 : 0, 200) <= 0 || !pfd.revents)
+			continue;
+		ssize_t n = read(0, buf + len, sizeof(buf) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			in_open = 0; /* no more commands; keep serving */
+			continue;
+		}
+		len += (size_t)n;
+		buf[len] = '\0';
+		char *start = buf, *nl;
+		while ((nl = strchr(start, '\n'))) {
+			*nl = '\0';
+			broker_command(b, start);
+			start = nl + 1;
+		}
+		len -= (size_t)(start - buf);
+		memmove(buf, start, len);
+		if (len == sizeof(buf) - 1)
+			len = 0; /* a line too long to be a command */
+	}
 }
 
 void egw_broker_stop(egw_broker_t *b)

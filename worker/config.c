@@ -82,6 +82,13 @@ static const struct conf_prop {
         I(sfu_timeout_ms, 10000, 100, 120000, "Timeout of one SFU signalling request."),
         I(stop_grace_s, 10, 1, 600,
           "After a stop, how long a job may take to finalise its files before it is killed."),
+        I(start_max_age_s, 300, 0, 7 * 86400,
+          "A start request whose Kafka timestamp is older than this many seconds when the worker "
+          "takes it is not run: it is dead-lettered and reported `failed` with `error.code` "
+          "`expired` (a backlog that built up while no worker ran is stale: its rooms are over). "
+          "0: no limit. The age is the worker's clock minus the message timestamp, so keep "
+          "clocks in sync. A new consumer group starts at the end of the jobs topic: see "
+          "docs/jobs.md."),
         C(log_level, "info", log_levels, "Least severe log lines written (to standard error)."),
         C(log_format, "text", log_formats, "Log lines as text, or as JSON objects one a line."),
 #undef OFF

@@ -30,6 +30,7 @@ typedef struct egw_config {
 	int stop_grace_s;
 	int log_level;      /* egw_log_level_t: 0 error, 1 warn, 2 info, 3 debug */
 	int log_format;     /* 0 text, 1 json */
+	int start_max_age_s; /* 0 = no limit */
 	char **kafka_props; /* "name=value" pairs from EGRESS_KAFKA_* and kafka_props */
 	size_t n_kafka_props;
 } egw_config_t;

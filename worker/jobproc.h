@@ -1,5 +1,9 @@
-/* One supervised process per job: `egress run -` with the start request on
- * its stdin and its status events (JSON lines) on its stdout.
+/* One supervised process per job: `egress run - --lifeline`. Its standard
+ * input is the lifeline (job/runner.h): the start request as the first
+ * line, then control requests (stop, update_layout, update_stream) as JSON
+ * lines for the job's whole life. Its standard output carries its status
+ * events (JSON lines). Writes to the lifeline never block: what the pipe
+ * cannot take now waits in a per-job queue, flushed by egw_jobproc_flush().
  * locality: worker thread. */
 #ifndef EGW_JOBPROC_H
 #define EGW_JOBPROC_H
@@ -10,32 +14,65 @@
 
 #include "base/err.h"
 
+/* Bytes a job's lifeline queue may hold before lines are dropped. */
+#define EGW_JOBPROC_QUEUE_MAX (4 * 1024 * 1024)
+
 typedef struct egw_jobproc {
 	char egress_id[65];
 	pid_t pid;
-	int out_fd; /* -1 after EOF */
+	int in_fd;  /* lifeline (write end, non-blocking); -1 once closed */
+	int out_fd; /* status lines (read end, non-blocking); -1 after EOF */
 	char line[65536];
 	size_t line_len;
+	char *queue; /* lifeline bytes not written yet */
+	size_t queue_len, queue_cap;
 	char last_status[16]; /* last status the process reported */
-	time_t stop_at;       /* when SIGTERM was sent, 0 if not */
+	time_t stop_at;       /* when the stop was requested, 0 if not */
+	int stop_signalled;   /* SIGTERM sent (the lifeline was broken) */
 	int exited, exit_status;
 	struct egw_jobproc *next;
 } egw_jobproc_t;
 
-/* Starts the job process. config_path may be NULL. */
-egw_jobproc_t *egw_jobproc_spawn(const char *config_path, const char *worker_id,
-				 const char *egress_id, const char *job, size_t job_len,
-				 char *errstr, size_t errstr_size);
+/* What to start: exe NULL means this program (/proc/self/exe).
+ * config_path may be NULL. The child's environment is the worker's with
+ * EGRESS_WORKER_ID set to worker_id. */
+typedef struct egw_jobproc_cmd {
+	const char *exe;
+	const char *config_path;
+	const char *worker_id;
+} egw_jobproc_cmd_t;
+
+/* Starts the job process (posix_spawn) and queues the request, with every
+ * CR and LF replaced by a space, as the lifeline's first line. */
+egw_jobproc_t *egw_jobproc_spawn(const egw_jobproc_cmd_t *cmd, const char *egress_id,
+                                 const char *request, size_t request_len, char *errstr,
+                                 size_t errstr_size);
+
+/* Queues one line (a '\n' is added; line must not contain one) and writes
+ * what the pipe takes now. Returns 0, or -1 when the lifeline is closed or
+ * broken (the line is not delivered). */
+int egw_jobproc_send(egw_jobproc_t *p, const char *line, size_t len);
+
+/* Writes queued lifeline bytes. Returns -1 when the lifeline broke. */
+int egw_jobproc_flush(egw_jobproc_t *p);
+
+/* Non-zero while lifeline bytes wait for the pipe (poll for POLLOUT). */
+int egw_jobproc_pending(const egw_jobproc_t *p);
 
 /* Reads what the process wrote; calls on_line for each complete line.
  * Returns 0 at EOF, 1 otherwise. */
 int egw_jobproc_read(egw_jobproc_t *p, void (*on_line)(void *opaque, egw_jobproc_t *p, char *line),
-		     void *opaque);
+                     void *opaque);
 
-/* Asks the process to stop and finalise (SIGTERM); SIGKILL when force. */
-void egw_jobproc_signal_stop(egw_jobproc_t *p, int force);
+/* Asks the process to stop and finalise: a stop line on the lifeline, or
+ * SIGTERM when the lifeline is broken. Records when (stop_at). */
+void egw_jobproc_request_stop(egw_jobproc_t *p);
 
-/* Non-blocking reap; returns 1 once the process has exited. */
+/* SIGKILL (the stop grace period is over). */
+void egw_jobproc_kill(egw_jobproc_t *p);
+
+/* Non-blocking reap; returns 1 once the process has exited (the lifeline
+ * is closed then). */
 int egw_jobproc_reap(egw_jobproc_t *p);
 
 void egw_jobproc_free(egw_jobproc_t *p);

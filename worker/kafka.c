@@ -1,34 +1,19 @@
 #include "worker/kafka.h"
 
+#include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/log.h"
+#include "worker/kafka_int.h"
 
 static int set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
-	       size_t errstr_size)
+               size_t errstr_size)
 {
 	if (rd_kafka_conf_set(conf, name, value, errstr, errstr_size) != RD_KAFKA_CONF_OK)
 		return -1;
 	return 0;
-}
-
-/* Jobs consumer: log what the group gives and takes, then apply it. */
-static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-			 rd_kafka_topic_partition_list_t *parts, void *opaque)
-{
-	char list[256] = "";
-	size_t n = 0;
-	for (int i = 0; i < parts->cnt && n < sizeof(list) - 8; i++)
-		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%d", i ? "," : "",
-				      (int)parts->elems[i].partition);
-	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-		EGW_LOG(NULL, INFO, "jobs partitions assigned: [%s]", list);
-		rd_kafka_assign(rk, parts);
-	} else {
-		EGW_LOG(NULL, INFO, "jobs partitions revoked: [%s]", list);
-		rd_kafka_assign(rk, NULL);
-	}
 }
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -36,14 +21,172 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 	EGW_LOG(NULL, WARN, "kafka %s: %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
+/* The egress a message is about, for logs: its key when that is printable. */
+static void key_text(const rd_kafka_message_t *m, char *out, size_t size)
+{
+	size_t n = m->key ? m->key_len : 0;
+	out[0] = '\0';
+	if (n == 0 || n >= size)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)((const char *)m->key)[i] < 0x21 ||
+		    (unsigned char)((const char *)m->key)[i] > 0x7e)
+			return;
+	memcpy(out, m->key, n);
+	out[n] = '\0';
+}
+
+static int reproduce(rd_kafka_t *rk, const rd_kafka_message_t *m, uintptr_t tag)
+{
+	rd_kafka_headers_t *hdrs = NULL;
+	rd_kafka_resp_err_t err;
+
+	if (!rd_kafka_message_headers(m, &hdrs))
+		hdrs = rd_kafka_headers_copy(hdrs);
+	else
+		hdrs = rd_kafka_headers_new(0);
+	err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(rd_kafka_topic_name(m->rkt)),
+	                        RD_KAFKA_V_KEY(m->key, m->key_len),
+	                        RD_KAFKA_V_VALUE(m->payload, m->len),
+	                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+	                        RD_KAFKA_V_OPAQUE((void *)tag), RD_KAFKA_V_END);
+	if (err)
+		rd_kafka_headers_destroy(hdrs);
+	return err ? -1 : 0;
+}
+
+/* Delivery reports of the producer. msg_opaque tags each message:
+ * bit 0 = must deliver, the other bits = attempts already failed. */
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	uintptr_t tag = (uintptr_t)m->_private;
+	int must = (int)(tag & 1), attempt = (int)(tag >> 1) + 1;
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	char key[EGW_KAFKA_KEY_LOG_MAX];
+	json_t *ev;
+	const char *status;
+
+	key_text(m, key, sizeof(key));
+	if (!m->err) {
+		if (attempt > 1)
+			EGW_LOG(key[0] ? key : NULL, INFO, "message to %s delivered at attempt %d",
+			        topic, attempt);
+		return;
+	}
+	ev = json_loadb(m->payload, m->len, 0, NULL);
+	status = json_string_value(json_object_get(ev, "status"));
+	if (!must)
+		EGW_LOG(key[0] ? key : NULL, WARN, "%s%s message to %s not delivered: %s",
+		        status ? status : "", status ? " status" : "", topic,
+		        rd_kafka_err2str(m->err));
+	else if (attempt >= EGW_KAFKA_DELIVERY_ATTEMPTS)
+		EGW_LOG(key[0] ? key : NULL, ERROR,
+		        "%s event of egress %s not delivered to %s after %d attempts (%s): lost",
+		        status ? status : "status", key, topic, attempt, rd_kafka_err2str(m->err));
+	else if (reproduce(rk, m, tag + 2))
+		EGW_LOG(key[0] ? key : NULL, ERROR,
+		        "%s event of egress %s not delivered to %s (%s) and cannot be queued "
+		        "again: lost",
+		        status ? status : "status", key, topic, rd_kafka_err2str(m->err));
+	else
+		EGW_LOG(key[0] ? key : NULL, WARN,
+		        "%s event not delivered to %s (%s); producing it again (attempt %d of %d)",
+		        status ? status : "status", topic, rd_kafka_err2str(m->err), attempt + 1,
+		        EGW_KAFKA_DELIVERY_ATTEMPTS);
+	json_decref(ev);
+}
+
+/* Operator properties that only make sense for some roles: skipped for the
+ * others (librdkafka would warn about each). */
+static int applies(egw_kafka_role_t role, const char *name)
+{
+	static const char *const consumer_only[] = {
+	        "session.",    "heartbeat.", "auto.offset", "partition.assignment", "fetch.",
+	        "enable.auto", "max.poll",   "group.",      "auto.commit.",         "isolation.",
+	};
+	static const char *const producer_only[] = {
+	        "message.timeout",
+	        "enable.idempotence",
+	        "acks",
+	        "linger.",
+	        "queue.buffering",
+	        "batch.",
+	        "compression",
+	        "retries",
+	        "retry.",
+	        "delivery.",
+	        "request.required.acks",
+	};
+	if (role == EGW_KAFKA_PRODUCER) {
+		for (size_t i = 0; i < sizeof(consumer_only) / sizeof(consumer_only[0]); i++)
+			if (!strncmp(name, consumer_only[i], strlen(consumer_only[i])))
+				return 0;
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(producer_only) / sizeof(producer_only[0]); i++)
+		if (!strncmp(name, producer_only[i], strlen(producer_only[i])))
+			return 0;
+	/* Only the jobs consumer takes group settings: the control group has
+	 * its own group.id, the control reader none. */
+	return role == EGW_KAFKA_JOBS || strncmp(name, "group.", 6);
+}
+
+static int set_group(rd_kafka_conf_t *conf, const egw_config_t *cfg, egw_kafka_role_t role,
+                     egw_kafka_group_t **g, char *errstr, size_t errstr_size)
+{
+	char group[300];
+
+	if (role == EGW_KAFKA_JOBS)
+		snprintf(group, sizeof(group), "%s", cfg->consumer_group);
+	else
+		snprintf(group, sizeof(group), "%s.control", cfg->consumer_group);
+	if (!(*g = egw_kafka_group_conf(conf,
+	                                role == EGW_KAFKA_JOBS ? "jobs" : "control dead-letter"))) {
+		snprintf(errstr, errstr_size, "out of memory");
+		return -1;
+	}
+	return set(conf, "group.id", group, errstr, errstr_size) ||
+	       set(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
+	       set(conf, "auto.offset.reset", "latest", errstr, errstr_size) ||
+	       set(conf, "session.timeout.ms", "10000", errstr, errstr_size) ||
+	       set(conf, "heartbeat.interval.ms", "1000", errstr, errstr_size);
+}
+
+static int set_role(rd_kafka_conf_t *conf, const egw_config_t *cfg, egw_kafka_role_t role,
+                    egw_kafka_group_t **g, char *errstr, size_t errstr_size)
+{
+	switch (role) {
+	case EGW_KAFKA_JOBS:
+	case EGW_KAFKA_CONTROL_GROUP:
+		return set_group(conf, cfg, role, g, errstr, errstr_size);
+	case EGW_KAFKA_CONTROL:
+		/* No group: every worker reads every control message. */
+		return set(conf, "group.id", "egress-control-unused", errstr, errstr_size) ||
+		       set(conf, "enable.auto.commit", "false", errstr, errstr_size);
+	case EGW_KAFKA_PRODUCER:
+		/* Idempotence: retries inside librdkafka never duplicate or
+		 * reorder. A message waits up to 5 minutes for the broker (an
+		 * outage); terminal events are then produced again (dr_msg_cb). */
+		rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+		return set(conf, "enable.idempotence", "true", errstr, errstr_size) ||
+		       set(conf, "acks", "all", errstr, errstr_size) ||
+		       set(conf, "linger.ms", "5", errstr, errstr_size) ||
+		       set(conf, "message.timeout.ms", "300000", errstr, errstr_size);
+	}
+	return 0;
+}
+
 rd_kafka_t *egw_kafka_new(const egw_config_t *cfg, const char *brokers, egw_kafka_role_t role,
-			  char *errstr, size_t errstr_size)
+                          char *errstr, size_t errstr_size)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_t *rk = NULL;
+	egw_kafka_group_t *g = NULL;
 	char client_id[200];
 
 	snprintf(client_id, sizeof(client_id), "egress-%s", cfg->worker_id);
+	/* reconnect.backoff.max.ms: after a broker outage, reconnect within
+	 * a second (the default backoff delays delivery by up to 10 s). */
 	if (set(conf, "bootstrap.servers", brokers, errstr, errstr_size) ||
 	    set(conf, "client.id", client_id, errstr, errstr_size) ||
 	    set(conf, "log_level", "4", errstr, errstr_size) ||
@@ -54,40 +197,19 @@ rd_kafka_t *egw_kafka_new(const egw_config_t *cfg, const char *brokers, egw_kafk
 	 * broker hold fetches for the default 500 ms. */
 	if (role != EGW_KAFKA_PRODUCER && set(conf, "fetch.wait.max.ms", "50", errstr, errstr_size))
 		goto fail;
-	if (role == EGW_KAFKA_JOBS) {
-		rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-		if (set(conf, "group.id", cfg->consumer_group, errstr, errstr_size) ||
-		    set(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
-		    set(conf, "auto.offset.reset", "earliest", errstr, errstr_size) ||
-		    set(conf, "session.timeout.ms", "10000", errstr, errstr_size) ||
-		    set(conf, "heartbeat.interval.ms", "1000", errstr, errstr_size))
-			goto fail;
-	} else if (role == EGW_KAFKA_CONTROL) {
-		/* No group: every worker reads every control message. */
-		if (set(conf, "group.id", "egress-control-unused", errstr, errstr_size) ||
-		    set(conf, "enable.auto.commit", "false", errstr, errstr_size))
-			goto fail;
-	} else {
-		if (set(conf, "acks", "all", errstr, errstr_size) ||
-		    set(conf, "linger.ms", "5", errstr, errstr_size))
-			goto fail;
-	}
+	if (set_role(conf, cfg, role, &g, errstr, errstr_size))
+		goto fail;
 	/* Operator overrides last (EGRESS_KAFKA_*, kafka_props). */
 	for (size_t i = 0; i < cfg->n_kafka_props; i++) {
 		char name[256];
 		const char *eq = strchr(cfg->kafka_props[i], '=');
-		snprintf(name, sizeof(name), "%.*s", (int)(eq - cfg->kafka_props[i]), cfg->kafka_props[i]);
-		if (role != EGW_KAFKA_JOBS && strstr(name, "group."))
-			continue;
-		if (role == EGW_KAFKA_PRODUCER && (!strncmp(name, "session.", 8) ||
-						   !strncmp(name, "heartbeat.", 10) ||
-						   !strncmp(name, "auto.offset", 11)))
-			continue;
-		if (set(conf, name, eq + 1, errstr, errstr_size))
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - cfg->kafka_props[i]),
+		         cfg->kafka_props[i]);
+		if (applies(role, name) && set(conf, name, eq + 1, errstr, errstr_size))
 			goto fail;
 	}
 	rk = rd_kafka_new(role == EGW_KAFKA_PRODUCER ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, conf,
-			  errstr, errstr_size);
+	                  errstr, errstr_size);
 	if (!rk)
 		goto fail;
 	if (role != EGW_KAFKA_PRODUCER)
@@ -95,11 +217,24 @@ rd_kafka_t *egw_kafka_new(const egw_config_t *cfg, const char *brokers, egw_kafk
 	return rk;
 fail:
 	rd_kafka_conf_destroy(conf);
+	egw_kafka_group_free(g);
 	return NULL;
 }
 
+void egw_kafka_destroy(rd_kafka_t *rk)
+{
+	egw_kafka_group_t *g;
+	if (!rk)
+		return;
+	g = rd_kafka_opaque(rk);
+	if (rd_kafka_type(rk) == RD_KAFKA_CONSUMER)
+		rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+	egw_kafka_group_free(g);
+}
+
 egw_err_t egw_kafka_assign_all(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
-			       size_t errstr_size)
+                               size_t errstr_size)
 {
 	const struct rd_kafka_metadata *md = NULL;
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
@@ -110,14 +245,15 @@ egw_err_t egw_kafka_assign_all(rd_kafka_t *rk, const char *topic, int timeout_ms
 	err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
 	if (err || md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt < 1) {
 		snprintf(errstr, errstr_size, "metadata for topic %s: %s", topic,
-			 rd_kafka_err2str(err ? err : md->topic_cnt ? md->topics[0].err
-								     : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+		         rd_kafka_err2str(err             ? err
+		                          : md->topic_cnt ? md->topics[0].err
+		                                          : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
 		goto out;
 	}
 	parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
 	for (int i = 0; i < md->topics[0].partition_cnt; i++)
 		rd_kafka_topic_partition_list_add(parts, topic, md->topics[0].partitions[i].id)
-			->offset = RD_KAFKA_OFFSET_END;
+		        ->offset = RD_KAFKA_OFFSET_END;
 	if ((err = rd_kafka_assign(rk, parts))) {
 		snprintf(errstr, errstr_size, "assigning %s: %s", topic, rd_kafka_err2str(err));
 		goto out;
@@ -133,23 +269,26 @@ out:
 	return ret;
 }
 
-egw_err_t egw_kafka_produce(rd_kafka_t *rk, const char *topic, const char *key, const char *value,
-			    size_t len, const char *header_name, const char *header_value)
+egw_err_t egw_kafka_produce(rd_kafka_t *rk, const egw_kafka_msg_t *msg)
 {
-	rd_kafka_headers_t *hdrs;
+	rd_kafka_headers_t *hdrs = rd_kafka_headers_new(2);
 	rd_kafka_resp_err_t err;
+	char key[EGW_KAFKA_KEY_LOG_MAX] = "";
 
-	hdrs = rd_kafka_headers_new(1);
-	if (header_name)
-		rd_kafka_header_add(hdrs, header_name, -1, header_value, -1);
-	err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-				RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-				RD_KAFKA_V_VALUE((void *)value, len),
-				RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-				RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+	for (const char *const *h = msg->headers; h && h[0] && h[1]; h += 2)
+		rd_kafka_header_add(hdrs, h[0], -1, h[1], -1);
+	err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(msg->topic),
+	                        RD_KAFKA_V_KEY(msg->key, msg->key ? msg->key_len : 0),
+	                        RD_KAFKA_V_VALUE((void *)msg->value, msg->len),
+	                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+	                        RD_KAFKA_V_OPAQUE((void *)(uintptr_t)(msg->must_deliver ? 1 : 0)),
+	                        RD_KAFKA_V_END);
 	if (err) {
 		rd_kafka_headers_destroy(hdrs);
-		EGW_LOG(key, ERROR, "producing to %s failed: %s", topic, rd_kafka_err2str(err));
+		if (msg->key && msg->key_len < sizeof(key))
+			snprintf(key, sizeof(key), "%.*s", (int)msg->key_len, msg->key);
+		EGW_LOG(key[0] ? key : NULL, ERROR, "producing to %s failed: %s", msg->topic,
+		        rd_kafka_err2str(err));
 		return EGW_ERR_KAFKA;
 	}
 	return EGW_OK;

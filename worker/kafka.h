@@ -1,32 +1,64 @@
 /* Kafka clients of the worker: the jobs consumer (group member), the
- * control reader (every partition, no group) and the status producer.
- * locality: worker thread. */
+ * control reader (every partition, no group), the control dead-letter
+ * consumer (a small group: one member dead-letters each bad control
+ * message) and the producer (status events, dead-letter copies).
+ * locality: worker thread. Callbacks (rebalance, delivery reports) run in
+ * rd_kafka_consumer_poll()/rd_kafka_poll() on that thread. */
 #ifndef EGW_KAFKA_H
 #define EGW_KAFKA_H
 
 #include <librdkafka/rdkafka.h>
 #include <stddef.h>
 
-#include "worker/config.h"
 #include "base/err.h"
+#include "worker/config.h"
 
 typedef enum egw_kafka_role {
 	EGW_KAFKA_JOBS = 0,
 	EGW_KAFKA_CONTROL,
+	EGW_KAFKA_CONTROL_GROUP,
 	EGW_KAFKA_PRODUCER,
 } egw_kafka_role_t;
 
-/* A client for role, configured from cfg (brokers, extra properties). */
+/* How many times a must-deliver message is produced before it is given up
+ * (each attempt lasts message.timeout.ms, 5 minutes by default). */
+#define EGW_KAFKA_DELIVERY_ATTEMPTS 6
+
+/* Room for a message key in log lines ("<egress_id>/rejected"). */
+#define EGW_KAFKA_KEY_LOG_MAX 80
+
+/* One message to produce. */
+typedef struct egw_kafka_msg {
+	const char *topic;
+	const char *key; /* NULL: no key */
+	size_t key_len;
+	const char *value;
+	size_t len;
+	const char *const *headers; /* name, value, name, value, ..., NULL; may be NULL */
+	int must_deliver;           /* produce again when delivery fails (terminal events) */
+} egw_kafka_msg_t;
+
+/* A client for role, configured from cfg (brokers, extra properties).
+ * Group consumers (jobs, control group) start a partition the group never
+ * committed at its end, and commit that position at once (see docs/jobs.md). */
 rd_kafka_t *egw_kafka_new(const egw_config_t *cfg, const char *brokers, egw_kafka_role_t role,
-			  char *errstr, size_t errstr_size);
+                          char *errstr, size_t errstr_size);
+
+/* Group consumers: retries what rebalances left to do (committing the
+ * start offsets of partitions new to the group). Call it from the loop. */
+void egw_kafka_group_poll(rd_kafka_t *rk);
+
+/* Closes (consumers) and destroys a client made by egw_kafka_new(). */
+void egw_kafka_destroy(rd_kafka_t *rk);
 
 /* Assigns every partition of topic to the (group-less) consumer rk, from
  * the end of each partition. */
 egw_err_t egw_kafka_assign_all(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
-			       size_t errstr_size);
+                               size_t errstr_size);
 
-/* Produces value under key to topic; header (name, value) optional. */
-egw_err_t egw_kafka_produce(rd_kafka_t *rk, const char *topic, const char *key, const char *value,
-			    size_t len, const char *header_name, const char *header_value);
+/* Queues msg (copied). Delivery failures are logged by the delivery report
+ * callback; must-deliver messages are produced again, up to
+ * EGW_KAFKA_DELIVERY_ATTEMPTS times, then logged as lost (ERROR). */
+egw_err_t egw_kafka_produce(rd_kafka_t *rk, const egw_kafka_msg_t *msg);
 
 #endif

@@ -56,8 +56,13 @@ static void usage(FILE *f)
 	        "                               SIGINT/SIGTERM or S seconds (S > 0); status\n"
 	        "                               events are JSON lines on stdout (JOB.json '-' =\n"
 	        "                               stdin)\n"
+	        "  run - --lifeline             how the worker runs a job: the request is the\n"
+	        "                               first line of stdin, control requests follow;\n"
+	        "                               end of stdin (the worker gone) stops the job\n"
 	        "  broker [--config FILE]       a standalone local Kafka broker; prints\n"
-	        "                               'bootstrap: HOST:PORT' first\n"
+	        "                               'bootstrap: HOST:PORT' first. For tests, reads\n"
+	        "                               'down' / 'up' lines on stdin (broker outage),\n"
+	        "                               answering 'ok down' / 'ok up' on stdout\n"
 	        "  config-doc                   print the configuration reference (Markdown)\n"
 	        "  version                      print the version (also --version)\n"
 	        "  help                         this text\n\n"
@@ -178,8 +183,7 @@ static int cmd_broker(const egw_config_t *cfg)
 	EGW_LOG(NULL, INFO, "local Kafka broker on %s (topics %s, %s, %s, %s); Ctrl-C stops it",
 	        egw_broker_bootstraps(b), cfg->jobs_topic, cfg->control_topic, cfg->status_topic,
 	        cfg->deadletter_topic);
-	while (!stop_flag)
-		pause();
+	egw_broker_serve(b, &stop_flag);
 	egw_broker_stop(b);
 	return 0;
 }

@@ -35,6 +35,13 @@ int main(void)
 	json_decref(outs);
 	json_decref(det);
 
+	ev = egw_status_event(&st, "rejected", NULL, NULL, EGW_ERR_INVALID_REQUEST, "duplicate");
+	CHECK_STR(json_string_value(json_object_get(json_object_get(ev, "error"), "code")),
+		  "invalid_request");
+	CHECK(json_is_null(json_object_get(ev, "ended_at")));
+	json_decref(ev);
+	CHECK(!egw_status_is_terminal("rejected"));
+	CHECK_STR(egw_err2code(EGW_ERR_EXPIRED), "expired");
 	CHECK(egw_status_is_terminal("complete") && egw_status_is_terminal("aborted"));
 	CHECK(!egw_status_is_terminal("ending") && !egw_status_is_terminal(NULL));
 	CHECK_STR(egw_err2code(EGW_ERR_WORKER_LOST), "worker_lost");

@@ -1,0 +1,54 @@
+/* The worker's state, shared by worker.c (loop, Kafka clients, admission,
+ * supervision) and intake.c (what each Kafka message leads to). Do not
+ * include outside worker/worker*.c and worker/intake.c.
+ * locality: worker thread. */
+#ifndef EGW_WORKER_INT_H
+#define EGW_WORKER_INT_H
+
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+
+#include "base/err.h"
+#include "contract/request.h"
+#include "worker/config.h"
+#include "worker/jobproc.h"
+
+#define EGW_EARLY_STOPS 64
+
+typedef struct egw_worker {
+	const egw_config_t *cfg;
+	const char *config_path;
+	rd_kafka_t *jobs;          /* jobs consumer (group cfg->consumer_group) */
+	rd_kafka_t *control;       /* every control partition, no group: acts on stops */
+	rd_kafka_t *control_group; /* group <consumer_group>.control: dead-letters */
+	rd_kafka_t *producer;
+	int subscribed;
+	egw_jobproc_t *procs;
+	int n_running;
+	/* Stops that arrived before their start (ring buffer). */
+	char early_stops[EGW_EARLY_STOPS][EGW_EGRESS_ID_MAX + 1];
+	int early_next;
+} egw_worker_t;
+
+/* A start request from the jobs topic (already committed). */
+void egw_intake_job(egw_worker_t *w, const rd_kafka_message_t *m);
+
+/* A message of the control topic, as every worker reads it: acts on valid
+ * stop/update requests for its own egresses, ignores the rest. */
+void egw_intake_control(egw_worker_t *w, const rd_kafka_message_t *m);
+
+/* A message of the control topic, as the one control-group member that
+ * owns its partition reads it: dead-letters what is invalid or misplaced. */
+void egw_intake_control_duty(egw_worker_t *w, const rd_kafka_message_t *m);
+
+/* Produces status event ev (stolen) keyed by key; terminal events must be
+ * delivered. log: also log the status line. */
+void egw_worker_publish(egw_worker_t *w, const char *key, json_t *ev, int log);
+
+/* Reports status (no outputs) for egress_id; ended_at set when terminal. */
+void egw_worker_report(egw_worker_t *w, const char *egress_id, const char *status, egw_err_t err,
+                       const char *message);
+
+egw_jobproc_t *egw_worker_find_proc(egw_worker_t *w, const char *egress_id);
+
+#endif
