@@ -196,3 +196,9 @@ def alive(pid):
             return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def start_time(pid):
+    """When pid started (clock ticks since boot), for telling processes apart."""
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[-1].split()[19])

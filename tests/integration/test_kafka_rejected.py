@@ -1,9 +1,8 @@
 """Requests refused while an egress runs never change its state: an invalid
 start or a duplicate start carrying a running egress's id, and a stop sent
 on the jobs topic, each get a `rejected` event (keyed <id>/rejected) and a
-dead-letter copy, and the egress records on until the real stop. Then the
-lifeline: when the worker dies, its job process sees the end of its
-standard input, finalises its file and exits."""
+dead-letter copy, and the egress records on until the real stop. (The
+lifeline when the worker dies: test_supervision.py.)"""
 
 import json
 import os
@@ -64,22 +63,6 @@ def test():
         dl = kt.wait_topic(w, boot, "egress.deadletter", lambda e: e["key"] == "EG_run", 20, 3)
         reasons = sorted(e["headers"].get("error", "") for e in dl)
         expect(len(dl) == 3, "three dead-letter copies for EG_run: %s" % reasons)
-
-        # The lifeline: the worker dies; its job process finalises and exits.
-        env.submit(kt.job(env.janus, "EG_life"))
-        env.wait("EG_life", "active", timeout=30)
-        time.sleep(4)
-        jobs = kt.children(env.worker.pid)
-        expect(len(jobs) == 1, "one job process under the worker: %s" % jobs)
-        os.kill(env.worker.pid, signal.SIGKILL)
-        env.worker.wait(5)
-        deadline = time.time() + 30
-        while time.time() < deadline and kt.alive(jobs[0]):
-            time.sleep(0.2)
-        expect(not kt.alive(jobs[0]), "the job process ended when its worker died")
-        rep = egwtest.check_media(os.path.join(env.out, "EG_life.mkv"), "--expect-codecs",
-                                  "vp8,opus", "--max-decode-errors", 0, "--expect-freq", 660)
-        expect(rep["duration"] >= 3.0, "its file was finalised (%.2f s)" % rep["duration"])
 
 
 if __name__ == "__main__":
