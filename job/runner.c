@@ -462,6 +462,18 @@ static int read_request(runner_t *r, const char *job_path, int lifeline)
 	return rc;
 }
 
+/* webrtcbin's DTLS needs a certificate, and GStreamer makes one (an RSA
+ * key: 0.1 to 1 s of CPU) the first time a process creates a DTLS decoder.
+ * Made here on a thread of its own, it is ready (or nearly) when the first
+ * subscription needs it, instead of starting then. */
+static gpointer warm_up(gpointer unused)
+{
+	GstElement *dtls = gst_element_factory_make("dtlsdec", NULL);
+	if (dtls)
+		gst_object_unref(gst_object_ref_sink(dtls));
+	return NULL;
+}
+
 int egw_runner_main(const egw_job_settings_t *st, const char *job_path, double duration_s,
 		    int lifeline)
 {
@@ -479,6 +491,7 @@ int egw_runner_main(const egw_job_settings_t *st, const char *job_path, double d
 	if (read_request(&r, job_path, lifeline))
 		goto out;
 	gst_init(NULL, NULL);
+	g_thread_unref(g_thread_new("dtls-warm-up", warm_up, NULL));
 	sig_int = g_unix_signal_add(SIGINT, on_signal, &r);
 	sig_term = g_unix_signal_add(SIGTERM, on_signal, &r);
 	if (r.lifeline)

@@ -169,6 +169,8 @@ static size_t choose_tracks(struct janus_sub *sub)
 static void take_offer(struct janus_sub *sub, json_t *data, json_t *jsep)
 {
 	struct egw_source *src = sub->src;
+	EGW_LOG(JOB_ID(src), DEBUG, "offer for %s %.0f ms after join", sub->pub->name,
+		(g_get_monotonic_time() - sub->t_join_us) / 1000.0);
 	const char *sdp = json_string_value(json_object_get(jsep, "sdp"));
 	char errstr[512];
 
@@ -210,6 +212,8 @@ void egw_janus_sub_send_answer(struct janus_sub *sub, const char *sdp)
 		egw_janus_fail(src, EGW_ERR_MEDIA, "webrtcbin could not answer Janus's offer");
 		return;
 	}
+	EGW_LOG(JOB_ID(src), DEBUG, "answer for %s %.0f ms after join", sub->pub->name,
+		(g_get_monotonic_time() - sub->t_join_us) / 1000.0);
 	egw_janus_message(src->js, sub->handle, json_pack("{s:s}", "request", "start"),
 			  json_pack("{s:s, s:s}", "type", "answer", "sdp", sdp), on_started, sub);
 }

@@ -95,6 +95,9 @@ static void candidate_free(gpointer p)
 static void send_candidate(void *target, void *data)
 {
 	struct candidate *c = data;
+	struct janus_sub *sub = target;
+	EGW_LOG(JOB_ID(sub->src), DEBUG, "candidate %s %.0f ms after join", c->text ? c->text : "(done)",
+		(g_get_monotonic_time() - sub->t_join_us) / 1000.0);
 	egw_janus_sub_send_candidate(target, c->text, c->mline);
 }
 
