@@ -165,7 +165,10 @@ def write_markdown(rows, lat, lat_full, run_lat, seconds):
         if vals:
             md.append("| %s | %d | %.0f | %.0f | %.0f |" % (name, len(vals), statistics.median(vals),
                                                           min(vals), max(vals)))
-    md += ["", "CPU cost, CPU-seconds per media-second (lower is better). Steady: "
+    md += ["", "Most of a start, and most of its spread, is the RSA key GStreamer's DTLS makes "
+           "for each job process's certificate (0.1-1 s of CPU, random prime search); the job "
+           "starts it on a thread of its own as soon as it starts.",
+           "", "CPU cost, CPU-seconds per media-second (lower is better). Steady: "
            "sampled from /proc over %d s while recording; whole: the job's own getrusage "
            "(start-up and finalising included) over the file's duration." % seconds, "",
            "| case | tracks | egress steady | per track | baseline steady | ratio | egress whole "
