@@ -40,6 +40,13 @@ def main():
         bootstrap = line.split(" ", 1)[1]
         say("worker running with its embedded Kafka broker at %s" % bootstrap)
         status = w.status_reader(bootstrap)
+        # A new consumer group starts at the end of the jobs topic: starts
+        # go in once the worker holds its partitions.
+        deadline = time.time() + 30
+        while "jobs partitions assigned" not in w.tail("worker", 400):
+            if time.time() > deadline:
+                raise SystemExit("worker never joined the jobs group:\n" + w.tail("worker"))
+            time.sleep(0.1)
 
         jobs = {"EG_demo_alice": ("alice", "mkv"), "EG_demo_bob": ("bob", "mp4")}
         for eid, (who, fmt) in jobs.items():
@@ -47,7 +54,7 @@ def main():
                    "room": {"sfu": "janus", "url": janus, "room_id": 1234},
                    "source": {"kind": "participant", "participant": who},
                    "outputs": [{"kind": "file", "format": fmt,
-                                "path": "{room_id}/{egress_id}." + fmt}]}
+                                "path": "{room_id}/{egress_id}-{time}." + fmt}]}
             w.produce(bootstrap, "egress.jobs", eid, json.dumps(req))
             say("start job %s: record %s to %s" % (eid, who, fmt))
         for eid in jobs:
