@@ -101,6 +101,9 @@ static void on_attached(void *owner, const egw_janus_reply_t *r)
 	}
 	sub->handle = r->id;
 	stream = json_pack("{s:O}", "feed", sub->pub->feed);
+	/* A track given by id: ask for that one stream (its mid) only. */
+	if (src->track_id && strrchr(src->track_id, '/'))
+		json_object_set_new(stream, "mid", json_string(strrchr(src->track_id, '/') + 1));
 	body = json_pack("{s:s, s:s, s:O, s:[o]}", "request", "join", "ptype", "subscriber", "room",
 			 src->room, "streams", stream);
 	if (src->pin)

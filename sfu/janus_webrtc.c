@@ -70,8 +70,8 @@ static void on_pad_added(GstElement *webrtc, GstPad *pad, gpointer user)
 	if (t && t->wanted) {
 		egw_track_t view;
 		egw_janus_track_view(sub, t, &view);
-		EGW_LOG(JOB_ID(sub->src), INFO, "receiving %s %s of %s (mid %s)",
-			egw_media2str(t->media), t->codec, view.participant.name, t->sub_mid);
+		EGW_LOG(JOB_ID(sub->src), INFO, "receiving %s %s of %s (track %s)",
+			egw_media2str(t->media), t->codec, view.participant.name, t->id);
 		sub->src->ev.track_pad(sub->src->opaque, &view, pad);
 	} else {
 		GST_INFO("discarding a stream this job does not record");

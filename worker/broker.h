@@ -1,6 +1,7 @@
 /* The local Kafka broker: librdkafka's mock cluster, a real Kafka wire
  * protocol server on a loopback port. `egress broker` runs it standalone;
- * the worker runs it in-process when no brokers are configured.
+ * the worker runs it in-process when kafka_brokers is "embedded" (tests,
+ * demos: nothing is persisted).
  * locality: created and destroyed by one thread; the cluster runs its own. */
 #ifndef EGW_BROKER_H
 #define EGW_BROKER_H

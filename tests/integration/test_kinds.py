@@ -1,8 +1,10 @@
 """The other track/participant combinations, run at once on one worker:
-an H.264 participant to fragmented MP4, an audio track to Ogg, a video
-track to WebM; and a job for a codec the container cannot hold fails with
-a clear error while the others go on."""
+an H.264 participant to fragmented MP4 and MKV at once (one egress, two
+files), an audio track to Ogg, a video track to WebM, an audio track given
+by its track_id (<publisher id>/<mid>) to MKV; and a job for a codec the
+container cannot hold fails with a clear error while the others go on."""
 
+import re
 import time
 
 import egwtest
@@ -10,7 +12,7 @@ from egwtest import expect
 
 
 def test():
-    with egwtest.Env("kinds", max_jobs=4) as env:
+    with egwtest.Env("kinds", max_jobs=5) as env:
         bob = env.w.start_publisher("bob", color="2040e0", freq=660, video="h264")
         carol = env.w.start_publisher("carol", color="e0e020", freq=880, video="vp8")
         bob.wait_for("webrtcup", 15)
@@ -20,9 +22,19 @@ def test():
             "EG_ogg": ({"kind": "track", "participant": "carol", "media": "audio"}, "ogg"),
             "EG_webm": ({"kind": "track", "participant": "carol", "media": "video"}, "webm"),
         }
-        for eid, (source, fmt) in jobs.items():
-            env.submit(env.job(eid, source, [{"kind": "file", "format": fmt,
-                                               "path": "{egress_id}." + fmt}]))
+        for eid, (source, fmt) in list(jobs.items()):
+            outputs = [{"kind": "file", "format": fmt, "path": "{egress_id}." + fmt}]
+            if eid == "EG_mp4":  # one egress, two files
+                outputs.append({"kind": "file", "format": "mkv", "path": "{egress_id}.mkv"})
+            env.submit(env.job(eid, source, outputs))
+        # carol's audio again, by its track id as the source reported it.
+        env.wait("EG_ogg", "active", timeout=30)
+        m = re.search(r"\[EG_ogg\] receiving audio opus of carol \(track (\S+)\)",
+                      env.w.tail("worker", 4000))
+        expect(m is not None, "the source names the track it receives")
+        jobs["EG_tid"] = ({"kind": "track", "track_id": m.group(1)}, "mkv")
+        env.submit(env.job("EG_tid", jobs["EG_tid"][0],
+                           [{"kind": "file", "format": "mkv", "path": "{egress_id}.mkv"}]))
         # bob's H.264 cannot go into WebM: a clear failure, nothing else disturbed.
         env.submit(env.job("EG_wrong", {"kind": "participant", "participant": "bob"},
                            [{"kind": "file", "format": "webm", "path": "wrong.webm"}]))
@@ -37,7 +49,8 @@ def test():
         for eid in jobs:
             t_stop[eid] = time.time()
             env.stop(eid)
-        outs = {eid: env.wait(eid, "complete", timeout=30)["outputs"][0] for eid in jobs}
+        done = {eid: env.wait(eid, "complete", timeout=30) for eid in jobs}
+        outs = {eid: done[eid]["outputs"][0] for eid in jobs}
 
         # Each file spans its own first byte to its own stop request.
         expected = t_stop["EG_mp4"] - t_media["EG_mp4"]
@@ -50,6 +63,18 @@ def test():
         egwtest.check_media(outs["EG_webm"]["location"], "--expect-codecs", "vp8",
                             "--expect-color", "e0e020", "--min-markers", 3,
                             "--max-decode-errors", 0)
+        egwtest.check_media(outs["EG_tid"]["location"], "--expect-codecs", "opus",
+                            "--expect-freq", 880, "--min-markers", 3, "--max-decode-errors", 0)
+        second = done["EG_mp4"]["outputs"]
+        expect(len(second) == 2 and second[1]["format"] == "mkv",
+               "one egress, two files: %s" % [o["location"] for o in second])
+        egwtest.check_media(second[1]["location"], "--expect-codecs", "h264,opus",
+                            "--expect-freq", 660, "--max-sync-ms", 40, "--min-markers", 3,
+                            "--max-decode-errors", 0)
+        log = env.w.tail("worker", 4000)
+        expect("[EG_tid] receiving audio opus of carol" in log and
+               "[EG_tid] receiving video" not in log,
+               "the track_id egress receives that one stream only")
 
 
 if __name__ == "__main__":
