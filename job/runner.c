@@ -215,7 +215,10 @@ static void on_output_failed(void *opaque, size_t i, egw_err_t err, const char *
 
 static void on_session_failed(void *opaque, egw_err_t err, const char *message)
 {
-	fail(opaque, err, message);
+	runner_t *r = opaque;
+	fail(r, err, message);
+	if (r->stopping && !r->done)
+		finish(r); /* nothing is left to finalise */
 }
 
 static void on_finished(void *opaque)

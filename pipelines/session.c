@@ -24,7 +24,8 @@ struct out {
 	const egw_output_ops_t *ops;
 	egw_output_t *o;
 	GstElement *bin;
-	GSList *feeds; /* tee request pads feeding it */
+	GSList *feeds;  /* tee request pads feeding it */
+	GSList *queues; /* its queues (after the tees): errors there are its own */
 	int failed, finished, wrote;
 	egw_err_t err;
 	char errmsg[256];
@@ -139,10 +140,14 @@ static void fail_output(egw_session_t *s, struct out *o, egw_err_t err, const ch
 
 static struct out *output_of(egw_session_t *s, GstObject *src)
 {
-	for (size_t i = 0; i < s->n_outs; i++)
+	for (size_t i = 0; i < s->n_outs; i++) {
 		if (src == GST_OBJECT(s->outs[i].bin) ||
 		    gst_object_has_as_ancestor(src, GST_OBJECT(s->outs[i].bin)))
 			return &s->outs[i];
+		for (GSList *l = s->outs[i].queues; l; l = l->next)
+			if (src == l->data || gst_object_has_as_ancestor(src, l->data))
+				return &s->outs[i];
+	}
 	return NULL;
 }
 
@@ -224,6 +229,7 @@ static egw_err_t feed_output(egw_session_t *s, struct out *o, GstElement *tee, e
 	}
 	gst_element_sync_state_with_parent(q);
 	o->feeds = g_slist_prepend(o->feeds, gst_object_ref(teepad));
+	o->queues = g_slist_prepend(o->queues, gst_object_ref(q));
 	err = EGW_OK;
 out:
 	if (teepad)
@@ -398,10 +404,12 @@ json_t *egw_session_outputs(egw_session_t *s)
 		json_t *d = o->ops->describe(o->o, duration);
 		if (!d)
 			continue;
-		if (o->failed)
+		if (o->failed) {
+			json_object_del(d, "duration_s"); /* unknown: it stopped early */
 			json_object_set_new(d, "error", json_pack("{s:s, s:s}", "code",
 								  egw_err2code(o->err), "message",
 								  o->errmsg));
+		}
 		json_array_append_new(list, d);
 	}
 	return list;
@@ -420,6 +428,7 @@ void egw_session_free(egw_session_t *s)
 		s->gops->free(s->graph);
 	for (size_t i = 0; i < s->n_outs; i++) {
 		g_slist_free_full(s->outs[i].feeds, gst_object_unref);
+		g_slist_free_full(s->outs[i].queues, gst_object_unref);
 		if (s->outs[i].bin)
 			gst_object_unref(s->outs[i].bin);
 		if (s->outs[i].o)

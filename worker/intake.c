@@ -202,17 +202,29 @@ static void start_job(egw_worker_t *w, const rd_kafka_message_t *m, const egw_re
 	w->n_running++;
 }
 
+/* Parses m; a request that does not parse is logged and dead-lettered
+ * (under its egress id, or its key), and NULL returned with id set. */
+static egw_request_t *parse_or_dead_letter(egw_worker_t *w, const rd_kafka_message_t *m,
+                                           const char *what, char *id, char *errstr,
+                                           size_t errstr_size)
+{
+	egw_request_t *req = NULL;
+	if (!egw_request_parse(m->payload ? m->payload : "", m->len, &req, id, errstr,
+	                       errstr_size))
+		return req;
+	if (!id[0])
+		key_as_id(m, id);
+	EGW_LOG(id[0] ? id : NULL, WARN, "rejected %s: %s", what, errstr);
+	dead_letter(w, m, id, errstr);
+	return NULL;
+}
+
 void egw_intake_job(egw_worker_t *w, const rd_kafka_message_t *m)
 {
 	char errstr[512], id[EGW_EGRESS_ID_MAX + 1];
-	egw_request_t *req = NULL;
+	egw_request_t *req = parse_or_dead_letter(w, m, "request", id, errstr, sizeof(errstr));
 
-	if (egw_request_parse(m->payload ? m->payload : "", m->len, &req, id, errstr,
-	                      sizeof(errstr))) {
-		if (!id[0])
-			key_as_id(m, id);
-		EGW_LOG(id[0] ? id : NULL, WARN, "rejected request: %s", errstr);
-		dead_letter(w, m, id, errstr);
+	if (!req) {
 		if (id[0])
 			refuse(w, id, EGW_ERR_INVALID_REQUEST, errstr);
 		return;
@@ -280,16 +292,11 @@ void egw_intake_control(egw_worker_t *w, const rd_kafka_message_t *m)
 void egw_intake_control_duty(egw_worker_t *w, const rd_kafka_message_t *m)
 {
 	char errstr[512], id[EGW_EGRESS_ID_MAX + 1];
-	egw_request_t *req = NULL;
+	egw_request_t *req = parse_or_dead_letter(w, m, "control request", id, errstr,
+	                                          sizeof(errstr));
 
-	if (egw_request_parse(m->payload ? m->payload : "", m->len, &req, id, errstr,
-	                      sizeof(errstr))) {
-		if (!id[0])
-			key_as_id(m, id);
-		EGW_LOG(id[0] ? id : NULL, WARN, "rejected control request: %s", errstr);
-		dead_letter(w, m, id, errstr);
+	if (!req)
 		return;
-	}
 	if (req->type == EGW_REQ_START) {
 		snprintf(errstr, sizeof(errstr),
 		         "type: start requests belong on the jobs topic (%s); not run",

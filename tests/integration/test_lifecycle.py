@@ -7,7 +7,9 @@
 * two jobs with the same output path: the second fails with output_exists
   and the first file is untouched; re-running a finished egress against an
   unreachable SFU keeps the earlier recording;
-* storage.dir outside the worker's roots is refused and creates nothing."""
+* storage.dir outside the worker's roots is refused and creates nothing;
+* a disk that fills up under one of two outputs: that output is reported
+  failed and cut off, the other records on to `complete`."""
 
 import json
 import os
@@ -145,6 +147,29 @@ def run_all(w):
     r.exit()
     expect(ev["error"]["code"] == "sfu_unreachable", "unreachable: %s" % ev["error"])
     expect(not os.path.exists(os.path.join(out, "deep")), "no empty directories left behind")
+
+    # A full disk under one of two outputs: it fails alone.
+    small = os.path.join(out, "small")
+    os.makedirs(small, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", small], check=True)
+    try:
+        two = job(w, "EG_full")
+        two["outputs"].append({"kind": "file", "format": "mkv", "path": "small/{egress_id}.mkv"})
+        r = Run(w, "full", two, env, ["--duration", "6"])
+        ev = r.wait("complete", 30)
+        r.exit()
+        failed = [e["details"] for e in r.events()
+                  if e.get("details", {}).get("event") == "output_failed"]
+        expect(len(failed) == 1 and failed[0]["output"] == "outputs[1]",
+               "the full output is reported failed: %s" % failed)
+        outs = ev["outputs"]
+        expect(len(outs) == 2 and "error" not in outs[0] and "error" in outs[1],
+               "complete lists both outputs, the full one with its error: %s" % outs)
+        egwtest.check_media(outs[0]["location"], "--expect-codecs", "vp8,opus",
+                            "--max-decode-errors", 0, "--min-markers", 2,
+                            "--expect-duration", 6, "--duration-tol", 1.0)
+    finally:
+        subprocess.run(["umount", small], check=False)
 
     # storage.dir must stay inside the worker's roots.
     for bad in ("/", "../../..", "/etc"):
