@@ -81,18 +81,19 @@ def start_latencies(env, runs):
     return out
 
 
-def run_latencies(env, runs):
-    """Baseline: the same job with `egress run`, no Kafka."""
+def run_latencies(env, runs, binary=None, tag="run"):
+    """Baseline: the same job with `egress run`, no Kafka (with binary: an
+    earlier build's, for a comparison in the same run)."""
     out = []
     for i in range(runs):
-        eid = "EG_run%d" % i
+        eid = "EG_%s%d" % (tag, i)
         job = env.job(eid, {"kind": "participant", "participant": "alice"},
                       [{"kind": "file", "format": "mkv", "path": eid + ".mkv"}])
         path = os.path.join(env.w.dir, eid + ".json")
         with open(path, "w") as f:
             json.dump(job, f)
         t0 = time.time()
-        p = env.w.run([egwtest.EGRESS, "run", path, "--duration", "1.5"], name=eid,
+        p = env.w.run([binary or egwtest.EGRESS, "run", path, "--duration", "1.5"], name=eid,
                       stdout=subprocess.PIPE, env={"EGRESS_STORAGE_DIR": env.out})
         lines, _ = p.communicate(timeout=30)
         for line in lines.decode().splitlines():
@@ -111,6 +112,20 @@ def job_cpu(env, eid, source, fmt, seconds):
     env.stop(eid)
     ev = env.wait(eid, "complete", timeout=30)
     return steady, ev["usage"]["cpu_s"] / ev["outputs"][0]["duration_s"]
+
+
+def run_cpu(env, binary, eid, source, fmt, seconds):
+    """Steady CPU per second of `egress run` of binary (an earlier build)."""
+    job = env.job(eid, source, [{"kind": "file", "format": fmt, "path": eid + "." + fmt}])
+    path = os.path.join(env.w.dir, eid + ".json")
+    with open(path, "w") as f:
+        json.dump(job, f)
+    p = env.w.run([binary, "run", path, "--duration", "%.1f" % (seconds + 4)], name=eid,
+                  env={"EGRESS_STORAGE_DIR": env.out})
+    time.sleep(3)
+    steady = steady_cpu(p.pid, seconds)
+    p.wait(30)
+    return steady
 
 
 def baseline_cpu(env, pub_id, kinds, seconds):
@@ -146,7 +161,7 @@ def baseline_cpu(env, pub_id, kinds, seconds):
     return steady, (ru.ru_utime + ru.ru_stime) / rep["duration"]
 
 
-def write_markdown(rows, lat, lat_full, run_lat, seconds):
+def write_markdown(rows, lat, lat_full, run_lat, seconds, prev_lat=None, prev_name=None):
     begin, end = "<!-- bench_record:begin -->", "<!-- bench_record:end -->"
     md = [begin, "",
           "### Pass-through recording (`bench/bench_record.py`)", "",
@@ -159,7 +174,9 @@ def write_markdown(rows, lat, lat_full, run_lat, seconds):
     for name, vals in (("worker with free capacity: Kafka -> job process -> Janus join", lat),
                        ("worker that was full (max_jobs=1): includes rejoining the group",
                         lat_full),
-                       ("baseline: `egress run` (no Kafka)", run_lat)):
+                       ("baseline: `egress run` (no Kafka)", run_lat)) + \
+            ((("earlier build `%s`: `egress run` (no Kafka)" % prev_name, prev_lat),)
+             if prev_lat is not None else ()):
         if not vals:
             raise egwtest.Failure("no start latencies for: %s" % name)
         if vals:
@@ -172,12 +189,12 @@ def write_markdown(rows, lat, lat_full, run_lat, seconds):
            "sampled from /proc over %d s while recording; whole: the job's own getrusage "
            "(start-up and finalising included) over the file's duration." % seconds, "",
            "| case | tracks | egress steady | per track | baseline steady | ratio | egress whole "
-           "| baseline whole |",
-           "|---|---|---|---|---|---|---|---|"]
-    for name, tracks, ours, base, ours_all, base_all in rows:
+           "| baseline whole |" + (" earlier build steady |" if prev_lat is not None else ""),
+           "|---|---|---|---|---|---|---|---|" + ("---|" if prev_lat is not None else "")]
+    for name, tracks, ours, base, ours_all, base_all, prev in rows:
         md.append("| %s | %d | %.4f | %.4f | %.4f | %.2fx | %.4f | %.4f |" % (
             name, tracks, ours, ours / tracks, base, ours / base if base else 0, ours_all,
-            base_all))
+            base_all) + (" %.4f |" % prev if prev is not None else ""))
     md += ["", "Baseline: Janus `rtp_forward` of the same publisher to plain RTP inside the "
            "test namespace, recorded by `gst-launch-1.0 udpsrc ! rtpjitterbuffer ! depay ! "
            "matroskamux ! filesink`. The job process also does what the baseline does not: "
@@ -204,6 +221,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=9)
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--previous", metavar="BINARY",
+                    help="an earlier build's egress, whose `egress run` start latency is "
+                         "measured in the same run for comparison")
+    ap.add_argument("--previous-name", default="previous",
+                    help="how the earlier build is named in BENCHMARKS.md (e.g. a commit)")
     a = ap.parse_args()
     with egwtest.Env("benchfull", max_jobs=1) as env:
         env.w.start_publisher("alice", color="ff0000", freq=440, video="vp8").wait_for("webrtcup", 15)
@@ -216,6 +238,7 @@ def main():
         time.sleep(1)
         lat = start_latencies(env, a.runs)
         run_lat = run_latencies(env, a.runs)
+        prev_lat = run_latencies(env, a.runs, a.previous, "prev") if a.previous else None
         rows = []
         cases = (("audio track (Opus -> Ogg)", {"kind": "track", "participant": "alice",
                                                  "media": "audio"}, "ogg", ["audio"]),
@@ -227,8 +250,10 @@ def main():
         for i, (name, src, fmt, kinds) in enumerate(cases):
             steady, whole = job_cpu(env, "EG_cpu%d" % i, src, fmt, a.seconds)
             bsteady, bwhole = baseline_cpu(env, pub_id, kinds, a.seconds)
-            rows.append((name, len(kinds), steady, bsteady, whole, bwhole))
-    write_markdown(rows, lat, lat_full, run_lat, a.seconds)
+            prev = run_cpu(env, a.previous, "EG_prevcpu%d" % i, src, fmt, a.seconds) \
+                if a.previous else None
+            rows.append((name, len(kinds), steady, bsteady, whole, bwhole, prev))
+    write_markdown(rows, lat, lat_full, run_lat, a.seconds, prev_lat, a.previous_name)
 
 
 if __name__ == "__main__":

@@ -483,6 +483,7 @@ int egw_runner_main(const egw_job_settings_t *st, const char *job_path, double d
 	static const egw_lifeline_events_t lev = {on_control, on_lifeline_closed};
 	runner_t r = {.st = st, .t_start_us = g_get_monotonic_time()};
 	guint sig_int = 0, sig_term = 0;
+	GThread *warming = NULL;
 
 	/* Status lines to a worker that died must not kill us (EPIPE instead),
 	 * and the kernel tells us when it dies (the lifeline tells us too). */
@@ -494,7 +495,7 @@ int egw_runner_main(const egw_job_settings_t *st, const char *job_path, double d
 	if (read_request(&r, job_path, lifeline))
 		goto out;
 	gst_init(NULL, NULL);
-	g_thread_unref(g_thread_new("dtls-warm-up", warm_up, NULL));
+	warming = g_thread_new("dtls-warm-up", warm_up, NULL);
 	sig_int = g_unix_signal_add(SIGINT, on_signal, &r);
 	sig_term = g_unix_signal_add(SIGTERM, on_signal, &r);
 	if (r.lifeline)
@@ -510,6 +511,8 @@ out:
 	cancel(&r.absent_timer);
 	cancel(&r.grace_timer);
 	cancel(&r.leave_timer);
+	if (warming) /* GStreamer must not go away under it */
+		g_thread_join(warming);
 	egw_lifeline_free(r.lifeline);
 	egw_session_free(r.session);
 	egw_plan_free(r.plan);
