@@ -651,19 +651,24 @@ class World:
     SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                        "ERROR: UndefinedBehaviorSanitizer")
 
-    def sanitizer_reports(self):
-        """Lines of AddressSanitizer/UBSan reports in any process log (the
-        egress binaries are built with sanitizers in CI); [] when clean."""
+    def sanitizer_reports(self, context=40):
+        """AddressSanitizer/UBSan reports in any process log (the egress
+        binaries are built with sanitizers in CI), each as its first line
+        followed by up to `context` lines of the report; [] when clean."""
         found = []
         for name, paths in list(self._logs.items()):
             for path in paths:
                 try:
                     with open(path, errors="replace") as f:
-                        for line in f:
-                            if any(m in line for m in self.SANITIZER_MARKS):
-                                found.append("%s: %s" % (name, line.strip()))
+                        lines = f.read().splitlines()
                 except OSError:
-                    pass
+                    continue
+                for i, line in enumerate(lines):
+                    if any(m in line for m in self.SANITIZER_MARKS):
+                        block = [l.rstrip() for l in lines[i + 1:i + 1 + context]
+                                 if l.strip().startswith(("#", "Direct", "Indirect", "SUMMARY"))]
+                        found.append("%s: %s%s" % (name, line.strip(),
+                                                   "".join("\n    " + b for b in block)))
         return found
 
     def stop(self, proc, timeout=5, sig=signal.SIGTERM):
@@ -940,8 +945,8 @@ class World:
             with _LIVE_LOCK:
                 _LIVE.discard(self)
             self.sanitizer_found = self.sanitizer_reports()
-            for line in self.sanitizer_found[:20]:
-                sys.stderr.write("world %s: SANITIZER %s\n" % (self.ns, line))
+            for report in self.sanitizer_found[:10]:
+                sys.stderr.write("world %s: SANITIZER %s\n" % (self.ns, report))
             if os.environ.get("EGW_KEEP_WORLD") == "1":
                 sys.stderr.write("world %s: kept %s\n" % (self.ns, self.dir))
             else:
