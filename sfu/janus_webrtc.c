@@ -132,6 +132,18 @@ static void sub_unref_notify(gpointer p)
 	egw_janus_sub_unref(p);
 }
 
+/* Emits signal (arg may be NULL) with a promise that webrtcbin owns from
+ * then on: if webrtcbin drops it unanswered (stopped first), the promise
+ * and its reference on the subscription go with it instead of leaking. */
+static void emit_promised(struct janus_sub *sub, const char *signal, gpointer arg,
+			  GstPromiseChangeFunc func)
+{
+	GstPromise *p = gst_promise_new_with_change_func(func, egw_janus_sub_ref(sub),
+							 sub_unref_notify);
+	g_signal_emit_by_name(sub->webrtc, signal, arg, p);
+	gst_promise_unref(p);
+}
+
 static void on_answer_created(GstPromise *promise, gpointer user)
 {
 	struct janus_sub *sub = user;
@@ -140,7 +152,6 @@ static void on_answer_created(GstPromise *promise, gpointer user)
 
 	if (reply)
 		gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
-	gst_promise_unref(promise);
 	if (!answer) {
 		egw_life_invoke(sub->life, send_answer, NULL, NULL);
 		return;
@@ -155,11 +166,9 @@ static void on_answer_created(GstPromise *promise, gpointer user)
 static void on_remote_set(GstPromise *promise, gpointer user)
 {
 	struct janus_sub *sub = user;
-	GstPromise *p;
-	gst_promise_unref(promise);
-	p = gst_promise_new_with_change_func(on_answer_created, egw_janus_sub_ref(sub),
-					     sub_unref_notify);
-	g_signal_emit_by_name(sub->webrtc, "create-answer", NULL, p);
+	if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED)
+		return; /* interrupted or expired: the subscription is going away */
+	emit_promised(sub, "create-answer", NULL, on_answer_created);
 }
 
 static void connect_handlers(struct janus_sub *sub)
@@ -209,7 +218,6 @@ int egw_janus_webrtc_answer(struct janus_sub *sub, const char *offer_sdp, char *
 {
 	GstSDPMessage *sdp = NULL;
 	GstWebRTCSessionDescription *offer;
-	GstPromise *p;
 
 	if (!egw_webrtc_debug)
 		GST_DEBUG_CATEGORY_INIT(egw_webrtc_debug, "egw-webrtc", 0, "Janus subscription media");
@@ -225,8 +233,7 @@ int egw_janus_webrtc_answer(struct janus_sub *sub, const char *offer_sdp, char *
 	connect_handlers(sub);
 	gst_element_sync_state_with_parent(sub->webrtc);
 	offer = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
-	p = gst_promise_new_with_change_func(on_remote_set, egw_janus_sub_ref(sub), sub_unref_notify);
-	g_signal_emit_by_name(sub->webrtc, "set-remote-description", offer, p);
+	emit_promised(sub, "set-remote-description", offer, on_remote_set);
 	gst_webrtc_session_description_free(offer);
 	return 0;
 }

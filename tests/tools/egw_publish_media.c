@@ -298,8 +298,8 @@ struct promise_ctx {
 	const char *what;
 };
 
-static GstPromise *new_promise(struct pub_link *link, GstElement *webrtc, const char *what,
-			       GstPromiseChangeFunc func);
+static void emit_promised(GstElement *webrtc, const char *signal, gpointer arg,
+			  struct pub_link *link, const char *what, GstPromiseChangeFunc func);
 
 /* Reports a failed promise as an error. Returns 0 on success with *reply
  * set (possibly NULL: set-*-description replies nothing), or -1. */
@@ -330,7 +330,6 @@ static void on_description_set(GstPromise *promise, gpointer data)
 	const GstStructure *reply;
 	if (!promise_result(promise, data, &reply))
 		EGW_LOG(NULL, DEBUG, "%s: done", ((struct promise_ctx *)data)->what);
-	gst_promise_unref(promise);
 }
 
 /* locality: webrtcbin thread. */
@@ -353,16 +352,14 @@ static void on_offer_created(GstPromise *promise, gpointer data)
 	 * send is the one of the offer itself), in the order the operations
 	 * were queued: queue it before the offer can reach Janus, whose answer
 	 * may come back within a millisecond. */
-	g_signal_emit_by_name(ctx->webrtc, "set-local-description", offer,
-			      new_promise(ctx->link, ctx->webrtc, "set-local-description",
-					  on_description_set));
+	emit_promised(ctx->webrtc, "set-local-description", offer, ctx->link,
+		      "set-local-description", on_description_set);
 	sdp = gst_sdp_message_as_text(offer->sdp);
 	post_call(ctx->link, CALL_OFFER, sdp, 0);
 out:
 	g_free(sdp);
 	if (offer)
 		gst_webrtc_session_description_free(offer);
-	gst_promise_unref(promise);
 }
 
 static void free_promise_ctx(gpointer data)
@@ -373,14 +370,20 @@ static void free_promise_ctx(gpointer data)
 	g_free(ctx);
 }
 
-static GstPromise *new_promise(struct pub_link *link, GstElement *webrtc, const char *what,
-			       GstPromiseChangeFunc func)
+/* Emits signal (arg may be NULL) with a promise that webrtcbin owns from
+ * then on: if webrtcbin drops it unanswered (it was stopped first), the
+ * promise and its context are freed with it instead of leaking. */
+static void emit_promised(GstElement *webrtc, const char *signal, gpointer arg,
+			  struct pub_link *link, const char *what, GstPromiseChangeFunc func)
 {
 	struct promise_ctx *ctx = g_new0(struct promise_ctx, 1);
+	GstPromise *p;
 	ctx->link = link_ref(link);
 	ctx->webrtc = gst_object_ref(webrtc);
 	ctx->what = what;
-	return gst_promise_new_with_change_func(func, ctx, free_promise_ctx);
+	p = gst_promise_new_with_change_func(func, ctx, free_promise_ctx);
+	g_signal_emit_by_name(webrtc, signal, arg, p);
+	gst_promise_unref(p);
 }
 
 /* locality: webrtcbin thread. */
@@ -392,8 +395,7 @@ static void on_negotiation_needed(GstElement *webrtc, gpointer data)
 		EGW_LOG(NULL, WARN, "webrtcbin asked for renegotiation; ignored");
 		return;
 	}
-	g_signal_emit_by_name(webrtc, "create-offer", NULL,
-			      new_promise(link, webrtc, "create-offer", on_offer_created));
+	emit_promised(webrtc, "create-offer", NULL, link, "create-offer", on_offer_created);
 }
 
 /* locality: webrtcbin thread. */
@@ -538,9 +540,8 @@ int pub_media_set_answer(struct pub_media *media, const char *sdp, char *errstr,
 		return -1;
 	}
 	answer = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, msg);
-	g_signal_emit_by_name(media->webrtc, "set-remote-description", answer,
-			      new_promise(media->link, media->webrtc, "set-remote-description",
-					  on_description_set));
+	emit_promised(media->webrtc, "set-remote-description", answer, media->link,
+		      "set-remote-description", on_description_set);
 	gst_webrtc_session_description_free(answer);
 	return 0;
 }
