@@ -137,6 +137,19 @@ def check_media(path, *args):
     return report
 
 
+def expect_span(report, out, t_first, t_stop, t_end, what):
+    """The file runs from its first byte to the end the stop caused: at
+    least from the first byte to the stop request, at most to the final
+    event (how long the stop takes to arrive depends on load), and its
+    reported duration matches what FFmpeg decodes."""
+    d = report["duration"]
+    expect(t_stop - t_first - 0.5 <= d <= t_end - t_first + 0.5,
+           "%s: %.2f s, between first byte -> stop (%.2f s) and first byte -> end (%.2f s)"
+           % (what, d, t_stop - t_first, t_end - t_first))
+    expect(abs(out["duration_s"] - d) <= 0.5,
+           "%s: reported duration %.2f s, decoded %.2f s" % (what, out["duration_s"], d))
+
+
 def parse_time(text):
     """Seconds since the epoch of an event time ("2026-11-25T20:15:12.345Z")."""
     import calendar

@@ -52,12 +52,12 @@ def test():
         done = {eid: env.wait(eid, "complete", timeout=30) for eid in jobs}
         outs = {eid: done[eid]["outputs"][0] for eid in jobs}
 
-        # Each file spans its own first byte to its own stop request.
-        expected = t_stop["EG_mp4"] - t_media["EG_mp4"]
-        egwtest.check_media(outs["EG_mp4"]["location"], "--expect-codecs", "h264,opus",
-                            "--expect-duration", "%.2f" % expected, "--duration-tol", 0.5,
+        # Each file spans its own first byte to the end its stop caused.
+        rep = egwtest.check_media(outs["EG_mp4"]["location"], "--expect-codecs", "h264,opus",
                             "--expect-freq", 660, "--max-sync-ms", 40, "--min-markers", 3,
                             "--expect-color", "2040e0", "--max-decode-errors", 0)
+        egwtest.expect_span(rep, outs["EG_mp4"], t_media["EG_mp4"], t_stop["EG_mp4"],
+                            egwtest.parse_time(done["EG_mp4"]["ended_at"]), "EG_mp4.mp4")
         egwtest.check_media(outs["EG_ogg"]["location"], "--expect-codecs", "opus",
                             "--expect-freq", 880, "--min-markers", 3, "--max-decode-errors", 0)
         egwtest.check_media(outs["EG_webm"]["location"], "--expect-codecs", "vp8",
