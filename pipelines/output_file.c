@@ -1,7 +1,9 @@
-/* File output: a muxer writing to a file descriptor the job created
- * (exclusively: a job never overwrites a file it did not create). Files
- * stay playable however the process ends: Matroska/WebM clusters, Ogg
- * pages, and MP4 written as fragments. */
+/* File output: a muxer writing into the file the job created (exclusively:
+ * a job never overwrites a file it did not create). filesink opens it
+ * through /proc/self/fd/N, the very file (never a path someone could have
+ * swapped), and buffers its writes (fdsink would make a system call per
+ * muxer chunk). Files stay playable however the process ends:
+ * Matroska/WebM clusters, Ogg pages, and MP4 written as fragments. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -73,10 +75,10 @@ static egw_output_t *file_create(const egw_output_plan_t *plan, const char *log_
 	}
 	o->bin = gst_object_ref_sink(gst_bin_new(plan->name));
 	o->mux = gst_element_factory_make(o->ct->muxer, NULL);
-	o->sink = gst_element_factory_make("fdsink", NULL);
+	o->sink = gst_element_factory_make("filesink", NULL);
 	if (!o->mux || !o->sink) {
 		snprintf(errstr, errstr_size, "GStreamer element %s is missing",
-			 o->mux ? "fdsink" : o->ct->muxer);
+			 o->mux ? "filesink" : o->ct->muxer);
 		if (o->mux)
 			gst_object_unref(gst_object_ref_sink(o->mux));
 		if (o->sink)
@@ -85,7 +87,11 @@ static egw_output_t *file_create(const egw_output_plan_t *plan, const char *log_
 	}
 	if (plan->container == EGW_CONTAINER_MP4)
 		g_object_set(o->mux, "fragment-duration", 1000, NULL); /* playable if killed */
-	g_object_set(o->sink, "fd", o->fd, "sync", FALSE, "async", FALSE, NULL);
+	{
+		char via[64];
+		snprintf(via, sizeof(via), "/proc/self/fd/%d", o->fd);
+		g_object_set(o->sink, "location", via, "sync", FALSE, "async", FALSE, NULL);
+	}
 	gst_bin_add_many(GST_BIN(o->bin), o->mux, o->sink, NULL);
 	if (!gst_element_link(o->mux, o->sink)) {
 		snprintf(errstr, errstr_size, "cannot link %s to the file", o->ct->muxer);
