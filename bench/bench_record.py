@@ -128,7 +128,7 @@ def run_cpu(env, binary, eid, source, fmt, seconds):
     return steady
 
 
-def baseline_cpu(env, pub_id, kinds, seconds):
+def baseline_cpu(env, pub_id, kinds, seconds, rnd=0):
     """rtp_forward to loopback + gst-launch-1.0 recording the same media."""
     branches, fwd = [], {"request": "rtp_forward", "room": 1234, "publisher_id": pub_id,
                          "host": "198.18.0.2"}
@@ -142,10 +142,10 @@ def baseline_cpu(env, pub_id, kinds, seconds):
         branches.append("udpsrc port=5004 ! application/x-rtp,media=video,"
                         "encoding-name=VP8,clock-rate=90000,payload=96 ! rtpjitterbuffer latency=200 ! "
                         "rtpvp8depay ! queue ! mux.")
-    path = os.path.join(env.out, "baseline-%s.mkv" % "-".join(kinds))
+    path = os.path.join(env.out, "baseline-%s-%d.mkv" % ("-".join(kinds), rnd))
     argv = ["gst-launch-1.0", "-q", "-e"] + " ".join(branches).split() + \
         ["matroskamux", "name=mux", "!", "filesink", "location=" + path]
-    p = env.w.run(argv, name="baseline-" + "-".join(kinds))
+    p = env.w.run(argv, name="baseline-%s-%d" % ("-".join(kinds), rnd))
     time.sleep(0.5)
     r = env.w.videoroom_request(fwd)
     time.sleep(1)
@@ -161,7 +161,8 @@ def baseline_cpu(env, pub_id, kinds, seconds):
     return steady, (ru.ru_utime + ru.ru_stime) / rep["duration"]
 
 
-def write_markdown(rows, lat, lat_full, run_lat, seconds, prev_lat=None, prev_name=None):
+def write_markdown(rows, lat, lat_full, run_lat, seconds, prev_lat=None, prev_name=None,
+                   rounds=1):
     begin, end = "<!-- bench_record:begin -->", "<!-- bench_record:end -->"
     md = [begin, "",
           "### Pass-through recording (`bench/bench_record.py`)", "",
@@ -185,9 +186,10 @@ def write_markdown(rows, lat, lat_full, run_lat, seconds, prev_lat=None, prev_na
     md += ["", "Most of a start, and most of its spread, is the RSA key GStreamer's DTLS makes "
            "for each job process's certificate (0.1-1 s of CPU, random prime search); the job "
            "starts it on a thread of its own as soon as it starts.",
-           "", "CPU cost, CPU-seconds per media-second (lower is better). Steady: "
-           "sampled from /proc over %d s while recording; whole: the job's own getrusage "
-           "(start-up and finalising included) over the file's duration." % seconds, "",
+           "", "CPU cost, CPU-seconds per media-second (lower is better), medians of %d "
+           "rounds taken in turn. Steady: sampled from /proc over %d s while recording; "
+           "whole: the job's own getrusage (start-up and finalising included) over the "
+           "file's duration." % (rounds, seconds), "",
            "| case | tracks | egress steady | per track | baseline steady | ratio | egress whole "
            "| baseline whole |" + (" earlier build steady |" if prev_lat is not None else ""),
            "|---|---|---|---|---|---|---|---|" + ("---|" if prev_lat is not None else "")]
@@ -221,6 +223,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=9)
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="CPU samples per case (medians are reported)")
     ap.add_argument("--previous", metavar="BINARY",
                     help="an earlier build's egress, whose `egress run` start latency is "
                          "measured in the same run for comparison")
@@ -247,13 +251,24 @@ def main():
                  ("participant (VP8 + Opus -> MKV)", {"kind": "participant",
                                                        "participant": "alice"}, "mkv",
                   ["audio", "video"]))
+        # Each figure is the median of --rounds samples, the cases taken in
+        # turn (ours, the baseline, the earlier build), so that the load of
+        # a shared machine falls on all of them alike.
+        samples = {i: [] for i in range(len(cases))}
+        for rnd in range(a.rounds):
+            for i, (name, src, fmt, kinds) in enumerate(cases):
+                steady, whole = job_cpu(env, "EG_cpu%d_%d" % (i, rnd), src, fmt, a.seconds)
+                bsteady, bwhole = baseline_cpu(env, pub_id, kinds, a.seconds, rnd)
+                prev = run_cpu(env, a.previous, "EG_prevcpu%d_%d" % (i, rnd), src, fmt,
+                               a.seconds) if a.previous else None
+                samples[i].append((steady, bsteady, whole, bwhole, prev))
+        med = statistics.median
         for i, (name, src, fmt, kinds) in enumerate(cases):
-            steady, whole = job_cpu(env, "EG_cpu%d" % i, src, fmt, a.seconds)
-            bsteady, bwhole = baseline_cpu(env, pub_id, kinds, a.seconds)
-            prev = run_cpu(env, a.previous, "EG_prevcpu%d" % i, src, fmt, a.seconds) \
-                if a.previous else None
-            rows.append((name, len(kinds), steady, bsteady, whole, bwhole, prev))
-    write_markdown(rows, lat, lat_full, run_lat, a.seconds, prev_lat, a.previous_name)
+            cols = list(zip(*samples[i]))
+            rows.append((name, len(kinds), med(cols[0]), med(cols[1]), med(cols[2]),
+                         med(cols[3]), med(cols[4]) if a.previous else None))
+    write_markdown(rows, lat, lat_full, run_lat, a.seconds, prev_lat, a.previous_name,
+                   a.rounds)
 
 
 if __name__ == "__main__":
