@@ -62,6 +62,8 @@ void egw_log(const char *egress_id, egw_log_level_t level, const char *fmt, ...)
 	egw_log_init();
 	if (level > logcfg.level)
 		return;
+	if (egress_id && !egress_id[0])
+		egress_id = NULL; /* not known (yet): a worker-wide line */
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);

@@ -518,5 +518,9 @@ out:
 	egw_plan_free(r.plan);
 	egw_request_free(r.req);
 	g_main_loop_unref(r.loop);
+	/* Ends GStreamer's pooled threads before the process exits, so that
+	 * what they hold (DTLS state, OpenSSL's per-thread data) goes with
+	 * them instead of being cut off mid-way. */
+	gst_deinit();
 	return r.done && !r.err && r.active ? 0 : (r.err == EGW_ERR_INVALID_REQUEST ? 2 : 1);
 }

@@ -30,7 +30,7 @@ def test():
         # carol's audio again, by its track id as the source reported it.
         env.wait("EG_ogg", "active", timeout=30)
         m = re.search(r"\[EG_ogg\] receiving audio opus of carol \(track (\S+)\)",
-                      env.w.tail("worker", 4000))
+                      env.w.log_text("worker"))
         expect(m is not None, "the source names the track it receives")
         jobs["EG_tid"] = ({"kind": "track", "track_id": m.group(1)}, "mkv")
         env.submit(env.job("EG_tid", jobs["EG_tid"][0],
@@ -71,7 +71,7 @@ def test():
         egwtest.check_media(second[1]["location"], "--expect-codecs", "h264,opus",
                             "--expect-freq", 660, "--max-sync-ms", 40, "--min-markers", 3,
                             "--max-decode-errors", 0)
-        log = env.w.tail("worker", 4000)
+        log = env.w.log_text("worker")
         expect("[EG_tid] receiving audio opus of carol" in log and
                "[EG_tid] receiving video" not in log,
                "the track_id egress receives that one stream only")

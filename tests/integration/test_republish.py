@@ -62,7 +62,7 @@ def test():
                             "--max-decode-errors", 0)
 
         # Three subscriptions each (start + two rejoins): same element count.
-        log = open(env.w._logs["worker"][1]).read()
+        log = env.w.log_text("worker")
         for eid in ("EG_repub", "EG_repub_v"):
             counts = [int(n) for n in re.findall(
                 r"\[%s\] subscribed to alice: .*\(pipeline: (\d+) elements\)" % eid, log)]

@@ -90,7 +90,7 @@ def test():
                                       codecs, "--max-decode-errors", 0, "--expect-freq", freq,
                                       "--min-markers", 1)
             expect(rep["duration"] >= 3.0, "%s finalised (%.2f s)" % (eid, rep["duration"]))
-        text = json.dumps(env.status.events()) + env.w.tail("worker", 2000)
+        text = json.dumps(env.status.events()) + env.w.log_text("worker")
         expect(KEY not in text, "the stream key appears in no event or log line")
 
 

@@ -629,6 +629,17 @@ class World:
         """Registers an extra log file shown by logs()/tail(name)."""
         self._logs.setdefault(name, []).append(path)
 
+    def log_text(self, name):
+        """Everything process `name` logged so far (all its log files)."""
+        text = []
+        for path in self._logs.get(name, []):
+            try:
+                with open(path, errors="replace") as f:
+                    text.append(f.read())
+            except OSError:
+                pass
+        return "\n".join(text)
+
     def tail(self, name, n=40):
         """The last n lines of each log of process `name`."""
         parts = []
