@@ -467,5 +467,6 @@ int main(int argc, char **argv)
 	}
 	g_io_channel_unref(pub.input);
 	g_main_loop_unref(pub.loop);
+	gst_deinit(); /* its pooled threads end before the process does */
 	return pub.exit_code;
 }
