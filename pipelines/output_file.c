@@ -1,8 +1,8 @@
 /* File output: a muxer writing into the file the job created (exclusively:
  * a job never overwrites a file it did not create). filesink opens it
  * through /proc/self/fd/N, the very file (never a path someone could have
- * swapped), and buffers its writes (fdsink would make a system call per
- * muxer chunk). Files stay playable however the process ends:
+ * swapped), and buffers its writes in 8 KiB (fdsink would make a system
+ * call per muxer chunk). Files stay playable however the process ends:
  * Matroska/WebM clusters, Ogg pages, and MP4 written as fragments. */
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +11,8 @@
 
 #include "base/log.h"
 #include "pipelines/output.h"
+
+#define FILE_BUFFER_BYTES 8192
 
 /* What each container holds, and its muxer. */
 static const struct container {
@@ -90,7 +92,11 @@ static egw_output_t *file_create(const egw_output_plan_t *plan, const char *log_
 	{
 		char via[64];
 		snprintf(via, sizeof(via), "/proc/self/fd/%d", o->fd);
-		g_object_set(o->sink, "location", via, "sync", FALSE, "async", FALSE, NULL);
+		/* A small buffer: few system calls, and a process killed
+		 * outright loses at most this much of the file's end. */
+		g_object_set(o->sink, "location", via, "sync", FALSE, "async", FALSE,
+			     "buffer-size", FILE_BUFFER_BYTES, NULL);
+		gst_util_set_object_arg(G_OBJECT(o->sink), "buffer-mode", "full");
 	}
 	gst_bin_add_many(GST_BIN(o->bin), o->mux, o->sink, NULL);
 	if (!gst_element_link(o->mux, o->sink)) {

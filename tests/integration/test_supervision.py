@@ -56,7 +56,7 @@ def test():
         # A frozen job process: stop, then SIGKILL after stop_grace_s.
         env.submit(env.job("EG_frozen", src_b, mkv("EG_frozen")))
         env.wait("EG_frozen", "active", timeout=30)
-        time.sleep(3)
+        time.sleep(5)
         # The newest job process is EG_frozen's (process ids grow).
         target = max(env.job_pids(), key=lambda p: kt.start_time(p))
         os.kill(target, signal.SIGSTOP)
