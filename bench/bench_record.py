@@ -60,11 +60,7 @@ def steady_cpu(pid, seconds):
 def wait_assigned(env, timeout=30):
     """Until the worker holds partitions of the jobs topic (after boot the
     group needs a few seconds: not what a running fleet pays per start)."""
-    deadline = time.time() + timeout
-    while "jobs partitions assigned" not in env.w.tail("worker", 400):
-        if time.time() > deadline:
-            raise egwtest.Failure("worker never got jobs partitions")
-        time.sleep(0.1)
+    env.w.wait_log("worker", "jobs partitions assigned", timeout)
 
 
 def start_latencies(env, runs):

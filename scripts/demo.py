@@ -42,11 +42,7 @@ def main():
         status = w.status_reader(bootstrap)
         # A new consumer group starts at the end of the jobs topic: starts
         # go in once the worker holds its partitions.
-        deadline = time.time() + 30
-        while "jobs partitions assigned" not in w.tail("worker", 400):
-            if time.time() > deadline:
-                raise SystemExit("worker never joined the jobs group:\n" + w.tail("worker"))
-            time.sleep(0.1)
+        w.wait_log("worker", "jobs partitions assigned", 30)
 
         jobs = {"EG_demo_alice": ("alice", "mkv"), "EG_demo_bob": ("bob", "mp4")}
         for eid, (who, fmt) in jobs.items():

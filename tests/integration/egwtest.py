@@ -51,16 +51,7 @@ class Env:
         # A new consumer group starts at the end of the jobs topic (docs/jobs.md,
         # "Messages and topics"): starts produced before the worker holds its
         # partitions would not be run.
-        self.wait_log("worker", "jobs partitions assigned", 30)
-
-    def wait_log(self, name, text, timeout):
-        """Waits until process `name` has logged `text` (stderr)."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if text in self.w.tail(name, 400):
-                return
-            time.sleep(0.1)
-        raise Failure("%s never logged %r" % (name, text))
+        self.w.wait_log("worker", "jobs partitions assigned", 30)
 
     def __enter__(self):
         return self

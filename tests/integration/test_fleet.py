@@ -9,14 +9,6 @@ import egwtest
 from egwtest import expect
 
 
-def wait_log(env, name, text, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if text in env.w.tail(name, 200):
-            return
-        time.sleep(0.2)
-    raise egwtest.Failure("%s never logged %r" % (name, text))
-
 
 def test():
     with egwtest.Env("fleet", max_jobs=1) as env:
@@ -27,8 +19,8 @@ def test():
                        "EGRESS_KAFKA_HEARTBEAT_INTERVAL_MS": 500})
         alice = env.w.start_publisher("alice", color="ff0000", freq=440, video="vp8")
         alice.wait_for("webrtcup", 15)
-        wait_log(env, "worker", "jobs partitions assigned", 30)
-        wait_log(env, "worker-b", "jobs partitions assigned", 30)
+        env.w.wait_log("worker", "jobs partitions assigned", 30)
+        env.w.wait_log("worker-b", "jobs partitions assigned", 30)
 
         # One key: both starts land in the same partition, so the second can
         # only run if the worker that took the first gives the partition up.

@@ -640,6 +640,15 @@ class World:
                 pass
         return "\n".join(text)
 
+    def wait_log(self, name, text, timeout):
+        """Waits until process `name` has logged `text`; raises WorldError
+        (with its log tail) after timeout seconds."""
+        deadline = time.time() + timeout
+        while text not in self.log_text(name):
+            if time.time() > deadline:
+                raise WorldError("%s never logged %r\n%s" % (name, text, self.tail(name)))
+            time.sleep(0.1)
+
     def tail(self, name, n=40):
         """The last n lines of each log of process `name`."""
         parts = []
