@@ -1,0 +1,129 @@
+/* The compositor: given who is in the room (participants, their tracks,
+ * how loud they are), a canvas and a layout, decides the scene: which video
+ * goes in which rectangle (tiles), what stands in for a participant without
+ * video (a placeholder: initials on a colour), and how the audio is mixed.
+ * Pure C, no media headers: the media side (pipelines/graph_composite.c)
+ * applies the scene to its elements.
+ *
+ * Stability: a tile keeps its place when others join or leave unless the
+ * layout must move it; the active speaker changes with hysteresis.
+ * locality: one thread (the job's main context); no shared state. */
+#ifndef EGW_COMPOSITOR_H
+#define EGW_COMPOSITOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "base/media.h"
+
+/* ---- layouts (compositor/layout.c) ---- */
+
+typedef enum egw_layout_kind {
+	EGW_LAYOUT_GRID = 0,
+	EGW_LAYOUT_SPEAKER,
+	EGW_LAYOUT_SCREENSHARE,
+	EGW_LAYOUT_SINGLE_SPEAKER,
+	EGW_LAYOUT_CUSTOM,
+} egw_layout_kind_t;
+
+typedef struct egw_layout egw_layout_t;
+
+/* Parses a layout: one of the names "grid", "speaker", "screenshare",
+ * "single-speaker", or the compact JSON of a custom layout object (see
+ * docs/jobs.md, "Custom layouts"), checked against a canvas of
+ * width x height. field names the layout in messages ("source.layout").
+ * EGW_ERR_INVALID_REQUEST with errstr naming the field path, e.g.
+ * "source.layout.regions[1].width: must be an integer between 2 and 1280". */
+egw_err_t egw_layout_parse(const char *text, const char *field, int width, int height,
+			   egw_layout_t **out, char *errstr, size_t errstr_size);
+egw_layout_kind_t egw_layout_kind(const egw_layout_t *l);
+const char *egw_layout_name(const egw_layout_t *l); /* "grid", ..., "custom" */
+void egw_layout_free(egw_layout_t *l);
+
+/* ---- the compositor (compositor/compositor.c) ---- */
+
+typedef enum egw_mix_mode {
+	EGW_MIX_EVERYONE = 0, /* every audio track, both channels */
+	EGW_MIX_DUAL_CHANNEL, /* one participant left, everyone else right */
+	EGW_MIX_ALTERNATE,    /* each new audio track left or right, in turn */
+} egw_mix_mode_t;
+
+typedef struct egw_compositor_options {
+	int width, height;           /* canvas; 0x0 for audio only (no tiles) */
+	int labels;                  /* tiles carry the participant's name */
+	egw_mix_mode_t mix;
+	const char *mix_participant; /* dual channel: display name or id */
+} egw_compositor_options_t;
+
+/* A track of the room as the compositor sees it. Strings are copied. */
+typedef struct egw_comp_track {
+	const char *track_id;       /* "<participant id>/<mid>" */
+	const char *participant_id;
+	const char *participant_name; /* display name (the id when none) */
+	egw_media_t media;
+	int screen; /* video: a screen share */
+} egw_comp_track_t;
+
+typedef enum egw_pan {
+	EGW_PAN_CENTER = 0, /* both channels */
+	EGW_PAN_LEFT,
+	EGW_PAN_RIGHT,
+} egw_pan_t;
+
+typedef struct egw_tile {
+	int x, y, width, height; /* the cell on the canvas, even numbers; the
+				  * video is fitted inside, aspect kept */
+	int z;                   /* higher is drawn on top */
+	const char *track_id;    /* the video shown; NULL: a placeholder */
+	const char *participant_id;
+	const char *label;       /* the participant's name; NULL without labels */
+	char initials[8];        /* placeholder text, UTF-8, e.g. "AB" */
+	uint32_t color;          /* placeholder colour 0xRRGGBB, stable per participant */
+} egw_tile_t;
+
+typedef struct egw_mix_input {
+	const char *track_id; /* an audio track */
+	double gain;          /* 1.0 = as is */
+	egw_pan_t pan;
+} egw_mix_input_t;
+
+typedef struct egw_scene {
+	egw_tile_t *tiles; /* drawn in array order; z says the same */
+	size_t n_tiles;
+	egw_mix_input_t *mix;
+	size_t n_mix;
+	const char *speaker_id; /* participant id of the active speaker, or NULL */
+} egw_scene_t;
+
+typedef struct egw_compositor egw_compositor_t;
+
+/* layout is taken (freed with the compositor). */
+egw_compositor_t *egw_compositor_new(const egw_compositor_options_t *opt, egw_layout_t *layout);
+/* Switches the layout (taken); the next update() applies it. */
+void egw_compositor_set_layout(egw_compositor_t *c, egw_layout_t *layout);
+const egw_layout_t *egw_compositor_layout(const egw_compositor_t *c);
+
+/* The room changed. A participant is present while it has a track; its
+ * join order is when its first track was added. Adding a known track_id
+ * again is a no-op; removing an unknown one too. */
+void egw_compositor_add_track(egw_compositor_t *c, const egw_comp_track_t *t);
+void egw_compositor_remove_track(egw_compositor_t *c, const char *track_id);
+
+/* The loudness of an audio track, RMS in dBFS (-127..0), measured at
+ * now_ms (a monotonic clock in milliseconds). Feeds the active speaker. */
+void egw_compositor_audio_level(egw_compositor_t *c, const char *track_id, double db,
+				uint64_t now_ms);
+
+/* Recomputes the scene at now_ms. Returns 1 when it differs from the one
+ * before (tiles or mix), 0 otherwise. */
+int egw_compositor_update(egw_compositor_t *c, uint64_t now_ms);
+/* The current scene; valid until the next call into the compositor. */
+const egw_scene_t *egw_compositor_scene(const egw_compositor_t *c);
+/* The scene as JSON text (tiles and mix), for golden tests and debug
+ * logs; free with free(). */
+char *egw_scene_to_json(const egw_scene_t *s);
+
+void egw_compositor_free(egw_compositor_t *c);
+
+#endif
