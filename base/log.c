@@ -54,6 +54,12 @@ void egw_time_now(char *buf, size_t size)
 		snprintf(buf + n, size - n, ".%03dZ", (int)(tv.tv_usec / 1000));
 }
 
+int egw_log_enabled(egw_log_level_t level)
+{
+	egw_log_init();
+	return level <= logcfg.level;
+}
+
 void egw_log(const char *egress_id, egw_log_level_t level, const char *fmt, ...)
 {
 	char msg[2048], ts[40];

@@ -26,6 +26,9 @@ void egw_log_configure(egw_log_level_t level, int json);
 void egw_log(const char *egress_id, egw_log_level_t level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Would a line at level be written? (To skip costly message building.) */
+int egw_log_enabled(egw_log_level_t level);
+
 /* ctx is the egress id (const char *), or NULL for worker-wide lines. */
 #define EGW_LOG(ctx, level, ...) egw_log((ctx), EGW_LOG_##level, __VA_ARGS__)
 

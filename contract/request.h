@@ -103,6 +103,8 @@ typedef struct egw_job {
 		char *layout;         /* room_composite/render: name, or compact JSON of a custom object */
 		char *background;
 		int labels;
+		char *audio_mix;      /* "everyone" (NULL too), "dual_channel", "alternate" */
+		char *audio_mix_participant; /* dual_channel: the one on the left */
 		char *manifest;       /* render */
 	} source;
 	egw_encoding_t encoding;

@@ -110,7 +110,12 @@ static egw_err_t parse_room(const json_t *room, egw_job_t *job, char *errstr, si
 	EGW_F_BOOL("video_only", egw_job_t, source.video_only)
 #define F_COMPOSITE                                                          \
 	F_AV_ONLY, EGW_F_STR("background", 0, 16, egw_job_t, source.background), \
-	EGW_F_BOOL("labels", egw_job_t, source.labels)
+	EGW_F_BOOL("labels", egw_job_t, source.labels),                          \
+	EGW_F_ENUM("audio_mix", 0, audio_mixes, egw_job_t, source.audio_mix),    \
+	EGW_F_STR("audio_mix_participant", 0, EGW_JOB_NAME_MAX, egw_job_t,       \
+		  source.audio_mix_participant)
+
+static const char *const audio_mixes[] = {"everyone", "dual_channel", "alternate", NULL};
 
 static const egw_json_field_t source_kind_field[] = {
 	EGW_F_CHOICE("kind", REQ, egw_job_source_kinds),
@@ -202,12 +207,21 @@ static egw_err_t check_source_ids(egw_job_t *job, char *errstr, size_t errstr_si
 
 static egw_err_t check_av(egw_job_t *job, char *errstr, size_t errstr_size)
 {
+	int dual;
+
 	if (job->source.audio_only && job->source.video_only)
 		return invalid(errstr, errstr_size, "source", "video_only",
 			       "cannot be combined with source.audio_only");
 	if (job->source.background && !colour_ok(job->source.background))
 		return invalid(errstr, errstr_size, "source", "background",
 			       "must be a colour #RRGGBB");
+	dual = job->source.audio_mix && !strcmp(job->source.audio_mix, "dual_channel");
+	if (dual && !job->source.audio_mix_participant)
+		return invalid(errstr, errstr_size, "source", "audio_mix_participant",
+			       "is required with source.audio_mix dual_channel");
+	if (!dual && job->source.audio_mix_participant)
+		return invalid(errstr, errstr_size, "source", "audio_mix_participant",
+			       "only goes with source.audio_mix dual_channel");
 	return EGW_OK;
 }
 
@@ -571,6 +585,8 @@ void egw_job_free(egw_job_t *job)
 	free(job->source.participant);
 	free(job->source.track_id);
 	free(job->source.audio_track_id);
+	free(job->source.audio_mix);
+	free(job->source.audio_mix_participant);
 	free(job->source.video_track_id);
 	free(job->source.layout);
 	free(job->source.background);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "job/plan_int.h"
 #include "pipelines/output.h"
 
 #define FMT(f) (1u << (f))
@@ -44,6 +45,12 @@ static unsigned media_of(const egw_job_t *job)
 	return EGW_SOURCE_AUDIO | EGW_SOURCE_VIDEO;
 }
 
+static int is_composite(const egw_job_t *job)
+{
+	return job->source.kind == EGW_SOURCE_ROOM_COMPOSITE ||
+	       job->source.kind == EGW_SOURCE_TRACK_COMPOSITE;
+}
+
 static egw_err_t check_output(const egw_job_t *job, size_t i, char *errstr, size_t errstr_size)
 {
 	const egw_output_t *out = &job->outputs[i];
@@ -60,7 +67,7 @@ static egw_err_t check_output(const egw_job_t *job, size_t i, char *errstr, size
 		snprintf(errstr, errstr_size, "%s.format: is required", path);
 		return EGW_ERR_INVALID_REQUEST;
 	}
-	if (!media) /* a track by track_id: its kind is known when it is found */
+	if (!media || is_composite(job)) /* track_id: known when found; composites: see there */
 		return EGW_OK;
 	for (size_t k = 0; k < sizeof(file_support) / sizeof(file_support[0]); k++) {
 		if (file_support[k].media != media || (file_support[k].formats & FMT(out->format)))
@@ -86,7 +93,7 @@ egw_err_t egw_plan_check(const egw_job_t *job, char *errstr, size_t errstr_size)
 			 job->room.sfu ? job->room.sfu : "(none)", egw_source_names());
 		return EGW_ERR_NOT_SUPPORTED;
 	}
-	if (job->source.kind != EGW_SOURCE_TRACK && job->source.kind != EGW_SOURCE_PARTICIPANT) {
+	if (job->source.kind == EGW_SOURCE_RENDER) {
 		snprintf(errstr, errstr_size, "source.kind: %s is not supported yet",
 			 egw_source_kind2str(job->source.kind));
 		return EGW_ERR_NOT_SUPPORTED;
@@ -98,6 +105,8 @@ egw_err_t egw_plan_check(const egw_job_t *job, char *errstr, size_t errstr_size)
 		snprintf(errstr, errstr_size, "outputs: at most %d", EGW_PLAN_OUTPUTS_MAX);
 		return EGW_ERR_INVALID_REQUEST;
 	}
+	if (is_composite(job) && (err = egw_plan_composite_check(job, NULL, errstr, errstr_size)))
+		return err;
 	if (job->storage.kind != EGW_STORAGE_DEFAULT && job->storage.kind != EGW_STORAGE_LOCAL) {
 		snprintf(errstr, errstr_size, "storage.kind: %s is not supported yet",
 			 egw_storage_kind2str(job->storage.kind));
@@ -117,7 +126,7 @@ static void source_spec(const egw_job_t *job, const egw_job_settings_t *st, egw_
 		.room_id_is_number = job->room.room_id_is_number,
 		.pin = job->room.pin,
 		.filter = {.participant = job->source.participant,
-			   .track_id = job->source.track_id,
+			   .track_ids = {job->source.track_id},
 			   .media = media_of(job)},
 		.timeout_ms = st->sfu_timeout_ms,
 		.log_id = job->egress_id,
@@ -138,6 +147,9 @@ egw_err_t egw_plan_build(const egw_job_t *job, const egw_job_settings_t *st, tim
 	p->sfu = egw_source_find(job->room.sfu);
 	source_spec(job, st, &p->source);
 	p->media.graph = EGW_GRAPH_PASSTHROUGH;
+	if (is_composite(job) &&
+	    (err = egw_plan_composite(job, &p->media, &p->source.filter, errstr, errstr_size)))
+		goto fail;
 	p->media.log_id = job->egress_id;
 	if ((err = egw_local_dir(dir, st->storage_dir, st->storage_roots, st->n_storage_roots,
 				 &p->dir, errstr, errstr_size)))

@@ -236,13 +236,15 @@ static gboolean absent_expired(gpointer user)
 	char msg[512];
 	r->absent_timer = 0;
 	if (r->active) {
-		request_stop(r, "source absent");
+		request_stop(r, r->job->source.kind == EGW_SOURCE_ROOM_COMPOSITE ? "room empty"
+										  : "source absent");
 		return G_SOURCE_REMOVE;
 	}
 	snprintf(msg, sizeof(msg), "%s did not publish within %d s",
-		 r->job->source.participant ? r->job->source.participant
-		 : r->job->source.track_id  ? r->job->source.track_id
-					    : "the source",
+		 r->job->source.participant		  ? r->job->source.participant
+		 : r->job->source.track_id		  ? r->job->source.track_id
+		 : r->job->source.kind == EGW_SOURCE_ROOM_COMPOSITE ? "nobody in the room"
+								    : "the source",
 		 r->job->limits.empty_room_timeout_s);
 	fail(r, EGW_ERR_NOT_FOUND, msg);
 	return G_SOURCE_REMOVE;
@@ -269,8 +271,15 @@ static egw_err_t src_track_added(void *opaque, const egw_track_t *t, char *errst
 {
 	runner_t *r = opaque;
 	egw_err_t err = egw_session_track_added(r->session, t, errstr, errstr_size);
-	if (err == EGW_ERR_NOT_SUPPORTED)
-		return err; /* the egress goes on without it */
+	if (err == EGW_ERR_NOT_SUPPORTED) { /* the egress goes on without it */
+		EGW_LOG(r->status.egress_id, WARN, "track %s skipped: %s", t->id, errstr);
+		if (!r->stopping)
+			emit(r, r->active ? "active" : "starting", NULL,
+			     json_pack("{s:{s:s, s:s, s:s, s:s}}", "details", "event",
+				       "track_skipped", "track", t->id, "participant",
+				       t->participant.name, "reason", errstr));
+		return err;
+	}
 	if (err) {
 		fail(r, err, errstr);
 		return err;
@@ -356,6 +365,31 @@ static int parse_job(runner_t *r, char *text, size_t len, const char *read_error
 	return 0;
 }
 
+static void ignore_update(runner_t *r, const char *what, const char *why)
+{
+	EGW_LOG(r->status.egress_id, INFO, "%s not applied: %s", what, why);
+	if (!r->done)
+		emit(r, r->active ? "active" : "starting", NULL,
+		     json_pack("{s:{s:s, s:s, s:s}}", "details", "event", "update_ignored", "request",
+			       what, "reason", why));
+}
+
+static void update_layout(runner_t *r, const char *layout)
+{
+	char errstr[512];
+	if (!r->session || r->stopping) {
+		ignore_update(r, "update_layout", "the egress is ending");
+		return;
+	}
+	if (egw_session_update_layout(r->session, layout, errstr, sizeof(errstr))) {
+		ignore_update(r, "update_layout", errstr);
+		return;
+	}
+	if (!r->done)
+		emit(r, r->active ? "active" : "starting", NULL,
+		     detail("layout_updated", "layout", layout[0] == '{' ? "custom" : layout));
+}
+
 /* A control request from the worker, through the lifeline. */
 static void on_control(void *opaque, const char *line, size_t len)
 {
@@ -371,17 +405,10 @@ static void on_control(void *opaque, const char *line, size_t len)
 		EGW_LOG(r->status.egress_id, WARN, "control request for another egress ignored");
 	} else if (req->type == EGW_REQ_STOP) {
 		request_stop(r, "stop requested");
-	} else if (req->type == EGW_REQ_UPDATE_LAYOUT || req->type == EGW_REQ_UPDATE_STREAM) {
-		const char *what = req->type == EGW_REQ_UPDATE_LAYOUT ? "update_layout"
-								       : "update_stream";
-		const char *why = req->type == EGW_REQ_UPDATE_LAYOUT
-					  ? "layouts apply to composites; this egress records as is"
-					  : "this egress has no stream outputs";
-		EGW_LOG(r->status.egress_id, INFO, "%s received: %s", what, why);
-		if (!r->done)
-			emit(r, "active", NULL,
-			     json_pack("{s:{s:s, s:s, s:s}}", "details", "event", "update_ignored",
-				       "request", what, "reason", why));
+	} else if (req->type == EGW_REQ_UPDATE_LAYOUT) {
+		update_layout(r, req->layout);
+	} else if (req->type == EGW_REQ_UPDATE_STREAM) {
+		ignore_update(r, "update_stream", "this egress has no stream outputs");
 	}
 	egw_request_free(req);
 }

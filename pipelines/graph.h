@@ -30,10 +30,15 @@ typedef struct egw_graph_ops {
 	/* EOS down every stream. Returns 0 when there was nothing to end. */
 	int (*finish)(egw_graph_t *g);
 	double (*duration_s)(egw_graph_t *g);
+	/* Switches the layout (text: a name or custom layout JSON) at the
+	 * next frame. NULL for graphs without layouts. */
+	egw_err_t (*update_layout)(egw_graph_t *g, const char *layout, char *errstr,
+				   size_t errstr_size);
 	void (*free)(egw_graph_t *g);
 } egw_graph_ops_t;
 
 extern const egw_graph_ops_t egw_graph_passthrough;
+extern const egw_graph_ops_t egw_graph_composite;
 
 /* ---- what the session offers graphs (pipelines/session.c) ---- */
 

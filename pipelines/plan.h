@@ -6,12 +6,34 @@
 #define EGW_PLAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define EGW_PLAN_OUTPUTS_MAX 16
 
 typedef enum egw_graph_kind {
 	EGW_GRAPH_PASSTHROUGH = 0, /* tracks as they arrive, no transcoding */
+	EGW_GRAPH_COMPOSITE,       /* decoded, laid out, mixed, encoded once */
 } egw_graph_kind_t;
+
+/* How a graph that transcodes encodes (one rendition). */
+typedef struct egw_encode_plan {
+	const char *video_codec; /* "h264", "vp8"; NULL: no video */
+	const char *audio_codec; /* "aac", "opus"; NULL: no audio */
+	int width, height, fps;
+	int video_kbps, keyframe_s;
+	const char *speed_preset; /* x264's, e.g. "veryfast" */
+	int audio_kbps, sample_rate;
+} egw_encode_plan_t;
+
+/* What a composite shows and mixes (compositor/compositor.h). */
+typedef struct egw_composite_plan {
+	const char *layout;  /* a layout name or custom layout JSON */
+	uint32_t background; /* 0xRRGGBB */
+	int labels;
+	int mix_mode;                /* egw_mix_mode_t */
+	const char *mix_participant; /* dual channel */
+	const char *track_ids[2];    /* track composite: just these; else NULL */
+} egw_composite_plan_t;
 
 typedef enum egw_container {
 	EGW_CONTAINER_NONE = 0,
@@ -31,6 +53,8 @@ typedef struct egw_output_plan {
 
 typedef struct egw_media_plan {
 	egw_graph_kind_t graph;
+	egw_encode_plan_t encode;       /* EGW_GRAPH_COMPOSITE */
+	egw_composite_plan_t composite; /* EGW_GRAPH_COMPOSITE */
 	const char *log_id; /* egress id for log lines */
 	egw_output_plan_t outputs[EGW_PLAN_OUTPUTS_MAX];
 	size_t n_outputs;

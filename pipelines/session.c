@@ -325,7 +325,7 @@ egw_session_t *egw_session_new(const egw_media_plan_t *plan, const egw_session_e
 	s->ev = *ev;
 	s->opaque = opaque;
 	s->life = egw_life_new(NULL, s);
-	s->gops = &egw_graph_passthrough;
+	s->gops = plan->graph == EGW_GRAPH_COMPOSITE ? &egw_graph_composite : &egw_graph_passthrough;
 	*err = EGW_ERR_MEDIA;
 	if (!(s->pipeline = gst_pipeline_new(s->log_id))) {
 		snprintf(errstr, errstr_size, "cannot create a pipeline");
@@ -379,6 +379,20 @@ void egw_session_track_pad(egw_session_t *s, const egw_track_t *t, GstPad *pad)
 void egw_session_track_removed(egw_session_t *s, const egw_track_t *t)
 {
 	s->gops->track_removed(s->graph, t);
+}
+
+egw_err_t egw_session_update_layout(egw_session_t *s, const char *layout, char *errstr,
+				   size_t errstr_size)
+{
+	if (!s->gops->update_layout) {
+		snprintf(errstr, errstr_size, "layouts apply to composites; this egress records as is");
+		return EGW_ERR_NOT_SUPPORTED;
+	}
+	if (s->finishing) {
+		snprintf(errstr, errstr_size, "the egress is ending");
+		return EGW_ERR_NOT_SUPPORTED;
+	}
+	return s->gops->update_layout(s->graph, layout, errstr, errstr_size);
 }
 
 void egw_session_finish(egw_session_t *s)

@@ -44,6 +44,12 @@ egw_err_t egw_session_track_added(egw_session_t *s, const egw_track_t *t, char *
 void egw_session_track_pad(egw_session_t *s, const egw_track_t *t, GstPad *pad);
 void egw_session_track_removed(egw_session_t *s, const egw_track_t *t);
 
+/* Switches a composite's layout at the next frame. EGW_ERR_NOT_SUPPORTED
+ * when this egress has no layout, EGW_ERR_INVALID_REQUEST for a layout
+ * that is not valid (errstr says why). */
+egw_err_t egw_session_update_layout(egw_session_t *s, const char *layout, char *errstr,
+				   size_t errstr_size);
+
 /* Ends every stream; finished() follows. */
 void egw_session_finish(egw_session_t *s);
 /* Status "outputs": one entry per output that has written something,

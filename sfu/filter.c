@@ -20,9 +20,17 @@ static int track_id_names(const char *track_id, const char *participant_id)
 	return participant_id && strlen(participant_id) == n && !strncmp(track_id, participant_id, n);
 }
 
+static int has_track_ids(const egw_source_filter_t *f)
+{
+	return f->track_ids[0] != NULL;
+}
+
 int egw_source_filter_participant(const egw_source_filter_t *f, const egw_participant_t *p)
 {
-	if (f->track_id && !track_id_names(f->track_id, p->id))
+	int named = 0;
+	for (size_t i = 0; i < EGW_SOURCE_TRACK_IDS_MAX && f->track_ids[i]; i++)
+		named |= track_id_names(f->track_ids[i], p->id);
+	if (has_track_ids(f) && !named)
 		return 0;
 	if (f->participant && !(p->name && !strcmp(f->participant, p->name)) &&
 	    !(p->id && !strcmp(f->participant, p->id)))
@@ -39,9 +47,11 @@ int egw_source_filter_track(const egw_source_filter_t *f, const egw_track_t *t)
 		return 0;
 	if (t->media != EGW_MEDIA_AUDIO && t->media != EGW_MEDIA_VIDEO)
 		return 0;
-	if (f->track_id) {
-		egw_source_track_id(id, sizeof(id), t->participant.id, t->mid);
-		return !strcmp(id, f->track_id);
-	}
-	return 1;
+	if (!has_track_ids(f))
+		return 1;
+	egw_source_track_id(id, sizeof(id), t->participant.id, t->mid);
+	for (size_t i = 0; i < EGW_SOURCE_TRACK_IDS_MAX && f->track_ids[i]; i++)
+		if (!strcmp(id, f->track_ids[i]))
+			return 1;
+	return 0;
 }

@@ -88,11 +88,31 @@ static void on_joined(void *owner, const egw_janus_reply_t *r)
 	retry_later(sub, RETRY_US);
 }
 
+/* The streams to ask for: the whole feed, or, for tracks given by id,
+ * just their streams (mids) of this publisher. */
+static json_t *join_streams(struct janus_sub *sub)
+{
+	struct egw_source *src = sub->src;
+	size_t idlen = strlen(sub->pub->id);
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < EGW_SOURCE_TRACK_IDS_MAX && src->track_ids[i]; i++) {
+		const char *tid = src->track_ids[i];
+		if (strncmp(tid, sub->pub->id, idlen) || tid[idlen] != '/')
+			continue;
+		json_array_append_new(list, json_pack("{s:O, s:s}", "feed", sub->pub->feed, "mid",
+						      tid + idlen + 1));
+	}
+	if (!json_array_size(list))
+		json_array_append_new(list, json_pack("{s:O}", "feed", sub->pub->feed));
+	return list;
+}
+
 static void on_attached(void *owner, const egw_janus_reply_t *r)
 {
 	struct janus_sub *sub = owner;
 	struct egw_source *src = sub->src;
-	json_t *body, *stream;
+	json_t *body, *streams;
 
 	if (r->err) {
 		EGW_LOG(JOB_ID(src), WARN, "subscribing to %s: %s", sub->pub->name, r->errmsg);
@@ -100,12 +120,9 @@ static void on_attached(void *owner, const egw_janus_reply_t *r)
 		return;
 	}
 	sub->handle = r->id;
-	stream = json_pack("{s:O}", "feed", sub->pub->feed);
-	/* A track given by id: ask for that one stream (its mid) only. */
-	if (src->track_id && strrchr(src->track_id, '/'))
-		json_object_set_new(stream, "mid", json_string(strrchr(src->track_id, '/') + 1));
-	body = json_pack("{s:s, s:s, s:O, s:[o]}", "request", "join", "ptype", "subscriber", "room",
-			 src->room, "streams", stream);
+	streams = join_streams(sub);
+	body = json_pack("{s:s, s:s, s:O, s:o}", "request", "join", "ptype", "subscriber", "room",
+			 src->room, "streams", streams);
 	if (src->pin)
 		json_object_set_new(body, "pin", json_string(src->pin));
 	egw_janus_message(src->js, sub->handle, body, NULL, on_joined, sub);

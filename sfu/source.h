@@ -24,11 +24,15 @@
 #include "base/err.h"
 #include "base/media.h"
 
+#define EGW_SOURCE_TRACK_IDS_MAX 2
+
 /* Which tracks of the room a source subscribes to. Every field narrows:
  * an empty filter takes every track of every participant. */
 typedef struct egw_source_filter {
 	const char *participant; /* display name or participant id; NULL: all */
-	const char *track_id;    /* "<participant id>/<mid>"; NULL: any */
+	/* "<participant id>/<mid>": only these tracks (a track composite
+	 * takes two); none given: any */
+	const char *track_ids[EGW_SOURCE_TRACK_IDS_MAX];
 	unsigned media;          /* EGW_SOURCE_AUDIO | EGW_SOURCE_VIDEO; 0: both */
 } egw_source_filter_t;
 

@@ -64,8 +64,8 @@ static void test_filters(void)
 	egw_source_filter_t by_id = {.participant = "77"};
 	egw_source_filter_t alice_audio = {.participant = "alice", .media = EGW_SOURCE_AUDIO};
 	egw_source_filter_t alice_video = {.participant = "alice", .media = EGW_SOURCE_VIDEO};
-	egw_source_filter_t tid = {.track_id = "42/1"};
-	egw_source_filter_t tid_other = {.track_id = "4/1"};
+	egw_source_filter_t tid = {.track_ids = {"42/1"}};
+	egw_source_filter_t tid_other = {.track_ids = {"4/1"}};
 	char id[64];
 
 	/* the whole room */

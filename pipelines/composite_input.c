@@ -1,0 +1,357 @@
+/* The composite's inputs (see composite_int.h): a decoding branch per
+ * track, ending on a request pad of the compositor (video) or the
+ * audiomixer (audio), and placeholders for participants without video.
+ * Audio branches measure their loudness for the active speaker. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "pipelines/composite_int.h"
+
+/* Loudness is reported to the compositor every LEVEL_WINDOW samples of
+ * the branch's 48 kHz mono (100 ms). */
+#define LEVEL_RATE 48000
+#define LEVEL_WINDOW (LEVEL_RATE / 10)
+#define PLACEHOLDER_W 320
+#define PLACEHOLDER_H 180
+
+static const struct decoder {
+	const char *codec;
+	egw_media_t media;
+	const char *depay, *parse, *decode;
+} decoders[] = {
+	{"opus", EGW_MEDIA_AUDIO, "rtpopusdepay", NULL, "opusdec"},
+	{"vp8", EGW_MEDIA_VIDEO, "rtpvp8depay", NULL, "vp8dec"},
+	{"vp9", EGW_MEDIA_VIDEO, "rtpvp9depay", NULL, "vp9dec"},
+	{"h264", EGW_MEDIA_VIDEO, "rtph264depay", "h264parse", "avdec_h264"},
+	{"av1", EGW_MEDIA_VIDEO, "rtpav1depay", "av1parse", "av1dec"},
+};
+
+static const struct decoder *decoder_for(const char *codec)
+{
+	for (size_t i = 0; codec && i < G_N_ELEMENTS(decoders); i++)
+		if (!strcmp(decoders[i].codec, codec))
+			return &decoders[i];
+	return NULL;
+}
+
+int egw_composite_decodes(const char *codec)
+{
+	const struct decoder *d = decoder_for(codec);
+	GstElementFactory *f;
+	if (!d || !(f = gst_element_factory_find(d->decode)))
+		return 0;
+	gst_object_unref(f);
+	return 1;
+}
+
+static GstElement *add(struct input *in, const char *factory, char *errstr, size_t errstr_size)
+{
+	GstElement *e = gst_element_factory_make(factory, NULL);
+	if (!e) {
+		snprintf(errstr, errstr_size, "GStreamer element %s is missing", factory);
+		return NULL;
+	}
+	if (!gst_bin_add(in->g->bin, e)) {
+		snprintf(errstr, errstr_size, "cannot add %s to the pipeline", factory);
+		gst_object_unref(e);
+		return NULL;
+	}
+	in->els[in->n_els++] = e;
+	return e;
+}
+
+static void set_if_exists(GstElement *e, const char *prop)
+{
+	if (g_object_class_find_property(G_OBJECT_GET_CLASS(e), prop))
+		g_object_set(e, prop, TRUE, NULL);
+}
+
+/* ---- loudness (streaming thread) ---- */
+
+struct level_report {
+	char *track_id;
+	double db;
+};
+
+static void level_report_free(gpointer p)
+{
+	struct level_report *lr = p;
+	g_free(lr->track_id);
+	g_free(lr);
+}
+
+static void on_level(void *target, void *data)
+{
+	struct composite *g = target;
+	struct level_report *lr = data;
+	if (g->comp)
+		egw_compositor_audio_level(g->comp, lr->track_id, lr->db,
+					   (uint64_t)(g_get_monotonic_time() / 1000));
+}
+
+static GstPadProbeReturn level_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	struct input *in = user;
+	GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+	GstMapInfo map;
+
+	if (!gst_buffer_map(buf, &map, GST_MAP_READ))
+		return GST_PAD_PROBE_OK;
+	for (size_t i = 0; i + sizeof(float) <= map.size; i += sizeof(float)) {
+		float v;
+		memcpy(&v, map.data + i, sizeof(v));
+		in->sum_sq += (double)v * v;
+		if (++in->n_samples < LEVEL_WINDOW)
+			continue;
+		struct level_report *lr = g_new(struct level_report, 1);
+		double rms = sqrt(in->sum_sq / (double)in->n_samples);
+		lr->track_id = g_strdup(in->track_id);
+		lr->db = rms > 1e-7 ? 20.0 * log10(rms) : -127.0;
+		egw_life_invoke(in->g->life, on_level, lr, level_report_free);
+		in->sum_sq = 0;
+		in->n_samples = 0;
+	}
+	gst_buffer_unmap(buf, &map);
+	return GST_PAD_PROBE_OK;
+}
+
+/* ---- branches ---- */
+
+static egw_err_t video_tail(struct input *in, char *errstr, size_t errstr_size)
+{
+	if (!add(in, "videoconvert", errstr, errstr_size))
+		return EGW_ERR_MEDIA;
+	if (in->g->cp.labels && !in->g->track_mode) {
+		if (!(in->label = add(in, "textoverlay", errstr, errstr_size)))
+			return EGW_ERR_MEDIA;
+		g_object_set(in->label, "font-desc", "Sans 16", "shaded-background", TRUE,
+			     "auto-resize", FALSE, NULL);
+		gst_util_set_object_arg(G_OBJECT(in->label), "valignment", "bottom");
+		gst_util_set_object_arg(G_OBJECT(in->label), "halignment", "left");
+	}
+	return EGW_OK;
+}
+
+static egw_err_t audio_tail(struct input *in, char *errstr, size_t errstr_size)
+{
+	GstElement *caps;
+	GstPad *pad;
+
+	if (!add(in, "audioconvert", errstr, errstr_size) ||
+	    !add(in, "audioresample", errstr, errstr_size) ||
+	    !(caps = add(in, "capsfilter", errstr, errstr_size)) ||
+	    !(in->pan = add(in, "audiopanorama", errstr, errstr_size)))
+		return EGW_ERR_MEDIA;
+	{
+		GstCaps *c = gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "F32LE",
+						 "rate", G_TYPE_INT, LEVEL_RATE, "channels",
+						 G_TYPE_INT, 1, NULL);
+		g_object_set(caps, "caps", c, NULL);
+		gst_caps_unref(c);
+	}
+	gst_util_set_object_arg(G_OBJECT(in->pan), "method", "simple");
+	pad = gst_element_get_static_pad(caps, "src");
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, level_probe, in, NULL);
+	gst_object_unref(pad);
+	return EGW_OK;
+}
+
+static egw_err_t link_branch(struct input *in, char *errstr, size_t errstr_size)
+{
+	GstElement *mixer = in->media == EGW_MEDIA_VIDEO ? in->g->vmix : in->g->amix;
+	GstPad *src;
+
+	for (size_t i = 0; i + 1 < in->n_els; i++)
+		if (!gst_element_link(in->els[i], in->els[i + 1]))
+			goto fail;
+	if (!(in->mixpad = gst_element_request_pad_simple(mixer, "sink_%u")))
+		goto fail;
+	/* Hidden until the scene places it. */
+	if (in->media == EGW_MEDIA_VIDEO) {
+		g_object_set(in->mixpad, "alpha", 0.0, NULL);
+		gst_util_set_object_arg(G_OBJECT(in->mixpad), "sizing-policy",
+					"keep-aspect-ratio");
+	} else {
+		g_object_set(in->mixpad, "volume", 0.0, NULL);
+	}
+	src = gst_element_get_static_pad(in->els[in->n_els - 1], "src");
+	if (gst_pad_link(src, in->mixpad) != GST_PAD_LINK_OK) {
+		gst_object_unref(src);
+		goto fail;
+	}
+	gst_object_unref(src);
+	in->sinkpad = gst_element_get_static_pad(in->els[0], "sink");
+	return EGW_OK;
+fail:
+	snprintf(errstr, errstr_size, "cannot link the %s %s branch", in->codec,
+		 egw_media2str(in->media));
+	return EGW_ERR_MEDIA;
+}
+
+egw_err_t egw_composite_input_new(struct composite *g, const egw_track_t *t, struct input **out,
+				  char *errstr, size_t errstr_size)
+{
+	const struct decoder *d = decoder_for(t->codec);
+	struct input *in;
+	GstElement *e;
+	egw_err_t err;
+
+	*out = NULL;
+	if (!d || d->media != t->media || !egw_composite_decodes(t->codec)) {
+		snprintf(errstr, errstr_size, "cannot decode %s %s of %s", t->codec,
+			 egw_media2str(t->media), t->participant.name);
+		return EGW_ERR_NOT_SUPPORTED;
+	}
+	in = g_new0(struct input, 1);
+	in->g = g;
+	in->track_id = g_strdup(t->id);
+	in->media = t->media;
+	snprintf(in->codec, sizeof(in->codec), "%s", t->codec);
+	err = EGW_ERR_MEDIA;
+	if (!(e = add(in, d->depay, errstr, errstr_size)))
+		goto fail;
+	set_if_exists(e, "request-keyframe");
+	set_if_exists(e, "wait-for-keyframe");
+	if ((d->parse && !add(in, d->parse, errstr, errstr_size)) ||
+	    !add(in, d->decode, errstr, errstr_size))
+		goto fail;
+	err = t->media == EGW_MEDIA_VIDEO ? video_tail(in, errstr, errstr_size)
+					  : audio_tail(in, errstr, errstr_size);
+	if (err || (err = link_branch(in, errstr, errstr_size)))
+		goto fail;
+	for (size_t i = in->n_els; i > 0; i--)
+		gst_element_sync_state_with_parent(in->els[i - 1]);
+	*out = in;
+	return EGW_OK;
+fail:
+	egw_composite_input_free(in);
+	return err;
+}
+
+void egw_composite_input_free(struct input *in)
+{
+	GstElement *mixer;
+	GstPad *peer;
+
+	if (!in)
+		return;
+	mixer = in->media == EGW_MEDIA_VIDEO ? in->g->vmix : in->g->amix;
+	if (in->sinkpad && (peer = gst_pad_get_peer(in->sinkpad))) {
+		gst_pad_unlink(peer, in->sinkpad);
+		gst_object_unref(peer);
+	}
+	/* The mixer's pad first: that flushes it, so a branch blocked on it
+	 * lets go, and the elements can stop. */
+	if (in->mixpad) {
+		gst_element_release_request_pad(mixer, in->mixpad);
+		gst_object_unref(in->mixpad);
+	}
+	for (size_t i = 0; i < in->n_els; i++) {
+		gst_element_set_state(in->els[i], GST_STATE_NULL);
+		gst_bin_remove(in->g->bin, in->els[i]);
+	}
+	if (in->sinkpad)
+		gst_object_unref(in->sinkpad);
+	g_free(in->track_id);
+	g_free(in);
+}
+
+/* ---- placeholders ---- */
+
+static GstElement *ph_add(struct composite *g, const char *factory)
+{
+	GstElement *e = gst_element_factory_make(factory, NULL);
+	if (e && !gst_bin_add(g->bin, e)) {
+		gst_object_unref(e);
+		return NULL;
+	}
+	return e;
+}
+
+static char *placeholder_markup(const egw_tile_t *tile)
+{
+	char *initials = g_markup_escape_text(tile->initials, -1), *out;
+	if (tile->label) {
+		char *name = g_markup_escape_text(tile->label, -1);
+		out = g_strdup_printf("<span size=\"xx-large\" weight=\"bold\">%s</span>\n"
+				      "<span size=\"small\">%s</span>",
+				      initials, name);
+		g_free(name);
+	} else {
+		out = g_strdup_printf("<span size=\"xx-large\" weight=\"bold\">%s</span>", initials);
+	}
+	g_free(initials);
+	return out;
+}
+
+struct placeholder *egw_composite_placeholder_new(struct composite *g, const egw_tile_t *tile)
+{
+	struct placeholder *ph = g_new0(struct placeholder, 1);
+	GstCaps *caps;
+	char *markup;
+
+	ph->participant_id = g_strdup(tile->participant_id);
+	if (!(ph->src = ph_add(g, "videotestsrc")) || !(ph->caps = ph_add(g, "capsfilter")) ||
+	    !(ph->text = ph_add(g, "textoverlay")))
+		goto fail;
+	g_object_set(ph->src, "is-live", TRUE, "foreground-color", 0xff000000u | tile->color,
+		     NULL);
+	gst_util_set_object_arg(G_OBJECT(ph->src), "pattern", "solid-color");
+	/* A still picture: a few frames a second keep it current. */
+	caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
+				   G_TYPE_INT, PLACEHOLDER_W, "height", G_TYPE_INT, PLACEHOLDER_H,
+				   "framerate", GST_TYPE_FRACTION, 5, 1, NULL);
+	g_object_set(ph->caps, "caps", caps, NULL);
+	gst_caps_unref(caps);
+	markup = placeholder_markup(tile);
+	g_object_set(ph->text, "text", markup, "font-desc", "Sans 18", "auto-resize", FALSE, NULL);
+	g_free(markup);
+	gst_util_set_object_arg(G_OBJECT(ph->text), "valignment", "center");
+	gst_util_set_object_arg(G_OBJECT(ph->text), "halignment", "center");
+	if (!gst_element_link_many(ph->src, ph->caps, ph->text, NULL) ||
+	    !(ph->mixpad = gst_element_request_pad_simple(g->vmix, "sink_%u")))
+		goto fail;
+	g_object_set(ph->mixpad, "alpha", 0.0, NULL);
+	gst_util_set_object_arg(G_OBJECT(ph->mixpad), "sizing-policy", "keep-aspect-ratio");
+	if (!gst_element_link_pads(ph->text, "src", g->vmix, GST_PAD_NAME(ph->mixpad)))
+		goto fail;
+	gst_element_sync_state_with_parent(ph->text);
+	gst_element_sync_state_with_parent(ph->caps);
+	gst_element_sync_state_with_parent(ph->src);
+	return ph;
+fail:
+	EGW_LOG(g->log_id, WARN, "cannot make a placeholder tile (GStreamer's pango plugin missing?)");
+	egw_composite_placeholder_free(ph);
+	return NULL;
+}
+
+void egw_composite_placeholder_free(struct placeholder *ph)
+{
+	GstElement *parent;
+
+	if (!ph)
+		return;
+	if (ph->mixpad) {
+		parent = GST_ELEMENT(gst_object_get_parent(GST_OBJECT(ph->mixpad)));
+		if (parent) {
+			gst_element_release_request_pad(parent, ph->mixpad);
+			gst_object_unref(parent);
+		}
+		gst_object_unref(ph->mixpad);
+	}
+	GstElement *els[] = {ph->src, ph->caps, ph->text};
+	for (size_t i = 0; i < G_N_ELEMENTS(els); i++) {
+		if (!els[i])
+			continue;
+		parent = GST_ELEMENT(gst_object_get_parent(GST_OBJECT(els[i])));
+		gst_element_set_state(els[i], GST_STATE_NULL);
+		if (parent) {
+			gst_bin_remove(GST_BIN(parent), els[i]);
+			gst_object_unref(parent);
+		}
+	}
+	g_free(ph->participant_id);
+	g_free(ph);
+}

@@ -1,0 +1,79 @@
+/* The composite graph's parts, shared by graph_composite.c (the graph: the
+ * canvas, the mix, the encoders, applying the compositor's scene) and
+ * composite_input.c (one decoding branch per track, placeholders). Do not
+ * include outside these two.
+ *
+ *   track RTP -> depay -> decode -> [label] --------> compositor -> gate -> encode -> outputs
+ *   placeholder (colour, initials) -----------------> compositor
+ *   background (colour, live: paces the canvas) ----> compositor
+ *   track RTP -> depay -> decode -> mono (level) -> pan -> audiomixer -> gate -> encode
+ *   silence (live: paces the mix) -------------------> audiomixer
+ *
+ * locality: everything here belongs to the job's main context, except the
+ * fields marked "streaming" (under the graph's lock, or atomics). */
+#ifndef EGW_COMPOSITE_INT_H
+#define EGW_COMPOSITE_INT_H
+
+#include <gst/gst.h>
+
+#include "base/life.h"
+#include "compositor/compositor.h"
+#include "pipelines/graph.h"
+
+struct composite;
+
+/* One subscribed track being decoded into the canvas or the mix. */
+struct input {
+	struct composite *g;
+	char *track_id;
+	egw_media_t media;
+	char codec[16];
+	GstElement *els[10]; /* the branch, first to last */
+	size_t n_els;
+	GstPad *sinkpad;     /* the depayloader's: the source's pad links here */
+	GstPad *mixpad;      /* the compositor's or the audiomixer's request pad */
+	GstElement *label;   /* video: textoverlay, or NULL without labels */
+	GstElement *pan;     /* audio: audiopanorama */
+	/* audio level, streaming thread only */
+	double sum_sq;
+	guint64 n_samples;
+};
+
+/* A participant without video: initials on a colour. */
+struct placeholder {
+	char *participant_id;
+	GstElement *src, *caps, *text;
+	GstPad *mixpad;
+};
+
+struct composite {
+	egw_session_t *s;
+	GstBin *bin;
+	const char *log_id;
+	egw_encode_plan_t enc;
+	egw_composite_plan_t cp;
+	int track_mode;          /* track composite: fixed scene, no compositor layouts */
+	egw_compositor_t *comp;
+	GstElement *vmix, *amix; /* compositor, audiomixer (NULL when not produced) */
+	GstElement *vbg, *abg;   /* background and silence sources */
+	GHashTable *inputs;      /* track id -> struct input */
+	GHashTable *placeholders; /* participant id -> struct placeholder */
+	egw_life_t *life;
+	guint tick;
+	GMutex lock;             /* streaming: the fields below */
+	int finishing;
+	int started;             /* a track's media arrived: the outputs begin */
+	GstClockTime t0;         /* running time of the outputs' time 0 */
+	GstClockTime end;        /* output time reached (for duration) */
+};
+
+/* composite_input.c */
+egw_err_t egw_composite_input_new(struct composite *g, const egw_track_t *t, struct input **out,
+				  char *errstr, size_t errstr_size);
+void egw_composite_input_free(struct input *in); /* takes it out of the pipeline */
+struct placeholder *egw_composite_placeholder_new(struct composite *g, const egw_tile_t *tile);
+void egw_composite_placeholder_free(struct placeholder *ph);
+/* Can this build decode codec? */
+int egw_composite_decodes(const char *codec);
+
+#endif

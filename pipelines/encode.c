@@ -1,0 +1,169 @@
+/* Encoder chains (see encode.h): convert, rate or scale to what the plan
+ * says, encode, parse. Video leaves at a constant frame rate with a
+ * keyframe every keyframe_s seconds; encoders are set for live use (no
+ * look-ahead, no B-frames), so a frame leaves the encoder right away. */
+#include "pipelines/encode.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+
+static GstElement *add(GstBin *bin, const char *factory, char *errstr, size_t errstr_size)
+{
+	GstElement *e = gst_element_factory_make(factory, NULL);
+	if (!e) {
+		snprintf(errstr, errstr_size, "GStreamer element %s is missing", factory);
+		return NULL;
+	}
+	if (!gst_bin_add(bin, e)) {
+		snprintf(errstr, errstr_size, "cannot add %s to the pipeline", factory);
+		gst_object_unref(e);
+		return NULL;
+	}
+	return e;
+}
+
+void egw_encode_defaults(egw_encode_plan_t *p)
+{
+	if (p->video_codec) {
+		if (!p->width || !p->height) {
+			p->width = 1280;
+			p->height = 720;
+		}
+		if (!p->fps)
+			p->fps = 30;
+		if (!p->keyframe_s)
+			p->keyframe_s = 2;
+		if (!p->video_kbps) /* about 0.1 bit per pixel at 30 fps */
+			p->video_kbps = (int)((long long)p->width * p->height * 3 / 1000 / 30 *
+					      (p->fps > 30 ? 3 : 2) / 2);
+		if (!p->speed_preset)
+			p->speed_preset = "veryfast";
+	}
+	if (p->audio_codec) {
+		if (!p->audio_kbps)
+			p->audio_kbps = 128;
+		if (!p->sample_rate)
+			p->sample_rate = 48000;
+		if (!strcmp(p->audio_codec, "opus") && p->sample_rate == 44100)
+			p->sample_rate = 48000; /* Opus has no 44.1 kHz */
+	}
+}
+
+static GstElement *video_encoder(GstBin *bin, const egw_encode_plan_t *p, char *errstr,
+				 size_t errstr_size)
+{
+	int gop = p->fps * p->keyframe_s;
+	GstElement *enc;
+
+	if (!strcmp(p->video_codec, "h264")) {
+		if (!(enc = add(bin, "x264enc", errstr, errstr_size)))
+			return NULL;
+		g_object_set(enc, "bitrate", (guint)p->video_kbps, "key-int-max", (guint)gop,
+			     "bframes", 0, "b-adapt", FALSE, "vbv-buf-capacity", 1000, NULL);
+		gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", p->speed_preset);
+		gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
+		return enc;
+	}
+	if (!strcmp(p->video_codec, "vp8")) {
+		if (!(enc = add(bin, "vp8enc", errstr, errstr_size)))
+			return NULL;
+		g_object_set(enc, "deadline", (gint64)1, "cpu-used", 8, "lag-in-frames", 0,
+			     "target-bitrate", p->video_kbps * 1000, "keyframe-max-dist", gop,
+			     "threads", 2, NULL);
+		gst_util_set_object_arg(G_OBJECT(enc), "end-usage", "cbr");
+		return enc;
+	}
+	snprintf(errstr, errstr_size, "no encoder for %s video", p->video_codec);
+	return NULL;
+}
+
+static GstElement *audio_encoder(GstBin *bin, const egw_encode_plan_t *p, char *errstr,
+				 size_t errstr_size)
+{
+	GstElement *enc;
+
+	if (!strcmp(p->audio_codec, "aac")) {
+		/* FFmpeg's AAC encoder; the VisualOn one as a fallback. */
+		if (!(enc = add(bin, "avenc_aac", errstr, errstr_size)) &&
+		    !(enc = add(bin, "voaacenc", errstr, errstr_size)))
+			return NULL;
+		g_object_set(enc, "bitrate", p->audio_kbps * 1000, NULL);
+		return enc;
+	}
+	if (!strcmp(p->audio_codec, "opus")) {
+		if (!(enc = add(bin, "opusenc", errstr, errstr_size)))
+			return NULL;
+		g_object_set(enc, "bitrate", p->audio_kbps * 1000, NULL);
+		return enc;
+	}
+	snprintf(errstr, errstr_size, "no encoder for %s audio", p->audio_codec);
+	return NULL;
+}
+
+static GstElement *caps_filter(GstBin *bin, GstCaps *caps, char *errstr, size_t errstr_size)
+{
+	GstElement *f = add(bin, "capsfilter", errstr, errstr_size);
+	if (f)
+		g_object_set(f, "caps", caps, NULL);
+	gst_caps_unref(caps);
+	return f;
+}
+
+egw_err_t egw_encode_build(GstBin *bin, const egw_encode_plan_t *p, egw_media_t media,
+			   GstPad **sink, GstPad **src, char *errstr, size_t errstr_size)
+{
+	GstElement *els[6] = {NULL};
+	size_t n = 0;
+	int video = media == EGW_MEDIA_VIDEO;
+	const char *codec = video ? p->video_codec : p->audio_codec;
+	const char *parser = !codec ? NULL
+			     : !strcmp(codec, "h264") ? "h264parse"
+			     : !strcmp(codec, "aac")  ? "aacparse"
+			     : !strcmp(codec, "opus") ? "opusparse"
+						      : NULL;
+	GstCaps *caps;
+
+	*sink = *src = NULL;
+	if (!codec) {
+		snprintf(errstr, errstr_size, "no %s codec chosen", egw_media2str(media));
+		return EGW_ERR_INTERNAL;
+	}
+	if (video) {
+		caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
+					   G_TYPE_INT, p->width, "height", G_TYPE_INT, p->height,
+					   "framerate", GST_TYPE_FRACTION, p->fps, 1, NULL);
+		if (!(els[n++] = add(bin, "videoconvert", errstr, errstr_size)) ||
+		    !(els[n++] = caps_filter(bin, caps, errstr, errstr_size)) ||
+		    !(els[n++] = video_encoder(bin, p, errstr, errstr_size)))
+			goto fail;
+	} else {
+		caps = gst_caps_new_simple("audio/x-raw", "rate", G_TYPE_INT, p->sample_rate,
+					   "channels", G_TYPE_INT, 2, NULL);
+		if (!(els[n++] = add(bin, "audioconvert", errstr, errstr_size)) ||
+		    !(els[n++] = add(bin, "audioresample", errstr, errstr_size)) ||
+		    !(els[n++] = caps_filter(bin, caps, errstr, errstr_size)) ||
+		    !(els[n++] = audio_encoder(bin, p, errstr, errstr_size)))
+			goto fail;
+	}
+	if (parser && !(els[n++] = add(bin, parser, errstr, errstr_size)))
+		goto fail;
+	if (parser && !strcmp(parser, "h264parse"))
+		g_object_set(els[n - 1], "config-interval", -1, NULL);
+	for (size_t i = 0; i + 1 < n; i++)
+		if (!gst_element_link(els[i], els[i + 1])) {
+			snprintf(errstr, errstr_size, "cannot link the %s encoder", codec);
+			goto fail;
+		}
+	*sink = gst_element_get_static_pad(els[0], "sink");
+	*src = gst_element_get_static_pad(els[n - 1], "src");
+	return EGW_OK;
+fail:
+	for (size_t i = 0; i < n; i++)
+		if (els[i]) {
+			gst_element_set_state(els[i], GST_STATE_NULL);
+			gst_bin_remove(bin, els[i]);
+		}
+	return EGW_ERR_MEDIA;
+}

@@ -1,0 +1,24 @@
+/* Encoders for graphs that transcode: raw video or audio in, one encoded,
+ * parsed stream out, set up from the egress's encode plan (x264 or VP8;
+ * AAC or Opus). Private to pipelines/.
+ * locality: job main context. */
+#ifndef EGW_ENCODE_H
+#define EGW_ENCODE_H
+
+#include <gst/gst.h>
+
+#include "base/err.h"
+#include "base/media.h"
+#include "pipelines/plan.h"
+
+/* Builds the encoder chain for media in bin. *sink is where raw data goes
+ * in (convert first: any raw format is taken), *src the encoded stream's
+ * pad; both are new references. The chain is left in the NULL state. */
+egw_err_t egw_encode_build(GstBin *bin, const egw_encode_plan_t *plan, egw_media_t media,
+			   GstPad **sink, GstPad **src, char *errstr, size_t errstr_size);
+
+/* Fills the plan's empty fields with defaults (720p30, 2 s keyframes,
+ * veryfast, ...), for the codecs already chosen. */
+void egw_encode_defaults(egw_encode_plan_t *plan);
+
+#endif

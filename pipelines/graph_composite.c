@@ -1,0 +1,520 @@
+/* Composite graph (room and track composites): every track decoded, laid
+ * out on a canvas by the compositor's scene (compositor/compositor.h),
+ * audio mixed, both encoded once and handed to the outputs (see
+ * composite_int.h for the shape).
+ *
+ * The canvas and the mix are paced by live sources of their own (the
+ * background colour, silence), so the output runs at a constant rate from
+ * its first frame to its last whoever is in the room; tracks are placed on
+ * that timeline by their running time (the jitter buffer's lip-synced
+ * time), which keeps every participant in sync. The outputs begin with the
+ * first track's media ("the gate"): a room that never fills writes
+ * nothing. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "pipelines/composite_int.h"
+#include "pipelines/encode.h"
+#include <gst/video/video.h>
+
+GST_DEBUG_CATEGORY_STATIC(egw_composite_debug);
+#define GST_CAT_DEFAULT egw_composite_debug
+
+/* The mixers wait this long for a frame or a sample of a given time
+ * before they produce it without: the source's jitter buffer (200 ms) plus
+ * decoding. Inputs plugged in later report their latency only then. */
+#define MIX_LATENCY_NS (260 * GST_MSECOND)
+#define TICK_MS 100 /* the active speaker is re-evaluated this often */
+
+static uint64_t now_ms(void)
+{
+	return (uint64_t)(g_get_monotonic_time() / 1000);
+}
+
+/* ---- applying the scene (main context) ---- */
+
+static const egw_tile_t *tile_of_track(const egw_scene_t *sc, const char *track_id)
+{
+	for (size_t i = 0; i < sc->n_tiles; i++)
+		if (sc->tiles[i].track_id && !strcmp(sc->tiles[i].track_id, track_id))
+			return &sc->tiles[i];
+	return NULL;
+}
+
+static const egw_mix_input_t *mix_of_track(const egw_scene_t *sc, const char *track_id)
+{
+	for (size_t i = 0; i < sc->n_mix; i++)
+		if (!strcmp(sc->mix[i].track_id, track_id))
+			return &sc->mix[i];
+	return NULL;
+}
+
+static void place(GstPad *pad, const egw_tile_t *t)
+{
+	if (!t) {
+		g_object_set(pad, "alpha", 0.0, NULL);
+		return;
+	}
+	g_object_set(pad, "xpos", t->x, "ypos", t->y, "width", t->width, "height", t->height,
+		     "zorder", (guint)(t->z + 1), "alpha", 1.0, NULL);
+}
+
+static void apply_input(struct composite *g, struct input *in, const egw_scene_t *sc)
+{
+	if (in->media == EGW_MEDIA_VIDEO) {
+		const egw_tile_t *t = tile_of_track(sc, in->track_id);
+		place(in->mixpad, t);
+		if (in->label)
+			g_object_set(in->label, "text", t && t->label ? t->label : "", NULL);
+		return;
+	}
+	const egw_mix_input_t *m = mix_of_track(sc, in->track_id);
+	g_object_set(in->mixpad, "volume", m ? m->gain : 0.0, NULL);
+	g_object_set(in->pan, "panorama",
+		     !m || m->pan == EGW_PAN_CENTER ? 0.0f : m->pan == EGW_PAN_LEFT ? -1.0f : 1.0f,
+		     NULL);
+}
+
+/* Placeholders follow the tiles without video: made when one appears,
+ * gone with it. */
+static void apply_placeholders(struct composite *g, const egw_scene_t *sc)
+{
+	GHashTableIter it;
+	gpointer key, value;
+	GHashTable *wanted = g_hash_table_new(g_str_hash, g_str_equal);
+
+	for (size_t i = 0; g->vmix && i < sc->n_tiles; i++) {
+		const egw_tile_t *t = &sc->tiles[i];
+		struct placeholder *ph;
+		if (t->track_id || !t->participant_id)
+			continue;
+		g_hash_table_add(wanted, (gpointer)t->participant_id);
+		if (!(ph = g_hash_table_lookup(g->placeholders, t->participant_id)) &&
+		    (ph = egw_composite_placeholder_new(g, t)))
+			g_hash_table_insert(g->placeholders, ph->participant_id, ph);
+		if (ph)
+			place(ph->mixpad, t);
+	}
+	g_hash_table_iter_init(&it, g->placeholders);
+	while (g_hash_table_iter_next(&it, &key, &value))
+		if (!g_hash_table_contains(wanted, key)) {
+			g_hash_table_iter_steal(&it);
+			egw_composite_placeholder_free(value);
+		}
+	g_hash_table_destroy(wanted);
+}
+
+/* A track composite shows its one video on the whole canvas and mixes its
+ * audio as is: no layout. */
+static void apply_track_mode(struct composite *g)
+{
+	egw_tile_t full = {.width = g->enc.width, .height = g->enc.height};
+	egw_mix_input_t center = {.gain = 1.0};
+	egw_scene_t sc = {0};
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, g->inputs);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		struct input *in = value;
+		full.track_id = center.track_id = in->track_id;
+		sc.tiles = &full;
+		sc.n_tiles = 1;
+		sc.mix = &center;
+		sc.n_mix = 1;
+		apply_input(g, in, &sc);
+	}
+}
+
+static void refresh(struct composite *g, int force)
+{
+	const egw_scene_t *sc;
+	GHashTableIter it;
+	gpointer value;
+
+	if (g->track_mode) {
+		if (force)
+			apply_track_mode(g);
+		return;
+	}
+	if (!egw_compositor_update(g->comp, now_ms()) && !force)
+		return;
+	sc = egw_compositor_scene(g->comp);
+	g_hash_table_iter_init(&it, g->inputs);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		apply_input(g, value, sc);
+	apply_placeholders(g, sc);
+	if (egw_log_enabled(EGW_LOG_DEBUG)) {
+		char *json = egw_scene_to_json(sc);
+		EGW_LOG(g->log_id, DEBUG, "scene: %s", json ? json : "?");
+		free(json);
+	}
+}
+
+static gboolean on_tick(gpointer user)
+{
+	refresh(user, 0);
+	return G_SOURCE_CONTINUE;
+}
+
+/* ---- the gate: outputs begin with the first track (streaming) ---- */
+
+static GstPadProbeReturn gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	struct composite *g = user;
+	GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+	GstClockTime pts = GST_BUFFER_PTS(buf), t;
+
+	if (!GST_CLOCK_TIME_IS_VALID(pts))
+		return GST_PAD_PROBE_DROP;
+	g_mutex_lock(&g->lock);
+	if (!g->started || (GST_CLOCK_TIME_IS_VALID(g->t0) && pts < g->t0)) {
+		g_mutex_unlock(&g->lock);
+		return GST_PAD_PROBE_DROP;
+	}
+	if (!GST_CLOCK_TIME_IS_VALID(g->t0))
+		g->t0 = pts;
+	t = pts - g->t0;
+	if (GST_BUFFER_DURATION_IS_VALID(buf) && t + GST_BUFFER_DURATION(buf) > g->end)
+		g->end = t + GST_BUFFER_DURATION(buf);
+	g_mutex_unlock(&g->lock);
+	buf = gst_buffer_make_writable(buf);
+	GST_BUFFER_PTS(buf) = t;
+	GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
+	GST_PAD_PROBE_INFO_DATA(info) = buf;
+	return GST_PAD_PROBE_OK;
+}
+
+/* ---- building ---- */
+
+static GstElement *add(struct composite *g, const char *factory, char *errstr, size_t errstr_size)
+{
+	GstElement *e = gst_element_factory_make(factory, NULL);
+	if (!e) {
+		snprintf(errstr, errstr_size, "GStreamer element %s is missing", factory);
+		return NULL;
+	}
+	if (!gst_bin_add(g->bin, e)) {
+		snprintf(errstr, errstr_size, "cannot add %s to the pipeline", factory);
+		gst_object_unref(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* mixer -> gate -> encoder -> the session's outputs. */
+static egw_err_t add_output_stream(struct composite *g, GstElement *mixer, egw_media_t media,
+				   char *errstr, size_t errstr_size)
+{
+	GstPad *mixsrc = gst_element_get_static_pad(mixer, "src"), *sink = NULL, *src = NULL;
+	const char *codec = media == EGW_MEDIA_VIDEO ? g->enc.video_codec : g->enc.audio_codec;
+	egw_err_t err;
+
+	if ((err = egw_encode_build(g->bin, &g->enc, media, &sink, &src, errstr, errstr_size)))
+		goto out;
+	if (gst_pad_link(mixsrc, sink) != GST_PAD_LINK_OK) {
+		snprintf(errstr, errstr_size, "cannot link the %s mix to its encoder", codec);
+		err = EGW_ERR_MEDIA;
+		goto out;
+	}
+	gst_pad_add_probe(mixsrc, GST_PAD_PROBE_TYPE_BUFFER, gate_probe, g, NULL);
+	err = egw_session_add_stream(g->s, media, codec, src, errstr, errstr_size);
+out:
+	if (sink)
+		gst_object_unref(sink);
+	if (src)
+		gst_object_unref(src);
+	gst_object_unref(mixsrc);
+	return err;
+}
+
+/* A live source (background colour or silence) feeding mixer: it paces
+ * the mixer whoever else is there. */
+static GstElement *pacer(struct composite *g, GstElement *mixer, egw_media_t media, char *errstr,
+			 size_t errstr_size)
+{
+	GstElement *src = add(g, media == EGW_MEDIA_VIDEO ? "videotestsrc" : "audiotestsrc", errstr,
+			      errstr_size);
+	GstElement *caps = src ? add(g, "capsfilter", errstr, errstr_size) : NULL;
+	GstCaps *c;
+
+	if (!caps)
+		return NULL;
+	g_object_set(src, "is-live", TRUE, NULL);
+	if (media == EGW_MEDIA_VIDEO) {
+		gst_util_set_object_arg(G_OBJECT(src), "pattern", "solid-color");
+		g_object_set(src, "foreground-color", 0xff000000u | g->cp.background, NULL);
+		c = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
+					G_TYPE_INT, g->enc.width, "height", G_TYPE_INT,
+					g->enc.height, "framerate", GST_TYPE_FRACTION, g->enc.fps,
+					1, NULL);
+	} else {
+		gst_util_set_object_arg(G_OBJECT(src), "wave", "silence");
+		c = gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "F32LE", "rate",
+					G_TYPE_INT, 48000, "channels", G_TYPE_INT, 2, NULL);
+	}
+	g_object_set(caps, "caps", c, NULL);
+	gst_caps_unref(c);
+	if (!gst_element_link_many(src, caps, mixer, NULL)) {
+		snprintf(errstr, errstr_size, "cannot link the %s pacer", egw_media2str(media));
+		return NULL;
+	}
+	return src;
+}
+
+static GstElement *mixer(struct composite *g, egw_media_t media, char *errstr,
+			 size_t errstr_size)
+{
+	GstElement *m = add(g, media == EGW_MEDIA_VIDEO ? "compositor" : "audiomixer", errstr,
+			    errstr_size);
+	if (!m)
+		return NULL;
+	g_object_set(m, "min-upstream-latency", (guint64)MIX_LATENCY_NS, "ignore-inactive-pads",
+		     TRUE, NULL);
+	if (media == EGW_MEDIA_VIDEO)
+		gst_util_set_object_arg(G_OBJECT(m), "background", "black");
+	return m;
+}
+
+static egw_err_t build(struct composite *g, char *errstr, size_t errstr_size)
+{
+	egw_err_t err;
+
+	if (g->enc.video_codec) {
+		if (!(g->vmix = mixer(g, EGW_MEDIA_VIDEO, errstr, errstr_size)) ||
+		    !(g->vbg = pacer(g, g->vmix, EGW_MEDIA_VIDEO, errstr, errstr_size)))
+			return EGW_ERR_MEDIA;
+		if ((err = add_output_stream(g, g->vmix, EGW_MEDIA_VIDEO, errstr, errstr_size)))
+			return err;
+	}
+	if (g->enc.audio_codec) {
+		if (!(g->amix = mixer(g, EGW_MEDIA_AUDIO, errstr, errstr_size)) ||
+		    !(g->abg = pacer(g, g->amix, EGW_MEDIA_AUDIO, errstr, errstr_size)))
+			return EGW_ERR_MEDIA;
+		if ((err = add_output_stream(g, g->amix, EGW_MEDIA_AUDIO, errstr, errstr_size)))
+			return err;
+	}
+	return EGW_OK;
+}
+
+/* ---- the graph's operations ---- */
+
+static void input_free(gpointer p)
+{
+	egw_composite_input_free(p);
+}
+
+static void placeholder_free(gpointer p)
+{
+	egw_composite_placeholder_free(p);
+}
+
+static void cg_free(egw_graph_t *graph);
+
+static egw_graph_t *cg_create(egw_session_t *s, GstBin *bin, const egw_media_plan_t *plan,
+			      char *errstr, size_t errstr_size)
+{
+	struct composite *g = g_new0(struct composite, 1);
+	egw_compositor_options_t opt = {0};
+	egw_layout_t *layout = NULL;
+
+	if (!egw_composite_debug)
+		GST_DEBUG_CATEGORY_INIT(egw_composite_debug, "egw-composite", 0, "composite graph");
+	g->s = s;
+	g->bin = bin;
+	g->log_id = egw_session_log_id(s);
+	g->enc = plan->encode;
+	g->cp = plan->composite;
+	g->track_mode = plan->composite.track_ids[0] != NULL;
+	g->t0 = GST_CLOCK_TIME_NONE;
+	g_mutex_init(&g->lock);
+	g->life = egw_life_new(NULL, g);
+	g->inputs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, input_free);
+	g->placeholders = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, placeholder_free);
+	egw_encode_defaults(&g->enc);
+	if (!g->track_mode) {
+		if (egw_layout_parse(plan->composite.layout ? plan->composite.layout : "grid",
+				     "source.layout", g->enc.width, g->enc.height, &layout, errstr,
+				     errstr_size))
+			goto fail;
+		opt.width = g->enc.video_codec ? g->enc.width : 0;
+		opt.height = g->enc.video_codec ? g->enc.height : 0;
+		opt.labels = plan->composite.labels;
+		opt.mix = (egw_mix_mode_t)plan->composite.mix_mode;
+		opt.mix_participant = plan->composite.mix_participant;
+		g->comp = egw_compositor_new(&opt, layout);
+	}
+	if (build(g, errstr, errstr_size))
+		goto fail;
+	g->tick = g_timeout_add(TICK_MS, on_tick, g);
+	if (g->enc.video_codec)
+		EGW_LOG(g->log_id, INFO, "compositing %dx%d@%d %s, audio %s%s", g->enc.width,
+			g->enc.height, g->enc.fps, g->enc.video_codec,
+			g->enc.audio_codec ? g->enc.audio_codec : "none",
+			g->track_mode ? " (track composite)" : "");
+	else
+		EGW_LOG(g->log_id, INFO, "mixing audio only, %s", g->enc.audio_codec);
+	return (egw_graph_t *)g;
+fail:
+	cg_free((egw_graph_t *)g);
+	return NULL;
+}
+
+static egw_err_t cg_track_added(egw_graph_t *graph, const egw_track_t *t, char *errstr,
+				size_t errstr_size)
+{
+	struct composite *g = (struct composite *)graph;
+	struct input *in;
+	egw_err_t err;
+
+	if ((t->media == EGW_MEDIA_VIDEO && !g->vmix) || (t->media == EGW_MEDIA_AUDIO && !g->amix)) {
+		snprintf(errstr, errstr_size, "this egress takes no %s", egw_media2str(t->media));
+		return EGW_ERR_NOT_SUPPORTED;
+	}
+	if (g_hash_table_contains(g->inputs, t->id))
+		return EGW_OK;
+	if ((err = egw_composite_input_new(g, t, &in, errstr, errstr_size)))
+		return err == EGW_ERR_NOT_SUPPORTED ? err : EGW_ERR_NOT_SUPPORTED;
+	g_mutex_lock(&g->lock);
+	g_hash_table_insert(g->inputs, in->track_id, in);
+	g_mutex_unlock(&g->lock);
+	if (g->comp) {
+		egw_comp_track_t ct = {t->id, t->participant.id, t->participant.name, t->media,
+				       t->screen};
+		egw_compositor_add_track(g->comp, &ct);
+	}
+	refresh(g, 1);
+	return EGW_OK;
+}
+
+/* Streaming thread. */
+static void cg_track_pad(egw_graph_t *graph, const egw_track_t *t, GstPad *pad)
+{
+	struct composite *g = (struct composite *)graph;
+	struct input *in;
+	GstPad *sink = NULL;
+
+	g_mutex_lock(&g->lock);
+	in = g->finishing ? NULL : g_hash_table_lookup(g->inputs, t->id);
+	if (in)
+		sink = gst_object_ref(in->sinkpad);
+	g->started |= in != NULL;
+	g_mutex_unlock(&g->lock);
+	if (!sink) {
+		EGW_LOG(g->log_id, DEBUG, "%s arrived without a branch; not linked", t->id);
+		return;
+	}
+	if (gst_pad_link(pad, sink) != GST_PAD_LINK_OK)
+		EGW_LOG(g->log_id, ERROR, "cannot link %s (%s)", t->id, t->codec);
+	else if (t->media == EGW_MEDIA_VIDEO) /* a keyframe now, not at the next interval */
+		gst_pad_push_event(sink, gst_video_event_new_upstream_force_key_unit(
+						 GST_CLOCK_TIME_NONE, TRUE, 0));
+	gst_object_unref(sink);
+}
+
+static void cg_track_removed(egw_graph_t *graph, const egw_track_t *t)
+{
+	struct composite *g = (struct composite *)graph;
+	struct input *in;
+
+	g_mutex_lock(&g->lock);
+	in = g_hash_table_lookup(g->inputs, t->id);
+	if (in)
+		g_hash_table_steal(g->inputs, t->id);
+	g_mutex_unlock(&g->lock);
+	if (!in)
+		return;
+	if (g->comp)
+		egw_compositor_remove_track(g->comp, t->id);
+	refresh(g, 1);
+	egw_composite_input_free(in);
+}
+
+static void send_eos(GstElement *e)
+{
+	if (e)
+		gst_element_send_event(e, gst_event_new_eos());
+}
+
+static int cg_finish(egw_graph_t *graph)
+{
+	struct composite *g = (struct composite *)graph;
+	GHashTableIter it;
+	gpointer value;
+	int started;
+
+	g_mutex_lock(&g->lock);
+	g->finishing = 1;
+	started = g->started;
+	g_mutex_unlock(&g->lock);
+	if (g->tick)
+		g_source_remove(g->tick);
+	g->tick = 0;
+	g_hash_table_iter_init(&it, g->inputs);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		gst_pad_send_event(((struct input *)value)->sinkpad, gst_event_new_eos());
+	g_hash_table_iter_init(&it, g->placeholders);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		send_eos(((struct placeholder *)value)->src);
+	send_eos(g->vbg);
+	send_eos(g->abg);
+	return started;
+}
+
+static double cg_duration_s(egw_graph_t *graph)
+{
+	struct composite *g = (struct composite *)graph;
+	double d;
+	g_mutex_lock(&g->lock);
+	d = (double)g->end / GST_SECOND;
+	g_mutex_unlock(&g->lock);
+	return d;
+}
+
+static egw_err_t cg_update_layout(egw_graph_t *graph, const char *text, char *errstr,
+				  size_t errstr_size)
+{
+	struct composite *g = (struct composite *)graph;
+	egw_layout_t *layout;
+	egw_err_t err;
+
+	if (!g->comp) {
+		snprintf(errstr, errstr_size, "a track composite has no layout");
+		return EGW_ERR_NOT_SUPPORTED;
+	}
+	if ((err = egw_layout_parse(text, "layout", g->enc.width, g->enc.height, &layout, errstr,
+				    errstr_size)))
+		return err;
+	EGW_LOG(g->log_id, INFO, "layout %s -> %s", egw_layout_name(egw_compositor_layout(g->comp)),
+		egw_layout_name(layout));
+	egw_compositor_set_layout(g->comp, layout);
+	refresh(g, 1);
+	return EGW_OK;
+}
+
+static void cg_free(egw_graph_t *graph)
+{
+	struct composite *g = (struct composite *)graph;
+	if (g->tick)
+		g_source_remove(g->tick);
+	egw_life_end(g->life);
+	/* The pipeline is stopped by now: the branches go with it. */
+	g_hash_table_destroy(g->inputs);
+	g_hash_table_destroy(g->placeholders);
+	egw_compositor_free(g->comp);
+	g_mutex_clear(&g->lock);
+	g_free(g);
+}
+
+const egw_graph_ops_t egw_graph_composite = {
+	.name = "composite",
+	.create = cg_create,
+	.track_added = cg_track_added,
+	.track_pad = cg_track_pad,
+	.track_removed = cg_track_removed,
+	.finish = cg_finish,
+	.duration_s = cg_duration_s,
+	.update_layout = cg_update_layout,
+	.free = cg_free,
+};
