@@ -7,7 +7,34 @@
  *
  * Stability: a tile keeps its place when others join or leave unless the
  * layout must move it; the active speaker changes with hysteresis.
- * locality: one thread (the job's main context); no shared state. */
+ * locality: one thread (the job's main context); no shared state.
+ *
+ * Order. Participants are ordered by when they joined (their first track);
+ * a participant's sources are its cameras, then its screen shares, each in
+ * the order they were added; a participant without video is one
+ * placeholder. Leaving keeps the others' order; joining appends.
+ *
+ * Layouts (docs/layouts.md). grid: every source, in cells of equal size
+ * chosen so that a 16:9 picture is as large as possible, the last row
+ * centred. speaker: the active speaker's first source on the stage (the
+ * canvas above a strip a fifth of its height), the other sources in the
+ * strip, in order, as many 16:9 cells as fit (4 on 1280x720); alone, the
+ * stage is the whole canvas. screenshare: the earliest added screen share
+ * on the stage, every other source in the strip; grid when nobody shares.
+ * single-speaker: the active speaker's first source, whole canvas. custom:
+ * regions, each a grid of its own (docs/layouts.md). Cells are 4 pixels
+ * apart (EGW_GRID_GAP), with no margin at the canvas edges.
+ *
+ * Active speaker. A participant's level is the loudest of its audio
+ * tracks, smoothed (exponential moving average, time constant
+ * EGW_SPEAKER_SMOOTH_MS); a level not refreshed for EGW_SPEAKER_STALE_MS
+ * counts as silence. A participant speaks above EGW_SPEAKER_DB. Another
+ * participant takes over when it has been the loudest speaking one for
+ * EGW_SPEAKER_SUSTAIN_MS without a break and the current speaker has held
+ * the role for EGW_SPEAKER_HOLD_MS: a cough never switches. Before anyone
+ * spoke, the first participant to join is the speaker; when the speaker
+ * leaves, the loudest speaking participant (or else the first to join)
+ * takes over at once. */
 #ifndef EGW_COMPOSITOR_H
 #define EGW_COMPOSITOR_H
 
@@ -17,7 +44,17 @@
 #include "base/err.h"
 #include "base/media.h"
 
+#define EGW_SPEAKER_DB (-50.0)      /* dBFS: above this, a participant speaks */
+#define EGW_SPEAKER_SMOOTH_MS 300   /* time constant of the level's moving average */
+#define EGW_SPEAKER_STALE_MS 1000   /* an older level counts as silence */
+#define EGW_SPEAKER_SUSTAIN_MS 1500 /* a challenger is the loudest this long... */
+#define EGW_SPEAKER_HOLD_MS 2000    /* ...and the speaker held the role this long */
+#define EGW_GRID_GAP 4              /* pixels between neighbouring cells */
+
 /* ---- layouts (compositor/layout.c) ---- */
+
+#define EGW_LAYOUT_REGIONS_MAX 16 /* regions of a custom layout */
+#define EGW_LAYOUT_CELLS_MAX 10   /* max_columns and max_rows of a region */
 
 typedef enum egw_layout_kind {
 	EGW_LAYOUT_GRID = 0,
@@ -31,8 +68,8 @@ typedef struct egw_layout egw_layout_t;
 
 /* Parses a layout: one of the names "grid", "speaker", "screenshare",
  * "single-speaker", or the compact JSON of a custom layout object (see
- * docs/jobs.md, "Custom layouts"), checked against a canvas of
- * width x height. field names the layout in messages ("source.layout").
+ * docs/layouts.md), checked against a canvas of width x height (0x0: not
+ * known; regions are then clipped to the canvas when it is used). field names the layout in messages ("source.layout").
  * EGW_ERR_INVALID_REQUEST with errstr naming the field path, e.g.
  * "source.layout.regions[1].width: must be an integer between 2 and 1280". */
 egw_err_t egw_layout_parse(const char *text, const char *field, int width, int height,
@@ -93,7 +130,8 @@ typedef struct egw_scene {
 	size_t n_tiles;
 	egw_mix_input_t *mix;
 	size_t n_mix;
-	const char *speaker_id; /* participant id of the active speaker, or NULL */
+	const char *speaker_id; /* participant id of the active speaker (in any
+				 * layout), or NULL in an empty room */
 } egw_scene_t;
 
 typedef struct egw_compositor egw_compositor_t;
@@ -116,7 +154,8 @@ void egw_compositor_audio_level(egw_compositor_t *c, const char *track_id, doubl
 				uint64_t now_ms);
 
 /* Recomputes the scene at now_ms. Returns 1 when it differs from the one
- * before (tiles or mix), 0 otherwise. */
+ * before (tiles, mix or active speaker), 0 otherwise. When memory runs out
+ * the scene before stays and 0 is returned. */
 int egw_compositor_update(egw_compositor_t *c, uint64_t now_ms);
 /* The current scene; valid until the next call into the compositor. */
 const egw_scene_t *egw_compositor_scene(const egw_compositor_t *c);
