@@ -21,9 +21,9 @@ static const struct container {
 	const char *codecs; /* space separated, with spaces around */
 	const char *hint_video, *hint_audio;
 } containers[] = {
-	{EGW_CONTAINER_MKV, "matroskamux", " opus vp8 vp9 h264 av1 ", "", ""},
+	{EGW_CONTAINER_MKV, "matroskamux", " opus aac vp8 vp9 h264 av1 ", "", ""},
 	{EGW_CONTAINER_WEBM, "webmmux", " opus vp8 vp9 av1 ", "mkv or mp4", "mkv or ogg"},
-	{EGW_CONTAINER_MP4, "mp4mux", " opus h264 ", "mkv or webm", "mkv or webm"},
+	{EGW_CONTAINER_MP4, "mp4mux", " opus aac h264 ", "mkv or webm", "mkv or webm"},
 	{EGW_CONTAINER_OGG, "oggmux", " opus ", "mkv or webm", "mkv or webm"},
 };
 
