@@ -51,6 +51,15 @@ void egw_encode_defaults(egw_encode_plan_t *p)
 	}
 }
 
+static int fast_preset(const char *name)
+{
+	static const char *const fast[] = {"ultrafast", "superfast", "veryfast"};
+	for (size_t i = 0; i < G_N_ELEMENTS(fast); i++)
+		if (!strcmp(name, fast[i]))
+			return 1;
+	return 0;
+}
+
 static GstElement *video_encoder(GstBin *bin, const egw_encode_plan_t *p, char *errstr,
 				 size_t errstr_size)
 {
@@ -64,6 +73,9 @@ static GstElement *video_encoder(GstBin *bin, const egw_encode_plan_t *p, char *
 			     "bframes", 0, "b-adapt", FALSE, "vbv-buf-capacity", 1000, NULL);
 		gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", p->speed_preset);
 		gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
+		/* x264enc turns trellis on whatever the preset; x264's own fast
+		 * presets (and ffmpeg's) have it off. */
+		g_object_set(enc, "trellis", !fast_preset(p->speed_preset), NULL);
 		return enc;
 	}
 	if (!strcmp(p->video_codec, "vp8")) {
