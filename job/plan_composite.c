@@ -87,9 +87,11 @@ static egw_err_t choose_codecs(const egw_job_t *job, egw_encode_plan_t *enc, cha
 				 "mp4, mkv or webm", i, egw_file_format2str(job->outputs[i].format));
 			return EGW_ERR_INVALID_REQUEST;
 		}
-		if (a && !strcmp(a, "aac") && job->outputs[i].format == EGW_FORMAT_WEBM) {
-			snprintf(errstr, errstr_size, "outputs[%zu].format: webm cannot hold AAC; "
-				 "use mp4 or mkv with encoding.preset AAC_AUDIO_ONLY", i);
+		if (a && !strcmp(a, "aac") && (job->outputs[i].format == EGW_FORMAT_WEBM ||
+						job->outputs[i].format == EGW_FORMAT_OGG)) {
+			snprintf(errstr, errstr_size, "outputs[%zu].format: %s cannot hold AAC; "
+				 "use mp4 or mkv with encoding.preset AAC_AUDIO_ONLY", i,
+				 egw_file_format2str(job->outputs[i].format));
 			return EGW_ERR_INVALID_REQUEST;
 		}
 		if (v && p && !p->audio && strcmp(v, "h264")) {

@@ -240,12 +240,15 @@ static gboolean absent_expired(gpointer user)
 										  : "source absent");
 		return G_SOURCE_REMOVE;
 	}
-	snprintf(msg, sizeof(msg), "%s did not publish within %d s",
-		 r->job->source.participant		  ? r->job->source.participant
-		 : r->job->source.track_id		  ? r->job->source.track_id
-		 : r->job->source.kind == EGW_SOURCE_ROOM_COMPOSITE ? "nobody in the room"
-								    : "the source",
-		 r->job->limits.empty_room_timeout_s);
+	if (r->job->source.kind == EGW_SOURCE_ROOM_COMPOSITE)
+		snprintf(msg, sizeof(msg), "nobody published in the room within %d s",
+			 r->job->limits.empty_room_timeout_s);
+	else
+		snprintf(msg, sizeof(msg), "%s did not publish within %d s",
+			 r->job->source.participant ? r->job->source.participant
+			 : r->job->source.track_id  ? r->job->source.track_id
+						    : "the source",
+			 r->job->limits.empty_room_timeout_s);
 	fail(r, EGW_ERR_NOT_FOUND, msg);
 	return G_SOURCE_REMOVE;
 }
