@@ -133,7 +133,6 @@ static void encoding_of(const egw_job_t *job, egw_encode_plan_t *enc)
 		enc->sample_rate = e->audio_sample_rate;
 		enc->speed_preset = e->speed_preset;
 	}
-	egw_encode_defaults(enc);
 }
 
 egw_err_t egw_plan_composite_check(const egw_job_t *job, egw_encode_plan_t *enc, char *errstr,
@@ -148,6 +147,7 @@ egw_err_t egw_plan_composite_check(const egw_job_t *job, egw_encode_plan_t *enc,
 	encoding_of(job, enc);
 	if ((err = choose_codecs(job, enc, errstr, errstr_size)))
 		return err;
+	egw_encode_defaults(enc); /* for the codecs chosen */
 	if (job->source.kind != EGW_SOURCE_ROOM_COMPOSITE)
 		return EGW_OK;
 	if ((err = egw_layout_parse(job->source.layout ? job->source.layout : "grid",

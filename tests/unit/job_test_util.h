@@ -17,6 +17,7 @@
 #define TI "data/start_track_id.json"
 #define TC "data/start_track_composite.json"
 #define RC "data/start_room_composite.json"
+#define RCJ "data/start_room_composite_janus.json" /* runnable here */
 #define R "data/start_render.json"
 #define STOP "data/stop.json"
 #define UL "data/update_layout.json"
