@@ -1,10 +1,12 @@
 /* egw-publish: a synthetic WebRTC publisher for the tests.
  *
  * Joins a Janus VideoRoom as a publisher and sends a fixed test pattern
- * (see egw_publish_media.c). Commands on stdin, one per line: leave, join,
- * mute audio|video, unmute audio|video, quit. Reports on stdout, one line
+ * (see egw_publish_media.c and egw_publish_pattern.c), optionally with a
+ * second video stream described to Janus as a screen share. Commands on
+ * stdin, one per line: leave, join, mute audio|video|screen,
+ * unmute audio|video|screen, volume X, quit. Reports on stdout, one line
  * each: joined <id>, webrtcup, media audio|video, left, muted <kind>,
- * unmuted <kind>, error <message>. Logs go to stderr.
+ * unmuted <kind>, volume <X>, error <message>. Logs go to stderr.
  *
  * One thread: the GLib main loop owns all state, and Janus is spoken to
  * with the service's own asynchronous client (sfu/janus_api.h). Every
@@ -26,10 +28,11 @@
 #include "sfu/janus_api.h"
 
 #define REQUEST_TIMEOUT_MS 5000
+#define MAX_VOLUME 4.0
 
 struct publisher {
 	struct pub_options opt;
-	struct pub_mute mute;
+	struct pub_controls ctl;
 	egw_http_t *http;
 	egw_janus_t *janus;
 	GMainLoop *loop;
@@ -136,11 +139,32 @@ static void on_published(void *owner, const egw_janus_reply_t *r)
 		fail_publication(owner, "publish", r->errmsg);
 }
 
-static void on_offer(void *user, const char *sdp)
+/* With a screen share, both video streams are described (Janus relays the
+ * descriptions to subscribers; the worker knows a screen share by the word
+ * "screen" in it). */
+static void on_offer(void *user, const char *sdp, const char *camera_mid, const char *screen_mid)
 {
 	struct publisher *pub = user;
+	json_t *body = json_pack("{s:s}", "request", "publish");
+
 	EGW_LOG(pub->opt.display, DEBUG, "offer:\n%s", sdp);
-	egw_janus_message(pub->janus, pub->handle, json_pack("{s:s}", "request", "publish"),
+	if (pub->opt.screen && !screen_mid) {
+		fail_publication(pub, "media", "no screen share m-line in the offer");
+		json_decref(body);
+		return;
+	}
+	if (screen_mid) {
+		json_t *desc = json_array();
+		if (camera_mid)
+			json_array_append_new(desc, json_pack("{s:s, s:s}", "mid", camera_mid,
+							      "description", "camera"));
+		json_array_append_new(desc, json_pack("{s:s, s:s}", "mid", screen_mid,
+						      "description", "screen"));
+		json_object_set_new(body, "descriptions", desc);
+		EGW_LOG(pub->opt.display, INFO, "camera mid %s, screen share mid %s",
+			camera_mid ? camera_mid : "-", screen_mid);
+	}
+	egw_janus_message(pub->janus, pub->handle, body,
 			  json_pack("{s:s, s:s}", "type", "offer", "sdp", sdp), on_published, pub);
 }
 
@@ -182,7 +206,7 @@ static void on_joined(struct publisher *pub, json_t *data)
 		pub->opt.room, idtext, since_join_ms(pub));
 	report("joined %s", idtext);
 	g_free(idtext);
-	pub->media = pub_media_new(&pub->opt, &pub->mute, &media_events, pub, errstr,
+	pub->media = pub_media_new(&pub->opt, &pub->ctl, &media_events, pub, errstr,
 				   sizeof(errstr));
 	if (!pub->media || pub_media_start(pub->media, errstr, sizeof(errstr)))
 		fail_publication(pub, "media", errstr);
@@ -267,15 +291,31 @@ static void on_session(void *owner, const egw_janus_reply_t *r)
 
 static void set_mute(struct publisher *pub, const char *kind, int muted)
 {
-	atomic_int *flag = !strcmp(kind, "audio") ? &pub->mute.audio
-			   : !strcmp(kind, "video") ? &pub->mute.video
-						    : NULL;
+	atomic_int *flag = !strcmp(kind, "audio")    ? &pub->ctl.audio_muted
+			   : !strcmp(kind, "video")  ? &pub->ctl.video_muted
+			   : !strcmp(kind, "screen") ? &pub->ctl.screen_muted
+						     : NULL;
 	if (!flag) {
-		report("error %smute: expected audio or video", muted ? "" : "un");
+		report("error %smute: expected audio, video or screen", muted ? "" : "un");
 		return;
 	}
 	atomic_store(flag, muted);
 	report("%s %s", muted ? "muted" : "unmuted", kind);
+}
+
+/* volume X: the tone's amplitude multiplier, 0 to 4 (see
+ * egw_publish_pattern.c); applies to the next audio buffer. */
+static void set_volume(struct publisher *pub, const char *arg)
+{
+	char *end;
+	double v = g_ascii_strtod(arg, &end);
+
+	if (!*arg || *end || !(v >= 0.0 && v <= MAX_VOLUME)) {
+		report("error volume: expected a number from 0 to %g", MAX_VOLUME);
+		return;
+	}
+	atomic_store(&pub->ctl.volume, v);
+	report("volume %g", v);
 }
 
 static void quit_loop(void *user)
@@ -313,6 +353,8 @@ static void run_command(struct publisher *pub, char *line)
 		join_room(pub);
 	} else if (!strcmp(line, "mute") || !strcmp(line, "unmute")) {
 		set_mute(pub, arg, !strcmp(line, "mute"));
+	} else if (!strcmp(line, "volume")) {
+		set_volume(pub, arg);
 	} else if (!strcmp(line, "quit")) {
 		quit(pub);
 	} else if (*line) {
@@ -351,9 +393,18 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: egw-publish --janus URL --room ID --display NAME [--color RRGGBB]\n"
-		"       [--freq HZ] [--video vp8|h264|none] [--audio opus|none]\n"
+		"       [--freq HZ] [--beep-hz HZ] [--video vp8|h264|none] [--audio opus|none]\n"
 		"       [--width W] [--height H] [--fps N] [--pin PIN]\n"
-		"stdin: leave | join | mute audio|video | unmute audio|video | quit\n");
+		"       [--screen-color RRGGBB [--screen-size WxH] [--screen-fps N]]\n"
+		"  --color, --freq     camera background (ff0000), tone (440 Hz, amplitude 0.25)\n"
+		"  --beep-hz           marker beep (3000 Hz): every 2 s a 100 ms white flash on\n"
+		"                      every video stream and this beep in place of the tone\n"
+		"  --screen-color      also publish a screen share: a second video stream of\n"
+		"                      this solid colour (with the flashes), same codec, described\n"
+		"                      to Janus as \"screen\" (the camera as \"camera\");\n"
+		"                      --screen-size 960x540, --screen-fps 15 by default\n"
+		"stdin: leave | join | mute audio|video|screen | unmute audio|video|screen\n"
+		"       | volume X (tone x X, 0-4, default 1; the beep x min(X, 1)) | quit\n");
 }
 
 static int parse_int(const char *s, long lo, long hi, long *out)
@@ -366,10 +417,41 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
+static int parse_color(const char *arg, uint32_t *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 16);
+	if (strlen(arg) != 6 || *end || v < 0)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int parse_size(const char *arg, int *w, int *h)
+{
+	char *end, *end2;
+	long vw = strtol(arg, &end, 10), vh;
+
+	if (end == arg || *end != 'x')
+		return -1;
+	vh = strtol(end + 1, &end2, 10);
+	if (end2 == end + 1 || *end2 || vw < 16 || vw > 4096 || vh < 16 || vh > 4096)
+		return -1;
+	*w = (int)vw;
+	*h = (int)vh;
+	return 0;
+}
+
+static int parse_hz(const char *arg, double *out)
+{
+	char *end;
+	*out = g_ascii_strtod(arg, &end);
+	return !*arg || *end || !(*out >= 20 && *out <= 20000) ? -1 : 0;
+}
+
 static int parse_option(struct pub_options *opt, int c, const char *arg)
 {
 	long v;
-	char *end;
 
 	switch (c) {
 	case 'j': opt->janus_url = arg; return 0;
@@ -379,15 +461,12 @@ static int parse_option(struct pub_options *opt, int c, const char *arg)
 	case 'W': return parse_int(arg, 16, 4096, &v) ? -1 : (opt->width = (int)v, 0);
 	case 'H': return parse_int(arg, 16, 4096, &v) ? -1 : (opt->height = (int)v, 0);
 	case 'F': return parse_int(arg, 1, 120, &v) ? -1 : (opt->fps = (int)v, 0);
-	case 'c':
-		v = strtol(arg, &end, 16);
-		if (strlen(arg) != 6 || *end || v < 0)
-			return -1;
-		opt->color = (uint32_t)v;
-		return 0;
-	case 'f':
-		opt->freq = strtod(arg, &end);
-		return *end || opt->freq < 20 || opt->freq > 20000 ? -1 : 0;
+	case 'c': return parse_color(arg, &opt->color);
+	case 'f': return parse_hz(arg, &opt->freq);
+	case 'b': return parse_hz(arg, &opt->beep_hz);
+	case 's': return parse_color(arg, &opt->screen_color) ? -1 : (opt->screen = 1, 0);
+	case 'S': return parse_size(arg, &opt->screen_width, &opt->screen_height);
+	case 'R': return parse_int(arg, 1, 120, &v) ? -1 : (opt->screen_fps = (int)v, 0);
 	case 'v':
 		if (strcmp(arg, "vp8") && strcmp(arg, "h264") && strcmp(arg, "none"))
 			return -1;
@@ -410,13 +489,18 @@ static int parse_args(int argc, char **argv, struct pub_options *opt)
 		{"freq", required_argument, NULL, 'f'}, {"video", required_argument, NULL, 'v'},
 		{"audio", required_argument, NULL, 'a'}, {"width", required_argument, NULL, 'W'},
 		{"height", required_argument, NULL, 'H'}, {"fps", required_argument, NULL, 'F'},
-		{"pin", required_argument, NULL, 'p'},
+		{"pin", required_argument, NULL, 'p'}, {"beep-hz", required_argument, NULL, 'b'},
+		{"screen-color", required_argument, NULL, 's'},
+		{"screen-size", required_argument, NULL, 'S'},
+		{"screen-fps", required_argument, NULL, 'R'},
 		{NULL, 0, NULL, 0},
 	};
 	int c, idx = 0;
 
-	*opt = (struct pub_options){.color = 0xff0000, .freq = 440, .video = "vp8",
-				    .audio = "opus", .width = 640, .height = 360, .fps = 30};
+	*opt = (struct pub_options){.color = 0xff0000, .freq = 440, .beep_hz = 3000,
+				    .video = "vp8", .audio = "opus", .width = 640, .height = 360,
+				    .fps = 30, .screen_width = 960, .screen_height = 540,
+				    .screen_fps = 15};
 	while ((c = getopt_long(argc, argv, "", longopts, &idx)) != -1) {
 		if (c == '?')
 			return -1;
@@ -429,6 +513,10 @@ static int parse_args(int argc, char **argv, struct pub_options *opt)
 	if (optind != argc || !opt->janus_url || !opt->room || !opt->display ||
 	    (!opt->video && !opt->audio))
 		return -1;
+	if (opt->screen && !opt->video) {
+		fprintf(stderr, "egw-publish: --screen-color needs a video codec\n");
+		return -1;
+	}
 	return 0;
 }
 
@@ -438,6 +526,7 @@ int main(int argc, char **argv)
 
 	gst_init(&argc, &argv);
 	egw_log_init();
+	atomic_init(&pub.ctl.volume, 1.0);
 	if (parse_args(argc, argv, &pub.opt)) {
 		usage();
 		return 2;

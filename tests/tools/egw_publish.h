@@ -1,9 +1,11 @@
 /* egw-publish internals, shared by egw_publish*.c only (a test tool, not a
- * module of the service): options, the mute switches and the media side
- * (one GStreamer pipeline with webrtcbin per publication). */
+ * module of the service): options, the live controls (mute switches,
+ * volume), the marker pattern and the media side (one GStreamer pipeline
+ * with webrtcbin per publication). */
 #ifndef EGW_PUBLISH_H
 #define EGW_PUBLISH_H
 
+#include <gst/gst.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,21 +17,29 @@ struct pub_options {
 	const char *pin; /* room PIN, or NULL */
 	uint32_t color;    /* background, 0xRRGGBB */
 	double freq;       /* tone in Hz */
+	double beep_hz;    /* marker beep in Hz */
 	const char *video; /* "vp8", "h264" or NULL (none) */
 	const char *audio; /* "opus" or NULL (none) */
 	int width, height, fps;
+	/* A second video stream, declared to Janus as a screen share. */
+	int screen;
+	uint32_t screen_color; /* 0xRRGGBB */
+	int screen_width, screen_height, screen_fps;
 };
 
 /* Written by the main thread, read by the streaming threads' pad probes. */
-struct pub_mute {
-	atomic_int audio;
-	atomic_int video;
+struct pub_controls {
+	atomic_int audio_muted;
+	atomic_int video_muted;  /* the camera stream */
+	atomic_int screen_muted; /* the screen share stream */
+	_Atomic double volume;   /* tone amplitude multiplier, 1 = normal */
 };
 
 /* Called on the thread running the default GLib main context, never after
- * pub_media_free(). */
+ * pub_media_free(). offer() names the mids of the camera and screen share
+ * streams (NULL: no such stream). */
 struct pub_media_events {
-	void (*offer)(void *user, const char *sdp);
+	void (*offer)(void *user, const char *sdp, const char *camera_mid, const char *screen_mid);
 	void (*candidate)(void *user, const char *candidate, unsigned mline_index);
 	void (*gathering_done)(void *user);
 	void (*error)(void *user, const char *message);
@@ -40,7 +50,7 @@ struct pub_media;
 /* Builds the pipeline (sources, pattern probes, encoders, payloaders,
  * webrtcbin with sendonly transceivers) in the NULL state.
  * locality: main thread. */
-struct pub_media *pub_media_new(const struct pub_options *opt, struct pub_mute *mute,
+struct pub_media *pub_media_new(const struct pub_options *opt, struct pub_controls *ctl,
 				const struct pub_media_events *events, void *user, char *errstr,
 				size_t errstr_size);
 
@@ -57,5 +67,12 @@ int pub_media_set_answer(struct pub_media *media, const char *sdp, char *errstr,
 /* Stops and frees the pipeline; no event is delivered afterwards. NULL ok.
  * locality: main thread. */
 void pub_media_free(struct pub_media *media);
+
+/* The marker pattern (egw_publish_pattern.c): probes on the src pad of the
+ * raw capsfilter `name` of a branch. Return 0, or -1 without such an
+ * element. locality: main thread (the probes run on streaming threads). */
+int pub_pattern_video(GstElement *pipeline, const char *name, atomic_int *muted, int fps);
+int pub_pattern_audio(GstElement *pipeline, const char *name, struct pub_controls *ctl,
+		      double beep_hz);
 
 #endif

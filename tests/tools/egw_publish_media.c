@@ -2,13 +2,14 @@
  *
  *   videotestsrc (ball on a solid colour, BGRx) -> [marker/mute probe]
  *     -> videoconvert -> I420 -> vp8enc|x264enc -> payloader -> webrtcbin
- *   audiotestsrc (sine, 0.25) -> [beep marker/mute probe]
+ *   videotestsrc (solid colour, BGRx) -> [marker/mute probe]   (--screen-color)
+ *     -> videoconvert -> I420 -> vp8enc|x264enc -> payloader -> webrtcbin
+ *   audiotestsrc (sine, 0.25) -> [beep marker/volume/mute probe]
  *     -> opusenc -> rtpopuspay -> webrtcbin
  *
- * The probes write the pattern the media checker expects: every 2 s of
- * running time, for 100 ms, a white frame and a 3 kHz beep instead of the
- * tone. The raw video is BGRx so that "white" and "black" are a memset
- * whatever the stride or padding.
+ * The probes (egw_publish_pattern.c) write the pattern the media checker
+ * expects. The screen share uses the camera's codec with its own payload
+ * type, which is how its m-line (and so its mid) is found in the offer.
  *
  * webrtcbin signals arrive on its own threads; they are forwarded to the
  * main context through a reference-counted link that pub_media_free() marks
@@ -24,9 +25,12 @@
 
 #include "base/log.h"
 
-#define MARK_PERIOD (2 * GST_SECOND)
-#define MARK_LENGTH (100 * GST_MSECOND)
-#define RATE 48000
+/* RTP payload types; the screen share's tell its m-line apart. */
+#define PT_CAMERA_VP8 96
+#define PT_CAMERA_H264 97
+#define PT_SCREEN_VP8 98
+#define PT_SCREEN_H264 99
+#define PT_OPUS 111
 
 struct pub_link {
 	gint refs;
@@ -44,12 +48,6 @@ struct pub_media {
 	guint bus_watch;
 };
 
-/* Pad probe state, one per branch; owned by the probe. */
-struct pattern {
-	atomic_int *muted;
-	int rate; /* frames or samples per second */
-};
-
 enum call_kind { CALL_OFFER, CALL_CANDIDATE, CALL_GATHERED, CALL_ERROR };
 
 struct call {
@@ -57,6 +55,7 @@ struct call {
 	enum call_kind kind;
 	char *text;
 	unsigned mline;
+	char *camera_mid, *screen_mid; /* CALL_OFFER */
 };
 
 static struct pub_link *link_ref(struct pub_link *link)
@@ -86,7 +85,7 @@ static gboolean run_call(gpointer data)
 		return G_SOURCE_REMOVE;
 	switch (c->kind) {
 	case CALL_OFFER:
-		ev->offer(c->link->user, c->text);
+		ev->offer(c->link->user, c->text, c->camera_mid, c->screen_mid);
 		break;
 	case CALL_CANDIDATE:
 		ev->candidate(c->link->user, c->text, c->mline);
@@ -106,143 +105,64 @@ static void free_call(gpointer data)
 	struct call *c = data;
 	link_unref(c->link);
 	g_free(c->text);
+	g_free(c->camera_mid);
+	g_free(c->screen_mid);
 	g_free(c);
 }
 
-/* locality: any thread; the call runs on the default main context. */
-static void post_call(struct pub_link *link, enum call_kind kind, const char *text, unsigned mline)
+static struct call *new_call(struct pub_link *link, enum call_kind kind, const char *text,
+			     unsigned mline)
 {
 	struct call *c = g_new0(struct call, 1);
 	c->link = link_ref(link);
 	c->kind = kind;
 	c->text = g_strdup(text);
 	c->mline = mline;
+	return c;
+}
+
+/* locality: any thread; the call runs on the default main context. */
+static void post(struct call *c)
+{
 	g_idle_add_full(G_PRIORITY_DEFAULT, run_call, c, free_call);
 }
 
-/* Makes the probed buffer writable and puts it on its stream's grid: index
- * n (frame or sample) since running time 0, PTS exactly n / rate. Live
- * test sources stamp their first buffer with the running time at which
- * they started (about 1 ms), not 0; without this the 2 s marks would not
- * fall on frame boundaries. Returns NULL without a time segment. */
-static GstBuffer *snap_to_grid(GstPad *pad, GstPadProbeInfo *info, guint64 rate, uint64_t *index)
+static void post_call(struct pub_link *link, enum call_kind kind, const char *text, unsigned mline)
 {
-	GstEvent *ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0);
-	GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
-	const GstSegment *seg = NULL;
-	GstClockTime rt = GST_CLOCK_TIME_NONE;
-
-	if (ev) {
-		gst_event_parse_segment(ev, &seg);
-		if (seg->format == GST_FORMAT_TIME)
-			rt = gst_segment_to_running_time(seg, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
-	}
-	if (!GST_CLOCK_TIME_IS_VALID(rt)) {
-		gst_clear_event(&ev);
-		return NULL;
-	}
-	buf = gst_buffer_make_writable(buf);
-	GST_PAD_PROBE_INFO_DATA(info) = buf;
-	*index = gst_util_uint64_scale_round(rt, rate, GST_SECOND);
-	GST_BUFFER_PTS(buf) = gst_segment_position_from_running_time(
-		seg, GST_FORMAT_TIME, gst_util_uint64_scale(*index, GST_SECOND, rate));
-	gst_event_unref(ev);
-	return buf;
+	post(new_call(link, kind, text, mline));
 }
 
-/* Video: whole frame white during a marker, black while muted.
- * locality: video streaming thread. */
-static GstPadProbeReturn on_video_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+/* An encoder, payloader and RTP caps for a raw I420 branch into "wb". */
+static void append_encoder(GString *d, const char *codec, int pt, int gop, int kbps)
 {
-	struct pattern *pat = data;
-	int muted = atomic_load(pat->muted);
-	GstBuffer *buf;
-	uint64_t frame;
-	GstMapInfo map;
-
-	if (!(buf = snap_to_grid(pad, info, (guint64)pat->rate, &frame)))
-		return GST_PAD_PROBE_OK;
-	GST_BUFFER_DURATION(buf) = gst_util_uint64_scale(1, GST_SECOND, (guint64)pat->rate);
-	if (!muted && gst_util_uint64_scale(frame, GST_SECOND, (guint64)pat->rate) % MARK_PERIOD >=
-			      MARK_LENGTH)
-		return GST_PAD_PROBE_OK;
-	if (gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
-		memset(map.data, muted ? 0x00 : 0xff, map.size);
-		gst_buffer_unmap(buf, &map);
-	}
-	return GST_PAD_PROBE_OK;
+	if (!strcmp(codec, "vp8"))
+		g_string_append_printf(d,
+			"vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=%d "
+			"lag-in-frames=0 keyframe-max-dist=%d ! "
+			"rtpvp8pay pt=%d picture-id-mode=15-bit mtu=1200 ! "
+			"application/x-rtp,media=video,encoding-name=VP8,payload=%d,"
+			"clock-rate=90000 ! wb. ",
+			kbps * 1000, gop, pt, pt);
+	else
+		g_string_append_printf(d,
+			"x264enc tune=zerolatency speed-preset=ultrafast key-int-max=%d "
+			"bitrate=%d ! rtph264pay pt=%d config-interval=-1 "
+			"aggregate-mode=zero-latency mtu=1200 ! "
+			"application/x-rtp,media=video,encoding-name=H264,payload=%d,"
+			"clock-rate=90000,packetization-mode=(string)1 ! wb. ",
+			gop, kbps, pt, pt);
 }
 
-/* The beep: 3 kHz at 48 kHz is exactly 16 samples a period;
- * round(0.8 * 32767 * sin(2 pi k / 16)). */
-static const int16_t beep[16] = {
-	0, 10032, 18536, 24218, 26214, 24218, 18536, 10032,
-	0, -10032, -18536, -24218, -26214, -24218, -18536, -10032,
-};
-
-/* Audio: audiotestsrc makes the tone; each sample
- * whose own running time (sample index n since running time 0) falls in a
- * marker becomes the beep, and every sample is silence while muted.
- * S16LE mono. locality: audio streaming thread. */
-static GstPadProbeReturn on_audio_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-	struct pattern *pat = data;
-	int muted = atomic_load(pat->muted);
-	const uint64_t period = RATE * (MARK_PERIOD / GST_MSECOND) / 1000;
-	const uint64_t length = RATE * (MARK_LENGTH / GST_MSECOND) / 1000;
-	uint64_t n0, samples;
-	GstBuffer *buf;
-	GstMapInfo map;
-
-	if (!(buf = snap_to_grid(pad, info, RATE, &n0)))
-		return GST_PAD_PROBE_OK;
-	samples = gst_buffer_get_size(buf) / sizeof(int16_t);
-	/* Untouched unless muted or overlapping a marker. */
-	if (!muted && n0 % period >= length && (n0 % period) + samples <= period)
-		return GST_PAD_PROBE_OK;
-	if (!gst_buffer_map(buf, &map, GST_MAP_WRITE))
-		return GST_PAD_PROBE_OK;
-	int16_t *s = (int16_t *)map.data;
-	for (uint64_t i = 0; i < samples; i++) {
-		uint64_t n = n0 + i;
-		if (muted)
-			s[i] = 0;
-		else if (n % period < length)
-			s[i] = beep[n % 16];
-	}
-	gst_buffer_unmap(buf, &map);
-	return GST_PAD_PROBE_OK;
-}
-
-static int add_probe(GstElement *pipeline, const char *name, GstPadProbeCallback cb,
-		     atomic_int *muted, int rate)
-{
-	GstElement *el = gst_bin_get_by_name(GST_BIN(pipeline), name);
-	GstPad *pad = el ? gst_element_get_static_pad(el, "src") : NULL;
-	struct pattern *pat;
-	int rc = -1;
-
-	if (pad) {
-		pat = g_new0(struct pattern, 1);
-		pat->muted = muted;
-		pat->rate = rate;
-		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, cb, pat, g_free);
-		rc = 0;
-	}
-	gst_clear_object(&pad);
-	gst_clear_object(&el);
-	return rc;
-}
-
-/* The launch description: one branch per kind into webrtcbin "wb". */
+/* The launch description: one branch per stream into webrtcbin "wb", in
+ * the order camera, screen share, audio. */
 static char *describe(const struct pub_options *opt)
 {
 	GString *d = g_string_new("webrtcbin name=wb bundle-policy=max-bundle ");
 	uint32_t c = opt->color & 0xffffff;
 	unsigned luma = (299 * (c >> 16) + 587 * ((c >> 8) & 0xff) + 114 * (c & 0xff)) / 1000;
 	uint32_t ball = luma >= 128 ? 0x000000 : 0x808080;
-	int gop = 2 * opt->fps;
 	char freq[G_ASCII_DTOSTR_BUF_SIZE];
+	int h264 = opt->video && !strcmp(opt->video, "h264");
 
 	if (opt->video) {
 		g_string_append_printf(d,
@@ -251,22 +171,18 @@ static char *describe(const struct pub_options *opt)
 			"format=BGRx,width=%d,height=%d,framerate=%d/1\" ! queue ! videoconvert ! "
 			"video/x-raw,format=I420 ! ",
 			0xff000000u | c, 0xff000000u | ball, opt->width, opt->height, opt->fps);
-		if (!strcmp(opt->video, "vp8"))
-			g_string_append_printf(d,
-				"vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=800000 "
-				"lag-in-frames=0 keyframe-max-dist=%d ! "
-				"rtpvp8pay pt=96 picture-id-mode=15-bit mtu=1200 ! "
-				"application/x-rtp,media=video,encoding-name=VP8,payload=96,"
-				"clock-rate=90000 ! wb. ",
-				gop);
-		else
-			g_string_append_printf(d,
-				"x264enc tune=zerolatency speed-preset=ultrafast key-int-max=%d "
-				"bitrate=800 ! rtph264pay pt=97 config-interval=-1 "
-				"aggregate-mode=zero-latency mtu=1200 ! "
-				"application/x-rtp,media=video,encoding-name=H264,payload=97,"
-				"clock-rate=90000,packetization-mode=(string)1 ! wb. ",
-				gop);
+		append_encoder(d, opt->video, h264 ? PT_CAMERA_H264 : PT_CAMERA_VP8, 2 * opt->fps,
+			       800);
+	}
+	if (opt->video && opt->screen) {
+		g_string_append_printf(d,
+			"videotestsrc is-live=true pattern=solid-color foreground-color=0x%08x ! "
+			"capsfilter name=sraw caps=\"video/x-raw,format=BGRx,width=%d,height=%d,"
+			"framerate=%d/1\" ! queue ! videoconvert ! video/x-raw,format=I420 ! ",
+			0xff000000u | (opt->screen_color & 0xffffff), opt->screen_width,
+			opt->screen_height, opt->screen_fps);
+		append_encoder(d, opt->video, h264 ? PT_SCREEN_H264 : PT_SCREEN_VP8,
+			       2 * opt->screen_fps, 600);
 	}
 	if (opt->audio)
 		g_string_append_printf(d,
@@ -274,9 +190,9 @@ static char *describe(const struct pub_options *opt)
 			"samplesperbuffer=960 ! "
 			"capsfilter name=araw caps=\"audio/x-raw,format=S16LE,rate=48000,"
 			"channels=1,layout=interleaved\" ! queue ! opusenc bitrate=64000 "
-			"frame-size=20 ! rtpopuspay pt=111 mtu=1200 ! application/x-rtp,media=audio,"
-			"encoding-name=OPUS,payload=111,clock-rate=48000 ! wb. ",
-			g_ascii_formatd(freq, sizeof(freq), "%.3f", opt->freq));
+			"frame-size=20 ! rtpopuspay pt=%d mtu=1200 ! application/x-rtp,media=audio,"
+			"encoding-name=OPUS,payload=%d,clock-rate=48000 ! wb. ",
+			g_ascii_formatd(freq, sizeof(freq), "%.3f", opt->freq), PT_OPUS, PT_OPUS);
 	return g_string_free(d, FALSE);
 }
 
@@ -332,12 +248,28 @@ static void on_description_set(GstPromise *promise, gpointer data)
 		EGW_LOG(NULL, DEBUG, "%s: done", ((struct promise_ctx *)data)->what);
 }
 
+/* The mid of the first m-line whose first format is payload type pt, or
+ * NULL. */
+static char *mid_of(const GstSDPMessage *sdp, int pt)
+{
+	char want[16];
+	snprintf(want, sizeof(want), "%d", pt);
+	for (guint i = 0; i < gst_sdp_message_medias_len(sdp); i++) {
+		const GstSDPMedia *m = gst_sdp_message_get_media(sdp, i);
+		const char *fmt = gst_sdp_media_formats_len(m) ? gst_sdp_media_get_format(m, 0) : NULL;
+		if (fmt && !strcmp(fmt, want))
+			return g_strdup(gst_sdp_media_get_attribute_val(m, "mid"));
+	}
+	return NULL;
+}
+
 /* locality: webrtcbin thread. */
 static void on_offer_created(GstPromise *promise, gpointer data)
 {
 	struct promise_ctx *ctx = data;
 	GstWebRTCSessionDescription *offer = NULL;
 	const GstStructure *reply;
+	struct call *call;
 	char *sdp = NULL;
 
 	if (promise_result(promise, ctx, &reply))
@@ -355,7 +287,14 @@ static void on_offer_created(GstPromise *promise, gpointer data)
 	emit_promised(ctx->webrtc, "set-local-description", offer, ctx->link,
 		      "set-local-description", on_description_set);
 	sdp = gst_sdp_message_as_text(offer->sdp);
-	post_call(ctx->link, CALL_OFFER, sdp, 0);
+	call = new_call(ctx->link, CALL_OFFER, sdp, 0);
+	call->camera_mid = mid_of(offer->sdp, PT_CAMERA_VP8);
+	if (!call->camera_mid)
+		call->camera_mid = mid_of(offer->sdp, PT_CAMERA_H264);
+	call->screen_mid = mid_of(offer->sdp, PT_SCREEN_VP8);
+	if (!call->screen_mid)
+		call->screen_mid = mid_of(offer->sdp, PT_SCREEN_H264);
+	post(call);
 out:
 	g_free(sdp);
 	if (offer)
@@ -476,7 +415,7 @@ static void connect_webrtc(struct pub_media *media)
 			      link_ref(link), link_closure_unref, 0);
 }
 
-struct pub_media *pub_media_new(const struct pub_options *opt, struct pub_mute *mute,
+struct pub_media *pub_media_new(const struct pub_options *opt, struct pub_controls *ctl,
 				const struct pub_media_events *events, void *user, char *errstr,
 				size_t errstr_size)
 {
@@ -496,10 +435,11 @@ struct pub_media *pub_media_new(const struct pub_options *opt, struct pub_mute *
 	}
 	media->webrtc = gst_bin_get_by_name(GST_BIN(media->pipeline), "wb");
 	if (!media->webrtc ||
-	    (opt->video && add_probe(media->pipeline, "vraw", on_video_buffer, &mute->video,
-				     opt->fps)) ||
-	    (opt->audio &&
-	     add_probe(media->pipeline, "araw", on_audio_buffer, &mute->audio, RATE))) {
+	    (opt->video &&
+	     pub_pattern_video(media->pipeline, "vraw", &ctl->video_muted, opt->fps)) ||
+	    (opt->video && opt->screen &&
+	     pub_pattern_video(media->pipeline, "sraw", &ctl->screen_muted, opt->screen_fps)) ||
+	    (opt->audio && pub_pattern_audio(media->pipeline, "araw", ctl, opt->beep_hz))) {
 		snprintf(errstr, errstr_size, "pipeline: missing webrtcbin or raw capsfilter");
 		goto fail;
 	}

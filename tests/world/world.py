@@ -281,8 +281,12 @@ class _LineReader:
 class Publisher:
     """A synthetic participant: <build>/tests/egw-publish in the namespace.
 
-    stdin commands: leave, join, mute audio|video, unmute audio|video, quit.
-    stdout lines:   joined <id>, webrtcup, media audio|video, left, error <msg>.
+    stdin commands: leave, join, mute audio|video|screen, unmute audio|video|screen,
+                    volume X, quit.
+    stdout lines:   joined <id>, webrtcup, media audio|video, left, muted <kind>,
+                    unmuted <kind>, volume <X>, error <msg>.
+    Options (extra=[...]): --beep-hz HZ, --screen-color RRGGBB, --screen-size WxH,
+    --screen-fps N (see `egw-publish` usage).
     """
 
     def __init__(self, world, display, proc, reader, name):
