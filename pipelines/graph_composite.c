@@ -160,11 +160,34 @@ static gboolean on_tick(gpointer user)
 
 /* ---- the gate: outputs begin with the first track (streaming) ---- */
 
+/* Logs the wall-clock time of media time 0 (to align the recording with
+ * other clocks: the room's events, other recordings). */
+static void log_time_zero(struct composite *g, GstPad *pad, GstClockTime t0)
+{
+	GstElement *e = gst_pad_get_parent_element(pad);
+	GstClock *clock = e ? gst_element_get_clock(e) : NULL;
+	if (clock) {
+		GstClockTime now = gst_clock_get_time(clock) - gst_element_get_base_time(e);
+		gint64 wall_us = g_get_real_time() - (gint64)(now - t0) / 1000;
+		GDateTime *dt = g_date_time_new_from_unix_utc(wall_us / G_USEC_PER_SEC);
+		gchar *text = dt ? g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S") : NULL;
+		EGW_LOG(g->log_id, INFO, "outputs begin: media time 0 is %s.%03dZ (wall clock)",
+			text ? text : "?", (int)(wall_us % G_USEC_PER_SEC / 1000));
+		g_free(text);
+		if (dt)
+			g_date_time_unref(dt);
+		gst_object_unref(clock);
+	}
+	if (e)
+		gst_object_unref(e);
+}
+
 static GstPadProbeReturn gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
 {
 	struct composite *g = user;
 	GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
 	GstClockTime pts = GST_BUFFER_PTS(buf), t;
+	int first = 0;
 
 	if (!GST_CLOCK_TIME_IS_VALID(pts))
 		return GST_PAD_PROBE_DROP;
@@ -173,12 +196,16 @@ static GstPadProbeReturn gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 		g_mutex_unlock(&g->lock);
 		return GST_PAD_PROBE_DROP;
 	}
-	if (!GST_CLOCK_TIME_IS_VALID(g->t0))
+	if (!GST_CLOCK_TIME_IS_VALID(g->t0)) {
 		g->t0 = pts;
+		first = 1;
+	}
 	t = pts - g->t0;
 	if (GST_BUFFER_DURATION_IS_VALID(buf) && t + GST_BUFFER_DURATION(buf) > g->end)
 		g->end = t + GST_BUFFER_DURATION(buf);
 	g_mutex_unlock(&g->lock);
+	if (first)
+		log_time_zero(g, pad, pts);
 	buf = gst_buffer_make_writable(buf);
 	GST_BUFFER_PTS(buf) = t;
 	GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;

@@ -12,6 +12,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("EGW_SOURCE_DIR", os.path.dirname(os.path.dirname(HERE)))
 sys.path.insert(0, os.path.join(SRC, "tests", "world"))
 import world  # noqa: E402
+sys.path.insert(0, os.path.join(SRC, "tests", "tools"))
 
 BUILD = world.BUILD_DIR
 EGRESS = os.path.join(BUILD, "egress")
@@ -107,6 +108,79 @@ class Env:
 
     def statuses(self, egress_id):
         return self.status.statuses(egress_id)
+
+
+class Run:
+    """One `egress run JOB` inside the world, its events read as they come."""
+
+    def __init__(self, w, name, job, env, args=()):
+        self.path = os.path.join(w.dir, name + ".json")
+        with open(self.path, "w") as f:
+            json.dump(job, f)
+        self.proc = w.run([EGRESS, "run", self.path] + list(args), name=name, env=env,
+                          stdout=subprocess.PIPE)
+        self.reader = world._LineReader(self.proc.stdout,
+                                        os.path.join(w.logdir, name + ".events"))
+        self.w, self.name = w, name
+
+    def wait(self, status, timeout):
+        line = self.reader.wait_for(lambda l: json.loads(l).get("status") == status, timeout)
+        if line is None:
+            raise Failure("%s: no %r event within %.0f s\n%s"
+                          % (self.name, status, timeout, self.w.tail(self.name, 30)))
+        return json.loads(line)
+
+    def events(self):
+        return [json.loads(l) for l in self.reader.lines]
+
+    def exit(self, timeout=20):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure("%s did not exit within %d s" % (self.name, timeout))
+
+
+class JobLog:
+    """What a composite job's log says (EGRESS_LOG_LEVEL=debug): the wall
+    clock time of media time 0, the participants' names by id, and each
+    scene the compositor applied (tiles as "X,Y,W,H" crops), with when."""
+
+    def __init__(self, w, name):
+        self.time0 = None
+        self.names = {}
+        self.scenes = []  # (wall time, scene)
+        for line in w.log_text(name).splitlines():
+            stamp, _, rest = line.partition(" ")
+            if "media time 0 is " in rest:
+                self.time0 = parse_time(rest.split("media time 0 is ")[1].split()[0])
+            elif "subscribing to " in rest and "(feed " in rest:
+                who = rest.split("subscribing to ", 1)[1]
+                name, feed = who.rsplit(" (feed ", 1)
+                self.names[feed.rstrip(")")] = name
+            elif "] scene: " in rest:
+                self.scenes.append((parse_time(stamp), json.loads(rest.split("] scene: ", 1)[1])))
+        if self.time0 is None:
+            raise Failure("%s: no 'media time 0' line in the log" % name)
+
+    def media_time(self, wall):
+        return wall - self.time0
+
+    def scene_at(self, wall):
+        last = None
+        for t, sc in self.scenes:
+            if t <= wall:
+                last = sc
+        if last is None:
+            raise Failure("no scene before %.1f" % wall)
+        return last
+
+    def tiles_at(self, wall):
+        """{participant name: "X,Y,W,H"} of the scene at wall (its first tile)."""
+        tiles = {}
+        for t in self.scene_at(wall)["tiles"]:
+            name = self.names.get(t.get("participant"), t.get("participant"))
+            tiles.setdefault(name, "%d,%d,%d,%d" % (t["x"], t["y"], t["width"], t["height"]))
+        return tiles
 
 
 def check_media(path, *args):

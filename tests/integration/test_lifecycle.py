@@ -23,36 +23,6 @@ from egwtest import expect
 EGRESS = egwtest.EGRESS
 
 
-class Run:
-    """One `egress run JOB` inside the world, its events read as they come."""
-
-    def __init__(self, w, name, job, env, args=()):
-        self.path = os.path.join(w.dir, name + ".json")
-        with open(self.path, "w") as f:
-            json.dump(job, f)
-        self.proc = w.run([EGRESS, "run", self.path] + list(args), name=name, env=env,
-                          stdout=subprocess.PIPE)
-        self.reader = egwtest.world._LineReader(self.proc.stdout,
-                                                os.path.join(w.logdir, name + ".events"))
-        self.w, self.name = w, name
-
-    def wait(self, status, timeout):
-        line = self.reader.wait_for(lambda l: json.loads(l).get("status") == status, timeout)
-        if line is None:
-            raise egwtest.Failure("%s: no %r event within %.0f s\n%s"
-                                  % (self.name, status, timeout, self.w.tail(self.name, 30)))
-        return json.loads(line)
-
-    def events(self):
-        return [json.loads(l) for l in self.reader.lines]
-
-    def exit(self, timeout=20):
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            raise egwtest.Failure("%s did not exit within %d s" % (self.name, timeout))
-
-
 def job(w, eid, path="{egress_id}.mkv", **extra):
     req = {"type": "start", "egress_id": eid,
            "room": {"sfu": "janus", "url": w.janus_url, "room_id": 1234},
@@ -80,7 +50,7 @@ def run_all(w):
     alice.wait_for("webrtcup", 15)
 
     # Stopped by --duration: complete, a clean exit, a playable file.
-    r = Run(w, "duration", job(w, "EG_dur"), env, ["--duration", "4"])
+    r = egwtest.Run(w, "duration", job(w, "EG_dur"), env, ["--duration", "4"])
     ev = r.wait("complete", 30)
     expect(r.exit() == 0, "egress run exits 0 after complete")
     expect(ev["reason"] == "duration reached", "reason %s" % ev.get("reason"))
@@ -92,7 +62,7 @@ def run_all(w):
 
     # Janus frozen at stop time: EOS first, the goodbye after; the file is
     # finalised within stop_grace_s.
-    r = Run(w, "frozen", job(w, "EG_frozen"), env)
+    r = egwtest.Run(w, "frozen", job(w, "EG_frozen"), env)
     r.wait("active", 30)
     time.sleep(3)
     os.kill(w.janus_proc.pid, signal.SIGSTOP)
@@ -112,9 +82,9 @@ def run_all(w):
 
     # The same path twice at once: one records, the other fails clearly and
     # touches nothing.
-    a = Run(w, "same-a", job(w, "EG_a", path="shared/one.mkv"), env)
+    a = egwtest.Run(w, "same-a", job(w, "EG_a", path="shared/one.mkv"), env)
     a.wait("active", 30)
-    b = Run(w, "same-b", job(w, "EG_b", path="shared/one.mkv"), env, ["--duration", "3"])
+    b = egwtest.Run(w, "same-b", job(w, "EG_b", path="shared/one.mkv"), env, ["--duration", "3"])
     ev = b.wait("failed", 20)
     expect(ev["error"]["code"] == "output_exists" and "outputs[0].path" in ev["error"]["message"],
            "a taken path is refused: %s" % ev["error"])
@@ -131,7 +101,7 @@ def run_all(w):
     before = os.path.getsize(os.path.join(out, "EG_dur.mkv"))
     again = job(w, "EG_dur")
     again["room"]["url"] = "http://127.0.0.1:9/janus"
-    r = Run(w, "rerun", again, env)
+    r = egwtest.Run(w, "rerun", again, env)
     ev = r.wait("failed", 20)
     r.exit()
     expect(ev["error"]["code"] == "output_exists", "rerun refused: %s" % ev["error"])
@@ -142,7 +112,7 @@ def run_all(w):
     # file or directory is left behind.
     fresh = job(w, "EG_nosfu", path="deep/er/{egress_id}.mkv")
     fresh["room"]["url"] = "http://127.0.0.1:9/janus"
-    r = Run(w, "nosfu", fresh, env)
+    r = egwtest.Run(w, "nosfu", fresh, env)
     ev = r.wait("failed", 20)
     r.exit()
     expect(ev["error"]["code"] == "sfu_unreachable", "unreachable: %s" % ev["error"])
@@ -155,7 +125,7 @@ def run_all(w):
     try:
         two = job(w, "EG_full")
         two["outputs"].append({"kind": "file", "format": "mkv", "path": "small/{egress_id}.mkv"})
-        r = Run(w, "full", two, env, ["--duration", "6"])
+        r = egwtest.Run(w, "full", two, env, ["--duration", "6"])
         ev = r.wait("complete", 30)
         r.exit()
         failed = [e["details"] for e in r.events()
@@ -173,7 +143,7 @@ def run_all(w):
 
     # storage.dir must stay inside the worker's roots.
     for bad in ("/", "../../..", "/etc"):
-        r = Run(w, "root-" + bad.replace("/", "_"),
+        r = egwtest.Run(w, "root-" + bad.replace("/", "_"),
                 job(w, "EG_root", storage={"kind": "local", "dir": bad}), env)
         ev = r.wait("failed", 20)
         r.exit()

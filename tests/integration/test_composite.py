@@ -1,0 +1,144 @@
+"""Room composite, grid layout, with a room that changes: four synthetic
+participants (VP8 and H.264, each its own colour, tone and marker beep),
+then one leaves, one joins, everyone leaves for 5 s and comes back. The
+MP4 is checked with FFmpeg: each participant's colour in the tile the
+compositor assigned it (read from the job's scene log), every tone in the
+mix, flash-to-beep per participant, constant frame rate, no gaps, no
+decode errors; the leave and the join show within 1 s; the empty room
+keeps the output going (background, silence)."""
+
+import os
+import signal
+import time
+
+import egwtest
+from egwtest import expect
+
+import check_media as cm  # tests/tools, on the path via egwtest
+
+PEOPLE = [  # name, colour, tone, beep, codec
+    ("p0", "ff0000", 440, 2000, "vp8"),
+    ("p1", "00ff00", 550, 2500, "h264"),
+    ("p2", "0000ff", 660, 3000, "vp8"),
+    ("p3", "ffff00", 880, 3500, "h264"),
+]
+LATE = ("p4", "ff00ff", 770, 4000, "vp8")
+
+
+def start(w, spec):
+    name, color, freq, beep, codec = spec
+    return w.start_publisher(name, color=color, freq=freq, video=codec,
+                             extra=["--beep-hz", str(beep)])
+
+
+def test():
+    w = egwtest.world.World("comp")
+    try:
+        run(w)
+    finally:
+        w.close()
+    if w.sanitizer_found:
+        raise egwtest.Failure("sanitizer reports:\n" + "\n".join(w.sanitizer_found[:20]))
+
+
+def run(w):
+    out = os.path.join(w.dir, "out")
+    env = {"EGRESS_STORAGE_DIR": out, "EGRESS_LOG_LEVEL": "debug", "EGRESS_STOP_GRACE_S": 20}
+    w.start_janus()
+    pubs = {p[0]: start(w, p) for p in PEOPLE}
+    for p in pubs.values():
+        p.wait_for("webrtcup", 15)
+
+    job = {"type": "start", "egress_id": "EG_grid",
+           "room": {"sfu": "janus", "url": w.janus_url, "room_id": 1234},
+           "source": {"kind": "room_composite", "layout": "grid"},
+           "outputs": [{"kind": "file", "format": "mp4", "path": "grid.mp4"}]}
+    r = egwtest.Run(w, "grid", job, env)
+    r.wait("active", 20)
+    time.sleep(10)
+
+    t_leave = time.time()
+    pubs["p3"].send("leave")
+    time.sleep(4)
+
+    pubs["p4"] = start(w, LATE)
+    pubs["p4"].wait_for("webrtcup", 15)
+    t_join = time.time()
+    time.sleep(5)
+
+    present = ["p0", "p1", "p2", "p4"]
+    t_empty = time.time()
+    for n in present:
+        pubs[n].send("leave")
+    time.sleep(5)
+    for n in present:
+        pubs[n].send("join")
+    for n in present:
+        pubs[n].wait_for("webrtcup", 15)
+    t_back = time.time()
+    time.sleep(6)
+
+    r.proc.send_signal(signal.SIGINT)
+    done = r.wait("complete", 40)
+    expect(r.exit() == 0, "egress run exits 0")
+    path = done["outputs"][0]["location"]
+    log = egwtest.JobLog(w, "grid")
+    F = log.media_time
+
+    # The whole file: constant rate, no gaps, nothing broken.
+    rep = egwtest.check_media(path, "--expect-codecs", "h264,aac", "--expect-fps", 30,
+                              "--max-video-gap-ms", 40, "--max-audio-gap-ms", 30,
+                              "--max-decode-errors", 0)
+    span = t_back + 6 - log.time0
+    expect(rep["duration"] >= span - 1.0, "the output runs from the first participant to the "
+           "stop (%.1f s, the room's changes %.1f s)" % (rep["duration"], span))
+
+    # Four participants: colours in their tiles, tones in the mix, sync.
+    a0, a1 = 1.5, F(t_leave) - 0.5
+    tiles = log.tiles_at(t_leave - 1)
+    expect(sorted(tiles) == ["p0", "p1", "p2", "p3"], "four tiles: %s" % sorted(tiles))
+    for name, color, freq, beep, _ in PEOPLE:
+        rep = egwtest.check_media(path, "--crop", tiles[name], "--start", a0, "--end", a1,
+                                  "--expect-color", color, "--beep-hz", beep,
+                                  "--max-sync-ms", 40, "--min-markers", 2)
+        print("metric: %s flash-to-beep %s" % (name, rep.get("sync")), flush=True)
+    egwtest.check_media(path, "--start", a0, "--end", a1, "--expect-freq", "440,550,660,880")
+
+    # A leave: its tile goes and the grid re-flows within 1 s.
+    after = log.tiles_at(t_join - 0.5)
+    expect(sorted(after) == ["p0", "p1", "p2"], "three tiles after p3 left: %s" % sorted(after))
+    moved = [n for n in after if after[n] != tiles[n]] or ["p0"]
+    seen = cm.first_time_color(path, parse_crop(after[moved[0]]), dict_color(moved[0]), 50,
+                               after=F(t_leave) - 0.5, hold=3)
+    expect(seen is not None and seen - F(t_leave) <= 1.0,
+           "re-flow after a leave shows %.2f s after it (at most 1 s)" % (seen - F(t_leave)))
+
+    # A join: its tile appears within 1 s of it publishing.
+    joined = log.tiles_at(t_empty - 0.5)
+    expect("p4" in joined and len(joined) == 4, "four tiles after p4 joined: %s" % sorted(joined))
+    seen = cm.first_time_color(path, parse_crop(joined["p4"]), LATE[1], 50,
+                               after=F(t_join) - 3, hold=3)
+    expect(seen is not None and seen - F(t_join) <= 1.0,
+           "a joining participant shows %.2f s after publishing (at most 1 s)"
+           % (seen - F(t_join)))
+
+    # Everyone gone for 5 s: background, and the output goes on.
+    egwtest.check_media(path, "--start", F(t_empty) + 1.5, "--end", F(t_back) - 1.5,
+                        "--expect-color", "000000", "--color-tol", 20)
+    back = log.tiles_at(t_back + 5)
+    expect(sorted(back) == ["p0", "p1", "p2", "p4"], "everyone back: %s" % sorted(back))
+    for name in back:
+        egwtest.check_media(path, "--crop", back[name], "--start", F(t_back) + 2,
+                            "--end", F(t_back) + 5, "--expect-color", dict_color(name))
+
+
+def dict_color(name):
+    return {p[0]: p[1] for p in PEOPLE + [LATE]}[name]
+
+
+def parse_crop(text):
+    return tuple(int(v) for v in text.split(","))
+
+
+if __name__ == "__main__":
+    egwtest.main(test)
