@@ -47,10 +47,20 @@ SR = 48000
 BEEP_HZ = 3000.0
 BEEP_LEN_S = 0.100
 PAIR_WINDOW_S = 0.500
-# Beep envelope detector: complex demodulation at 3000 Hz followed by a
-# triangular low-pass made of two rectangular windows of L samples
-# (total length 2L-1, symmetric: the 50 % point of a step lags by L-1).
-DET_L = 240
+# Beep envelope detector: complex demodulation at the beep frequency followed
+# by a low-pass made of DET_STAGES rectangular windows of DET_L samples
+# (total length STAGES*(L-1)+1, symmetric: the 50 % point of a step lags by
+# STAGES*(L-1)/2). 10 ms windows put nulls every 100 Hz (other participants'
+# beeps 500 Hz apart fall on one) and three stages keep any component >= 500
+# Hz away below -70 dB, so neither other beeps nor steady tones reach the
+# thresholds below.
+DET_L = 480
+DET_STAGES = 3
+DET_DELAY = DET_STAGES * (DET_L - 1) / 2.0
+BEEP_MIN_LEVEL = 0.003   # envelope amplitude (full scale 1): ~ -50 dBFS
+BEEP_REL_LEVEL = 0.02    # of the loudest beep: quieter beeps of the same file still count
+SILENCE_RMS = 1e-3       # spectrum windows below -60 dBFS are silence
+MAX_SPECTRA = 400
 FLASH_MIN_RISE = 40.0   # whiteness levels between the baseline and the flash
 FLASH_MAX_LEN_S = 0.5   # longer bright runs are content, not markers
 SCALE_W, SCALE_H = 160, 90
@@ -116,52 +126,10 @@ def packets(path):
     return out
 
 
-def decode(path, has_video, has_audio, crop=None):
-    """One ffmpeg run: per-frame luma/chroma means of the first video stream
-    and mono 48 kHz float samples of the first audio stream. Returns
-    (frames [(t, Y, U, V)], samples np.float32, error lines, exit status)."""
-    argv = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-i", path]
-    # Separate simple graphs per output: a video size change re-creates the
-    # video graph, and must not re-create (and re-pad) the audio one.
-    rfd, wfd = None, None
-    if has_video:
-        rfd, wfd = os.pipe()
-        chain = ""
-        if crop:
-            chain += "crop=%d:%d:%d:%d," % (crop[2], crop[3], crop[0], crop[1])
-        chain += ("scale=%d:%d,format=yuv444p,signalstats,metadata=mode=print:file='pipe\\:%d'"
-                  % (SCALE_W, SCALE_H, wfd))
-        argv += ["-map", "0:v:0", "-vf", chain, "-fps_mode", "passthrough", "-f", "null", "-"]
-    if has_audio:
-        argv += ["-map", "0:a:0", "-af", "aresample=%d:async=1:first_pts=0,"
-                 "aformat=sample_fmts=flt:channel_layouts=mono" % SR, "-f", "f32le", "pipe:1"]
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE if has_audio else subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, pass_fds=(wfd,) if wfd is not None else ())
-    if wfd is not None:
-        os.close(wfd)
-    meta_chunks, err_chunks, audio_chunks = [], [], []
-
-    def drain(f, sink):
-        for chunk in iter(lambda: f.read(1 << 16), b""):
-            sink.append(chunk)
-
-    threads = [threading.Thread(target=drain, args=(p.stderr, err_chunks))]
-    if rfd is not None:
-        mf = os.fdopen(rfd, "rb")
-        threads.append(threading.Thread(target=drain, args=(mf, meta_chunks)))
-    if has_audio:
-        threads.append(threading.Thread(target=drain, args=(p.stdout, audio_chunks)))
-    for t in threads:
-        t.start()
-    rc = p.wait()
-    for t in threads:
-        t.join()
-    if rfd is not None:
-        mf.close()
-
-    frames = []
-    cur = None
-    for line in b"".join(meta_chunks).decode(errors="replace").splitlines():
+def parse_stats(text):
+    """[(t, Y, U, V)] from the metadata filter's print-out of signalstats."""
+    frames, cur = [], None
+    for line in text.splitlines():
         line = line.strip()
         if line.startswith("frame:"):
             if cur and cur[0] is not None:
@@ -181,9 +149,66 @@ def decode(path, has_video, has_audio, crop=None):
                 cur[3] = fnum(v)
     if cur and cur[0] is not None:
         frames.append(cur)
-    frames = [tuple(f) for f in frames if f[1] is not None]
+    return [tuple(f) for f in frames if f[1] is not None]
+
+
+def decode(path, has_video, has_audio, regions=(None,), channels=1, until=None):
+    """One ffmpeg run: per-frame luma/chroma means of the first video stream
+    for each region (a crop X,Y,W,H, or None for the whole picture), and
+    48 kHz float samples of the first audio stream (mono, or stereo when
+    channels >= 2). until: stop about there (decode timeline, s). Returns
+    (frames per region [[(t, Y, U, V)]], samples np.float32 shaped
+    (n, channels), error lines, exit status)."""
+    argv = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-i", path]
+    stop = ["-to", "%.3f" % until] if until is not None else []
+    # One output per region and one for the audio, each with its own simple
+    # graph: ffmpeg decodes the input once for all of them, and a video size
+    # change re-creates a video graph without re-creating (re-padding) the
+    # audio one.
+    pipes = []
+    if has_video:
+        for crop in regions:
+            rfd, wfd = os.pipe()
+            pipes.append((rfd, wfd))
+            chain = ""
+            if crop:
+                chain += "crop=%d:%d:%d:%d," % (crop[2], crop[3], crop[0], crop[1])
+            chain += ("scale=%d:%d,format=yuv444p,signalstats,metadata=mode=print:file='pipe\\:%d'"
+                      % (SCALE_W, SCALE_H, wfd))
+            argv += ["-map", "0:v:0", "-vf", chain, "-fps_mode", "passthrough"] + stop + ["-f", "null", "-"]
+    nch = 2 if channels >= 2 else 1
+    if has_audio:
+        argv += ["-map", "0:a:0", "-af", "aresample=%d:async=1:first_pts=0,"
+                 "aformat=sample_fmts=flt:channel_layouts=%s" % (SR, "stereo" if nch == 2 else "mono")]
+        argv += stop + ["-f", "f32le", "pipe:1"]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE if has_audio else subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, pass_fds=tuple(w for _, w in pipes))
+    for _, w in pipes:
+        os.close(w)
+    meta_chunks = [[] for _ in pipes]
+    err_chunks, audio_chunks = [], []
+
+    def drain(f, sink):
+        for chunk in iter(lambda: f.read(1 << 16), b""):
+            sink.append(chunk)
+
+    threads = [threading.Thread(target=drain, args=(p.stderr, err_chunks))]
+    files = [os.fdopen(r, "rb") for r, _ in pipes]
+    for f, sink in zip(files, meta_chunks):
+        threads.append(threading.Thread(target=drain, args=(f, sink)))
+    if has_audio:
+        threads.append(threading.Thread(target=drain, args=(p.stdout, audio_chunks)))
+    for t in threads:
+        t.start()
+    rc = p.wait()
+    for t in threads:
+        t.join()
+    for f in files:
+        f.close()
+
+    frames = [parse_stats(b"".join(c).decode(errors="replace")) for c in meta_chunks]
     raw = b"".join(audio_chunks)
-    samples = np.frombuffer(raw[: len(raw) // 4 * 4], dtype="<f4")
+    samples = np.frombuffer(raw[: len(raw) // (4 * nch) * 4 * nch], dtype="<f4").reshape(-1, nch)
     errors = [l for l in b"".join(err_chunks).decode(errors="replace").splitlines()
               if l.strip() and not any(b in l for b in BENIGN)]
     return frames, samples, errors, rc
@@ -266,11 +291,11 @@ def analyse_video(frames, t0, full_range):
 
 # ---------------------------------------------------------------- audio
 
-def beep_envelope(x):
-    """Amplitude of the 3000 Hz component; env[i] covers samples up to i
-    (delay DET_L - 1 samples for a step)."""
+def beep_envelope(x, beep_hz=BEEP_HZ):
+    """Amplitude of the beep_hz component; env[i] covers samples up to i
+    (a step's 50 % point lags by DET_DELAY samples)."""
     n = np.arange(len(x))
-    z = x.astype(np.float64) * np.exp(-2j * np.pi * BEEP_HZ / SR * n)
+    z = x.astype(np.float64) * np.exp(-2j * np.pi * beep_hz / SR * n)
 
     def rect(a):
         c = np.cumsum(a)
@@ -278,20 +303,22 @@ def beep_envelope(x):
         out[DET_L:] = c[DET_L:] - c[:-DET_L]
         return out
 
-    y = rect(rect(z))
-    return 2.0 * np.abs(y) / (DET_L * DET_L)
+    y = z
+    for _ in range(DET_STAGES):
+        y = rect(y)
+    return 2.0 * np.abs(y) / float(DET_L) ** DET_STAGES
 
 
-def find_beeps(x):
+def find_beeps(x, beep_hz=BEEP_HZ):
     """Beep onsets in seconds since sample 0 (sub-sample), and [start, end)
     sample ranges of the beeps (for masking)."""
     if len(x) < 4 * DET_L:
         return [], []
-    env = beep_envelope(x)
+    env = beep_envelope(x, beep_hz)
     emax = float(env.max())
-    if emax < 0.02:
+    if emax < BEEP_MIN_LEVEL:
         return [], []
-    above = env > 0.25 * emax
+    above = env > max(BEEP_MIN_LEVEL, BEEP_REL_LEVEL * emax)
     idx = np.flatnonzero(np.diff(above.astype(np.int8)))
     # run boundaries
     starts = list(idx[~above[idx]] + 1) if len(idx) else []
@@ -309,7 +336,7 @@ def find_beeps(x):
     onsets, ranges = [], []
     for s, e in runs:
         dur = (e - s) / SR
-        if dur < 0.03 or dur > 0.5 or s == 0:
+        if dur < 0.03 or dur > 0.5 or s == 0:   # a run open at the start has no onset
             continue
         p = float(env[s:e].max())
         half = 0.5 * p
@@ -318,15 +345,19 @@ def find_beeps(x):
         k = int(np.argmax(seg >= half)) + lo   # first crossing
         a, b = float(env[k - 1]), float(env[k])
         frac = (half - a) / (b - a) if b > a else 0.0
-        onset = (k - 1 + frac) - (DET_L - 1)
+        onset = (k - 1 + frac) - DET_DELAY
         onsets.append(onset / SR)
         ranges.append((max(0, int(onset) - int(0.02 * SR)), min(len(x), e + int(0.02 * SR))))
     return onsets, ranges
 
 
-def dominant_freqs(x, mask_ranges, max_peaks=6):
-    """Peaks of the averaged spectrum of 0.5 s Hann windows that avoid the
-    beeps; 3000 Hz +- 50 excluded. [(freq, level_db relative to strongest)]."""
+def dominant_freqs(x, mask_ranges, beep_hz=BEEP_HZ, max_peaks=8):
+    """Peaks of the per-bin MEDIAN spectrum of the 0.5 s Hann windows (hop
+    0.25 s) that avoid the beeps and are not silent: a steady tone is in
+    every window, a marker beep (or another participant's beep at another
+    frequency) in at most 3 of 8, so beeps never show while tones present in
+    most of the analysed time do. beep_hz +- 50 Hz excluded.
+    [(freq, level_db relative to strongest)], and the strongest level."""
     win = SR // 2
     if len(x) < win:
         win = 1 << int(np.log2(max(len(x), 256)))
@@ -340,24 +371,24 @@ def dominant_freqs(x, mask_ranges, max_peaks=6):
     starts = list(range(0, len(x) - win + 1, hop))
     clean = [s for s in starts if cm[s + win] - cm[s] == 0]
     use = clean if clean else starts
+    if len(use) > MAX_SPECTRA:   # evenly spread, bounded memory on long files
+        use = [use[int(i)] for i in np.linspace(0, len(use) - 1, MAX_SPECTRA)]
     w = np.hanning(win)
-    acc = np.zeros(win // 2 + 1)
-    used = 0
+    spectra = []
     for s in use:
         seg = x[s:s + win].astype(np.float64)
-        if not np.any(seg):
+        if np.sqrt(np.mean(seg * seg)) < SILENCE_RMS:
             continue
-        acc += np.abs(np.fft.rfft(seg * w)) ** 2
-        used += 1
-    if used == 0:
+        spectra.append(np.abs(np.fft.rfft(seg * w)) ** 2)
+    if not spectra:
         return [], None
-    spec = np.sqrt(acc / used) * 2.0 / w.sum()     # ~ amplitude of a pure tone
+    spec = np.sqrt(np.median(np.array(spectra), axis=0)) * 2.0 / w.sum()  # ~ amplitude of a pure tone
     freqs = np.fft.rfftfreq(win, 1.0 / SR)
     top = float(spec.max())
     if top < 1e-3:                                 # silence (< -60 dBFS)
         return [], top
     cand = np.flatnonzero((spec[1:-1] > spec[:-2]) & (spec[1:-1] >= spec[2:])) + 1
-    cand = [i for i in cand if freqs[i] > 20 and abs(freqs[i] - BEEP_HZ) > 50]
+    cand = [i for i in cand if freqs[i] > 20 and abs(freqs[i] - beep_hz) > 50]
     if not cand:
         return [], top
     ref = max(spec[i] for i in cand)
@@ -377,9 +408,139 @@ def dominant_freqs(x, mask_ranges, max_peaks=6):
     return out, top
 
 
+def rms_dbfs(x):
+    nz = x[x != 0] if len(x) else x
+    if not len(nz):
+        return None
+    return round(float(20 * np.log10(np.sqrt(np.mean(nz.astype(np.float64) ** 2)) + 1e-12)), 1)
+
+
 # ---------------------------------------------------------------- analysis
 
-def analyse(path, crop=None):
+def in_window(t, start, end):
+    return (start is None or t >= start) and (end is None or t < end)
+
+
+def packet_stats(plist):
+    """Largest jump between packet PTS (and hole after a packet's duration)."""
+    if len(plist) < 2:
+        return {}
+    pts = np.array([p for p, _ in plist])
+    durs = np.array([d for _, d in plist])
+    delta = np.diff(pts)
+    k = int(np.argmax(delta))
+    holes = delta - durs[:-1]
+    return {"max_packet_delta_ms": round(float(delta[k]) * 1000, 1),
+            "max_packet_delta_at": round(float(pts[k]), 3),
+            "max_packet_gap_ms": round(max(0.0, float(holes.max())) * 1000, 1)}
+
+
+def stream_entry(s, plist, start, end):
+    """One stream of the report. Its packet and duration figures cover the
+    whole file; its packet jumps only the analysed window."""
+    ent = {"index": s.get("index"), "type": s.get("codec_type"), "codec": s.get("codec_name")}
+    if s.get("codec_type") == "video":
+        ent.update(width=s.get("width"), height=s.get("height"), pix_fmt=s.get("pix_fmt"),
+                   profile=s.get("profile"))
+    elif s.get("codec_type") == "audio":
+        ent.update(sample_rate=fnum(s.get("sample_rate")), channels=s.get("channels"))
+    ent["start_time"] = fnum(s.get("start_time"))
+    ent["header_duration"] = fnum(s.get("duration")) or fdur((s.get("tags") or {}).get("DURATION"))
+    ent["packets"] = len(plist)
+    if plist:
+        first = plist[0][0]
+        last = max(p + d for p, d in plist)
+        ent["first_pts"] = round(first, 6)
+        ent["duration"] = round(last - first, 6)
+        ent.update(packet_stats([p for p in plist if in_window(p[0], start, end)]))
+    else:
+        ent["duration"] = ent["header_duration"]
+    return ent
+
+
+def frame_rate(ts, fps):
+    """Constant frame rate against fps: every interval 1/fps within half a
+    frame (no duplicates, no gaps), the mean rate within 0.5 %."""
+    res = {"expected_fps": fps, "frames": len(ts)}
+    if len(ts) < 2:
+        return res
+    nominal = 1.0 / fps
+    d = np.diff(np.asarray(ts))
+    dev = d - nominal
+    k = int(np.argmax(np.abs(dev)))
+    span = float(ts[-1] - ts[0])
+    res.update(measured_fps=round((len(ts) - 1) / span, 3) if span > 0 else None,
+               max_deviation_ms=round(float(dev[k]) * 1000, 2),
+               max_deviation_at=round(float(ts[k]), 4),
+               bad_intervals=int(np.sum(np.abs(dev) > 0.5 * nominal)),
+               duplicates=int(np.sum(d < 0.5 * nominal)),
+               gaps=int(np.sum(d > 1.5 * nominal)))
+    return res
+
+
+def color_of(frame, full_range):
+    return "%02x%02x%02x" % tuple(yuv_to_rgb(frame[1], frame[2] if frame[2] is not None else 128.0,
+                                             frame[3] if frame[3] is not None else 128.0, full_range))
+
+
+def select_channel(samples, channel):
+    """The analysed signal: one column of (n, channels) samples, or their
+    mean for mono (a mono file's only channel for any choice)."""
+    if samples.shape[1] == 1:
+        return samples[:, 0]
+    if channel == "left":
+        return samples[:, 0]
+    if channel == "right":
+        return samples[:, 1]
+    return samples.mean(axis=1)
+
+
+def analyse_audio(samples, start, beep_hz, channel):
+    """samples: (n, channels) from the decode timeline's first sample on,
+    already cut to the window whose first sample is at file time start."""
+    x = select_channel(samples, channel)
+    a = {"decoded_s": round(len(x) / SR, 3), "channel": channel, "beep_hz": beep_hz}
+    onsets, ranges = find_beeps(x, beep_hz)
+    beeps = [t + start for t in onsets]
+    a["beeps"] = [round(t, 4) for t in beeps]
+    a["rms_dbfs"] = rms_dbfs(x)
+    peaks, _ = dominant_freqs(x, ranges, beep_hz)
+    a["dominant_freqs"] = [{"freq": f, "level_db": l} for f, l in peaks]
+    if samples.shape[1] == 2:
+        a["channels"] = {}
+        for name, col in (("left", 0), ("right", 1)):
+            c = samples[:, col]
+            _, cr = find_beeps(c, beep_hz)
+            cp, _ = dominant_freqs(c, cr, beep_hz)
+            a["channels"][name] = {"rms_dbfs": rms_dbfs(c),
+                                   "dominant_freqs": [{"freq": f, "level_db": l} for f, l in cp]}
+    return a, beeps
+
+
+def pair_markers(flashes, beeps):
+    pairs = []
+    if flashes and beeps:
+        b = np.array(beeps)
+        for f in flashes:
+            k = int(np.argmin(np.abs(b - f)))
+            if abs(b[k] - f) <= PAIR_WINDOW_S:
+                pairs.append({"flash": round(f, 4), "beep": round(float(b[k]), 4),
+                              "offset_ms": round(float(b[k] - f) * 1000, 2)})
+    offs = np.array([p["offset_ms"] for p in pairs])
+    return {
+        "flashes": len(flashes), "beeps": len(beeps), "count": len(pairs), "pairs": pairs,
+        "mean_ms": round(float(offs.mean()), 2) if len(offs) else None,
+        "max_abs_ms": round(float(np.abs(offs).max()), 2) if len(offs) else None,
+    }
+
+
+def analyse(path, crop=None, beep_hz=BEEP_HZ, channel="mono", start=None, end=None,
+            timeline=None, expect_fps=None):
+    """The report of one file. crop: region X,Y,W,H for the video analysis;
+    beep_hz: the marker beep to look for; channel: mono, left or right;
+    start/end: analyse only that window (file timestamps, s); timeline: a
+    region whose colour is reported for every frame (color_timeline);
+    expect_fps: measure the frame rate against it (video.frame_rate)."""
     info = probe(path)
     fmt = info.get("format", {})
     streams = info.get("streams", [])
@@ -396,44 +557,21 @@ def analyse(path, crop=None):
         "format_long": fmt.get("format_long_name"),
         "start_time": round(t0, 6),
         "duration": fnum(fmt.get("duration")),
-        "streams": [],
+        "streams": [stream_entry(s, pk.get(s.get("index"), []), start, end) for s in streams],
     }
-    for s in streams:
-        ent = {"index": s.get("index"), "type": s.get("codec_type"), "codec": s.get("codec_name")}
-        if s.get("codec_type") == "video":
-            ent.update(width=s.get("width"), height=s.get("height"), pix_fmt=s.get("pix_fmt"),
-                       profile=s.get("profile"))
-        elif s.get("codec_type") == "audio":
-            ent.update(sample_rate=fnum(s.get("sample_rate")), channels=s.get("channels"))
-        ent["start_time"] = fnum(s.get("start_time"))
-        ent["header_duration"] = fnum(s.get("duration")) or fdur((s.get("tags") or {}).get("DURATION"))
-        plist = pk.get(s.get("index"), [])
-        ent["packets"] = len(plist)
-        if plist:
-            first = plist[0][0]
-            end = max(p + d for p, d in plist)
-            ent["first_pts"] = round(first, 6)
-            ent["duration"] = round(end - first, 6)
-            if len(plist) > 1:
-                pts = np.array([p for p, _ in plist])
-                durs = np.array([d for _, d in plist])
-                delta = np.diff(pts)
-                k = int(np.argmax(delta))
-                ent["max_packet_delta_ms"] = round(float(delta[k]) * 1000, 1)
-                ent["max_packet_delta_at"] = round(float(pts[k]), 3)
-                holes = delta - durs[:-1]
-                ent["max_packet_gap_ms"] = round(max(0.0, float(holes.max())) * 1000, 1)
-        else:
-            ent["duration"] = ent["header_duration"]
-        rep["streams"].append(ent)
+    if start is not None or end is not None:
+        rep["window"] = [start, end]
     if rep["duration"] is None:
         ds = [e["duration"] for e in rep["streams"] if e.get("duration")]
         rep["duration"] = max(ds) if ds else None
 
     has_v, has_a = bool(vstreams), bool(astreams)
-    frames, samples, errors, rc = ([], np.zeros(0, np.float32), [], 0)
+    regions = [crop] + ([timeline] if timeline else [])
+    frames, samples, errors, rc = ([[] for _ in regions], np.zeros((0, 1), np.float32), [], 0)
     if has_v or has_a:
-        frames, samples, errors, rc = decode(path, has_v, has_a, crop)
+        channels = int(astreams[0].get("channels") or 1) if has_a else 1
+        until = end - t0 + 1.0 if end is not None else None
+        frames, samples, errors, rc = decode(path, has_v, has_a, regions, channels, until)
     rep["decode_errors"] = {"count": len(errors) + (1 if rc != 0 and not errors else 0),
                             "exit_status": rc, "lines": errors[:20]}
 
@@ -441,46 +579,81 @@ def analyse(path, crop=None):
     if has_v:
         vs = vstreams[0]
         full = vs.get("color_range") == "pc" or (vs.get("pix_fmt") or "").startswith("yuvj")
-        rep["video"], flashes = analyse_video(frames, t0, full)
+        region = [f for f in frames[0] if in_window(f[0] + t0, start, end)]
+        rep["video"], flashes = analyse_video(region, t0, full)
         rep["video"]["stream"] = vs.get("index")
         rep["video"]["codec"] = vs.get("codec_name")
         se = next(e for e in rep["streams"] if e["index"] == vs.get("index"))
         rep["video"]["max_packet_delta_ms"] = se.get("max_packet_delta_ms")
         if crop:
             rep["video"]["crop"] = list(crop)
+        if expect_fps:
+            rep["video"]["frame_rate"] = frame_rate(sorted(f[0] + t0 for f in region), expect_fps)
+        if timeline:
+            rep["color_timeline"] = [[round(f[0] + t0, 4), color_of(f, full)]
+                                     for f in sorted(frames[1]) if in_window(f[0] + t0, start, end)]
     if has_a:
-        x = samples
-        a = {"stream": astreams[0].get("index"), "codec": astreams[0].get("codec_name"),
-             "decoded_s": round(len(x) / SR, 3)}
-        onsets, ranges = find_beeps(x)
-        beeps = [t + t0 for t in onsets]
-        a["beeps"] = [round(t, 4) for t in beeps]
-        nz = x[x != 0] if len(x) else x
-        a["rms_dbfs"] = (round(float(20 * np.log10(np.sqrt(np.mean(nz.astype(np.float64) ** 2)) + 1e-12)), 1)
-                         if len(nz) else None)
-        peaks, _ = dominant_freqs(x, ranges)
-        a["dominant_freqs"] = [{"freq": f, "level_db": l} for f, l in peaks]
+        first = 0 if start is None else max(0, int(round((start - t0) * SR)))
+        last = len(samples) if end is None else max(first, int(round((end - t0) * SR)))
+        rep["audio"], beeps = analyse_audio(samples[first:last], t0 + first / SR, beep_hz, channel)
+        rep["audio"].update(stream=astreams[0].get("index"), codec=astreams[0].get("codec_name"))
         se = next(e for e in rep["streams"] if e["index"] == astreams[0].get("index"))
-        a["max_packet_delta_ms"] = se.get("max_packet_delta_ms")
-        a["max_packet_gap_ms"] = se.get("max_packet_gap_ms")
-        a["max_packet_gap_at"] = se.get("max_packet_delta_at")
-        rep["audio"] = a
+        rep["audio"]["max_packet_delta_ms"] = se.get("max_packet_delta_ms")
+        rep["audio"]["max_packet_gap_ms"] = se.get("max_packet_gap_ms")
+        rep["audio"]["max_packet_gap_at"] = se.get("max_packet_delta_at")
 
-    pairs = []
-    if flashes and beeps:
-        b = np.array(beeps)
-        for f in flashes:
-            k = int(np.argmin(np.abs(b - f)))
-            if abs(b[k] - f) <= PAIR_WINDOW_S:
-                pairs.append({"flash": round(f, 4), "beep": round(float(b[k]), 4),
-                              "offset_ms": round(float(b[k] - f) * 1000, 2)})
-    offs = np.array([p["offset_ms"] for p in pairs])
-    rep["sync"] = {
-        "flashes": len(flashes), "beeps": len(beeps), "count": len(pairs), "pairs": pairs,
-        "mean_ms": round(float(offs.mean()), 2) if len(offs) else None,
-        "max_abs_ms": round(float(np.abs(offs).max()), 2) if len(offs) else None,
-    }
+    rep["sync"] = pair_markers(flashes, beeps)
     return rep
+
+
+def parse_rgb(rgb):
+    """"rrggbb" / "#rrggbb" / (r, g, b) -> [r, g, b]."""
+    if isinstance(rgb, str):
+        h = rgb.lstrip("#")
+        if len(h) != 6:
+            raise ValueError("colour %r: want RRGGBB" % rgb)
+        return [int(h[i:i + 2], 16) for i in (0, 2, 4)]
+    return [int(c) for c in rgb]
+
+
+def color_distance(a, b):
+    """Largest per-channel difference, 0-255."""
+    return max(abs(x - y) for x, y in zip(parse_rgb(a), parse_rgb(b)))
+
+
+def color_timeline(path, crop, start=None, end=None):
+    """[(t, "rrggbb")] of region crop (X, Y, W, H) for every decoded frame
+    of the first video stream, t in file timestamps (only the video is
+    decoded)."""
+    info = probe(path)
+    t0 = fnum(info.get("format", {}).get("start_time")) or 0.0
+    vs = next((s for s in info.get("streams", []) if s.get("codec_type") == "video"), None)
+    if vs is None:
+        raise MediaError("%s has no video stream" % path)
+    full = vs.get("color_range") == "pc" or (vs.get("pix_fmt") or "").startswith("yuvj")
+    until = end - t0 + 1.0 if end is not None else None
+    frames, _, errors, rc = decode(path, True, False, [tuple(crop)], 1, until)
+    if rc != 0 and not frames[0]:
+        raise MediaError("ffmpeg cannot decode %s: %s" % (path, "; ".join(errors[:3])))
+    return [(round(f[0] + t0, 4), color_of(f, full)) for f in sorted(frames[0])
+            if in_window(f[0] + t0, start, end)]
+
+
+def first_time_color(path_or_timeline, crop=None, rgb="ffffff", tol=40, after=None, hold=1):
+    """The first time (file timestamp, s) at or after `after` from which the
+    region shows rgb within tol (per channel, 0-255) for `hold` consecutive
+    frames; None if never. path_or_timeline: a file (crop required) or a
+    timeline from color_timeline()."""
+    tl = (color_timeline(path_or_timeline, crop) if isinstance(path_or_timeline, str)
+          else path_or_timeline)
+    run = 0
+    for i, (t, c) in enumerate(tl):
+        if after is not None and t < after:
+            continue
+        run = run + 1 if color_distance(c, rgb) <= tol else 0
+        if run >= hold:
+            return tl[i - hold + 1][0]
+    return None
 
 
 # ---------------------------------------------------------------- checks
@@ -501,8 +674,8 @@ def check(rep, args):
         found = [f["freq"] for f in rep.get("audio", {}).get("dominant_freqs", [])]
         for want in (float(x) for x in args.expect_freq.split(",") if x.strip()):
             if not any(abs(f - want) <= args.freq_tol for f in found):
-                fails.append("audio frequency: expected %g Hz +- %g, dominant: %s"
-                             % (want, args.freq_tol, found or "none (no audio or silence)"))
+                fails.append("audio frequency (%s): expected %g Hz +- %g, dominant: %s"
+                             % (args.channel, want, args.freq_tol, found or "none (no audio or silence)"))
     markers = rep["sync"]["count"]
     if "video" in rep and "audio" not in rep:
         markers = rep["sync"]["flashes"]
@@ -520,9 +693,8 @@ def check(rep, args):
                      % (args.min_markers, markers, rep["sync"]["flashes"], rep["sync"]["beeps"]))
     if args.expect_color:
         want = args.expect_color.lstrip("#")
-        w = [int(want[i:i + 2], 16) for i in (0, 2, 4)]
         got = rep.get("video", {}).get("mean_rgb")
-        if not got or max(abs(a - b) for a, b in zip(w, got)) > args.color_tol:
+        if not got or color_distance(want, got) > args.color_tol:
             fails.append("video colour: expected %s +- %d, found %s"
                          % (want, args.color_tol, rep.get("video", {}).get("mean_color", "none")))
     if args.max_video_gap_ms is not None:
@@ -530,6 +702,16 @@ def check(rep, args):
         if g is None or g > args.max_video_gap_ms:
             fails.append("video gap: largest frame interval %s ms > %s ms (at %s s)"
                          % (g, args.max_video_gap_ms, rep.get("video", {}).get("max_frame_gap_at")))
+    if args.expect_fps is not None:
+        fr = rep.get("video", {}).get("frame_rate") or {}
+        m = fr.get("measured_fps")
+        if m is None:
+            fails.append("frame rate: expected %g fps, found %d frames" % (args.expect_fps, fr.get("frames", 0)))
+        elif fr["bad_intervals"] or abs(m - args.expect_fps) > 0.005 * args.expect_fps:
+            fails.append("frame rate: expected constant %g fps, measured %.3f fps, %d intervals off "
+                         "by more than half a frame (%d duplicates, %d gaps), largest deviation "
+                         "%+.1f ms at %s s" % (args.expect_fps, m, fr["bad_intervals"], fr["duplicates"],
+                                               fr["gaps"], fr["max_deviation_ms"], fr["max_deviation_at"]))
     if args.max_audio_gap_ms is not None:
         g = rep.get("audio", {}).get("max_packet_delta_ms")
         if g is None or g > args.max_audio_gap_ms:
@@ -561,12 +743,29 @@ def summary(rep):
                  "%d flashes"
                  % (v["frames"], v.get("fps"), v.get("max_frame_gap_ms"), v.get("max_frame_gap_at"),
                     v.get("mean_color", "?"), v.get("mean_yuv"), len(v.get("flashes", []))))
+        fr = v.get("frame_rate")
+        if fr and fr.get("measured_fps") is not None:
+            L.append("  frame rate: %.3f fps measured (%g expected), largest interval deviation %+.2f ms "
+                     "at %s s, %d intervals off by > half a frame"
+                     % (fr["measured_fps"], fr["expected_fps"], fr["max_deviation_ms"],
+                        fr["max_deviation_at"], fr["bad_intervals"]))
     a = rep.get("audio")
+
+    def freqs(lst):
+        return ", ".join("%g Hz (%g dB)" % (f["freq"], f["level_db"]) for f in lst) or "none"
+
     if a:
-        L.append("  audio: %.3f s decoded, %s dBFS, dominant %s, %d beeps, max packet delta %s ms"
-                 % (a["decoded_s"], a["rms_dbfs"],
-                    ", ".join("%g Hz (%g dB)" % (f["freq"], f["level_db"]) for f in a["dominant_freqs"])
-                    or "none", len(a["beeps"]), a.get("max_packet_delta_ms")))
+        L.append("  audio (%s): %.3f s decoded, %s dBFS, dominant %s, %d beeps at %g Hz, "
+                 "max packet delta %s ms"
+                 % (a["channel"], a["decoded_s"], a["rms_dbfs"], freqs(a["dominant_freqs"]),
+                    len(a["beeps"]), a["beep_hz"], a.get("max_packet_delta_ms")))
+        for name, c in sorted((a.get("channels") or {}).items()):
+            L.append("    %s: %s dBFS, dominant %s" % (name, c["rms_dbfs"], freqs(c["dominant_freqs"])))
+    if "color_timeline" in rep:
+        tl = rep["color_timeline"]
+        changes = [e for i, e in enumerate(tl) if i == 0 or color_distance(e[1], tl[i - 1][1]) > 40]
+        L.append("  colour timeline: %d frames; changes %s"
+                 % (len(tl), " ".join("%.3f #%s" % (t, c) for t, c in changes[:12])))
     s = rep["sync"]
     if s["count"]:
         L.append("  sync: %d pairs, beep-flash mean %+.1f ms, max |%.1f| ms; offsets %s"
@@ -596,17 +795,41 @@ def main(argv=None):
     ap.add_argument("--max-audio-gap-ms", type=float, help="largest allowed jump between audio packet PTS")
     ap.add_argument("--max-decode-errors", type=int)
     ap.add_argument("--crop", help="X,Y,W,H: analyse only this video region (a tile)")
+    ap.add_argument("--beep-hz", type=float, default=BEEP_HZ,
+                    help="marker beep frequency to look for (default %g)" % BEEP_HZ)
+    ap.add_argument("--channel", choices=("mono", "left", "right"), default="mono",
+                    help="audio channel analysed (mono: the channels' mean)")
+    ap.add_argument("--start", type=float, help="analyse from this file timestamp (s)")
+    ap.add_argument("--end", type=float, help="analyse up to this file timestamp (s)")
+    ap.add_argument("--color-timeline", metavar="X,Y,W,H",
+                    help="report the region's colour for every frame (color_timeline)")
+    ap.add_argument("--expect-fps", type=float,
+                    help="constant frame rate: every frame interval 1/N s within half a frame")
     args = ap.parse_args(argv)
-    crop = None
-    if args.crop:
-        crop = tuple(int(v) for v in args.crop.split(","))
-        if len(crop) != 4:
-            ap.error("--crop wants X,Y,W,H")
+
+    def region(text, opt):
+        try:
+            r = tuple(int(v) for v in text.split(","))
+        except ValueError:
+            r = ()
+        if len(r) != 4 or r[2] <= 0 or r[3] <= 0 or r[0] < 0 or r[1] < 0:
+            ap.error("%s wants X,Y,W,H (non-negative, W and H > 0)" % opt)
+        return r
+
+    crop = region(args.crop, "--crop") if args.crop else None
+    timeline = region(args.color_timeline, "--color-timeline") if args.color_timeline else None
+    if args.beep_hz <= 50 or args.beep_hz >= SR / 2 - 50:
+        ap.error("--beep-hz wants a frequency between 50 and %d Hz" % (SR / 2 - 50))
+    if args.start is not None and args.end is not None and args.end <= args.start:
+        ap.error("--end must be after --start")
+    if args.expect_fps is not None and args.expect_fps <= 0:
+        ap.error("--expect-fps wants a positive rate")
     if not os.path.exists(args.file):
         print("check_media: %s: no such file" % args.file, file=sys.stderr)
         return 2
     try:
-        rep = analyse(args.file, crop)
+        rep = analyse(args.file, crop, beep_hz=args.beep_hz, channel=args.channel, start=args.start,
+                      end=args.end, timeline=timeline, expect_fps=args.expect_fps)
     except MediaError as e:
         print("check_media: %s" % e, file=sys.stderr)
         return 2

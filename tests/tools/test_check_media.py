@@ -31,6 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHECK = os.path.join(HERE, "check_media.py")
+sys.path.insert(0, HERE)
+import check_media as media  # noqa: E402  (the module API the integration tests use)
 PY = sys.executable or "/usr/bin/python3"
 DUR = 10
 FRAME_MS = 1000.0 / 30
@@ -224,6 +226,201 @@ def expect_rc(path, args, want, what):
         print("%-28s exit %d as expected%s" % (what, r.returncode, (": " + msg.splitlines()[0]) if msg else ""))
 
 
+
+# ---------------------------------------------------------------- composites
+# Files like a room composite's: several participants, each with its tile,
+# its flashes, its tone and its own marker beep, mixed into one track.
+
+MIX_DUR = 6
+TILES = [(0, 0, 320, 180), (320, 0, 320, 180), (0, 180, 320, 180), (320, 180, 320, 180)]
+MIX_COLORS = ["ff0000", "00ff00", "0000ff", "ffff00"]
+MIX_FLASH = [0.5, 0.5, 1.0, 1.3]          # first flash of each tile (then every 2 s)
+MIX_D = [0.0, 0.04, -0.03, 0.08]           # beep - flash per participant, s
+MIX_BEEP = [2000, 2500, 3000, 3500]
+MIX_BEEP_AMP = [0.3, 0.3, 0.3, 0.04]        # the last one quiet, among loud beeps
+MIX_TONE = [440, 550, 660, 880]
+TILE2_FROM = 2.0                           # tile 2 shows its colour from then on (grey before)
+
+
+def marker(start, length=0.1):
+    """lavfi expression: true for `length` s every 2 s from `start`, sample
+    and frame exact (1 ms early so that a frame at `start` is in)."""
+    return "gte(t,%.4f)*lt(mod(t-%.4f,2),%.4f)" % (start - 0.001, start - 0.001, length)
+
+
+def mix_video():
+    parts = ["color=c=0x404040:s=640x360:r=30:d=%g" % MIX_DUR]
+    for k, (x, y, w, h) in enumerate(TILES):
+        en = ":enable='gte(t,%g)'" % TILE2_FROM if k == 2 else ""
+        parts.append("drawbox=x=%d:y=%d:w=%d:h=%d:c=0x%s:t=fill%s" % (x, y, w, h, MIX_COLORS[k], en))
+    for k, (x, y, w, h) in enumerate(TILES):
+        parts.append("drawbox=x=%d:y=%d:w=%d:h=%d:c=white:t=fill:enable='%s'"
+                     % (x, y, w, h, marker(MIX_FLASH[k])))
+    return ",".join(parts)
+
+
+def mix_audio():
+    terms = []
+    for k in range(4):
+        terms.append("if(%s,%g*sin(2*PI*%d*t),0.12*sin(2*PI*%d*t))"
+                     % (marker(MIX_FLASH[k] + MIX_D[k]), MIX_BEEP_AMP[k], MIX_BEEP[k], MIX_TONE[k]))
+    return "aevalsrc=exprs='%s':s=48000:d=%g" % ("+".join(terms), MIX_DUR)
+
+
+# Stereo: left 440 Hz with 2000 Hz beeps (loud, quiet, loud) in time with the
+# flashes; right 660 Hz with 3000 Hz beeps 50 ms late; audio missing 3.2-3.8 s.
+STEREO_AUDIO = ("aevalsrc=exprs='if(%s,if(between(t,2,4),0.05,0.8)*sin(2*PI*2000*t),0.25*sin(2*PI*440*t))|"
+                "if(%s,0.8*sin(2*PI*3000*t),0.25*sin(2*PI*660*t))':s=48000:d=6:c=stereo"
+                % (marker(0.5), marker(0.55)))
+
+
+def build_mix(path, tmp):
+    ffmpeg("-f", "lavfi", "-i", mix_video(), "-f", "lavfi", "-i", mix_audio(), *H264, *AAC, path)
+
+
+def build_stereo(path, tmp):
+    ffmpeg("-f", "lavfi", "-i", video_src("0000ff", 6).replace("320x240", "320x180"),
+           "-f", "lavfi", "-i", STEREO_AUDIO, "-af", "aselect='not(between(t,3.2,3.8))'",
+           *VP8, "-c:a", "libopus", "-b:a", "128k", path)
+
+
+def build_jitter(path, tmp):
+    # Frame 45 (1.5 s) 20 ms late, frame 75 (2.5 s) 10 ms late.
+    ffmpeg("-f", "lavfi", "-i", "color=c=0x808080:s=160x90:r=30:d=3",
+           "-vf", "settb=1/1000,setpts='(N+0.6*eq(N,45)+0.3*eq(N,75))/(30*TB)'", "-fps_mode", "vfr",
+           "-enc_time_base", "1:1000", *VP8, path)
+
+
+COMPOSITE_FILES = {"mix4_h264_aac.mp4": build_mix, "stereo_vp8_opus.webm": build_stereo,
+                   "jitter_vp8.webm": build_jitter}
+
+
+def near(a, b, tol):
+    return a is not None and b is not None and abs(a - b) <= tol
+
+
+def expect_json(path, args, want_fails, what):
+    """One run: its report, after checking that exactly the expectations
+    named in want_fails (failure message prefixes) failed."""
+    rc, rep, err = check_json(path, *args)
+    if rep is None:
+        fail("%s: check_media exit %d: %s" % (what, rc, err.strip()))
+        return None
+    got = rep.get("failures", [])
+    unexpected = [f for f in got if not any(f.startswith(w) for w in want_fails)]
+    missing = [w for w in want_fails if not any(f.startswith(w) for f in got)]
+    if rc != (1 if want_fails else 0) or unexpected or missing:
+        fail("%s: exit %d, failures %s, want exactly %s" % (what, rc, got, want_fails or "none"))
+    elif want_fails:
+        print("%-28s failed as expected: %s" % (what, " | ".join(got)))
+    return rep
+
+
+# Per participant: extra expectations of its run, and which of them fail.
+MIX_EXTRA = [
+    (["--expect-freq", "440,550,660,880", "--max-audio-gap-ms", "40", "--expect-fps", "30"], []),
+    (["--max-sync-ms", "20"], ["A/V sync"]),                      # 40 ms > 20 ms
+    (["--expect-freq", "440,550,660,990"], ["audio frequency"]),  # no 990 Hz tone
+    (["--expect-fps", "25", "--max-sync-ms", "85"], ["frame rate"]),
+]
+
+
+def check_participants(path):
+    """Per participant: its tile's flashes with its own beep in the mix."""
+    for k in range(4):
+        what = "mix participant %d (beep %d Hz)" % (k, MIX_BEEP[k])
+        extra, fails = MIX_EXTRA[k]
+        rep = expect_json(path, ["--crop", ",".join(map(str, TILES[k])), "--beep-hz", str(MIX_BEEP[k])]
+                          + extra, fails, what)
+        if rep is None:
+            continue
+        s = rep["sync"]
+        offs = [p["offset_ms"] for p in s["pairs"]]
+        print("%-28s pairs %d offsets %s (expected %+.0f)"
+              % (what, s["count"], " ".join("%+.1f" % o for o in offs), MIX_D[k] * 1000))
+        if s["count"] != 3 or s["beeps"] != 3:
+            fail("%s: %d pairs, %d beeps, want 3 (%s)" % (what, s["count"], s["beeps"], rep["audio"]["beeps"]))
+        if any(abs(o - MIX_D[k] * 1000) > 3.0 for o in offs):
+            fail("%s: offsets %s, want %+.0f +- 3 ms" % (what, offs, MIX_D[k] * 1000))
+        fr = [f["freq"] for f in rep["audio"]["dominant_freqs"]]
+        if k == 0:
+            print("%-28s dominant %s" % ("mix of 4 tones", fr))
+            if not all(any(near(f, t, 2) for f in fr[:4]) for t in MIX_TONE):
+                fail("mix: the 4 tones %s are not the 4 dominant frequencies %s" % (MIX_TONE, fr))
+            if any(abs(f - b) < 100 for f in fr for b in MIX_BEEP):
+                fail("mix: a beep leaked into the dominant frequencies %s" % fr)
+
+
+def check_mix(path):
+    check_participants(path)
+    # The tile that appears at 2 s: the timeline (CLI) and the module agree.
+    rep = expect_json(path, ["--color-timeline", ",".join(map(str, TILES[2])), "--expect-fps", "30",
+                             "--beep-hz", "4000", "--start", "2", "--end", "4.5"], [], "mix timeline")
+    if rep is None:
+        return
+    tl = rep.get("color_timeline") or []
+    if not (74 <= len(tl) <= 76) or not near(tl[0][0], 2.0, 0.001):
+        fail("mix timeline: %d entries from %s, want 75 from 2.0" % (len(tl), tl[:1]))
+    if rep["audio"]["beeps"]:
+        fail("mix: beeps found at 4000 Hz where there are none: %s" % rep["audio"]["beeps"])
+    if rep["video"]["flashes"] != [2.5] or rep["sync"]["flashes"] != 1:
+        fail("mix window 2-4.5 s: flashes %s, want [2.5]" % rep["video"]["flashes"])
+    fps = rep["video"].get("frame_rate", {})
+    if fps.get("bad_intervals") != 0 or not near(fps.get("measured_fps"), 30, 0.01):
+        fail("mix: frame rate %s, want 30 without bad intervals" % fps)
+    t_appear = media.first_time_color(path, TILES[2], MIX_COLORS[2], tol=40, hold=3)
+    t_cli = media.first_time_color([tuple(e) for e in tl], None, MIX_COLORS[2], tol=40)
+    t_red = media.first_time_color(path, TILES[2], "ff0000", tol=40)
+    print("%-28s tile 2 shows #%s from %s s (timeline %s), red never: %s"
+          % ("mix colour timeline", MIX_COLORS[2], t_appear, t_cli, t_red))
+    if not near(t_appear, TILE2_FROM, 0.001) or not near(t_cli, TILE2_FROM, 0.001) or t_red is not None:
+        fail("mix: tile 2 appears at %s / %s (red at %s), want %s / never"
+             % (t_appear, t_cli, t_red, TILE2_FROM))
+
+
+def check_stereo(path):
+    want = OPUS_MKV_BIAS_MS
+    rep = expect_json(path, ["--channel", "left", "--beep-hz", "2000", "--end", "3.1", "--expect-freq", "440",
+                             "--max-audio-gap-ms", "40"], [], "stereo left to 3.1 s")
+    if rep is None:
+        return
+    ch = rep["audio"].get("channels") or {}
+    left = [f["freq"] for f in ch.get("left", {}).get("dominant_freqs", [])]
+    right = [f["freq"] for f in ch.get("right", {}).get("dominant_freqs", [])]
+    offs = [p["offset_ms"] for p in rep["sync"]["pairs"]]
+    print("%-28s left %s right %s; left beeps %s offsets %s; packet delta %s ms before 3.1 s"
+          % ("stereo_vp8_opus.webm", left, right, rep["audio"]["beeps"], offs,
+             rep["audio"]["max_packet_delta_ms"]))
+    if not left or not near(left[0], 440, 2) or any(near(f, 660, 20) for f in left):
+        fail("stereo: left channel dominant %s, want 440 alone" % left)
+    if not right or not near(right[0], 660, 2) or any(near(f, 440, 20) for f in right):
+        fail("stereo: right channel dominant %s, want 660 alone" % right)
+    if len(offs) != 2 or any(abs(o - want) > 3 for o in offs):   # 0.5 loud, 2.5 quiet
+        fail("stereo: left beeps (2000 Hz) offsets %s, want 2 at %+.1f" % (offs, want))
+    # Right: 3000 Hz beeps 50 ms late; the gap 3.2-3.8 s is in the window.
+    rep = expect_json(path, ["--channel", "right", "--expect-freq", "660", "--max-audio-gap-ms", "100"],
+                      ["audio gap"], "stereo right, Opus gap")
+    offs = [p["offset_ms"] for p in rep["sync"]["pairs"]] if rep else []
+    print("%-28s right beeps offsets %s" % ("stereo_vp8_opus.webm", offs))
+    if len(offs) != 3 or any(abs(o - (50 + want)) > 3 for o in offs):
+        fail("stereo: right channel offsets %s, want 3 at %+.1f" % (offs, 50 + want))
+    expect_json(path, ["--channel", "left", "--expect-freq", "660"], ["audio frequency"],
+                "stereo left is not 660 Hz")
+
+
+def check_jitter(path):
+    rep = expect_json(path, ["--expect-fps", "30"], ["frame rate"], "jitter")
+    fr = (rep or {}).get("video", {}).get("frame_rate", {})
+    if fr.get("bad_intervals") != 2 or not near(abs(fr.get("max_deviation_ms") or 0), 20, 1.5):
+        fail("jitter: frame rate %s, want 2 intervals 20 ms off" % fr)
+    rep = expect_json(path, ["--expect-fps", "30", "--start", "2"], [], "jitter from 2 s")
+    fr = (rep or {}).get("video", {}).get("frame_rate", {})
+    if not near(abs(fr.get("max_deviation_ms") or 0), 10, 1.5):
+        fail("jitter from 2 s: frame rate %s, want 10 ms deviation (within half a frame)" % fr)
+    else:
+        print("%-28s passes, largest deviation %+.1f ms within half a frame"
+              % ("jitter from 2 s", fr["max_deviation_ms"]))
+
 def main():
     t0 = time.time()
     tmp = tempfile.mkdtemp(prefix="egw-check-media-")
@@ -241,8 +438,9 @@ def main():
                 return case, path, e
             return case, path, None
 
+        extra = [dict(name=n, build=b) for n, b in COMPOSITE_FILES.items()]
         with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as ex:
-            built = list(ex.map(one, cases))
+            built = list(ex.map(one, cases + extra))
         print("generated %d files in %.1f s" % (len(built), time.time() - t0))
         ready = []
         for case, path, err in built:
@@ -250,31 +448,35 @@ def main():
                 fail("%s: could not generate: %s" % (case["name"], err))
             else:
                 ready.append((case, path))
-        with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as ex:
-            list(ex.map(lambda cp: verify(*cp), ready))
         by_name = {case["name"]: path for case, path in ready}
+        checks = [lambda c=c, p=p: verify(c, p) for c, p in ready if c["name"] not in COMPOSITE_FILES]
+        for name, fn in (("mix4_h264_aac.mp4", check_mix), ("stereo_vp8_opus.webm", check_stereo),
+                         ("jitter_vp8.webm", check_jitter)):
+            if name in by_name:
+                checks.append(lambda fn=fn, p=by_name[name]: fn(p))
+        with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as ex:
+            list(ex.map(lambda f: f(), checks))
 
-        # The CLI's expectations and exit statuses.
+        # The CLI's expectations and exit statuses: every expectation met,
+        # then each wrong one reported (one run for all of them).
         p60 = by_name.get("ff_h264_aac_60.mp4")
         if p60:
-            expect_rc(p60, ["--max-sync-ms", "70", "--min-markers", "5", "--expect-codecs", "h264,aac",
-                            "--expect-duration", "10", "--expect-freq", "660", "--expect-color", "00ff00",
-                            "--max-video-gap-ms", "40", "--max-audio-gap-ms", "40",
-                            "--max-decode-errors", "0"], 0, "all expectations met")
-            expect_rc(p60, ["--max-sync-ms", "40"], 1, "sync 60 ms > 40 ms")
-            expect_rc(p60, ["--expect-freq", "440"], 1, "wrong frequency")
-            expect_rc(p60, ["--expect-codecs", "vp8,opus"], 1, "wrong codecs")
-            expect_rc(p60, ["--expect-duration", "12"], 1, "wrong duration")
-            expect_rc(p60, ["--min-markers", "6"], 1, "too few markers")
-            expect_rc(p60, ["--expect-color", "ff0000"], 1, "wrong colour")
+            expect_json(p60, ["--max-sync-ms", "70", "--min-markers", "5", "--expect-codecs", "h264,aac",
+                              "--expect-duration", "10", "--expect-freq", "660", "--expect-color", "00ff00",
+                              "--max-video-gap-ms", "40", "--max-audio-gap-ms", "40",
+                              "--max-decode-errors", "0", "--expect-fps", "30"], [], "all expectations met")
+            expect_json(p60, ["--max-sync-ms", "40", "--expect-freq", "440", "--expect-codecs", "vp8,opus",
+                              "--expect-duration", "12", "--min-markers", "6", "--expect-color", "ff0000"],
+                        ["A/V sync: max", "audio frequency", "codecs", "duration", "markers", "video colour"],
+                        "wrong expectations")
         pg = by_name.get("ff_gaps_h264_aac_60.mp4")
         if pg:
-            expect_rc(pg, ["--max-video-gap-ms", "500"], 1, "video gap > 500 ms")
-            expect_rc(pg, ["--max-audio-gap-ms", "500"], 1, "audio gap > 500 ms")
+            expect_json(pg, ["--max-video-gap-ms", "500", "--max-audio-gap-ms", "500", "--expect-fps", "30"],
+                        ["video gap", "audio gap", "frame rate"], "gaps > 500 ms")
         po = by_name.get("ff_opus_60.ogg")
         if po:
-            expect_rc(po, ["--min-markers", "5", "--expect-freq", "440"], 0, "audio-only markers")
-            expect_rc(po, ["--max-sync-ms", "40"], 1, "audio-only has no pairs")
+            expect_json(po, ["--min-markers", "5", "--expect-freq", "440", "--max-sync-ms", "40"],
+                        ["A/V sync: no flash/beep pairs"], "audio-only: markers, no pairs")
         expect_rc(os.path.join(tmp, "missing.mkv"), [], 2, "missing file")
         junk = os.path.join(tmp, "junk.mkv")
         with open(junk, "wb") as f:
