@@ -54,6 +54,29 @@ static void test_names(void)
 			       sizeof(err)) == EGW_OK);
 	egw_layout_free(l);
 
+	/* the examples of docs/layouts.md */
+	static const char *const examples[] = {
+		"{\"regions\": [\n"
+		"  {\"name\": \"presenter\", \"x\": 0, \"y\": 0, \"width\": 960, \"height\": 720,\n"
+		"   \"max_columns\": 1, \"max_rows\": 1, \"participants\": [\"Dana Presenter\"]},\n"
+		"  {\"name\": \"audience\", \"x\": 964, \"y\": 0, \"width\": 316, \"height\": 720,\n"
+		"   \"max_columns\": 1, \"max_rows\": 4, \"exclude\": [\"Dana Presenter\"],\n"
+		"   \"reuse\": \"show_newest\"}\n"
+		"]}",
+		"{\"regions\": [\n"
+		"  {\"name\": \"screens\", \"sources\": \"screen\"},\n"
+		"  {\"name\": \"pip\", \"x\": 960, \"y\": 540, \"width\": 320, \"height\": 180, \"z\": 1,\n"
+		"   \"max_columns\": 2, \"max_rows\": 1, \"sources\": \"camera\", \"reuse\": \"none\"}\n"
+		"]}",
+		"{\"regions\": [{\"max_columns\": 2, \"max_rows\": 2, \"reuse\": \"none\"}]}",
+	};
+	for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++) {
+		l = NULL;
+		CHECK(parse(examples[i], &l, err, sizeof(err)) == EGW_OK);
+		CHECK(egw_layout_kind(l) == EGW_LAYOUT_CUSTOM);
+		egw_layout_free(l);
+	}
+
 	/* every field, and odd numbers (rounded down to even) */
 	l = NULL;
 	CHECK(parse("{\"regions\":[{\"name\":\"main\",\"x\":1,\"y\":3,\"width\":1279,"
