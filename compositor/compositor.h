@@ -69,7 +69,8 @@ typedef struct egw_layout egw_layout_t;
 /* Parses a layout: one of the names "grid", "speaker", "screenshare",
  * "single-speaker", or the compact JSON of a custom layout object (see
  * docs/layouts.md), checked against a canvas of width x height (0x0: not
- * known; regions are then clipped to the canvas when it is used). field names the layout in messages ("source.layout").
+ * known; regions are then clipped to the canvas when it is used). field
+ * names the layout in messages ("source.layout").
  * EGW_ERR_INVALID_REQUEST with errstr naming the field path, e.g.
  * "source.layout.regions[1].width: must be an integer between 2 and 1280". */
 egw_err_t egw_layout_parse(const char *text, const char *field, int width, int height,

@@ -147,7 +147,8 @@ static char *read_file(const char *path)
 	if (!f)
 		return NULL;
 	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (text = calloc(1, (size_t)size + 1)) && fread(text, 1, (size_t)size, f) != (size_t)size) {
+	    (text = calloc(1, (size_t)size + 1)) &&
+	    fread(text, 1, (size_t)size, f) != (size_t)size) {
 		free(text);
 		text = NULL;
 	}
@@ -172,8 +173,8 @@ static void golden(const char *name, int n, const egw_scene_t *s)
 	}
 	want = read_file(path);
 	if (!want || strncmp(want, got, strlen(got)) || strcmp(want + strlen(got), "\n")) {
-		fprintf(stderr, "%s differs from the scene (EGW_GOLDEN_UPDATE=1 rewrites it):\n%s\n",
-			path, got);
+		fprintf(stderr, "%s differs from the scene (EGW_GOLDEN_UPDATE=1 rewrites it):"
+			"\n%s\n", path, got);
 		CHECK(0);
 	}
 	free(want);
@@ -492,7 +493,8 @@ static void test_placeholders(void)
 	} cases[] = {
 		{"Alice Brown", "AB"}, {"bob", "B"}, {"  jean-luc  de la tour ", "JT"},
 		{"Émile Zola", "ÉZ"}, {"(max)", "M"}, {"", "?"}, {"!!!", "?"},
-		{"\xf0\x9f\x98\x80 \xf0\x9f\x98\x81", "\xf0\x9f\x98\x80"}, /* two 4-byte letters do not fit */
+		/* two 4-byte letters do not fit in initials[8] */
+		{"\xf0\x9f\x98\x80 \xf0\x9f\x98\x81", "\xf0\x9f\x98\x80"},
 		{"bad \xc3", "B"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -559,7 +561,8 @@ static void test_custom_reuse(void)
 	/* show_newest and show_oldest, participants by name or id, sources */
 	c = compositor("{\"regions\":[{\"name\":\"a\",\"width\":640,\"max_columns\":2,"
 		       "\"max_rows\":1,\"reuse\":\"show_newest\"},"
-		       "{\"name\":\"b\",\"x\":640,\"max_rows\":1,\"participants\":[\"bob\",\"p04\"],"
+		       "{\"name\":\"b\",\"x\":640,\"max_rows\":1,"
+		       "\"participants\":[\"bob\",\"p04\"],"
 		       "\"z\":-1},"
 		       "{\"name\":\"c\",\"x\":640,\"y\":360,\"sources\":\"screen\",\"z\":2},"
 		       "{\"name\":\"d\",\"x\":640,\"y\":360,\"sources\":\"camera\",\"z\":2,"
@@ -581,9 +584,10 @@ static void test_custom_reuse(void)
 		       EGW_MIX_EVERYONE, NULL);
 	join(c, 1);
 	egw_compositor_update(c, 0);
+	const egw_tile_t *tiles = egw_compositor_scene(c)->tiles;
 	CHECK(egw_compositor_scene(c)->n_tiles == 2);
-	CHECK(egw_compositor_scene(c)->tiles[0].z == 0 && egw_compositor_scene(c)->tiles[0].x == 960);
-	CHECK(egw_compositor_scene(c)->tiles[1].z == 5 && egw_compositor_scene(c)->tiles[1].width == 1280);
+	CHECK(tiles[0].z == 0 && tiles[0].x == 960);
+	CHECK(tiles[1].z == 5 && tiles[1].width == 1280);
 	egw_compositor_free(c);
 }
 

@@ -59,14 +59,17 @@ static void test_names(void)
 		"{\"regions\": [\n"
 		"  {\"name\": \"presenter\", \"x\": 0, \"y\": 0, \"width\": 960, \"height\": 720,\n"
 		"   \"max_columns\": 1, \"max_rows\": 1, \"participants\": [\"Dana Presenter\"]},\n"
-		"  {\"name\": \"audience\", \"x\": 964, \"y\": 0, \"width\": 316, \"height\": 720,\n"
+		"  {\"name\": \"audience\", \"x\": 964, \"y\": 0, \"width\": 316,"
+		" \"height\": 720,\n"
 		"   \"max_columns\": 1, \"max_rows\": 4, \"exclude\": [\"Dana Presenter\"],\n"
 		"   \"reuse\": \"show_newest\"}\n"
 		"]}",
 		"{\"regions\": [\n"
 		"  {\"name\": \"screens\", \"sources\": \"screen\"},\n"
-		"  {\"name\": \"pip\", \"x\": 960, \"y\": 540, \"width\": 320, \"height\": 180, \"z\": 1,\n"
-		"   \"max_columns\": 2, \"max_rows\": 1, \"sources\": \"camera\", \"reuse\": \"none\"}\n"
+		"  {\"name\": \"pip\", \"x\": 960, \"y\": 540, \"width\": 320, \"height\": 180,"
+		" \"z\": 1,\n"
+		"   \"max_columns\": 2, \"max_rows\": 1, \"sources\": \"camera\","
+		" \"reuse\": \"none\"}\n"
 		"]}",
 		"{\"regions\": [{\"max_columns\": 2, \"max_rows\": 2, \"reuse\": \"none\"}]}",
 	};
@@ -139,17 +142,19 @@ static void test_rejections(void)
 	    NULL);
 	bad(REGION("{\"x\":1280}"), FIELD ".regions[1].x: must be an integer between 0 and 1278",
 	    NULL);
-	bad(REGION("{\"y\":720}"), FIELD ".regions[1].y: must be an integer between 0 and 718", NULL);
-	bad(REGION("{\"width\":0}"), FIELD ".regions[1].width: must be an integer between 2 and 1280",
+	bad(REGION("{\"y\":720}"), FIELD ".regions[1].y: must be an integer between 0 and 718",
 	    NULL);
+	bad(REGION("{\"width\":0}"), FIELD ".regions[1].width: must be an integer between 2 and "
+	    "1280", NULL);
 	bad(REGION("{\"height\":-5}"), FIELD ".regions[1].height: must be an integer between 2 and "
 	    "720", NULL);
 	bad(REGION("{\"width\":99999999999999999999}"), FIELD ": is not valid JSON", NULL);
 	bad(REGION("{\"x\":1000,\"width\":400}"), FIELD ".regions[1].width: the region goes beyond "
 	    "the canvas: x + width must be at most 1280", NULL);
-	bad(REGION("{\"y\":360,\"height\":362}"), FIELD ".regions[1].height: the region goes beyond "
-	    "the canvas: y + height must be at most 720", NULL);
-	bad(REGION("{\"z\":100}"), FIELD ".regions[1].z: must be an integer between -99 and 99", NULL);
+	bad(REGION("{\"y\":360,\"height\":362}"), FIELD ".regions[1].height: the region goes "
+	    "beyond the canvas: y + height must be at most 720", NULL);
+	bad(REGION("{\"z\":100}"), FIELD ".regions[1].z: must be an integer between -99 and 99",
+	    NULL);
 	bad(REGION("{\"max_rows\":0}"), FIELD ".regions[1].max_rows: must be an integer between 1 "
 	    "and 10", NULL);
 	bad(REGION("{\"max_columns\":11}"), FIELD ".regions[1].max_columns: must be an integer "
@@ -161,11 +166,12 @@ static void test_rejections(void)
 	    "camera, screen", "mic");
 	bad(REGION("{\"name\":5}"), FIELD ".regions[1].name: must be a string", NULL);
 	bad(REGION("{\"name\":\"\"}"), FIELD ".regions[1].name: must not be empty", NULL);
-	bad(REGION("{\"name\":\"a\\nb\"}"), FIELD ".regions[1].name: must not contain control", NULL);
+	bad(REGION("{\"name\":\"a\\nb\"}"), FIELD ".regions[1].name: must not contain control",
+	    NULL);
 	bad("{\"regions\":[{\"name\":\"SECRET2\"},{\"name\":\"other\"},{\"name\":\"SECRET2\"}]}",
 	    FIELD ".regions[2].name: must differ from the name of regions[0]", "SECRET2");
-	bad(REGION("{\"participants\":\"bob\"}"), FIELD ".regions[1].participants: must be an array",
-	    "bob");
+	bad(REGION("{\"participants\":\"bob\"}"),
+	    FIELD ".regions[1].participants: must be an array", "bob");
 	bad(REGION("{\"participants\":[]}"), FIELD ".regions[1].participants: must have 1 to 64 "
 	    "items", NULL);
 	bad(REGION("{\"participants\":[\"bob\",1]}"), FIELD ".regions[1].participants[1]: must be "
