@@ -137,7 +137,7 @@ typedef struct egw_scene {
 
 typedef struct egw_compositor egw_compositor_t;
 
-/* layout is taken (freed with the compositor). */
+/* layout is taken (freed with the compositor); NULL behaves as grid. */
 egw_compositor_t *egw_compositor_new(const egw_compositor_options_t *opt, egw_layout_t *layout);
 /* Switches the layout (taken); the next update() applies it. */
 void egw_compositor_set_layout(egw_compositor_t *c, egw_layout_t *layout);
