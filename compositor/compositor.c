@@ -33,25 +33,31 @@ int egw_comp_named(const comp_participant_t *p, char *const *names, size_t n)
 	return 0;
 }
 
-/* Makes room for one more pointer in *arr (holding n of *cap). */
-static int grow(void ***arr, size_t n, size_t *cap)
+/* Makes room for one more item of size bytes in the array whose address
+ * is at arrp (n items, capacity *cap). memcpy keeps it free of aliasing
+ * assumptions about the array's type. */
+static int grow(void *arrp, size_t n, size_t *cap, size_t size)
 {
-	void **bigger;
+	void *arr, *bigger;
+	size_t want = *cap ? *cap * 2 : 8;
 
 	if (n < *cap)
 		return 0;
-	bigger = realloc(*arr, (*cap ? *cap * 2 : 8) * sizeof(**arr));
+	memcpy(&arr, arrp, sizeof(arr));
+	bigger = realloc(arr, want * size);
 	if (!bigger)
 		return -1;
-	*arr = bigger;
-	*cap = *cap ? *cap * 2 : 8;
+	memcpy(arrp, &bigger, sizeof(bigger));
+	*cap = want;
 	return 0;
 }
 
-/* Removes item i of an array of n pointers, keeping the order. */
-static void remove_at(void **arr, size_t *n, size_t i)
+/* Removes item i of an array of n items of size bytes, keeping the order. */
+static void remove_at(void *arr, size_t *n, size_t i, size_t size)
 {
-	memmove(&arr[i], &arr[i + 1], (*n - i - 1) * sizeof(*arr));
+	char *base = arr;
+
+	memmove(base + i * size, base + (i + 1) * size, (*n - i - 1) * size);
 	(*n)--;
 }
 
@@ -154,7 +160,8 @@ static comp_participant_t *participant_for(egw_compositor_t *c, const egw_comp_t
 		}
 		return p;
 	}
-	if (grow((void ***)&c->participants, c->n_participants, &c->cap_participants))
+	if (grow(&c->participants, c->n_participants, &c->cap_participants,
+		 sizeof(*c->participants)))
 		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (!p || !(p->id = strdup(t->participant_id)) || !(p->name = strdup(name))) {
@@ -172,7 +179,7 @@ static void participant_leave(egw_compositor_t *c, comp_participant_t *p)
 	for (size_t i = 0; i < c->n_participants; i++) {
 		if (c->participants[i] != p)
 			continue;
-		remove_at((void **)c->participants, &c->n_participants, i);
+		remove_at(c->participants, &c->n_participants, i, sizeof(*c->participants));
 		break;
 	}
 	egw_comp_speaker_forget(c, p);
@@ -189,7 +196,7 @@ void egw_compositor_add_track(egw_compositor_t *c, const egw_comp_track_t *t)
 	    egw_comp_find_track(c, t->track_id))
 		return;
 	p = participant_for(c, t, &created);
-	if (!p || grow((void ***)&c->tracks, c->n_tracks, &c->cap_tracks))
+	if (!p || grow(&c->tracks, c->n_tracks, &c->cap_tracks, sizeof(*c->tracks)))
 		goto fail;
 	track = calloc(1, sizeof(*track));
 	if (!track || !(track->id = strdup(t->track_id)))
@@ -220,7 +227,7 @@ void egw_compositor_remove_track(egw_compositor_t *c, const char *track_id)
 			continue;
 		p = c->tracks[i]->p;
 		track_free(c->tracks[i]);
-		remove_at((void **)c->tracks, &c->n_tracks, i);
+		remove_at(c->tracks, &c->n_tracks, i, sizeof(*c->tracks));
 		if (--p->n_tracks == 0)
 			participant_leave(c, p);
 		return;

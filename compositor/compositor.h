@@ -69,7 +69,8 @@ typedef struct egw_layout egw_layout_t;
 /* Parses a layout: one of the names "grid", "speaker", "screenshare",
  * "single-speaker", or the compact JSON of a custom layout object (see
  * docs/layouts.md), checked against a canvas of width x height (0x0: not
- * known; regions are then clipped to the canvas when it is used). field names the layout in messages ("source.layout").
+ * known; regions are then clipped to the canvas when it is used). field
+ * names the layout in messages ("source.layout").
  * EGW_ERR_INVALID_REQUEST with errstr naming the field path, e.g.
  * "source.layout.regions[1].width: must be an integer between 2 and 1280". */
 egw_err_t egw_layout_parse(const char *text, const char *field, int width, int height,
@@ -136,7 +137,7 @@ typedef struct egw_scene {
 
 typedef struct egw_compositor egw_compositor_t;
 
-/* layout is taken (freed with the compositor). */
+/* layout is taken (freed with the compositor); NULL behaves as grid. */
 egw_compositor_t *egw_compositor_new(const egw_compositor_options_t *opt, egw_layout_t *layout);
 /* Switches the layout (taken); the next update() applies it. */
 void egw_compositor_set_layout(egw_compositor_t *c, egw_layout_t *layout);

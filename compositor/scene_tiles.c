@@ -25,7 +25,8 @@ static size_t participant_sources(const egw_compositor_t *c, comp_participant_t 
 	int ranks[2] = {0, 0};
 
 	for (int screen = 0; screen <= 1; screen++) {
-		if ((screen && kinds == EGW_SOURCES_CAMERA) || (!screen && kinds == EGW_SOURCES_SCREEN))
+		if ((screen && kinds == EGW_SOURCES_CAMERA) ||
+		    (!screen && kinds == EGW_SOURCES_SCREEN))
 			continue;
 		for (size_t i = 0; i < c->n_tracks; i++) {
 			comp_track_t *t = c->tracks[i];

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: set up and build, the unit and integration tests
 # under AddressSanitizer, UndefinedBehaviorSanitizer and LeakSanitizer, the
-# fuzz target briefly, then every test of the release build with ctest.
+# fuzz targets briefly, then every test of the release build with ctest.
 # Needs root (the integration tests create network namespaces). Extra
 # arguments go to the last ctest run (e.g. -R record).
 set -euo pipefail
@@ -18,7 +18,7 @@ cmake --build build-asan -j"$jobs"
 
 echo "== fuzz targets, briefly"
 CC=clang cmake -S . -B build-fuzz -DEGW_FUZZ=ON -DEGW_INTEGRATION=OFF >/dev/null
-cmake --build build-fuzz --target fuzz_job -j"$jobs"
+cmake --build build-fuzz --target fuzz_job fuzz_layout -j"$jobs"
 (cd build-fuzz && ctest -L fuzz --output-on-failure)
 
 echo "== all tests"
