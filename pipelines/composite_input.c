@@ -230,6 +230,31 @@ fail:
 	return err;
 }
 
+/* On a source pad whose branch went away: its data is dropped until the
+ * pad is linked again (then the probe goes). */
+static GstPadProbeReturn drop_unlinked(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	return gst_pad_is_linked(pad) ? GST_PAD_PROBE_REMOVE : GST_PAD_PROBE_DROP;
+}
+
+int egw_composite_input_has(const struct input *in, GstObject *obj)
+{
+	for (size_t i = 0; i < in->n_els; i++)
+		if (obj == GST_OBJECT(in->els[i]) ||
+		    gst_object_has_as_ancestor(obj, GST_OBJECT(in->els[i])))
+			return 1;
+	return 0;
+}
+
+int egw_composite_placeholder_has(const struct placeholder *ph, GstObject *obj)
+{
+	GstElement *els[] = {ph->src, ph->caps, ph->text};
+	for (size_t i = 0; i < G_N_ELEMENTS(els); i++)
+		if (els[i] && obj == GST_OBJECT(els[i]))
+			return 1;
+	return 0;
+}
+
 void egw_composite_input_free(struct input *in)
 {
 	GstElement *mixer;
@@ -239,6 +264,9 @@ void egw_composite_input_free(struct input *in)
 		return;
 	mixer = in->media == EGW_MEDIA_VIDEO ? in->g->vmix : in->g->amix;
 	if (in->sinkpad && (peer = gst_pad_get_peer(in->sinkpad))) {
+		/* The source may still push a little: swallowed, not an error. */
+		gst_pad_add_probe(peer, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+				  drop_unlinked, NULL, NULL);
 		gst_pad_unlink(peer, in->sinkpad);
 		gst_object_unref(peer);
 	}
@@ -329,10 +357,18 @@ fail:
 
 void egw_composite_placeholder_free(struct placeholder *ph)
 {
-	GstElement *parent;
+	GstElement *els[3], *parent;
 
 	if (!ph)
 		return;
+	els[0] = ph->src;
+	els[1] = ph->caps;
+	els[2] = ph->text;
+	/* The source stops first: its thread must not push into a pad that
+	 * is gone (not-linked is an error for a source). */
+	for (size_t i = 0; i < G_N_ELEMENTS(els); i++)
+		if (els[i])
+			gst_element_set_state(els[i], GST_STATE_NULL);
 	if (ph->mixpad) {
 		parent = GST_ELEMENT(gst_object_get_parent(GST_OBJECT(ph->mixpad)));
 		if (parent) {
@@ -341,16 +377,11 @@ void egw_composite_placeholder_free(struct placeholder *ph)
 		}
 		gst_object_unref(ph->mixpad);
 	}
-	GstElement *els[] = {ph->src, ph->caps, ph->text};
 	for (size_t i = 0; i < G_N_ELEMENTS(els); i++) {
-		if (!els[i])
+		if (!els[i] || !(parent = GST_ELEMENT(gst_object_get_parent(GST_OBJECT(els[i])))))
 			continue;
-		parent = GST_ELEMENT(gst_object_get_parent(GST_OBJECT(els[i])));
-		gst_element_set_state(els[i], GST_STATE_NULL);
-		if (parent) {
-			gst_bin_remove(GST_BIN(parent), els[i]);
-			gst_object_unref(parent);
-		}
+		gst_bin_remove(GST_BIN(parent), els[i]);
+		gst_object_unref(parent);
 	}
 	g_free(ph->participant_id);
 	g_free(ph);

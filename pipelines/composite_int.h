@@ -53,6 +53,7 @@ struct composite {
 	egw_encode_plan_t enc;
 	egw_composite_plan_t cp;
 	int track_mode;          /* track composite: fixed scene, no compositor layouts */
+	GstClockTime video_shift; /* added to video output times (A/V sync) */
 	egw_compositor_t *comp;
 	GstElement *vmix, *amix; /* compositor, audiomixer (NULL when not produced) */
 	GstElement *vbg, *abg;   /* background and silence sources */
@@ -73,6 +74,9 @@ egw_err_t egw_composite_input_new(struct composite *g, const egw_track_t *t, str
 void egw_composite_input_free(struct input *in); /* takes it out of the pipeline */
 struct placeholder *egw_composite_placeholder_new(struct composite *g, const egw_tile_t *tile);
 void egw_composite_placeholder_free(struct placeholder *ph);
+/* Is obj (an element, or inside one) part of the input / placeholder? */
+int egw_composite_input_has(const struct input *in, GstObject *obj);
+int egw_composite_placeholder_has(const struct placeholder *ph, GstObject *obj);
 /* Can this build decode codec? */
 int egw_composite_decodes(const char *codec);
 

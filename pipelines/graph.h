@@ -34,6 +34,10 @@ typedef struct egw_graph_ops {
 	 * next frame. NULL for graphs without layouts. */
 	egw_err_t (*update_layout)(egw_graph_t *g, const char *layout, char *errstr,
 				   size_t errstr_size);
+	/* An error was raised by obj: returns 1 when the graph took care of
+	 * it (e.g. dropped one participant's input; the egress goes on), 0 to
+	 * let it fail the egress. NULL: never handled. */
+	int (*element_error)(egw_graph_t *g, GstObject *obj, const char *message);
 	void (*free)(egw_graph_t *g);
 } egw_graph_ops_t;
 

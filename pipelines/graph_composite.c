@@ -127,6 +127,22 @@ static void apply_track_mode(struct composite *g)
 	}
 }
 
+/* JSON text on one line (for a log line): newlines and their indent go. */
+static void one_line(char *s)
+{
+	char *w = s;
+	for (char *r = s; r && *r; r++) {
+		if (*r == '\n') {
+			while (r[1] == ' ')
+				r++;
+			continue;
+		}
+		*w++ = *r;
+	}
+	if (w)
+		*w = '\0';
+}
+
 static void refresh(struct composite *g, int force)
 {
 	const egw_scene_t *sc;
@@ -147,6 +163,7 @@ static void refresh(struct composite *g, int force)
 	apply_placeholders(g, sc);
 	if (egw_log_enabled(EGW_LOG_DEBUG)) {
 		char *json = egw_scene_to_json(sc);
+		one_line(json);
 		EGW_LOG(g->log_id, DEBUG, "scene: %s", json ? json : "?");
 		free(json);
 	}
@@ -201,6 +218,8 @@ static GstPadProbeReturn gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 		first = 1;
 	}
 	t = pts - g->t0;
+	if (GST_PAD_PARENT(pad) == g->vmix)
+		t += g->video_shift;
 	if (GST_BUFFER_DURATION_IS_VALID(buf) && t + GST_BUFFER_DURATION(buf) > g->end)
 		g->end = t + GST_BUFFER_DURATION(buf);
 	g_mutex_unlock(&g->lock);
@@ -211,6 +230,19 @@ static GstPadProbeReturn gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 	GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
 	GST_PAD_PROBE_INFO_DATA(info) = buf;
 	return GST_PAD_PROBE_OK;
+}
+
+/* How much later video is stamped than it was composed, for A/V sync:
+ * the canvas shows, for its frame at T, the input frame that began before
+ * T + one frame (up to a frame early): half a frame centres that error.
+ * And AAC starts with 1024 samples of encoder delay that MP4 players do
+ * not skip (no edit list is written): the video waits for them. */
+static GstClockTime video_shift(const egw_encode_plan_t *enc)
+{
+	GstClockTime shift = enc->fps > 0 ? GST_SECOND / enc->fps / 2 : 0;
+	if (enc->audio_codec && !strcmp(enc->audio_codec, "aac") && enc->sample_rate > 0)
+		shift += gst_util_uint64_scale(1024, GST_SECOND, (guint64)enc->sample_rate);
+	return shift;
 }
 
 /* ---- building ---- */
@@ -360,6 +392,7 @@ static egw_graph_t *cg_create(egw_session_t *s, GstBin *bin, const egw_media_pla
 	g->inputs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, input_free);
 	g->placeholders = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, placeholder_free);
 	egw_encode_defaults(&g->enc);
+	g->video_shift = video_shift(&g->enc);
 	if (!g->track_mode) {
 		if (egw_layout_parse(plan->composite.layout ? plan->composite.layout : "grid",
 				     "source.layout", g->enc.width, g->enc.height, &layout, errstr,
@@ -520,6 +553,41 @@ static egw_err_t cg_update_layout(egw_graph_t *graph, const char *text, char *er
 	return EGW_OK;
 }
 
+/* An input that fails (a decoder refusing a stream...) is dropped; the
+ * others go on. A placeholder that fails is made again. */
+static int cg_element_error(egw_graph_t *graph, GstObject *obj, const char *message)
+{
+	struct composite *g = (struct composite *)graph;
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, g->inputs);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		struct input *in = value;
+		if (!egw_composite_input_has(in, obj))
+			continue;
+		EGW_LOG(g->log_id, WARN, "dropped %s %s (%s); the egress goes on without it",
+			egw_media2str(in->media), in->track_id, message);
+		g_mutex_lock(&g->lock);
+		g_hash_table_iter_steal(&it);
+		g_mutex_unlock(&g->lock);
+		if (g->comp)
+			egw_compositor_remove_track(g->comp, in->track_id);
+		egw_composite_input_free(in);
+		refresh(g, 1);
+		return 1;
+	}
+	g_hash_table_iter_init(&it, g->placeholders);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		if (egw_composite_placeholder_has(value, obj)) {
+			EGW_LOG(g->log_id, WARN, "placeholder failed (%s)", message);
+			g_hash_table_iter_steal(&it);
+			egw_composite_placeholder_free(value);
+			return 1;
+		}
+	return 0;
+}
+
 static void cg_free(egw_graph_t *graph)
 {
 	struct composite *g = (struct composite *)graph;
@@ -543,5 +611,6 @@ const egw_graph_ops_t egw_graph_composite = {
 	.finish = cg_finish,
 	.duration_s = cg_duration_s,
 	.update_layout = cg_update_layout,
+	.element_error = cg_element_error,
 	.free = cg_free,
 };

@@ -168,7 +168,10 @@ static gboolean on_bus(GstBus *bus, GstMessage *msg, gpointer user)
 		snprintf(text, sizeof(text), "media pipeline error in %s: %s",
 			 GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), gerr->message);
 		o = output_of(s, GST_MESSAGE_SRC(msg));
-		if (o)
+		if (!o && s->graph && s->gops->element_error &&
+		    s->gops->element_error(s->graph, GST_MESSAGE_SRC(msg), gerr->message))
+			; /* one input of the graph, dropped; the egress goes on */
+		else if (o)
 			fail_output(s, o, gerr->domain == GST_RESOURCE_ERROR ? EGW_ERR_IO : EGW_ERR_MEDIA,
 				    gerr->message);
 		else if (!s->done) {
