@@ -145,11 +145,13 @@ class JobLog:
     clock time of media time 0, the participants' names by id, and each
     scene the compositor applied (tiles as "X,Y,W,H" crops), with when."""
 
-    def __init__(self, w, name):
+    def __init__(self, w, name, egress_id=None):
         self.time0 = None
         self.names = {}
         self.scenes = []  # (wall time, scene)
         for line in w.log_text(name).splitlines():
+            if egress_id and "[%s]" % egress_id not in line:
+                continue  # a worker's log holds every job's lines
             stamp, _, rest = line.partition(" ")
             if "media time 0 is " in rest:
                 self.time0 = parse_time(rest.split("media time 0 is ")[1].split()[0])
