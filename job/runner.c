@@ -103,6 +103,11 @@ static gboolean leave_room(gpointer user)
 	egw_source_t *src = r->src;
 	r->src = NULL;
 	r->leave_timer = g_timeout_add(LEAVE_WAIT_MS, leave_expired, r);
+	/* The media stops first, downstream to upstream (mixers flush their
+	 * inputs): the source's elements must not go while data they push
+	 * waits in a mixer. */
+	if (r->session)
+		egw_session_stop(r->session);
 	if (src)
 		r->plan->sfu->close(src, quit, r);
 	else

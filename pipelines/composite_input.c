@@ -119,6 +119,23 @@ static GstPadProbeReturn level_probe(GstPad *pad, GstPadProbeInfo *info, gpointe
 
 /* ---- branches ---- */
 
+/* Serialized queries (allocation, drain) to a mixer wait for its thread;
+ * a mixer stopping while a decoder waits there leaves that decoder stuck
+ * holding its stream lock, and the pipeline cannot stop. The mixers need
+ * nothing from them: answered here, the decoders allocate on their own. */
+static GstPadProbeReturn answer_serialized(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	GstQuery *q = GST_PAD_PROBE_INFO_QUERY(info);
+	if (GST_QUERY_TYPE(q) == GST_QUERY_ALLOCATION || GST_QUERY_TYPE(q) == GST_QUERY_DRAIN)
+		return GST_PAD_PROBE_HANDLED;
+	return GST_PAD_PROBE_OK;
+}
+
+void egw_composite_guard_pad(GstPad *pad)
+{
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, answer_serialized, NULL, NULL);
+}
+
 static egw_err_t video_tail(struct input *in, char *errstr, size_t errstr_size)
 {
 	if (!add(in, "videoconvert", errstr, errstr_size))
@@ -177,6 +194,7 @@ static egw_err_t link_branch(struct input *in, char *errstr, size_t errstr_size)
 		g_object_set(in->mixpad, "volume", 0.0, NULL);
 	}
 	src = gst_element_get_static_pad(in->els[in->n_els - 1], "src");
+	egw_composite_guard_pad(src);
 	if (gst_pad_link(src, in->mixpad) != GST_PAD_LINK_OK) {
 		gst_object_unref(src);
 		goto fail;
@@ -342,6 +360,11 @@ struct placeholder *egw_composite_placeholder_new(struct composite *g, const egw
 	    !(ph->mixpad = gst_element_request_pad_simple(g->vmix, "sink_%u")))
 		goto fail;
 	g_object_set(ph->mixpad, "alpha", 0.0, NULL);
+	{
+		GstPad *src = gst_element_get_static_pad(ph->text, "src");
+		egw_composite_guard_pad(src);
+		gst_object_unref(src);
+	}
 	gst_util_set_object_arg(G_OBJECT(ph->mixpad), "sizing-policy", "keep-aspect-ratio");
 	if (!gst_element_link_pads(ph->text, "src", g->vmix, GST_PAD_NAME(ph->mixpad)))
 		goto fail;

@@ -66,6 +66,8 @@ struct composite {
 	int started;             /* a track's media arrived: the outputs begin */
 	GstClockTime t0;         /* running time of the outputs' time 0 */
 	GstClockTime end;        /* output time reached (for duration) */
+	GstClockTime stop_at;    /* running time the outputs end at, once stopping */
+	int video_ended, audio_ended;
 };
 
 /* composite_input.c */
@@ -77,6 +79,9 @@ void egw_composite_placeholder_free(struct placeholder *ph);
 /* Is obj (an element, or inside one) part of the input / placeholder? */
 int egw_composite_input_has(const struct input *in, GstObject *obj);
 int egw_composite_placeholder_has(const struct placeholder *ph, GstObject *obj);
+/* Answers the serialized queries a mixer would make its inputs wait for
+ * (see composite_input.c); on every pad that links to a mixer. */
+void egw_composite_guard_pad(GstPad *pad);
 /* Can this build decode codec? */
 int egw_composite_decodes(const char *codec);
 

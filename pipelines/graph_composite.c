@@ -199,6 +199,18 @@ static void log_time_zero(struct composite *g, GstPad *pad, GstClockTime t0)
 		gst_object_unref(e);
 }
 
+/* The stream's end, at the stop: straight into the encoder, from the
+ * mixer's own thread (the inputs are not drained: they are live, and what
+ * they would add lies after the stop). */
+static void end_stream(GstPad *mixsrc)
+{
+	GstPad *peer = gst_pad_get_peer(mixsrc);
+	if (peer) {
+		gst_pad_send_event(peer, gst_event_new_eos());
+		gst_object_unref(peer);
+	}
+}
+
 static GstPadProbeReturn gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
 {
 	struct composite *g = user;
@@ -211,6 +223,15 @@ static GstPadProbeReturn gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 	g_mutex_lock(&g->lock);
 	if (!g->started || (GST_CLOCK_TIME_IS_VALID(g->t0) && pts < g->t0)) {
 		g_mutex_unlock(&g->lock);
+		return GST_PAD_PROBE_DROP;
+	}
+	if (GST_CLOCK_TIME_IS_VALID(g->stop_at) && pts >= g->stop_at) {
+		int *ended = GST_PAD_PARENT(pad) == g->vmix ? &g->video_ended : &g->audio_ended;
+		int end_now = !*ended;
+		*ended = 1;
+		g_mutex_unlock(&g->lock);
+		if (end_now)
+			end_stream(pad);
 		return GST_PAD_PROBE_DROP;
 	}
 	if (!GST_CLOCK_TIME_IS_VALID(g->t0)) {
@@ -315,6 +336,11 @@ static GstElement *pacer(struct composite *g, GstElement *mixer, egw_media_t med
 	}
 	g_object_set(caps, "caps", c, NULL);
 	gst_caps_unref(c);
+	{
+		GstPad *pad = gst_element_get_static_pad(caps, "src");
+		egw_composite_guard_pad(pad);
+		gst_object_unref(pad);
+	}
 	if (!gst_element_link_many(src, caps, mixer, NULL)) {
 		snprintf(errstr, errstr_size, "cannot link the %s pacer", egw_media2str(media));
 		return NULL;
@@ -387,6 +413,7 @@ static egw_graph_t *cg_create(egw_session_t *s, GstBin *bin, const egw_media_pla
 	g->cp = plan->composite;
 	g->track_mode = plan->composite.track_ids[0] != NULL;
 	g->t0 = GST_CLOCK_TIME_NONE;
+	g->stop_at = GST_CLOCK_TIME_NONE;
 	g_mutex_init(&g->lock);
 	g->life = egw_life_new(NULL, g);
 	g->inputs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, input_free);
@@ -491,34 +518,28 @@ static void cg_track_removed(egw_graph_t *graph, const egw_track_t *t)
 	egw_composite_input_free(in);
 }
 
-static void send_eos(GstElement *e)
-{
-	if (e)
-		gst_element_send_event(e, gst_event_new_eos());
-}
-
+/* The stop: both mixers end their streams at the same running time, now
+ * (see the gate); nothing here waits on a streaming thread. */
 static int cg_finish(egw_graph_t *graph)
 {
 	struct composite *g = (struct composite *)graph;
-	GHashTableIter it;
-	gpointer value;
+	GstElement *any = g->vmix ? g->vmix : g->amix;
+	GstClock *clock = any ? gst_element_get_clock(any) : NULL;
+	GstClockTime now = 0;
 	int started;
 
+	if (clock) {
+		now = gst_clock_get_time(clock) - gst_element_get_base_time(any);
+		gst_object_unref(clock);
+	}
 	g_mutex_lock(&g->lock);
 	g->finishing = 1;
+	g->stop_at = now;
 	started = g->started;
 	g_mutex_unlock(&g->lock);
 	if (g->tick)
 		g_source_remove(g->tick);
 	g->tick = 0;
-	g_hash_table_iter_init(&it, g->inputs);
-	while (g_hash_table_iter_next(&it, NULL, &value))
-		gst_pad_send_event(((struct input *)value)->sinkpad, gst_event_new_eos());
-	g_hash_table_iter_init(&it, g->placeholders);
-	while (g_hash_table_iter_next(&it, NULL, &value))
-		send_eos(((struct placeholder *)value)->src);
-	send_eos(g->vbg);
-	send_eos(g->abg);
 	return started;
 }
 

@@ -412,6 +412,12 @@ void egw_session_finish(egw_session_t *s)
 	all_finished_check(s);
 }
 
+void egw_session_stop(egw_session_t *s)
+{
+	if (s && s->pipeline)
+		gst_element_set_state(s->pipeline, GST_STATE_NULL);
+}
+
 json_t *egw_session_outputs(egw_session_t *s)
 {
 	json_t *list = json_array();

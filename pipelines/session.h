@@ -52,6 +52,9 @@ egw_err_t egw_session_update_layout(egw_session_t *s, const char *layout, char *
 
 /* Ends every stream; finished() follows. */
 void egw_session_finish(egw_session_t *s);
+/* Stops the pipeline (every element to NULL, downstream first); after
+ * the end, before the source leaves. Outputs stay as they are. */
+void egw_session_stop(egw_session_t *s);
 /* Status "outputs": one entry per output that has written something,
  * with "error" on failed ones. */
 json_t *egw_session_outputs(egw_session_t *s);
