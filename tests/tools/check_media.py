@@ -4,31 +4,60 @@
     check_media.py FILE [--json] [--expect-codecs vp8,opus]
                    [--expect-duration 10 --duration-tol 0.5]
                    [--expect-freq 440[,660] --freq-tol 5]
-                   [--max-sync-ms 40] [--min-markers N]
-                   [--expect-color ff0000 --color-tol 40]
+                   [--max-sync-ms 40] [--min-markers N] [--beep-hz 3000]
+                   [--expect-color ff0000 --color-tol 40] [--crop X,Y,W,H]
                    [--max-video-gap-ms MS] [--max-audio-gap-ms MS]
-                   [--max-decode-errors N] [--crop X,Y,W,H]
+                   [--expect-fps N] [--max-decode-errors N]
+                   [--channel mono|left|right] [--start S] [--end S]
+                   [--color-timeline X,Y,W,H]
 
 Reports the container format, each stream's codec and type, durations
 (container and per stream), decoded video frame count, decode errors, the
-dominant audio frequencies (FFT, marker beep excluded), the mean colour of
-the video (flash frames excluded), the A/V sync markers and the largest
-timestamp jumps. Exits 1 with a message per failed expectation, 2 when the
-file cannot be read at all.
+dominant audio frequencies (marker beeps excluded; per channel too for a
+stereo file), the mean colour of the video (flash frames excluded), the A/V
+sync markers and the largest timestamp jumps. Exits 1 with a message per
+failed expectation, 2 when the file cannot be read at all.
 
 A/V sync markers (tests/tools/egw_publish): every 2 s the synthetic
 publisher sends a run of whole-white video frames (100 ms) and, at the same
-instant, a 100 ms 3000 Hz beep at amplitude 0.8 in place of its 0.25 tone.
-Flash onsets come from the per-frame mean luma (exact frame PTS), beep onsets
-from the decoded audio (sample accurate: 50 % crossing of the 3000 Hz
-envelope, corrected for the detector's delay). Each flash is paired with the
-nearest beep within 500 ms; offset = beep - flash (positive: audio late).
+instant, a 100 ms beep (3000 Hz, or its --beep-hz) at amplitude 0.8 in place
+of its 0.25 tone. Flash onsets come from the per-frame mean luma (exact frame
+PTS), beep onsets from the decoded audio (sample accurate: 50 % crossing of
+the envelope at the beep frequency, corrected for the detector's delay).
+Each flash is paired with the nearest beep within 500 ms; offset = beep -
+flash (positive: audio late).
+
+Composites: --crop picks one participant's tile (its flashes) and --beep-hz
+its own beep in the mix; beeps of other participants >= 500 Hz away and
+steady tones do not disturb the detector (> 70 dB down), and beeps down to
+~ -50 dBFS or 2 % of the file's loudest beep count. Dominant frequencies
+come from the per-bin median spectrum of 0.5 s windows, so the tones present
+most of the time show (4 mixed tones at similar levels all do) and
+intermittent beeps do not.
+
+--channel analyses the left or right channel of a stereo stream instead of
+their mean. --start/--end restrict the analysis (frames, samples, markers,
+packet jumps, frame rate, timeline) to that window of file timestamps; the
+container and stream durations stay whole-file. --color-timeline reports
+[t, "rrggbb"] of a region for every decoded frame (color_timeline).
+--expect-fps N: every interval between frame timestamps is 1/N s within
+half a frame (reported: short ones as duplicates, long ones as gaps) and
+the mean rate is within 0.5 % of N (video.frame_rate). --max-audio-gap-ms
+checks the largest jump between audio packet timestamps (AAC in MP4, Opus
+in WebM/Matroska/Ogg alike).
 
 Video and audio are decoded in ONE ffmpeg run, so both sets of times are on
 the same timeline (ffmpeg subtracts the file's start_time; reported times add
 it back, i.e. they are the file's own timestamps). Audio is decoded with
-aresample=async=1:first_pts=0 to mono 48 kHz, so sample index = time since
-the start even across gaps in the audio packets.
+aresample=async=1:first_pts=0 to 48 kHz (mono, or stereo for files with two
+or more channels), so sample index = time since the start even across gaps
+in the audio packets.
+
+As a module (tests import it): analyse(path, crop=..., beep_hz=...,
+channel=..., start=..., end=..., timeline=..., expect_fps=...) returns the
+report; color_timeline(path, crop) the [(t, "rrggbb")] of a region;
+first_time_color(path or timeline, crop, rgb, tol, after=, hold=) the first
+time a region shows a colour.
 
 Only the first video and first audio stream are analysed. Standard library +
 numpy only.

@@ -11,6 +11,16 @@ audio/video-only variants, leading offsets and gaps. The measured offsets
 must match D within 3 ms of the container's known bias and within one frame
 of D.
 
+Composite-like files (6 s each): a 2x2 grid whose four tiles flash at
+their own times, with four mixed tones (440/550/660/880 Hz) and four beeps
+(2000/2500/3000/3500 Hz, one of them 18 dB quieter, two overlapping in time)
+at known offsets from their tile's flashes (H.264 + AAC in MP4); one tile
+appears at 2 s (colour timeline, first_time_color); a stereo VP8 + Opus
+WebM with a different tone and beep per channel and a 600 ms audio gap; a
+VP8 file with two jittered frame timestamps (20 ms: off, 10 ms: within half
+a frame). Each new option is checked to pass on the truth and to fail on a
+wrong expectation.
+
 Known bias: FFmpeg 5.1's own Matroska/WebM muxer writes Opus 6.5 ms (one
 pre-skip) early relative to video (its demuxer subtracts CodecDelay that its
 muxer never added); GStreamer's matroskamux reads back exact.
