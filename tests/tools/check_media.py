@@ -9,7 +9,7 @@
                    [--max-video-gap-ms MS] [--max-audio-gap-ms MS]
                    [--expect-fps N] [--max-decode-errors N]
                    [--channel mono|left|right] [--start S] [--end S]
-                   [--color-timeline X,Y,W,H]
+                   [--color-timeline X,Y,W,H] [--participant X,Y,W,H:HZ ...]
 
 Reports the container format, each stream's codec and type, durations
 (container and per stream), decoded video frame count, decode errors, the
@@ -28,7 +28,9 @@ Each flash is paired with the nearest beep within 500 ms; offset = beep -
 flash (positive: audio late).
 
 Composites: --crop picks one participant's tile (its flashes) and --beep-hz
-its own beep in the mix; beeps of other participants >= 500 Hz away and
+its own beep in the mix (or --participant X,Y,W,H:HZ, repeatable, measures
+several from one decode: report "participants", each checked by
+--max-sync-ms and --min-markers instead of the whole picture); beeps of other participants >= 500 Hz away and
 steady tones do not disturb the detector (> 70 dB down), and beeps down to
 ~ -50 dBFS or 2 % of the file's loudest beep count. Dominant frequencies
 come from the per-bin median spectrum of 0.5 s windows, so the tones present
@@ -329,12 +331,14 @@ def pair_markers(flashes, beeps):
 
 
 def analyse(path, crop=None, beep_hz=BEEP_HZ, channel="mono", start=None, end=None,
-            timeline=None, expect_fps=None):
+            timeline=None, expect_fps=None, participants=None):
     """The report of one file. crop: region X,Y,W,H for the video analysis;
     beep_hz: the marker beep to look for; channel: mono, left or right;
     start/end: analyse only that window (file timestamps, s); timeline: a
     region whose colour is reported for every frame (color_timeline);
-    expect_fps: measure the frame rate against it (video.frame_rate)."""
+    expect_fps: measure the frame rate against it (video.frame_rate);
+    participants: [(crop, beep_hz)], the sync of each (its tile's flashes
+    with its beep) from the same decode (report "participants")."""
     info = probe(path)
     fmt = info.get("format", {})
     streams = info.get("streams", [])
@@ -360,7 +364,8 @@ def analyse(path, crop=None, beep_hz=BEEP_HZ, channel="mono", start=None, end=No
         rep["duration"] = max(ds) if ds else None
 
     has_v, has_a = bool(vstreams), bool(astreams)
-    regions = [crop] + ([timeline] if timeline else [])
+    participants = [(tuple(c), float(hz)) for c, hz in (participants or [])]
+    regions = [crop] + ([timeline] if timeline else []) + [c for c, _ in participants]
     frames, samples, errors, rc = ([[] for _ in regions], np.zeros((0, 1), np.float32), [], 0)
     if has_v or has_a:
         channels = int(astreams[0].get("channels") or 1) if has_a else 1
@@ -386,10 +391,12 @@ def analyse(path, crop=None, beep_hz=BEEP_HZ, channel="mono", start=None, end=No
         if timeline:
             rep["color_timeline"] = [[round(f[0] + t0, 4), color_of(f, full)]
                                      for f in sorted(frames[1]) if in_window(f[0] + t0, start, end)]
+    x, x_start = None, None
     if has_a:
         first = 0 if start is None else max(0, int(round((start - t0) * SR)))
         last = len(samples) if end is None else max(first, int(round((end - t0) * SR)))
-        rep["audio"], beeps = analyse_audio(samples[first:last], t0 + first / SR, beep_hz, channel)
+        x, x_start = select_channel(samples[first:last], channel), t0 + first / SR
+        rep["audio"], beeps = analyse_audio(samples[first:last], x_start, beep_hz, channel)
         rep["audio"].update(stream=astreams[0].get("index"), codec=astreams[0].get("codec_name"))
         se = next(e for e in rep["streams"] if e["index"] == astreams[0].get("index"))
         rep["audio"]["max_packet_delta_ms"] = se.get("max_packet_delta_ms")
@@ -397,6 +404,21 @@ def analyse(path, crop=None, beep_hz=BEEP_HZ, channel="mono", start=None, end=No
         rep["audio"]["max_packet_gap_at"] = se.get("max_packet_delta_at")
 
     rep["sync"] = pair_markers(flashes, beeps)
+    if participants:
+        base = len(regions) - len(participants)
+        full = has_v and (vstreams[0].get("color_range") == "pc"
+                          or (vstreams[0].get("pix_fmt") or "").startswith("yuvj"))
+        rep["participants"] = []
+        for k, (pcrop, hz) in enumerate(participants):
+            pflash = []
+            if has_v:
+                pframes = [f for f in frames[base + k] if in_window(f[0] + t0, start, end)]
+                pflash = analyse_video(pframes, t0, full)[1]
+            pbeeps = [t + x_start for t in find_beeps(x, hz)[0]] if x is not None else []
+            rep["participants"].append({"crop": list(pcrop), "beep_hz": hz,
+                                        "flashes": [round(t, 4) for t in pflash],
+                                        "beeps": [round(t, 4) for t in pbeeps],
+                                        "sync": pair_markers(pflash, pbeeps)})
     return rep
 
 
@@ -437,6 +459,42 @@ def first_time_color(path_or_timeline, crop=None, rgb="ffffff", tol=40, after=No
 
 # ---------------------------------------------------------------- checks
 
+def marker_failures(rep, args):
+    """--max-sync-ms and --min-markers: on the participants when there are
+    any, else on the whole picture (flashes or beeps alone for one-kind
+    files)."""
+    fails = []
+    # With participants, the markers are theirs, not the whole picture's.
+    if not rep.get("participants"):
+        markers = rep["sync"]["count"]
+        if "video" in rep and "audio" not in rep:
+            markers = rep["sync"]["flashes"]
+        elif "audio" in rep and "video" not in rep:
+            markers = rep["sync"]["beeps"]
+        if args.max_sync_ms is not None:
+            s = rep["sync"]
+            if s["count"] == 0:
+                fails.append("A/V sync: no flash/beep pairs (flashes %d, beeps %d)" % (s["flashes"], s["beeps"]))
+            elif s["max_abs_ms"] > args.max_sync_ms:
+                fails.append("A/V sync: max |beep - flash| %.1f ms > %.1f ms (mean %.1f ms, %d pairs)"
+                             % (s["max_abs_ms"], args.max_sync_ms, s["mean_ms"], s["count"]))
+        if args.min_markers is not None and markers < args.min_markers:
+            fails.append("markers: expected at least %d, found %d (flashes %d, beeps %d)"
+                         % (args.min_markers, markers, rep["sync"]["flashes"], rep["sync"]["beeps"]))
+    for k, p in enumerate(rep.get("participants") or []):
+        s, who = p["sync"], "participant %d (%s, %g Hz)" % (k, ",".join(map(str, p["crop"])), p["beep_hz"])
+        if args.max_sync_ms is not None and s["count"] == 0:
+            fails.append("A/V sync of %s: no flash/beep pairs (flashes %d, beeps %d)"
+                         % (who, s["flashes"], s["beeps"]))
+        elif args.max_sync_ms is not None and s["max_abs_ms"] > args.max_sync_ms:
+            fails.append("A/V sync of %s: max |beep - flash| %.1f ms > %.1f ms (mean %.1f ms, %d pairs)"
+                         % (who, s["max_abs_ms"], args.max_sync_ms, s["mean_ms"], s["count"]))
+        if args.min_markers is not None and s["count"] < args.min_markers:
+            fails.append("markers of %s: expected at least %d pairs, found %d (flashes %d, beeps %d)"
+                         % (who, args.min_markers, s["count"], s["flashes"], s["beeps"]))
+    return fails
+
+
 def check(rep, args):
     fails = []
     if args.expect_codecs is not None:
@@ -455,21 +513,7 @@ def check(rep, args):
             if not any(abs(f - want) <= args.freq_tol for f in found):
                 fails.append("audio frequency (%s): expected %g Hz +- %g, dominant: %s"
                              % (args.channel, want, args.freq_tol, found or "none (no audio or silence)"))
-    markers = rep["sync"]["count"]
-    if "video" in rep and "audio" not in rep:
-        markers = rep["sync"]["flashes"]
-    elif "audio" in rep and "video" not in rep:
-        markers = rep["sync"]["beeps"]
-    if args.max_sync_ms is not None:
-        s = rep["sync"]
-        if s["count"] == 0:
-            fails.append("A/V sync: no flash/beep pairs (flashes %d, beeps %d)" % (s["flashes"], s["beeps"]))
-        elif s["max_abs_ms"] > args.max_sync_ms:
-            fails.append("A/V sync: max |beep - flash| %.1f ms > %.1f ms (mean %.1f ms, %d pairs)"
-                         % (s["max_abs_ms"], args.max_sync_ms, s["mean_ms"], s["count"]))
-    if args.min_markers is not None and markers < args.min_markers:
-        fails.append("markers: expected at least %d, found %d (flashes %d, beeps %d)"
-                     % (args.min_markers, markers, rep["sync"]["flashes"], rep["sync"]["beeps"]))
+    fails += marker_failures(rep, args)
     if args.expect_color:
         want = args.expect_color.lstrip("#")
         got = rep.get("video", {}).get("mean_rgb")
@@ -540,6 +584,12 @@ def summary(rep):
                     len(a["beeps"]), a["beep_hz"], a.get("max_packet_delta_ms")))
         for name, c in sorted((a.get("channels") or {}).items()):
             L.append("    %s: %s dBFS, dominant %s" % (name, c["rms_dbfs"], freqs(c["dominant_freqs"])))
+    for k, p in enumerate(rep.get("participants") or []):
+        ps = p["sync"]
+        L.append("  participant %d (%s, beep %g Hz): %d pairs, %s"
+                 % (k, ",".join(map(str, p["crop"])), p["beep_hz"], ps["count"],
+                    "offsets " + " ".join("%+.1f" % q["offset_ms"] for q in ps["pairs"]) if ps["count"]
+                    else "flashes %d, beeps %d" % (ps["flashes"], ps["beeps"])))
     if "color_timeline" in rep:
         tl = rep["color_timeline"]
         changes = [e for i, e in enumerate(tl) if i == 0 or color_distance(e[1], tl[i - 1][1]) > 40]
@@ -583,6 +633,10 @@ def parser():
     ap.add_argument("--end", type=float, help="analyse up to this file timestamp (s)")
     ap.add_argument("--color-timeline", metavar="X,Y,W,H",
                     help="report the region's colour for every frame (color_timeline)")
+    ap.add_argument("--participant", action="append", metavar="X,Y,W,H:HZ",
+                    help="a participant's tile and beep; its sync is reported (participants) and "
+                         "checked by --max-sync-ms and --min-markers (pairs) instead of the "
+                         "whole picture's; repeatable")
     ap.add_argument("--expect-fps", type=float,
                     help="constant frame rate: every frame interval 1/N s within half a frame")
     return ap
@@ -603,6 +657,14 @@ def main(argv=None):
 
     crop = region(args.crop, "--crop") if args.crop else None
     timeline = region(args.color_timeline, "--color-timeline") if args.color_timeline else None
+    participants = []
+    for text in args.participant or []:
+        tile, _, hz = text.partition(":")
+        try:
+            hz = float(hz)
+        except ValueError:
+            ap.error("--participant wants X,Y,W,H:HZ")
+        participants.append((region(tile, "--participant"), hz))
     if args.beep_hz <= 50 or args.beep_hz >= SR / 2 - 50:
         ap.error("--beep-hz wants a frequency between 50 and %d Hz" % (SR / 2 - 50))
     if args.start is not None and args.end is not None and args.end <= args.start:
@@ -614,7 +676,8 @@ def main(argv=None):
         return 2
     try:
         rep = analyse(args.file, crop, beep_hz=args.beep_hz, channel=args.channel, start=args.start,
-                      end=args.end, timeline=timeline, expect_fps=args.expect_fps)
+                      end=args.end, timeline=timeline, expect_fps=args.expect_fps,
+                      participants=participants)
     except MediaError as e:
         print("check_media: %s" % e, file=sys.stderr)
         return 2

@@ -340,39 +340,50 @@ def expect_check(rep, args, want_fails, what):
         print("%-28s failed as expected: %s" % (what, " | ".join(got)))
 
 
-# Per participant: extra expectations of its run, and which of them fail.
-MIX_EXTRA = [
-    (["--expect-freq", "440,550,660,880", "--max-audio-gap-ms", "40", "--expect-fps", "30"], []),
-    (["--max-sync-ms", "20"], ["A/V sync"]),                      # 40 ms > 20 ms
-    (["--expect-freq", "440,550,660,990"], ["audio frequency"]),  # no 990 Hz tone
-    (["--expect-fps", "25", "--max-sync-ms", "85"], ["frame rate"]),
-]
+def check_offsets(what, sync, k):
+    offs = [p["offset_ms"] for p in sync["pairs"]]
+    print("%-28s pairs %d offsets %s (expected %+.0f)"
+          % (what, sync["count"], " ".join("%+.1f" % o for o in offs), MIX_D[k] * 1000))
+    if sync["count"] != 3 or sync["beeps"] != 3:
+        fail("%s: %d pairs, %d beeps, want 3" % (what, sync["count"], sync["beeps"]))
+    if any(abs(o - MIX_D[k] * 1000) > 3.0 for o in offs):
+        fail("%s: offsets %s, want %+.0f +- 3 ms" % (what, offs, MIX_D[k] * 1000))
 
 
 def check_participants(path):
-    """Per participant: its tile's flashes with its own beep in the mix."""
+    """Per participant: its tile's flashes with its own beep in the mix, all
+    four from one decode (--participant), one alone (--crop, --beep-hz)."""
+    args = []
     for k in range(4):
-        what = "mix participant %d (beep %d Hz)" % (k, MIX_BEEP[k])
-        extra, fails = MIX_EXTRA[k]
-        rep = expect_json(path, ["--crop", ",".join(map(str, TILES[k])), "--beep-hz", str(MIX_BEEP[k])]
-                          + extra, fails, what)
-        if rep is None:
-            continue
-        s = rep["sync"]
-        offs = [p["offset_ms"] for p in s["pairs"]]
-        print("%-28s pairs %d offsets %s (expected %+.0f)"
-              % (what, s["count"], " ".join("%+.1f" % o for o in offs), MIX_D[k] * 1000))
-        if s["count"] != 3 or s["beeps"] != 3:
-            fail("%s: %d pairs, %d beeps, want 3 (%s)" % (what, s["count"], s["beeps"], rep["audio"]["beeps"]))
-        if any(abs(o - MIX_D[k] * 1000) > 3.0 for o in offs):
-            fail("%s: offsets %s, want %+.0f +- 3 ms" % (what, offs, MIX_D[k] * 1000))
-        fr = [f["freq"] for f in rep["audio"]["dominant_freqs"]]
-        if k == 0:
-            print("%-28s dominant %s" % ("mix of 4 tones", fr))
-            if not all(any(near(f, t, 2) for f in fr[:4]) for t in MIX_TONE):
-                fail("mix: the 4 tones %s are not the 4 dominant frequencies %s" % (MIX_TONE, fr))
-            if any(abs(f - b) < 100 for f in fr for b in MIX_BEEP):
-                fail("mix: a beep leaked into the dominant frequencies %s" % fr)
+        args += ["--participant", "%s:%d" % (",".join(map(str, TILES[k])), MIX_BEEP[k])]
+    rep = expect_json(path, args + ["--expect-freq", "440,550,660,880", "--max-audio-gap-ms", "40",
+                                    "--expect-fps", "30", "--max-sync-ms", "85", "--min-markers", "3"],
+                      [], "mix, 4 participants")
+    if rep is None:
+        return
+    parts = rep.get("participants") or []
+    if len(parts) != 4:
+        fail("mix: %d participants reported, want 4" % len(parts))
+        return
+    for k in range(4):
+        check_offsets("mix participant %d (%d Hz)" % (k, MIX_BEEP[k]), parts[k]["sync"], k)
+    fr = [f["freq"] for f in rep["audio"]["dominant_freqs"]]
+    print("%-28s dominant %s" % ("mix of 4 tones", fr))
+    if not all(any(near(f, t, 2) for f in fr[:4]) for t in MIX_TONE):
+        fail("mix: the 4 tones %s are not the 4 dominant frequencies %s" % (MIX_TONE, fr))
+    if any(abs(f - b) < 100 for f in fr for b in MIX_BEEP):
+        fail("mix: a beep leaked into the dominant frequencies %s" % fr)
+    # Wrong expectations on the same report.
+    expect_check(rep, ["--max-sync-ms", "35"], ["A/V sync of participant 1", "A/V sync of participant 3"],
+                 "mix: 40 and 80 ms > 35 ms")
+    expect_check(rep, ["--min-markers", "4"], ["markers"], "mix: 3 pairs each, not 4")
+    expect_check(rep, ["--expect-freq", "440,550,660,990"], ["audio frequency"], "mix: no 990 Hz tone")
+    expect_check(rep, ["--expect-fps", "25"], ["frame rate"], "mix: 30 fps is not 25")
+    # The quiet one alone, through --crop and --beep-hz.
+    rep = expect_json(path, ["--crop", ",".join(map(str, TILES[3])), "--beep-hz", str(MIX_BEEP[3]),
+                             "--max-sync-ms", "20"], ["A/V sync: max"], "mix participant 3 alone")
+    if rep is not None:
+        check_offsets("mix participant 3 alone", rep["sync"], 3)
 
 
 def check_mix(path):
