@@ -11,8 +11,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("EGW_SOURCE_DIR", os.path.dirname(os.path.dirname(HERE)))
 sys.path.insert(0, os.path.join(SRC, "tests", "world"))
-import world  # noqa: E402
 sys.path.insert(0, os.path.join(SRC, "tests", "tools"))
+import world  # noqa: E402
+import check_media as media  # noqa: E402  (media.color_timeline, media.first_time_color, media.analyse)
 
 BUILD = world.BUILD_DIR
 EGRESS = os.path.join(BUILD, "egress")

@@ -14,7 +14,8 @@ import time
 import egwtest
 from egwtest import expect
 
-import check_media as cm  # tests/tools, on the path via egwtest
+cm = egwtest.media
+
 
 PEOPLE = [  # name, colour, tone, beep, codec
     ("p0", "ff0000", 440, 2000, "vp8"),

@@ -13,7 +13,8 @@ import time
 import egwtest
 from egwtest import expect
 
-import check_media as cm
+cm = egwtest.media
+
 
 COLORS = {"ann": "ff0000", "bob": "00ff00", "cat": "ffff00", "dan": "ff00ff"}
 SCREEN = "0000ff"  # bob's screen share

@@ -4,33 +4,65 @@
     check_media.py FILE [--json] [--expect-codecs vp8,opus]
                    [--expect-duration 10 --duration-tol 0.5]
                    [--expect-freq 440[,660] --freq-tol 5]
-                   [--max-sync-ms 40] [--min-markers N]
-                   [--expect-color ff0000 --color-tol 40]
+                   [--max-sync-ms 40] [--min-markers N] [--beep-hz 3000]
+                   [--expect-color ff0000 --color-tol 40] [--crop X,Y,W,H]
                    [--max-video-gap-ms MS] [--max-audio-gap-ms MS]
-                   [--max-decode-errors N] [--crop X,Y,W,H]
+                   [--expect-fps N] [--max-decode-errors N]
+                   [--channel mono|left|right] [--start S] [--end S]
+                   [--color-timeline X,Y,W,H] [--participant X,Y,W,H:HZ ...]
 
 Reports the container format, each stream's codec and type, durations
 (container and per stream), decoded video frame count, decode errors, the
-dominant audio frequencies (FFT, marker beep excluded), the mean colour of
-the video (flash frames excluded), the A/V sync markers and the largest
-timestamp jumps. Exits 1 with a message per failed expectation, 2 when the
-file cannot be read at all.
+dominant audio frequencies (marker beeps excluded; per channel too for a
+stereo file), the mean colour of the video (flash frames excluded), the A/V
+sync markers and the largest timestamp jumps. Exits 1 with a message per
+failed expectation, 2 when the file cannot be read at all.
 
 A/V sync markers (tests/tools/egw_publish): every 2 s the synthetic
 publisher sends a run of whole-white video frames (100 ms) and, at the same
-instant, a 100 ms 3000 Hz beep at amplitude 0.8 in place of its 0.25 tone.
-Flash onsets come from the per-frame mean luma (exact frame PTS), beep onsets
-from the decoded audio (sample accurate: 50 % crossing of the 3000 Hz
-envelope, corrected for the detector's delay). Each flash is paired with the
-nearest beep within 500 ms; offset = beep - flash (positive: audio late).
+instant, a 100 ms beep (3000 Hz, or its --beep-hz) at amplitude 0.8 in place
+of its 0.25 tone. Flash onsets come from the per-frame mean luma (exact frame
+PTS), beep onsets from the decoded audio (sample accurate: 50 % crossing of
+the envelope at the beep frequency, corrected for the detector's delay).
+Each flash is paired with the nearest beep within 500 ms; offset = beep -
+flash (positive: audio late).
+
+Composites: --crop picks one participant's tile (its flashes) and --beep-hz
+its own beep in the mix (or --participant X,Y,W,H:HZ, repeatable, measures
+several from one decode: report "participants", each checked by
+--max-sync-ms and --min-markers instead of the whole picture); beeps of other participants >= 500 Hz away and
+steady tones do not disturb the detector (> 70 dB down), and beeps down to
+~ -50 dBFS or 2 % of the file's loudest beep count. Dominant frequencies
+come from the per-bin median spectrum of 0.5 s windows, so the tones present
+most of the time show (4 mixed tones at similar levels all do) and
+intermittent beeps do not.
+
+--channel analyses the left or right channel of a stereo stream instead of
+their mean. --start/--end restrict the analysis (frames, samples, markers,
+packet jumps, frame rate, timeline) to that window of file timestamps; the
+container and stream durations stay whole-file. --color-timeline reports
+[t, "rrggbb"] of a region for every decoded frame (color_timeline).
+--expect-fps N: every interval between frame timestamps is 1/N s within
+half a frame (reported: short ones as duplicates, long ones as gaps) and
+the mean rate is within 0.5 % of N (video.frame_rate). --max-audio-gap-ms
+checks the largest jump between audio packet timestamps (AAC in MP4, Opus
+in WebM/Matroska/Ogg alike).
 
 Video and audio are decoded in ONE ffmpeg run, so both sets of times are on
 the same timeline (ffmpeg subtracts the file's start_time; reported times add
 it back, i.e. they are the file's own timestamps). Audio is decoded with
-aresample=async=1:first_pts=0 to mono 48 kHz, so sample index = time since
-the start even across gaps in the audio packets.
+aresample=async=1:first_pts=0 to 48 kHz (mono, or stereo for files with two
+or more channels), so sample index = time since the start even across gaps
+in the audio packets.
 
-Only the first video and first audio stream are analysed. Standard library +
+As a module (tests import it): analyse(path, crop=..., beep_hz=...,
+channel=..., start=..., end=..., timeline=..., expect_fps=...) returns the
+report; color_timeline(path, crop) the [(t, "rrggbb")] of a region;
+first_time_color(path or timeline, crop, rgb, tol, after=, hold=) the first
+time a region shows a colour.
+
+Only the first video and first audio stream are analysed. The signal
+analysis itself is in media_signals.py beside this file. Standard library +
 numpy only.
 """
 
@@ -43,26 +75,11 @@ import threading
 
 import numpy as np
 
-SR = 48000
-BEEP_HZ = 3000.0
-BEEP_LEN_S = 0.100
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from media_signals import (BEEP_HZ, SR, analyse_video, color_distance, dominant_freqs,  # noqa: E402,F401
+                           find_beeps, frame_rate, parse_rgb, rms_dbfs, yuv_to_rgb)
+
 PAIR_WINDOW_S = 0.500
-# Beep envelope detector: complex demodulation at the beep frequency followed
-# by a low-pass made of DET_STAGES rectangular windows of DET_L samples
-# (total length STAGES*(L-1)+1, symmetric: the 50 % point of a step lags by
-# STAGES*(L-1)/2). 10 ms windows put nulls every 100 Hz (other participants'
-# beeps 500 Hz apart fall on one) and three stages keep any component >= 500
-# Hz away below -70 dB, so neither other beeps nor steady tones reach the
-# thresholds below.
-DET_L = 480
-DET_STAGES = 3
-DET_DELAY = DET_STAGES * (DET_L - 1) / 2.0
-BEEP_MIN_LEVEL = 0.003   # envelope amplitude (full scale 1): ~ -50 dBFS
-BEEP_REL_LEVEL = 0.02    # of the loudest beep: quieter beeps of the same file still count
-SILENCE_RMS = 1e-3       # spectrum windows below -60 dBFS are silence
-MAX_SPECTRA = 400
-FLASH_MIN_RISE = 40.0   # whiteness levels between the baseline and the flash
-FLASH_MAX_LEN_S = 0.5   # longer bright runs are content, not markers
 SCALE_W, SCALE_H = 160, 90
 BENIGN = ("non monotonically increasing dts", "non-monotonically increasing dts")
 
@@ -214,207 +231,6 @@ def decode(path, has_video, has_audio, regions=(None,), channels=1, until=None):
     return frames, samples, errors, rc
 
 
-# ---------------------------------------------------------------- video
-
-def yuv_to_rgb(y, u, v, full_range):
-    if full_range:
-        yy, uu, vv = y, u - 128.0, v - 128.0
-        r = yy + 1.402 * vv
-        g = yy - 0.344136 * uu - 0.714136 * vv
-        b = yy + 1.772 * uu
-    else:
-        yy, uu, vv = 1.164383 * (y - 16.0), u - 128.0, v - 128.0
-        r = yy + 1.596027 * vv
-        g = yy - 0.391762 * uu - 0.812968 * vv
-        b = yy + 2.017232 * uu
-    return [int(round(min(255.0, max(0.0, c)))) for c in (r, g, b)]
-
-
-def analyse_video(frames, t0, full_range):
-    """frames: [(t, Y, U, V)] on the decode timeline; t0 added back."""
-    res = {"frames": len(frames)}
-    if not frames:
-        return res, []
-    frames = sorted(frames)
-    ts = np.array([f[0] for f in frames]) + t0
-    ys = np.array([f[1] for f in frames])
-    us = np.array([f[2] if f[2] is not None else 128.0 for f in frames])
-    vs = np.array([f[3] if f[3] is not None else 128.0 for f in frames])
-    res["first_pts"] = round(float(ts[0]), 6)
-    res["last_pts"] = round(float(ts[-1]), 6)
-    if len(ts) > 1:
-        d = np.diff(ts)
-        k = int(np.argmax(d))
-        res["max_frame_gap_ms"] = round(float(d[k]) * 1000, 1)
-        res["max_frame_gap_at"] = round(float(ts[k]), 3)
-        res["median_frame_interval_ms"] = round(float(np.median(d)) * 1000, 2)
-        span = ts[-1] - ts[0]
-        res["fps"] = round((len(ts) - 1) / span, 3) if span > 0 else None
-    # Flashes: runs of frames much whiter than usual. Whiteness = luma minus
-    # the chroma's distance from neutral, so a bright colour (yellow: Y 210)
-    # does not hide a white flash (Y 235, neutral chroma).
-    white = ys - np.abs(us - 128.0) - np.abs(vs - 128.0)
-    base, peak = float(np.median(white)), float(np.max(white))
-    flashes, flagged = [], np.zeros(len(ys), bool)
-    if peak - base >= FLASH_MIN_RISE and peak >= 150:
-        thr = base + 0.5 * (peak - base)
-        above = white >= thr
-        i = 0
-        frame_dur = float(np.median(np.diff(ts))) if len(ts) > 1 else 0.0
-        while i < len(ys):
-            if not above[i]:
-                i += 1
-                continue
-            j = i
-            while j + 1 < len(ys) and above[j + 1]:
-                j += 1
-            run_len = ts[j] - ts[i] + frame_dur
-            if run_len <= FLASH_MAX_LEN_S and i > 0:   # a run open at the start has no onset
-                flashes.append(float(ts[i]))
-                # the run, plus a frame either side (encoder ramp)
-                flagged[max(0, i - 1): min(len(ys), j + 3)] = True
-            i = j + 1
-        res["flash_threshold"] = round(thr, 1)
-    res["whiteness_baseline"] = round(base, 1)
-    res["flashes"] = [round(t, 4) for t in flashes]
-    if len(flashes) > 1:
-        res["max_flash_interval_s"] = round(float(np.max(np.diff(flashes))), 3)
-    keep = ~flagged
-    if keep.any():
-        y, u, v = float(ys[keep].mean()), float(us[keep].mean()), float(vs[keep].mean())
-        res["mean_yuv"] = [round(y, 1), round(u, 1), round(v, 1)]
-        rgb = yuv_to_rgb(y, u, v, full_range)
-        res["mean_rgb"] = rgb
-        res["mean_color"] = "%02x%02x%02x" % tuple(rgb)
-    return res, flashes
-
-
-# ---------------------------------------------------------------- audio
-
-def beep_envelope(x, beep_hz=BEEP_HZ):
-    """Amplitude of the beep_hz component; env[i] covers samples up to i
-    (a step's 50 % point lags by DET_DELAY samples)."""
-    n = np.arange(len(x))
-    z = x.astype(np.float64) * np.exp(-2j * np.pi * beep_hz / SR * n)
-
-    def rect(a):
-        c = np.cumsum(a)
-        out = c.copy()
-        out[DET_L:] = c[DET_L:] - c[:-DET_L]
-        return out
-
-    y = z
-    for _ in range(DET_STAGES):
-        y = rect(y)
-    return 2.0 * np.abs(y) / float(DET_L) ** DET_STAGES
-
-
-def find_beeps(x, beep_hz=BEEP_HZ):
-    """Beep onsets in seconds since sample 0 (sub-sample), and [start, end)
-    sample ranges of the beeps (for masking)."""
-    if len(x) < 4 * DET_L:
-        return [], []
-    env = beep_envelope(x, beep_hz)
-    emax = float(env.max())
-    if emax < BEEP_MIN_LEVEL:
-        return [], []
-    above = env > max(BEEP_MIN_LEVEL, BEEP_REL_LEVEL * emax)
-    idx = np.flatnonzero(np.diff(above.astype(np.int8)))
-    # run boundaries
-    starts = list(idx[~above[idx]] + 1) if len(idx) else []
-    ends = list(idx[above[idx]] + 1) if len(idx) else []
-    if above[0]:
-        starts = [0] + starts
-    if above[-1]:
-        ends = ends + [len(x)]
-    runs = []
-    for s, e in zip(starts, ends):
-        if runs and s - runs[-1][1] < 0.02 * SR:   # merge dropouts inside one beep
-            runs[-1][1] = e
-        else:
-            runs.append([s, e])
-    onsets, ranges = [], []
-    for s, e in runs:
-        dur = (e - s) / SR
-        if dur < 0.03 or dur > 0.5 or s == 0:   # a run open at the start has no onset
-            continue
-        p = float(env[s:e].max())
-        half = 0.5 * p
-        lo = max(1, s - 4 * DET_L)
-        seg = env[lo:e]
-        k = int(np.argmax(seg >= half)) + lo   # first crossing
-        a, b = float(env[k - 1]), float(env[k])
-        frac = (half - a) / (b - a) if b > a else 0.0
-        onset = (k - 1 + frac) - DET_DELAY
-        onsets.append(onset / SR)
-        ranges.append((max(0, int(onset) - int(0.02 * SR)), min(len(x), e + int(0.02 * SR))))
-    return onsets, ranges
-
-
-def dominant_freqs(x, mask_ranges, beep_hz=BEEP_HZ, max_peaks=8):
-    """Peaks of the per-bin MEDIAN spectrum of the 0.5 s Hann windows (hop
-    0.25 s) that avoid the beeps and are not silent: a steady tone is in
-    every window, a marker beep (or another participant's beep at another
-    frequency) in at most 3 of 8, so beeps never show while tones present in
-    most of the analysed time do. beep_hz +- 50 Hz excluded.
-    [(freq, level_db relative to strongest)], and the strongest level."""
-    win = SR // 2
-    if len(x) < win:
-        win = 1 << int(np.log2(max(len(x), 256)))
-        if len(x) < win:
-            return [], None
-    mask = np.zeros(len(x), bool)
-    for s, e in mask_ranges:
-        mask[s:e] = True
-    cm = np.concatenate([[0], np.cumsum(mask)])
-    hop = win // 2
-    starts = list(range(0, len(x) - win + 1, hop))
-    clean = [s for s in starts if cm[s + win] - cm[s] == 0]
-    use = clean if clean else starts
-    if len(use) > MAX_SPECTRA:   # evenly spread, bounded memory on long files
-        use = [use[int(i)] for i in np.linspace(0, len(use) - 1, MAX_SPECTRA)]
-    w = np.hanning(win)
-    spectra = []
-    for s in use:
-        seg = x[s:s + win].astype(np.float64)
-        if np.sqrt(np.mean(seg * seg)) < SILENCE_RMS:
-            continue
-        spectra.append(np.abs(np.fft.rfft(seg * w)) ** 2)
-    if not spectra:
-        return [], None
-    spec = np.sqrt(np.median(np.array(spectra), axis=0)) * 2.0 / w.sum()  # ~ amplitude of a pure tone
-    freqs = np.fft.rfftfreq(win, 1.0 / SR)
-    top = float(spec.max())
-    if top < 1e-3:                                 # silence (< -60 dBFS)
-        return [], top
-    cand = np.flatnonzero((spec[1:-1] > spec[:-2]) & (spec[1:-1] >= spec[2:])) + 1
-    cand = [i for i in cand if freqs[i] > 20 and abs(freqs[i] - beep_hz) > 50]
-    if not cand:
-        return [], top
-    ref = max(spec[i] for i in cand)
-    cand = [i for i in cand if spec[i] >= ref * 0.1]   # within 20 dB
-    cand.sort(key=lambda i: -spec[i])
-    out = []
-    for i in cand:
-        la, lb, lc = (np.log(max(spec[j], 1e-12)) for j in (i - 1, i, i + 1))
-        den = la - 2 * lb + lc
-        delta = 0.5 * (la - lc) / den if den != 0 else 0.0
-        f = (i + delta) * SR / win
-        if any(abs(f - g) < 15 for g, _ in out):
-            continue
-        out.append((round(float(f), 1), round(20 * np.log10(spec[i] / ref), 1)))
-        if len(out) >= max_peaks:
-            break
-    return out, top
-
-
-def rms_dbfs(x):
-    nz = x[x != 0] if len(x) else x
-    if not len(nz):
-        return None
-    return round(float(20 * np.log10(np.sqrt(np.mean(nz.astype(np.float64) ** 2)) + 1e-12)), 1)
-
-
 # ---------------------------------------------------------------- analysis
 
 def in_window(t, start, end):
@@ -456,26 +272,6 @@ def stream_entry(s, plist, start, end):
     else:
         ent["duration"] = ent["header_duration"]
     return ent
-
-
-def frame_rate(ts, fps):
-    """Constant frame rate against fps: every interval 1/fps within half a
-    frame (no duplicates, no gaps), the mean rate within 0.5 %."""
-    res = {"expected_fps": fps, "frames": len(ts)}
-    if len(ts) < 2:
-        return res
-    nominal = 1.0 / fps
-    d = np.diff(np.asarray(ts))
-    dev = d - nominal
-    k = int(np.argmax(np.abs(dev)))
-    span = float(ts[-1] - ts[0])
-    res.update(measured_fps=round((len(ts) - 1) / span, 3) if span > 0 else None,
-               max_deviation_ms=round(float(dev[k]) * 1000, 2),
-               max_deviation_at=round(float(ts[k]), 4),
-               bad_intervals=int(np.sum(np.abs(dev) > 0.5 * nominal)),
-               duplicates=int(np.sum(d < 0.5 * nominal)),
-               gaps=int(np.sum(d > 1.5 * nominal)))
-    return res
 
 
 def color_of(frame, full_range):
@@ -535,12 +331,14 @@ def pair_markers(flashes, beeps):
 
 
 def analyse(path, crop=None, beep_hz=BEEP_HZ, channel="mono", start=None, end=None,
-            timeline=None, expect_fps=None):
+            timeline=None, expect_fps=None, participants=None):
     """The report of one file. crop: region X,Y,W,H for the video analysis;
     beep_hz: the marker beep to look for; channel: mono, left or right;
     start/end: analyse only that window (file timestamps, s); timeline: a
     region whose colour is reported for every frame (color_timeline);
-    expect_fps: measure the frame rate against it (video.frame_rate)."""
+    expect_fps: measure the frame rate against it (video.frame_rate);
+    participants: [(crop, beep_hz)], the sync of each (its tile's flashes
+    with its beep) from the same decode (report "participants")."""
     info = probe(path)
     fmt = info.get("format", {})
     streams = info.get("streams", [])
@@ -566,7 +364,8 @@ def analyse(path, crop=None, beep_hz=BEEP_HZ, channel="mono", start=None, end=No
         rep["duration"] = max(ds) if ds else None
 
     has_v, has_a = bool(vstreams), bool(astreams)
-    regions = [crop] + ([timeline] if timeline else [])
+    participants = [(tuple(c), float(hz)) for c, hz in (participants or [])]
+    regions = [crop] + ([timeline] if timeline else []) + [c for c, _ in participants]
     frames, samples, errors, rc = ([[] for _ in regions], np.zeros((0, 1), np.float32), [], 0)
     if has_v or has_a:
         channels = int(astreams[0].get("channels") or 1) if has_a else 1
@@ -592,10 +391,12 @@ def analyse(path, crop=None, beep_hz=BEEP_HZ, channel="mono", start=None, end=No
         if timeline:
             rep["color_timeline"] = [[round(f[0] + t0, 4), color_of(f, full)]
                                      for f in sorted(frames[1]) if in_window(f[0] + t0, start, end)]
+    x, x_start = None, None
     if has_a:
         first = 0 if start is None else max(0, int(round((start - t0) * SR)))
         last = len(samples) if end is None else max(first, int(round((end - t0) * SR)))
-        rep["audio"], beeps = analyse_audio(samples[first:last], t0 + first / SR, beep_hz, channel)
+        x, x_start = select_channel(samples[first:last], channel), t0 + first / SR
+        rep["audio"], beeps = analyse_audio(samples[first:last], x_start, beep_hz, channel)
         rep["audio"].update(stream=astreams[0].get("index"), codec=astreams[0].get("codec_name"))
         se = next(e for e in rep["streams"] if e["index"] == astreams[0].get("index"))
         rep["audio"]["max_packet_delta_ms"] = se.get("max_packet_delta_ms")
@@ -603,22 +404,22 @@ def analyse(path, crop=None, beep_hz=BEEP_HZ, channel="mono", start=None, end=No
         rep["audio"]["max_packet_gap_at"] = se.get("max_packet_delta_at")
 
     rep["sync"] = pair_markers(flashes, beeps)
+    if participants:
+        base = len(regions) - len(participants)
+        full = has_v and (vstreams[0].get("color_range") == "pc"
+                          or (vstreams[0].get("pix_fmt") or "").startswith("yuvj"))
+        rep["participants"] = []
+        for k, (pcrop, hz) in enumerate(participants):
+            pflash = []
+            if has_v:
+                pframes = [f for f in frames[base + k] if in_window(f[0] + t0, start, end)]
+                pflash = analyse_video(pframes, t0, full)[1]
+            pbeeps = [t + x_start for t in find_beeps(x, hz)[0]] if x is not None else []
+            rep["participants"].append({"crop": list(pcrop), "beep_hz": hz,
+                                        "flashes": [round(t, 4) for t in pflash],
+                                        "beeps": [round(t, 4) for t in pbeeps],
+                                        "sync": pair_markers(pflash, pbeeps)})
     return rep
-
-
-def parse_rgb(rgb):
-    """"rrggbb" / "#rrggbb" / (r, g, b) -> [r, g, b]."""
-    if isinstance(rgb, str):
-        h = rgb.lstrip("#")
-        if len(h) != 6:
-            raise ValueError("colour %r: want RRGGBB" % rgb)
-        return [int(h[i:i + 2], 16) for i in (0, 2, 4)]
-    return [int(c) for c in rgb]
-
-
-def color_distance(a, b):
-    """Largest per-channel difference, 0-255."""
-    return max(abs(x - y) for x, y in zip(parse_rgb(a), parse_rgb(b)))
 
 
 def color_timeline(path, crop, start=None, end=None):
@@ -658,6 +459,42 @@ def first_time_color(path_or_timeline, crop=None, rgb="ffffff", tol=40, after=No
 
 # ---------------------------------------------------------------- checks
 
+def marker_failures(rep, args):
+    """--max-sync-ms and --min-markers: on the participants when there are
+    any, else on the whole picture (flashes or beeps alone for one-kind
+    files)."""
+    fails = []
+    # With participants, the markers are theirs, not the whole picture's.
+    if not rep.get("participants"):
+        markers = rep["sync"]["count"]
+        if "video" in rep and "audio" not in rep:
+            markers = rep["sync"]["flashes"]
+        elif "audio" in rep and "video" not in rep:
+            markers = rep["sync"]["beeps"]
+        if args.max_sync_ms is not None:
+            s = rep["sync"]
+            if s["count"] == 0:
+                fails.append("A/V sync: no flash/beep pairs (flashes %d, beeps %d)" % (s["flashes"], s["beeps"]))
+            elif s["max_abs_ms"] > args.max_sync_ms:
+                fails.append("A/V sync: max |beep - flash| %.1f ms > %.1f ms (mean %.1f ms, %d pairs)"
+                             % (s["max_abs_ms"], args.max_sync_ms, s["mean_ms"], s["count"]))
+        if args.min_markers is not None and markers < args.min_markers:
+            fails.append("markers: expected at least %d, found %d (flashes %d, beeps %d)"
+                         % (args.min_markers, markers, rep["sync"]["flashes"], rep["sync"]["beeps"]))
+    for k, p in enumerate(rep.get("participants") or []):
+        s, who = p["sync"], "participant %d (%s, %g Hz)" % (k, ",".join(map(str, p["crop"])), p["beep_hz"])
+        if args.max_sync_ms is not None and s["count"] == 0:
+            fails.append("A/V sync of %s: no flash/beep pairs (flashes %d, beeps %d)"
+                         % (who, s["flashes"], s["beeps"]))
+        elif args.max_sync_ms is not None and s["max_abs_ms"] > args.max_sync_ms:
+            fails.append("A/V sync of %s: max |beep - flash| %.1f ms > %.1f ms (mean %.1f ms, %d pairs)"
+                         % (who, s["max_abs_ms"], args.max_sync_ms, s["mean_ms"], s["count"]))
+        if args.min_markers is not None and s["count"] < args.min_markers:
+            fails.append("markers of %s: expected at least %d pairs, found %d (flashes %d, beeps %d)"
+                         % (who, args.min_markers, s["count"], s["flashes"], s["beeps"]))
+    return fails
+
+
 def check(rep, args):
     fails = []
     if args.expect_codecs is not None:
@@ -676,21 +513,7 @@ def check(rep, args):
             if not any(abs(f - want) <= args.freq_tol for f in found):
                 fails.append("audio frequency (%s): expected %g Hz +- %g, dominant: %s"
                              % (args.channel, want, args.freq_tol, found or "none (no audio or silence)"))
-    markers = rep["sync"]["count"]
-    if "video" in rep and "audio" not in rep:
-        markers = rep["sync"]["flashes"]
-    elif "audio" in rep and "video" not in rep:
-        markers = rep["sync"]["beeps"]
-    if args.max_sync_ms is not None:
-        s = rep["sync"]
-        if s["count"] == 0:
-            fails.append("A/V sync: no flash/beep pairs (flashes %d, beeps %d)" % (s["flashes"], s["beeps"]))
-        elif s["max_abs_ms"] > args.max_sync_ms:
-            fails.append("A/V sync: max |beep - flash| %.1f ms > %.1f ms (mean %.1f ms, %d pairs)"
-                         % (s["max_abs_ms"], args.max_sync_ms, s["mean_ms"], s["count"]))
-    if args.min_markers is not None and markers < args.min_markers:
-        fails.append("markers: expected at least %d, found %d (flashes %d, beeps %d)"
-                     % (args.min_markers, markers, rep["sync"]["flashes"], rep["sync"]["beeps"]))
+    fails += marker_failures(rep, args)
     if args.expect_color:
         want = args.expect_color.lstrip("#")
         got = rep.get("video", {}).get("mean_rgb")
@@ -761,6 +584,12 @@ def summary(rep):
                     len(a["beeps"]), a["beep_hz"], a.get("max_packet_delta_ms")))
         for name, c in sorted((a.get("channels") or {}).items()):
             L.append("    %s: %s dBFS, dominant %s" % (name, c["rms_dbfs"], freqs(c["dominant_freqs"])))
+    for k, p in enumerate(rep.get("participants") or []):
+        ps = p["sync"]
+        L.append("  participant %d (%s, beep %g Hz): %d pairs, %s"
+                 % (k, ",".join(map(str, p["crop"])), p["beep_hz"], ps["count"],
+                    "offsets " + " ".join("%+.1f" % q["offset_ms"] for q in ps["pairs"]) if ps["count"]
+                    else "flashes %d, beeps %d" % (ps["flashes"], ps["beeps"])))
     if "color_timeline" in rep:
         tl = rep["color_timeline"]
         changes = [e for i, e in enumerate(tl) if i == 0 or color_distance(e[1], tl[i - 1][1]) > 40]
@@ -778,7 +607,8 @@ def summary(rep):
     return "\n".join(L)
 
 
-def main(argv=None):
+def parser():
+    """The command line (also for check(report, parser().parse_args([...])))."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("file")
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -803,8 +633,17 @@ def main(argv=None):
     ap.add_argument("--end", type=float, help="analyse up to this file timestamp (s)")
     ap.add_argument("--color-timeline", metavar="X,Y,W,H",
                     help="report the region's colour for every frame (color_timeline)")
+    ap.add_argument("--participant", action="append", metavar="X,Y,W,H:HZ",
+                    help="a participant's tile and beep; its sync is reported (participants) and "
+                         "checked by --max-sync-ms and --min-markers (pairs) instead of the "
+                         "whole picture's; repeatable")
     ap.add_argument("--expect-fps", type=float,
                     help="constant frame rate: every frame interval 1/N s within half a frame")
+    return ap
+
+
+def main(argv=None):
+    ap = parser()
     args = ap.parse_args(argv)
 
     def region(text, opt):
@@ -818,6 +657,14 @@ def main(argv=None):
 
     crop = region(args.crop, "--crop") if args.crop else None
     timeline = region(args.color_timeline, "--color-timeline") if args.color_timeline else None
+    participants = []
+    for text in args.participant or []:
+        tile, _, hz = text.partition(":")
+        try:
+            hz = float(hz)
+        except ValueError:
+            ap.error("--participant wants X,Y,W,H:HZ")
+        participants.append((region(tile, "--participant"), hz))
     if args.beep_hz <= 50 or args.beep_hz >= SR / 2 - 50:
         ap.error("--beep-hz wants a frequency between 50 and %d Hz" % (SR / 2 - 50))
     if args.start is not None and args.end is not None and args.end <= args.start:
@@ -829,7 +676,8 @@ def main(argv=None):
         return 2
     try:
         rep = analyse(args.file, crop, beep_hz=args.beep_hz, channel=args.channel, start=args.start,
-                      end=args.end, timeline=timeline, expect_fps=args.expect_fps)
+                      end=args.end, timeline=timeline, expect_fps=args.expect_fps,
+                      participants=participants)
     except MediaError as e:
         print("check_media: %s" % e, file=sys.stderr)
         return 2

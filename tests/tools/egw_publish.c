@@ -4,9 +4,10 @@
  * (see egw_publish_media.c and egw_publish_pattern.c), optionally with a
  * second video stream described to Janus as a screen share. Commands on
  * stdin, one per line: leave, join, mute audio|video|screen,
- * unmute audio|video|screen, volume X, quit. Reports on stdout, one line
- * each: joined <id>, webrtcup, media audio|video, left, muted <kind>,
- * unmuted <kind>, volume <X>, error <message>. Logs go to stderr.
+ * unmute audio|video|screen, screen on|off, volume X, quit. Reports on
+ * stdout, one line each: joined <id>, webrtcup, media audio|video, left,
+ * muted <kind>, unmuted <kind>, screen on|off, volume <X>, error <message>.
+ * Logs go to stderr.
  *
  * One thread: the GLib main loop owns all state, and Janus is spoken to
  * with the service's own asynchronous client (sfu/janus_api.h). Every
@@ -39,6 +40,9 @@ struct publisher {
 	uint64_t handle;         /* videoroom handle of the publication, 0: none */
 	int attaching;           /* an attach is in flight */
 	struct pub_media *media; /* its pipeline, once joined */
+	int published;           /* the first offer went out: later ones renegotiate */
+	char *screen_mid;        /* the screen share's mid, once offered */
+	int screen_pending;      /* screen on/off waiting for Janus's answer: 1/0, or -1 */
 	gint64 join_sent_us;     /* monotonic time the join was sent */
 	int quitting;
 	int exit_code;
@@ -81,6 +85,10 @@ static void leave_room(struct publisher *pub, int say_left)
 	pub->media = NULL;
 	egw_janus_detach(pub->janus, pub->handle, ignore_reply, pub);
 	pub->handle = 0;
+	pub->published = 0;
+	pub->screen_pending = -1;
+	atomic_store(&pub->ctl.screen_off, 0);
+	g_clear_pointer(&pub->screen_mid, g_free);
 	if (say_left)
 		report("left");
 }
@@ -141,11 +149,13 @@ static void on_published(void *owner, const egw_janus_reply_t *r)
 
 /* With a screen share, both video streams are described (Janus relays the
  * descriptions to subscribers; the worker knows a screen share by the word
- * "screen" in it). */
+ * "screen" in it). The first offer publishes, later ones (screen on/off)
+ * renegotiate with "configure". */
 static void on_offer(void *user, const char *sdp, const char *camera_mid, const char *screen_mid)
 {
 	struct publisher *pub = user;
-	json_t *body = json_pack("{s:s}", "request", "publish");
+	json_t *body = json_pack("{s:s}", "request", pub->published ? "configure" : "publish");
+	char *munged = NULL;
 
 	EGW_LOG(pub->opt.display, DEBUG, "offer:\n%s", sdp);
 	if (pub->opt.screen && !screen_mid) {
@@ -163,9 +173,15 @@ static void on_offer(void *user, const char *sdp, const char *camera_mid, const 
 		json_object_set_new(body, "descriptions", desc);
 		EGW_LOG(pub->opt.display, INFO, "camera mid %s, screen share mid %s",
 			camera_mid ? camera_mid : "-", screen_mid);
+		if (!pub->screen_mid)
+			pub->screen_mid = g_strdup(screen_mid);
+		if (atomic_load(&pub->ctl.screen_off))
+			sdp = munged = pub_sdp_set_direction(sdp, screen_mid, "inactive");
 	}
+	pub->published = 1;
 	egw_janus_message(pub->janus, pub->handle, body,
 			  json_pack("{s:s, s:s}", "type", "offer", "sdp", sdp), on_published, pub);
+	g_free(munged);
 }
 
 static void on_candidate(void *user, const char *candidate, unsigned mline_index)
@@ -234,9 +250,18 @@ static void on_plugin_event(struct publisher *pub, json_t *ev)
 		return;
 	}
 	if (sdp && type && !strcmp(type, "answer") && pub->media) {
+		char *munged = NULL;
 		EGW_LOG(pub->opt.display, DEBUG, "answer:\n%s", sdp);
-		if (pub_media_set_answer(pub->media, sdp, errstr, sizeof(errstr)))
+		if (pub->screen_mid && atomic_load(&pub->ctl.screen_off))
+			sdp = munged = pub_sdp_set_direction(sdp, pub->screen_mid, "recvonly");
+		int rc = pub_media_set_answer(pub->media, sdp, errstr, sizeof(errstr));
+		g_free(munged);
+		if (rc) {
 			fail_publication(pub, "answer", errstr);
+		} else if (pub->screen_pending >= 0) {
+			report("screen %s", pub->screen_pending ? "on" : "off");
+			pub->screen_pending = -1;
+		}
 	}
 }
 
@@ -318,6 +343,29 @@ static void set_volume(struct publisher *pub, const char *arg)
 	report("volume %g", v);
 }
 
+/* screen on|off: the screen branch stops or resumes sending, and a
+ * renegotiation tells Janus the stream is inactive or sendonly again (see
+ * pub_sdp_set_direction()); "screen on|off" is reported once Janus
+ * answered. */
+static void set_screen(struct publisher *pub, const char *arg)
+{
+	int on = !strcmp(arg, "on");
+
+	if (!on && strcmp(arg, "off")) {
+		report("error screen: expected on or off");
+		return;
+	}
+	if (!pub->opt.screen || !pub->media || !pub->screen_mid || pub->screen_pending >= 0) {
+		report("error screen: %s", !pub->opt.screen ? "no --screen-color"
+					   : pub->screen_pending >= 0 ? "a change is under way"
+								     : "not published");
+		return;
+	}
+	atomic_store(&pub->ctl.screen_off, !on);
+	pub->screen_pending = on;
+	pub_media_renegotiate(pub->media);
+}
+
 static void quit_loop(void *user)
 {
 	struct publisher *pub = user;
@@ -353,6 +401,8 @@ static void run_command(struct publisher *pub, char *line)
 		join_room(pub);
 	} else if (!strcmp(line, "mute") || !strcmp(line, "unmute")) {
 		set_mute(pub, arg, !strcmp(line, "mute"));
+	} else if (!strcmp(line, "screen")) {
+		set_screen(pub, arg);
 	} else if (!strcmp(line, "volume")) {
 		set_volume(pub, arg);
 	} else if (!strcmp(line, "quit")) {
@@ -404,6 +454,8 @@ static void usage(void)
 		"                      to Janus as \"screen\" (the camera as \"camera\");\n"
 		"                      --screen-size 960x540, --screen-fps 15 by default\n"
 		"stdin: leave | join | mute audio|video|screen | unmute audio|video|screen\n"
+		"       | screen on|off (stops/resumes the screen share: renegotiated, the\n"
+		"         stream inactive / sendonly for Janus)\n"
 		"       | volume X (tone x X, 0-4, default 1; the beep x min(X, 1)) | quit\n");
 }
 
@@ -527,6 +579,7 @@ int main(int argc, char **argv)
 	gst_init(&argc, &argv);
 	egw_log_init();
 	atomic_init(&pub.ctl.volume, 1.0);
+	pub.screen_pending = -1;
 	if (parse_args(argc, argv, &pub.opt)) {
 		usage();
 		return 2;
@@ -554,6 +607,7 @@ int main(int argc, char **argv)
 		egw_janus_free(pub.janus);
 		egw_http_free(pub.http);
 	}
+	g_free(pub.screen_mid);
 	g_io_channel_unref(pub.input);
 	g_main_loop_unref(pub.loop);
 	gst_deinit(); /* its pooled threads end before the process does */

@@ -32,6 +32,7 @@ struct pub_controls {
 	atomic_int audio_muted;
 	atomic_int video_muted;  /* the camera stream */
 	atomic_int screen_muted; /* the screen share stream */
+	atomic_int screen_off;   /* the screen share sends nothing */
 	_Atomic double volume;   /* tone amplitude multiplier, 1 = normal */
 };
 
@@ -64,14 +65,28 @@ int pub_media_start(struct pub_media *media, char *errstr, size_t errstr_size);
 int pub_media_set_answer(struct pub_media *media, const char *sdp, char *errstr,
 			 size_t errstr_size);
 
+/* Creates a new offer, delivered by events->offer() (to be sent to Janus
+ * as a renegotiation). locality: main thread. */
+void pub_media_renegotiate(struct pub_media *media);
+
+/* A copy of sdp whose m-section with a=mid:<mid> has the direction
+ * attribute `direction` ("inactive", "recvonly", ...). webrtcbin 1.22
+ * cannot turn an inactive transceiver active again, so a screen share is
+ * switched off and on in the SDP that Janus sees only: webrtcbin keeps a
+ * sendonly transceiver (and receives its answers as recvonly) while the
+ * screen branch sends nothing. */
+char *pub_sdp_set_direction(const char *sdp, const char *mid, const char *direction);
+
 /* Stops and frees the pipeline; no event is delivered afterwards. NULL ok.
  * locality: main thread. */
 void pub_media_free(struct pub_media *media);
 
 /* The marker pattern (egw_publish_pattern.c): probes on the src pad of the
  * raw capsfilter `name` of a branch. Return 0, or -1 without such an
- * element. locality: main thread (the probes run on streaming threads). */
-int pub_pattern_video(GstElement *pipeline, const char *name, atomic_int *muted, int fps);
+ * element. While *off (off may be NULL) a video branch drops its frames.
+ * locality: main thread (the probes run on streaming threads). */
+int pub_pattern_video(GstElement *pipeline, const char *name, atomic_int *muted, atomic_int *off,
+		      int fps);
 int pub_pattern_audio(GstElement *pipeline, const char *name, struct pub_controls *ctl,
 		      double beep_hz);
 

@@ -436,9 +436,10 @@ struct pub_media *pub_media_new(const struct pub_options *opt, struct pub_contro
 	media->webrtc = gst_bin_get_by_name(GST_BIN(media->pipeline), "wb");
 	if (!media->webrtc ||
 	    (opt->video &&
-	     pub_pattern_video(media->pipeline, "vraw", &ctl->video_muted, opt->fps)) ||
+	     pub_pattern_video(media->pipeline, "vraw", &ctl->video_muted, NULL, opt->fps)) ||
 	    (opt->video && opt->screen &&
-	     pub_pattern_video(media->pipeline, "sraw", &ctl->screen_muted, opt->screen_fps)) ||
+	     pub_pattern_video(media->pipeline, "sraw", &ctl->screen_muted, &ctl->screen_off,
+			       opt->screen_fps)) ||
 	    (opt->audio && pub_pattern_audio(media->pipeline, "araw", ctl, opt->beep_hz))) {
 		snprintf(errstr, errstr_size, "pipeline: missing webrtcbin or raw capsfilter");
 		goto fail;
@@ -484,6 +485,45 @@ int pub_media_set_answer(struct pub_media *media, const char *sdp, char *errstr,
 		      "set-remote-description", on_description_set);
 	gst_webrtc_session_description_free(answer);
 	return 0;
+}
+
+void pub_media_renegotiate(struct pub_media *media)
+{
+	emit_promised(media->webrtc, "create-offer", NULL, media->link, "create-offer",
+		      on_offer_created);
+}
+
+static int is_direction(const char *line)
+{
+	return !strcmp(line, "a=sendrecv") || !strcmp(line, "a=sendonly") ||
+	       !strcmp(line, "a=recvonly") || !strcmp(line, "a=inactive");
+}
+
+char *pub_sdp_set_direction(const char *sdp, const char *mid, const char *direction)
+{
+	gchar **lines = g_strsplit(sdp, "\r\n", -1);
+	char *want = g_strdup_printf("a=mid:%s", mid);
+	guint n = g_strv_length(lines), start = 0;
+
+	/* Each m-section runs from its m= line to the next one. */
+	for (guint i = 0; i <= n; i++) {
+		if (i < n && (strncmp(lines[i], "m=", 2) || i == 0))
+			continue;
+		int ours = 0;
+		for (guint j = start; j < i && !ours; j++)
+			ours = !strcmp(lines[j], want);
+		for (guint j = start; ours && j < i; j++) {
+			if (is_direction(lines[j])) {
+				g_free(lines[j]);
+				lines[j] = g_strdup_printf("a=%s", direction);
+			}
+		}
+		start = i;
+	}
+	char *out = g_strjoinv("\r\n", lines);
+	g_strfreev(lines);
+	g_free(want);
+	return out;
 }
 
 void pub_media_free(struct pub_media *media)

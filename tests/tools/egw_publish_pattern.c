@@ -25,7 +25,9 @@
 /* One per probe, owned by it. */
 struct video_pattern {
 	atomic_int *muted;
+	atomic_int *off; /* or NULL */
 	int fps;
+	int was_off; /* the previous frame was dropped */
 };
 
 struct audio_pattern {
@@ -63,7 +65,8 @@ static GstBuffer *snap_to_grid(GstPad *pad, GstPadProbeInfo *info, guint64 rate,
 	return buf;
 }
 
-/* Video: whole frame white during a marker, black while muted.
+/* Video: whole frame white during a marker, black while muted, no frame
+ * at all while off.
  * locality: video streaming thread. */
 static GstPadProbeReturn on_video_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
@@ -73,6 +76,21 @@ static GstPadProbeReturn on_video_buffer(GstPad *pad, GstPadProbeInfo *info, gpo
 	uint64_t frame;
 	GstMapInfo map;
 
+	if (pat->off && atomic_load(pat->off)) {
+		pat->was_off = 1;
+		return GST_PAD_PROBE_DROP;
+	}
+	if (pat->was_off) {
+		/* Back on: a key frame first, or subscribers wait for the next
+		 * one (what GstVideoEncoder takes from
+		 * gst_video_event_new_downstream_force_key_unit()). */
+		pat->was_off = 0;
+		gst_pad_push_event(pad, gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM,
+							     gst_structure_new("GstForceKeyUnit",
+									       "all-headers",
+									       G_TYPE_BOOLEAN, TRUE,
+									       NULL)));
+	}
 	if (!(buf = snap_to_grid(pad, info, (guint64)pat->fps, &frame)))
 		return GST_PAD_PROBE_OK;
 	GST_BUFFER_DURATION(buf) = gst_util_uint64_scale(1, GST_SECOND, (guint64)pat->fps);
@@ -148,10 +166,12 @@ static int add_probe(GstElement *pipeline, const char *name, GstPadProbeCallback
 	return rc;
 }
 
-int pub_pattern_video(GstElement *pipeline, const char *name, atomic_int *muted, int fps)
+int pub_pattern_video(GstElement *pipeline, const char *name, atomic_int *muted, atomic_int *off,
+		      int fps)
 {
 	struct video_pattern *pat = g_new0(struct video_pattern, 1);
 	pat->muted = muted;
+	pat->off = off;
 	pat->fps = fps;
 	return add_probe(pipeline, name, on_video_buffer, pat);
 }

@@ -11,6 +11,16 @@ audio/video-only variants, leading offsets and gaps. The measured offsets
 must match D within 3 ms of the container's known bias and within one frame
 of D.
 
+Composite-like files (6 s each): a 2x2 grid whose four tiles flash at
+their own times, with four mixed tones (440/550/660/880 Hz) and four beeps
+(2000/2500/3000/3500 Hz, one of them 18 dB quieter, two overlapping in time)
+at known offsets from their tile's flashes (H.264 + AAC in MP4); one tile
+appears at 2 s (colour timeline, first_time_color); a stereo VP8 + Opus
+WebM with a different tone and beep per channel and a 600 ms audio gap; a
+VP8 file with two jittered frame timestamps (20 ms: off, 10 ms: within half
+a frame). Each new option is checked to pass on the truth and to fail on a
+wrong expectation.
+
 Known bias: FFmpeg 5.1's own Matroska/WebM muxer writes Opus 6.5 ms (one
 pre-skip) early relative to video (its demuxer subtracts CodecDelay that its
 muxer never added); GStreamer's matroskamux reads back exact.
@@ -316,39 +326,64 @@ def expect_json(path, args, want_fails, what):
     return rep
 
 
-# Per participant: extra expectations of its run, and which of them fail.
-MIX_EXTRA = [
-    (["--expect-freq", "440,550,660,880", "--max-audio-gap-ms", "40", "--expect-fps", "30"], []),
-    (["--max-sync-ms", "20"], ["A/V sync"]),                      # 40 ms > 20 ms
-    (["--expect-freq", "440,550,660,990"], ["audio frequency"]),  # no 990 Hz tone
-    (["--expect-fps", "25", "--max-sync-ms", "85"], ["frame rate"]),
-]
+def expect_check(rep, args, want_fails, what):
+    """check_media's verdict on an existing report with other expectations
+    (no new decode): exactly the failures named in want_fails."""
+    if rep is None:
+        return
+    got = media.check(rep, media.parser().parse_args([rep["file"]] + args))
+    unexpected = [f for f in got if not any(f.startswith(w) for w in want_fails)]
+    missing = [w for w in want_fails if not any(f.startswith(w) for f in got)]
+    if unexpected or missing:
+        fail("%s: failures %s, want exactly %s" % (what, got, want_fails or "none"))
+    else:
+        print("%-28s failed as expected: %s" % (what, " | ".join(got)))
+
+
+def check_offsets(what, sync, k):
+    offs = [p["offset_ms"] for p in sync["pairs"]]
+    print("%-28s pairs %d offsets %s (expected %+.0f)"
+          % (what, sync["count"], " ".join("%+.1f" % o for o in offs), MIX_D[k] * 1000))
+    if sync["count"] != 3 or sync["beeps"] != 3:
+        fail("%s: %d pairs, %d beeps, want 3" % (what, sync["count"], sync["beeps"]))
+    if any(abs(o - MIX_D[k] * 1000) > 3.0 for o in offs):
+        fail("%s: offsets %s, want %+.0f +- 3 ms" % (what, offs, MIX_D[k] * 1000))
 
 
 def check_participants(path):
-    """Per participant: its tile's flashes with its own beep in the mix."""
+    """Per participant: its tile's flashes with its own beep in the mix, all
+    four from one decode (--participant), one alone (--crop, --beep-hz)."""
+    args = []
     for k in range(4):
-        what = "mix participant %d (beep %d Hz)" % (k, MIX_BEEP[k])
-        extra, fails = MIX_EXTRA[k]
-        rep = expect_json(path, ["--crop", ",".join(map(str, TILES[k])), "--beep-hz", str(MIX_BEEP[k])]
-                          + extra, fails, what)
-        if rep is None:
-            continue
-        s = rep["sync"]
-        offs = [p["offset_ms"] for p in s["pairs"]]
-        print("%-28s pairs %d offsets %s (expected %+.0f)"
-              % (what, s["count"], " ".join("%+.1f" % o for o in offs), MIX_D[k] * 1000))
-        if s["count"] != 3 or s["beeps"] != 3:
-            fail("%s: %d pairs, %d beeps, want 3 (%s)" % (what, s["count"], s["beeps"], rep["audio"]["beeps"]))
-        if any(abs(o - MIX_D[k] * 1000) > 3.0 for o in offs):
-            fail("%s: offsets %s, want %+.0f +- 3 ms" % (what, offs, MIX_D[k] * 1000))
-        fr = [f["freq"] for f in rep["audio"]["dominant_freqs"]]
-        if k == 0:
-            print("%-28s dominant %s" % ("mix of 4 tones", fr))
-            if not all(any(near(f, t, 2) for f in fr[:4]) for t in MIX_TONE):
-                fail("mix: the 4 tones %s are not the 4 dominant frequencies %s" % (MIX_TONE, fr))
-            if any(abs(f - b) < 100 for f in fr for b in MIX_BEEP):
-                fail("mix: a beep leaked into the dominant frequencies %s" % fr)
+        args += ["--participant", "%s:%d" % (",".join(map(str, TILES[k])), MIX_BEEP[k])]
+    rep = expect_json(path, args + ["--expect-freq", "440,550,660,880", "--max-audio-gap-ms", "40",
+                                    "--expect-fps", "30", "--max-sync-ms", "85", "--min-markers", "3"],
+                      [], "mix, 4 participants")
+    if rep is None:
+        return
+    parts = rep.get("participants") or []
+    if len(parts) != 4:
+        fail("mix: %d participants reported, want 4" % len(parts))
+        return
+    for k in range(4):
+        check_offsets("mix participant %d (%d Hz)" % (k, MIX_BEEP[k]), parts[k]["sync"], k)
+    fr = [f["freq"] for f in rep["audio"]["dominant_freqs"]]
+    print("%-28s dominant %s" % ("mix of 4 tones", fr))
+    if not all(any(near(f, t, 2) for f in fr[:4]) for t in MIX_TONE):
+        fail("mix: the 4 tones %s are not the 4 dominant frequencies %s" % (MIX_TONE, fr))
+    if any(abs(f - b) < 100 for f in fr for b in MIX_BEEP):
+        fail("mix: a beep leaked into the dominant frequencies %s" % fr)
+    # Wrong expectations on the same report.
+    expect_check(rep, ["--max-sync-ms", "35"], ["A/V sync of participant 1", "A/V sync of participant 3"],
+                 "mix: 40 and 80 ms > 35 ms")
+    expect_check(rep, ["--min-markers", "4"], ["markers"], "mix: 3 pairs each, not 4")
+    expect_check(rep, ["--expect-freq", "440,550,660,990"], ["audio frequency"], "mix: no 990 Hz tone")
+    expect_check(rep, ["--expect-fps", "25"], ["frame rate"], "mix: 30 fps is not 25")
+    # The quiet one alone, through --crop and --beep-hz.
+    rep = expect_json(path, ["--crop", ",".join(map(str, TILES[3])), "--beep-hz", str(MIX_BEEP[3]),
+                             "--max-sync-ms", "20"], ["A/V sync: max"], "mix participant 3 alone")
+    if rep is not None:
+        check_offsets("mix participant 3 alone", rep["sync"], 3)
 
 
 def check_mix(path):
@@ -384,6 +419,7 @@ def check_stereo(path):
                              "--max-audio-gap-ms", "40"], [], "stereo left to 3.1 s")
     if rep is None:
         return
+    rep_left = rep
     ch = rep["audio"].get("channels") or {}
     left = [f["freq"] for f in ch.get("left", {}).get("dominant_freqs", [])]
     right = [f["freq"] for f in ch.get("right", {}).get("dominant_freqs", [])]
@@ -404,8 +440,8 @@ def check_stereo(path):
     print("%-28s right beeps offsets %s" % ("stereo_vp8_opus.webm", offs))
     if len(offs) != 3 or any(abs(o - (50 + want)) > 3 for o in offs):
         fail("stereo: right channel offsets %s, want 3 at %+.1f" % (offs, 50 + want))
-    expect_json(path, ["--channel", "left", "--expect-freq", "660"], ["audio frequency"],
-                "stereo left is not 660 Hz")
+    expect_check(rep_left, ["--channel", "left", "--expect-freq", "660"], ["audio frequency"],
+                 "stereo left is not 660 Hz")
 
 
 def check_jitter(path):
@@ -461,14 +497,14 @@ def main():
         # then each wrong one reported (one run for all of them).
         p60 = by_name.get("ff_h264_aac_60.mp4")
         if p60:
-            expect_json(p60, ["--max-sync-ms", "70", "--min-markers", "5", "--expect-codecs", "h264,aac",
-                              "--expect-duration", "10", "--expect-freq", "660", "--expect-color", "00ff00",
-                              "--max-video-gap-ms", "40", "--max-audio-gap-ms", "40",
-                              "--max-decode-errors", "0", "--expect-fps", "30"], [], "all expectations met")
-            expect_json(p60, ["--max-sync-ms", "40", "--expect-freq", "440", "--expect-codecs", "vp8,opus",
+            rep = expect_json(p60, ["--max-sync-ms", "70", "--min-markers", "5", "--expect-codecs", "h264,aac",
+                                    "--expect-duration", "10", "--expect-freq", "660", "--expect-color", "00ff00",
+                                    "--max-video-gap-ms", "40", "--max-audio-gap-ms", "40",
+                                    "--max-decode-errors", "0", "--expect-fps", "30"], [], "all expectations met")
+            expect_check(rep, ["--max-sync-ms", "40", "--expect-freq", "440", "--expect-codecs", "vp8,opus",
                               "--expect-duration", "12", "--min-markers", "6", "--expect-color", "ff0000"],
-                        ["A/V sync: max", "audio frequency", "codecs", "duration", "markers", "video colour"],
-                        "wrong expectations")
+                         ["A/V sync: max", "audio frequency", "codecs", "duration", "markers", "video colour"],
+                         "wrong expectations")
         pg = by_name.get("ff_gaps_h264_aac_60.mp4")
         if pg:
             expect_json(pg, ["--max-video-gap-ms", "500", "--max-audio-gap-ms", "500", "--expect-fps", "30"],

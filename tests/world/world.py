@@ -282,9 +282,9 @@ class Publisher:
     """A synthetic participant: <build>/tests/egw-publish in the namespace.
 
     stdin commands: leave, join, mute audio|video|screen, unmute audio|video|screen,
-                    volume X, quit.
+                    screen on|off, volume X, quit.
     stdout lines:   joined <id>, webrtcup, media audio|video, left, muted <kind>,
-                    unmuted <kind>, volume <X>, error <msg>.
+                    unmuted <kind>, screen on|off, volume <X>, error <msg>.
     Options (extra=[...]): --beep-hz HZ, --screen-color RRGGBB, --screen-size WxH,
     --screen-fps N (see `egw-publish` usage).
     """
