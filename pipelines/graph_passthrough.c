@@ -28,6 +28,8 @@ struct branch {
 	struct passthrough *g;
 	egw_media_t media;
 	char codec[16];
+	char track_id[256]; /* the track it takes now (main context, under lock) */
+	int present;
 	GstPad *sinkpad; /* the depayloader's: where source pads link */
 	GstPad *srcpad;  /* the last parser's: retimed here */
 	/* retiming state: this branch's streaming thread only */
@@ -323,6 +325,14 @@ fail_err:
 	return err;
 }
 
+static void take(struct passthrough *g, struct branch *b, const egw_track_t *t)
+{
+	g_mutex_lock(&g->lock);
+	snprintf(b->track_id, sizeof(b->track_id), "%s", t->id);
+	b->present = 1;
+	g_mutex_unlock(&g->lock);
+}
+
 static egw_err_t pt_track_added(egw_graph_t *graph, const egw_track_t *t, char *errstr,
 				size_t errstr_size)
 {
@@ -330,13 +340,21 @@ static egw_err_t pt_track_added(egw_graph_t *graph, const egw_track_t *t, char *
 	struct branch *b = branch_for(g, t->media);
 	egw_err_t err;
 
+	if (b && b->present && strcmp(b->track_id, t->id)) {
+		/* e.g. a screen share next to the camera: one video per file */
+		snprintf(errstr, errstr_size, "%s also publishes %s %s; this recording takes %s only",
+			 t->participant.name, egw_media2str(t->media), t->id, b->track_id);
+		return EGW_ERR_NOT_SUPPORTED;
+	}
 	if (b && strcmp(b->codec, t->codec)) {
 		snprintf(errstr, errstr_size, "%s switched %s codec from %s to %s mid-recording",
 			 t->participant.name, egw_media2str(t->media), b->codec, t->codec);
 		return EGW_ERR_MEDIA;
 	}
-	if (b)
-		return EGW_OK; /* published again: same branch, same file */
+	if (b) { /* published again: same branch, same file */
+		take(g, b, t);
+		return EGW_OK;
+	}
 	if (g_atomic_int_get(&g->flowing) || g->n_branches == G_N_ELEMENTS(g->branches)) {
 		snprintf(errstr, errstr_size, "%s now also publishes %s; not in this recording",
 			 t->participant.name, egw_media2str(t->media));
@@ -344,6 +362,7 @@ static egw_err_t pt_track_added(egw_graph_t *graph, const egw_track_t *t, char *
 	}
 	if ((err = add_branch(g, t, errstr, errstr_size)))
 		return err;
+	take(g, &g->branches[g->n_branches - 1], t);
 	/* Fragmented MP4 loses each track's start offset (see retime.h). */
 	g_mutex_lock(&g->lock);
 	g->timeline.anchor_video = egw_session_anchor_video(g->s) &&
@@ -360,6 +379,8 @@ static void pt_track_pad(egw_graph_t *graph, const egw_track_t *t, GstPad *pad)
 
 	g_mutex_lock(&g->lock);
 	b = g->finishing ? NULL : branch_for(g, t->media);
+	if (b && strcmp(b->track_id, t->id))
+		b = NULL; /* not the track this branch takes */
 	if (b) {
 		GstPad *peer = gst_pad_get_peer(b->sinkpad);
 		if (peer) { /* a pad of a departed session */
@@ -378,7 +399,13 @@ static void pt_track_pad(egw_graph_t *graph, const egw_track_t *t, GstPad *pad)
 
 static void pt_track_removed(egw_graph_t *graph, const egw_track_t *t)
 {
-	/* Nothing to undo: the branch waits for the track to come back. */
+	struct passthrough *g = (struct passthrough *)graph;
+	struct branch *b = branch_for(g, t->media);
+	/* The branch waits for a track of its kind to come back. */
+	g_mutex_lock(&g->lock);
+	if (b && !strcmp(b->track_id, t->id))
+		b->present = 0;
+	g_mutex_unlock(&g->lock);
 }
 
 static int pt_finish(egw_graph_t *graph)

@@ -81,6 +81,10 @@ def test():
         env.submit(env.job(eid, {"kind": "room_composite", "layout": "grid"},
                            [{"kind": "file", "format": "mp4", "path": "lay.mp4"}]))
         env.wait(eid, "active", 30)
+        # Beside it, bob's participant recording: his camera, not his screen.
+        env.submit(env.job("EG_bob", {"kind": "participant", "participant": "bob"},
+                           [{"kind": "file", "format": "mkv", "path": "bob.mkv"}]))
+        env.wait("EG_bob", "active", 30)
         time.sleep(4)
 
         # grid -> speaker: the stage shows at the next frame.
@@ -122,6 +126,14 @@ def test():
                "an invalid update_layout is ignored naming the field: %s"
                % ign["details"]["reason"])
         time.sleep(1)
+
+        env.stop("EG_bob")
+        bob = env.wait("EG_bob", "complete", 40)
+        egwtest.check_media(bob["outputs"][0]["location"], "--expect-codecs", "h264,opus",
+                            "--expect-color", COLORS["bob"], "--max-decode-errors", 0)
+        expect(any((e.get("details") or {}).get("event") == "track_skipped"
+                   for e in env.status.events("EG_bob")),
+               "the participant recording says it skipped bob's screen share")
 
         env.stop(eid)
         done = env.wait(eid, "complete", 40)

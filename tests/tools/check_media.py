@@ -226,8 +226,17 @@ def decode(path, has_video, has_audio, regions=(None,), channels=1, until=None):
     frames = [parse_stats(b"".join(c).decode(errors="replace")) for c in meta_chunks]
     raw = b"".join(audio_chunks)
     samples = np.frombuffer(raw[: len(raw) // (4 * nch) * 4 * nch], dtype="<f4").reshape(-1, nch)
-    errors = [l for l in b"".join(err_chunks).decode(errors="replace").splitlines()
-              if l.strip() and not any(b in l for b in BENIGN)]
+    errors, last_benign = [], False
+    for l in b"".join(err_chunks).decode(errors="replace").splitlines():
+        if not l.strip():
+            continue
+        if "Last message repeated" in l:  # repeats the line before it
+            if not last_benign:
+                errors.append(l)
+            continue
+        last_benign = any(b in l for b in BENIGN)
+        if not last_benign:
+            errors.append(l)
     return frames, samples, errors, rc
 
 
