@@ -4,6 +4,7 @@ helpers to submit jobs and check outputs with the FFmpeg-based checker."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -150,7 +151,8 @@ class JobLog:
         self.time0 = None
         self.names = {}
         self.scenes = []  # (wall time, scene)
-        for line in w.log_text(name).splitlines():
+        self.text = w.log_text(name)
+        for line in self.text.splitlines():
             if egress_id and "[%s]" % egress_id not in line:
                 continue  # a worker's log holds every job's lines
             stamp, _, rest = line.partition(" ")
@@ -164,6 +166,13 @@ class JobLog:
                 self.scenes.append((parse_time(stamp), json.loads(rest.split("] scene: ", 1)[1])))
         if self.time0 is None:
             raise Failure("%s: no 'media time 0' line in the log" % name)
+
+    def tracks(self):
+        """{(participant name, "audio" or "video"): track id} received."""
+        found = {}
+        for m in re.finditer(r"receiving (audio|video) \S+ of (.+?) \(track (\S+)\)", self.text):
+            found[(m.group(2), m.group(1))] = m.group(3)
+        return found
 
     def media_time(self, wall):
         return wall - self.time0

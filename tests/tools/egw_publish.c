@@ -443,7 +443,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: egw-publish --janus URL --room ID --display NAME [--color RRGGBB]\n"
-		"       [--freq HZ] [--beep-hz HZ] [--video vp8|h264|none] [--audio opus|none]\n"
+		"       [--freq HZ] [--beep-hz HZ] [--video vp8|h264|none] [--audio opus|pcmu|none]\n"
 		"       [--width W] [--height H] [--fps N] [--pin PIN]\n"
 		"       [--screen-color RRGGBB [--screen-size WxH] [--screen-fps N]]\n"
 		"  --color, --freq     camera background (ff0000), tone (440 Hz, amplitude 0.25)\n"
@@ -525,7 +525,7 @@ static int parse_option(struct pub_options *opt, int c, const char *arg)
 		opt->video = strcmp(arg, "none") ? arg : NULL;
 		return 0;
 	case 'a':
-		if (strcmp(arg, "opus") && strcmp(arg, "none"))
+		if (strcmp(arg, "opus") && strcmp(arg, "pcmu") && strcmp(arg, "none"))
 			return -1;
 		opt->audio = strcmp(arg, "none") ? arg : NULL;
 		return 0;

@@ -184,7 +184,17 @@ static char *describe(const struct pub_options *opt)
 		append_encoder(d, opt->video, h264 ? PT_SCREEN_H264 : PT_SCREEN_VP8,
 			       2 * opt->screen_fps, 600);
 	}
-	if (opt->audio)
+	if (opt->audio && !strcmp(opt->audio, "pcmu")) /* G.711 at 8 kHz */
+		g_string_append_printf(d,
+			"audiotestsrc is-live=true wave=sine freq=%s volume=0.25 "
+			"samplesperbuffer=960 ! "
+			"capsfilter name=araw caps=\"audio/x-raw,format=S16LE,rate=48000,"
+			"channels=1,layout=interleaved\" ! queue ! audioresample ! "
+			"audio/x-raw,rate=8000 ! mulawenc ! rtppcmupay pt=0 mtu=1200 ! "
+			"application/x-rtp,media=audio,encoding-name=PCMU,payload=0,"
+			"clock-rate=8000 ! wb. ",
+			g_ascii_formatd(freq, sizeof(freq), "%.3f", opt->freq));
+	else if (opt->audio)
 		g_string_append_printf(d,
 			"audiotestsrc is-live=true wave=sine freq=%s volume=0.25 "
 			"samplesperbuffer=960 ! "

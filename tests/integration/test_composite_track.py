@@ -1,0 +1,102 @@
+"""Track composites and composites given bad input, with `egress run`:
+  * a room that never fills: `empty_room_timeout_s` ends the composite
+    `failed`/`not_found` with the reason, and no file is left;
+  * a participant publishing audio in a codec composites do not decode
+    (G.711): that track is skipped with a `track_skipped` event, the rest
+    is composited (its video tile, the other participant's tone);
+  * `track_composite` of one participant's VP8 video and another's Opus
+    audio, into WebM (VP8 + Opus): that colour, that tone only."""
+
+import os
+
+import egwtest
+from egwtest import expect
+
+
+def test():
+    w = egwtest.world.World("ctrk")
+    try:
+        run(w)
+    finally:
+        w.close()
+    if w.sanitizer_found:
+        raise egwtest.Failure("sanitizer reports:\n" + "\n".join(w.sanitizer_found[:20]))
+
+
+def job(w, eid, source, fmt, room=1234, **extra):
+    req = {"type": "start", "egress_id": eid,
+           "room": {"sfu": "janus", "url": w.janus_url, "room_id": room},
+           "source": source,
+           "outputs": [{"kind": "file", "format": fmt, "path": "{egress_id}." + fmt}]}
+    req.update(extra)
+    return req
+
+
+def run(w):
+    out = os.path.join(w.dir, "out")
+    env = {"EGRESS_STORAGE_DIR": out, "EGRESS_STOP_GRACE_S": 20}
+    w.start_janus()
+
+    # Nobody ever comes: the egress ends, says why, and writes nothing.
+    r = egwtest.Run(w, "empty", job(w, "EG_empty", {"kind": "room_composite", "layout": "grid"},
+                                    "mp4", room=1235, limits={"empty_room_timeout_s": 3}), env)
+    ev = r.wait("failed", 30)
+    expect(ev["error"]["code"] == "not_found" and "3 s" in ev["error"]["message"],
+           "an empty room ends the composite: %s" % ev["error"])
+    expect(not os.path.exists(os.path.join(out, "EG_empty.mp4")), "no file for an empty room")
+    r.exit()
+
+    # G.711 audio beside Opus: skipped with an event, the rest goes on.
+    red = w.start_publisher("red", color="ff0000", freq=440, video="vp8", room=1237,
+                            extra=["--audio", "pcmu"])
+    blue = w.start_publisher("blue", color="0000ff", freq=660, video="h264", room=1237)
+    red.wait_for("webrtcup", 15)
+    blue.wait_for("webrtcup", 15)
+    r = egwtest.Run(w, "mixed", job(w, "EG_mixed", {"kind": "room_composite", "layout": "grid"},
+                                    "mkv", room=1237), env, ["--duration", "8"])
+    done = r.wait("complete", 60)
+    skipped = [e["details"] for e in r.events()
+               if (e.get("details") or {}).get("event") == "track_skipped"]
+    expect(len(skipped) == 1 and skipped[0]["participant"] == "red" and
+           "pcmu" in skipped[0]["reason"],
+           "red's G.711 audio is skipped with an event: %s" % skipped)
+    egwtest.check_media(done["outputs"][0]["location"], "--expect-codecs", "h264,aac",
+                        "--expect-freq", "660", "--start", 2, "--max-decode-errors", 0)
+    log = egwtest.JobLog(w, "mixed")
+    tiles = log.tiles_at(log.time0 + 6)
+    expect(sorted(tiles) == ["blue", "red"], "both are on the canvas: %s" % sorted(tiles))
+    for name, color in (("red", "ff0000"), ("blue", "0000ff")):
+        egwtest.check_media(done["outputs"][0]["location"], "--crop", tiles[name],
+                            "--start", 2, "--end", 6, "--expect-color", color)
+    tracks = log.tracks()
+    red.close()
+    blue.close()
+
+    # Track composite: green's VP8 video, yellow's Opus audio.
+    green = w.start_publisher("green", color="00ff00", freq=550, video="vp8")
+    yellow = w.start_publisher("yellow", color="ffff00", freq=880, video="h264")
+    green.wait_for("webrtcup", 15)
+    yellow.wait_for("webrtcup", 15)
+    r = egwtest.Run(w, "probe", job(w, "EG_probe", {"kind": "room_composite", "layout": "grid"},
+                                    "mp4"), env, ["--duration", "3"])
+    r.wait("complete", 60)
+    tracks = egwtest.JobLog(w, "probe").tracks()
+    video = tracks[("green", "video")]
+    audio = tracks[("yellow", "audio")]
+    r = egwtest.Run(w, "tc", job(w, "EG_tc", {"kind": "track_composite", "video_track_id": video,
+                                              "audio_track_id": audio}, "webm"),
+                    env, ["--duration", "8"])
+    done = r.wait("complete", 60)
+    rep = egwtest.check_media(done["outputs"][0]["location"], "--expect-codecs", "vp8,opus",
+                              "--expect-color", "00ff00", "--expect-freq", "880",
+                              "--expect-fps", 30, "--max-decode-errors", 0)
+    freqs = [round(f["freq"]) for f in rep["audio"]["dominant_freqs"]]
+    expect(not any(abs(f - 550) < 10 for f in freqs), "only yellow's tone in the audio: %s" % freqs)
+    text = w.log_text("tc")
+    expect("receiving video vp8 of green" in text and "receiving audio opus of yellow" in text
+           and "of green (track %s" % audio not in text,
+           "the track composite receives exactly the two tracks")
+
+
+if __name__ == "__main__":
+    egwtest.main(test)
