@@ -142,6 +142,15 @@ class Run:
             raise Failure("%s did not exit within %d s" % (self.name, timeout))
 
 
+def fit_16_9(x, y, w, h):
+    """The 16:9 picture letterboxed in a cell (the compositor keeps aspect)."""
+    if w * 9 > h * 16:  # bars left and right
+        return x + (w - h * 16 // 9) // 2, y, h * 16 // 9, h
+    if w * 9 < h * 16:  # bars above and below
+        return x, y + (h - w * 9 // 16) // 2, w, w * 9 // 16
+    return x, y, w, h
+
+
 class JobLog:
     """What a composite job's log says (EGRESS_LOG_LEVEL=debug): the wall
     clock time of media time 0, the participants' names by id, and each
@@ -186,12 +195,16 @@ class JobLog:
             raise Failure("no scene before %.1f" % wall)
         return last
 
-    def tiles_at(self, wall):
-        """{participant name: "X,Y,W,H"} of the scene at wall (its first tile)."""
+    def tiles_at(self, wall, fit=True):
+        """{participant name: "X,Y,W,H"} of the scene at wall (its first
+        tile): the 16:9 picture letterboxed in the cell (fit), or the cell."""
         tiles = {}
         for t in self.scene_at(wall)["tiles"]:
             name = self.names.get(t.get("participant"), t.get("participant"))
-            tiles.setdefault(name, "%d,%d,%d,%d" % (t["x"], t["y"], t["width"], t["height"]))
+            x, y, w, h = t["x"], t["y"], t["width"], t["height"]
+            if fit:
+                x, y, w, h = fit_16_9(x, y, w, h)
+            tiles.setdefault(name, "%d,%d,%d,%d" % (x, y, w, h))
         return tiles
 
 

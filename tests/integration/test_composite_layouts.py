@@ -48,9 +48,9 @@ def handled_at(w, eid, to):
 
 
 def stage(scene):
-    """The largest tile of a scene: (participant id, "X,Y,W,H")."""
+    """The largest tile of a scene: (participant id, its picture (x, y, w, h))."""
     t = max(scene["tiles"], key=lambda t: t["width"] * t["height"])
-    return t["participant"], (t["x"], t["y"], t["width"], t["height"])
+    return t["participant"], egwtest.fit_16_9(t["x"], t["y"], t["width"], t["height"])
 
 
 def test():
@@ -175,9 +175,10 @@ def test():
         for when, want in ((t_custom - 0.5, {"ann", "bob", "cat"}),
                            (t_dan - 0.5, {"ann", "cat", "dan"})):
             tiles = log.tiles_at(when)
+            cells = log.tiles_at(when, fit=False)
             expect(set(tiles) == want, "custom regions show %s (want %s)"
                    % (sorted(tiles), sorted(want)))
-            expect(tiles["ann"] == "0,0,640,720", "ann fills the left region")
+            expect(cells["ann"] == "0,0,640,720", "ann's cell is the left region")
             for n in want - {"ann"}:
                 egwtest.check_media(path, "--crop", tiles[n], "--start", F(when) - 1.5,
                                     "--end", F(when) - 0.2, "--expect-color", COLORS[n])

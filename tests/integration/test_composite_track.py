@@ -34,7 +34,7 @@ def job(w, eid, source, fmt, room=1234, **extra):
 
 def run(w):
     out = os.path.join(w.dir, "out")
-    env = {"EGRESS_STORAGE_DIR": out, "EGRESS_STOP_GRACE_S": 20}
+    env = {"EGRESS_STORAGE_DIR": out, "EGRESS_STOP_GRACE_S": 20, "EGRESS_LOG_LEVEL": "debug"}
     w.start_janus()
 
     # Nobody ever comes: the egress ends, says why, and writes nothing.
