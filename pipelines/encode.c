@@ -143,9 +143,16 @@ egw_err_t egw_encode_build(GstBin *bin, const egw_encode_plan_t *p, egw_media_t 
 		return EGW_ERR_INTERNAL;
 	}
 	if (video) {
+		/* Every field fixed: a mixer renegotiating (an input in another
+		 * colorimetry joins) must not reach the encoder, whose new caps
+		 * a muxer would refuse mid-stream. */
 		caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
 					   G_TYPE_INT, p->width, "height", G_TYPE_INT, p->height,
-					   "framerate", GST_TYPE_FRACTION, p->fps, 1, NULL);
+					   "framerate", GST_TYPE_FRACTION, p->fps, 1,
+					   "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
+					   "interlace-mode", G_TYPE_STRING, "progressive",
+					   "colorimetry", G_TYPE_STRING, "bt709", "chroma-site",
+					   G_TYPE_STRING, "mpeg2", NULL);
 		if (!(els[n++] = add(bin, "videoconvert", errstr, errstr_size)) ||
 		    !(els[n++] = caps_filter(bin, caps, errstr, errstr_size)) ||
 		    !(els[n++] = video_encoder(bin, p, errstr, errstr_size)))

@@ -215,18 +215,25 @@ static GstPadProbeReturn gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 {
 	struct composite *g = user;
 	GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
-	GstClockTime pts = GST_BUFFER_PTS(buf), t;
-	int first = 0;
+	GstClockTime pts = GST_BUFFER_PTS(buf), t, origin;
+	int first = 0, is_video;
 
 	if (!GST_CLOCK_TIME_IS_VALID(pts))
 		return GST_PAD_PROBE_DROP;
+	is_video = GST_PAD_PARENT(pad) == g->vmix;
 	g_mutex_lock(&g->lock);
-	if (!g->started || (GST_CLOCK_TIME_IS_VALID(g->t0) && pts < g->t0)) {
+	/* Time 0 is the canvas's first frame (or the mix's, audio only); the
+	 * audio's origin is later by the A/V correction (see av_shift). */
+	origin = !GST_CLOCK_TIME_IS_VALID(g->t0) ? GST_CLOCK_TIME_NONE
+		 : is_video			  ? g->t0
+						  : g->t0 + g->av_shift;
+	if (!g->started || (GST_CLOCK_TIME_IS_VALID(origin) && pts < origin) ||
+	    (!GST_CLOCK_TIME_IS_VALID(origin) && g->vmix && !is_video)) {
 		g_mutex_unlock(&g->lock);
 		return GST_PAD_PROBE_DROP;
 	}
 	if (GST_CLOCK_TIME_IS_VALID(g->stop_at) && pts >= g->stop_at) {
-		int *ended = GST_PAD_PARENT(pad) == g->vmix ? &g->video_ended : &g->audio_ended;
+		int *ended = is_video ? &g->video_ended : &g->audio_ended;
 		int end_now = !*ended;
 		*ended = 1;
 		g_mutex_unlock(&g->lock);
@@ -235,12 +242,10 @@ static GstPadProbeReturn gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 		return GST_PAD_PROBE_DROP;
 	}
 	if (!GST_CLOCK_TIME_IS_VALID(g->t0)) {
-		g->t0 = pts;
+		g->t0 = origin = pts;
 		first = 1;
 	}
-	t = pts - g->t0;
-	if (GST_PAD_PARENT(pad) == g->vmix)
-		t += g->video_shift;
+	t = pts - origin;
 	if (GST_BUFFER_DURATION_IS_VALID(buf) && t + GST_BUFFER_DURATION(buf) > g->end)
 		g->end = t + GST_BUFFER_DURATION(buf);
 	g_mutex_unlock(&g->lock);
@@ -253,17 +258,14 @@ static GstPadProbeReturn gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 	return GST_PAD_PROBE_OK;
 }
 
-/* How much later video is stamped than it was composed, for A/V sync:
+/* How much earlier the audio is placed than the canvas, for A/V sync:
  * the canvas shows, for its frame at T, the input frame that began before
  * T + one frame (up to a frame early): half a frame centres that error.
- * And AAC starts with 1024 samples of encoder delay that MP4 players do
- * not skip (no edit list is written): the video waits for them. */
-static GstClockTime video_shift(const egw_encode_plan_t *enc)
+ * (Applied to the audio: fragmented MP4 loses a track's start offset, so
+ * the video keeps time 0 and the audio starts that much into the mix.) */
+static GstClockTime av_shift(const egw_encode_plan_t *enc)
 {
-	GstClockTime shift = enc->fps > 0 ? GST_SECOND / enc->fps / 2 : 0;
-	if (enc->audio_codec && !strcmp(enc->audio_codec, "aac") && enc->sample_rate > 0)
-		shift += gst_util_uint64_scale(1024, GST_SECOND, (guint64)enc->sample_rate);
-	return shift;
+	return enc->video_codec && enc->fps > 0 ? GST_SECOND / enc->fps / 2 : 0;
 }
 
 /* ---- building ---- */
@@ -419,7 +421,7 @@ static egw_graph_t *cg_create(egw_session_t *s, GstBin *bin, const egw_media_pla
 	g->inputs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, input_free);
 	g->placeholders = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, placeholder_free);
 	egw_encode_defaults(&g->enc);
-	g->video_shift = video_shift(&g->enc);
+	g->av_shift = av_shift(&g->enc);
 	if (!g->track_mode) {
 		if (egw_layout_parse(plan->composite.layout ? plan->composite.layout : "grid",
 				     "source.layout", g->enc.width, g->enc.height, &layout, errstr,
