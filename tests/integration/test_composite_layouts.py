@@ -150,7 +150,9 @@ def test():
         # speaker: ann (first and loudest) on the stage, from the next frame.
         who, crop = stage(log.scene_at(t_speaker + 0.5))
         expect(log.names.get(who) == "ann", "speaker layout: ann on the stage")
-        seen = cm.first_time_color(path, crop, COLORS["ann"], 40, after=F(t_speaker) - 1.5,
+        # the stage's centre: where the grid's four cells meet, ann's alone after
+        centre = (crop[0] + crop[2] // 2 - 40, crop[1] + crop[3] // 2 - 24, 80, 48)
+        seen = cm.first_time_color(path, centre, COLORS["ann"], 40, after=F(t_speaker) - 1.5,
                                    hold=2)
         expect(seen is not None and seen <= F(t_speaker) + FRAME + 0.01,
                "the new layout shows %.3f s after the request was handled (at most a frame)"
