@@ -28,8 +28,10 @@ LATE = ("p4", "ff00ff", 770, 4000, "vp8")
 
 def start(w, spec):
     name, color, freq, beep, codec = spec
+    # Small pictures: five publishers and the composite share two cores,
+    # and a loaded publisher delays its own video (its A/V offset as sent).
     return w.start_publisher(name, color=color, freq=freq, video=codec,
-                             extra=["--beep-hz", str(beep)])
+                             extra=["--beep-hz", str(beep), "--width", "320", "--height", "180"])
 
 
 def test():
@@ -53,6 +55,7 @@ def run(w):
     job = {"type": "start", "egress_id": "EG_grid",
            "room": {"sfu": "janus", "url": w.janus_url, "room_id": 1234},
            "source": {"kind": "room_composite", "layout": "grid"},
+           "encoding": {"width": 640, "height": 360, "fps": 30, "video_bitrate_kbps": 1200},
            "outputs": [{"kind": "file", "format": "mp4", "path": "grid.mp4"}]}
     r = egwtest.Run(w, "grid", job, env)
     r.wait("active", 20)

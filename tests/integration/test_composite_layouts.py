@@ -57,11 +57,15 @@ def stage(scene):
 def test():
     with egwtest.Env("lay", worker_env={"EGRESS_LOG_LEVEL": "debug"}) as env:
         w = env.w
+        small = ["--width", "320", "--height", "180"]  # five publishers on two cores
         pubs = {
-            "ann": w.start_publisher("ann", color=COLORS["ann"], freq=440, video="vp8"),
+            "ann": w.start_publisher("ann", color=COLORS["ann"], freq=440, video="vp8",
+                                     extra=small),
             "bob": w.start_publisher("bob", color=COLORS["bob"], freq=550, video="h264",
-                                     extra=["--screen-color", SCREEN]),
-            "cat": w.start_publisher("cat", color=COLORS["cat"], freq=660, video="vp8"),
+                                     extra=small + ["--screen-color", SCREEN,
+                                                    "--screen-size", "480x270"]),
+            "cat": w.start_publisher("cat", color=COLORS["cat"], freq=660, video="vp8",
+                                     extra=small),
         }
         for p in pubs.values():
             p.wait_for("webrtcup", 15)
@@ -80,7 +84,9 @@ def test():
 
         eid = "EG_lay"
         env.submit(env.job(eid, {"kind": "room_composite", "layout": "grid"},
-                           [{"kind": "file", "format": "mp4", "path": "lay.mp4"}]))
+                           [{"kind": "file", "format": "mp4", "path": "lay.mp4"}],
+                           encoding={"width": 640, "height": 360, "fps": 30,
+                                     "video_bitrate_kbps": 1200}))
         env.wait(eid, "active", 30)
         # Beside it, bob's participant recording: his camera, not his screen.
         env.submit(env.job("EG_bob", {"kind": "participant", "participant": "bob"},
@@ -106,16 +112,17 @@ def test():
         time.sleep(3)
 
         custom = {"regions": [
-            {"name": "left", "x": 0, "y": 0, "width": 640, "height": 720, "max_columns": 1,
+            {"name": "left", "x": 0, "y": 0, "width": 320, "height": 360, "max_columns": 1,
              "max_rows": 1, "participants": ["ann"]},
-            {"name": "right", "x": 640, "y": 0, "width": 640, "height": 720, "z": 1,
+            {"name": "right", "x": 320, "y": 0, "width": 320, "height": 360, "z": 1,
              "max_columns": 1, "max_rows": 2, "participants": ["*"], "exclude": ["ann"],
              "sources": "camera", "reuse": "show_newest"}]}
         update_layout(env, eid, custom)
         wait_detail(env, eid, "layout_updated", 3)
         time.sleep(3)
         t_custom = time.time()
-        pubs["dan"] = w.start_publisher("dan", color=COLORS["dan"], freq=770, video="vp8")
+        pubs["dan"] = w.start_publisher("dan", color=COLORS["dan"], freq=770, video="vp8",
+                                        extra=small)
         pubs["dan"].wait_for("webrtcup", 15)
         time.sleep(4)
         t_dan = time.time()
@@ -187,7 +194,7 @@ def test():
             cells = log.tiles_at(when, fit=False)
             expect(set(tiles) == want, "custom regions show %s (want %s)"
                    % (sorted(tiles), sorted(want)))
-            expect(cells["ann"] == "0,0,640,720", "ann's cell is the left region")
+            expect(cells["ann"] == "0,0,320,360", "ann's cell is the left region")
             for n in want - {"ann"}:
                 egwtest.check_media(path, "--crop", tiles[n], "--start", F(when) - 1.5,
                                     "--end", F(when) - 0.2, "--expect-color", COLORS[n])
