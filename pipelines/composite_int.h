@@ -53,7 +53,7 @@ struct composite {
 	egw_encode_plan_t enc;
 	egw_composite_plan_t cp;
 	int track_mode;          /* track composite: fixed scene, no compositor layouts */
-	GstClockTime av_shift;   /* the audio's origin is this much after t0 */
+	GstClockTime av_shift;   /* the audio's origin is this much before t0 */
 	egw_compositor_t *comp;
 	GstElement *vmix, *amix; /* compositor, audiomixer (NULL when not produced) */
 	GstElement *vbg, *abg;   /* background and silence sources */

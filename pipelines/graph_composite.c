@@ -223,10 +223,10 @@ static GstPadProbeReturn gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 	is_video = GST_PAD_PARENT(pad) == g->vmix;
 	g_mutex_lock(&g->lock);
 	/* Time 0 is the canvas's first frame (or the mix's, audio only); the
-	 * audio's origin is later by the A/V correction (see av_shift). */
+	 * audio's origin is earlier by the A/V correction (see av_shift). */
 	origin = !GST_CLOCK_TIME_IS_VALID(g->t0) ? GST_CLOCK_TIME_NONE
-		 : is_video			  ? g->t0
-						  : g->t0 + g->av_shift;
+		 : is_video || g->t0 < g->av_shift ? g->t0
+						   : g->t0 - g->av_shift;
 	if (!g->started || (GST_CLOCK_TIME_IS_VALID(origin) && pts < origin) ||
 	    (!GST_CLOCK_TIME_IS_VALID(origin) && g->vmix && !is_video)) {
 		g_mutex_unlock(&g->lock);
@@ -258,11 +258,12 @@ static GstPadProbeReturn gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 	return GST_PAD_PROBE_OK;
 }
 
-/* How much earlier the audio is placed than the canvas, for A/V sync:
- * the canvas shows, for its frame at T, the input frame that began before
- * T + one frame (up to a frame early): half a frame centres that error.
- * (Applied to the audio: fragmented MP4 loses a track's start offset, so
- * the video keeps time 0 and the audio starts that much into the mix.) */
+/* How much later the audio is placed than the canvas, for A/V sync: an
+ * input frame without a duration (decoded RTP) ends when the next one
+ * arrives, so the compositor shows it from the first output frame after
+ * that: up to an input frame late, half a frame on average. (Applied to
+ * the audio: fragmented MP4 loses a track's start offset, so the video
+ * keeps time 0 and the audio starts that much before it in the mix.) */
 static GstClockTime av_shift(const egw_encode_plan_t *enc)
 {
 	return enc->video_codec && enc->fps > 0 ? GST_SECOND / enc->fps / 2 : 0;
