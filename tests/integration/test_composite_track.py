@@ -5,7 +5,9 @@
     (G.711): that track is skipped with a `track_skipped` event, the rest
     is composited (its video tile, the other participant's tone);
   * `track_composite` of one participant's VP8 video and another's Opus
-    audio, into WebM (VP8 + Opus): that colour, that tone only."""
+    audio, into WebM (VP8 + Opus): that colour, that tone only;
+  * an audio-only room composite mixed dual channel into Ogg: one
+    participant on the left, the other on the right."""
 
 import os
 
@@ -92,6 +94,20 @@ def run(w):
                               "--expect-fps", 30, "--max-decode-errors", 0)
     freqs = [round(f["freq"]) for f in rep["audio"]["dominant_freqs"]]
     expect(not any(abs(f - 550) < 10 for f in freqs), "only yellow's tone in the audio: %s" % freqs)
+    # Dual channel: green on the left, everyone else on the right.
+    r = egwtest.Run(w, "dual", job(w, "EG_dual", {"kind": "room_composite", "layout": "grid",
+                                                  "audio_only": True, "audio_mix": "dual_channel",
+                                                  "audio_mix_participant": "green"}, "ogg"),
+                    env, ["--duration", "6"])
+    done = r.wait("complete", 60)
+    path = done["outputs"][0]["location"]
+    for channel, want, other in (("left", 550, 880), ("right", 880, 550)):
+        rep = egwtest.check_media(path, "--expect-codecs", "opus", "--channel", channel,
+                                  "--expect-freq", want, "--start", 1)
+        freqs = [round(f["freq"]) for f in rep["audio"]["dominant_freqs"]]
+        expect(not any(abs(f - other) < 10 for f in freqs),
+               "dual channel: %s has %d Hz only (%s)" % (channel, want, freqs))
+
     text = w.log_text("tc")
     expect("receiving video vp8 of green" in text and "receiving audio opus of yellow" in text
            and "of green (track %s" % audio not in text,
