@@ -9,6 +9,8 @@
 #include "base/log.h"
 #include "pipelines/composite_int.h"
 
+#include <gst/video/video.h>
+
 /* Loudness is reported to the compositor every LEVEL_WINDOW samples of
  * the branch's 48 kHz mono (100 ms). */
 #define LEVEL_RATE 48000
@@ -131,6 +133,22 @@ static GstPadProbeReturn answer_serialized(GstPad *pad, GstPadProbeInfo *info, g
 	return GST_PAD_PROBE_OK;
 }
 
+void egw_composite_video_pad(GstPad *mixpad)
+{
+	/* Tiles are scaled every frame (a cell is rarely the picture's own
+	 * size): bilinear, without dithering, is a fraction of the default
+	 * (cubic) cost and looks the same at these ratios. */
+	GstStructure *cfg = gst_structure_new(
+		"GstVideoConverter", GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD,
+		GST_TYPE_VIDEO_RESAMPLER_METHOD, GST_VIDEO_RESAMPLER_METHOD_LINEAR,
+		GST_VIDEO_CONVERTER_OPT_CHROMA_RESAMPLER_METHOD, GST_TYPE_VIDEO_RESAMPLER_METHOD,
+		GST_VIDEO_RESAMPLER_METHOD_LINEAR, GST_VIDEO_CONVERTER_OPT_DITHER_METHOD,
+		GST_TYPE_VIDEO_DITHER_METHOD, GST_VIDEO_DITHER_NONE, NULL);
+	gst_util_set_object_arg(G_OBJECT(mixpad), "sizing-policy", "keep-aspect-ratio");
+	g_object_set(mixpad, "converter-config", cfg, NULL);
+	gst_structure_free(cfg);
+}
+
 void egw_composite_guard_pad(GstPad *pad)
 {
 	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, answer_serialized, NULL, NULL);
@@ -188,8 +206,7 @@ static egw_err_t link_branch(struct input *in, char *errstr, size_t errstr_size)
 	/* Hidden until the scene places it. */
 	if (in->media == EGW_MEDIA_VIDEO) {
 		g_object_set(in->mixpad, "alpha", 0.0, NULL);
-		gst_util_set_object_arg(G_OBJECT(in->mixpad), "sizing-policy",
-					"keep-aspect-ratio");
+		egw_composite_video_pad(in->mixpad);
 	} else {
 		g_object_set(in->mixpad, "volume", 0.0, NULL);
 	}
@@ -360,12 +377,12 @@ struct placeholder *egw_composite_placeholder_new(struct composite *g, const egw
 	    !(ph->mixpad = gst_element_request_pad_simple(g->vmix, "sink_%u")))
 		goto fail;
 	g_object_set(ph->mixpad, "alpha", 0.0, NULL);
+	egw_composite_video_pad(ph->mixpad);
 	{
 		GstPad *src = gst_element_get_static_pad(ph->text, "src");
 		egw_composite_guard_pad(src);
 		gst_object_unref(src);
 	}
-	gst_util_set_object_arg(G_OBJECT(ph->mixpad), "sizing-policy", "keep-aspect-ratio");
 	if (!gst_element_link_pads(ph->text, "src", g->vmix, GST_PAD_NAME(ph->mixpad)))
 		goto fail;
 	gst_element_sync_state_with_parent(ph->text);

@@ -82,6 +82,8 @@ int egw_composite_placeholder_has(const struct placeholder *ph, GstObject *obj);
 /* Answers the serialized queries a mixer would make its inputs wait for
  * (see composite_input.c); on every pad that links to a mixer. */
 void egw_composite_guard_pad(GstPad *pad);
+/* Scaling and fitting of a compositor pad (video inputs, placeholders). */
+void egw_composite_video_pad(GstPad *mixpad);
 /* Can this build decode codec? */
 int egw_composite_decodes(const char *codec);
 
