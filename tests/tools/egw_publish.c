@@ -445,7 +445,7 @@ static void usage(void)
 		"usage: egw-publish --janus URL --room ID --display NAME [--color RRGGBB]\n"
 		"       [--freq HZ] [--beep-hz HZ] [--video vp8|h264|none] [--audio opus|pcmu|none]\n"
 		"       [--width W] [--height H] [--fps N] [--pin PIN]\n"
-		"       [--screen-color RRGGBB [--screen-size WxH] [--screen-fps N]]\n"
+		"       [--screen-color RRGGBB [--screen-size WxH] [--screen-fps N]] [--marks]\n"
 		"  --color, --freq     camera background (ff0000), tone (440 Hz, amplitude 0.25)\n"
 		"  --beep-hz           marker beep (3000 Hz): every 2 s a 100 ms white flash on\n"
 		"                      every video stream and this beep in place of the tone\n"
@@ -453,6 +453,8 @@ static void usage(void)
 		"                      this solid colour (with the flashes), same codec, described\n"
 		"                      to Janus as \"screen\" (the camera as \"camera\");\n"
 		"                      --screen-size 960x540, --screen-fps 15 by default\n"
+		"  --marks             print \"mark <unix_us>\" as each camera flash leaves the\n"
+		"                      source (wall clock, for latency measurements)\n"
 		"stdin: leave | join | mute audio|video|screen | unmute audio|video|screen\n"
 		"       | screen on|off (stops/resumes the screen share: renegotiated, the\n"
 		"         stream inactive / sendonly for Janus)\n"
@@ -519,6 +521,7 @@ static int parse_option(struct pub_options *opt, int c, const char *arg)
 	case 's': return parse_color(arg, &opt->screen_color) ? -1 : (opt->screen = 1, 0);
 	case 'S': return parse_size(arg, &opt->screen_width, &opt->screen_height);
 	case 'R': return parse_int(arg, 1, 120, &v) ? -1 : (opt->screen_fps = (int)v, 0);
+	case 'm': opt->marks = 1; return 0;
 	case 'v':
 		if (strcmp(arg, "vp8") && strcmp(arg, "h264") && strcmp(arg, "none"))
 			return -1;
@@ -544,7 +547,7 @@ static int parse_args(int argc, char **argv, struct pub_options *opt)
 		{"pin", required_argument, NULL, 'p'}, {"beep-hz", required_argument, NULL, 'b'},
 		{"screen-color", required_argument, NULL, 's'},
 		{"screen-size", required_argument, NULL, 'S'},
-		{"screen-fps", required_argument, NULL, 'R'},
+		{"screen-fps", required_argument, NULL, 'R'}, {"marks", no_argument, NULL, 'm'},
 		{NULL, 0, NULL, 0},
 	};
 	int c, idx = 0;

@@ -25,6 +25,7 @@ struct pub_options {
 	int screen;
 	uint32_t screen_color; /* 0xRRGGBB */
 	int screen_width, screen_height, screen_fps;
+	int marks; /* report the wall-clock time of each white flash */
 };
 
 /* Written by the main thread, read by the streaming threads' pad probes. */
@@ -84,9 +85,10 @@ void pub_media_free(struct pub_media *media);
 /* The marker pattern (egw_publish_pattern.c): probes on the src pad of the
  * raw capsfilter `name` of a branch. Return 0, or -1 without such an
  * element. While *off (off may be NULL) a video branch drops its frames.
+ * With marks, "mark <unix_us>" goes to stdout as each flash leaves.
  * locality: main thread (the probes run on streaming threads). */
 int pub_pattern_video(GstElement *pipeline, const char *name, atomic_int *muted, atomic_int *off,
-		      int fps);
+		      int fps, int marks);
 int pub_pattern_audio(GstElement *pipeline, const char *name, struct pub_controls *ctl,
 		      double beep_hz);
 

@@ -15,6 +15,7 @@
 #include "tests/tools/egw_publish.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define MARK_PERIOD (2 * GST_SECOND)
@@ -28,6 +29,7 @@ struct video_pattern {
 	atomic_int *off; /* or NULL */
 	int fps;
 	int was_off; /* the previous frame was dropped */
+	int marks;   /* report the wall-clock time of each flash (stdout) */
 };
 
 struct audio_pattern {
@@ -74,6 +76,7 @@ static GstPadProbeReturn on_video_buffer(GstPad *pad, GstPadProbeInfo *info, gpo
 	int muted = atomic_load(pat->muted);
 	GstBuffer *buf;
 	uint64_t frame;
+	GstClockTime t;
 	GstMapInfo map;
 
 	if (pat->off && atomic_load(pat->off)) {
@@ -94,8 +97,14 @@ static GstPadProbeReturn on_video_buffer(GstPad *pad, GstPadProbeInfo *info, gpo
 	if (!(buf = snap_to_grid(pad, info, (guint64)pat->fps, &frame)))
 		return GST_PAD_PROBE_OK;
 	GST_BUFFER_DURATION(buf) = gst_util_uint64_scale(1, GST_SECOND, (guint64)pat->fps);
-	if (!muted && gst_util_uint64_scale(frame, GST_SECOND, (guint64)pat->fps) % MARK_PERIOD >=
-			      MARK_LENGTH)
+	t = gst_util_uint64_scale(frame, GST_SECOND, (guint64)pat->fps);
+	if (!muted && pat->marks && t % MARK_PERIOD < GST_BUFFER_DURATION(buf)) {
+		/* The first frame of a flash leaves the source now (one line,
+		 * written whole: stdio locks the stream). */
+		printf("mark %" G_GINT64_FORMAT "\n", g_get_real_time());
+		fflush(stdout);
+	}
+	if (!muted && t % MARK_PERIOD >= MARK_LENGTH)
 		return GST_PAD_PROBE_OK;
 	if (gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
 		memset(map.data, muted ? 0x00 : 0xff, map.size);
@@ -167,9 +176,10 @@ static int add_probe(GstElement *pipeline, const char *name, GstPadProbeCallback
 }
 
 int pub_pattern_video(GstElement *pipeline, const char *name, atomic_int *muted, atomic_int *off,
-		      int fps)
+		      int fps, int marks)
 {
 	struct video_pattern *pat = g_new0(struct video_pattern, 1);
+	pat->marks = marks;
 	pat->muted = muted;
 	pat->off = off;
 	pat->fps = fps;
