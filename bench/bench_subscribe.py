@@ -63,6 +63,7 @@ class Janus:
     def __init__(self, url):
         self.url = url.rstrip("/")
         self.queues = {}
+        self.seen = {}  # handle -> Janus event kinds received (webrtcup, hangup, ...)
         self.lock = threading.Lock()
         self.n = 0
         r = self.post("", {"janus": "create"})
@@ -97,6 +98,8 @@ class Janus:
                     continue
                 if os.environ.get("BENCH_SUB_DEBUG"):
                     sys.stderr.write("%.1f event %s\n" % (now_ms(), json.dumps(ev)[:600]))
+                with self.lock:
+                    self.seen.setdefault(ev.get("sender"), []).append(ev.get("janus"))
                 self.events(ev.get("sender")).put((now_ms(), ev))
 
     def events(self, handle):
@@ -260,8 +263,7 @@ class Subscriber:
                     return max(got)
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise RuntimeError("%d of %d streams flowing after %.0f s"
-                                       % (len(got), count, timeout))
+                    return None
                 self.cond.wait(min(left, 0.5))
 
     # -- one PeerConnection
@@ -422,7 +424,22 @@ def subscriber_main(a):
         tm = {}
         pcs = [sub.subscribe_handle(feeds, tm)]
         t_offer, t_answer = tm["offer"], tm["answer"]
-    t_all = sub.wait_streams({pc["handle"] for pc in pcs}, expect)
+    t_all = sub.wait_streams({pc["handle"] for pc in pcs}, expect, 30)
+    if t_all is None:
+        # Some streams never came: say which PeerConnections, and how they are.
+        bad = []
+        for pc in pcs:
+            h, w = pc["handle"], pc["webrtc"]
+            n = len([st for st in sub.streams if st.pc == h and st.first_ms])
+            if n < expect // len(pcs):
+                bad.append({"streams": n, "janus_events": j.seen.get(h, []),
+                            "ice": w.get_property("ice-connection-state").value_nick,
+                            "pc": w.get_property("connection-state").value_nick})
+        ok = len([st for st in sub.streams if st.first_ms])
+        say(ev="flowing", failed=True, streams_flowing=ok, streams_expected=expect,
+            failed_pcs=bad, pcs=len(pcs))
+        j.destroy()
+        return
     say(ev="flowing", join_ms=round(t_all - t0, 1), offer_ms=round(t_offer - t0, 1),
         answer_ms=round(t_answer - t0, 1), streams=len(sub.streams), threads=threads_of(os.getpid()))
 
@@ -580,6 +597,8 @@ def measure(w, mode, feeds, extra, seconds, tag, janus_pid):
     try:
         pid = r.expect("ready")["pid"]
         fl = r.expect("flowing")
+        if fl.get("failed"):
+            return {"failed": fl, "load": os.getloadavg()[0]}
         time.sleep(2)
         c0, j0, t0 = cpu_of(pid), cpu_of(janus_pid), time.time()
         time.sleep(seconds)
@@ -601,7 +620,8 @@ def churn(w, pubs, feeds, extra, tag):
     r = Run(w, "multi", feeds, tag)
     try:
         r.expect("ready")
-        r.expect("flowing")
+        if r.expect("flowing").get("failed"):
+            return {"error": "not all media arrived at the join"}
         time.sleep(1)
         gone = pubs[0]
         r.send("churn %d %d" % (extra, gone.id))
@@ -638,13 +658,15 @@ def write_markdown(results, churns, counts, rounds, seconds, notes):
           "Join: first request (attach) -> first RTP buffer of all 2N streams; offer/answer: "
           "the last handle's offer received / answer sent (ms). Add one publisher: request -> "
           "first buffer of both its streams (ms).", "",
-          "| N | mode | join | offer | answer | add one publisher |",
-          "|---|---|---|---|---|---|"]
+          "| N | mode | runs with all media | join | offer | answer | add one publisher |",
+          "|---|---|---|---|---|---|---|"]
+    ok = {k: [r for r in rs if "failed" not in r] for k, rs in results.items()}
     for n in counts:
         for mode in ("per", "multi"):
-            rs = results[(n, mode)]
-            md.append("| %d | %s | %s | %s | %s | %s |" % (
-                n, name[mode], med_range([r["join_ms"] for r in rs]),
+            rs = ok[(n, mode)]
+            md.append("| %d | %s | %d/%d | %s | %s | %s | %s |" % (
+                n, name[mode], len(rs), len(results[(n, mode)]),
+                med_range([r["join_ms"] for r in rs]),
                 med_range([r["offer_ms"] for r in rs]), med_range([r["answer_ms"] for r in rs]),
                 med_range([r["add"].get("add_ms") for r in rs])))
     md += ["", "Steady CPU over %.0f s while receiving N publishers (CPU-seconds per second; "
@@ -653,7 +675,7 @@ def write_markdown(results, churns, counts, rounds, seconds, notes):
            "| Janus threads |", "|---|---|---|---|---|---|---|"]
     for n in counts:
         for mode in ("per", "multi"):
-            rs = results[(n, mode)]
+            rs = ok[(n, mode)]
             md.append("| %d | %s | %s | %s | %s | %s | %s |" % (
                 n, name[mode], med_range([r["cpu"] for r in rs], "%.4f"),
                 med_range([r["cpu"] / (2 * n) for r in rs], "%.4f"),
@@ -671,14 +693,21 @@ def write_markdown(results, churns, counts, rounds, seconds, notes):
            "| streams still flowing after |", "|---|---|---|---|---|---|"]
     for n in counts:
         for mode in ("per", "multi"):
-            rs = [r["add"] for r in results[(n, mode)] if "during" in r["add"]]
+            rs = [r["add"] for r in ok[(n, mode)] if "during" in r["add"]]
             md.append("| %d | %s | %s | %s | %s | %s |" % (
                 n, name[mode], med_range([r["before"]["max_gap_ms"] for r in rs]),
                 med_range([r["during"]["max_gap_ms"] for r in rs]),
                 "; ".join("%d (%d)" % (r["during"]["seq_jumps"], r["during"]["seq_lost"])
                           for r in rs),
                 "; ".join("%d/%d" % (r["old_still_flowing"], r["old_streams"]) for r in rs)))
-    errs = ["%s N=%d: %s" % (name[m], n, r["add"]["error"]) for (n, m), rs in results.items()
+    fails = ["%s N=%d: %d of %d streams after 30 s; PeerConnections without media: %s" % (
+        name[m], n, r["failed"]["streams_flowing"], r["failed"]["streams_expected"],
+        json.dumps(r["failed"]["failed_pcs"])) for (n, m), rs in results.items()
+        for r in rs if "failed" in r]
+    if fails:
+        md += ["", "Joins where media did not all arrive within 30 s (left out of the figures "
+               "above): " + "; ".join(fails)]
+    errs = ["%s N=%d: %s" % (name[m], n, r["add"]["error"]) for (n, m), rs in ok.items()
             for r in rs if "error" in r["add"]]
     if errs:
         md += ["", "Errors while adding a publisher: " + "; ".join(errs)]
