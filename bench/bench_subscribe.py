@@ -152,6 +152,7 @@ class Stream:
 
     def __init__(self, pc, mid, media, pad):
         self.pc, self.mid, self.media, self.pad = pc, mid, media, pad
+        self.created_ms = now_ms()
         self.first_ms = None
         self.arrivals = []
         self.rec_probe = None  # the recording probe's id while recording
@@ -168,6 +169,7 @@ class Subscriber:
         gi.require_version("GstRtp", "1.0")
         from gi.repository import Gst, GstWebRTC, GstSdp, GstRtp, GLib
         self.Gst, self.GstWebRTC, self.GstSdp, self.GstRtp = Gst, GstWebRTC, GstSdp, GstRtp
+        self.GLib = GLib
         Gst.init(None)
         self.loop = GLib.MainLoop()
         threading.Thread(target=self.loop.run, daemon=True).start()
@@ -195,6 +197,8 @@ class Subscriber:
         self.janus = Janus(url)
         self.lock = threading.Lock()
         self.streams = []
+        self.pcs = []
+        self.pads_removed = 0
         self.cond = threading.Condition(self.lock)
 
     # -- media
@@ -278,11 +282,42 @@ class Subscriber:
             Gst.util_set_object_arg(rtpbin, "buffer-mode", "synced")
         pc["webrtc"] = w
         w.connect("pad-added", self._on_pad, handle)
+        w.connect("pad-removed", self._on_pad_removed)
         w.connect("on-ice-candidate", self._on_candidate, pc)
         w.connect("notify::ice-gathering-state", self._on_gathering, pc)
         self.pipe.add(w)
         w.sync_state_with_parent()
+        with self.lock:
+            self.pcs.append(pc)
         return pc
+
+    def _on_pad_removed(self, w, pad):
+        with self.lock:
+            self.pads_removed += 1
+
+    def stats(self):
+        """RTP packets and bytes received so far, all PeerConnections
+        together (webrtcbin's inbound-rtp statistics)."""
+        Gst, GLib = self.Gst, self.GLib
+        tot = {"packets": 0, "bytes": 0}
+        with self.lock:
+            pcs = list(self.pcs)
+        for pc in pcs:
+            p = Gst.Promise.new()
+            pc["webrtc"].emit("get-stats", None, p)
+            p.wait()
+            reply = p.get_reply()
+
+            def each(field, value, _):
+                if isinstance(value, Gst.Structure):
+                    ok, kind = value.get_enum("type", self.GstWebRTC.WebRTCStatsType)
+                    if ok and kind == int(self.GstWebRTC.WebRTCStatsType.INBOUND_RTP):
+                        tot["packets"] += value.get_value("packets-received") or 0
+                        tot["bytes"] += value.get_value("bytes-received") or 0
+                return True
+            if reply:
+                reply.foreach(each, None)
+        return tot
 
     def _trickle(self, pc, cand):
         with self.lock:
@@ -449,11 +484,15 @@ def subscriber_main(a):
             continue
         if cmd[0] == "quit":
             break
+        if cmd[0] == "stats":
+            say(ev="stats", **sub.stats())
+            continue
         if cmd[0] in ("add", "churn"):
             feed = int(cmd[1])
             # Arrivals of the streams already flowing: 2 s before, during,
             # and 2 s after the new publisher's media arrives.
             old = list(sub.streams)
+            removed0 = sub.pads_removed
             sub.start_recording()
             time.sleep(2)
             t1 = now_ms()
@@ -498,9 +537,9 @@ def subscriber_main(a):
                 deadline = time.monotonic() + 15
                 while True:
                     with sub.lock:
-                        fresh = [first_after(s, t1) for s in sub.streams
-                                 if s not in old and s.pc in handles]
-                    fresh = [t for t in fresh if t]
+                        cand = [s for s in sub.streams if s not in old and s.pc in handles
+                                and first_after(s, t1)]
+                    fresh = [first_after(s, t1) for s in cand]
                     if len(fresh) >= 2 or time.monotonic() > deadline:
                         break
                     time.sleep(0.01)
@@ -515,6 +554,11 @@ def subscriber_main(a):
                     sys.stderr.write("arrivals %s\n" % [(s.mid, s.pc, len(s.arrivals), s.rec_probe,
                                                             s.pad.get_name(), s.pad.is_linked())
                                                            for s in sub.streams])
+                # A pad webrtcbin made for this add, or the pad of a stream
+                # that had stopped (a reused m-line)?
+                res["new_pads"] = len([s for s in cand if s.created_ms >= t1])
+                res["reused_pads"] = len([s for s in cand if s.created_ms < t1])
+                res["pads_removed"] = sub.pads_removed - removed0
                 res.update(add_ms=round(t_new - t1, 1), offer_ms=round(tm["offer"] - t1, 1),
                            answer_ms=round(tm["answer"] - t1, 1),
                            during=gaps_report(old, t1, t_new + 1000),
@@ -600,13 +644,19 @@ def measure(w, mode, feeds, extra, seconds, tag, janus_pid):
         if fl.get("failed"):
             return {"failed": fl, "load": os.getloadavg()[0]}
         time.sleep(2)
+        r.send("stats")
+        s0 = r.expect("stats")
         c0, j0, t0 = cpu_of(pid), cpu_of(janus_pid), time.time()
         time.sleep(seconds)
         c1, j1, t1 = cpu_of(pid), cpu_of(janus_pid), time.time()
+        r.send("stats")
+        s1 = r.expect("stats")
         out = {"join_ms": fl["join_ms"], "offer_ms": fl["offer_ms"], "answer_ms": fl["answer_ms"],
                "cpu": (c1 - c0) / (t1 - t0), "janus_cpu": (j1 - j0) / (t1 - t0),
                "threads": threads_of(pid), "janus_threads": threads_of(janus_pid),
-               "load": os.getloadavg()[0]}
+               "load": os.getloadavg()[0],
+               "pps": (s1["packets"] - s0["packets"]) / (t1 - t0),
+               "kbps": (s1["bytes"] - s0["bytes"]) * 8 / 1000 / (t1 - t0)}
         r.send("add %d" % extra)
         out["add"] = r.expect("add")
         return out
@@ -669,18 +719,25 @@ def write_markdown(results, churns, counts, rounds, seconds, notes):
                 med_range([r["join_ms"] for r in rs]),
                 med_range([r["offer_ms"] for r in rs]), med_range([r["answer_ms"] for r in rs]),
                 med_range([r["add"].get("add_ms") for r in rs])))
-    md += ["", "Steady CPU over %.0f s while receiving N publishers (CPU-seconds per second; "
-           "per track = / 2N), threads of the process:" % seconds, "",
-           "| N | mode | subscriber CPU | per track | subscriber threads | Janus CPU "
-           "| Janus threads |", "|---|---|---|---|---|---|---|"]
+    md += ["", "Steady CPU over %.0f s while receiving N publishers: CPU-seconds per second "
+           "(per track = / 2N), RTP packets received per second (webrtcbin's inbound-rtp "
+           "statistics), CPU microseconds per packet received (the figure least moved by "
+           "publishers that a loaded machine slows down), threads of the process. Janus: the "
+           "whole server (it also receives the N+1 publishers)." % seconds, "",
+           "| N | mode | subscriber CPU | per track | packets/s | µs per packet | subscriber "
+           "threads | Janus CPU | Janus µs per packet | Janus threads |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
     for n in counts:
         for mode in ("per", "multi"):
             rs = ok[(n, mode)]
-            md.append("| %d | %s | %s | %s | %s | %s | %s |" % (
+            md.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 n, name[mode], med_range([r["cpu"] for r in rs], "%.4f"),
                 med_range([r["cpu"] / (2 * n) for r in rs], "%.4f"),
+                med_range([r["pps"] for r in rs]),
+                med_range([r["cpu"] * 1e6 / r["pps"] for r in rs if r["pps"]]),
                 med_range([r["threads"] for r in rs]),
                 med_range([r["janus_cpu"] for r in rs], "%.3f"),
+                med_range([r["janus_cpu"] * 1e6 / r["pps"] for r in rs if r["pps"]]),
                 med_range([r["janus_threads"] for r in rs])))
     loads = [r["load"] for rs in results.values() for r in rs]
     md += ["", "Load average (1 min) of the machine during the CPU samples: %s "
@@ -717,12 +774,15 @@ def write_markdown(results, churns, counts, rounds, seconds, notes):
                "(-> offer); then another publisher is subscribed on the same handle, into "
                "the m-lines the leaver freed:", "",
                "| N | Janus's own offer after the leave (ms) | else unsubscribe -> offer (ms) "
-               "| add after the leave (ms) | largest gap during the add | sequence jumps "
-               "| streams still flowing | error |", "|---|---|---|---|---|---|---|---|"]
+               "| add after the leave (ms) | new pads / reused pads / pads removed "
+               "| largest gap during the add | sequence jumps "
+               "| streams still flowing | error |", "|---|---|---|---|---|---|---|---|---|"]
         for n, c in churns:
-            md.append("| %d | %s | %s | %s | %s | %s | %s | %s |" % (
+            md.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 n, "none" if c.get("auto_offer_ms", 0) is None else c.get("auto_offer_ms", "-"),
                 c.get("unsubscribe_offer_ms", "-"), c.get("add_ms", "-"),
+                "%s / %s / %s" % (c.get("new_pads", "-"), c.get("reused_pads", "-"),
+                                  c.get("pads_removed", "-")),
                 c.get("during", {}).get("max_gap_ms", "-"),
                 c.get("during", {}).get("seq_jumps", "-"),
                 "%s/%s" % (c.get("old_still_flowing", "-"), c.get("old_streams", "-")),
