@@ -49,13 +49,13 @@ def run(w):
     r.exit()
 
     # G.711 audio beside Opus: skipped with an event, the rest goes on.
-    red = w.start_publisher("red", color="ff0000", freq=440, video="vp8", room=1237,
+    red = w.start_publisher("red", color="ff0000", freq=440, video="vp8", room=1238,
                             extra=["--audio", "pcmu"])
-    blue = w.start_publisher("blue", color="0000ff", freq=660, video="h264", room=1237)
+    blue = w.start_publisher("blue", color="0000ff", freq=660, video="h264", room=1238)
     red.wait_for("webrtcup", 15)
     blue.wait_for("webrtcup", 15)
     r = egwtest.Run(w, "mixed", job(w, "EG_mixed", {"kind": "room_composite", "layout": "grid"},
-                                    "mkv", room=1237), env, ["--duration", "8"])
+                                    "mkv", room=1238), env, ["--duration", "8"])
     done = r.wait("complete", 60)
     skipped = [e["details"] for e in r.events()
                if (e.get("details") or {}).get("event") == "track_skipped"]
