@@ -50,7 +50,7 @@ def run(w):
     w.start_janus()
     pubs = {p[0]: start(w, p) for p in PEOPLE}
     for p in pubs.values():
-        p.wait_for("webrtcup", 15)
+        p.wait_for("webrtcup", 30)
 
     job = {"type": "start", "egress_id": "EG_grid",
            "room": {"sfu": "janus", "url": w.janus_url, "room_id": 1234},
@@ -58,7 +58,7 @@ def run(w):
            "encoding": {"width": 640, "height": 360, "fps": 30, "video_bitrate_kbps": 1200},
            "outputs": [{"kind": "file", "format": "mp4", "path": "grid.mp4"}]}
     r = egwtest.Run(w, "grid", job, env)
-    r.wait("active", 20)
+    r.wait("active", 60)
     time.sleep(10)
 
     t_leave = time.time()
@@ -66,7 +66,7 @@ def run(w):
     time.sleep(4)
 
     pubs["p4"] = start(w, LATE)
-    pubs["p4"].wait_for("webrtcup", 15)
+    pubs["p4"].wait_for("webrtcup", 30)
     t_join = time.time()
     time.sleep(5)
 
@@ -78,7 +78,7 @@ def run(w):
     for n in present:
         pubs[n].send("join")
     for n in present:
-        pubs[n].wait_for("webrtcup", 15)
+        pubs[n].wait_for("webrtcup", 30)
     t_back = time.time()
     time.sleep(6)
 

@@ -68,7 +68,7 @@ def test():
                                      extra=small),
         }
         for p in pubs.values():
-            p.wait_for("webrtcup", 15)
+            p.wait_for("webrtcup", 30)
         for n in ("bob", "cat"):  # ann is the loudest at first
             pubs[n].send("volume 0.2")
 
@@ -87,11 +87,11 @@ def test():
                            [{"kind": "file", "format": "mp4", "path": "lay.mp4"}],
                            encoding={"width": 640, "height": 360, "fps": 30,
                                      "video_bitrate_kbps": 1200}))
-        env.wait(eid, "active", 30)
+        env.wait(eid, "active", 60)
         # Beside it, bob's participant recording: his camera, not his screen.
         env.submit(env.job("EG_bob", {"kind": "participant", "participant": "bob"},
                            [{"kind": "file", "format": "mkv", "path": "bob.mkv"}]))
-        env.wait("EG_bob", "active", 30)
+        env.wait("EG_bob", "active", 60)
         time.sleep(4)
 
         # grid -> speaker: the stage shows at the next frame.
@@ -123,7 +123,7 @@ def test():
         t_custom = time.time()
         pubs["dan"] = w.start_publisher("dan", color=COLORS["dan"], freq=770, video="vp8",
                                         extra=small)
-        pubs["dan"].wait_for("webrtcup", 15)
+        pubs["dan"].wait_for("webrtcup", 30)
         time.sleep(4)
         t_dan = time.time()
 

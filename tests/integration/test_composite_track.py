@@ -52,8 +52,8 @@ def run(w):
     red = w.start_publisher("red", color="ff0000", freq=440, video="vp8", room=1238,
                             extra=["--audio", "pcmu"])
     blue = w.start_publisher("blue", color="0000ff", freq=660, video="h264", room=1238)
-    red.wait_for("webrtcup", 15)
-    blue.wait_for("webrtcup", 15)
+    red.wait_for("webrtcup", 30)
+    blue.wait_for("webrtcup", 30)
     r = egwtest.Run(w, "mixed", job(w, "EG_mixed", {"kind": "room_composite", "layout": "grid"},
                                     "mkv", room=1238), env, ["--duration", "8"])
     done = r.wait("complete", 60)
@@ -77,8 +77,8 @@ def run(w):
     # Track composite: green's VP8 video, yellow's Opus audio.
     green = w.start_publisher("green", color="00ff00", freq=550, video="vp8")
     yellow = w.start_publisher("yellow", color="ffff00", freq=880, video="h264")
-    green.wait_for("webrtcup", 15)
-    yellow.wait_for("webrtcup", 15)
+    green.wait_for("webrtcup", 30)
+    yellow.wait_for("webrtcup", 30)
     r = egwtest.Run(w, "probe", job(w, "EG_probe", {"kind": "room_composite", "layout": "grid"},
                                     "mp4"), env, ["--duration", "3"])
     r.wait("complete", 60)
