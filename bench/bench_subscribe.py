@@ -64,6 +64,7 @@ class Janus:
         self.url = url.rstrip("/")
         self.queues = {}
         self.seen = {}  # handle -> Janus event kinds received (webrtcup, hangup, ...)
+        self.t_up = {}  # handle -> time of its webrtcup (ms)
         self.lock = threading.Lock()
         self.n = 0
         r = self.post("", {"janus": "create"})
@@ -100,6 +101,8 @@ class Janus:
                     sys.stderr.write("%.1f event %s\n" % (now_ms(), json.dumps(ev)[:600]))
                 with self.lock:
                     self.seen.setdefault(ev.get("sender"), []).append(ev.get("janus"))
+                    if ev.get("janus") == "webrtcup":
+                        self.t_up.setdefault(ev.get("sender"), now_ms())
                 self.events(ev.get("sender")).put((now_ms(), ev))
 
     def events(self, handle):
@@ -296,10 +299,10 @@ class Subscriber:
             self.pads_removed += 1
 
     def stats(self):
-        """RTP packets and bytes received so far, all PeerConnections
-        together (webrtcbin's inbound-rtp statistics)."""
-        Gst, GLib = self.Gst, self.GLib
-        tot = {"packets": 0, "bytes": 0}
+        """RTP packets and bytes received so far per stream ("handle/ssrc":
+        [packets, bytes]; webrtcbin's inbound-rtp statistics)."""
+        Gst = self.Gst
+        tot = {}
         with self.lock:
             pcs = list(self.pcs)
         for pc in pcs:
@@ -312,8 +315,9 @@ class Subscriber:
                 if isinstance(value, Gst.Structure):
                     ok, kind = value.get_enum("type", self.GstWebRTC.WebRTCStatsType)
                     if ok and kind == int(self.GstWebRTC.WebRTCStatsType.INBOUND_RTP):
-                        tot["packets"] += value.get_value("packets-received") or 0
-                        tot["bytes"] += value.get_value("bytes-received") or 0
+                        tot["%s/%s" % (pc["handle"], value.get_value("ssrc"))] = [
+                            value.get_value("packets-received") or 0,
+                            value.get_value("bytes-received") or 0]
                 return True
             if reply:
                 reply.foreach(each, None)
@@ -410,6 +414,18 @@ def first_after(st, t):
     return None
 
 
+def span_gap(streams, ta, tb):
+    """Largest interval between two buffers of a stream that overlaps
+    [ta, tb] (ms), over the streams."""
+    worst = 0.0
+    for st in streams:
+        arr = [t for t, _ in st.arrivals]
+        for t0, t1 in zip(arr, arr[1:]):
+            if t0 <= tb and t1 >= ta:
+                worst = max(worst, t1 - t0)
+    return round(worst, 1)
+
+
 def gaps_report(streams, t_from, t_to):
     """Largest arrival gap and sequence-number jumps of each stream within
     [t_from, t_to] (ms), as a summary over the streams."""
@@ -485,7 +501,7 @@ def subscriber_main(a):
         if cmd[0] == "quit":
             break
         if cmd[0] == "stats":
-            say(ev="stats", **sub.stats())
+            say(ev="stats", streams=sub.stats())
             continue
         if cmd[0] in ("add", "churn"):
             feed = int(cmd[1])
@@ -559,9 +575,18 @@ def subscriber_main(a):
                 res["new_pads"] = len([s for s in cand if s.created_ms >= t1])
                 res["reused_pads"] = len([s for s in cand if s.created_ms < t1])
                 res["pads_removed"] = sub.pads_removed - removed0
+                if a.mode == "per" and new["handle"] in j.t_up:
+                    # the new PeerConnection's ICE + DTLS: request -> webrtcup
+                    res["webrtcup_ms"] = round(j.t_up[new["handle"]] - t1, 1)
                 res.update(add_ms=round(t_new - t1, 1), offer_ms=round(tm["offer"] - t1, 1),
                            answer_ms=round(tm["answer"] - t1, 1),
                            during=gaps_report(old, t1, t_new + 1000),
+                           # the gap spanning the moment the new answer was
+                           # made (offer in -> answer out), and the same for
+                           # an interval as long, 1 s before the request
+                           at_update=span_gap(old, tm["offer"], tm["answer"]),
+                           control=span_gap(old, t1 - 1000 - (tm["answer"] - tm["offer"]),
+                                            t1 - 1000),
                            before=gaps_report(old, t1 - 1500, t1),
                            old_streams=len(old), old_still_flowing=len(still))
             except Exception as e:
@@ -586,6 +611,13 @@ def threads_of(pid):
             if line.startswith("Threads:"):
                 return int(line.split()[1])
     return 0
+
+
+def stats_delta(s0, s1, i):
+    """Packets (i=0) or bytes (i=1) received between two statistics, over
+    the streams in both (a counter that went back is left out)."""
+    a, b = s0["streams"], s1["streams"]
+    return sum(max(0, b[k][i] - a[k][i]) for k in a if k in b)
 
 
 class Run:
@@ -655,8 +687,8 @@ def measure(w, mode, feeds, extra, seconds, tag, janus_pid):
                "cpu": (c1 - c0) / (t1 - t0), "janus_cpu": (j1 - j0) / (t1 - t0),
                "threads": threads_of(pid), "janus_threads": threads_of(janus_pid),
                "load": os.getloadavg()[0],
-               "pps": (s1["packets"] - s0["packets"]) / (t1 - t0),
-               "kbps": (s1["bytes"] - s0["bytes"]) * 8 / 1000 / (t1 - t0)}
+               "pps": stats_delta(s0, s1, 0) / (t1 - t0),
+               "kbps": stats_delta(s0, s1, 1) * 8 / 1000 / (t1 - t0)}
         r.send("add %d" % extra)
         out["add"] = r.expect("add")
         return out
@@ -694,7 +726,7 @@ def med_range(vals, fmt="%.0f"):
     return (fmt + " (" + fmt + "-" + fmt + ")") % (statistics.median(vals), min(vals), max(vals))
 
 
-def write_markdown(results, churns, counts, rounds, seconds, notes):
+def write_markdown(results, churns, counts, rounds, seconds, notes, order):
     begin, end = "<!-- bench_subscribe:begin -->", "<!-- bench_subscribe:end -->"
     name = {"per": "one handle per publisher", "multi": "one multistream handle"}
     md = [begin, "",
@@ -708,17 +740,19 @@ def write_markdown(results, churns, counts, rounds, seconds, notes):
           "Join: first request (attach) -> first RTP buffer of all 2N streams; offer/answer: "
           "the last handle's offer received / answer sent (ms). Add one publisher: request -> "
           "first buffer of both its streams (ms).", "",
-          "| N | mode | runs with all media | join | offer | answer | add one publisher |",
-          "|---|---|---|---|---|---|---|"]
+          "| N | mode | runs with all media | join | offer | answer | add one publisher "
+          "| add: request -> the new handle's webrtcup |",
+          "|---|---|---|---|---|---|---|---|"]
     ok = {k: [r for r in rs if "failed" not in r] for k, rs in results.items()}
     for n in counts:
         for mode in ("per", "multi"):
             rs = ok[(n, mode)]
-            md.append("| %d | %s | %d/%d | %s | %s | %s | %s |" % (
+            md.append("| %d | %s | %d/%d | %s | %s | %s | %s | %s |" % (
                 n, name[mode], len(rs), len(results[(n, mode)]),
                 med_range([r["join_ms"] for r in rs]),
                 med_range([r["offer_ms"] for r in rs]), med_range([r["answer_ms"] for r in rs]),
-                med_range([r["add"].get("add_ms") for r in rs])))
+                med_range([r["add"].get("add_ms") for r in rs]),
+                med_range([r["add"].get("webrtcup_ms") for r in rs])))
     md += ["", "Steady CPU over %.0f s while receiving N publishers: CPU-seconds per second "
            "(per track = / 2N), RTP packets received per second (webrtcbin's inbound-rtp "
            "statistics), CPU microseconds per packet received (the figure least moved by "
@@ -743,17 +777,21 @@ def write_markdown(results, churns, counts, rounds, seconds, notes):
     md += ["", "Load average (1 min) of the machine during the CPU samples: %s "
            "(other work shared the machine)." % med_range(loads, "%.1f")]
     md += ["", "The streams already flowing while one publisher is added: largest gap between "
-           "two buffers (ms) in the 1.5 s before the request and from the request to 1 s after "
-           "the new media, and RTP sequence jumps (lost packets) during it, summed over the "
-           "2N streams:", "",
-           "| N | mode | largest gap before | largest gap during | sequence jumps (lost) "
-           "| streams still flowing after |", "|---|---|---|---|---|---|"]
+           "two buffers (ms) in the 1.5 s before the request, from the request to 1 s after "
+           "the new media, and the one spanning the renegotiation itself (offer received -> "
+           "answer sent; per publisher: the new handle's) next to a control (an interval as "
+           "long, 1 s before the request); RTP sequence jumps (lost packets) over the 2N "
+           "streams during the add, per run; streams still flowing 1-3 s after, per run:", "",
+           "| N | mode | largest gap before | during | spanning the renegotiation | control "
+           "| sequence jumps (lost) | streams still flowing after |",
+           "|---|---|---|---|---|---|---|---|"]
     for n in counts:
         for mode in ("per", "multi"):
             rs = [r["add"] for r in ok[(n, mode)] if "during" in r["add"]]
-            md.append("| %d | %s | %s | %s | %s | %s |" % (
+            md.append("| %d | %s | %s | %s | %s | %s | %s | %s |" % (
                 n, name[mode], med_range([r["before"]["max_gap_ms"] for r in rs]),
                 med_range([r["during"]["max_gap_ms"] for r in rs]),
+                med_range([r["at_update"] for r in rs]), med_range([r["control"] for r in rs]),
                 "; ".join("%d (%d)" % (r["during"]["seq_jumps"], r["during"]["seq_lost"])
                           for r in rs),
                 "; ".join("%d/%d" % (r["old_still_flowing"], r["old_streams"]) for r in rs)))
@@ -775,18 +813,31 @@ def write_markdown(results, churns, counts, rounds, seconds, notes):
                "the m-lines the leaver freed:", "",
                "| N | Janus's own offer after the leave (ms) | else unsubscribe -> offer (ms) "
                "| add after the leave (ms) | new pads / reused pads / pads removed "
-               "| largest gap during the add | sequence jumps "
-               "| streams still flowing | error |", "|---|---|---|---|---|---|---|---|---|"]
+               "| largest gap during the add | spanning the renegotiation | sequence jumps "
+               "| streams still flowing | error |", "|---|---|---|---|---|---|---|---|---|---|"]
         for n, c in churns:
-            md.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            md.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 n, "none" if c.get("auto_offer_ms", 0) is None else c.get("auto_offer_ms", "-"),
                 c.get("unsubscribe_offer_ms", "-"), c.get("add_ms", "-"),
                 "%s / %s / %s" % (c.get("new_pads", "-"), c.get("reused_pads", "-"),
                                   c.get("pads_removed", "-")),
-                c.get("during", {}).get("max_gap_ms", "-"),
+                c.get("during", {}).get("max_gap_ms", "-"), c.get("at_update", "-"),
                 c.get("during", {}).get("seq_jumps", "-"),
                 "%s/%s" % (c.get("old_still_flowing", "-"), c.get("old_streams", "-")),
                 c.get("error", "")))
+    md += ["", "Every run, in the order taken (join and add in ms; CPU-s per s; load: 1-min "
+           "load average):", "", "| round | N | mode | join | add | subscriber CPU | packets/s "
+           "| µs per packet | Janus CPU | load |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for rnd, n, mode, r in order:
+        if "failed" in r:
+            md.append("| %d | %d | %s | no media | | | | | | %.1f |" % (rnd, n, name[mode],
+                                                                      r["load"]))
+            continue
+        md.append("| %d | %d | %s | %.0f | %s | %.4f | %.0f | %s | %.3f | %.1f |" % (
+            rnd, n, name[mode], r["join_ms"], "%.0f" % r["add"]["add_ms"]
+            if "add_ms" in r["add"] else "-", r["cpu"], r["pps"],
+            "%.0f" % (r["cpu"] * 1e6 / r["pps"]) if r["pps"] > 0 else "-", r["janus_cpu"],
+            r["load"]))
     md += notes + ["", end]
     path = os.path.join(ROOT, "BENCHMARKS.md")
     text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n"
@@ -823,6 +874,7 @@ def main():
     counts = [int(x) for x in a.counts.split(",")]
     results = {(n, m): [] for n in counts for m in ("per", "multi")}
     churns = []
+    order = []
     with world.World("benchsub") as w:
         w.start_janus()
         janus_pid = w.janus_proc.pid
@@ -848,6 +900,7 @@ def main():
                                 "%s-%d-%d" % (mode, n, rnd), janus_pid)
                     print("round %d N=%d %s: %s" % (rnd, n, mode, json.dumps(r)), flush=True)
                     results[(n, mode)].append(r)
+                    order.append((rnd, n, mode, r))
                     time.sleep(1)
                 if a.churn and n >= 2:
                     c = churn(w, pubs, [p.id for p in pubs[:n]], pubs[n].id,
@@ -856,7 +909,7 @@ def main():
                     churns.append((n, c))
                     time.sleep(1)
     if not a.no_write:
-        write_markdown(results, churns, counts, a.rounds, a.seconds, [])
+        write_markdown(results, churns, counts, a.rounds, a.seconds, [], order)
     else:
         print(json.dumps({"%d-%s" % k: v for k, v in results.items()}, indent=1))
 
