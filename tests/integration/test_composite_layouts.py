@@ -183,8 +183,8 @@ def test():
 
         # custom: ann left; right shows cameras of the others, newest two
         # (in the order the job received them)
-        order = []
-        for m in re.finditer(r"\[%s\] receiving \S+ \S+ of (\w+)" % eid, w.log_text("worker")):
+        order = []  # the compositor's join order: a participant's first track added
+        for m in re.finditer(r"\[%s\] offer for (\w+)" % eid, w.log_text("worker")):
             if m.group(1) not in order:
                 order.append(m.group(1))
         newest = [n for n in order if n != "ann"][-2:]
