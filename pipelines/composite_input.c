@@ -272,6 +272,12 @@ static GstPadProbeReturn drop_unlinked(GstPad *pad, GstPadProbeInfo *info, gpoin
 	return gst_pad_is_linked(pad) ? GST_PAD_PROBE_REMOVE : GST_PAD_PROBE_DROP;
 }
 
+void egw_composite_swallow(GstPad *pad)
+{
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+			  drop_unlinked, NULL, NULL);
+}
+
 int egw_composite_input_has(const struct input *in, GstObject *obj)
 {
 	for (size_t i = 0; i < in->n_els; i++)

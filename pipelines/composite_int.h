@@ -84,6 +84,9 @@ int egw_composite_placeholder_has(const struct placeholder *ph, GstObject *obj);
 void egw_composite_guard_pad(GstPad *pad);
 /* Scaling and fitting of a compositor pad (video inputs, placeholders). */
 void egw_composite_video_pad(GstPad *mixpad);
+/* A source pad left unlinked swallows its data (not-linked would be an
+ * error in the source) until it is linked. */
+void egw_composite_swallow(GstPad *pad);
 /* Can this build decode codec? */
 int egw_composite_decodes(const char *codec);
 
