@@ -15,13 +15,13 @@ static const struct preset {
 	int width, height, fps, video_kbps;
 	const char *audio; /* audio-only presets: the codec */
 } presets[] = {
-	{"H264_720P_30", 1280, 720, 30, 3000, NULL},
-	{"H264_720P_60", 1280, 720, 60, 4500, NULL},
-	{"H264_1080P_30", 1920, 1080, 30, 4500, NULL},
-	{"H264_1080P_60", 1920, 1080, 60, 6000, NULL},
-	{"H264_540P_25", 960, 540, 25, 1600, NULL},
-	{"OPUS_AUDIO_ONLY", 0, 0, 0, 0, "opus"},
-	{"AAC_AUDIO_ONLY", 0, 0, 0, 0, "aac"},
+        {"H264_720P_30", 1280, 720, 30, 3000, NULL},
+        {"H264_720P_60", 1280, 720, 60, 4500, NULL},
+        {"H264_1080P_30", 1920, 1080, 30, 4500, NULL},
+        {"H264_1080P_60", 1920, 1080, 60, 6000, NULL},
+        {"H264_540P_25", 960, 540, 25, 1600, NULL},
+        {"OPUS_AUDIO_ONLY", 0, 0, 0, 0, "opus"},
+        {"AAC_AUDIO_ONLY", 0, 0, 0, 0, "aac"},
 };
 
 /* The codecs a composite encodes for each file format. */
@@ -29,10 +29,10 @@ static const struct format_codecs {
 	egw_file_format_t format;
 	const char *video, *audio;
 } format_codecs[] = {
-	{EGW_FORMAT_MP4, "h264", "aac"},
-	{EGW_FORMAT_MKV, "h264", "aac"},
-	{EGW_FORMAT_WEBM, "vp8", "opus"},
-	{EGW_FORMAT_OGG, NULL, "opus"},
+        {EGW_FORMAT_MP4, "h264", "aac"},
+        {EGW_FORMAT_MKV, "h264", "aac"},
+        {EGW_FORMAT_WEBM, "vp8", "opus"},
+        {EGW_FORMAT_OGG, NULL, "opus"},
 };
 
 static const struct preset *preset_of(const egw_job_t *job)
@@ -67,7 +67,7 @@ static void media_wanted(const egw_job_t *job, int *audio, int *video)
 }
 
 static egw_err_t choose_codecs(const egw_job_t *job, egw_encode_plan_t *enc, char *errstr,
-			       size_t errstr_size)
+                               size_t errstr_size)
 {
 	const struct preset *p = preset_of(job);
 	int audio, video;
@@ -75,7 +75,7 @@ static egw_err_t choose_codecs(const egw_job_t *job, egw_encode_plan_t *enc, cha
 	media_wanted(job, &audio, &video);
 	if (!audio && !video) {
 		snprintf(errstr, errstr_size, "encoding.preset: %s leaves nothing to record",
-			 job->encoding.preset);
+		         job->encoding.preset);
 		return EGW_ERR_INVALID_REQUEST;
 	}
 	for (size_t i = 0; i < job->n_outputs; i++) {
@@ -83,28 +83,38 @@ static egw_err_t choose_codecs(const egw_job_t *job, egw_encode_plan_t *enc, cha
 		const char *v = video && fc ? fc->video : NULL;
 		const char *a = audio && fc ? (p && p->audio ? p->audio : fc->audio) : NULL;
 		if (!fc || (video && !fc->video)) {
-			snprintf(errstr, errstr_size, "outputs[%zu].format: %s cannot hold video; use "
-				 "mp4, mkv or webm", i, egw_file_format2str(job->outputs[i].format));
+			snprintf(errstr, errstr_size,
+			         "outputs[%zu].format: %s cannot hold video; use "
+			         "mp4, mkv or webm",
+			         i, egw_file_format2str(job->outputs[i].format));
 			return EGW_ERR_INVALID_REQUEST;
 		}
-		if (a && !strcmp(a, "aac") && (job->outputs[i].format == EGW_FORMAT_WEBM ||
-						job->outputs[i].format == EGW_FORMAT_OGG)) {
-			snprintf(errstr, errstr_size, "outputs[%zu].format: %s cannot hold AAC; "
-				 "use mp4 or mkv with encoding.preset AAC_AUDIO_ONLY", i,
-				 egw_file_format2str(job->outputs[i].format));
+		if (a && !strcmp(a, "aac") &&
+		    (job->outputs[i].format == EGW_FORMAT_WEBM ||
+		     job->outputs[i].format == EGW_FORMAT_OGG)) {
+			snprintf(errstr, errstr_size,
+			         "outputs[%zu].format: %s cannot hold AAC; "
+			         "use mp4 or mkv with encoding.preset AAC_AUDIO_ONLY",
+			         i, egw_file_format2str(job->outputs[i].format));
 			return EGW_ERR_INVALID_REQUEST;
 		}
 		if (v && p && !p->audio && strcmp(v, "h264")) {
-			snprintf(errstr, errstr_size, "outputs[%zu].format: %s holds VP8, and "
-				 "encoding.preset %s is H.264; use mp4 or mkv, or explicit encoding "
-				 "fields", i, egw_file_format2str(job->outputs[i].format), p->name);
+			snprintf(
+			        errstr, errstr_size,
+			        "outputs[%zu].format: %s holds VP8, and "
+			        "encoding.preset %s is H.264; use mp4 or mkv, or explicit encoding "
+			        "fields",
+			        i, egw_file_format2str(job->outputs[i].format), p->name);
 			return EGW_ERR_INVALID_REQUEST;
 		}
-		if (i && ((v && strcmp(v, enc->video_codec)) || (a && strcmp(a, enc->audio_codec)))) {
-			snprintf(errstr, errstr_size, "outputs[%zu].format: a composite is encoded "
-				 "once, and %s needs other codecs than outputs[0]; use formats that "
-				 "share them (mp4 and mkv; or webm)", i,
-				 egw_file_format2str(job->outputs[i].format));
+		if (i &&
+		    ((v && strcmp(v, enc->video_codec)) || (a && strcmp(a, enc->audio_codec)))) {
+			snprintf(
+			        errstr, errstr_size,
+			        "outputs[%zu].format: a composite is encoded "
+			        "once, and %s needs other codecs than outputs[0]; use formats that "
+			        "share them (mp4 and mkv; or webm)",
+			        i, egw_file_format2str(job->outputs[i].format));
 			return EGW_ERR_NOT_SUPPORTED;
 		}
 		enc->video_codec = v;
@@ -136,7 +146,7 @@ static void encoding_of(const egw_job_t *job, egw_encode_plan_t *enc)
 }
 
 egw_err_t egw_plan_composite_check(const egw_job_t *job, egw_encode_plan_t *enc, char *errstr,
-				   size_t errstr_size)
+                                   size_t errstr_size)
 {
 	egw_encode_plan_t local = {0};
 	egw_layout_t *layout = NULL;
@@ -151,8 +161,8 @@ egw_err_t egw_plan_composite_check(const egw_job_t *job, egw_encode_plan_t *enc,
 	if (job->source.kind != EGW_SOURCE_ROOM_COMPOSITE)
 		return EGW_OK;
 	if ((err = egw_layout_parse(job->source.layout ? job->source.layout : "grid",
-				    "source.layout", enc->width, enc->height, &layout, errstr,
-				    errstr_size)))
+	                            "source.layout", enc->width, enc->height, &layout, errstr,
+	                            errstr_size)))
 		return err;
 	egw_layout_free(layout);
 	return EGW_OK;
@@ -168,7 +178,7 @@ static int mix_mode(const char *name)
 }
 
 egw_err_t egw_plan_composite(const egw_job_t *job, egw_media_plan_t *media,
-			     egw_source_filter_t *filter, char *errstr, size_t errstr_size)
+                             egw_source_filter_t *filter, char *errstr, size_t errstr_size)
 {
 	egw_composite_plan_t *cp = &media->composite;
 	int audio, video;
@@ -179,7 +189,7 @@ egw_err_t egw_plan_composite(const egw_job_t *job, egw_media_plan_t *media,
 	media->graph = EGW_GRAPH_COMPOSITE;
 	media_wanted(job, &audio, &video);
 	*filter = (egw_source_filter_t){
-		.media = (audio ? EGW_SOURCE_AUDIO : 0) | (video ? EGW_SOURCE_VIDEO : 0),
+	        .media = (audio ? EGW_SOURCE_AUDIO : 0) | (video ? EGW_SOURCE_VIDEO : 0),
 	};
 	if (job->source.kind == EGW_SOURCE_TRACK_COMPOSITE) {
 		size_t n = 0;
@@ -191,8 +201,8 @@ egw_err_t egw_plan_composite(const egw_job_t *job, egw_media_plan_t *media,
 	}
 	cp->layout = job->source.layout ? job->source.layout : "grid";
 	cp->background = job->source.background
-				 ? (uint32_t)strtoul(job->source.background + 1, NULL, 16)
-				 : 0x000000u;
+	                         ? (uint32_t)strtoul(job->source.background + 1, NULL, 16)
+	                         : 0x000000u;
 	cp->labels = job->source.labels;
 	cp->mix_mode = mix_mode(job->source.audio_mix);
 	cp->mix_participant = job->source.audio_mix_participant;

@@ -23,11 +23,11 @@ static const struct decoder {
 	egw_media_t media;
 	const char *depay, *parse, *decode;
 } decoders[] = {
-	{"opus", EGW_MEDIA_AUDIO, "rtpopusdepay", NULL, "opusdec"},
-	{"vp8", EGW_MEDIA_VIDEO, "rtpvp8depay", NULL, "vp8dec"},
-	{"vp9", EGW_MEDIA_VIDEO, "rtpvp9depay", NULL, "vp9dec"},
-	{"h264", EGW_MEDIA_VIDEO, "rtph264depay", "h264parse", "avdec_h264"},
-	{"av1", EGW_MEDIA_VIDEO, "rtpav1depay", "av1parse", "av1dec"},
+        {"opus", EGW_MEDIA_AUDIO, "rtpopusdepay", NULL, "opusdec"},
+        {"vp8", EGW_MEDIA_VIDEO, "rtpvp8depay", NULL, "vp8dec"},
+        {"vp9", EGW_MEDIA_VIDEO, "rtpvp9depay", NULL, "vp9dec"},
+        {"h264", EGW_MEDIA_VIDEO, "rtph264depay", "h264parse", "avdec_h264"},
+        {"av1", EGW_MEDIA_VIDEO, "rtpav1depay", "av1parse", "av1dec"},
 };
 
 static const struct decoder *decoder_for(const char *codec)
@@ -90,7 +90,7 @@ static void on_level(void *target, void *data)
 	struct level_report *lr = data;
 	if (g->comp)
 		egw_compositor_audio_level(g->comp, lr->track_id, lr->db,
-					   (uint64_t)(g_get_monotonic_time() / 1000));
+		                           (uint64_t)(g_get_monotonic_time() / 1000));
 }
 
 static GstPadProbeReturn level_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
@@ -139,11 +139,11 @@ void egw_composite_video_pad(GstPad *mixpad)
 	 * size): bilinear, without dithering, is a fraction of the default
 	 * (cubic) cost and looks the same at these ratios. */
 	GstStructure *cfg = gst_structure_new(
-		"GstVideoConverter", GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD,
-		GST_TYPE_VIDEO_RESAMPLER_METHOD, GST_VIDEO_RESAMPLER_METHOD_LINEAR,
-		GST_VIDEO_CONVERTER_OPT_CHROMA_RESAMPLER_METHOD, GST_TYPE_VIDEO_RESAMPLER_METHOD,
-		GST_VIDEO_RESAMPLER_METHOD_LINEAR, GST_VIDEO_CONVERTER_OPT_DITHER_METHOD,
-		GST_TYPE_VIDEO_DITHER_METHOD, GST_VIDEO_DITHER_NONE, NULL);
+	        "GstVideoConverter", GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD,
+	        GST_TYPE_VIDEO_RESAMPLER_METHOD, GST_VIDEO_RESAMPLER_METHOD_LINEAR,
+	        GST_VIDEO_CONVERTER_OPT_CHROMA_RESAMPLER_METHOD, GST_TYPE_VIDEO_RESAMPLER_METHOD,
+	        GST_VIDEO_RESAMPLER_METHOD_LINEAR, GST_VIDEO_CONVERTER_OPT_DITHER_METHOD,
+	        GST_TYPE_VIDEO_DITHER_METHOD, GST_VIDEO_DITHER_NONE, NULL);
 	gst_util_set_object_arg(G_OBJECT(mixpad), "sizing-policy", "keep-aspect-ratio");
 	g_object_set(mixpad, "converter-config", cfg, NULL);
 	gst_structure_free(cfg);
@@ -162,7 +162,7 @@ static egw_err_t video_tail(struct input *in, char *errstr, size_t errstr_size)
 		if (!(in->label = add(in, "textoverlay", errstr, errstr_size)))
 			return EGW_ERR_MEDIA;
 		g_object_set(in->label, "font-desc", "Sans 16", "shaded-background", TRUE,
-			     "auto-resize", FALSE, NULL);
+		             "auto-resize", FALSE, NULL);
 		gst_util_set_object_arg(G_OBJECT(in->label), "valignment", "bottom");
 		gst_util_set_object_arg(G_OBJECT(in->label), "halignment", "left");
 	}
@@ -181,8 +181,8 @@ static egw_err_t audio_tail(struct input *in, char *errstr, size_t errstr_size)
 		return EGW_ERR_MEDIA;
 	{
 		GstCaps *c = gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "F32LE",
-						 "rate", G_TYPE_INT, LEVEL_RATE, "channels",
-						 G_TYPE_INT, 1, NULL);
+		                                 "rate", G_TYPE_INT, LEVEL_RATE, "channels",
+		                                 G_TYPE_INT, 1, NULL);
 		g_object_set(caps, "caps", c, NULL);
 		gst_caps_unref(c);
 	}
@@ -221,12 +221,12 @@ static egw_err_t link_branch(struct input *in, char *errstr, size_t errstr_size)
 	return EGW_OK;
 fail:
 	snprintf(errstr, errstr_size, "cannot link the %s %s branch", in->codec,
-		 egw_media2str(in->media));
+	         egw_media2str(in->media));
 	return EGW_ERR_MEDIA;
 }
 
 egw_err_t egw_composite_input_new(struct composite *g, const egw_track_t *t, struct input **out,
-				  char *errstr, size_t errstr_size)
+                                  char *errstr, size_t errstr_size)
 {
 	const struct decoder *d = decoder_for(t->codec);
 	struct input *in;
@@ -236,7 +236,7 @@ egw_err_t egw_composite_input_new(struct composite *g, const egw_track_t *t, str
 	*out = NULL;
 	if (!d || d->media != t->media || !egw_composite_decodes(t->codec)) {
 		snprintf(errstr, errstr_size, "cannot decode %s %s of %s", t->codec,
-			 egw_media2str(t->media), t->participant.name);
+		         egw_media2str(t->media), t->participant.name);
 		return EGW_ERR_NOT_SUPPORTED;
 	}
 	in = g_new0(struct input, 1);
@@ -253,7 +253,7 @@ egw_err_t egw_composite_input_new(struct composite *g, const egw_track_t *t, str
 	    !add(in, d->decode, errstr, errstr_size))
 		goto fail;
 	err = t->media == EGW_MEDIA_VIDEO ? video_tail(in, errstr, errstr_size)
-					  : audio_tail(in, errstr, errstr_size);
+	                                  : audio_tail(in, errstr, errstr_size);
 	if (err || (err = link_branch(in, errstr, errstr_size)))
 		goto fail;
 	for (size_t i = in->n_els; i > 0; i--)
@@ -275,7 +275,7 @@ static GstPadProbeReturn drop_unlinked(GstPad *pad, GstPadProbeInfo *info, gpoin
 void egw_composite_swallow(GstPad *pad)
 {
 	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-			  drop_unlinked, NULL, NULL);
+	                  drop_unlinked, NULL, NULL);
 }
 
 int egw_composite_input_has(const struct input *in, GstObject *obj)
@@ -307,7 +307,7 @@ void egw_composite_input_free(struct input *in)
 	if (in->sinkpad && (peer = gst_pad_get_peer(in->sinkpad))) {
 		/* The source may still push a little: swallowed, not an error. */
 		gst_pad_add_probe(peer, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-				  drop_unlinked, NULL, NULL);
+		                  drop_unlinked, NULL, NULL);
 		gst_pad_unlink(peer, in->sinkpad);
 		gst_object_unref(peer);
 	}
@@ -345,11 +345,12 @@ static char *placeholder_markup(const egw_tile_t *tile)
 	if (tile->label) {
 		char *name = g_markup_escape_text(tile->label, -1);
 		out = g_strdup_printf("<span size=\"xx-large\" weight=\"bold\">%s</span>\n"
-				      "<span size=\"small\">%s</span>",
-				      initials, name);
+		                      "<span size=\"small\">%s</span>",
+		                      initials, name);
 		g_free(name);
 	} else {
-		out = g_strdup_printf("<span size=\"xx-large\" weight=\"bold\">%s</span>", initials);
+		out = g_strdup_printf("<span size=\"xx-large\" weight=\"bold\">%s</span>",
+		                      initials);
 	}
 	g_free(initials);
 	return out;
@@ -365,13 +366,12 @@ struct placeholder *egw_composite_placeholder_new(struct composite *g, const egw
 	if (!(ph->src = ph_add(g, "videotestsrc")) || !(ph->caps = ph_add(g, "capsfilter")) ||
 	    !(ph->text = ph_add(g, "textoverlay")))
 		goto fail;
-	g_object_set(ph->src, "is-live", TRUE, "foreground-color", 0xff000000u | tile->color,
-		     NULL);
+	g_object_set(ph->src, "is-live", TRUE, "foreground-color", 0xff000000u | tile->color, NULL);
 	gst_util_set_object_arg(G_OBJECT(ph->src), "pattern", "solid-color");
 	/* A still picture: a few frames a second keep it current. */
 	caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
-				   G_TYPE_INT, PLACEHOLDER_W, "height", G_TYPE_INT, PLACEHOLDER_H,
-				   "framerate", GST_TYPE_FRACTION, 5, 1, NULL);
+	                           G_TYPE_INT, PLACEHOLDER_W, "height", G_TYPE_INT, PLACEHOLDER_H,
+	                           "framerate", GST_TYPE_FRACTION, 5, 1, NULL);
 	g_object_set(ph->caps, "caps", caps, NULL);
 	gst_caps_unref(caps);
 	markup = placeholder_markup(tile);
@@ -396,7 +396,8 @@ struct placeholder *egw_composite_placeholder_new(struct composite *g, const egw
 	gst_element_sync_state_with_parent(ph->src);
 	return ph;
 fail:
-	EGW_LOG(g->log_id, WARN, "cannot make a placeholder tile (GStreamer's pango plugin missing?)");
+	EGW_LOG(g->log_id, WARN,
+	        "cannot make a placeholder tile (GStreamer's pango plugin missing?)");
 	egw_composite_placeholder_free(ph);
 	return NULL;
 }

@@ -30,10 +30,10 @@ struct input {
 	char codec[16];
 	GstElement *els[10]; /* the branch, first to last */
 	size_t n_els;
-	GstPad *sinkpad;     /* the depayloader's: the source's pad links here */
-	GstPad *mixpad;      /* the compositor's or the audiomixer's request pad */
-	GstElement *label;   /* video: textoverlay, or NULL without labels */
-	GstElement *pan;     /* audio: audiopanorama */
+	GstPad *sinkpad;   /* the depayloader's: the source's pad links here */
+	GstPad *mixpad;    /* the compositor's or the audiomixer's request pad */
+	GstElement *label; /* video: textoverlay, or NULL without labels */
+	GstElement *pan;   /* audio: audiopanorama */
 	/* audio level, streaming thread only */
 	double sum_sq;
 	guint64 n_samples;
@@ -52,27 +52,27 @@ struct composite {
 	const char *log_id;
 	egw_encode_plan_t enc;
 	egw_composite_plan_t cp;
-	int track_mode;          /* track composite: fixed scene, no compositor layouts */
-	GstClockTime av_shift;   /* the audio's origin is this much before t0 */
+	int track_mode;        /* track composite: fixed scene, no compositor layouts */
+	GstClockTime av_shift; /* the audio's origin is this much before t0 */
 	egw_compositor_t *comp;
-	GstElement *vmix, *amix; /* compositor, audiomixer (NULL when not produced) */
-	GstElement *vbg, *abg;   /* background and silence sources */
-	GHashTable *inputs;      /* track id -> struct input */
+	GstElement *vmix, *amix;  /* compositor, audiomixer (NULL when not produced) */
+	GstElement *vbg, *abg;    /* background and silence sources */
+	GHashTable *inputs;       /* track id -> struct input */
 	GHashTable *placeholders; /* participant id -> struct placeholder */
 	egw_life_t *life;
 	guint tick;
-	GMutex lock;             /* streaming: the fields below */
+	GMutex lock; /* streaming: the fields below */
 	int finishing;
-	int started;             /* a track's media arrived: the outputs begin */
-	GstClockTime t0;         /* running time of the outputs' time 0 */
-	GstClockTime end;        /* output time reached (for duration) */
-	GstClockTime stop_at;    /* running time the outputs end at, once stopping */
+	int started;          /* a track's media arrived: the outputs begin */
+	GstClockTime t0;      /* running time of the outputs' time 0 */
+	GstClockTime end;     /* output time reached (for duration) */
+	GstClockTime stop_at; /* running time the outputs end at, once stopping */
 	int video_ended, audio_ended;
 };
 
 /* composite_input.c */
 egw_err_t egw_composite_input_new(struct composite *g, const egw_track_t *t, struct input **out,
-				  char *errstr, size_t errstr_size);
+                                  char *errstr, size_t errstr_size);
 void egw_composite_input_free(struct input *in); /* takes it out of the pipeline */
 struct placeholder *egw_composite_placeholder_new(struct composite *g, const egw_tile_t *tile);
 void egw_composite_placeholder_free(struct placeholder *ph);

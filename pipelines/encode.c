@@ -37,7 +37,7 @@ void egw_encode_defaults(egw_encode_plan_t *p)
 			p->keyframe_s = 2;
 		if (!p->video_kbps) /* about 0.1 bit per pixel at 30 fps */
 			p->video_kbps = (int)((long long)p->width * p->height * 3 / 1000 / 30 *
-					      (p->fps > 30 ? 3 : 2) / 2);
+			                      (p->fps > 30 ? 3 : 2) / 2);
 		if (!p->speed_preset)
 			p->speed_preset = "veryfast";
 	}
@@ -61,7 +61,7 @@ static int fast_preset(const char *name)
 }
 
 static GstElement *video_encoder(GstBin *bin, const egw_encode_plan_t *p, char *errstr,
-				 size_t errstr_size)
+                                 size_t errstr_size)
 {
 	int gop = p->fps * p->keyframe_s;
 	GstElement *enc;
@@ -70,7 +70,7 @@ static GstElement *video_encoder(GstBin *bin, const egw_encode_plan_t *p, char *
 		if (!(enc = add(bin, "x264enc", errstr, errstr_size)))
 			return NULL;
 		g_object_set(enc, "bitrate", (guint)p->video_kbps, "key-int-max", (guint)gop,
-			     "bframes", 0, "b-adapt", FALSE, "vbv-buf-capacity", 1000, NULL);
+		             "bframes", 0, "b-adapt", FALSE, "vbv-buf-capacity", 1000, NULL);
 		gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", p->speed_preset);
 		gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
 		/* x264enc turns trellis on whatever the preset; x264's own fast
@@ -82,8 +82,8 @@ static GstElement *video_encoder(GstBin *bin, const egw_encode_plan_t *p, char *
 		if (!(enc = add(bin, "vp8enc", errstr, errstr_size)))
 			return NULL;
 		g_object_set(enc, "deadline", (gint64)1, "cpu-used", 8, "lag-in-frames", 0,
-			     "target-bitrate", p->video_kbps * 1000, "keyframe-max-dist", gop,
-			     "threads", 2, NULL);
+		             "target-bitrate", p->video_kbps * 1000, "keyframe-max-dist", gop,
+		             "threads", 2, NULL);
 		gst_util_set_object_arg(G_OBJECT(enc), "end-usage", "cbr");
 		return enc;
 	}
@@ -92,7 +92,7 @@ static GstElement *video_encoder(GstBin *bin, const egw_encode_plan_t *p, char *
 }
 
 static GstElement *audio_encoder(GstBin *bin, const egw_encode_plan_t *p, char *errstr,
-				 size_t errstr_size)
+                                 size_t errstr_size)
 {
 	GstElement *enc;
 
@@ -124,17 +124,17 @@ static GstElement *caps_filter(GstBin *bin, GstCaps *caps, char *errstr, size_t 
 }
 
 egw_err_t egw_encode_build(GstBin *bin, const egw_encode_plan_t *p, egw_media_t media,
-			   GstPad **sink, GstPad **src, char *errstr, size_t errstr_size)
+                           GstPad **sink, GstPad **src, char *errstr, size_t errstr_size)
 {
 	GstElement *els[6] = {NULL};
 	size_t n = 0;
 	int video = media == EGW_MEDIA_VIDEO;
 	const char *codec = video ? p->video_codec : p->audio_codec;
-	const char *parser = !codec ? NULL
-			     : !strcmp(codec, "h264") ? "h264parse"
-			     : !strcmp(codec, "aac")  ? "aacparse"
-			     : !strcmp(codec, "opus") ? "opusparse"
-						      : NULL;
+	const char *parser = !codec                   ? NULL
+	                     : !strcmp(codec, "h264") ? "h264parse"
+	                     : !strcmp(codec, "aac")  ? "aacparse"
+	                     : !strcmp(codec, "opus") ? "opusparse"
+	                                              : NULL;
 	GstCaps *caps;
 
 	*sink = *src = NULL;
@@ -146,20 +146,19 @@ egw_err_t egw_encode_build(GstBin *bin, const egw_encode_plan_t *p, egw_media_t 
 		/* Every field fixed: a mixer renegotiating (an input in another
 		 * colorimetry joins) must not reach the encoder, whose new caps
 		 * a muxer would refuse mid-stream. */
-		caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
-					   G_TYPE_INT, p->width, "height", G_TYPE_INT, p->height,
-					   "framerate", GST_TYPE_FRACTION, p->fps, 1,
-					   "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
-					   "interlace-mode", G_TYPE_STRING, "progressive",
-					   "colorimetry", G_TYPE_STRING, "bt709", "chroma-site",
-					   G_TYPE_STRING, "mpeg2", NULL);
+		caps = gst_caps_new_simple(
+		        "video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT,
+		        p->width, "height", G_TYPE_INT, p->height, "framerate", GST_TYPE_FRACTION,
+		        p->fps, 1, "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, "interlace-mode",
+		        G_TYPE_STRING, "progressive", "colorimetry", G_TYPE_STRING, "bt709",
+		        "chroma-site", G_TYPE_STRING, "mpeg2", NULL);
 		if (!(els[n++] = add(bin, "videoconvert", errstr, errstr_size)) ||
 		    !(els[n++] = caps_filter(bin, caps, errstr, errstr_size)) ||
 		    !(els[n++] = video_encoder(bin, p, errstr, errstr_size)))
 			goto fail;
 	} else {
 		caps = gst_caps_new_simple("audio/x-raw", "rate", G_TYPE_INT, p->sample_rate,
-					   "channels", G_TYPE_INT, 2, NULL);
+		                           "channels", G_TYPE_INT, 2, NULL);
 		if (!(els[n++] = add(bin, "audioconvert", errstr, errstr_size)) ||
 		    !(els[n++] = add(bin, "audioresample", errstr, errstr_size)) ||
 		    !(els[n++] = caps_filter(bin, caps, errstr, errstr_size)) ||

@@ -15,7 +15,7 @@
  * in (convert first: any raw format is taken), *src the encoded stream's
  * pad; both are new references. The chain is left in the NULL state. */
 egw_err_t egw_encode_build(GstBin *bin, const egw_encode_plan_t *plan, egw_media_t media,
-			   GstPad **sink, GstPad **src, char *errstr, size_t errstr_size);
+                           GstPad **sink, GstPad **src, char *errstr, size_t errstr_size);
 
 /* Fills the plan's empty fields with defaults (720p30, 2 s keyframes,
  * veryfast, ...), for the codecs already chosen. */

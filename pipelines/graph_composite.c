@@ -57,7 +57,7 @@ static void place(GstPad *pad, const egw_tile_t *t)
 		return;
 	}
 	g_object_set(pad, "xpos", t->x, "ypos", t->y, "width", t->width, "height", t->height,
-		     "zorder", (guint)(t->z + 1), "alpha", 1.0, NULL);
+	             "zorder", (guint)(t->z + 1), "alpha", 1.0, NULL);
 }
 
 static void apply_input(struct composite *g, struct input *in, const egw_scene_t *sc)
@@ -72,8 +72,10 @@ static void apply_input(struct composite *g, struct input *in, const egw_scene_t
 	const egw_mix_input_t *m = mix_of_track(sc, in->track_id);
 	g_object_set(in->mixpad, "volume", m ? m->gain : 0.0, NULL);
 	g_object_set(in->pan, "panorama",
-		     !m || m->pan == EGW_PAN_CENTER ? 0.0f : m->pan == EGW_PAN_LEFT ? -1.0f : 1.0f,
-		     NULL);
+	             !m || m->pan == EGW_PAN_CENTER ? 0.0f
+	             : m->pan == EGW_PAN_LEFT       ? -1.0f
+	                                            : 1.0f,
+	             NULL);
 }
 
 /* Placeholders follow the tiles without video: made when one appears,
@@ -189,7 +191,7 @@ static void log_time_zero(struct composite *g, GstPad *pad, GstClockTime t0)
 		GDateTime *dt = g_date_time_new_from_unix_utc(wall_us / G_USEC_PER_SEC);
 		gchar *text = dt ? g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S") : NULL;
 		EGW_LOG(g->log_id, INFO, "outputs begin: media time 0 is %s.%03dZ (wall clock)",
-			text ? text : "?", (int)(wall_us % G_USEC_PER_SEC / 1000));
+		        text ? text : "?", (int)(wall_us % G_USEC_PER_SEC / 1000));
 		g_free(text);
 		if (dt)
 			g_date_time_unref(dt);
@@ -224,9 +226,9 @@ static GstPadProbeReturn gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 	g_mutex_lock(&g->lock);
 	/* Time 0 is the canvas's first frame (or the mix's, audio only); the
 	 * audio's origin is earlier by the A/V correction (see av_shift). */
-	origin = !GST_CLOCK_TIME_IS_VALID(g->t0) ? GST_CLOCK_TIME_NONE
-		 : is_video || g->t0 < g->av_shift ? g->t0
-						   : g->t0 - g->av_shift;
+	origin = !GST_CLOCK_TIME_IS_VALID(g->t0)   ? GST_CLOCK_TIME_NONE
+	         : is_video || g->t0 < g->av_shift ? g->t0
+	                                           : g->t0 - g->av_shift;
 	if (!g->started || (GST_CLOCK_TIME_IS_VALID(origin) && pts < origin) ||
 	    (!GST_CLOCK_TIME_IS_VALID(origin) && g->vmix && !is_video)) {
 		g_mutex_unlock(&g->lock);
@@ -288,7 +290,7 @@ static GstElement *add(struct composite *g, const char *factory, char *errstr, s
 
 /* mixer -> gate -> encoder -> the session's outputs. */
 static egw_err_t add_output_stream(struct composite *g, GstElement *mixer, egw_media_t media,
-				   char *errstr, size_t errstr_size)
+                                   char *errstr, size_t errstr_size)
 {
 	GstPad *mixsrc = gst_element_get_static_pad(mixer, "src"), *sink = NULL, *src = NULL;
 	const char *codec = media == EGW_MEDIA_VIDEO ? g->enc.video_codec : g->enc.audio_codec;
@@ -315,10 +317,10 @@ out:
 /* A live source (background colour or silence) feeding mixer: it paces
  * the mixer whoever else is there. */
 static GstElement *pacer(struct composite *g, GstElement *mixer, egw_media_t media, char *errstr,
-			 size_t errstr_size)
+                         size_t errstr_size)
 {
 	GstElement *src = add(g, media == EGW_MEDIA_VIDEO ? "videotestsrc" : "audiotestsrc", errstr,
-			      errstr_size);
+	                      errstr_size);
 	GstElement *caps = src ? add(g, "capsfilter", errstr, errstr_size) : NULL;
 	GstCaps *c;
 
@@ -329,13 +331,13 @@ static GstElement *pacer(struct composite *g, GstElement *mixer, egw_media_t med
 		gst_util_set_object_arg(G_OBJECT(src), "pattern", "solid-color");
 		g_object_set(src, "foreground-color", 0xff000000u | g->cp.background, NULL);
 		c = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
-					G_TYPE_INT, g->enc.width, "height", G_TYPE_INT,
-					g->enc.height, "framerate", GST_TYPE_FRACTION, g->enc.fps,
-					1, NULL);
+		                        G_TYPE_INT, g->enc.width, "height", G_TYPE_INT,
+		                        g->enc.height, "framerate", GST_TYPE_FRACTION, g->enc.fps,
+		                        1, NULL);
 	} else {
 		gst_util_set_object_arg(G_OBJECT(src), "wave", "silence");
 		c = gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "F32LE", "rate",
-					G_TYPE_INT, 48000, "channels", G_TYPE_INT, 2, NULL);
+		                        G_TYPE_INT, 48000, "channels", G_TYPE_INT, 2, NULL);
 	}
 	g_object_set(caps, "caps", c, NULL);
 	gst_caps_unref(c);
@@ -351,15 +353,14 @@ static GstElement *pacer(struct composite *g, GstElement *mixer, egw_media_t med
 	return src;
 }
 
-static GstElement *mixer(struct composite *g, egw_media_t media, char *errstr,
-			 size_t errstr_size)
+static GstElement *mixer(struct composite *g, egw_media_t media, char *errstr, size_t errstr_size)
 {
-	GstElement *m = add(g, media == EGW_MEDIA_VIDEO ? "compositor" : "audiomixer", errstr,
-			    errstr_size);
+	GstElement *m =
+	        add(g, media == EGW_MEDIA_VIDEO ? "compositor" : "audiomixer", errstr, errstr_size);
 	if (!m)
 		return NULL;
 	g_object_set(m, "min-upstream-latency", (guint64)MIX_LATENCY_NS, "ignore-inactive-pads",
-		     TRUE, NULL);
+	             TRUE, NULL);
 	if (media == EGW_MEDIA_VIDEO)
 		gst_util_set_object_arg(G_OBJECT(m), "background", "black");
 	return m;
@@ -401,7 +402,7 @@ static void placeholder_free(gpointer p)
 static void cg_free(egw_graph_t *graph);
 
 static egw_graph_t *cg_create(egw_session_t *s, GstBin *bin, const egw_media_plan_t *plan,
-			      char *errstr, size_t errstr_size)
+                              char *errstr, size_t errstr_size)
 {
 	struct composite *g = g_new0(struct composite, 1);
 	egw_compositor_options_t opt = {0};
@@ -425,8 +426,8 @@ static egw_graph_t *cg_create(egw_session_t *s, GstBin *bin, const egw_media_pla
 	g->av_shift = av_shift(&g->enc);
 	if (!g->track_mode) {
 		if (egw_layout_parse(plan->composite.layout ? plan->composite.layout : "grid",
-				     "source.layout", g->enc.width, g->enc.height, &layout, errstr,
-				     errstr_size))
+		                     "source.layout", g->enc.width, g->enc.height, &layout, errstr,
+		                     errstr_size))
 			goto fail;
 		opt.width = g->enc.video_codec ? g->enc.width : 0;
 		opt.height = g->enc.video_codec ? g->enc.height : 0;
@@ -440,9 +441,9 @@ static egw_graph_t *cg_create(egw_session_t *s, GstBin *bin, const egw_media_pla
 	g->tick = g_timeout_add(TICK_MS, on_tick, g);
 	if (g->enc.video_codec)
 		EGW_LOG(g->log_id, INFO, "compositing %dx%d@%d %s, audio %s%s", g->enc.width,
-			g->enc.height, g->enc.fps, g->enc.video_codec,
-			g->enc.audio_codec ? g->enc.audio_codec : "none",
-			g->track_mode ? " (track composite)" : "");
+		        g->enc.height, g->enc.fps, g->enc.video_codec,
+		        g->enc.audio_codec ? g->enc.audio_codec : "none",
+		        g->track_mode ? " (track composite)" : "");
 	else
 		EGW_LOG(g->log_id, INFO, "mixing audio only, %s", g->enc.audio_codec);
 	return (egw_graph_t *)g;
@@ -452,13 +453,14 @@ fail:
 }
 
 static egw_err_t cg_track_added(egw_graph_t *graph, const egw_track_t *t, char *errstr,
-				size_t errstr_size)
+                                size_t errstr_size)
 {
 	struct composite *g = (struct composite *)graph;
 	struct input *in;
 	egw_err_t err;
 
-	if ((t->media == EGW_MEDIA_VIDEO && !g->vmix) || (t->media == EGW_MEDIA_AUDIO && !g->amix)) {
+	if ((t->media == EGW_MEDIA_VIDEO && !g->vmix) ||
+	    (t->media == EGW_MEDIA_AUDIO && !g->amix)) {
 		snprintf(errstr, errstr_size, "this egress takes no %s", egw_media2str(t->media));
 		return EGW_ERR_NOT_SUPPORTED;
 	}
@@ -471,7 +473,7 @@ static egw_err_t cg_track_added(egw_graph_t *graph, const egw_track_t *t, char *
 	g_mutex_unlock(&g->lock);
 	if (g->comp) {
 		egw_comp_track_t ct = {t->id, t->participant.id, t->participant.name, t->media,
-				       t->screen};
+		                       t->screen};
 		egw_compositor_add_track(g->comp, &ct);
 	}
 	refresh(g, 1);
@@ -500,7 +502,7 @@ static void cg_track_pad(egw_graph_t *graph, const egw_track_t *t, GstPad *pad)
 		EGW_LOG(g->log_id, ERROR, "cannot link %s (%s)", t->id, t->codec);
 	else if (t->media == EGW_MEDIA_VIDEO) /* a keyframe now, not at the next interval */
 		gst_pad_push_event(sink, gst_video_event_new_upstream_force_key_unit(
-						 GST_CLOCK_TIME_NONE, TRUE, 0));
+		                                 GST_CLOCK_TIME_NONE, TRUE, 0));
 	gst_object_unref(sink);
 }
 
@@ -558,7 +560,7 @@ static double cg_duration_s(egw_graph_t *graph)
 }
 
 static egw_err_t cg_update_layout(egw_graph_t *graph, const char *text, char *errstr,
-				  size_t errstr_size)
+                                  size_t errstr_size)
 {
 	struct composite *g = (struct composite *)graph;
 	egw_layout_t *layout;
@@ -569,10 +571,10 @@ static egw_err_t cg_update_layout(egw_graph_t *graph, const char *text, char *er
 		return EGW_ERR_NOT_SUPPORTED;
 	}
 	if ((err = egw_layout_parse(text, "layout", g->enc.width, g->enc.height, &layout, errstr,
-				    errstr_size)))
+	                            errstr_size)))
 		return err;
 	EGW_LOG(g->log_id, INFO, "layout %s -> %s", egw_layout_name(egw_compositor_layout(g->comp)),
-		egw_layout_name(layout));
+	        egw_layout_name(layout));
 	egw_compositor_set_layout(g->comp, layout);
 	refresh(g, 1);
 	return EGW_OK;
@@ -592,7 +594,7 @@ static int cg_element_error(egw_graph_t *graph, GstObject *obj, const char *mess
 		if (!egw_composite_input_has(in, obj))
 			continue;
 		EGW_LOG(g->log_id, WARN, "dropped %s %s (%s); the egress goes on without it",
-			egw_media2str(in->media), in->track_id, message);
+		        egw_media2str(in->media), in->track_id, message);
 		g_mutex_lock(&g->lock);
 		g_hash_table_iter_steal(&it);
 		g_mutex_unlock(&g->lock);
@@ -628,14 +630,14 @@ static void cg_free(egw_graph_t *graph)
 }
 
 const egw_graph_ops_t egw_graph_composite = {
-	.name = "composite",
-	.create = cg_create,
-	.track_added = cg_track_added,
-	.track_pad = cg_track_pad,
-	.track_removed = cg_track_removed,
-	.finish = cg_finish,
-	.duration_s = cg_duration_s,
-	.update_layout = cg_update_layout,
-	.element_error = cg_element_error,
-	.free = cg_free,
+        .name = "composite",
+        .create = cg_create,
+        .track_added = cg_track_added,
+        .track_pad = cg_track_pad,
+        .track_removed = cg_track_removed,
+        .finish = cg_finish,
+        .duration_s = cg_duration_s,
+        .update_layout = cg_update_layout,
+        .element_error = cg_element_error,
+        .free = cg_free,
 };
