@@ -91,15 +91,45 @@ static GstElement *video_encoder(GstBin *bin, const egw_encode_plan_t *p, char *
 	return NULL;
 }
 
+/* AAC encoders, the first one present is used (FFmpeg's, then the
+ * VisualOn one), with their priming: the samples of silence each puts
+ * before the first input sample (measured: FFmpeg-decoded MP4 and MKV,
+ * any sample rate). Neither muxer records it, so the graph feeds the
+ * audio that much early (egw_encode_audio_delay). */
+static const struct aac_encoder {
+	const char *factory;
+	unsigned priming;
+} aac_encoders[] = {
+        {"avenc_aac", 1024},
+        {"voaacenc", 1600},
+};
+
+static const struct aac_encoder *aac_encoder(void)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(aac_encoders); i++) {
+		GstElementFactory *f = gst_element_factory_find(aac_encoders[i].factory);
+		if (f) {
+			gst_object_unref(f);
+			return &aac_encoders[i];
+		}
+	}
+	return &aac_encoders[0]; /* missing: adding it reports so */
+}
+
+GstClockTime egw_encode_audio_delay(const egw_encode_plan_t *p)
+{
+	if (!p->audio_codec || strcmp(p->audio_codec, "aac") || p->sample_rate <= 0)
+		return 0; /* Opus: its pre-skip is in the stream, decoders apply it */
+	return gst_util_uint64_scale_int(aac_encoder()->priming, GST_SECOND, p->sample_rate);
+}
+
 static GstElement *audio_encoder(GstBin *bin, const egw_encode_plan_t *p, char *errstr,
                                  size_t errstr_size)
 {
 	GstElement *enc;
 
 	if (!strcmp(p->audio_codec, "aac")) {
-		/* FFmpeg's AAC encoder; the VisualOn one as a fallback. */
-		if (!(enc = add(bin, "avenc_aac", errstr, errstr_size)) &&
-		    !(enc = add(bin, "voaacenc", errstr, errstr_size)))
+		if (!(enc = add(bin, aac_encoder()->factory, errstr, errstr_size)))
 			return NULL;
 		g_object_set(enc, "bitrate", p->audio_kbps * 1000, NULL);
 		return enc;

@@ -17,6 +17,10 @@
 egw_err_t egw_encode_build(GstBin *bin, const egw_encode_plan_t *plan, egw_media_t media,
                            GstPad **sink, GstPad **src, char *errstr, size_t errstr_size);
 
+/* How late the encoded audio plays its first input sample: the encoder's
+ * priming that the containers here do not record (AAC), 0 if none. */
+GstClockTime egw_encode_audio_delay(const egw_encode_plan_t *plan);
+
 /* Fills the plan's empty fields with defaults (720p30, 2 s keyframes,
  * veryfast, ...), for the codecs already chosen. */
 void egw_encode_defaults(egw_encode_plan_t *plan);

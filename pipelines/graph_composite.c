@@ -225,10 +225,10 @@ static GstPadProbeReturn gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 	is_video = GST_PAD_PARENT(pad) == g->vmix;
 	g_mutex_lock(&g->lock);
 	/* Time 0 is the canvas's first frame (or the mix's, audio only); the
-	 * audio's origin is earlier by the A/V correction (see av_shift). */
-	origin = !GST_CLOCK_TIME_IS_VALID(g->t0)   ? GST_CLOCK_TIME_NONE
-	         : is_video || g->t0 < g->av_shift ? g->t0
-	                                           : g->t0 - g->av_shift;
+	 * audio's origin is later by the A/V correction (see av_shift). */
+	origin = !GST_CLOCK_TIME_IS_VALID(g->t0) ? GST_CLOCK_TIME_NONE
+	         : is_video                      ? g->t0
+	                                         : g->t0 + g->av_shift;
 	if (!g->started || (GST_CLOCK_TIME_IS_VALID(origin) && pts < origin) ||
 	    (!GST_CLOCK_TIME_IS_VALID(origin) && g->vmix && !is_video)) {
 		g_mutex_unlock(&g->lock);
@@ -260,15 +260,22 @@ static GstPadProbeReturn gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 	return GST_PAD_PROBE_OK;
 }
 
-/* How much later the audio is placed than the canvas, for A/V sync: an
- * input frame without a duration (decoded RTP) ends when the next one
- * arrives, so the compositor shows it from the first output frame after
- * that: up to an input frame late, half a frame on average. (Applied to
- * the audio: fragmented MP4 loses a track's start offset, so the video
- * keeps time 0 and the audio starts that much before it in the mix.) */
+/* How much earlier the audio is placed than the canvas, for A/V sync:
+ * - for the output frame at T the compositor takes the newest input frame
+ *   that starts before T + one output frame, so a picture shows up to an
+ *   output frame before its time, half a frame on average; moving the
+ *   audio by half a frame centres that error (within +-half a frame
+ *   instead of 0 to one frame);
+ * - the audio encoder's priming (AAC), which plays before the first
+ *   sample and which the muxers do not record.
+ * (Applied to the audio: fragmented MP4 loses a track's start offset, so
+ * the video keeps time 0 and the mix starts that far into the audio.)
+ * Audio only: nothing to be in sync with, 0. */
 static GstClockTime av_shift(const egw_encode_plan_t *enc)
 {
-	return enc->video_codec && enc->fps > 0 ? GST_SECOND / enc->fps / 2 : 0;
+	if (!enc->video_codec || enc->fps <= 0)
+		return 0;
+	return GST_SECOND / enc->fps / 2 + egw_encode_audio_delay(enc);
 }
 
 /* ---- building ---- */

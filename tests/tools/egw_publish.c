@@ -446,9 +446,13 @@ static void usage(void)
 		"       [--freq HZ] [--beep-hz HZ] [--video vp8|h264|none] [--audio opus|pcmu|none]\n"
 		"       [--width W] [--height H] [--fps N] [--pin PIN]\n"
 		"       [--screen-color RRGGBB [--screen-size WxH] [--screen-fps N]] [--marks]\n"
+		"       [--mark-phase MS]\n"
 		"  --color, --freq     camera background (ff0000), tone (440 Hz, amplitude 0.25)\n"
 		"  --beep-hz           marker beep (3000 Hz): every 2 s a 100 ms white flash on\n"
 		"                      every video stream and this beep in place of the tone\n"
+		"  --mark-phase        the markers at running times MS + k * 2 s (0; a multiple\n"
+		"                      of the frame duration), so that publishers started\n"
+		"                      together do not beep together\n"
 		"  --screen-color      also publish a screen share: a second video stream of\n"
 		"                      this solid colour (with the flashes), same codec, described\n"
 		"                      to Janus as \"screen\" (the camera as \"camera\");\n"
@@ -522,6 +526,7 @@ static int parse_option(struct pub_options *opt, int c, const char *arg)
 	case 'S': return parse_size(arg, &opt->screen_width, &opt->screen_height);
 	case 'R': return parse_int(arg, 1, 120, &v) ? -1 : (opt->screen_fps = (int)v, 0);
 	case 'm': opt->marks = 1; return 0;
+	case 'M': return parse_int(arg, 0, 1999, &v) ? -1 : (opt->mark_phase_ms = (int)v, 0);
 	case 'v':
 		if (strcmp(arg, "vp8") && strcmp(arg, "h264") && strcmp(arg, "none"))
 			return -1;
@@ -548,6 +553,7 @@ static int parse_args(int argc, char **argv, struct pub_options *opt)
 		{"screen-color", required_argument, NULL, 's'},
 		{"screen-size", required_argument, NULL, 'S'},
 		{"screen-fps", required_argument, NULL, 'R'}, {"marks", no_argument, NULL, 'm'},
+		{"mark-phase", required_argument, NULL, 'M'},
 		{NULL, 0, NULL, 0},
 	};
 	int c, idx = 0;

@@ -18,6 +18,7 @@ struct pub_options {
 	uint32_t color;    /* background, 0xRRGGBB */
 	double freq;       /* tone in Hz */
 	double beep_hz;    /* marker beep in Hz */
+	int mark_phase_ms; /* markers at running times phase + k * 2 s */
 	const char *video; /* "vp8", "h264" or NULL (none) */
 	const char *audio; /* "opus" or NULL (none) */
 	int width, height, fps;
@@ -85,11 +86,12 @@ void pub_media_free(struct pub_media *media);
 /* The marker pattern (egw_publish_pattern.c): probes on the src pad of the
  * raw capsfilter `name` of a branch. Return 0, or -1 without such an
  * element. While *off (off may be NULL) a video branch drops its frames.
- * With marks, "mark <unix_us>" goes to stdout as each flash leaves.
+ * With marks, "mark <unix_us>" goes to stdout as each flash leaves. The
+ * markers come at running times phase + k * 2 s.
  * locality: main thread (the probes run on streaming threads). */
 int pub_pattern_video(GstElement *pipeline, const char *name, atomic_int *muted, atomic_int *off,
-		      int fps, int marks);
+		      int fps, int marks, GstClockTime phase);
 int pub_pattern_audio(GstElement *pipeline, const char *name, struct pub_controls *ctl,
-		      double beep_hz);
+		      double beep_hz, GstClockTime phase);
 
 #endif

@@ -430,6 +430,7 @@ struct pub_media *pub_media_new(const struct pub_options *opt, struct pub_contro
 				size_t errstr_size)
 {
 	struct pub_media *media = g_new0(struct pub_media, 1);
+	GstClockTime phase = (GstClockTime)opt->mark_phase_ms * GST_MSECOND;
 	GError *error = NULL;
 	GstBus *bus = NULL;
 	char *desc = describe(opt);
@@ -447,11 +448,11 @@ struct pub_media *pub_media_new(const struct pub_options *opt, struct pub_contro
 	if (!media->webrtc ||
 	    (opt->video &&
 	     pub_pattern_video(media->pipeline, "vraw", &ctl->video_muted, NULL, opt->fps,
-				       opt->marks)) ||
+			       opt->marks, phase)) ||
 	    (opt->video && opt->screen &&
 	     pub_pattern_video(media->pipeline, "sraw", &ctl->screen_muted, &ctl->screen_off,
-			       opt->screen_fps, 0)) ||
-	    (opt->audio && pub_pattern_audio(media->pipeline, "araw", ctl, opt->beep_hz))) {
+			       opt->screen_fps, 0, phase)) ||
+	    (opt->audio && pub_pattern_audio(media->pipeline, "araw", ctl, opt->beep_hz, phase))) {
 		snprintf(errstr, errstr_size, "pipeline: missing webrtcbin or raw capsfilter");
 		goto fail;
 	}

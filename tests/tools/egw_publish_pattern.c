@@ -30,11 +30,13 @@ struct video_pattern {
 	int fps;
 	int was_off; /* the previous frame was dropped */
 	int marks;   /* report the wall-clock time of each flash (stdout) */
+	GstClockTime phase; /* markers at running times phase + k * MARK_PERIOD */
 };
 
 struct audio_pattern {
 	struct pub_controls *ctl;
 	double beep_hz;
+	uint64_t phase; /* in samples */
 };
 
 /* Makes the probed buffer writable and puts it on its stream's grid: index
@@ -98,13 +100,14 @@ static GstPadProbeReturn on_video_buffer(GstPad *pad, GstPadProbeInfo *info, gpo
 		return GST_PAD_PROBE_OK;
 	GST_BUFFER_DURATION(buf) = gst_util_uint64_scale(1, GST_SECOND, (guint64)pat->fps);
 	t = gst_util_uint64_scale(frame, GST_SECOND, (guint64)pat->fps);
-	if (!muted && pat->marks && t % MARK_PERIOD < GST_BUFFER_DURATION(buf)) {
+	t = (t + MARK_PERIOD - pat->phase) % MARK_PERIOD; /* time into the marker period */
+	if (!muted && pat->marks && t < GST_BUFFER_DURATION(buf)) {
 		/* The first frame of a flash leaves the source now (one line,
 		 * written whole: stdio locks the stream). */
 		printf("mark %" G_GINT64_FORMAT "\n", g_get_real_time());
 		fflush(stdout);
 	}
-	if (!muted && t % MARK_PERIOD >= MARK_LENGTH)
+	if (!muted && t >= MARK_LENGTH)
 		return GST_PAD_PROBE_OK;
 	if (gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
 		memset(map.data, muted ? 0x00 : 0xff, map.size);
@@ -136,6 +139,7 @@ static GstPadProbeReturn on_audio_buffer(GstPad *pad, GstPadProbeInfo *info, gpo
 
 	if (!(buf = snap_to_grid(pad, info, RATE, &n0)))
 		return GST_PAD_PROBE_OK;
+	n0 += period - pat->phase; /* sample index into the marker periods */
 	samples = gst_buffer_get_size(buf) / sizeof(int16_t);
 	/* Untouched unless muted, scaled or overlapping a marker. */
 	if (!muted && volume == 1.0 && n0 % period >= length && (n0 % period) + samples <= period)
@@ -176,10 +180,11 @@ static int add_probe(GstElement *pipeline, const char *name, GstPadProbeCallback
 }
 
 int pub_pattern_video(GstElement *pipeline, const char *name, atomic_int *muted, atomic_int *off,
-		      int fps, int marks)
+		      int fps, int marks, GstClockTime phase)
 {
 	struct video_pattern *pat = g_new0(struct video_pattern, 1);
 	pat->marks = marks;
+	pat->phase = phase % MARK_PERIOD;
 	pat->muted = muted;
 	pat->off = off;
 	pat->fps = fps;
@@ -187,10 +192,11 @@ int pub_pattern_video(GstElement *pipeline, const char *name, atomic_int *muted,
 }
 
 int pub_pattern_audio(GstElement *pipeline, const char *name, struct pub_controls *ctl,
-		      double beep_hz)
+		      double beep_hz, GstClockTime phase)
 {
 	struct audio_pattern *pat = g_new0(struct audio_pattern, 1);
 	pat->ctl = ctl;
+	pat->phase = gst_util_uint64_scale(phase % MARK_PERIOD, RATE, GST_SECOND);
 	pat->beep_hz = beep_hz;
 	return add_probe(pipeline, name, on_audio_buffer, pat);
 }
