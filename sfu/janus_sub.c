@@ -48,7 +48,9 @@ void egw_janus_sub_close(struct janus_sub *sub, int notify)
 	g_mutex_unlock(&sub->lock);
 	egw_life_end(sub->life); /* the subscription keeps its own reference */
 	egw_janus_forget(src->js, sub);
-	egw_janus_webrtc_remove(sub);
+	/* The graph lets go of the tracks first (it unlinks their pads and
+	 * swallows what still comes): webrtcbin then stops without one of
+	 * its streaming threads waiting inside the graph (a mixer's pad). */
 	for (size_t i = 0; notify && i < sub->n_tracks; i++) {
 		if (!sub->tracks[i].wanted)
 			continue;
@@ -56,6 +58,7 @@ void egw_janus_sub_close(struct janus_sub *sub, int notify)
 		egw_janus_track_view(sub, &sub->tracks[i], &view);
 		src->ev.track_removed(src->opaque, &view);
 	}
+	egw_janus_webrtc_remove(sub);
 	if (sub->handle && !src->failed)
 		egw_janus_detach(src->js, sub->handle, on_detached, src);
 	if (pub)

@@ -144,6 +144,29 @@ static void emit_promised(struct janus_sub *sub, const char *signal, gpointer ar
 	gst_promise_unref(p);
 }
 
+/* The answer takes the DTLS server role (a=setup:passive): Janus starts
+ * the handshake once its own ICE is up. As the client (webrtcbin's
+ * choice) our first ClientHello can reach Janus before it has a DTLS
+ * context for the handle and be dropped, which costs OpenSSL's 1 s
+ * retransmission (seen in 1 of 16 subscriptions when several start at
+ * once; none in 48 as the server). Passive costs nothing here: Janus
+ * cannot start ICE before it has the answer anyway. */
+static void make_passive(GstSDPMessage *sdp)
+{
+	for (guint i = 0; i < gst_sdp_message_medias_len(sdp); i++) {
+		GstSDPMedia *m = (GstSDPMedia *)gst_sdp_message_get_media(sdp, i);
+		for (guint j = 0; j < gst_sdp_media_attributes_len(m); j++) {
+			const GstSDPAttribute *a = gst_sdp_media_get_attribute(m, j);
+			if (!strcmp(a->key, "setup")) {
+				GstSDPAttribute na;
+				gst_sdp_attribute_set(&na, "setup", "passive");
+				gst_sdp_media_replace_attribute(m, j, &na);
+				break;
+			}
+		}
+	}
+}
+
 static void on_answer_created(GstPromise *promise, gpointer user)
 {
 	struct janus_sub *sub = user;
@@ -156,6 +179,7 @@ static void on_answer_created(GstPromise *promise, gpointer user)
 		egw_life_invoke(sub->life, send_answer, NULL, NULL);
 		return;
 	}
+	make_passive(answer->sdp);
 	g_signal_emit_by_name(sub->webrtc, "set-local-description", answer, NULL);
 	/* Take the SDP from the answer itself: the local description is set
 	 * asynchronously. */
