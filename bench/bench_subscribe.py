@@ -355,8 +355,11 @@ class Subscriber:
         ans = reply.get_value("answer") if reply else None
         if ans is None:
             raise RuntimeError("webrtcbin could not answer: %s" % (reply and reply.to_string()))
+        # The DTLS server role, as the service's answers (sfu/janus_webrtc.c).
+        text = ans.sdp.as_text().replace("a=setup:active", "a=setup:passive")
+        _, local = GstSdp.SDPMessage.new_from_text(text)
+        ans = GstWebRTC.WebRTCSessionDescription.new(GstWebRTC.WebRTCSDPType.ANSWER, local)
         w.emit("set-local-description", ans, None)
-        text = ans.sdp.as_text()
         with self.lock:
             pc["answered"] = False
         self.janus.message(pc["handle"], {"request": "start"}, {"type": "answer", "sdp": text})
