@@ -797,9 +797,10 @@ def write_markdown(b, res, lat, prof, started):
           "column below is the machine's load from outside the benchmark); %d rounds, the "
           "cases taken in turn in each (ours and the baseline in alternating order); steady "
           "window %d s, opening %d s after the job's first media. Publishers: synthetic "
-          "%dx%d 30 fps, even ones VP8, odd ones H.264 (x264 ultrafast), each with Opus, in "
-          "one Janus room." % (started, os.cpu_count(), a.rounds, a.seconds, a.warmup,
-                               b.pub_w, b.pub_h), "",
+          "%s 30 fps (%s for the %s-participant cases), even ones VP8, odd ones H.264 (x264 "
+          "ultrafast), each with Opus, in one Janus room."
+          % (started, os.cpu_count(), a.rounds, a.seconds, a.warmup, "%dx%d" % a.pub_size,
+             "%dx%d" % a.small_size, ", ".join(str(n) for n in a.small_counts)), "",
           "Job: `egress run` of a `room_composite` with `layout: grid`, `encoding.preset` "
           "`H264_720P_30` (1280x720, 3000 kbps) or `H264_1080P_30` (1920x1080, 4500 kbps), "
           "one MP4 file output (H.264 by x264enc veryfast, zerolatency, no B-frames, "
