@@ -265,19 +265,6 @@ fail:
 	return err;
 }
 
-/* On a source pad whose branch went away: its data is dropped until the
- * pad is linked again (then the probe goes). */
-static GstPadProbeReturn drop_unlinked(GstPad *pad, GstPadProbeInfo *info, gpointer user)
-{
-	return gst_pad_is_linked(pad) ? GST_PAD_PROBE_REMOVE : GST_PAD_PROBE_DROP;
-}
-
-void egw_composite_swallow(GstPad *pad)
-{
-	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-	                  drop_unlinked, NULL, NULL);
-}
-
 int egw_composite_input_has(const struct input *in, GstObject *obj)
 {
 	for (size_t i = 0; i < in->n_els; i++)
@@ -306,8 +293,7 @@ void egw_composite_input_free(struct input *in)
 	mixer = in->media == EGW_MEDIA_VIDEO ? in->g->vmix : in->g->amix;
 	if (in->sinkpad && (peer = gst_pad_get_peer(in->sinkpad))) {
 		/* The source may still push a little: swallowed, not an error. */
-		gst_pad_add_probe(peer, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-		                  drop_unlinked, NULL, NULL);
+		egw_graph_swallow(peer);
 		gst_pad_unlink(peer, in->sinkpad);
 		gst_object_unref(peer);
 	}

@@ -53,7 +53,7 @@ struct composite {
 	egw_encode_plan_t enc;
 	egw_composite_plan_t cp;
 	int track_mode;        /* track composite: fixed scene, no compositor layouts */
-	GstClockTime av_shift; /* the audio's origin is this much before t0 */
+	GstClockTime av_shift; /* the audio's origin is this much after t0 */
 	egw_compositor_t *comp;
 	GstElement *vmix, *amix;  /* compositor, audiomixer (NULL when not produced) */
 	GstElement *vbg, *abg;    /* background and silence sources */
@@ -84,9 +84,6 @@ int egw_composite_placeholder_has(const struct placeholder *ph, GstObject *obj);
 void egw_composite_guard_pad(GstPad *pad);
 /* Scaling and fitting of a compositor pad (video inputs, placeholders). */
 void egw_composite_video_pad(GstPad *mixpad);
-/* A source pad left unlinked swallows its data (not-linked would be an
- * error in the source) until it is linked. */
-void egw_composite_swallow(GstPad *pad);
 /* Can this build decode codec? */
 int egw_composite_decodes(const char *codec);
 

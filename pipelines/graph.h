@@ -56,5 +56,9 @@ egw_err_t egw_session_add_stream(egw_session_t *s, egw_media_t media, const char
  * (fragmented MP4 drops each track's start offset, see retime.h)? */
 int egw_session_anchor_video(const egw_session_t *s);
 const char *egw_session_log_id(const egw_session_t *s);
+/* A source pad no branch takes (any more): its data is dropped, not
+ * refused (not-linked would be an error in the source), until the pad is
+ * linked again, when the probe goes. Any thread. */
+void egw_graph_swallow(GstPad *pad);
 
 #endif

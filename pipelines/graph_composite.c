@@ -502,7 +502,7 @@ static void cg_track_pad(egw_graph_t *graph, const egw_track_t *t, GstPad *pad)
 	g_mutex_unlock(&g->lock);
 	if (!sink) {
 		EGW_LOG(g->log_id, DEBUG, "%s arrived without a branch; not linked", t->id);
-		egw_composite_swallow(pad);
+		egw_graph_swallow(pad);
 		return;
 	}
 	if (gst_pad_link(pad, sink) != GST_PAD_LINK_OK)

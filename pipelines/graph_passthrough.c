@@ -371,11 +371,6 @@ static egw_err_t pt_track_added(egw_graph_t *graph, const egw_track_t *t, char *
 	return EGW_OK;
 }
 
-static GstPadProbeReturn swallow(GstPad *pad, GstPadProbeInfo *info, gpointer user)
-{
-	return gst_pad_is_linked(pad) ? GST_PAD_PROBE_REMOVE : GST_PAD_PROBE_DROP;
-}
-
 /* Streaming thread. */
 static void pt_track_pad(egw_graph_t *graph, const egw_track_t *t, GstPad *pad)
 {
@@ -400,9 +395,7 @@ static void pt_track_pad(egw_graph_t *graph, const egw_track_t *t, GstPad *pad)
 	if (!b) {
 		EGW_LOG(g->log_id, DEBUG, "%s %s arrived while ending; not linked",
 			egw_media2str(t->media), t->codec);
-		/* swallowed: not-linked would be an error in the source */
-		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-				  swallow, NULL, NULL);
+		egw_graph_swallow(pad);
 	}
 }
 

@@ -244,6 +244,17 @@ out:
 	return err;
 }
 
+static GstPadProbeReturn drop_unlinked(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	return gst_pad_is_linked(pad) ? GST_PAD_PROBE_REMOVE : GST_PAD_PROBE_DROP;
+}
+
+void egw_graph_swallow(GstPad *pad)
+{
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+	                  drop_unlinked, NULL, NULL);
+}
+
 egw_err_t egw_session_add_stream(egw_session_t *s, egw_media_t media, const char *codec,
 				 GstPad *srcpad, char *errstr, size_t errstr_size)
 {
