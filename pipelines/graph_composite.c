@@ -321,6 +321,26 @@ out:
 	return err;
 }
 
+/* Streaming thread of a pacer: its second buffer, the first one queued in
+ * the mixer. From then on the mixer may leave out the inputs that have not
+ * sent anything yet (a new participant's branch before its first frame)
+ * instead of waiting for them every output frame. Not before: a live mixer
+ * that times out before any input has data, with inactive inputs ignored,
+ * sees no input at all, takes it for the end of every stream and sends EOS
+ * (GStreamer 1.22's aggregators), which ended a composite before its first
+ * frame now and then. The pacer's own input, active once it has sent a
+ * buffer, keeps the mixer from ever seeing none again. */
+static GstPadProbeReturn pacer_started(GstPad *pad, GstPadProbeInfo *info, gpointer mixer)
+{
+	(void)info;
+	if (!g_object_get_data(G_OBJECT(pad), "egw-pacer-sent")) {
+		g_object_set_data(G_OBJECT(pad), "egw-pacer-sent", pad);
+		return GST_PAD_PROBE_OK;
+	}
+	g_object_set(mixer, "ignore-inactive-pads", TRUE, NULL);
+	return GST_PAD_PROBE_REMOVE;
+}
+
 /* A live source (background colour or silence) feeding mixer: it paces
  * the mixer whoever else is there. */
 static GstElement *pacer(struct composite *g, GstElement *mixer, egw_media_t media, char *errstr,
@@ -351,6 +371,7 @@ static GstElement *pacer(struct composite *g, GstElement *mixer, egw_media_t med
 	{
 		GstPad *pad = gst_element_get_static_pad(caps, "src");
 		egw_composite_guard_pad(pad);
+		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, pacer_started, mixer, NULL);
 		gst_object_unref(pad);
 	}
 	if (!gst_element_link_many(src, caps, mixer, NULL)) {
@@ -366,8 +387,8 @@ static GstElement *mixer(struct composite *g, egw_media_t media, char *errstr, s
 	        add(g, media == EGW_MEDIA_VIDEO ? "compositor" : "audiomixer", errstr, errstr_size);
 	if (!m)
 		return NULL;
-	g_object_set(m, "min-upstream-latency", (guint64)MIX_LATENCY_NS, "ignore-inactive-pads",
-	             TRUE, NULL);
+	/* ignore-inactive-pads once the pacer has started (see pacer_started) */
+	g_object_set(m, "min-upstream-latency", (guint64)MIX_LATENCY_NS, NULL);
 	if (media == EGW_MEDIA_VIDEO)
 		gst_util_set_object_arg(G_OBJECT(m), "background", "black");
 	return m;
