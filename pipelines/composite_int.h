@@ -61,6 +61,8 @@ struct composite {
 	GHashTable *placeholders; /* participant id -> struct placeholder */
 	egw_life_t *life;
 	guint tick;
+	uint64_t t0_seen_ms; /* main context: when the tick first saw t0 */
+	int gate_checked;
 	GMutex lock; /* streaming: the fields below */
 	int finishing;
 	int started;          /* a track's media arrived: the outputs begin */
@@ -68,6 +70,9 @@ struct composite {
 	GstClockTime end;     /* output time reached (for duration) */
 	GstClockTime stop_at; /* running time the outputs end at, once stopping */
 	int video_ended, audio_ended;
+	/* what reached the gate, per media (0 video, 1 audio), for the log */
+	GstClockTime last_pts[2];
+	guint64 passed[2];
 };
 
 /* composite_input.c */

@@ -171,9 +171,45 @@ static void refresh(struct composite *g, int force)
 	}
 }
 
+/* A mix that has not passed the gate 3 s after the outputs began (the
+ * other one has) is logged once with what it did send: the muxers wait
+ * for both, so nothing would be written. */
+static void check_gate(struct composite *g)
+{
+	GstElement *mix[2] = {g->vmix, g->amix};
+	GstClockTime pts[2], t0;
+	guint64 passed[2];
+	const char *stuck = NULL;
+
+	if (g->gate_checked)
+		return;
+	g_mutex_lock(&g->lock);
+	t0 = g->t0;
+	for (int i = 0; i < 2; i++) {
+		pts[i] = g->last_pts[i];
+		passed[i] = g->passed[i];
+	}
+	g_mutex_unlock(&g->lock);
+	if (!GST_CLOCK_TIME_IS_VALID(t0))
+		return;
+	if (!g->t0_seen_ms)
+		g->t0_seen_ms = now_ms();
+	if (now_ms() - g->t0_seen_ms < 3000)
+		return;
+	g->gate_checked = 1;
+	for (int i = 0; i < 2; i++)
+		if (mix[i] && !passed[i])
+			stuck = i ? "audio" : "video";
+	if (stuck)
+		EGW_LOG(g->log_id, WARN, "no %s reached the outputs 3 s after they began: its mix "
+		        "is at %" GST_TIME_FORMAT ", the outputs' time 0 at %" GST_TIME_FORMAT,
+		        stuck, GST_TIME_ARGS(pts[stuck[0] == 'a']), GST_TIME_ARGS(t0));
+}
+
 static gboolean on_tick(gpointer user)
 {
 	refresh(user, 0);
+	check_gate(user);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -224,6 +260,7 @@ static GstPadProbeReturn gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 		return GST_PAD_PROBE_DROP;
 	is_video = GST_PAD_PARENT(pad) == g->vmix;
 	g_mutex_lock(&g->lock);
+	g->last_pts[!is_video] = pts;
 	/* Time 0 is the canvas's first frame (or the mix's, audio only); the
 	 * audio's origin is later by the A/V correction (see av_shift). */
 	origin = !GST_CLOCK_TIME_IS_VALID(g->t0) ? GST_CLOCK_TIME_NONE
@@ -248,6 +285,7 @@ static GstPadProbeReturn gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 		first = 1;
 	}
 	t = pts - origin;
+	g->passed[!is_video]++;
 	if (GST_BUFFER_DURATION_IS_VALID(buf) && t + GST_BUFFER_DURATION(buf) > g->end)
 		g->end = t + GST_BUFFER_DURATION(buf);
 	g_mutex_unlock(&g->lock);
@@ -446,6 +484,7 @@ static egw_graph_t *cg_create(egw_session_t *s, GstBin *bin, const egw_media_pla
 	g->track_mode = plan->composite.track_ids[0] != NULL;
 	g->t0 = GST_CLOCK_TIME_NONE;
 	g->stop_at = GST_CLOCK_TIME_NONE;
+	g->last_pts[0] = g->last_pts[1] = GST_CLOCK_TIME_NONE;
 	g_mutex_init(&g->lock);
 	g->life = egw_life_new(NULL, g);
 	g->inputs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, input_free);
