@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "pipelines/composite_int.h"
 #include "pipelines/encode.h"
+#include <gst/base/gstaggregator.h>
 #include <gst/video/video.h>
 
 GST_DEBUG_CATEGORY_STATIC(egw_composite_debug);
@@ -171,6 +172,36 @@ static void refresh(struct composite *g, int force)
 	}
 }
 
+/* The mixer's latency and which of its inputs hold data, for the log. */
+static void log_stuck_mix(struct composite *g, GstElement *mix, const char *media,
+                          GstClockTime pts, GstClockTime t0)
+{
+	GString *inputs = g_string_new(NULL);
+	GstQuery *q = gst_query_new_latency();
+	GstClockTime min = GST_CLOCK_TIME_NONE, max = GST_CLOCK_TIME_NONE;
+	gboolean live = FALSE;
+
+	if (gst_element_query(mix, q))
+		gst_query_parse_latency(q, &live, &min, &max);
+	gst_query_unref(q);
+	GST_OBJECT_LOCK(mix);
+	for (GList *l = GST_ELEMENT(mix)->sinkpads; l; l = l->next) {
+		GstAggregatorPad *pad = l->data;
+		g_string_append_printf(inputs, "%s%s %s", inputs->len ? ", " : "",
+		                       GST_OBJECT_NAME(pad),
+		                       gst_aggregator_pad_is_eos(pad)         ? "ended"
+		                       : gst_aggregator_pad_has_buffer(pad)   ? "has data"
+		                       : gst_aggregator_pad_is_inactive(pad) ? "inactive"
+		                                                              : "empty");
+	}
+	GST_OBJECT_UNLOCK(mix);
+	EGW_LOG(g->log_id, WARN, "no %s reached the outputs 3 s after they began: its mix is at %"
+	        GST_TIME_FORMAT ", the outputs' time 0 at %" GST_TIME_FORMAT "; mixer latency %s "
+	        "%" GST_TIME_FORMAT ", inputs: %s", media, GST_TIME_ARGS(pts), GST_TIME_ARGS(t0),
+	        live ? "live" : "not live", GST_TIME_ARGS(min), inputs->str);
+	g_string_free(inputs, TRUE);
+}
+
 /* A mix that has not passed the gate 3 s after the outputs began (the
  * other one has) is logged once with what it did send: the muxers wait
  * for both, so nothing would be written. */
@@ -201,9 +232,7 @@ static void check_gate(struct composite *g)
 		if (mix[i] && !passed[i])
 			stuck = i ? "audio" : "video";
 	if (stuck)
-		EGW_LOG(g->log_id, WARN, "no %s reached the outputs 3 s after they began: its mix "
-		        "is at %" GST_TIME_FORMAT ", the outputs' time 0 at %" GST_TIME_FORMAT,
-		        stuck, GST_TIME_ARGS(pts[stuck[0] == 'a']), GST_TIME_ARGS(t0));
+		log_stuck_mix(g, mix[stuck[0] == 'a'], stuck, pts[stuck[0] == 'a'], t0);
 }
 
 static gboolean on_tick(gpointer user)
