@@ -366,8 +366,38 @@ GstBin *egw_session_bin(egw_session_t *s)
 	return GST_BIN(s->pipeline);
 }
 
+static void give_base_time(const GValue *v, gpointer base)
+{
+	gst_element_set_base_time(GST_ELEMENT(g_value_get_object(v)), *(GstClockTime *)base);
+}
+
+/* The clock and time 0 are fixed before the start, and every element
+ * already in the pipeline has that base time before it gets the clock.
+ * Left to itself, GstPipeline hands its clock to its elements first and
+ * their base time only as each of them starts playing: a live mixer that
+ * runs in between computes its deadlines from base time 0 (hours in the
+ * past), turns out seconds of silence at once and then waits that long
+ * for the clock, and the muxer with it (about 3 in 100 composites wrote
+ * nothing so). Elements added later take the pipeline's base time as they
+ * start; the pipeline never pauses (live), so the base time holds. */
+static void fix_time_base(GstElement *pipeline)
+{
+	GstClock *clock = gst_system_clock_obtain();
+	GstClockTime base = gst_clock_get_time(clock);
+	GstIterator *it;
+
+	gst_pipeline_use_clock(GST_PIPELINE(pipeline), clock);
+	gst_element_set_start_time(pipeline, GST_CLOCK_TIME_NONE);
+	gst_element_set_base_time(pipeline, base);
+	it = gst_bin_iterate_recurse(GST_BIN(pipeline));
+	gst_iterator_foreach(it, give_base_time, &base);
+	gst_iterator_free(it);
+	gst_object_unref(clock);
+}
+
 egw_err_t egw_session_play(egw_session_t *s, char *errstr, size_t errstr_size)
 {
+	fix_time_base(s->pipeline);
 	if (gst_element_set_state(s->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
 		snprintf(errstr, errstr_size, "cannot start the media pipeline");
 		return EGW_ERR_MEDIA;
