@@ -1,7 +1,8 @@
 /* The composite graph's parts, shared by graph_composite.c (the graph: the
- * canvas, the mix, the encoders, applying the compositor's scene) and
- * composite_input.c (one decoding branch per track, placeholders). Do not
- * include outside these two.
+ * canvas, the mix, the encoders, applying the compositor's scene),
+ * composite_gate.c (where the outputs begin and end) and composite_input.c
+ * (one decoding branch per track, placeholders). Do not include outside
+ * these three.
  *
  *   track RTP -> depay -> decode -> [label] --------> compositor -> gate -> encode -> outputs
  *   placeholder (colour, initials) -----------------> compositor
@@ -61,7 +62,7 @@ struct composite {
 	GHashTable *placeholders; /* participant id -> struct placeholder */
 	egw_life_t *life;
 	guint tick;
-	uint64_t t0_seen_ms; /* main context: when the tick first saw t0 */
+	gint64 t0_seen_us; /* main context: when the gate check first saw t0 */
 	int gate_checked;
 	GMutex lock; /* streaming: the fields below */
 	int finishing;
@@ -74,6 +75,15 @@ struct composite {
 	GstClockTime last_pts[2];
 	guint64 passed[2];
 };
+
+/* composite_gate.c */
+/* Puts the gate on a mixer's output (mixsrc: the mixer's src pad). */
+void egw_composite_gate(struct composite *g, GstPad *mixsrc);
+/* How much later the audio's origin is than t0 (A/V sync). */
+GstClockTime egw_composite_av_shift(const egw_encode_plan_t *enc);
+/* Main context, every tick: logs, once, a mix that has sent nothing 3 s
+ * after the other began. */
+void egw_composite_check_gate(struct composite *g);
 
 /* composite_input.c */
 egw_err_t egw_composite_input_new(struct composite *g, const egw_track_t *t, struct input **out,
