@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "pipelines/composite_int.h"
+#include "pipelines/encode.h"
 
 #include <gst/video/video.h>
 
@@ -358,6 +359,7 @@ struct placeholder *egw_composite_placeholder_new(struct composite *g, const egw
 	caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
 	                           G_TYPE_INT, PLACEHOLDER_W, "height", G_TYPE_INT, PLACEHOLDER_H,
 	                           "framerate", GST_TYPE_FRACTION, 5, 1, NULL);
+	egw_encode_canvas_colours(caps);
 	g_object_set(ph->caps, "caps", caps, NULL);
 	gst_caps_unref(caps);
 	markup = placeholder_markup(tile);

@@ -153,6 +153,23 @@ static GstElement *caps_filter(GstBin *bin, GstCaps *caps, char *errstr, size_t 
 	return f;
 }
 
+void egw_encode_canvas_colours(GstCaps *caps)
+{
+	gst_caps_set_simple(caps, "colorimetry", G_TYPE_STRING, "bt601", "chroma-site",
+	                    G_TYPE_STRING, "jpeg", NULL);
+}
+
+GstCaps *egw_encode_video_caps(const egw_encode_plan_t *p)
+{
+	GstCaps *caps = gst_caps_new_simple(
+	        "video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT, p->width,
+	        "height", G_TYPE_INT, p->height, "framerate", GST_TYPE_FRACTION, p->fps, 1,
+	        "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, "interlace-mode", G_TYPE_STRING,
+	        "progressive", NULL);
+	egw_encode_canvas_colours(caps);
+	return caps;
+}
+
 egw_err_t egw_encode_build(GstBin *bin, const egw_encode_plan_t *p, egw_media_t media,
                            GstPad **sink, GstPad **src, char *errstr, size_t errstr_size)
 {
@@ -176,12 +193,7 @@ egw_err_t egw_encode_build(GstBin *bin, const egw_encode_plan_t *p, egw_media_t 
 		/* Every field fixed: a mixer renegotiating (an input in another
 		 * colorimetry joins) must not reach the encoder, whose new caps
 		 * a muxer would refuse mid-stream. */
-		caps = gst_caps_new_simple(
-		        "video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT,
-		        p->width, "height", G_TYPE_INT, p->height, "framerate", GST_TYPE_FRACTION,
-		        p->fps, 1, "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, "interlace-mode",
-		        G_TYPE_STRING, "progressive", "colorimetry", G_TYPE_STRING, "bt709",
-		        "chroma-site", G_TYPE_STRING, "mpeg2", NULL);
+		caps = egw_encode_video_caps(p);
 		if (!(els[n++] = add(bin, "videoconvert", errstr, errstr_size)) ||
 		    !(els[n++] = caps_filter(bin, caps, errstr, errstr_size)) ||
 		    !(els[n++] = video_encoder(bin, p, errstr, errstr_size)))

@@ -17,6 +17,17 @@
 egw_err_t egw_encode_build(GstBin *bin, const egw_encode_plan_t *plan, egw_media_t media,
                            GstPad **sink, GstPad **src, char *errstr, size_t errstr_size);
 
+/* The raw picture the video encoders take: I420 of the plan's size and
+ * rate, every field fixed, in the canvas colours. New caps. */
+GstCaps *egw_encode_video_caps(const egw_encode_plan_t *plan);
+
+/* Sets the canvas colours on raw video caps: BT.601, chroma sited at the
+ * centre, which is what the WebRTC decoders give (VP8, and H.264 without
+ * colour information). A composite draws in them, so that a tile is only
+ * scaled, never converted, and the encoder takes the canvas as it is; the
+ * H.264 stream says so in its VUI. */
+void egw_encode_canvas_colours(GstCaps *caps);
+
 /* How late the encoded audio plays its first input sample: the encoder's
  * priming that the containers here do not record (AAC), 0 if none. */
 GstClockTime egw_encode_audio_delay(const egw_encode_plan_t *plan);

@@ -201,11 +201,35 @@ static egw_err_t add_output_stream(struct composite *g, GstElement *mixer, egw_m
 {
 	GstPad *mixsrc = gst_element_get_static_pad(mixer, "src"), *sink = NULL, *src = NULL;
 	const char *codec = media == EGW_MEDIA_VIDEO ? g->enc.video_codec : g->enc.audio_codec;
+	GstPad *mixout = gst_object_ref(mixsrc);
 	egw_err_t err;
 
 	if ((err = egw_encode_build(g->bin, &g->enc, media, &sink, &src, errstr, errstr_size)))
 		goto out;
-	if (gst_pad_link(mixsrc, sink) != GST_PAD_LINK_OK) {
+	if (media == EGW_MEDIA_VIDEO) {
+		/* The canvas is drawn in the encoder's own picture format: the
+		 * mixer converts each input to it (a scaling only, for what the
+		 * decoders give) instead of following its inputs' colours and
+		 * having the whole canvas converted again for the encoder. */
+		GstElement *pin = add(g, "capsfilter", errstr, errstr_size);
+		GstCaps *c;
+		if (!pin) {
+			err = EGW_ERR_MEDIA;
+			goto out;
+		}
+		c = egw_encode_video_caps(&g->enc);
+		g_object_set(pin, "caps", c, NULL);
+		gst_caps_unref(c);
+		gst_object_unref(mixout);
+		mixout = gst_element_get_static_pad(pin, "src");
+		if (!gst_element_link(mixer, pin)) {
+			snprintf(errstr, errstr_size, "cannot link the %s mix to its canvas format",
+			         codec);
+			err = EGW_ERR_MEDIA;
+			goto out;
+		}
+	}
+	if (gst_pad_link(mixout, sink) != GST_PAD_LINK_OK) {
 		snprintf(errstr, errstr_size, "cannot link the %s mix to its encoder", codec);
 		err = EGW_ERR_MEDIA;
 		goto out;
@@ -217,6 +241,7 @@ out:
 		gst_object_unref(sink);
 	if (src)
 		gst_object_unref(src);
+	gst_object_unref(mixout);
 	gst_object_unref(mixsrc);
 	return err;
 }
@@ -257,10 +282,7 @@ static GstElement *pacer(struct composite *g, GstElement *mixer, egw_media_t med
 	if (media == EGW_MEDIA_VIDEO) {
 		gst_util_set_object_arg(G_OBJECT(src), "pattern", "solid-color");
 		g_object_set(src, "foreground-color", 0xff000000u | g->cp.background, NULL);
-		c = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
-		                        G_TYPE_INT, g->enc.width, "height", G_TYPE_INT,
-		                        g->enc.height, "framerate", GST_TYPE_FRACTION, g->enc.fps,
-		                        1, NULL);
+		c = egw_encode_video_caps(&g->enc);
 	} else {
 		gst_util_set_object_arg(G_OBJECT(src), "wave", "silence");
 		c = gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "F32LE", "rate",
