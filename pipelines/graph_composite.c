@@ -267,14 +267,19 @@ static GstPadProbeReturn pacer_started(GstPad *pad, GstPadProbeInfo *info, gpoin
 }
 
 /* A live source (background colour or silence) feeding mixer: it paces
- * the mixer whoever else is there. */
+ * the mixer whoever else is there. A black background is the compositor's
+ * own fill: the pacer is then a hidden 16x16 picture (a canvas-sized one
+ * is drawn, held in a pool of canvas-sized buffers and copied onto every
+ * frame: 15 MB of RSS at 720p, 26 MB at 1080p); other colours need it. */
 static GstElement *pacer(struct composite *g, GstElement *mixer, egw_media_t media, char *errstr,
                          size_t errstr_size)
 {
 	GstElement *src = add(g, media == EGW_MEDIA_VIDEO ? "videotestsrc" : "audiotestsrc", errstr,
 	                      errstr_size);
 	GstElement *caps = src ? add(g, "capsfilter", errstr, errstr_size) : NULL;
+	int own_fill = media == EGW_MEDIA_VIDEO && g->cp.background == 0x000000;
 	GstCaps *c;
+	GstPad *out;
 
 	if (!caps)
 		return NULL;
@@ -282,7 +287,11 @@ static GstElement *pacer(struct composite *g, GstElement *mixer, egw_media_t med
 	if (media == EGW_MEDIA_VIDEO) {
 		gst_util_set_object_arg(G_OBJECT(src), "pattern", "solid-color");
 		g_object_set(src, "foreground-color", 0xff000000u | g->cp.background, NULL);
+		gst_util_set_object_arg(G_OBJECT(mixer), "background", "black");
 		c = egw_encode_video_caps(&g->enc);
+		if (own_fill)
+			gst_caps_set_simple(c, "width", G_TYPE_INT, 16, "height", G_TYPE_INT, 16,
+			                    NULL);
 	} else {
 		gst_util_set_object_arg(G_OBJECT(src), "wave", "silence");
 		c = gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "F32LE", "rate",
@@ -290,16 +299,18 @@ static GstElement *pacer(struct composite *g, GstElement *mixer, egw_media_t med
 	}
 	g_object_set(caps, "caps", c, NULL);
 	gst_caps_unref(c);
-	{
-		GstPad *pad = gst_element_get_static_pad(caps, "src");
-		egw_composite_guard_pad(pad);
-		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, pacer_started, mixer, NULL);
-		gst_object_unref(pad);
-	}
+	out = gst_element_get_static_pad(caps, "src");
+	egw_composite_guard_pad(out);
+	gst_pad_add_probe(out, GST_PAD_PROBE_TYPE_BUFFER, pacer_started, mixer, NULL);
 	if (!gst_element_link_many(src, caps, mixer, NULL)) {
 		snprintf(errstr, errstr_size, "cannot link the %s pacer", egw_media2str(media));
-		return NULL;
+		src = NULL;
+	} else if (own_fill) {
+		GstPad *mixpad = gst_pad_get_peer(out);
+		g_object_set(mixpad, "alpha", 0.0, NULL);
+		gst_object_unref(mixpad);
 	}
+	gst_object_unref(out);
 	return src;
 }
 
@@ -311,8 +322,6 @@ static GstElement *mixer(struct composite *g, egw_media_t media, char *errstr, s
 		return NULL;
 	/* ignore-inactive-pads once the pacer has started (see pacer_started) */
 	g_object_set(m, "min-upstream-latency", (guint64)MIX_LATENCY_NS, NULL);
-	if (media == EGW_MEDIA_VIDEO)
-		gst_util_set_object_arg(G_OBJECT(m), "background", "black");
 	return m;
 }
 

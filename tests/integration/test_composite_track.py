@@ -3,7 +3,8 @@
     `failed`/`not_found` with the reason, and no file is left;
   * a participant publishing audio in a codec composites do not decode
     (G.711): that track is skipped with a `track_skipped` event, the rest
-    is composited (its video tile, the other participant's tone);
+    is composited (its video tile, the other participant's tone), on a
+    background colour of the job's;
   * `track_composite` of one participant's VP8 video and another's Opus
     audio, into WebM (VP8 + Opus): that colour, that tone only;
   * an audio-only room composite mixed dual channel into Ogg: one
@@ -54,7 +55,10 @@ def run(w):
     blue = w.start_publisher("blue", color="0000ff", freq=660, video="h264", room=1238)
     red.wait_for("webrtcup", 30)
     blue.wait_for("webrtcup", 30)
-    r = egwtest.Run(w, "mixed", job(w, "EG_mixed", {"kind": "room_composite", "layout": "grid"},
+    # (On a background of its own colour: drawn by a canvas-sized source,
+    # where black and white are the compositor's own fill.)
+    r = egwtest.Run(w, "mixed", job(w, "EG_mixed", {"kind": "room_composite", "layout": "grid",
+                                                    "background": "#3050a0"},
                                     "mkv", room=1238), env, ["--duration", "8"])
     done = r.wait("complete", 60)
     skipped = [e["details"] for e in r.events()
@@ -70,6 +74,9 @@ def run(w):
     for name, color in (("red", "ff0000"), ("blue", "0000ff")):
         egwtest.check_media(done["outputs"][0]["location"], "--crop", tiles[name],
                             "--start", 2, "--end", 6, "--expect-color", color)
+    # Two 16:9 tiles side by side leave bands above and below them.
+    egwtest.check_media(done["outputs"][0]["location"], "--crop", "0,0,1280,160",
+                        "--start", 2, "--end", 6, "--expect-color", "3050a0")
     tracks = log.tracks()
     red.close()
     blue.close()
