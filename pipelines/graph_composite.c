@@ -195,39 +195,46 @@ static GstElement *add(struct composite *g, const char *factory, char *errstr, s
 	return e;
 }
 
-/* mixer -> gate -> encoder -> the session's outputs. */
+/* The canvas is drawn in the encoder's own picture format: a capsfilter
+ * after the compositor, so that it converts each input to it (a scaling
+ * only, for what the decoders give) instead of following its inputs'
+ * colours and having the whole canvas converted again for the encoder.
+ * Returns the pad the canvas leaves by (a new reference), NULL on error. */
+static GstPad *canvas_pin(struct composite *g, GstElement *mixer, char *errstr,
+                          size_t errstr_size)
+{
+	GstElement *pin = add(g, "capsfilter", errstr, errstr_size);
+	GstCaps *c;
+
+	if (!pin)
+		return NULL;
+	c = egw_encode_video_caps(&g->enc);
+	g_object_set(pin, "caps", c, NULL);
+	gst_caps_unref(c);
+	if (!gst_element_link(mixer, pin)) {
+		snprintf(errstr, errstr_size, "cannot link the %s mix to its canvas format",
+		         g->enc.video_codec);
+		return NULL;
+	}
+	return gst_element_get_static_pad(pin, "src");
+}
+
+/* mixer -> gate -> [canvas format] -> encoder -> the session's outputs. */
 static egw_err_t add_output_stream(struct composite *g, GstElement *mixer, egw_media_t media,
                                    char *errstr, size_t errstr_size)
 {
-	GstPad *mixsrc = gst_element_get_static_pad(mixer, "src"), *sink = NULL, *src = NULL;
+	GstPad *mixsrc = gst_element_get_static_pad(mixer, "src"), *mixout = NULL, *sink = NULL,
+	       *src = NULL;
 	const char *codec = media == EGW_MEDIA_VIDEO ? g->enc.video_codec : g->enc.audio_codec;
-	GstPad *mixout = gst_object_ref(mixsrc);
 	egw_err_t err;
 
 	if ((err = egw_encode_build(g->bin, &g->enc, media, &sink, &src, errstr, errstr_size)))
 		goto out;
-	if (media == EGW_MEDIA_VIDEO) {
-		/* The canvas is drawn in the encoder's own picture format: the
-		 * mixer converts each input to it (a scaling only, for what the
-		 * decoders give) instead of following its inputs' colours and
-		 * having the whole canvas converted again for the encoder. */
-		GstElement *pin = add(g, "capsfilter", errstr, errstr_size);
-		GstCaps *c;
-		if (!pin) {
-			err = EGW_ERR_MEDIA;
-			goto out;
-		}
-		c = egw_encode_video_caps(&g->enc);
-		g_object_set(pin, "caps", c, NULL);
-		gst_caps_unref(c);
-		gst_object_unref(mixout);
-		mixout = gst_element_get_static_pad(pin, "src");
-		if (!gst_element_link(mixer, pin)) {
-			snprintf(errstr, errstr_size, "cannot link the %s mix to its canvas format",
-			         codec);
-			err = EGW_ERR_MEDIA;
-			goto out;
-		}
+	mixout = media == EGW_MEDIA_VIDEO ? canvas_pin(g, mixer, errstr, errstr_size)
+	                                  : gst_object_ref(mixsrc);
+	if (!mixout) {
+		err = EGW_ERR_MEDIA;
+		goto out;
 	}
 	if (gst_pad_link(mixout, sink) != GST_PAD_LINK_OK) {
 		snprintf(errstr, errstr_size, "cannot link the %s mix to its encoder", codec);
@@ -241,7 +248,8 @@ out:
 		gst_object_unref(sink);
 	if (src)
 		gst_object_unref(src);
-	gst_object_unref(mixout);
+	if (mixout)
+		gst_object_unref(mixout);
 	gst_object_unref(mixsrc);
 	return err;
 }
@@ -287,7 +295,6 @@ static GstElement *pacer(struct composite *g, GstElement *mixer, egw_media_t med
 	if (media == EGW_MEDIA_VIDEO) {
 		gst_util_set_object_arg(G_OBJECT(src), "pattern", "solid-color");
 		g_object_set(src, "foreground-color", 0xff000000u | g->cp.background, NULL);
-		gst_util_set_object_arg(G_OBJECT(mixer), "background", "black");
 		c = egw_encode_video_caps(&g->enc);
 		if (own_fill)
 			gst_caps_set_simple(c, "width", G_TYPE_INT, 16, "height", G_TYPE_INT, 16,
@@ -322,6 +329,8 @@ static GstElement *mixer(struct composite *g, egw_media_t media, char *errstr, s
 		return NULL;
 	/* ignore-inactive-pads once the pacer has started (see pacer_started) */
 	g_object_set(m, "min-upstream-latency", (guint64)MIX_LATENCY_NS, NULL);
+	if (media == EGW_MEDIA_VIDEO)
+		gst_util_set_object_arg(G_OBJECT(m), "background", "black");
 	return m;
 }
 

@@ -56,7 +56,7 @@ def run(w):
     red.wait_for("webrtcup", 30)
     blue.wait_for("webrtcup", 30)
     # (On a background of its own colour: drawn by a canvas-sized source,
-    # where black and white are the compositor's own fill.)
+    # where black is the compositor's own fill.)
     r = egwtest.Run(w, "mixed", job(w, "EG_mixed", {"kind": "room_composite", "layout": "grid",
                                                     "background": "#3050a0"},
                                     "mkv", room=1238), env, ["--duration", "8"])
