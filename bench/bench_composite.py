@@ -48,6 +48,7 @@ from egwtest import world  # noqa: E402
 CLK = os.sysconf("SC_CLK_TCK")
 ROOM = 5678  # created by the benchmark: the template rooms take 6 publishers
 GRID_GAP = 4  # compositor/compositor.h EGW_GRID_GAP
+FIT_NATIVE_PERMILLE = 20  # compositor/compositor.h EGW_FIT_NATIVE_PERMILLE
 # Publisher backgrounds: distinct, none near white (the flash is white).
 COLORS = ["c00000", "00a000", "0000c0", "a000a0", "00a0a0", "a0a000", "c06000", "6000c0",
           "008060", "806000", "600060", "006080", "a04040", "40a040", "4040a0", "804080"]
@@ -70,11 +71,38 @@ def even_floor(v):
     return 0 if v < 0 else v & ~1
 
 
-def grid_pictures(n, width, height, src_w, src_h):
-    """Where the grid layout puts n pictures of src_w x src_h on the canvas:
-    the cells of compositor/layout_grid.c (choose + place, EGW_GRID_GAP
-    apart), each picture fitted into its cell keeping its aspect ratio as
-    the compositor's pads do (gst_video_center_rect). [(x, y, w, h)]."""
+def native_fit(pw, ph, cw, ch):
+    """compositor/fit.c egw_fit_native: a picture of pw x ph shown at its
+    own size in a cell of cw x ch, (crop left, right, top, bottom, x, y, w,
+    h in the cell), or None where it is scaled."""
+    def one(p, c):
+        d = abs(p - c)
+        close = d * 1000 <= p * FIT_NATIVE_PERMILLE
+        if p > c and not close:
+            return None
+        if p >= c:
+            return close, (d // 2) & ~1, d - ((d // 2) & ~1), 0, c
+        return close, 0, 0, (d // 2) & ~1, p
+    fx, fy = one(pw, cw), one(ph, ch)
+    if not fx or not fy or not (fx[0] or fy[0]):
+        return None
+    return fx[1], fx[2], fy[1], fy[2], fx[3], fy[3], fx[4], fy[4]
+
+
+def grid_crops(n, width, height, src_w, src_h):
+    """The crop (left, right, top, bottom) of each of n pictures of src_w x
+    src_h shown at its own size in its grid cell, or None where it is
+    scaled."""
+    out = []
+    for _, _, cw, ch in grid_cells(n, width, height)[0]:
+        f = native_fit(src_w, src_h, cw, ch)
+        out.append(f[:4] if f else None)
+    return out
+
+
+def grid_cells(n, width, height):
+    """The cells of compositor/layout_grid.c (choose + place, EGW_GRID_GAP
+    apart) for n sources on the canvas. [(x, y, w, h)]."""
     def cell(length, k):
         return even_floor((length - GRID_GAP * (k - 1)) // k)
 
@@ -96,7 +124,23 @@ def grid_pictures(n, width, height, src_w, src_h):
         row, col = i // cols, i % cols
         in_row = n - row * cols if row == used_rows - 1 else cols
         x0 = even_floor((width - (in_row * cw + (in_row - 1) * GRID_GAP)) // 2)
-        x, y = x0 + col * (cw + GRID_GAP), y0 + row * (ch + GRID_GAP)
+        out.append((x0 + col * (cw + GRID_GAP), y0 + row * (ch + GRID_GAP), cw, ch))
+    return out, cols, rows
+
+
+def grid_pictures(n, width, height, src_w, src_h):
+    """Where the grid layout puts n pictures of src_w x src_h on the canvas:
+    in the cells of grid_cells, at their own size when they almost fit
+    (native_fit: cropped or centred), else fitted into the cell keeping
+    their aspect ratio as the compositor's pads do (gst_video_center_rect).
+    [(x, y, w, h)], columns, rows."""
+    cells, cols, rows = grid_cells(n, width, height)
+    out = []
+    for x, y, cw, ch in cells:
+        f = native_fit(src_w, src_h, cw, ch)
+        if f:
+            out.append((x + f[4], y + f[5], f[6], f[7]))
+            continue
         src_ratio, dst_ratio = src_w / src_h, cw / ch
         if src_ratio > dst_ratio:
             w, h = cw, int(cw / src_ratio)
@@ -386,10 +430,12 @@ def ffmpeg_argv(b, n, canvas, path, progress):
     for i in range(n):
         argv += ["-re", "-i", b.inputs[i]]
     # Each input on the 30 fps grid (otherwise xstack emits a frame for
-    # every input frame), scaled to its picture, stacked where the grid
-    # layout puts it, then padded to the canvas.
-    chains = ["[%d:v]fps=%d,scale=%d:%d[v%d]" % (i, FPS, pw, ph, i)
-              for i, (_, _, pw, ph) in enumerate(pics)]
+    # every input frame), cropped or scaled to its picture as the job does,
+    # stacked where the grid layout puts it, then padded to the canvas.
+    crops = grid_crops(n, width, height, b.pub_w, b.pub_h)
+    chains = ["[%d:v]fps=%d,%s[v%d]" % (i, FPS, "crop=%d:%d:%d:%d" % (pw, ph, c[0], c[2]) if c
+                                        else "scale=%d:%d" % (pw, ph), i)
+              for i, ((_, _, pw, ph), c) in enumerate(zip(pics, crops))]
     layout = "|".join("%d_%d" % (x, y) for x, y, _, _ in pics)
     chains.append("".join("[v%d]" % i for i in range(n)) +
                   "xstack=inputs=%d:layout=%s:fill=black,pad=%d:%d:0:0:black[v]"
@@ -807,9 +853,10 @@ def write_markdown(b, res, lat, prof, started):
           "keyframe every 2 s, VBV 1 s; AAC 128 kbps 48 kHz stereo by avenc_aac; 1 s "
           "fragments).", "",
           "Bare equivalent: one `ffmpeg` process reading the same participants from files "
-          "(`-re`: paced to real time), each put on the 30 fps grid (`fps=30`) and scaled "
-          "to the picture the grid layout gives it (the 4 px gaps and aspect fitting make "
-          "every tile a rescale, e.g. 640x360 -> 636x358 in the 2x2 grid at 720p), "
+          "(`-re`: paced to real time), each put on the 30 fps grid (`fps=30`) and brought "
+          "to the picture the grid layout gives it as the job does: cropped where the "
+          "picture is within 2 % of its cell (640x360 -> 636x358 in the 2x2 grid at 720p: "
+          "`crop`), scaled otherwise (`scale`), "
           "`xstack` at the same positions, `pad` to the canvas, `amix` of the audio "
           "(`normalize=0`), `libx264 -preset veryfast -tune zerolatency -bf 0 -g 60 -b:v "
           "-maxrate -bufsize` at the job's bitrate, `aac -b:a 128k -ar 48000 -ac 2`, "

@@ -50,6 +50,7 @@
 #define EGW_SPEAKER_SUSTAIN_MS 1500 /* a challenger is the loudest this long... */
 #define EGW_SPEAKER_HOLD_MS 2000    /* ...and the speaker held the role this long */
 #define EGW_GRID_GAP 4              /* pixels between neighbouring cells */
+#define EGW_FIT_NATIVE_PERMILLE 20  /* see egw_fit_native() */
 
 /* ---- layouts (compositor/layout.c) ---- */
 
@@ -165,5 +166,25 @@ const egw_scene_t *egw_compositor_scene(const egw_compositor_t *c);
 char *egw_scene_to_json(const egw_scene_t *s);
 
 void egw_compositor_free(egw_compositor_t *c);
+
+/* ---- fitting a picture in its cell (compositor/fit.c) ---- */
+
+/* Where a picture goes in its cell: crop (pixels taken off each side of
+ * the picture) and a rectangle relative to the cell's corner. */
+typedef struct egw_fit {
+	int crop_left, crop_right, crop_top, crop_bottom;
+	int x, y, width, height;
+} egw_fit_t;
+
+/* A picture within EGW_FIT_NATIVE_PERMILLE of its cell's size in one
+ * direction, and in the other within it too or smaller, is shown at its
+ * own size instead of being scaled: cropped where it is larger (a 640x360
+ * camera in the 638x358 cells of a 2x2 grid at 720p loses 2 columns and 2
+ * rows), centred where it is smaller (bands, as scaling with the aspect
+ * kept would leave). Rescaling costs more than the whole rest of a tile's
+ * compositing and blurs it. Returns 1 then; otherwise 0 and the whole cell
+ * (the picture is scaled into it, aspect kept). Crops and offsets are even
+ * (4:2:0 chroma). */
+int egw_fit_native(int pic_w, int pic_h, int cell_w, int cell_h, egw_fit_t *out);
 
 #endif

@@ -120,6 +120,78 @@ static GstPadProbeReturn level_probe(GstPad *pad, GstPadProbeInfo *info, gpointe
 	return GST_PAD_PROBE_OK;
 }
 
+/* ---- the picture in its cell ---- */
+
+struct picture_report {
+	char *track_id;
+	int width, height;
+};
+
+static void picture_report_free(gpointer p)
+{
+	struct picture_report *pr = p;
+	g_free(pr->track_id);
+	g_free(pr);
+}
+
+static void on_picture(void *target, void *data)
+{
+	struct composite *g = target;
+	struct picture_report *pr = data;
+	struct input *in = g_hash_table_lookup(g->inputs, pr->track_id);
+	if (!in || in->media != EGW_MEDIA_VIDEO)
+		return;
+	in->pic_w = pr->width;
+	in->pic_h = pr->height;
+	egw_composite_input_fit(in);
+}
+
+/* The decoded picture's size, from the caps reaching the crop (streaming
+ * thread): handed to the main context, which places it. */
+static GstPadProbeReturn picture_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	struct input *in = user;
+	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+	GstVideoInfo vi;
+	GstCaps *caps;
+
+	if (GST_EVENT_TYPE(ev) != GST_EVENT_CAPS)
+		return GST_PAD_PROBE_OK;
+	gst_event_parse_caps(ev, &caps);
+	if (gst_video_info_from_caps(&vi, caps)) {
+		struct picture_report *pr = g_new(struct picture_report, 1);
+		pr->track_id = g_strdup(in->track_id);
+		pr->width = GST_VIDEO_INFO_WIDTH(&vi);
+		pr->height = GST_VIDEO_INFO_HEIGHT(&vi);
+		egw_life_invoke(in->g->life, on_picture, pr, picture_report_free);
+	}
+	return GST_PAD_PROBE_OK;
+}
+
+void egw_composite_input_fit(struct input *in)
+{
+	const egw_tile_t *c = &in->cell;
+	egw_fit_t f;
+	int want[4];
+
+	if (!c->width) {
+		g_object_set(in->mixpad, "alpha", 0.0, NULL);
+		return;
+	}
+	egw_fit_native(in->pic_w, in->pic_h, c->width, c->height, &f);
+	want[0] = f.crop_left;
+	want[1] = f.crop_right;
+	want[2] = f.crop_top;
+	want[3] = f.crop_bottom;
+	if (in->crop && memcmp(want, in->cropped, sizeof(want))) {
+		g_object_set(in->crop, "left", want[0], "right", want[1], "top", want[2], "bottom",
+		             want[3], NULL);
+		memcpy(in->cropped, want, sizeof(want));
+	}
+	g_object_set(in->mixpad, "xpos", c->x + f.x, "ypos", c->y + f.y, "width", f.width,
+	             "height", f.height, "zorder", (guint)(c->z + 1), "alpha", 1.0, NULL);
+}
+
 /* ---- branches ---- */
 
 /* Serialized queries (allocation, drain) to a mixer wait for its thread;
@@ -157,8 +229,14 @@ void egw_composite_guard_pad(GstPad *pad)
 
 static egw_err_t video_tail(struct input *in, char *errstr, size_t errstr_size)
 {
-	if (!add(in, "videoconvert", errstr, errstr_size))
+	GstPad *pad;
+
+	if (!add(in, "videoconvert", errstr, errstr_size) ||
+	    !(in->crop = add(in, "videocrop", errstr, errstr_size)))
 		return EGW_ERR_MEDIA;
+	pad = gst_element_get_static_pad(in->crop, "sink");
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, picture_probe, in, NULL);
+	gst_object_unref(pad);
 	if (in->g->cp.labels && !in->g->track_mode) {
 		if (!(in->label = add(in, "textoverlay", errstr, errstr_size)))
 			return EGW_ERR_MEDIA;

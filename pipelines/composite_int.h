@@ -34,6 +34,10 @@ struct input {
 	GstPad *sinkpad;   /* the depayloader's: the source's pad links here */
 	GstPad *mixpad;    /* the compositor's or the audiomixer's request pad */
 	GstElement *label; /* video: textoverlay, or NULL without labels */
+	GstElement *crop;  /* video: videocrop (egw_fit_native) */
+	egw_tile_t cell;   /* video: where the scene puts it; width 0: hidden */
+	int pic_w, pic_h;  /* video: the decoded picture's size, 0 before caps */
+	int cropped[4];    /* video: the crop set on crop (left, right, top, bottom) */
 	GstElement *pan;   /* audio: audiopanorama */
 	/* audio level, streaming thread only */
 	double sum_sq;
@@ -97,6 +101,9 @@ int egw_composite_placeholder_has(const struct placeholder *ph, GstObject *obj);
 /* Answers the serialized queries a mixer would make its inputs wait for
  * (see composite_input.c); on every pad that links to a mixer. */
 void egw_composite_guard_pad(GstPad *pad);
+/* Places a video input's picture in its cell (in->cell, in->pic_*):
+ * shown at its own size when it almost fits (egw_fit_native), else scaled. */
+void egw_composite_input_fit(struct input *in);
 /* Scaling and fitting of a compositor pad (video inputs, placeholders). */
 void egw_composite_video_pad(GstPad *mixpad);
 /* Can this build decode codec? */

@@ -64,7 +64,11 @@ static void apply_input(struct composite *g, struct input *in, const egw_scene_t
 {
 	if (in->media == EGW_MEDIA_VIDEO) {
 		const egw_tile_t *t = tile_of_track(sc, in->track_id);
-		place(in->mixpad, t);
+		if (t)
+			in->cell = *t;
+		else
+			in->cell.width = 0;
+		egw_composite_input_fit(in);
 		if (in->label)
 			g_object_set(in->label, "text", t && t->label ? t->label : "", NULL);
 		return;

@@ -628,8 +628,45 @@ static void test_changes(void)
 	egw_compositor_free(NULL);
 }
 
+static void check_fit(int pw, int ph, int cw, int ch, int native, int cl, int cr, int ct, int cb,
+                      int x, int y, int w, int h)
+{
+	egw_fit_t f;
+	CHECK(egw_fit_native(pw, ph, cw, ch, &f) == native);
+	CHECK(f.crop_left == cl && f.crop_right == cr && f.crop_top == ct && f.crop_bottom == cb);
+	CHECK(f.x == x && f.y == y && f.width == w && f.height == h);
+	/* what is left of the picture is what the rectangle shows */
+	if (native)
+		CHECK(pw - cl - cr == w && ph - ct - cb == h && x >= 0 && y >= 0 && x + w <= cw &&
+		      y + h <= ch);
+}
+
+static void test_fit(void)
+{
+	/* 2x2 grid at 720p: a 640x360 camera cropped into its 638x358 cell */
+	check_fit(640, 360, 638, 358, 1, 0, 2, 0, 2, 0, 0, 638, 358);
+	check_fit(640, 360, 640, 360, 1, 0, 0, 0, 0, 0, 0, 640, 360);
+	/* 1x2 grid at 720p: the cell is 638x720, the picture in its middle */
+	check_fit(640, 360, 638, 720, 1, 0, 2, 0, 0, 0, 180, 638, 360);
+	/* 3x3 grid at 1080p */
+	check_fit(640, 360, 636, 356, 1, 2, 2, 2, 2, 0, 0, 636, 356);
+	/* a little smaller than the cell: centred at its own size */
+	check_fit(636, 356, 640, 360, 1, 0, 0, 0, 0, 2, 2, 636, 356);
+	/* larger one way, smaller the other */
+	check_fit(642, 356, 636, 360, 1, 2, 4, 0, 0, 0, 2, 636, 356);
+	/* 2% of the picture is the limit */
+	check_fit(1000, 500, 980, 490, 1, 10, 10, 4, 6, 0, 0, 980, 490);
+	check_fit(1000, 500, 978, 490, 0, 0, 0, 0, 0, 0, 0, 978, 490);
+	/* anything else is scaled into the whole cell */
+	check_fit(1280, 720, 636, 358, 0, 0, 0, 0, 0, 0, 0, 636, 358);
+	check_fit(640, 480, 636, 358, 0, 0, 0, 0, 0, 0, 0, 636, 358);
+	check_fit(320, 180, 636, 358, 0, 0, 0, 0, 0, 0, 0, 636, 358);
+	check_fit(0, 0, 636, 358, 0, 0, 0, 0, 0, 0, 0, 636, 358);
+}
+
 int main(void)
 {
+	test_fit();
 	test_goldens();
 	test_grid_properties();
 	test_stability();
