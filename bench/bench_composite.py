@@ -855,7 +855,7 @@ def write_markdown(b, res, lat, prof, started):
           "Bare equivalent: one `ffmpeg` process reading the same participants from files "
           "(`-re`: paced to real time), each put on the 30 fps grid (`fps=30`) and brought "
           "to the picture the grid layout gives it as the job does: cropped where the "
-          "picture is within 2 % of its cell (640x360 -> 636x358 in the 2x2 grid at 720p: "
+          "picture is within 2 %% of its cell (640x360 -> 638x358 in the 2x2 grid at 720p: "
           "`crop`), scaled otherwise (`scale`), "
           "`xstack` at the same positions, `pad` to the canvas, `amix` of the audio "
           "(`normalize=0`), `libx264 -preset veryfast -tune zerolatency -bf 0 -g 60 -b:v "

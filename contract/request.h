@@ -60,6 +60,7 @@ typedef struct egw_output {
 	/* stream: secret (stream keys) */
 	char **urls;
 	size_t n_urls;
+	int reconnect_window_s; /* 0: the default (30) */
 	/* segments */
 	char *prefix; /* also images */
 	int segment_s;

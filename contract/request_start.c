@@ -320,6 +320,7 @@ static const egw_json_field_t file_fields[] = {
 static const egw_json_field_t stream_fields[] = {
 	{.name = "urls", .types = EGW_JSON_T_ARRAY, .flags = REQ, .min = 1,
 	 .max = EGW_JOB_URLS_MAX},
+	EGW_F_INT("reconnect_window_s", 1, 3600, egw_output_t, reconnect_window_s),
 };
 static const egw_json_field_t segments_fields[] = {
 	EGW_F_CHOICE("format", 0, segment_formats),
@@ -385,6 +386,7 @@ static egw_err_t parse_output(const json_t *obj, const char *path, const egw_job
 		err = out->path ? EGW_OK : default_path(out, errstr, errstr_size);
 		return err ? err : check_template(job, out->path, path, "path", errstr, errstr_size);
 	case EGW_OUTPUT_STREAM:
+		out->reconnect_window_s = out->reconnect_window_s ? out->reconnect_window_s : 30;
 		egw_json_path_key(urls_path, sizeof(urls_path), path, "urls");
 		return egw_job_copy_stream_urls(json_object_get(obj, "urls"), urls_path, &out->urls,
 						&out->n_urls, errstr, errstr_size);

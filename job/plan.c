@@ -63,6 +63,16 @@ static egw_err_t check_output(const egw_job_t *job, size_t i, char *errstr, size
 			 egw_output_kind2str(out->kind));
 		return EGW_ERR_NOT_SUPPORTED;
 	}
+	if (out->kind == EGW_OUTPUT_STREAM) {
+		if (!is_composite(job)) {
+			snprintf(errstr, errstr_size,
+				 "%s.kind: stream is supported yet for room_composite and "
+				 "track_composite sources only (%s: not yet)",
+				 path, egw_source_kind2str(job->source.kind));
+			return EGW_ERR_NOT_SUPPORTED;
+		}
+		return EGW_OK;
+	}
 	if (out->format <= EGW_FORMAT_NONE || out->format > EGW_FORMAT_OGG) {
 		snprintf(errstr, errstr_size, "%s.format: is required", path);
 		return EGW_ERR_INVALID_REQUEST;
@@ -157,6 +167,18 @@ egw_err_t egw_plan_build(const egw_job_t *job, const egw_job_settings_t *st, tim
 	for (size_t i = 0; i < job->n_outputs; i++) {
 		egw_output_plan_t *op = &p->media.outputs[i];
 		snprintf(p->names[i], sizeof(p->names[i]), "outputs[%zu]", i);
+		if (job->outputs[i].kind == EGW_OUTPUT_STREAM) {
+			*op = (egw_output_plan_t){
+				.name = p->names[i],
+				.kind = "stream",
+				.fd = -1,
+				.urls = job->outputs[i].urls,
+				.n_urls = job->outputs[i].n_urls,
+				.reconnect_window_s = job->outputs[i].reconnect_window_s,
+			};
+			p->media.n_outputs++;
+			continue;
+		}
 		snprintf(field, sizeof(field), "%s.path", p->names[i]);
 		if ((err = egw_job_expand_path(job, job->outputs[i].path, start, rel, sizeof(rel),
 					       errstr, errstr_size)))

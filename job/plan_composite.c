@@ -43,12 +43,24 @@ static const struct preset *preset_of(const egw_job_t *job)
 	return NULL;
 }
 
-static const struct format_codecs *codecs_of(egw_file_format_t f)
+/* What a live stream carries (FLV for RTMP, MPEG-TS for SRT): what ingest
+ * services take. */
+static const struct format_codecs stream_codecs = {EGW_FORMAT_NONE, "h264", "aac"};
+
+static const struct format_codecs *codecs_of(const egw_output_t *out)
 {
+	if (out->kind == EGW_OUTPUT_STREAM)
+		return &stream_codecs;
 	for (size_t i = 0; i < sizeof(format_codecs) / sizeof(format_codecs[0]); i++)
-		if (format_codecs[i].format == f)
+		if (format_codecs[i].format == out->format)
 			return &format_codecs[i];
 	return NULL;
+}
+
+/* An output's format in messages. */
+static const char *format_name(const egw_output_t *out)
+{
+	return out->kind == EGW_OUTPUT_STREAM ? "stream" : egw_file_format2str(out->format);
 }
 
 /* Does the egress produce audio / video? */
@@ -79,23 +91,31 @@ static egw_err_t choose_codecs(const egw_job_t *job, egw_encode_plan_t *enc, cha
 		return EGW_ERR_INVALID_REQUEST;
 	}
 	for (size_t i = 0; i < job->n_outputs; i++) {
-		const struct format_codecs *fc = codecs_of(job->outputs[i].format);
+		const egw_output_t *out = &job->outputs[i];
+		const struct format_codecs *fc = codecs_of(out);
 		const char *v = video && fc ? fc->video : NULL;
 		const char *a = audio && fc ? (p && p->audio ? p->audio : fc->audio) : NULL;
+		const char *field = out->kind == EGW_OUTPUT_STREAM ? "kind" : "format";
 		if (!fc || (video && !fc->video)) {
 			snprintf(errstr, errstr_size,
 			         "outputs[%zu].format: %s cannot hold video; use "
 			         "mp4, mkv or webm",
-			         i, egw_file_format2str(job->outputs[i].format));
+			         i, format_name(out));
+			return EGW_ERR_INVALID_REQUEST;
+		}
+		if (out->kind == EGW_OUTPUT_STREAM && a && strcmp(a, "aac")) {
+			snprintf(errstr, errstr_size,
+			         "outputs[%zu].kind: a stream carries AAC audio, and encoding.preset "
+			         "%s is %s; use AAC_AUDIO_ONLY or a video preset",
+			         i, p ? p->name : "", a);
 			return EGW_ERR_INVALID_REQUEST;
 		}
 		if (a && !strcmp(a, "aac") &&
-		    (job->outputs[i].format == EGW_FORMAT_WEBM ||
-		     job->outputs[i].format == EGW_FORMAT_OGG)) {
+		    (out->format == EGW_FORMAT_WEBM || out->format == EGW_FORMAT_OGG)) {
 			snprintf(errstr, errstr_size,
 			         "outputs[%zu].format: %s cannot hold AAC; "
 			         "use mp4 or mkv with encoding.preset AAC_AUDIO_ONLY",
-			         i, egw_file_format2str(job->outputs[i].format));
+			         i, format_name(out));
 			return EGW_ERR_INVALID_REQUEST;
 		}
 		if (v && p && !p->audio && strcmp(v, "h264")) {
@@ -104,17 +124,17 @@ static egw_err_t choose_codecs(const egw_job_t *job, egw_encode_plan_t *enc, cha
 			        "outputs[%zu].format: %s holds VP8, and "
 			        "encoding.preset %s is H.264; use mp4 or mkv, or explicit encoding "
 			        "fields",
-			        i, egw_file_format2str(job->outputs[i].format), p->name);
+			        i, format_name(out), p->name);
 			return EGW_ERR_INVALID_REQUEST;
 		}
 		if (i &&
 		    ((v && strcmp(v, enc->video_codec)) || (a && strcmp(a, enc->audio_codec)))) {
 			snprintf(
 			        errstr, errstr_size,
-			        "outputs[%zu].format: a composite is encoded "
-			        "once, and %s needs other codecs than outputs[0]; use formats that "
-			        "share them (mp4 and mkv; or webm)",
-			        i, egw_file_format2str(job->outputs[i].format));
+			        "outputs[%zu].%s: a composite is encoded "
+			        "once, and %s needs other codecs than outputs[0]; use outputs that "
+			        "share them (mp4, mkv and stream: H.264 and AAC; or webm)",
+			        i, field, format_name(out));
 			return EGW_ERR_NOT_SUPPORTED;
 		}
 		enc->video_codec = v;

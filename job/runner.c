@@ -219,6 +219,15 @@ static void on_output_failed(void *opaque, size_t i, egw_err_t err, const char *
 		json_decref(d);
 }
 
+static void on_output_event(void *opaque, size_t i, json_t *details)
+{
+	runner_t *r = opaque;
+	if (!r->done)
+		emit(r, r->active ? "active" : "starting", NULL, details);
+	else
+		json_decref(details);
+}
+
 static void on_session_failed(void *opaque, egw_err_t err, const char *message)
 {
 	runner_t *r = opaque;
@@ -383,6 +392,24 @@ static void ignore_update(runner_t *r, const char *what, const char *why)
 			       what, "reason", why));
 }
 
+static void update_stream(runner_t *r, const egw_request_t *req)
+{
+	char errstr[512];
+	if (!r->session || r->stopping) {
+		ignore_update(r, "update_stream", "the egress is ending");
+		return;
+	}
+	if (egw_session_update_stream(r->session, req->add_urls, req->n_add_urls, req->remove_urls,
+				      req->n_remove_urls, errstr, sizeof(errstr))) {
+		ignore_update(r, "update_stream", errstr);
+		return;
+	}
+	/* Each destination added or removed reports itself (stream_state);
+	 * what could not be applied is said here. */
+	if (errstr[0])
+		ignore_update(r, "update_stream", errstr);
+}
+
 static void update_layout(runner_t *r, const char *layout)
 {
 	char errstr[512];
@@ -417,7 +444,7 @@ static void on_control(void *opaque, const char *line, size_t len)
 	} else if (req->type == EGW_REQ_UPDATE_LAYOUT) {
 		update_layout(r, req->layout);
 	} else if (req->type == EGW_REQ_UPDATE_STREAM) {
-		ignore_update(r, "update_stream", "this egress has no stream outputs");
+		update_stream(r, req);
 	}
 	egw_request_free(req);
 }
@@ -448,7 +475,7 @@ static gboolean on_duration(gpointer user)
 static int start(runner_t *r, double duration_s)
 {
 	static const egw_session_events_t sev = {on_first_media, on_output_failed,
-						  on_session_failed, on_finished};
+						  on_session_failed, on_finished, on_output_event};
 	static const egw_source_events_t srcev = {src_participant, src_track_added, src_track_pad,
 						  src_track_removed, src_error};
 	char errstr[512], url[256];

@@ -16,10 +16,25 @@
 
 typedef struct egw_output egw_output_t;
 
+/* What an output tells its session (main context). */
+typedef struct egw_output_events {
+	/* Something the status topic shows happened (details: taken). */
+	void (*event)(void *opaque, json_t *details);
+	/* The output can write nothing more (e.g. every destination of a
+	 * stream failed); the session cuts it off. */
+	void (*failed)(void *opaque, egw_err_t err, const char *message);
+	/* Outputs without sink(): the first byte went out; the end is
+	 * written (or given up on). */
+	void (*first_byte)(void *opaque);
+	void (*finished)(void *opaque);
+} egw_output_events_t;
+
 typedef struct egw_output_ops {
 	const char *kind;
-	/* Builds the output's bin (not yet in a pipeline). */
-	egw_output_t *(*create)(const egw_output_plan_t *plan, const char *log_id, char *errstr,
+	/* Builds the output's bin (not yet in a pipeline). ev/opaque stay
+	 * valid for the output's life. */
+	egw_output_t *(*create)(const egw_output_plan_t *plan, const char *log_id,
+				const egw_output_events_t *ev, void *opaque, char *errstr,
 				size_t errstr_size);
 	GstElement *(*bin)(egw_output_t *o);
 	/* A sink pad for one more stream (media + codec, as it arrives).
@@ -28,8 +43,18 @@ typedef struct egw_output_ops {
 	egw_err_t (*add_stream)(egw_output_t *o, egw_media_t media, const char *codec,
 				GstPad **pad, char *errstr, size_t errstr_size);
 	/* The element whose sink pad sees everything the output writes (for
-	 * first-byte and end detection). */
+	 * first-byte and end detection); NULL: the output reports both
+	 * through its events. */
 	GstElement *(*sink)(egw_output_t *o);
+	/* An error was posted from inside the output's bin: 1 when the output
+	 * dealt with it (one destination of several reconnects or fails) and
+	 * goes on; 0 fails the whole output. NULL: always 0. */
+	int (*element_error)(egw_output_t *o, GstObject *src, const char *message);
+	/* update_stream: adds and removes destinations (NULL for outputs
+	 * without). Returns how many URLs it applied; errstr says why others
+	 * were not. */
+	size_t (*update)(egw_output_t *o, char *const *add, size_t n_add, char *const *remove,
+			 size_t n_remove, char *errstr, size_t errstr_size);
 	/* Its entry in status events ("outputs"): kind, location, size... */
 	json_t *(*describe)(egw_output_t *o, double duration_s);
 	void (*free)(egw_output_t *o);
@@ -38,5 +63,6 @@ typedef struct egw_output_ops {
 const egw_output_ops_t *egw_output_find(const char *kind);
 
 extern const egw_output_ops_t egw_output_file;
+extern const egw_output_ops_t egw_output_stream;
 
 #endif

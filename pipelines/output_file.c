@@ -55,7 +55,8 @@ static void file_free(egw_output_t *o)
 	g_free(o);
 }
 
-static egw_output_t *file_create(const egw_output_plan_t *plan, const char *log_id, char *errstr,
+static egw_output_t *file_create(const egw_output_plan_t *plan, const char *log_id,
+				 const egw_output_events_t *ev, void *opaque, char *errstr,
 				 size_t errstr_size)
 {
 	egw_output_t *o = g_new0(egw_output_t, 1);
@@ -170,7 +171,7 @@ const egw_output_ops_t egw_output_file = {
 
 const egw_output_ops_t *egw_output_find(const char *kind)
 {
-	static const egw_output_ops_t *const outputs[] = {&egw_output_file};
+	static const egw_output_ops_t *const outputs[] = {&egw_output_file, &egw_output_stream};
 	for (size_t i = 0; kind && i < G_N_ELEMENTS(outputs); i++)
 		if (!strcmp(outputs[i]->kind, kind))
 			return outputs[i];

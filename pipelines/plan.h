@@ -49,6 +49,9 @@ typedef struct egw_output_plan {
 	egw_container_t container;
 	int fd;               /* file: where to write, created by the job */
 	const char *location; /* file: where it is, as reported */
+	char *const *urls;    /* stream: destinations (secret: they hold keys) */
+	size_t n_urls;
+	int reconnect_window_s; /* stream: how long a lost destination is retried */
 } egw_output_plan_t;
 
 typedef struct egw_media_plan {

@@ -168,7 +168,10 @@ static gboolean on_bus(GstBus *bus, GstMessage *msg, gpointer user)
 		snprintf(text, sizeof(text), "media pipeline error in %s: %s",
 			 GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), gerr->message);
 		o = output_of(s, GST_MESSAGE_SRC(msg));
-		if (!o && s->graph && s->gops->element_error &&
+		if (o && o->ops->element_error &&
+		    o->ops->element_error(o->o, GST_MESSAGE_SRC(msg), gerr->message))
+			; /* one destination of the output; it goes on */
+		else if (!o && s->graph && s->gops->element_error &&
 		    s->gops->element_error(s->graph, GST_MESSAGE_SRC(msg), gerr->message))
 			; /* one input of the graph, dropped; the egress goes on */
 		else if (o)
@@ -296,6 +299,72 @@ const char *egw_session_log_id(const egw_session_t *s)
 	return s->log_id;
 }
 
+/* ---- what outputs report (main context) ---- */
+
+static void out_event(void *opaque, json_t *details)
+{
+	struct out *o = opaque;
+	if (o->s->ev.output_event)
+		o->s->ev.output_event(o->s->opaque, o->index, details);
+	else
+		json_decref(details);
+}
+
+static void out_failed(void *opaque, egw_err_t err, const char *message)
+{
+	struct out *o = opaque;
+	fail_output(o->s, o, err, message);
+}
+
+static void out_first_byte(void *opaque)
+{
+	struct out *o = opaque;
+	o->wrote = 1;
+	if (g_atomic_int_compare_and_exchange(&o->s->first_media, 0, 1))
+		o->s->ev.first_media(o->s->opaque);
+}
+
+static void out_finished(void *opaque)
+{
+	struct out *o = opaque;
+	on_output_end(o->s, o);
+}
+
+static const egw_output_events_t out_events = {out_event, out_failed, out_first_byte,
+					       out_finished};
+
+egw_err_t egw_session_update_stream(egw_session_t *s, char *const *add, size_t n_add,
+				    char *const *remove, size_t n_remove, char *errstr,
+				    size_t errstr_size)
+{
+	struct out *first = NULL;
+	int any = 0;
+
+	errstr[0] = '\0';
+	for (size_t i = 0; i < s->n_outs; i++) {
+		struct out *o = &s->outs[i];
+		if (!o->ops->update)
+			continue;
+		any = 1;
+		if (!o->failed && !o->finished) {
+			o->ops->update(o->o, NULL, 0, remove, n_remove, errstr, errstr_size);
+			if (!first)
+				first = o;
+		}
+	}
+	if (!any) {
+		snprintf(errstr, errstr_size, "this egress has no stream outputs");
+		return EGW_ERR_NOT_SUPPORTED;
+	}
+	if (s->finishing || !first) {
+		snprintf(errstr, errstr_size, "the stream outputs have ended");
+		return EGW_ERR_NOT_SUPPORTED;
+	}
+	if (n_add)
+		first->ops->update(first->o, add, n_add, NULL, 0, errstr, errstr_size);
+	return EGW_OK;
+}
+
 /* ---- life cycle ---- */
 
 static egw_err_t add_output(egw_session_t *s, size_t i, char *errstr, size_t errstr_size)
@@ -310,7 +379,7 @@ static egw_err_t add_output(egw_session_t *s, size_t i, char *errstr, size_t err
 		snprintf(errstr, errstr_size, "%s: no output of kind %s", op->name, op->kind);
 		return EGW_ERR_NOT_SUPPORTED;
 	}
-	if (!(o->o = o->ops->create(op, s->log_id, errstr, errstr_size)))
+	if (!(o->o = o->ops->create(op, s->log_id, &out_events, o, errstr, errstr_size)))
 		return EGW_ERR_MEDIA;
 	s->n_outs = i + 1; /* freed with the session from here on */
 	o->bin = o->ops->bin(o->o);
@@ -319,6 +388,8 @@ static egw_err_t add_output(egw_session_t *s, size_t i, char *errstr, size_t err
 		snprintf(errstr, errstr_size, "%s: cannot add it to the pipeline", op->name);
 		return EGW_ERR_MEDIA;
 	}
+	if (!o->ops->sink(o->o))
+		return EGW_OK; /* it reports its first byte and its end itself */
 	pad = gst_element_get_static_pad(o->ops->sink(o->o), "sink");
 	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, first_buffer_probe, o, NULL);
 	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, eos_probe, o, NULL);

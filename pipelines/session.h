@@ -29,6 +29,9 @@ typedef struct egw_session_events {
 	void (*output_failed)(void *opaque, size_t i, egw_err_t err, const char *message);
 	void (*failed)(void *opaque, egw_err_t err, const char *message);
 	void (*finished)(void *opaque); /* every output wrote its end */
+	/* Output i reports something for the status topic (e.g. a stream
+	 * destination reconnecting); details: {"details": {...}}, taken. */
+	void (*output_event)(void *opaque, size_t i, json_t *details);
 } egw_session_events_t;
 
 /* Builds the pipeline, the graph and every output of the plan. */
@@ -49,6 +52,14 @@ void egw_session_track_removed(egw_session_t *s, const egw_track_t *t);
  * that is not valid (errstr says why). */
 egw_err_t egw_session_update_layout(egw_session_t *s, const char *layout, char *errstr,
 				   size_t errstr_size);
+
+/* update_stream: removes the URLs from the stream outputs that have them
+ * and adds the new ones to the first stream output still running.
+ * EGW_ERR_NOT_SUPPORTED when there is none; otherwise EGW_OK, with errstr
+ * saying what could not be applied (empty when everything was). */
+egw_err_t egw_session_update_stream(egw_session_t *s, char *const *add, size_t n_add,
+				    char *const *remove, size_t n_remove, char *errstr,
+				    size_t errstr_size);
 
 /* Ends every stream; finished() follows. */
 void egw_session_finish(egw_session_t *s);

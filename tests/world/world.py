@@ -911,6 +911,18 @@ class World:
         self._readers.append(reader)
         return Publisher(self, display, p, reader, p.egw_name)
 
+    # -- RTMP servers
+    def start_nginx(self, name="rtmp", port=1935, ack_window=131072):
+        """Starts an nginx RTMP server (libnginx-mod-rtmp) on 127.0.0.1:port
+        inside the namespace; returns an Nginx. It records every stream it
+        receives (record all) into its rec_dir. Application "live" takes
+        any stream; "deny" refuses every publish (on_publish answers 403).
+        ack_window: the RTMP acknowledgement window it asks for (a small one
+        lets a sender notice a frozen server within seconds)."""
+        n = Nginx(self, name, port, ack_window)
+        n.start()
+        return n
+
     # -- teardown
     def close(self, grace=3.0):
         """Kills every process (SIGTERM, SIGKILL after `grace` s), makes sure
@@ -979,3 +991,104 @@ class World:
     @property
     def closed(self):
         return self._closed
+
+
+NGINX_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
+
+NGINX_CONF = """daemon off;
+master_process off;
+worker_processes 1;
+pid %(dir)s/nginx.pid;
+error_log %(dir)s/error.log info;
+load_module %(module)s;
+events { worker_connections 128; }
+http {
+    access_log off;
+    client_body_temp_path %(dir)s/tmp;
+    server {
+        listen 127.0.0.1:%(http_port)d;
+        location /deny { return 403; }
+    }
+}
+rtmp {
+    server {
+        listen 127.0.0.1:%(port)d;
+        ack_window %(ack_window)d;
+        application live {
+            live on;
+            record all;
+            record_path %(dir)s/rec;
+            record_unique on;
+        }
+        application deny {
+            live on;
+            on_publish http://127.0.0.1:%(http_port)d/deny;
+        }
+    }
+}
+"""
+
+
+class Nginx:
+    """One nginx RTMP server of a World (see World.start_nginx). stop(),
+    kill(), freeze()/thaw() and start() again on the same port."""
+
+    def __init__(self, world, name, port, ack_window):
+        self.world, self.name, self.port = world, name, port
+        self.dir = os.path.join(world.dir, "nginx-" + name)
+        self.rec_dir = os.path.join(self.dir, "rec")
+        os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
+        os.makedirs(self.rec_dir, exist_ok=True)
+        self.conf = os.path.join(self.dir, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(NGINX_CONF % {"dir": self.dir, "module": NGINX_MODULE, "port": port,
+                                  "http_port": port + 10000, "ack_window": ack_window})
+        world.add_log("nginx-" + name, os.path.join(self.dir, "error.log"))
+        self.proc = None
+
+    def url(self, stream, app="live"):
+        return "rtmp://127.0.0.1:%d/%s/%s" % (self.port, app, stream)
+
+    def start(self, timeout=5):
+        if not os.path.exists(NGINX_MODULE):
+            raise WorldError("%s missing (apt install libnginx-mod-rtmp)" % NGINX_MODULE)
+        self.proc = self.world.run(["nginx", "-p", self.dir + "/", "-c", self.conf,
+                                    "-e", os.path.join(self.dir, "error.log")],
+                                   name="nginx-" + self.name)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            r = self.world.call(["ss", "-ltnH", "sport = :%d" % self.port], check=False)
+            if b"LISTEN" in r.stdout:
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise WorldError("nginx %s did not listen on %d:\n%s"
+                         % (self.name, self.port, self.world.tail("nginx-" + self.name)))
+
+    def kill(self):
+        """SIGKILL: connections drop at once."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def freeze(self):
+        """SIGSTOP: connections stay open and the kernel keeps accepting
+        bytes until its buffers are full; nothing is read."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def thaw(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
+
+    def recordings(self, stream=None):
+        """The FLV files it recorded (of one stream name), oldest first."""
+        files = glob.glob(os.path.join(self.rec_dir, "%s*.flv" % (stream or "")))
+        return sorted(files, key=os.path.getmtime)

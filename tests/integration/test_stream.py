@@ -1,0 +1,148 @@
+"""Live stream outputs of a room composite, with `egress run`, against real
+nginx RTMP servers (libnginx-mod-rtmp, recording what they receive):
+  * one composite streamed to three RTMP servers and a file at once: every
+    recording and the file decode without errors and show the participants;
+  * a server killed mid-stream and started again: its destination says
+    `reconnecting`, then `active` again within 5 s of the server's return,
+    and the server records a second stream; the file has no gap;
+  * a server frozen (SIGSTOP): the destination notices within 10 s
+    (`reconnecting`), the others and the file go on;
+  * a server that stays down past the reconnect window: that destination
+    `failed`, the egress goes on and ends `complete`;
+  * a refused stream key (on_publish answers 403): that destination fails
+    at once with a clear error, before streaming; the file is unaffected;
+  * no stream key appears in any log line or status event."""
+
+import json
+import os
+import time
+
+import egwtest
+from egwtest import expect
+
+KEYS = ["k3y-alpha-7f1c", "k3y-bravo-2d9e", "k3y-charlie-55aa", "k3y-denied-0b0b"]
+
+
+def test():
+    w = egwtest.world.World("stream")
+    try:
+        run(w)
+    finally:
+        w.close()
+    if w.sanitizer_found:
+        raise egwtest.Failure("sanitizer reports:\n" + "\n".join(w.sanitizer_found[:20]))
+
+
+def states(r, url_part):
+    """(status time, state) of every stream_state event of one destination."""
+    out = []
+    for e in r.events():
+        d = e.get("details") or {}
+        if d.get("event") == "stream_state" and url_part in d.get("url", ""):
+            out.append((egwtest.parse_time(e["time"]), d["state"], d.get("reason")))
+    return out
+
+
+def wait_state(r, url_part, state, timeout, after=0.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for t, s, why in states(r, url_part):
+            if s == state and t >= after:
+                return t, why
+        time.sleep(0.2)
+    raise egwtest.Failure("%s never became %s within %d s: %s"
+                          % (url_part, state, timeout, states(r, url_part)))
+
+
+def run(w):
+    out = os.path.join(w.dir, "out")
+    env = {"EGRESS_STORAGE_DIR": out, "EGRESS_STOP_GRACE_S": 20}
+    w.start_janus()
+    servers = [w.start_nginx("a", 1935), w.start_nginx("b", 1936), w.start_nginx("c", 1937)]
+    red = w.start_publisher("red", color="ff0000", freq=440, video="vp8")
+    blue = w.start_publisher("blue", color="0000ff", freq=660, video="h264")
+    red.wait_for("webrtcup", 30)
+    blue.wait_for("webrtcup", 30)
+
+    urls = [s.url(k) for s, k in zip(servers, KEYS)]
+    denied = servers[0].url(KEYS[3], app="deny")
+    req = {"type": "start", "egress_id": "EG_live",
+           "room": {"sfu": "janus", "url": w.janus_url, "room_id": 1234},
+           "source": {"kind": "room_composite", "layout": "grid"},
+           "encoding": {"preset": "H264_540P_25"},
+           "outputs": [{"kind": "stream", "urls": urls + [denied], "reconnect_window_s": 12},
+                       {"kind": "file", "format": "mkv", "path": "{egress_id}.mkv"}]}
+    r = egwtest.Run(w, "live", req, env, ["--duration", "45"])
+    r.wait("active", 30)
+    t_active = time.time()
+    for u in ("127.0.0.1:1935/live", "127.0.0.1:1936/live", "127.0.0.1:1937/live"):
+        wait_state(r, u, "active", 10)
+
+    # The refused key: failed, never retried, named (not its key).
+    t_denied, why = wait_state(r, "127.0.0.1:1935/deny", "failed", 10)
+    expect(t_denied - t_active < 5, "the refused key fails within 5 s (%.1f s)"
+           % (t_denied - t_active))
+    expect(why, "the refused destination says why")
+    expect([s for _, s, _ in states(r, "/deny")].count("reconnecting") == 0,
+           "a destination refused before it streamed is not retried")
+
+    # Server b killed, back 3 s later: reconnecting, then active again.
+    time.sleep(4)
+    servers[1].kill()
+    t_kill = time.time()
+    t_rec, _ = wait_state(r, "127.0.0.1:1936", "reconnecting", 10, after=t_kill - 1)
+    time.sleep(3)
+    servers[1].start()
+    t_back = time.time()
+    t_again, why = wait_state(r, "127.0.0.1:1936", "active", 15, after=t_back - 0.5)
+    expect(t_again - t_back < 5, "b reconnects within 5 s of its return (%.1f s)"
+           % (t_again - t_back))
+
+    # Server c frozen: noticed within 10 s, handled like a drop; the
+    # others go on. It stays frozen past the window: failed.
+    servers[2].freeze()
+    t_freeze = time.time()
+    t_stall, why = wait_state(r, "127.0.0.1:1937", "reconnecting", 15, after=t_freeze - 0.5)
+    expect(t_stall - t_freeze < 10, "the frozen server is noticed within 10 s (%.1f s: %s)"
+           % (t_stall - t_freeze, why))
+    t_fail, why = wait_state(r, "127.0.0.1:1937", "failed", 25, after=t_stall)
+    expect("reconnecting" in (why or ""), "past its window c has failed: %s" % why)
+    servers[2].thaw()
+
+    done = r.wait("complete", 90)
+    outs = done["outputs"]
+    stream = [o for o in outs if o["kind"] == "stream"][0]
+    by_url = {d["url"]: d for d in stream["destinations"]}
+    expect(len(by_url) == 4, "four destinations reported: %s" % stream)
+    final = {u.split("/")[2]: d["state"] for u, d in by_url.items() if "/live" in u}
+    expect(final == {"127.0.0.1:1935": "complete", "127.0.0.1:1936": "complete",
+                     "127.0.0.1:1937": "failed"}, "final states: %s" % by_url)
+    r.exit()
+
+    # What the servers recorded, and the file.
+    mkv = [o for o in outs if o["kind"] == "file"][0]["location"]
+    rep = egwtest.check_media(mkv, "--expect-codecs", "h264,aac", "--max-decode-errors", 0,
+                              "--max-video-gap-ms", 200, "--expect-freq", "440,660",
+                              "--start", 2)
+    file_s = rep["duration"]
+    a = servers[0].recordings(KEYS[0])
+    expect(len(a) == 1, "a recorded one stream: %s" % a)
+    rep_a = egwtest.check_media(a[0], "--expect-codecs", "h264,aac", "--max-decode-errors", 0,
+                                "--expect-freq", "440,660", "--start", 2)
+    expect(abs(rep_a["duration"] - file_s) < 1.5,
+           "a's recording is as long as the file: %.2f s vs %.2f s"
+           % (rep_a["duration"], file_s))
+    b = servers[1].recordings(KEYS[1])
+    expect(len(b) == 2, "b recorded two streams (before the kill and after): %s" % b)
+    for path in b:
+        egwtest.check_media(path, "--expect-codecs", "h264,aac", "--max-decode-errors", 0)
+    expect(servers[0].recordings(KEYS[3]) == [], "nothing recorded for the refused key")
+
+    # No key anywhere.
+    text = "\n".join(w.log_text(n) for n in ("live",)) + json.dumps(r.events())
+    for k in KEYS:
+        expect(k not in text, "the stream key %s... appears nowhere" % k[:5])
+
+
+if __name__ == "__main__":
+    egwtest.main(test)
