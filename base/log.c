@@ -120,3 +120,63 @@ void egw_log_redact_url(const char *url, char *out, unsigned long out_size)
 		 at ? "***@" : "", (int)(path_end - host), host,
 		 path_end[0] ? "/***" : "");
 }
+
+static int url_char(char c)
+{
+	return c && c != ' ' && c != '\t' && c != '\n' && c != '\'' && c != '"' && c != '<' &&
+	       c != '>' && c != ')';
+}
+
+static int scheme_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '+' || c == '.' || c == '-';
+}
+
+void egw_log_redact_text(const char *text, char *out, unsigned long out_size)
+{
+	size_t n = 0;
+	const char *p = text ? text : "";
+
+	if (!out_size)
+		return;
+	while (*p && n + 1 < out_size) {
+		const char *sep = strstr(p, "://"), *start, *end;
+		char url[2048], red[2048];
+		size_t len;
+		if (!sep)
+			break;
+		for (start = sep; start > p && scheme_char(start[-1]); start--)
+			;
+		for (end = sep + 3; url_char(*end); end++)
+			;
+		/* text before the URL (all of it up to "://" when no scheme) */
+		len = (size_t)((start == sep ? end : start) - p);
+		if (len > out_size - 1 - n)
+			len = out_size - 1 - n;
+		memcpy(out + n, p, len);
+		n += len;
+		p = end;
+		if (start == sep)
+			continue;
+		len = (size_t)(end - start);
+		if (len >= sizeof(url))
+			len = sizeof(url) - 1;
+		memcpy(url, start, len);
+		url[len] = '\0';
+		egw_log_redact_url(url, red, sizeof(red));
+		len = strlen(red);
+		if (len > out_size - 1 - n)
+			len = out_size - 1 - n;
+		memcpy(out + n, red, len);
+		n += len;
+	}
+	if (*p && n + 1 < out_size) {
+		size_t len = strlen(p);
+		if (len > out_size - 1 - n)
+			len = out_size - 1 - n;
+		memcpy(out + n, p, len);
+		n += len;
+	}
+	out[n] = '\0';
+}

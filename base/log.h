@@ -40,4 +40,10 @@ void egw_time_now(char *buf, size_t size);
  * "***", so stream keys and credentials never reach a log line. */
 void egw_log_redact_url(const char *url, char *out, unsigned long out_size);
 
+/* Copies text into out with every URL in it (a scheme, "://", up to the
+ * next space or quote) redacted as egw_log_redact_url() does: for messages
+ * that come from libraries and may quote a URL (a GStreamer sink's error
+ * naming its location). */
+void egw_log_redact_text(const char *text, char *out, unsigned long out_size);
+
 #endif

@@ -156,27 +156,29 @@ static gboolean on_bus(GstBus *bus, GstMessage *msg, gpointer user)
 	egw_session_t *s = user;
 	GError *gerr = NULL;
 	gchar *dbg = NULL, *path;
-	char text[512];
+	char text[1280], clean[1024], clean_dbg[2048];
 	struct out *o;
 
 	switch (GST_MESSAGE_TYPE(msg)) {
 	case GST_MESSAGE_ERROR:
 		gst_message_parse_error(msg, &gerr, &dbg);
 		path = gst_object_get_path_string(GST_MESSAGE_SRC(msg));
-		EGW_LOG(s->log_id, ERROR, "pipeline error from %s: %s (%s)", path, gerr->message,
-			dbg ? dbg : "no details");
+		/* A sink's message may quote its location: a stream key. */
+		egw_log_redact_text(gerr->message, clean, sizeof(clean));
+		egw_log_redact_text(dbg ? dbg : "no details", clean_dbg, sizeof(clean_dbg));
+		EGW_LOG(s->log_id, ERROR, "pipeline error from %s: %s (%s)", path, clean, clean_dbg);
 		snprintf(text, sizeof(text), "media pipeline error in %s: %s",
-			 GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), gerr->message);
+			 GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), clean);
 		o = output_of(s, GST_MESSAGE_SRC(msg));
 		if (o && o->ops->element_error &&
-		    o->ops->element_error(o->o, GST_MESSAGE_SRC(msg), gerr->message))
+		    o->ops->element_error(o->o, GST_MESSAGE_SRC(msg), clean))
 			; /* one destination of the output; it goes on */
 		else if (!o && s->graph && s->gops->element_error &&
-		    s->gops->element_error(s->graph, GST_MESSAGE_SRC(msg), gerr->message))
+		    s->gops->element_error(s->graph, GST_MESSAGE_SRC(msg), clean))
 			; /* one input of the graph, dropped; the egress goes on */
 		else if (o)
 			fail_output(s, o, gerr->domain == GST_RESOURCE_ERROR ? EGW_ERR_IO : EGW_ERR_MEDIA,
-				    gerr->message);
+				    clean);
 		else if (!s->done) {
 			s->done = 1;
 			s->ev.failed(s->opaque, EGW_ERR_MEDIA, text);
@@ -187,8 +189,9 @@ static gboolean on_bus(GstBus *bus, GstMessage *msg, gpointer user)
 		break;
 	case GST_MESSAGE_WARNING:
 		gst_message_parse_warning(msg, &gerr, &dbg);
+		egw_log_redact_text(gerr->message, clean, sizeof(clean));
 		EGW_LOG(s->log_id, WARN, "pipeline warning from %s: %s",
-			GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), gerr->message);
+			GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), clean);
 		g_free(dbg);
 		g_error_free(gerr);
 		break;

@@ -37,7 +37,17 @@ static const struct support_case {
 	  "outputs[0].format: ogg is not supported yet for video only (use webm, mkv or mp4)"),
 	S(TI, NULL, NULL, NULL, NULL, EGW_OK, ""), /* by <publisher id>/<mid> */
 	S(TC, NULL, NULL, NULL, NULL, EGW_ERR_NOT_SUPPORTED,
-	  "outputs[0].kind: stream is not supported yet"),
+	  "outputs[1].kind: segments is not supported yet"),
+	S(TC, "outputs.1", "{\"kind\": \"file\", \"format\": \"mp4\"}", "storage", "null", EGW_OK,
+	  ""), /* a stream and a file, H.264 + AAC encoded once */
+	S(TC, "outputs.1", "{\"kind\": \"file\", \"format\": \"webm\"}", "storage", "null",
+	  EGW_ERR_NOT_SUPPORTED, "outputs[1].format: a composite is encoded once, and webm needs "
+	  "other codecs than outputs[0]; use outputs that share them (mp4, mkv and stream: H.264 "
+	  "and AAC; or webm)"),
+	S(TC, "outputs.1", "{\"kind\": \"file\", \"format\": \"mp4\"}", "encoding",
+	  "{\"preset\": \"OPUS_AUDIO_ONLY\"}", EGW_ERR_INVALID_REQUEST,
+	  "outputs[0].kind: a stream carries AAC audio, and encoding.preset OPUS_AUDIO_ONLY is "
+	  "opus; use AAC_AUDIO_ONLY or a video preset"),
 	S(TC, "outputs", "[{\"kind\": \"file\", \"format\": \"mp4\"}]", "storage", "null", EGW_OK, ""),
 	S(TC, "outputs", "[{\"kind\": \"file\", \"format\": \"webm\"}]", "storage", "null", EGW_OK, ""),
 	S(RC, NULL, NULL, NULL, NULL, EGW_ERR_NOT_SUPPORTED, "room.sfu: whep is not supported yet (this build has janus)"),
@@ -47,7 +57,8 @@ static const struct support_case {
 	  NULL, EGW_OK, ""),
 	S(RCJ, "outputs.1", "{\"kind\": \"file\", \"format\": \"webm\", \"path\": \"b.webm\"}", NULL,
 	  NULL, EGW_ERR_NOT_SUPPORTED, "outputs[1].format: a composite is encoded once, and webm "
-	  "needs other codecs than outputs[0]; use formats that share them (mp4 and mkv; or webm)"),
+	  "needs other codecs than outputs[0]; use outputs that share them (mp4, mkv and stream: "
+	  "H.264 and AAC; or webm)"),
 	S(RCJ, "outputs.0.format", "\"ogg\"", NULL, NULL, EGW_ERR_INVALID_REQUEST,
 	  "outputs[0].format: ogg cannot hold video; use mp4, mkv or webm"),
 	S(RCJ, "outputs.0.format", "\"ogg\"", "source.audio_only", "true", EGW_OK, ""),
@@ -67,7 +78,8 @@ static const struct support_case {
 	S(R, "room", "{\"sfu\": \"janus\", \"url\": \"http://h/janus\", \"room_id\": 1}", NULL, NULL,
 	  EGW_ERR_NOT_SUPPORTED, "source.kind: render is not supported yet"),
 	S(MIN, "outputs.0", "{\"kind\": \"stream\", \"urls\": [\"rtmp://h/app/s3cr3t\"]}", NULL, NULL,
-	  EGW_ERR_NOT_SUPPORTED, "outputs[0].kind: stream is not supported yet"),
+	  EGW_ERR_NOT_SUPPORTED, "outputs[0].kind: stream is supported yet for room_composite and "
+	  "track_composite sources only (participant: not yet)"),
 	S(MIN, "outputs.1", "{\"kind\": \"segments\", \"prefix\": \"hls/{egress_id}\"}", NULL, NULL,
 	  EGW_ERR_NOT_SUPPORTED, "outputs[1].kind: segments is not supported yet"),
 	S(MIN, "outputs.1", "{\"kind\": \"images\", \"prefix\": \"img/{egress_id}\"}", NULL, NULL,
@@ -122,7 +134,8 @@ static void test_secret_refusal(void)
 	CHECK(parse_mutated2(TC, "source", "{\"kind\": \"participant\", \"participant\": \"s3cr3t\"}",
 			     NULL, NULL, &req, id, err, sizeof(err)) == EGW_OK);
 	CHECK(req && egw_plan_check(req->job, err, sizeof(err)) == EGW_ERR_NOT_SUPPORTED);
-	CHECK_STR(err, "outputs[0].kind: stream is not supported yet");
+	CHECK_STR(err, "outputs[0].kind: stream is supported yet for room_composite and "
+		       "track_composite sources only (participant: not yet)");
 	CHECK(!strstr(err, "s3cr3t"));
 	egw_request_free(req);
 }

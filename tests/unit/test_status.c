@@ -59,5 +59,15 @@ int main(void)
 	CHECK_STR(out, "http://127.0.0.1:8088/janus");
 	egw_log_redact_url("no-scheme-secret", out, sizeof(out));
 	CHECK_STR(out, "***");
+	egw_log_redact_text("Failed to connect to srt://10.0.0.1:9000?streamid=s3cret: refused, "
+			    "then rtmp://h/app/KEY9 'rtmps://u:p@h:443/a/b?x=1'", out, sizeof(out));
+	CHECK_STR(out, "Failed to connect to srt://10.0.0.1:9000/*** refused, then "
+		       "rtmp://h/app/*** 'rtmps://***@h:443/a/***'");
+	egw_log_redact_text("no URL here :// at all", out, sizeof(out));
+	CHECK_STR(out, "no URL here :// at all");
+	egw_log_redact_text("tiny rtmp://h/app/KEY", out, 12);
+	CHECK_STR(out, "tiny rtmp:/");
+	egw_log_redact_text(NULL, out, sizeof(out));
+	CHECK_STR(out, "");
 	return CHECK_DONE();
 }
