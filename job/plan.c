@@ -63,12 +63,13 @@ static egw_err_t check_output(const egw_job_t *job, size_t i, char *errstr, size
 			 egw_output_kind2str(out->kind));
 		return EGW_ERR_NOT_SUPPORTED;
 	}
-	if (out->kind == EGW_OUTPUT_STREAM) {
+	if (out->kind != EGW_OUTPUT_FILE) {
 		if (!is_composite(job)) {
 			snprintf(errstr, errstr_size,
-				 "%s.kind: stream is supported yet for room_composite and "
+				 "%s.kind: %s is supported yet for room_composite and "
 				 "track_composite sources only (%s: not yet)",
-				 path, egw_source_kind2str(job->source.kind));
+				 path, egw_output_kind2str(out->kind),
+				 egw_source_kind2str(job->source.kind));
 			return EGW_ERR_NOT_SUPPORTED;
 		}
 		return EGW_OK;
@@ -179,10 +180,20 @@ egw_err_t egw_plan_build(const egw_job_t *job, const egw_job_settings_t *st, tim
 			p->media.n_outputs++;
 			continue;
 		}
-		snprintf(field, sizeof(field), "%s.path", p->names[i]);
-		if ((err = egw_job_expand_path(job, job->outputs[i].path, start, rel, sizeof(rel),
-					       errstr, errstr_size)))
+		snprintf(field, sizeof(field), "%s.%s", p->names[i],
+			 job->outputs[i].kind == EGW_OUTPUT_FILE ? "path" : "prefix");
+		if ((err = egw_job_expand_path(job,
+					       job->outputs[i].kind == EGW_OUTPUT_FILE
+						       ? job->outputs[i].path
+						       : job->outputs[i].prefix,
+					       start, rel, sizeof(rel), errstr, errstr_size)))
 			goto fail;
+		/* Segments: the playlist is made now (claiming the prefix), the
+		 * segments beside it. Images: the first one is. */
+		if (job->outputs[i].kind == EGW_OUTPUT_SEGMENTS)
+			g_strlcat(rel, ".m3u8", sizeof(rel));
+		else if (job->outputs[i].kind == EGW_OUTPUT_IMAGES)
+			g_strlcat(rel, "_00000.jpg", sizeof(rel));
 		if ((err = egw_local_create(p->dir, rel, &p->files[i], errstr, errstr_size))) {
 			char why[512];
 			snprintf(why, sizeof(why), "%s", errstr);
@@ -195,6 +206,10 @@ egw_err_t egw_plan_build(const egw_job_t *job, const egw_job_settings_t *st, tim
 			.container = containers[job->outputs[i].format],
 			.fd = p->files[i]->fd,
 			.location = p->files[i]->path,
+			.segment_s = job->outputs[i].segment_s,
+			.every_s = job->outputs[i].every_s,
+			.width = job->outputs[i].width,
+			.height = job->outputs[i].height,
 		};
 		p->media.n_outputs++;
 	}

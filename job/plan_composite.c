@@ -43,14 +43,18 @@ static const struct preset *preset_of(const egw_job_t *job)
 	return NULL;
 }
 
-/* What a live stream carries (FLV for RTMP, MPEG-TS for SRT): what ingest
- * services take. */
+/* What a live stream (FLV for RTMP, MPEG-TS for SRT) and HLS segments
+ * (MPEG-TS) carry: what ingest services and players take. Images are
+ * decoded from the H.264 stream. */
 static const struct format_codecs stream_codecs = {EGW_FORMAT_NONE, "h264", "aac"};
+static const struct format_codecs images_codecs = {EGW_FORMAT_NONE, "h264", NULL};
 
 static const struct format_codecs *codecs_of(const egw_output_t *out)
 {
-	if (out->kind == EGW_OUTPUT_STREAM)
+	if (out->kind == EGW_OUTPUT_STREAM || out->kind == EGW_OUTPUT_SEGMENTS)
 		return &stream_codecs;
+	if (out->kind == EGW_OUTPUT_IMAGES)
+		return &images_codecs;
 	for (size_t i = 0; i < sizeof(format_codecs) / sizeof(format_codecs[0]); i++)
 		if (format_codecs[i].format == out->format)
 			return &format_codecs[i];
@@ -60,7 +64,8 @@ static const struct format_codecs *codecs_of(const egw_output_t *out)
 /* An output's format in messages. */
 static const char *format_name(const egw_output_t *out)
 {
-	return out->kind == EGW_OUTPUT_STREAM ? "stream" : egw_file_format2str(out->format);
+	return out->kind == EGW_OUTPUT_FILE ? egw_file_format2str(out->format)
+	                                    : egw_output_kind2str(out->kind);
 }
 
 /* Does the egress produce audio / video? */
@@ -95,7 +100,14 @@ static egw_err_t choose_codecs(const egw_job_t *job, egw_encode_plan_t *enc, cha
 		const struct format_codecs *fc = codecs_of(out);
 		const char *v = video && fc ? fc->video : NULL;
 		const char *a = audio && fc ? (p && p->audio ? p->audio : fc->audio) : NULL;
-		const char *field = out->kind == EGW_OUTPUT_STREAM ? "kind" : "format";
+		const char *field = out->kind == EGW_OUTPUT_FILE ? "format" : "kind";
+		if (out->kind == EGW_OUTPUT_IMAGES && !video) {
+			snprintf(errstr, errstr_size,
+			         "outputs[%zu].kind: images need video, and this egress records "
+			         "audio only",
+			         i);
+			return EGW_ERR_INVALID_REQUEST;
+		}
 		if (!fc || (video && !fc->video)) {
 			snprintf(errstr, errstr_size,
 			         "outputs[%zu].format: %s cannot hold video; use "
@@ -103,11 +115,12 @@ static egw_err_t choose_codecs(const egw_job_t *job, egw_encode_plan_t *enc, cha
 			         i, format_name(out));
 			return EGW_ERR_INVALID_REQUEST;
 		}
-		if (out->kind == EGW_OUTPUT_STREAM && a && strcmp(a, "aac")) {
+		if ((out->kind == EGW_OUTPUT_STREAM || out->kind == EGW_OUTPUT_SEGMENTS) && a &&
+		    strcmp(a, "aac")) {
 			snprintf(errstr, errstr_size,
-			         "outputs[%zu].kind: a stream carries AAC audio, and encoding.preset "
+			         "outputs[%zu].kind: a %s carries AAC audio, and encoding.preset "
 			         "%s is %s; use AAC_AUDIO_ONLY or a video preset",
-			         i, p ? p->name : "", a);
+			         i, format_name(out), p ? p->name : "", a);
 			return EGW_ERR_INVALID_REQUEST;
 		}
 		if (a && !strcmp(a, "aac") &&
@@ -127,8 +140,8 @@ static egw_err_t choose_codecs(const egw_job_t *job, egw_encode_plan_t *enc, cha
 			        i, format_name(out), p->name);
 			return EGW_ERR_INVALID_REQUEST;
 		}
-		if (i &&
-		    ((v && strcmp(v, enc->video_codec)) || (a && strcmp(a, enc->audio_codec)))) {
+		if ((v && enc->video_codec && strcmp(v, enc->video_codec)) ||
+		    (a && enc->audio_codec && strcmp(a, enc->audio_codec))) {
 			snprintf(
 			        errstr, errstr_size,
 			        "outputs[%zu].%s: a composite is encoded "
@@ -137,8 +150,10 @@ static egw_err_t choose_codecs(const egw_job_t *job, egw_encode_plan_t *enc, cha
 			        i, field, format_name(out));
 			return EGW_ERR_NOT_SUPPORTED;
 		}
-		enc->video_codec = v;
-		enc->audio_codec = a;
+		if (v)
+			enc->video_codec = v;
+		if (a)
+			enc->audio_codec = a;
 	}
 	return EGW_OK;
 }

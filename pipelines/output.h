@@ -37,9 +37,10 @@ typedef struct egw_output_ops {
 				const egw_output_events_t *ev, void *opaque, char *errstr,
 				size_t errstr_size);
 	GstElement *(*bin)(egw_output_t *o);
-	/* A sink pad for one more stream (media + codec, as it arrives).
-	 * EGW_ERR_INVALID_REQUEST when the output cannot hold it (errstr names
-	 * the output and what would work). */
+	/* A sink pad for one more stream (media + codec, as it arrives); EGW_OK
+	 * with *pad NULL when the output does not take that stream (images:
+	 * audio). EGW_ERR_INVALID_REQUEST when the output cannot hold it
+	 * (errstr names the output and what would work). */
 	egw_err_t (*add_stream)(egw_output_t *o, egw_media_t media, const char *codec,
 				GstPad **pad, char *errstr, size_t errstr_size);
 	/* The element whose sink pad sees everything the output writes (for
@@ -55,6 +56,9 @@ typedef struct egw_output_ops {
 	 * were not. */
 	size_t (*update)(egw_output_t *o, char *const *add, size_t n_add, char *const *remove,
 			 size_t n_remove, char *errstr, size_t errstr_size);
+	/* An element message from inside the output's bin (NULL: not
+	 * wanted). */
+	void (*message)(egw_output_t *o, GstMessage *msg);
 	/* Its entry in status events ("outputs"): kind, location, size... */
 	json_t *(*describe)(egw_output_t *o, double duration_s);
 	void (*free)(egw_output_t *o);
@@ -64,5 +68,7 @@ const egw_output_ops_t *egw_output_find(const char *kind);
 
 extern const egw_output_ops_t egw_output_file;
 extern const egw_output_ops_t egw_output_stream;
+extern const egw_output_ops_t egw_output_segments;
+extern const egw_output_ops_t egw_output_images;
 
 #endif

@@ -52,6 +52,9 @@ typedef struct egw_output_plan {
 	char *const *urls;    /* stream: destinations (secret: they hold keys) */
 	size_t n_urls;
 	int reconnect_window_s; /* stream: how long a lost destination is retried */
+	int segment_s;          /* segments: target length (location: the playlist) */
+	int every_s;            /* images: cadence (location: the first image) */
+	int width, height;      /* images: size, 0 = the canvas's */
 } egw_output_plan_t;
 
 typedef struct egw_media_plan {

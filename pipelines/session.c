@@ -187,6 +187,10 @@ static gboolean on_bus(GstBus *bus, GstMessage *msg, gpointer user)
 		g_free(dbg);
 		g_error_free(gerr);
 		break;
+	case GST_MESSAGE_ELEMENT:
+		if ((o = output_of(s, GST_MESSAGE_SRC(msg))) && o->ops->message && !o->failed)
+			o->ops->message(o->o, msg);
+		break;
 	case GST_MESSAGE_WARNING:
 		gst_message_parse_warning(msg, &gerr, &dbg);
 		egw_log_redact_text(gerr->message, clean, sizeof(clean));
@@ -221,6 +225,8 @@ static egw_err_t feed_output(egw_session_t *s, struct out *o, GstElement *tee, e
 
 	if ((err = o->ops->add_stream(o->o, media, codec, &opad, errstr, errstr_size)))
 		return err;
+	if (!opad)
+		return EGW_OK; /* not a stream this output takes */
 	err = EGW_ERR_MEDIA;
 	if (!(q = output_queue()) || !gst_bin_add(GST_BIN(s->pipeline), q)) {
 		snprintf(errstr, errstr_size, "cannot add a queue for %s", s->plan.outputs[o->index].name);
