@@ -88,8 +88,9 @@ static egw_output_t *img_create(const egw_output_plan_t *plan, const char *log_i
 	o->sink = els[G_N_ELEMENTS(chain) - 1];
 	g_object_set(o->queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
 	             (guint64)IMAGE_QUEUE_NS, "leaky", 2, NULL);
-	if (o->width || o->height) {
-		GstCaps *caps = gst_caps_new_empty_simple("video/x-raw");
+	if (o->width || o->height) { /* square pixels: one of the two keeps the other */
+		GstCaps *caps = gst_caps_new_simple("video/x-raw", "pixel-aspect-ratio",
+		                                    GST_TYPE_FRACTION, 1, 1, NULL);
 		if (o->width)
 			gst_caps_set_simple(caps, "width", G_TYPE_INT, o->width, NULL);
 		if (o->height)

@@ -63,7 +63,7 @@ def run(w):
            "source": {"kind": "room_composite", "layout": "grid"},
            "outputs": [{"kind": "segments", "prefix": "hls/{egress_id}", "segment_s": SEGMENT_S},
                        {"kind": "images", "prefix": "img/{egress_id}", "every_s": EVERY_S,
-                        "width": 640, "height": 360},
+                        "width": 640},
                        {"kind": "file", "format": "mp4", "path": "{egress_id}.mp4"}]}
     r = egwtest.Run(w, "seg", req, env, ["--duration", str(SECONDS)])
     r.wait("active", 30)
@@ -122,7 +122,8 @@ def run(w):
         ["ffprobe", "-v", "error", "-show_streams", "-of", "json", last],
         stdout=subprocess.PIPE, check=True).stdout)["streams"][0]
     expect((probe["width"], probe["height"]) == (640, 360),
-           "thumbnails are 640x360: %sx%s" % (probe["width"], probe["height"]))
+           "thumbnails 640 wide are 640x360 (the canvas's shape): %sx%s"
+           % (probe["width"], probe["height"]))
     for name, color in (("red", "ff0000"), ("blue", "0000ff")):
         x, y, tw, th = [int(v) // 2 for v in tiles[name].split(",")]  # canvas -> 640x360
         egwtest.check_media(last, "--crop", "%d,%d,%d,%d" % (x, y, tw, th),

@@ -36,8 +36,13 @@ static const struct support_case {
 	S(T, "source.media", "\"video\"", NULL, NULL, EGW_ERR_NOT_SUPPORTED,
 	  "outputs[0].format: ogg is not supported yet for video only (use webm, mkv or mp4)"),
 	S(TI, NULL, NULL, NULL, NULL, EGW_OK, ""), /* by <publisher id>/<mid> */
-	S(TC, NULL, NULL, NULL, NULL, EGW_ERR_NOT_SUPPORTED,
-	  "outputs[1].kind: segments is not supported yet"),
+	S(TC, NULL, NULL, NULL, NULL, EGW_ERR_NOT_SUPPORTED, "storage.kind: s3 is not supported yet"),
+	S(TC, "storage", "null", NULL, NULL, EGW_OK, ""), /* a stream and HLS segments */
+	S(TC, "outputs.1", "{\"kind\": \"images\", \"prefix\": \"i/{egress_id}\"}", "storage",
+	  "null", EGW_OK, ""),
+	S(TC, "outputs.1", "{\"kind\": \"images\", \"prefix\": \"i/{egress_id}\"}", "encoding",
+	  "{\"preset\": \"AAC_AUDIO_ONLY\"}", EGW_ERR_INVALID_REQUEST,
+	  "outputs[1].kind: images need video, and this egress records audio only"),
 	S(TC, "outputs.1", "{\"kind\": \"file\", \"format\": \"mp4\"}", "storage", "null", EGW_OK,
 	  ""), /* a stream and a file, H.264 + AAC encoded once */
 	S(TC, "outputs.1", "{\"kind\": \"file\", \"format\": \"webm\"}", "storage", "null",
@@ -81,9 +86,11 @@ static const struct support_case {
 	  EGW_ERR_NOT_SUPPORTED, "outputs[0].kind: stream is supported yet for room_composite and "
 	  "track_composite sources only (participant: not yet)"),
 	S(MIN, "outputs.1", "{\"kind\": \"segments\", \"prefix\": \"hls/{egress_id}\"}", NULL, NULL,
-	  EGW_ERR_NOT_SUPPORTED, "outputs[1].kind: segments is not supported yet"),
+	  EGW_ERR_NOT_SUPPORTED, "outputs[1].kind: segments is supported yet for room_composite "
+	  "and track_composite sources only (participant: not yet)"),
 	S(MIN, "outputs.1", "{\"kind\": \"images\", \"prefix\": \"img/{egress_id}\"}", NULL, NULL,
-	  EGW_ERR_NOT_SUPPORTED, "outputs[1].kind: images is not supported yet"),
+	  EGW_ERR_NOT_SUPPORTED, "outputs[1].kind: images is supported yet for room_composite "
+	  "and track_composite sources only (participant: not yet)"),
 	S(MIN, "storage", "{\"kind\": \"s3\", \"bucket\": \"b\", \"access_key\": \"AK\", \"secret_key\": \"s3cr3t\"}",
 	  NULL, NULL, EGW_ERR_NOT_SUPPORTED, "storage.kind: s3 is not supported yet"),
 	S(MIN, "storage", "{\"kind\": \"azure\", \"account\": \"a\", \"container\": \"c\"}", NULL, NULL,
