@@ -124,10 +124,19 @@ def run(w):
     expect((probe["width"], probe["height"]) == (640, 360),
            "thumbnails 640 wide are 640x360 (the canvas's shape): %sx%s"
            % (probe["width"], probe["height"]))
+    # The publishers flash white now and then (sync marks): a thumbnail
+    # may catch one; every other must show the tiles' colours.
     for name, color in (("red", "ff0000"), ("blue", "0000ff")):
         x, y, tw, th = [int(v) // 2 for v in tiles[name].split(",")]  # canvas -> 640x360
-        egwtest.check_media(last, "--crop", "%d,%d,%d,%d" % (x, y, tw, th),
-                            "--expect-color", color)
+        wrong = []
+        for img in imgs[1:]:
+            try:
+                egwtest.check_media(os.path.join(out, "img", img),
+                                    "--crop", "%d,%d,%d,%d" % (x, y, tw, th),
+                                    "--expect-color", color)
+            except egwtest.Failure as e:
+                wrong.append((img, str(e).splitlines()[-1][:120]))
+        expect(len(wrong) <= 1, "%s's tile in the thumbnails: %s" % (name, wrong))
     egwtest.check_media(outs["file"]["location"], "--expect-codecs", "h264,aac",
                         "--max-decode-errors", 0)
 

@@ -76,7 +76,7 @@ def test():
         env.wait("EG_ctl", "active", 30)
         wait_state(env, "EG_ctl", "127.0.0.1:7001", "active")
         wait_state(env, "EG_ctl", "127.0.0.1:1935", "active")
-        time.sleep(3)
+        time.sleep(5)  # (the canvas is black until the video's first frame)
         update_stream(env, "EG_ctl", add=[rtmp_b], remove=[srt])
         wait_state(env, "EG_ctl", "127.0.0.1:7001", "removed")
         wait_state(env, "EG_ctl", "127.0.0.1:1936", "connecting")
@@ -113,7 +113,7 @@ def test():
         # three on this machine, not yet explained: allowed, and written
         # down as open in docs/jobs.md.)
         egwtest.check_media(ts, "--expect-codecs", "h264,aac", "--max-decode-errors", 1,
-                            "--expect-color", "ff0000", "--start", 1)
+                            "--expect-color", "ff0000", "--start", 2)
         text = w.log_text("worker") + json.dumps(env.status.events("EG_ctl"))
         for k in KEYS:
             expect(k not in text, "the key %s... appears nowhere" % k[:6])
