@@ -45,10 +45,19 @@ static unsigned media_of(const egw_job_t *job)
 	return EGW_SOURCE_AUDIO | EGW_SOURCE_VIDEO;
 }
 
-static int is_composite(const egw_job_t *job)
+/* Does the egress decode and encode? Composites always; a participant or
+ * a track when it has an output other than files (a live stream, segments
+ * or images take H.264 and AAC, whatever was published): then its files
+ * are encoded too (one encode for all outputs). */
+static int transcodes(const egw_job_t *job)
 {
-	return job->source.kind == EGW_SOURCE_ROOM_COMPOSITE ||
-	       job->source.kind == EGW_SOURCE_TRACK_COMPOSITE;
+	if (job->source.kind == EGW_SOURCE_ROOM_COMPOSITE ||
+	    job->source.kind == EGW_SOURCE_TRACK_COMPOSITE)
+		return 1;
+	for (size_t i = 0; i < job->n_outputs; i++)
+		if (job->outputs[i].kind != EGW_OUTPUT_FILE)
+			return 1;
+	return 0;
 }
 
 static egw_err_t check_output(const egw_job_t *job, size_t i, char *errstr, size_t errstr_size)
@@ -64,12 +73,12 @@ static egw_err_t check_output(const egw_job_t *job, size_t i, char *errstr, size
 		return EGW_ERR_NOT_SUPPORTED;
 	}
 	if (out->kind != EGW_OUTPUT_FILE) {
-		if (!is_composite(job)) {
+		if (job->source.kind == EGW_SOURCE_TRACK && job->source.track_id) {
 			snprintf(errstr, errstr_size,
-				 "%s.kind: %s is supported yet for room_composite and "
-				 "track_composite sources only (%s: not yet)",
-				 path, egw_output_kind2str(out->kind),
-				 egw_source_kind2str(job->source.kind));
+				 "%s.kind: %s needs the track's media known at the start: "
+				 "give source.participant and source.media instead of "
+				 "source.track_id",
+				 path, egw_output_kind2str(out->kind));
 			return EGW_ERR_NOT_SUPPORTED;
 		}
 		return EGW_OK;
@@ -78,7 +87,7 @@ static egw_err_t check_output(const egw_job_t *job, size_t i, char *errstr, size
 		snprintf(errstr, errstr_size, "%s.format: is required", path);
 		return EGW_ERR_INVALID_REQUEST;
 	}
-	if (!media || is_composite(job)) /* track_id: known when found; composites: see there */
+	if (!media || transcodes(job)) /* track_id: known when found; transcoded: see there */
 		return EGW_OK;
 	for (size_t k = 0; k < sizeof(file_support) / sizeof(file_support[0]); k++) {
 		if (file_support[k].media != media || (file_support[k].formats & FMT(out->format)))
@@ -116,7 +125,7 @@ egw_err_t egw_plan_check(const egw_job_t *job, char *errstr, size_t errstr_size)
 		snprintf(errstr, errstr_size, "outputs: at most %d", EGW_PLAN_OUTPUTS_MAX);
 		return EGW_ERR_INVALID_REQUEST;
 	}
-	if (is_composite(job) && (err = egw_plan_composite_check(job, NULL, errstr, errstr_size)))
+	if (transcodes(job) && (err = egw_plan_composite_check(job, NULL, errstr, errstr_size)))
 		return err;
 	if (job->storage.kind != EGW_STORAGE_DEFAULT && job->storage.kind != EGW_STORAGE_LOCAL) {
 		snprintf(errstr, errstr_size, "storage.kind: %s is not supported yet",
@@ -158,7 +167,7 @@ egw_err_t egw_plan_build(const egw_job_t *job, const egw_job_settings_t *st, tim
 	p->sfu = egw_source_find(job->room.sfu);
 	source_spec(job, st, &p->source);
 	p->media.graph = EGW_GRAPH_PASSTHROUGH;
-	if (is_composite(job) &&
+	if (transcodes(job) &&
 	    (err = egw_plan_composite(job, &p->media, &p->source.filter, errstr, errstr_size)))
 		goto fail;
 	p->media.log_id = job->egress_id;

@@ -75,6 +75,9 @@ static void media_wanted(const egw_job_t *job, int *audio, int *video)
 	if (job->source.kind == EGW_SOURCE_TRACK_COMPOSITE) {
 		*audio = job->source.audio_track_id != NULL;
 		*video = job->source.video_track_id != NULL;
+	} else if (job->source.kind == EGW_SOURCE_TRACK) {
+		*audio = job->source.media == EGW_MEDIA_AUDIO;
+		*video = job->source.media == EGW_MEDIA_VIDEO;
 	} else {
 		*audio = !job->source.video_only;
 		*video = !job->source.audio_only;
@@ -226,8 +229,15 @@ egw_err_t egw_plan_composite(const egw_job_t *job, egw_media_plan_t *media,
 	*filter = (egw_source_filter_t){
 	        .media = (audio ? EGW_SOURCE_AUDIO : 0) | (video ? EGW_SOURCE_VIDEO : 0),
 	};
+	if (job->source.kind == EGW_SOURCE_PARTICIPANT || job->source.kind == EGW_SOURCE_TRACK) {
+		/* One participant's picture on the whole canvas, its audio as is. */
+		filter->participant = job->source.participant;
+		cp->single = 1;
+		return EGW_OK;
+	}
 	if (job->source.kind == EGW_SOURCE_TRACK_COMPOSITE) {
 		size_t n = 0;
+		cp->single = 1;
 		if (job->source.video_track_id)
 			cp->track_ids[n++] = filter->track_ids[0] = job->source.video_track_id;
 		if (job->source.audio_track_id)

@@ -387,7 +387,7 @@ static egw_graph_t *cg_create(egw_session_t *s, GstBin *bin, const egw_media_pla
 	g->log_id = egw_session_log_id(s);
 	g->enc = plan->encode;
 	g->cp = plan->composite;
-	g->track_mode = plan->composite.track_ids[0] != NULL;
+	g->track_mode = plan->composite.single;
 	g->t0 = GST_CLOCK_TIME_NONE;
 	g->stop_at = GST_CLOCK_TIME_NONE;
 	g->last_pts[0] = g->last_pts[1] = GST_CLOCK_TIME_NONE;
@@ -416,7 +416,7 @@ static egw_graph_t *cg_create(egw_session_t *s, GstBin *bin, const egw_media_pla
 		EGW_LOG(g->log_id, INFO, "compositing %dx%d@%d %s, audio %s%s", g->enc.width,
 		        g->enc.height, g->enc.fps, g->enc.video_codec,
 		        g->enc.audio_codec ? g->enc.audio_codec : "none",
-		        g->track_mode ? " (track composite)" : "");
+		        g->track_mode ? " (one picture on the canvas)" : "");
 	else
 		EGW_LOG(g->log_id, INFO, "mixing audio only, %s", g->enc.audio_codec);
 	return (egw_graph_t *)g;

@@ -56,6 +56,9 @@ typedef struct egw_output_ops {
 	 * were not. */
 	size_t (*update)(egw_output_t *o, char *const *add, size_t n_add, char *const *remove,
 			 size_t n_remove, char *errstr, size_t errstr_size);
+	/* Every stream has been added (the graph is built), the pipeline is
+	 * about to start (NULL: nothing to do then). */
+	void (*ready)(egw_output_t *o);
 	/* An element message from inside the output's bin (NULL: not
 	 * wanted). */
 	void (*message)(egw_output_t *o, GstMessage *msg);

@@ -235,8 +235,9 @@ static GstElement *stream_sink(egw_output_t *o)
 	return NULL;
 }
 
-/* Every destination is built once the streams are known: the tees exist
- * then. Called as the second stream arrives, or by the first media. */
+/* Every destination is built once the streams are known, before the
+ * pipeline starts: they connect while the source joins the room, and take
+ * the first keyframe. */
 static void build_all(egw_output_t *o)
 {
 	char errstr[256];
@@ -366,36 +367,12 @@ static json_t *stream_describe(egw_output_t *o, double duration_s)
 	                 (double)(gint64)(duration_s * 1000) / 1000.0);
 }
 
-/* The session links the streams, then data flows: the destinations are
- * built when the first buffer reaches a tee (both tees exist by then). */
-static GstPadProbeReturn first_in(GstPad *pad, GstPadProbeInfo *info, gpointer user);
-
-static void on_first_in(void *target, void *data)
-{
-	build_all(target);
-}
-
-static GstPadProbeReturn first_in(GstPad *pad, GstPadProbeInfo *info, gpointer user)
-{
-	egw_output_t *o = user;
-	egw_life_invoke(o->life, on_first_in, NULL, NULL);
-	return GST_PAD_PROBE_REMOVE;
-}
-
-static egw_err_t stream_add_stream_watched(egw_output_t *o, egw_media_t media, const char *codec,
-                                           GstPad **pad, char *errstr, size_t errstr_size)
-{
-	egw_err_t err = stream_add_stream(o, media, codec, pad, errstr, errstr_size);
-	if (!err)
-		gst_pad_add_probe(*pad, GST_PAD_PROBE_TYPE_BUFFER, first_in, o, NULL);
-	return err;
-}
-
 const egw_output_ops_t egw_output_stream = {
         .kind = "stream",
         .create = stream_create,
         .bin = stream_bin,
-        .add_stream = stream_add_stream_watched,
+        .add_stream = stream_add_stream,
+        .ready = build_all,
         .sink = stream_sink,
         .describe = stream_describe,
         .element_error = stream_element_error,

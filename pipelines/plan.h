@@ -33,6 +33,8 @@ typedef struct egw_composite_plan {
 	int mix_mode;                /* egw_mix_mode_t */
 	const char *mix_participant; /* dual channel */
 	const char *track_ids[2];    /* track composite: just these; else NULL */
+	int single; /* no layout: the video on the whole canvas, the audio as is
+		     * (track composites; participants and tracks transcoded) */
 } egw_composite_plan_t;
 
 typedef enum egw_container {

@@ -434,6 +434,9 @@ egw_session_t *egw_session_new(const egw_media_plan_t *plan, const egw_session_e
 	*err = EGW_ERR_MEDIA;
 	if (!(s->graph = s->gops->create(s, GST_BIN(s->pipeline), plan, errstr, errstr_size)))
 		goto fail;
+	for (size_t i = 0; i < s->n_outs; i++)
+		if (s->outs[i].ops->ready)
+			s->outs[i].ops->ready(s->outs[i].o);
 	*err = EGW_OK;
 	return s;
 fail:

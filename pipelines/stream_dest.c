@@ -17,6 +17,19 @@ struct note {
 };
 enum { NOTE_EOS = 1 };
 
+/* Its end went out: done (or, removed, gone). */
+static void dest_end_out(egw_output_t *o, struct dest *d)
+{
+	if (d->state == D_REMOVED) {
+		egw_stream_dest_take_down(o, d);
+		return;
+	}
+	if (!egw_stream_dest_live(d))
+		return;
+	egw_stream_dest_set(o, d, D_DONE, NULL);
+	egw_stream_check_done(o);
+}
+
 static void on_note(void *target, void *data);
 
 static GstPadProbeReturn video_in(GstPad *pad, GstPadProbeInfo *info, gpointer user)
@@ -135,6 +148,7 @@ egw_err_t egw_stream_dest_build(egw_output_t *o, struct dest *d, char *errstr, s
 	}
 	g_object_set(d->sink, "sync", FALSE, "async", FALSE, NULL);
 	d->gen++;
+	d->drop_at_us = 0;
 	g_atomic_int_set(&d->started, o->tee[0] ? 0 : 1);
 	g_atomic_int_set(&d->eos_in, 0);
 	g_atomic_int_set(&d->entered, 0);
@@ -367,10 +381,15 @@ void egw_stream_watch_dest(egw_output_t *o, struct dest *d, gint64 now)
 	gint entered = g_atomic_int_get(&d->entered);
 	gint rendered = g_atomic_int_get(&d->rendered);
 
-	if (d->state == D_REMOVED && d->bin &&
-	    now - d->removed_at_us > (gint64)END_GRACE_S * G_USEC_PER_SEC)
-		egw_stream_dest_take_down(o, d); /* its end did not go out: closed */
-	if (!d->bin || d->state == D_REMOVED)    /* failed, removed, done, or waiting */
+	if (d->bin && d->drop_at_us && now >= d->drop_at_us) {
+		d->drop_at_us = 0;
+		if (d->state == D_REMOVED)
+			egw_stream_dest_take_down(o, d); /* its end went out, or never will */
+		else
+			dest_end_out(o, d);
+		return;
+	}
+	if (!d->bin || d->state == D_REMOVED) /* failed, removed, done, or waiting */
 		return;
 	if (rendered != d->seen_rendered) {
 		d->seen_rendered = rendered;
@@ -423,14 +442,11 @@ static void on_note(void *target, void *data)
 	struct dest *d = egw_stream_dest_by_id(o, n->id);
 	if (!d || n->gen != d->gen || n->what != NOTE_EOS || !d->bin)
 		return;
-	if (d->state == D_REMOVED) { /* its end went out: now it can go */
-		egw_stream_dest_take_down(o, d);
+	if (d->srt) { /* its end went out; SRT needs a moment to send it */
+		d->drop_at_us = g_get_monotonic_time() + SRT_LINGER_US;
 		return;
 	}
-	if (!egw_stream_dest_live(d))
-		return;
-	egw_stream_dest_set(o, d, D_DONE, NULL);
-	egw_stream_check_done(o);
+	dest_end_out(o, d);
 }
 
 void egw_stream_dest_remove(egw_output_t *o, struct dest *d)
@@ -448,7 +464,7 @@ void egw_stream_dest_remove(egw_output_t *o, struct dest *d)
 				gst_object_unref(pad);
 			}
 		}
-		d->removed_at_us = g_get_monotonic_time();
+		d->drop_at_us = g_get_monotonic_time() + (gint64)END_GRACE_S * G_USEC_PER_SEC;
 	}
 	egw_stream_dest_set(o, d, D_REMOVED, "update_stream");
 }

@@ -17,6 +17,10 @@
 #define BACKOFF_MAX_MS 5000
 #define DEAD_KEEP_US (10 * G_USEC_PER_SEC)
 #define SHOWN_MAX 512
+/* SRT closes without lingering (live mode): what it has not sent yet when
+ * its sink stops is lost. A destination whose end went out is kept this
+ * long before it stops, so the receiver gets the last packets. */
+#define SRT_LINGER_US (1 * G_USEC_PER_SEC)
 
 typedef enum dest_state {
 	D_CONNECTING = 0, /* built, nothing accepted yet */
@@ -54,7 +58,7 @@ struct dest {
 	gint64 rendered_at_us;
 	guint64 acked;
 	gint64 acked_at_us;
-	gint64 removed_at_us;
+	gint64 drop_at_us; /* removed, or its end went out: taken down then (0: not yet) */
 };
 
 struct dead {

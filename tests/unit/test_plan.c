@@ -82,15 +82,21 @@ static const struct support_case {
 	S(R, NULL, NULL, NULL, NULL, EGW_ERR_NOT_SUPPORTED, "room.sfu: rtp is not supported yet (this build has janus)"),
 	S(R, "room", "{\"sfu\": \"janus\", \"url\": \"http://h/janus\", \"room_id\": 1}", NULL, NULL,
 	  EGW_ERR_NOT_SUPPORTED, "source.kind: render is not supported yet"),
+	/* a participant streamed: transcoded, its files too (H.264 + AAC) */
 	S(MIN, "outputs.0", "{\"kind\": \"stream\", \"urls\": [\"rtmp://h/app/s3cr3t\"]}", NULL, NULL,
-	  EGW_ERR_NOT_SUPPORTED, "outputs[0].kind: stream is supported yet for room_composite and "
-	  "track_composite sources only (participant: not yet)"),
+	  EGW_OK, ""),
+	S(MIN, "outputs.1", "{\"kind\": \"file\", \"format\": \"webm\", \"path\": \"b.webm\"}",
+	  "outputs.0", "{\"kind\": \"stream\", \"urls\": [\"rtmp://h/app/s3cr3t\"]}",
+	  EGW_ERR_NOT_SUPPORTED, "outputs[1].format: a composite is encoded once, and webm needs "
+	  "other codecs than outputs[0]; use outputs that share them (mp4, mkv and stream: H.264 "
+	  "and AAC; or webm)"),
+	S(TI, "outputs.0", "{\"kind\": \"stream\", \"urls\": [\"rtmp://h/app/s3cr3t\"]}", NULL, NULL,
+	  EGW_ERR_NOT_SUPPORTED, "outputs[0].kind: stream needs the track's media known at the "
+	  "start: give source.participant and source.media instead of source.track_id"),
 	S(MIN, "outputs.1", "{\"kind\": \"segments\", \"prefix\": \"hls/{egress_id}\"}", NULL, NULL,
-	  EGW_ERR_NOT_SUPPORTED, "outputs[1].kind: segments is supported yet for room_composite "
-	  "and track_composite sources only (participant: not yet)"),
+	  EGW_OK, ""),
 	S(MIN, "outputs.1", "{\"kind\": \"images\", \"prefix\": \"img/{egress_id}\"}", NULL, NULL,
-	  EGW_ERR_NOT_SUPPORTED, "outputs[1].kind: images is supported yet for room_composite "
-	  "and track_composite sources only (participant: not yet)"),
+	  EGW_OK, ""),
 	S(MIN, "storage", "{\"kind\": \"s3\", \"bucket\": \"b\", \"access_key\": \"AK\", \"secret_key\": \"s3cr3t\"}",
 	  NULL, NULL, EGW_ERR_NOT_SUPPORTED, "storage.kind: s3 is not supported yet"),
 	S(MIN, "storage", "{\"kind\": \"azure\", \"account\": \"a\", \"container\": \"c\"}", NULL, NULL,
@@ -141,8 +147,7 @@ static void test_secret_refusal(void)
 	CHECK(parse_mutated2(TC, "source", "{\"kind\": \"participant\", \"participant\": \"s3cr3t\"}",
 			     NULL, NULL, &req, id, err, sizeof(err)) == EGW_OK);
 	CHECK(req && egw_plan_check(req->job, err, sizeof(err)) == EGW_ERR_NOT_SUPPORTED);
-	CHECK_STR(err, "outputs[0].kind: stream is supported yet for room_composite and "
-		       "track_composite sources only (participant: not yet)");
+	CHECK_STR(err, "storage.kind: s3 is not supported yet");
 	CHECK(!strstr(err, "s3cr3t"));
 	egw_request_free(req);
 }

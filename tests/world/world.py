@@ -912,7 +912,7 @@ class World:
         return Publisher(self, display, p, reader, p.egw_name)
 
     # -- RTMP servers
-    def start_nginx(self, name="rtmp", port=1935, ack_window=131072):
+    def start_nginx(self, name="rtmp", port=1935, ack_window=65536):
         """Starts an nginx RTMP server (libnginx-mod-rtmp) on 127.0.0.1:port
         inside the namespace; returns an Nginx. It records every stream it
         receives (record all) into its rec_dir. Application "live" takes
