@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import signal
 import statistics
 import subprocess
@@ -30,6 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("EGW_SOURCE_DIR", ROOT)
 os.environ.setdefault("EGW_BUILD_DIR", os.path.join(ROOT, "build"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+import benchmd  # noqa: E402
 import egwtest  # noqa: E402
 
 CLK = os.sysconf("SC_CLK_TCK")
@@ -203,16 +203,7 @@ def write_markdown(rows, lat, lat_full, run_lat, seconds, prev_lat=None, prev_na
            "participant that received every stream): start median 511 ms through Kafka, "
            "451 ms with `egress run`; steady CPU audio track 0.0175, video track 0.0170, "
            "participant 0.0220.", "", end]
-    path = os.path.join(ROOT, "BENCHMARKS.md")
-    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n"
-    block = "\n".join(md)
-    if begin in text:
-        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda m: block, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    with open(path, "w") as f:
-        f.write(text)
-    print(block)
+    benchmd.write_block(md)
 
 
 def main():

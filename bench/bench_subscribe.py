@@ -30,7 +30,6 @@ import argparse
 import json
 import os
 import queue
-import re
 import statistics
 import subprocess
 import sys
@@ -842,16 +841,7 @@ def write_markdown(results, churns, counts, rounds, seconds, notes, order):
             "%.0f" % (r["cpu"] * 1e6 / r["pps"]) if r["pps"] > 0 else "-", r["janus_cpu"],
             r["load"]))
     md += notes + ["", end]
-    path = os.path.join(ROOT, "BENCHMARKS.md")
-    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n"
-    block = "\n".join(md)
-    if begin in text:
-        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda m: block, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    with open(path, "w") as f:
-        f.write(text)
-    print(block)
+    benchmd.write_block(md)
 
 
 def main():

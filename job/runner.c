@@ -222,10 +222,15 @@ static void on_output_failed(void *opaque, size_t i, egw_err_t err, const char *
 static void on_output_event(void *opaque, size_t i, json_t *details)
 {
 	runner_t *r = opaque;
-	if (!r->done)
-		emit(r, r->active ? "active" : "starting", NULL, details);
-	else
+	/* With every output's state as it is now (a stream's destinations). */
+	json_t *outs;
+	if (r->done) {
 		json_decref(details);
+		return;
+	}
+	outs = r->session ? egw_session_outputs(r->session) : NULL;
+	emit(r, r->active ? "active" : "starting", outs, details);
+	json_decref(outs);
 }
 
 static void on_session_failed(void *opaque, egw_err_t err, const char *message)

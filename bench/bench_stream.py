@@ -1,0 +1,157 @@
+"""Benchmark of live outputs: what a room composite's stream, HLS and
+thumbnail outputs cost beside its file, and its memory while a stream
+destination is frozen.
+
+Measures, in one run on this machine:
+  * the job's CPU-seconds per media-second (a steady window) of a room
+    composite of 2 publishers (grid, 720p30, H.264 + AAC) writing one MP4,
+    and the same with 1 and 3 RTMP destinations (nginx-rtmp servers in the
+    test world), with HLS segments, and with thumbnails every 2 s; the
+    cases taken in turn, round after round; the extra CPU per RTMP
+    destination is (3 destinations - file only) / 3;
+  * the job's resident memory (VmRSS) every 5 s for 60 s after one of its
+    two RTMP servers is frozen (SIGSTOP), with the destination's states.
+Glass-to-RTMP latency is not measured yet. Writes the figures to
+BENCHMARKS.md (between its bench_stream markers) and prints them. Needs
+root (network namespace) and nginx with libnginx-mod-rtmp.
+
+    /usr/bin/python3 bench/bench_stream.py [--rounds N] [--seconds S]
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_composite as bc  # noqa: E402
+import benchmd  # noqa: E402
+from bench_composite import Bench, Failure, Job, Window  # noqa: E402
+
+N = 2
+CASES = ["file", "file + 1 RTMP", "file + 3 RTMP", "file + HLS", "file + thumbnails"]
+
+
+def outputs(case, eid, servers):
+    out = [{"kind": "file", "format": "mp4", "path": eid + ".mp4"}]
+    if "RTMP" in case:
+        k = int(case.split("+ ")[1].split()[0])
+        out.append({"kind": "stream", "urls": [s.url("%s-%d" % (eid, i))
+                                               for i, s in enumerate(servers[:k])]})
+    elif "HLS" in case:
+        out.append({"kind": "segments", "prefix": "hls/" + eid, "segment_s": 4})
+    elif "thumbnails" in case:
+        out.append({"kind": "images", "prefix": "img/" + eid, "every_s": 2})
+    return out
+
+
+def run_case(b, case, servers, tag, seconds, warmup):
+    eid = "EG_%s" % tag
+    job = Job(b, eid, bc.composite_source(), outputs(case, eid, servers), {"preset": "H264_720P_30"})
+    job.wait("active", 30)
+    time.sleep(warmup)
+    win = Window(job.p.pid, b.others(N))
+    time.sleep(seconds)
+    r = win.close()
+    job.stop()
+    return r
+
+
+def vm_rss_mb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def frozen_run(b, servers, seconds=60, step=5):
+    eid = "EG_frozen"
+    job = Job(b, eid, bc.composite_source(),
+              outputs("file + 2 RTMP", eid, servers), {"preset": "H264_720P_30"})
+    job.wait("active", 30)
+    time.sleep(5)
+    samples = [(0, vm_rss_mb(job.p.pid))]
+    servers[1].freeze()
+    t0 = time.time()
+    try:
+        while time.time() - t0 < seconds:
+            time.sleep(step)
+            samples.append((round(time.time() - t0), vm_rss_mb(job.p.pid)))
+    finally:
+        servers[1].thaw()
+    states = []
+    for ev in job.events:
+        d = ev.get("details") or {}
+        if d.get("event") == "stream_state" and ":%d/" % servers[1].port in d.get("url", ""):
+            states.append((round(bc.egwtest.parse_time(ev["time"]) - t0, 1), d["state"]))
+    job.stop()
+    return samples, states
+
+
+def med(v):
+    return statistics.median(v) if v else float("nan")
+
+
+def write_markdown(a, res, samples, states, started):
+    begin, end = "<!-- bench_stream:begin -->", "<!-- bench_stream:end -->"
+    base = [r["cpu"] for r in res["file"]]
+    md = [begin, "", "### Live outputs (`bench/bench_stream.py`)", "",
+          "Run %s UTC on this machine, %d cores, shared; %d rounds, the cases taken in turn; "
+          "steady window %d s opening %d s after the job's first media. Job: `egress run` of a "
+          "`room_composite` of %d synthetic publishers (640x360 30 fps, VP8 and H.264, Opus), "
+          "grid, `H264_720P_30`, one MP4 file, and beside it the output of each case: RTMP "
+          "destinations are nginx-rtmp servers of the test world (recording what they get), "
+          "HLS segments of 4 s, thumbnails every 2 s at the canvas's size."
+          % (started, os.cpu_count(), a.rounds, a.seconds, a.warmup, N), "",
+          "| case | job CPU (cores), median (min-max) | more than the file alone (median of each "
+          "round's difference) | peak RSS MB |", "|---|---|---|---|"]
+    for case in CASES:
+        cpu = [r["cpu"] for r in res[case]]
+        diffs = [r["cpu"] - b["cpu"] for r, b in zip(res[case], res["file"])]
+        md.append("| %s | %.3f (%.3f-%.3f) | %s | %.0f |" % (
+            case, med(cpu), min(cpu), max(cpu),
+            "" if case == "file" else "%+.3f" % med(diffs), med([r["rss"] for r in res[case]])))
+    three = [r["cpu"] - b["cpu"] for r, b in zip(res["file + 3 RTMP"], res["file"])]
+    md += ["", "Extra CPU per RTMP destination: %.4f core (the 3-destination case over the file "
+           "alone, / 3; target: under 0.01). The machine's noise between rounds is of the "
+           "same order: see the ranges." % (med(three) / 3), "",
+           "Memory with one of two RTMP servers frozen (SIGSTOP) for %d s: the job's VmRSS "
+           "(MB) every 5 s from the freeze: %s. The frozen destination's states (s after the "
+           "freeze): %s." % (samples[-1][0], ", ".join("%d s: %.0f" % s for s in samples),
+                             ", ".join("%s %s" % (t, s) for t, s in states) or "none"), "",
+           "Glass-to-RTMP latency: not measured yet.", "", end]
+    benchmd.write_block(md)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=3)
+    a = ap.parse_args()
+    a.pub_size, a.small_size = (640, 360), (320, 180)
+    started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+    res = {c: [] for c in CASES}
+    with bc.world.World("bstream") as w:
+        b = Bench(w, a)
+        servers = [w.start_nginx("n%d" % i, 1935 + i) for i in range(3)]
+        b.ensure(N)
+        for r in range(a.rounds):
+            for i, case in enumerate(CASES):
+                out = run_case(b, case, servers, "r%dc%d" % (r, i), a.seconds, a.warmup)
+                res[case].append(out)
+                print("round %d %-18s cpu %.3f rss %.0f MB machine %.2f"
+                      % (r, case, out["cpu"], out["rss"], out["machine"]), flush=True)
+        samples, states = frozen_run(b, servers)
+        print("frozen: rss %s states %s" % (samples, states), flush=True)
+    write_markdown(a, res, samples, states, started)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Failure as e:
+        print("FAIL: %s" % e)
+        sys.exit(1)
