@@ -2,8 +2,8 @@
  * rtmps:// (FLV: flvmux + rtmp2sink) or srt:// (MPEG-TS: mpegtsmux +
  * srtsink, caller mode).
  *
- *   video_0 -> tee -+-> queue -> h264parse -> mux -> sink   destination 1
- *   audio_0 -> tee -+-> queue ------------->  ^
+ *   video_0 -> h264parse -> tee -+-> queue -> [h264parse] -> mux -> sink   destination 1
+ *   audio_0 ----------------> tee -+-> queue ---------------->  ^
  *                   +-> ... destination 2, 3...
  *
  * Every destination has its own queue (leaky: a destination that falls
@@ -278,6 +278,31 @@ static egw_err_t stream_add_stream(egw_output_t *o, egw_media_t media, const cha
 	snprintf(o->codec[m], sizeof(o->codec[m]), "%s", codec);
 	teesink = gst_element_get_static_pad(o->tee[m], "sink");
 	gst_pad_add_probe(teesink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, end_in, o, NULL);
+	if (!m) {
+		/* H.264 parsed once for every destination, as FLV wants it
+		 * (AVC, whole access units); SRT destinations convert. */
+		GstElement *parse = gst_element_factory_make("h264parse", NULL);
+		GstElement *caps = gst_element_factory_make("capsfilter", NULL);
+		GstCaps *c = gst_caps_from_string("video/x-h264,stream-format=avc,alignment=au");
+		if (!parse || !caps) {
+			gst_caps_unref(c);
+			if (parse)
+				gst_object_unref(gst_object_ref_sink(parse));
+			if (caps)
+				gst_object_unref(gst_object_ref_sink(caps));
+			gst_object_unref(teesink);
+			snprintf(errstr, errstr_size, "GStreamer element h264parse is missing");
+			return EGW_ERR_MEDIA;
+		}
+		g_object_set(caps, "caps", c, NULL);
+		gst_caps_unref(c);
+		gst_bin_add_many(GST_BIN(o->bin), parse, caps, NULL);
+		gst_element_link_many(parse, caps, o->tee[m], NULL);
+		gst_object_unref(teesink);
+		teesink = gst_element_get_static_pad(parse, "sink");
+		gst_element_sync_state_with_parent(parse);
+		gst_element_sync_state_with_parent(caps);
+	}
 	*pad = gst_ghost_pad_new(m ? "audio_0" : "video_0", teesink);
 	gst_object_unref(teesink);
 	gst_pad_set_active(*pad, TRUE);

@@ -164,13 +164,17 @@ egw_err_t egw_stream_dest_build(egw_output_t *o, struct dest *d, char *errstr, s
 			continue;
 		if (!(q = d->q[m] = leaky_queue(d->bin, errstr, errstr_size)))
 			return EGW_ERR_MEDIA;
-		if (!m) {
+		if (!m && d->srt) {
+			/* MPEG-TS: a byte stream, parameter sets before every
+			 * keyframe (what its readers need). */
 			if (!(vparse = make(d->bin, "h264parse", errstr, errstr_size)))
 				return EGW_ERR_MEDIA;
-			/* Parameter sets before every keyframe: what MPEG-TS
-			 * readers need, and harmless in FLV. */
 			g_object_set(vparse, "config-interval", -1, NULL);
 			if (!gst_element_link_many(q, vparse, mux, NULL))
+				goto link;
+		} else if (!m) {
+			/* FLV: AVC, as parsed before the tee */
+			if (!gst_element_link_pads(q, "src", mux, "video"))
 				goto link;
 		} else if (!gst_element_link_pads(q, "src", mux, d->srt ? NULL : "audio")) {
 			goto link; /* (flvmux: by name, its video pad would be tried first) */

@@ -76,9 +76,12 @@ def test():
         done = env.wait("EG_part", "complete", 30)
         rec = a.recordings(KEYS[3])
         expect(len(rec) == 1, "the participant's stream was recorded: %s" % rec)
+        # (A/V precision is checked in the release stage; under the
+        # sanitizers, several times slower, it is not.)
+        sync = [] if egwtest.SANITIZED else ["--max-sync-ms", 40]
         egwtest.check_media(done["outputs"][1]["location"], "--expect-codecs", "h264,aac",
                             "--max-decode-errors", 0, "--expect-color", "ff0000",
-                            "--expect-freq", "440", "--max-sync-ms", 40, "--start", 1)
+                            "--expect-freq", "440", "--start", 1, *sync)
         # (nginx's recordings of the stream measure +20..+70 ms of A/V offset
         # where the file of the same encode has -10: not yet explained, see
         # README's known limits; the recording is checked without it.)
