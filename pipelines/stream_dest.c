@@ -278,6 +278,26 @@ static void retry_free(gpointer p)
 
 static gboolean retry_now(gpointer user);
 
+/* What a failure before the first byte most likely means, from the
+ * sinks' messages (the message itself follows it). */
+static const char *first_failure(const char *why)
+{
+	static const struct {
+		const char *says, *means;
+	} known[] = {
+	        {"'publish' cmd failed",
+	         " (the server refused the stream: its key or application)"},
+	        {"Connection refused", " (nothing listens there)"},
+	        {"resolv", " (unknown host)"},
+	        {"TLS", " (TLS)"},
+	        {"certificate", " (TLS)"},
+	};
+	for (size_t i = 0; why && i < G_N_ELEMENTS(known); i++)
+		if (strstr(why, known[i].says))
+			return known[i].means;
+	return "";
+}
+
 /* The destination dropped (error or stall). */
 void egw_stream_dest_down(egw_output_t *o, struct dest *d, const char *why)
 {
@@ -300,7 +320,8 @@ void egw_stream_dest_down(egw_output_t *o, struct dest *d, const char *why)
 	}
 	if (!d->ever_active) {
 		/* Never streamed (refused key, unknown host, TLS): not retried. */
-		snprintf(errstr, sizeof(errstr), "could not start streaming: %s", why);
+		snprintf(errstr, sizeof(errstr), "could not start streaming%s: %s",
+		         first_failure(why), why);
 		egw_stream_dest_set(o, d, D_FAILED, errstr);
 		egw_stream_check_done(o);
 		return;
