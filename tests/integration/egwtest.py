@@ -258,6 +258,18 @@ def in_order(statuses, expected):
     return compact == expected
 
 
+def in_world(name, run):
+    """Runs run(w) in a World of its own, closed whatever happens; then
+    fails on any sanitizer report its processes left."""
+    w = world.World(name)
+    try:
+        run(w)
+    finally:
+        w.close()
+    if w.sanitizer_found:
+        raise Failure("sanitizer reports:\n" + "\n".join(w.sanitizer_found[:20]))
+
+
 def main(test):
     try:
         test()

@@ -45,13 +45,7 @@ def start(w, spec):
 
 
 def test():
-    w = egwtest.world.World("comp")
-    try:
-        run(w)
-    finally:
-        w.close()
-    if w.sanitizer_found:
-        raise egwtest.Failure("sanitizer reports:\n" + "\n".join(w.sanitizer_found[:20]))
+    egwtest.in_world("comp", run)
 
 
 def run(w):

@@ -17,13 +17,7 @@ from egwtest import expect
 
 
 def test():
-    w = egwtest.world.World("ctrk")
-    try:
-        run(w)
-    finally:
-        w.close()
-    if w.sanitizer_found:
-        raise egwtest.Failure("sanitizer reports:\n" + "\n".join(w.sanitizer_found[:20]))
+    egwtest.in_world("ctrk", run)
 
 
 def job(w, eid, source, fmt, room=1234, **extra):

@@ -33,13 +33,7 @@ def job(w, eid, path="{egress_id}.mkv", **extra):
 
 
 def test():
-    w = egwtest.world.World("life")
-    try:
-        run_all(w)
-    finally:
-        w.close()
-    if w.sanitizer_found:
-        raise egwtest.Failure("sanitizer reports:\n" + "\n".join(w.sanitizer_found[:20]))
+    egwtest.in_world("life", run_all)
 
 
 def run_all(w):

@@ -45,13 +45,7 @@ def read_playlist(path):
 
 
 def test():
-    w = egwtest.world.World("seg")
-    try:
-        run(w)
-    finally:
-        w.close()
-    if w.sanitizer_found:
-        raise egwtest.Failure("sanitizer reports:\n" + "\n".join(w.sanitizer_found[:20]))
+    egwtest.in_world("seg", run)
 
 
 def run(w):

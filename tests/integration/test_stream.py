@@ -28,13 +28,7 @@ KEYS = ["k3y-alpha-7f1c", "k3y-bravo-2d9e", "k3y-charlie-55aa", "k3y-denied-0b0b
 
 
 def test():
-    w = egwtest.world.World("stream")
-    try:
-        run(w)
-    finally:
-        w.close()
-    if w.sanitizer_found:
-        raise egwtest.Failure("sanitizer reports:\n" + "\n".join(w.sanitizer_found[:20]))
+    egwtest.in_world("stream", run)
 
 
 def states(r, url_part):
