@@ -588,6 +588,36 @@ def video_packets(path):
     return out
 
 
+def flash_latencies(b, n, path, tiles, packets, poller):
+    """For every flash frame of every tile (flash_frames) whose bytes were
+    written 2 s or more after the file's first: the time (ms) from the
+    publisher's flash (its `mark` lines; the publisher told by the tile's
+    usual colour) to the file holding the frame's bytes (poller), or None
+    when that publisher flashed not in the 1.9 s before."""
+    marks = {}
+    for i, p in enumerate(b.pubs[:n]):
+        marks[i] = [int(l.split()[1]) / 1e6 for l in p.lines if l.startswith("mark ")]
+    colors = [tuple(int(COLORS[i][k:k + 2], 16) for k in (0, 2, 4)) for i in range(n)]
+    lat = []
+    t_first = poller.samples[0][0] if poller.samples else 0
+    for rises, usual in tiles:
+        who = min(range(n), key=lambda i: sum((a - c) ** 2 for a, c in zip(usual, colors[i])))
+        for k in rises:
+            pos, size = packets[k]
+            t_file = poller.time_of(pos + size)
+            if t_file is None or t_file - t_first < 2:
+                continue
+            before = [m for m in marks[who] if m <= t_file]
+            if not before or t_file - before[-1] > 1.9:
+                # Later than 1.9 s (flashes come every 2 s: a later one
+                # cannot be told from the next) or not a flash at all.
+                print("%s frame %d: no flash of p%02d in the 1.9 s before" % (path, k, who))
+                lat.append(None)
+                continue
+            lat.append((t_file - before[-1]) * 1000)
+    return lat
+
+
 def latency_run(b, n, video_only, seconds, tag):
     """Glass-to-file latencies (ms) of every flash of every publisher seen
     in the composite after its first 2 s (None: no flash of that publisher
@@ -612,27 +642,7 @@ def latency_run(b, n, video_only, seconds, tag):
     tiles, nframes = flash_frames(path, pics, width, height)
     if len(packets) != nframes:
         raise Failure("%s: %d video packets but %d decoded frames" % (path, len(packets), nframes))
-    marks = {}
-    for i, p in enumerate(b.pubs[:n]):
-        marks[i] = [int(l.split()[1]) / 1e6 for l in p.lines if l.startswith("mark ")]
-    colors = [tuple(int(COLORS[i][k:k + 2], 16) for k in (0, 2, 4)) for i in range(n)]
-    lat = []
-    t_first = poller.samples[0][0] if poller.samples else 0
-    for rises, usual in tiles:
-        who = min(range(n), key=lambda i: sum((a - c) ** 2 for a, c in zip(usual, colors[i])))
-        for k in rises:
-            pos, size = packets[k]
-            t_file = poller.time_of(pos + size)
-            if t_file is None or t_file - t_first < 2:
-                continue
-            before = [m for m in marks[who] if m <= t_file]
-            if not before or t_file - before[-1] > 1.9:
-                # Later than 1.9 s (flashes come every 2 s: a later one
-                # cannot be told from the next) or not a flash at all.
-                print("%s frame %d: no flash of p%02d in the 1.9 s before" % (path, k, who))
-                lat.append(None)
-                continue
-            lat.append((t_file - before[-1]) * 1000)
+    lat = flash_latencies(b, n, path, tiles, packets, poller)
     if len(lat) < n * (seconds - 4) // 2 - n:
         raise Failure("%s: only %d flashes found" % (path, len(lat)))
     os.unlink(path)

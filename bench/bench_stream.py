@@ -126,22 +126,8 @@ def glass_to_rtmp(b, servers, seconds=14):
     pics, _, _ = bc.grid_pictures(N, width, height, b.pub_w, b.pub_h)
     packets = bc.video_packets(path)
     tiles, _ = bc.flash_frames(path, pics, width, height)
-    marks = {i: [int(l.split()[1]) / 1e6 for l in p.lines if l.startswith("mark ")]
-             for i, p in enumerate(b.pubs[:N])}
-    colors = [tuple(int(bc.COLORS[i][k:k + 2], 16) for k in (0, 2, 4)) for i in range(N)]
-    lat = []
-    t_first = poller.samples[0][0] if poller.samples else 0
-    for rises, usual in tiles:
-        who = min(range(N), key=lambda i: sum((a - c) ** 2 for a, c in zip(usual, colors[i])))
-        for k in rises:
-            pos, size = packets[k]
-            t_file = poller.time_of(pos + size)
-            if t_file is None or t_file - t_first < 2:
-                continue
-            before = [m for m in marks[who] if m <= t_file]
-            if before and t_file - before[-1] <= 1.9:
-                lat.append((t_file - before[-1]) * 1000)
-    return lat
+    lat = bc.flash_latencies(b, N, path, tiles, packets, poller)
+    return [v for v in lat if v is not None]
 
 
 def med(v):
