@@ -275,7 +275,6 @@ static egw_err_t stream_add_stream(egw_output_t *o, egw_media_t media, const cha
 	}
 	g_object_set(o->tee[m], "allow-not-linked", TRUE, NULL);
 	gst_bin_add(GST_BIN(o->bin), o->tee[m]);
-	snprintf(o->codec[m], sizeof(o->codec[m]), "%s", codec);
 	teesink = gst_element_get_static_pad(o->tee[m], "sink");
 	gst_pad_add_probe(teesink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, end_in, o, NULL);
 	if (!m) {

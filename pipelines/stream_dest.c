@@ -11,11 +11,10 @@
 
 /* ---- streaming threads ---- */
 
-struct note {
+/* A destination's sink saw the end: which one, and which build of it. */
+struct eos_note {
 	guint id, gen;
-	int what; /* NOTE_* */
 };
-enum { NOTE_EOS = 1 };
 
 /* Its end went out: done (or, removed, gone). */
 static void dest_end_out(egw_output_t *o, struct dest *d)
@@ -72,10 +71,9 @@ static GstPadProbeReturn sink_in(GstPad *pad, GstPadProbeInfo *info, gpointer us
 	if (info->type & (GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST)) {
 		g_atomic_int_inc(&d->rendered); /* (mpegtsmux pushes lists) */
 	} else if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS) {
-		struct note *n = g_new0(struct note, 1);
+		struct eos_note *n = g_new0(struct eos_note, 1);
 		n->id = d->id;
 		n->gen = d->gen;
-		n->what = NOTE_EOS;
 		egw_life_invoke(d->o->life, on_note, n, g_free);
 	}
 	return GST_PAD_PROBE_OK;
@@ -463,9 +461,9 @@ void egw_stream_watch_dest(egw_output_t *o, struct dest *d, gint64 now)
 static void on_note(void *target, void *data)
 {
 	egw_output_t *o = target;
-	struct note *n = data;
+	struct eos_note *n = data;
 	struct dest *d = egw_stream_dest_by_id(o, n->id);
-	if (!d || n->gen != d->gen || n->what != NOTE_EOS || !d->bin)
+	if (!d || n->gen != d->gen || !d->bin)
 		return;
 	if (d->srt) { /* its end went out; SRT needs a moment to send it */
 		d->drop_at_us = g_get_monotonic_time() + SRT_LINGER_US;

@@ -73,9 +73,8 @@ struct egw_output {
 	egw_life_t *life;
 	GstElement *bin;
 	GstElement *tee[2]; /* video, audio; NULL when the egress has none */
-	char codec[2][16];
-	GPtrArray *dests; /* struct dest */
-	GSList *dead;     /* struct dead: bins taken down, kept a while */
+	GPtrArray *dests;   /* struct dest */
+	GSList *dead;       /* struct dead: bins taken down, kept a while */
 	guint next_id;
 	int window_s;
 	guint watch, end_timer;
