@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/log.h"
 #include "contract/request_int.h"
@@ -142,6 +143,11 @@ static json_t *redact_member(const char *name, json_t *v)
 		}
 		return out;
 	}
+	/* A websocket output's URL (it may carry a token anywhere). */
+	if (json_is_string(v) && !strcmp(name, "url") &&
+	    (!strncasecmp(json_string_value(v), "ws://", 5) ||
+	     !strncasecmp(json_string_value(v), "wss://", 6)))
+		return reduce_stream_url(json_string_value(v));
 	return redact_value(v);
 }
 

@@ -14,7 +14,8 @@
 const char *const egw_job_source_kinds[] = {
 	"track", "participant", "track_composite", "room_composite", "render", NULL,
 };
-const char *const egw_job_output_kinds[] = {"file", "stream", "segments", "images", NULL};
+const char *const egw_job_output_kinds[] = {"file",   "stream",    "segments",
+                                            "images", "websocket", NULL};
 const char *const egw_job_formats[] = {"mp4", "mkv", "webm", "ogg", NULL};
 const char *const egw_job_storage_kinds[] = {"local", "s3", "gcs", "azure", NULL};
 const char *const egw_job_layouts[] = {"grid", "speaker", "screenshare", "single-speaker", NULL};

@@ -34,6 +34,7 @@ typedef enum egw_output_kind {
 	EGW_OUTPUT_STREAM,
 	EGW_OUTPUT_SEGMENTS,
 	EGW_OUTPUT_IMAGES,
+	EGW_OUTPUT_WEBSOCKET,
 } egw_output_kind_t;
 
 typedef enum egw_file_format {
@@ -60,12 +61,15 @@ typedef struct egw_output {
 	/* stream: secret (stream keys) */
 	char **urls;
 	size_t n_urls;
-	int reconnect_window_s; /* 0: the default (30) */
+	int reconnect_window_s; /* 0: the default (30); also websocket */
 	/* segments */
 	char *prefix; /* also images */
 	int segment_s;
 	/* images */
 	int every_s, width, height;
+	/* websocket: url is secret (it may carry a token); PCM rate, channels */
+	char *url;
+	int sample_rate, channels;
 } egw_output_t;
 
 typedef struct egw_encoding {

@@ -266,14 +266,20 @@ static const egw_json_field_t encoding_fields[] = {
 	EGW_F_ENUM("speed_preset", 0, speed_presets, egw_encoding_t, speed_preset),
 };
 
+static int sample_rate_ok(json_int_t rate)
+{
+	for (size_t i = 0; i < N(sample_rates); i++)
+		if (rate == sample_rates[i])
+			return 1;
+	return 0;
+}
+
 static egw_err_t check_sample_rate(const json_t *v, egw_encoding_t *enc, char *errstr,
 				   size_t errstr_size)
 {
-	for (size_t i = 0; v && i < N(sample_rates); i++) {
-		if (json_integer_value(v) == sample_rates[i]) {
-			enc->audio_sample_rate = sample_rates[i];
-			return EGW_OK;
-		}
+	if (v && sample_rate_ok(json_integer_value(v))) {
+		enc->audio_sample_rate = (int)json_integer_value(v);
+		return EGW_OK;
 	}
 	return v ? invalid(errstr, errstr_size, "encoding", "audio_sample_rate",
 			   "must be one of 8000, 12000, 16000, 24000, 32000, 44100, 48000")
@@ -333,11 +339,18 @@ static const egw_json_field_t images_fields[] = {
 	EGW_F_INT("width", 16, 7680, egw_output_t, width),
 	EGW_F_INT("height", 16, 4320, egw_output_t, height),
 };
+static const egw_json_field_t websocket_fields[] = {
+	EGW_F_STR("url", REQ, EGW_JOB_URL_MAX, egw_output_t, url),
+	{.name = "sample_rate", .types = EGW_JSON_T_INT | EGW_JSON_T_NULL},
+	EGW_F_INT("channels", 1, 2, egw_output_t, channels),
+	EGW_F_INT("reconnect_window_s", 1, 3600, egw_output_t, reconnect_window_s),
+};
 static const field_table_t output_tables[] = {
 	[EGW_OUTPUT_FILE] = TABLE(file_fields),
 	[EGW_OUTPUT_STREAM] = TABLE(stream_fields),
 	[EGW_OUTPUT_SEGMENTS] = TABLE(segments_fields),
 	[EGW_OUTPUT_IMAGES] = TABLE(images_fields),
+	[EGW_OUTPUT_WEBSOCKET] = TABLE(websocket_fields),
 };
 
 /* Expands tmpl once (at time 0) so that a template that can never work fails
@@ -361,6 +374,31 @@ static egw_err_t default_path(egw_output_t *out, char *errstr, size_t errstr_siz
 	if (!out->path)
 		egw_json_seterr(errstr, errstr_size, "outputs", NULL, "out of memory");
 	return out->path ? EGW_OK : EGW_ERR_NOMEM;
+}
+
+/* The URL is a secret: messages name the field only. */
+static egw_err_t websocket_output(const json_t *obj, const char *path, egw_output_t *out,
+				  char *errstr, size_t errstr_size)
+{
+	static const char *const ws_schemes[] = {"ws", "wss", NULL};
+	const json_t *rate = egw_json_get(obj, "sample_rate");
+
+	if (!egw_job_url_ok(out->url, ws_schemes)) {
+		egw_json_seterr(errstr, errstr_size, path, "url",
+				"must be a ws:// or wss:// URL with a host");
+		return EGW_ERR_INVALID_REQUEST;
+	}
+	out->sample_rate = 48000;
+	if (rate && !sample_rate_ok(json_integer_value(rate))) {
+		egw_json_seterr(errstr, errstr_size, path, "sample_rate",
+				"must be one of 8000, 12000, 16000, 24000, 32000, 44100, 48000");
+		return EGW_ERR_INVALID_REQUEST;
+	}
+	if (rate)
+		out->sample_rate = (int)json_integer_value(rate);
+	out->channels = out->channels ? out->channels : 1;
+	out->reconnect_window_s = out->reconnect_window_s ? out->reconnect_window_s : 30;
+	return EGW_OK;
 }
 
 static egw_err_t parse_output(const json_t *obj, const char *path, const egw_job_t *job,
@@ -396,6 +434,8 @@ static egw_err_t parse_output(const json_t *obj, const char *path, const egw_job
 	case EGW_OUTPUT_IMAGES:
 		out->every_s = out->every_s ? out->every_s : 10;
 		return check_template(job, out->prefix, path, "prefix", errstr, errstr_size);
+	case EGW_OUTPUT_WEBSOCKET:
+		return websocket_output(obj, path, out, errstr, errstr_size);
 	}
 	return EGW_ERR_INTERNAL;
 }
@@ -574,6 +614,7 @@ static void free_output(egw_output_t *out)
 	free(out->path);
 	egw_job_free_strv(out->urls, out->n_urls);
 	free(out->prefix);
+	free(out->url);
 }
 
 void egw_job_free(egw_job_t *job)

@@ -47,8 +47,9 @@ static unsigned media_of(const egw_job_t *job)
 
 /* Does the egress decode and encode? Composites always; a participant or
  * a track when it has an output other than files (a live stream, segments
- * or images take H.264 and AAC, whatever was published): then its files
- * are encoded too (one encode for all outputs). */
+ * or images take H.264 and AAC, a websocket decoded audio, whatever was
+ * published): then its files are encoded too (one encode for all
+ * outputs). */
 static int transcodes(const egw_job_t *job)
 {
 	if (job->source.kind == EGW_SOURCE_ROOM_COMPOSITE ||
@@ -184,6 +185,19 @@ egw_err_t egw_plan_build(const egw_job_t *job, const egw_job_settings_t *st, tim
 				.fd = -1,
 				.urls = job->outputs[i].urls,
 				.n_urls = job->outputs[i].n_urls,
+				.reconnect_window_s = job->outputs[i].reconnect_window_s,
+			};
+			p->media.n_outputs++;
+			continue;
+		}
+		if (job->outputs[i].kind == EGW_OUTPUT_WEBSOCKET) {
+			*op = (egw_output_plan_t){
+				.name = p->names[i],
+				.kind = "websocket",
+				.fd = -1,
+				.url = job->outputs[i].url,
+				.sample_rate = job->outputs[i].sample_rate,
+				.channels = job->outputs[i].channels,
 				.reconnect_window_s = job->outputs[i].reconnect_window_s,
 			};
 			p->media.n_outputs++;

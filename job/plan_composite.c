@@ -104,6 +104,17 @@ static egw_err_t choose_codecs(const egw_job_t *job, egw_encode_plan_t *enc, cha
 		const char *v = video && fc ? fc->video : NULL;
 		const char *a = audio && fc ? (p && p->audio ? p->audio : fc->audio) : NULL;
 		const char *field = out->kind == EGW_OUTPUT_FILE ? "format" : "kind";
+		if (out->kind == EGW_OUTPUT_WEBSOCKET) { /* the mix, decoded */
+			if (!audio) {
+				snprintf(errstr, errstr_size,
+				         "outputs[%zu].kind: a websocket sends audio, and this "
+				         "egress records video only",
+				         i);
+				return EGW_ERR_INVALID_REQUEST;
+			}
+			enc->pcm = 1;
+			continue;
+		}
 		if (out->kind == EGW_OUTPUT_IMAGES && !video) {
 			snprintf(errstr, errstr_size,
 			         "outputs[%zu].kind: images need video, and this egress records "
@@ -226,6 +237,9 @@ egw_err_t egw_plan_composite(const egw_job_t *job, egw_media_plan_t *media,
 		return err;
 	media->graph = EGW_GRAPH_COMPOSITE;
 	media_wanted(job, &audio, &video);
+	/* What no output takes is not subscribed (a websocket alone: audio). */
+	video = video && media->encode.video_codec;
+	audio = audio && (media->encode.audio_codec || media->encode.pcm);
 	*filter = (egw_source_filter_t){
 	        .media = (audio ? EGW_SOURCE_AUDIO : 0) | (video ? EGW_SOURCE_VIDEO : 0),
 	};

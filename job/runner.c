@@ -283,6 +283,10 @@ static void start_absent(runner_t *r)
 static void src_participant(void *opaque, const egw_participant_t *p, int present)
 {
 	runner_t *r = opaque;
+	if (r->session)
+		egw_session_room_event(r->session,
+				       present ? "participant_joined" : "participant_left", p->name,
+				       NULL);
 	if (r->active && !r->stopping)
 		emit(r, "active", NULL,
 		     detail(present ? "participant_published" : "participant_unpublished",

@@ -85,13 +85,48 @@ static void level_report_free(gpointer p)
 	g_free(lr);
 }
 
+/* Muted: what a muted browser microphone sends (digital silence), or
+ * nothing, for this long; quiet rooms are far louder than EGW_MUTE_DB. */
+#define EGW_MUTE_DB (-80.0)
+#define EGW_MUTE_MS 1000
+
+static void tell_mute(struct input *in, int muted)
+{
+	in->muted = muted;
+	EGW_LOG(in->g->log_id, INFO, "%s %s", in->track_id, muted ? "muted" : "unmuted");
+	egw_session_room_event(in->g->s, muted ? "muted" : "unmuted", in->participant,
+	                       in->track_id);
+}
+
 static void on_level(void *target, void *data)
 {
 	struct composite *g = target;
 	struct level_report *lr = data;
+	gint64 now_ms = g_get_monotonic_time() / 1000;
+	struct input *in = g_hash_table_lookup(g->inputs, lr->track_id);
+
 	if (g->comp)
-		egw_compositor_audio_level(g->comp, lr->track_id, lr->db,
-		                           (uint64_t)(g_get_monotonic_time() / 1000));
+		egw_compositor_audio_level(g->comp, lr->track_id, lr->db, (uint64_t)now_ms);
+	if (!in || (lr->db <= EGW_MUTE_DB && in->heard_ms))
+		return; /* silent (counted from its first data) */
+	in->heard_ms = now_ms;
+	if (in->muted && lr->db > EGW_MUTE_DB)
+		tell_mute(in, 0);
+}
+
+void egw_composite_check_mutes(struct composite *g)
+{
+	gint64 now_ms = g_get_monotonic_time() / 1000;
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, g->inputs);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		struct input *in = v;
+		if (in->media == EGW_MEDIA_AUDIO && !in->muted && in->heard_ms &&
+		    now_ms - in->heard_ms >= EGW_MUTE_MS)
+			tell_mute(in, 1);
+	}
 }
 
 static GstPadProbeReturn level_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
@@ -321,6 +356,7 @@ egw_err_t egw_composite_input_new(struct composite *g, const egw_track_t *t, str
 	in = g_new0(struct input, 1);
 	in->g = g;
 	in->track_id = g_strdup(t->id);
+	in->participant = g_strdup(t->participant.name);
 	in->media = t->media;
 	snprintf(in->codec, sizeof(in->codec), "%s", t->codec);
 	err = EGW_ERR_MEDIA;
@@ -389,6 +425,7 @@ void egw_composite_input_free(struct input *in)
 	if (in->sinkpad)
 		gst_object_unref(in->sinkpad);
 	g_free(in->track_id);
+	g_free(in->participant);
 	g_free(in);
 }
 

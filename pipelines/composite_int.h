@@ -39,6 +39,9 @@ struct input {
 	int pic_w, pic_h;  /* video: the decoded picture's size, 0 before caps */
 	int cropped[4];    /* video: the crop set on crop (left, right, top, bottom) */
 	GstElement *pan;   /* audio: audiopanorama */
+	char *participant; /* display name */
+	gint64 heard_ms;   /* audio: when it last carried sound (monotonic), 0: no data yet */
+	int muted;         /* audio: silent for EGW_MUTE_MS (composite_input.c) */
 	/* audio level, streaming thread only */
 	double sum_sq;
 	guint64 n_samples;
@@ -106,6 +109,10 @@ void egw_composite_guard_pad(GstPad *pad);
 void egw_composite_input_fit(struct input *in);
 /* Scaling and fitting of a compositor pad (video inputs, placeholders). */
 void egw_composite_video_pad(GstPad *mixpad);
+/* Main context, every tick: an audio input that carried only silence (or
+ * nothing) for EGW_MUTE_MS is "muted", and "unmuted" at its next sound;
+ * both told to the session's outputs (egw_session_room_event). */
+void egw_composite_check_mutes(struct composite *g);
 /* Can this build decode codec? */
 int egw_composite_decodes(const char *codec);
 

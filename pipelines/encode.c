@@ -41,6 +41,8 @@ void egw_encode_defaults(egw_encode_plan_t *p)
 		if (!p->speed_preset)
 			p->speed_preset = "veryfast";
 	}
+	if (p->pcm && !p->sample_rate)
+		p->sample_rate = 48000;
 	if (p->audio_codec) {
 		if (!p->audio_kbps)
 			p->audio_kbps = 128;

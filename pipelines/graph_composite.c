@@ -179,6 +179,7 @@ static gboolean on_tick(gpointer user)
 {
 	refresh(user, 0);
 	egw_composite_check_gate(user);
+	egw_composite_check_mutes(user);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -338,6 +339,55 @@ static GstElement *mixer(struct composite *g, egw_media_t media, char *errstr, s
 	return m;
 }
 
+/* audiomixer -> gate -> tee -> the mix as it is ("pcm", for outputs that
+ * take raw audio) and, when something takes it encoded, -> encoder. The
+ * tee's branches run in the mixer's thread, as the encoder alone does;
+ * each output has its own queue after the session's tee. */
+static egw_err_t add_pcm_stream(struct composite *g, char *errstr, size_t errstr_size)
+{
+	GstElement *tee = add(g, "tee", errstr, errstr_size);
+	GstPad *mixsrc, *teepad = NULL, *sink = NULL, *src = NULL;
+	egw_err_t err = EGW_ERR_MEDIA;
+
+	if (!tee)
+		return EGW_ERR_MEDIA;
+	g_object_set(tee, "allow-not-linked", TRUE, NULL);
+	mixsrc = gst_element_get_static_pad(g->amix, "src");
+	egw_composite_gate(g, mixsrc);
+	gst_object_unref(mixsrc);
+	if (!gst_element_link(g->amix, tee)) {
+		snprintf(errstr, errstr_size, "cannot link the audio mix to its branches");
+		return EGW_ERR_MEDIA;
+	}
+	if (g->enc.audio_codec) {
+		if ((err = egw_encode_build(g->bin, &g->enc, EGW_MEDIA_AUDIO, &sink, &src, errstr,
+		                            errstr_size)))
+			goto out;
+		teepad = gst_element_request_pad_simple(tee, "src_%u");
+		if (!teepad || gst_pad_link(teepad, sink) != GST_PAD_LINK_OK) {
+			snprintf(errstr, errstr_size, "cannot link the audio mix to its encoder");
+			err = EGW_ERR_MEDIA;
+			goto out;
+		}
+		if ((err = egw_session_add_stream(g->s, EGW_MEDIA_AUDIO, g->enc.audio_codec, src,
+		                                  errstr, errstr_size)))
+			goto out;
+		gst_object_unref(teepad);
+	}
+	teepad = gst_element_request_pad_simple(tee, "src_%u");
+	err = teepad ? egw_session_add_stream(g->s, EGW_MEDIA_AUDIO, "pcm", teepad, errstr,
+	                                      errstr_size)
+	             : EGW_ERR_MEDIA;
+out:
+	if (teepad)
+		gst_object_unref(teepad);
+	if (sink)
+		gst_object_unref(sink);
+	if (src)
+		gst_object_unref(src);
+	return err;
+}
+
 static egw_err_t build(struct composite *g, char *errstr, size_t errstr_size)
 {
 	egw_err_t err;
@@ -349,10 +399,12 @@ static egw_err_t build(struct composite *g, char *errstr, size_t errstr_size)
 		if ((err = add_output_stream(g, g->vmix, EGW_MEDIA_VIDEO, errstr, errstr_size)))
 			return err;
 	}
-	if (g->enc.audio_codec) {
+	if (g->enc.audio_codec || g->enc.pcm) {
 		if (!(g->amix = mixer(g, EGW_MEDIA_AUDIO, errstr, errstr_size)) ||
 		    !(g->abg = pacer(g, g->amix, EGW_MEDIA_AUDIO, errstr, errstr_size)))
 			return EGW_ERR_MEDIA;
+		if (g->enc.pcm)
+			return add_pcm_stream(g, errstr, errstr_size);
 		if ((err = add_output_stream(g, g->amix, EGW_MEDIA_AUDIO, errstr, errstr_size)))
 			return err;
 	}
@@ -418,7 +470,9 @@ static egw_graph_t *cg_create(egw_session_t *s, GstBin *bin, const egw_media_pla
 		        g->enc.audio_codec ? g->enc.audio_codec : "none",
 		        g->track_mode ? " (one picture on the canvas)" : "");
 	else
-		EGW_LOG(g->log_id, INFO, "mixing audio only, %s", g->enc.audio_codec);
+		EGW_LOG(g->log_id, INFO, "mixing audio only, %s%s",
+		        g->enc.audio_codec ? g->enc.audio_codec : "decoded",
+		        g->enc.audio_codec && g->enc.pcm ? " and decoded" : "");
 	return (egw_graph_t *)g;
 fail:
 	cg_free((egw_graph_t *)g);

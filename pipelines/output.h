@@ -31,6 +31,9 @@ typedef struct egw_output_events {
 
 typedef struct egw_output_ops {
 	const char *kind;
+	/* Takes decoded audio (streams of codec "pcm") and nothing else;
+	 * 0: takes encoded streams and never "pcm". */
+	int pcm;
 	/* Builds the output's bin (not yet in a pipeline). ev/opaque stay
 	 * valid for the output's life. */
 	egw_output_t *(*create)(const egw_output_plan_t *plan, const char *log_id,
@@ -62,6 +65,10 @@ typedef struct egw_output_ops {
 	/* An element message from inside the output's bin (NULL: not
 	 * wanted). */
 	void (*message)(egw_output_t *o, GstMessage *msg);
+	/* Something happened in the room (egw_session_room_event); NULL:
+	 * not wanted. */
+	void (*room_event)(egw_output_t *o, const char *event, const char *participant,
+			   const char *track_id);
 	/* Its entry in status events ("outputs"): kind, location, size... */
 	json_t *(*describe)(egw_output_t *o, double duration_s);
 	void (*free)(egw_output_t *o);
@@ -73,5 +80,6 @@ extern const egw_output_ops_t egw_output_file;
 extern const egw_output_ops_t egw_output_stream;
 extern const egw_output_ops_t egw_output_segments;
 extern const egw_output_ops_t egw_output_images;
+extern const egw_output_ops_t egw_output_websocket;
 
 #endif

@@ -172,7 +172,8 @@ const egw_output_ops_t egw_output_file = {
 const egw_output_ops_t *egw_output_find(const char *kind)
 {
 	static const egw_output_ops_t *const outputs[] = {&egw_output_file, &egw_output_stream,
-							  &egw_output_segments, &egw_output_images};
+							  &egw_output_segments, &egw_output_images,
+							  &egw_output_websocket};
 	for (size_t i = 0; kind && i < G_N_ELEMENTS(outputs); i++)
 		if (!strcmp(outputs[i]->kind, kind))
 			return outputs[i];

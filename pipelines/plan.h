@@ -23,6 +23,9 @@ typedef struct egw_encode_plan {
 	int video_kbps, keyframe_s;
 	const char *speed_preset; /* x264's, e.g. "veryfast" */
 	int audio_kbps, sample_rate;
+	/* Also hand the mix on decoded (codec "pcm"), for outputs that take
+	 * raw audio (websocket); audio_codec may then be NULL. */
+	int pcm;
 } egw_encode_plan_t;
 
 /* What a composite shows and mixes (compositor/compositor.h). */
@@ -52,8 +55,10 @@ typedef struct egw_output_plan {
 	int fd;               /* file: where to write, created by the job */
 	const char *location; /* file: where it is, as reported */
 	char *const *urls;    /* stream: destinations (secret: they hold keys) */
+	const char *url;      /* websocket: where (secret: it may hold a token) */
+	int sample_rate, channels; /* websocket: the PCM it sends */
 	size_t n_urls;
-	int reconnect_window_s; /* stream: how long a lost destination is retried */
+	int reconnect_window_s; /* stream, websocket: how long a lost one is retried */
 	int segment_s;          /* segments: target length (location: the playlist) */
 	int every_s;            /* images: cadence (location: the first image) */
 	int width, height;      /* images: size, 0 = the canvas's */

@@ -223,6 +223,8 @@ static egw_err_t feed_output(egw_session_t *s, struct out *o, GstElement *tee, e
 	GstElement *q = NULL;
 	egw_err_t err;
 
+	if (!strcmp(codec, "pcm") != !!o->ops->pcm)
+		return EGW_OK; /* decoded audio goes only where it is wanted */
 	if ((err = o->ops->add_stream(o->o, media, codec, &opad, errstr, errstr_size)))
 		return err;
 	if (!opad)
@@ -293,6 +295,14 @@ egw_err_t egw_session_add_stream(egw_session_t *s, egw_media_t media, const char
 	gst_object_unref(teesink);
 	gst_element_sync_state_with_parent(tee);
 	return err;
+}
+
+void egw_session_room_event(egw_session_t *s, const char *event, const char *participant,
+			    const char *track_id)
+{
+	for (size_t i = 0; i < s->n_outs; i++)
+		if (!s->outs[i].failed && s->outs[i].ops->room_event)
+			s->outs[i].ops->room_event(s->outs[i].o, event, participant, track_id);
 }
 
 int egw_session_anchor_video(const egw_session_t *s)

@@ -61,6 +61,13 @@ egw_err_t egw_session_update_stream(egw_session_t *s, char *const *add, size_t n
 				    char *const *remove, size_t n_remove, char *errstr,
 				    size_t errstr_size);
 
+/* Tells the outputs that want it (websocket text frames) what happened
+ * in the room: event "muted" / "unmuted" (an audio track carried only
+ * silence for a second / sound again), "participant_joined" /
+ * "participant_left"; track_id NULL for participant events. */
+void egw_session_room_event(egw_session_t *s, const char *event, const char *participant,
+			    const char *track_id);
+
 /* Ends every stream; finished() follows. */
 void egw_session_finish(egw_session_t *s);
 /* Stops the pipeline (every element to NULL, downstream first); after

@@ -221,6 +221,29 @@ static void test_composites(void)
 	egw_request_free(req2);
 }
 
+static void test_websocket(void)
+{
+	egw_request_t *req = NULL;
+	char id[EGW_EGRESS_ID_MAX + 1], err[512];
+	egw_err_t rc = parse_mutated2(P, "outputs.1",
+	                              "{\"kind\": \"websocket\", \"url\": \"wss://asr.example.test/"
+	                              "v1?token=s3cr3t\", \"sample_rate\": 16000}",
+	                              "outputs.2", "{\"kind\": \"websocket\", \"url\": \"ws://a/\", "
+	                              "\"channels\": 2, \"reconnect_window_s\": 5}",
+	                              &req, id, err, sizeof(err));
+
+	CHECK(rc == EGW_OK && req && req->job->n_outputs == 3);
+	if (rc || !req)
+		return;
+	CHECK(req->job->outputs[1].kind == EGW_OUTPUT_WEBSOCKET);
+	CHECK_STR(req->job->outputs[1].url, "wss://asr.example.test/v1?token=s3cr3t");
+	CHECK(req->job->outputs[1].sample_rate == 16000 && req->job->outputs[1].channels == 1);
+	CHECK(req->job->outputs[1].reconnect_window_s == 30);
+	CHECK(req->job->outputs[2].sample_rate == 48000 && req->job->outputs[2].channels == 2);
+	CHECK(req->job->outputs[2].reconnect_window_s == 5);
+	egw_request_free(req);
+}
+
 static void test_control(void)
 {
 	egw_request_t *stop = parse_ok(STOP), *ul = parse_ok(UL), *us = parse_ok(US), *custom = NULL;
@@ -364,6 +387,10 @@ static void test_secrets(void)
 		CHECK(strstr(err, fields[i]) == err);
 		CHECK(strstr(err, SECRET_MARK) == NULL);
 	}
+	snprintf(value, sizeof(value), "{\"kind\": \"websocket\", \"url\": \"http://%s\"}",
+	         SECRET_MARK);
+	CHECK(parse_mutated(P, "outputs.0", value, id, err, sizeof(err)) == EGW_ERR_INVALID_REQUEST);
+	CHECK(strstr(err, "outputs[0].url: ") == err && !strstr(err, SECRET_MARK));
 	CHECK(parse_mutated(TC, "storage.session_token", "[\"s3cr3t\"]", id, err, sizeof(err)) != EGW_OK);
 	CHECK(strstr(err, "storage.session_token: must be a string") && !strstr(err, SECRET_MARK));
 }
@@ -375,6 +402,7 @@ int main(void)
 	test_track_composite();
 	test_composites();
 	test_control();
+	test_websocket();
 	test_lenient();
 	test_bad_requests();
 	test_bad_text();
