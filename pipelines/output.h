@@ -47,8 +47,8 @@ typedef struct egw_output_ops {
 	egw_err_t (*add_stream)(egw_output_t *o, egw_media_t media, const char *codec,
 				GstPad **pad, char *errstr, size_t errstr_size);
 	/* The element whose sink pad sees everything the output writes (for
-	 * first-byte and end detection); NULL: the output reports both
-	 * through its events. */
+	 * first-byte and end detection); NULL (or no such op): the output
+	 * reports both through its events. */
 	GstElement *(*sink)(egw_output_t *o);
 	/* An error was posted from inside the output's bin: 1 when the output
 	 * dealt with it (one destination of several reconnects or fails) and

@@ -316,6 +316,17 @@ static void ws_free(egw_output_t *o)
 	g_free(o);
 }
 
+/* The URL as logs and events show it: scheme and host only (a token may
+ * be anywhere in the path or the query). */
+static void shown_url(const char *url, char *out, size_t out_size)
+{
+	char *sep, *end;
+
+	egw_log_redact_url(url, out, out_size);
+	if ((sep = strstr(out, "://")) && *(end = sep + 3 + strcspn(sep + 3, "/?#")))
+		snprintf(end, out_size - (size_t)(end - out), "/***");
+}
+
 static egw_output_t *ws_create(const egw_output_plan_t *plan, const char *log_id,
                                const egw_output_events_t *ev, void *opaque, char *errstr,
                                size_t errstr_size)
@@ -330,7 +341,7 @@ static egw_output_t *ws_create(const egw_output_plan_t *plan, const char *log_id
 	o->name = g_strdup(plan->name);
 	o->log_id = g_strdup(log_id ? log_id : "");
 	o->url = g_strdup(plan->url);
-	egw_log_redact_url(plan->url, o->shown, sizeof(o->shown));
+	shown_url(plan->url, o->shown, sizeof(o->shown));
 	o->rate = plan->sample_rate > 0 ? plan->sample_rate : 48000;
 	o->channels = plan->channels > 0 ? plan->channels : 1;
 	o->window_s = plan->reconnect_window_s > 0 ? plan->reconnect_window_s : 30;

@@ -407,7 +407,7 @@ static egw_err_t add_output(egw_session_t *s, size_t i, char *errstr, size_t err
 		snprintf(errstr, errstr_size, "%s: cannot add it to the pipeline", op->name);
 		return EGW_ERR_MEDIA;
 	}
-	if (!o->ops->sink(o->o))
+	if (!o->ops->sink || !o->ops->sink(o->o))
 		return EGW_OK; /* it reports its first byte and its end itself */
 	pad = gst_element_get_static_pad(o->ops->sink(o->o), "sink");
 	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, first_buffer_probe, o, NULL);

@@ -923,6 +923,14 @@ class World:
         n.start()
         return n
 
+    # -- WebSocket receivers
+    def start_ws_receiver(self, name="ws", port=8765, reject=0, tls=None):
+        """Starts a WebSocket server on 127.0.0.1:port inside the namespace
+        that records what it receives (ws_world.WsReceiver). reject: answer
+        every handshake with that HTTP status; tls: (cert, key) for wss."""
+        from ws_world import WsReceiver
+        return WsReceiver(self, name, port, reject, tls).start()
+
     # -- teardown
     def close(self, grace=3.0):
         """Kills every process (SIGTERM, SIGKILL after `grace` s), makes sure
