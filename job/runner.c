@@ -8,6 +8,7 @@
  * source leave the room (a frozen SFU never costs a file). */
 #include "job/runner.h"
 
+#include <gio/gio.h>
 #include <glib-unix.h>
 #include <malloc.h>
 #include <gst/gst.h>
@@ -481,6 +482,25 @@ static gboolean on_duration(gpointer user)
 	return G_SOURCE_REMOVE;
 }
 
+/* tls_ca_file: the CAs every TLS connection of this process trusts (GIO's
+ * default database: rtmp2sink's and the websocket client's connections). */
+static egw_err_t trust_tls(const char *path, char *errstr, size_t errstr_size)
+{
+	GError *gerr = NULL;
+	GTlsDatabase *db;
+
+	if (!path || !*path)
+		return EGW_OK;
+	if (!(db = g_tls_file_database_new(path, &gerr))) {
+		snprintf(errstr, errstr_size, "tls_ca_file %s: %s", path, gerr->message);
+		g_error_free(gerr);
+		return EGW_ERR_INTERNAL;
+	}
+	g_tls_backend_set_default_database(g_tls_backend_get_default(), db);
+	g_object_unref(db);
+	return EGW_OK;
+}
+
 static int start(runner_t *r, double duration_s)
 {
 	static const egw_session_events_t sev = {on_first_media, on_output_failed,
@@ -494,7 +514,8 @@ static int start(runner_t *r, double duration_s)
 	if (r->job->webhook.url)
 		EGW_LOG(r->status.egress_id, WARN, "webhook delivery is not implemented yet; status "
 						   "events go to the status topic only");
-	if ((err = egw_plan_build(r->job, r->st, time(NULL), &r->plan, errstr, sizeof(errstr))) ||
+	if ((err = trust_tls(r->st->tls_ca_file, errstr, sizeof(errstr))) ||
+	    (err = egw_plan_build(r->job, r->st, time(NULL), &r->plan, errstr, sizeof(errstr))) ||
 	    !(r->session = egw_session_new(&r->plan->media, &sev, r, &err, errstr, sizeof(errstr))) ||
 	    (err = egw_session_play(r->session, errstr, sizeof(errstr))))
 		goto fail;

@@ -16,6 +16,7 @@ typedef struct egw_job_settings {
 	int empty_room_timeout_s;
 	int sfu_timeout_ms;       /* one signalling request */
 	int stop_grace_s;         /* finalising after a stop */
+	const char *tls_ca_file;  /* CAs trusted by destinations' TLS; NULL or "": the system's */
 } egw_job_settings_t;
 
 #endif

@@ -80,6 +80,10 @@ static const struct conf_prop {
         I(empty_room_timeout_s, 300, 1, 86400,
           "Default `limits.empty_room_timeout_s`: stop when the source is absent this long."),
         I(sfu_timeout_ms, 10000, 100, 120000, "Timeout of one SFU signalling request."),
+        S(tls_ca_file, 0, "",
+          "PEM file of the certificate authorities that TLS connections of jobs to their "
+          "destinations (`rtmps://` streams, `wss://` websockets) trust, instead of the "
+          "system's: for ingest servers with a private CA. Empty: the system's trust store."),
         I(stop_grace_s, 10, 1, 600,
           "After a stop, how long a job may take to finalise its files before it is killed."),
         I(start_max_age_s, 300, 0, 7 * 86400,

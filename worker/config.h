@@ -27,6 +27,7 @@ typedef struct egw_config {
 	int max_duration_s;
 	int empty_room_timeout_s;
 	int sfu_timeout_ms;
+	char *tls_ca_file; /* "" : the system's trust store */
 	int stop_grace_s;
 	int log_level;      /* egw_log_level_t: 0 error, 1 warn, 2 info, 3 debug */
 	int log_format;     /* 0 text, 1 json */

@@ -238,6 +238,7 @@ static int cmd_run(const egw_config_t *cfg, const struct cli *cli)
 	        .empty_room_timeout_s = cfg->empty_room_timeout_s,
 	        .sfu_timeout_ms = cfg->sfu_timeout_ms,
 	        .stop_grace_s = cfg->stop_grace_s,
+	        .tls_ca_file = cfg->tls_ca_file,
 	};
 	return egw_runner_main(&js, cli->job_path, cli->duration, cli->lifeline);
 }

@@ -912,14 +912,26 @@ class World:
         return Publisher(self, display, p, reader, p.egw_name)
 
     # -- RTMP servers
-    def start_nginx(self, name="rtmp", port=1935, ack_window=65536):
+    def make_cert(self, name, host="127.0.0.1"):
+        """A self-signed certificate for host (an IP address), made with
+        openssl in the run directory: (cert path, key path)."""
+        cert = os.path.join(self.dir, name + ".crt")
+        key = os.path.join(self.dir, name + ".key")
+        _sh(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", "/CN=" + host, "-addext", "subjectAltName=IP:" + host,
+             "-keyout", key, "-out", cert], timeout=60)
+        return cert, key
+
+    def start_nginx(self, name="rtmp", port=1935, ack_window=65536, tls=None):
         """Starts an nginx RTMP server (libnginx-mod-rtmp) on 127.0.0.1:port
         inside the namespace; returns an Nginx. It records every stream it
         receives (record all) into its rec_dir. Application "live" takes
         any stream; "deny" refuses every publish (on_publish answers 403).
         ack_window: the RTMP acknowledgement window it asks for (a small one
-        lets a sender notice a frozen server within seconds)."""
-        n = Nginx(self, name, port, ack_window)
+        lets a sender notice a frozen server within seconds). tls: (port,
+        cert, key): also an RTMPS front on 127.0.0.1:port (nginx's stream
+        module ends TLS and passes the bytes on to the RTMP port)."""
+        n = Nginx(self, name, port, ack_window, tls)
         n.start()
         return n
 
@@ -1002,6 +1014,18 @@ class World:
 
 
 NGINX_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
+NGINX_STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
+
+NGINX_TLS_FRONT = """
+stream {
+    server {
+        listen 127.0.0.1:%(tls_port)d ssl;
+        ssl_certificate %(cert)s;
+        ssl_certificate_key %(key)s;
+        proxy_pass 127.0.0.1:%(port)d;
+    }
+}
+"""
 
 NGINX_CONF = """daemon off;
 master_process off;
@@ -1009,6 +1033,7 @@ worker_processes 1;
 pid %(dir)s/nginx.pid;
 error_log %(dir)s/error.log info;
 load_module %(module)s;
+%(stream_module)s
 events { worker_connections 128; }
 http {
     access_log off;
@@ -1041,20 +1066,32 @@ class Nginx:
     """One nginx RTMP server of a World (see World.start_nginx). stop(),
     kill(), freeze()/thaw() and start() again on the same port."""
 
-    def __init__(self, world, name, port, ack_window):
+    def __init__(self, world, name, port, ack_window, tls=None):
         self.world, self.name, self.port = world, name, port
+        self.tls_port = tls[0] if tls else None
         self.dir = os.path.join(world.dir, "nginx-" + name)
         self.rec_dir = os.path.join(self.dir, "rec")
         os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
         os.makedirs(self.rec_dir, exist_ok=True)
         self.conf = os.path.join(self.dir, "nginx.conf")
         with open(self.conf, "w") as f:
+            stream_module, stream = "", ""
+            if tls:
+                if not os.path.exists(NGINX_STREAM_MODULE):
+                    raise WorldError("%s missing (apt install libnginx-mod-stream)"
+                                     % NGINX_STREAM_MODULE)
+                stream_module = "load_module %s;" % NGINX_STREAM_MODULE
+                stream = NGINX_TLS_FRONT % {"tls_port": tls[0], "cert": tls[1], "key": tls[2],
+                                            "port": port}
             f.write(NGINX_CONF % {"dir": self.dir, "module": NGINX_MODULE, "port": port,
-                                  "http_port": port + 10000, "ack_window": ack_window})
+                                  "http_port": port + 10000, "ack_window": ack_window,
+                                  "stream_module": stream_module} + stream)
         world.add_log("nginx-" + name, os.path.join(self.dir, "error.log"))
         self.proc = None
 
-    def url(self, stream, app="live"):
+    def url(self, stream, app="live", tls=False):
+        if tls:
+            return "rtmps://127.0.0.1:%d/%s/%s" % (self.tls_port, app, stream)
         return "rtmp://127.0.0.1:%d/%s/%s" % (self.port, app, stream)
 
     def start(self, timeout=5):
