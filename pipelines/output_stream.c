@@ -193,6 +193,8 @@ static void stream_free(egw_output_t *o)
 	g_slist_free(o->dead);
 	if (o->dests)
 		g_ptr_array_free(o->dests, TRUE);
+	if (o->video_in)
+		gst_object_unref(o->video_in);
 	if (o->bin)
 		gst_object_unref(o->bin);
 	g_free(o->name);
@@ -307,6 +309,8 @@ static egw_err_t stream_add_stream(egw_output_t *o, egw_media_t media, const cha
 	gst_pad_set_active(*pad, TRUE);
 	gst_element_add_pad(o->bin, *pad);
 	gst_object_ref(*pad); /* the caller's reference */
+	if (!m)
+		o->video_in = gst_object_ref(*pad);
 	gst_element_sync_state_with_parent(o->tee[m]);
 	return EGW_OK;
 }

@@ -34,7 +34,7 @@
 #define PING_EVERY_US (2 * G_USEC_PER_SEC)
 #define PONG_STALE_US (6 * G_USEC_PER_SEC)
 #define PULL_WAIT_NS (50 * GST_MSECOND)
-#define TEXTS_MAX 256     /* room events waiting for a connection */
+#define TEXTS_MAX 256       /* room events waiting for a connection */
 #define APPSINK_BUFFERS 200 /* about 2 s of the mixer's 10 ms buffers */
 
 enum ws_state { WS_CONNECTING, WS_ACTIVE, WS_RECONNECTING, WS_FAILED, WS_COMPLETE };
@@ -127,8 +127,8 @@ static void on_report(void *target, void *data)
 struct link {
 	egw_output_t *o;
 	egw_ws_t *ws;
-	int streamed;           /* it was connected once */
-	int given_up;           /* failed: only drains until the end */
+	int streamed; /* it was connected once */
+	int given_up; /* failed: only drains until the end */
 	gint64 lost_at, next_try, last_ping, last_pong;
 	unsigned pongs, attempt;
 	guint64 bytes;
@@ -370,8 +370,8 @@ static egw_output_t *ws_create(const egw_output_plan_t *plan, const char *log_id
 	g_object_set(els[2], "caps", caps, NULL);
 	gst_caps_unref(caps);
 	o->sink = els[3];
-	g_object_set(o->sink, "sync", FALSE, "async", FALSE, "max-buffers", APPSINK_BUFFERS,
-	             "drop", TRUE, "emit-signals", FALSE, NULL);
+	g_object_set(o->sink, "sync", FALSE, "async", FALSE, "max-buffers", APPSINK_BUFFERS, "drop",
+	             TRUE, "emit-signals", FALSE, NULL);
 	pad = gst_element_get_static_pad(els[0], "sink");
 	gst_element_add_pad(o->bin, gst_ghost_pad_new("audio", pad));
 	gst_object_unref(pad);
@@ -383,8 +383,8 @@ static GstElement *ws_bin(egw_output_t *o)
 	return o->bin;
 }
 
-static egw_err_t ws_add_stream(egw_output_t *o, egw_media_t media, const char *codec,
-                               GstPad **pad, char *errstr, size_t errstr_size)
+static egw_err_t ws_add_stream(egw_output_t *o, egw_media_t media, const char *codec, GstPad **pad,
+                               char *errstr, size_t errstr_size)
 {
 	(void)codec;
 	(void)errstr;
@@ -434,8 +434,9 @@ static json_t *ws_describe(egw_output_t *o, double duration_s)
 	                      (json_int_t)o->bytes, "duration_s",
 	                      (double)(gint64)(duration_s * 1000) / 1000.0);
 	if (o->error[0] && (o->state == WS_FAILED || o->state == WS_RECONNECTING))
-		json_object_set_new(j, "error",
-		                    json_pack("{s:s, s:s}", "code", "io_error", "message", o->error));
+		json_object_set_new(
+		        j, "error",
+		        json_pack("{s:s, s:s}", "code", "io_error", "message", o->error));
 	return j;
 }
 

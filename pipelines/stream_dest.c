@@ -65,6 +65,71 @@ static GstPadProbeReturn audio_in(GstPad *pad, GstPadProbeInfo *info, gpointer u
 	return GST_PAD_PROBE_OK;
 }
 
+#define RTMP_CHUNK 4096
+
+/* A destination whose first tag is this late restamps its tags. */
+#define RESTAMP_FROM_MS 1000
+
+/* FLV tag timestamps: 24 bits at bytes 4-6, their upper 8 bits at 7. */
+static guint64 tag_time(const guint8 *h)
+{
+	return ((guint64)h[7] << 24) | ((guint64)h[4] << 16) | ((guint64)h[5] << 8) | h[6];
+}
+
+/* The shared muxer stamps its tags from its own start; a destination that
+ * joined later (reconnected, added) starts its own at 0 instead: its tags
+ * are copied with their timestamps moved back (a copy of each tag, about
+ * 0.4 MB/s at 3 Mbit/s; the first destinations take them as they are). */
+static GstBuffer *restamp(GstBuffer *in, guint64 base_ms)
+{
+	GstBuffer *out = gst_buffer_copy_deep(in);
+	GstMapInfo map;
+
+	gst_buffer_unref(in);
+	if (!gst_buffer_map(out, &map, GST_MAP_READWRITE))
+		return out;
+	if (map.size >= 11) {
+		guint64 t = tag_time(map.data);
+		t = t > base_ms ? t - base_ms : 0;
+		map.data[4] = (guint8)(t >> 16);
+		map.data[5] = (guint8)(t >> 8);
+		map.data[6] = (guint8)t;
+		map.data[7] = (guint8)(t >> 24);
+	}
+	gst_buffer_unmap(out, &map);
+	return out;
+}
+
+/* RTMP: the shared FLV stream into the destination's queue. It starts on
+ * a video keyframe tag (the muxer's headers reach rtmp2sink in its caps). */
+static GstPadProbeReturn flv_in(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	struct dest *d = user;
+	GstBuffer *b;
+	guint8 h[11];
+
+	if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+		if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS)
+			g_atomic_int_set(&d->eos_in, 1);
+		return GST_PAD_PROBE_OK;
+	}
+	b = GST_PAD_PROBE_INFO_BUFFER(info);
+	if (gst_buffer_extract(b, 0, h, sizeof(h)) < sizeof(h))
+		return GST_PAD_PROBE_DROP; /* the FLV header: rtmp2sink drops it anyway */
+	if (!g_atomic_int_get(&d->started)) {
+		int want = d->o->tee[0] ? 9 /* video */ : 8 /* audio */;
+		if ((h[0] & 0x1f) != want || GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DELTA_UNIT))
+			return GST_PAD_PROBE_DROP;
+		/* From the muxer's start: as they are (no copies). */
+		d->ts_base_ms = tag_time(h) >= RESTAMP_FROM_MS ? tag_time(h) : 0;
+		g_atomic_int_set(&d->started, 1);
+	}
+	g_atomic_int_inc(&d->entered);
+	if (d->ts_base_ms)
+		GST_PAD_PROBE_INFO_DATA(info) = restamp(b, d->ts_base_ms);
+	return GST_PAD_PROBE_OK;
+}
+
 static GstPadProbeReturn sink_in(GstPad *pad, GstPadProbeInfo *info, gpointer user)
 {
 	struct dest *d = user;
@@ -101,68 +166,89 @@ static GstElement *leaky_queue(GstElement *bin, char *errstr, size_t errstr_size
 	return q;
 }
 
-/* Links tee m to the destination's queue (through a ghost pad of its bin). */
-static int feed(egw_output_t *o, struct dest *d, int m)
+/* Links tee to the destination's queue m (through a ghost pad of its
+ * bin), with probe on the queue's input. */
+static int feed(struct dest *d, int m, GstElement *tee, GstPadProbeCallback probe)
 {
 	GstPad *sink = gst_element_get_static_pad(d->q[m], "sink");
 	GstPad *ghost = gst_ghost_pad_new(m ? "audio" : "video", sink);
 	int ok;
 
 	gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
-	                  m ? audio_in : video_in, d, NULL);
+	                  probe, d, NULL);
 	gst_object_unref(sink);
 	gst_pad_set_active(ghost, TRUE);
 	gst_element_add_pad(d->bin, ghost);
-	ok = (d->feed[m] = gst_element_request_pad_simple(o->tee[m], "src_%u")) &&
+	d->fed_by[m] = tee;
+	ok = (d->feed[m] = gst_element_request_pad_simple(tee, "src_%u")) &&
 	     gst_pad_link(d->feed[m], ghost) == GST_PAD_LINK_OK;
 	return ok;
 }
 
-/* Asks the encoder for a keyframe (upstream, through the tee) so a
- * destination that (re)starts on one does not wait for the next. */
-static void ask_keyframe(struct dest *d)
+/* Asks the encoder for a keyframe (upstream from the output's video pad)
+ * so a destination that (re)starts on one does not wait for the next. */
+static void ask_keyframe(egw_output_t *o)
 {
-	if (d->feed[0])
-		gst_pad_send_event(d->feed[0], gst_video_event_new_upstream_force_key_unit(
-		                                       GST_CLOCK_TIME_NONE, TRUE, 0));
+	if (o->video_in)
+		gst_pad_push_event(o->video_in, gst_video_event_new_upstream_force_key_unit(
+		                                        GST_CLOCK_TIME_NONE, TRUE, 0));
 }
 
-egw_err_t egw_stream_dest_build(egw_output_t *o, struct dest *d, char *errstr, size_t errstr_size)
+/* The muxer every RTMP destination shares (see stream_int.h): FLV is
+ * muxed once whatever the number of destinations. */
+static egw_err_t flv_ensure(egw_output_t *o, char *errstr, size_t errstr_size)
 {
-	GstElement *mux, *vparse = NULL, *q;
-	GstPad *pad;
+	GstElement *mux, *tee;
 
-	d->bin = gst_bin_new(NULL);
-	gst_bin_add(GST_BIN(o->bin), d->bin);
-	if (!(mux = make(d->bin, d->srt ? "mpegtsmux" : "flvmux", errstr, errstr_size)) ||
-	    !(d->sink = make(d->bin, d->srt ? "srtsink" : "rtmp2sink", errstr, errstr_size)))
+	if (o->flv_tee)
+		return EGW_OK;
+	if (!(mux = make(o->bin, "flvmux", errstr, errstr_size)) ||
+	    !(tee = make(o->bin, "tee", errstr, errstr_size)))
 		return EGW_ERR_MEDIA;
-	if (d->srt) {
-		g_object_set(mux, "alignment", 7, NULL); /* whole UDP payloads */
-		g_object_set(d->sink, "uri", d->url, "auto-reconnect", FALSE, NULL);
-	} else {
-		g_object_set(mux, "streamable", TRUE, NULL);
-		g_object_set(d->sink, "location", d->url, NULL);
-	}
-	g_object_set(d->sink, "sync", FALSE, "async", FALSE, NULL);
-	d->gen++;
-	d->drop_at_us = 0;
-	g_atomic_int_set(&d->started, o->tee[0] ? 0 : 1);
-	g_atomic_int_set(&d->eos_in, 0);
-	g_atomic_int_set(&d->entered, 0);
-	g_atomic_int_set(&d->rendered, 0);
-	d->seen_entered = d->seen_rendered = 0;
-	d->rendered_at_us = g_get_monotonic_time();
-	d->acked = 0;
-	d->acked_at_us = d->rendered_at_us;
-	if (!gst_element_link(mux, d->sink))
+	g_object_set(mux, "streamable", TRUE, NULL);
+	g_object_set(tee, "allow-not-linked", TRUE, NULL);
+	if (!gst_element_link(mux, tee))
 		goto link;
+	gst_element_sync_state_with_parent(tee);
+	gst_element_sync_state_with_parent(mux);
+	for (int m = 0; m < 2; m++) {
+		GstPad *from, *to;
+		int ok;
+		if (!o->tee[m])
+			continue;
+		from = gst_element_request_pad_simple(o->tee[m], "src_%u");
+		/* (by name: linking by caps, its video pad would be tried first) */
+		to = gst_element_request_pad_simple(mux, m ? "audio" : "video");
+		ok = from && to && gst_pad_link(from, to) == GST_PAD_LINK_OK;
+		if (from)
+			gst_object_unref(from);
+		if (to)
+			gst_object_unref(to);
+		if (!ok)
+			goto link;
+	}
+	o->flv_mux = mux;
+	o->flv_tee = tee;
+	return EGW_OK;
+link:
+	snprintf(errstr, errstr_size, "cannot link the FLV muxer of the RTMP destinations");
+	return EGW_ERR_MEDIA;
+}
+
+/* SRT: its own queues and MPEG-TS muxer, from the output's tees. */
+static egw_err_t build_srt(egw_output_t *o, struct dest *d, char *errstr, size_t errstr_size)
+{
+	GstElement *mux = make(d->bin, "mpegtsmux", errstr, errstr_size), *vparse, *q;
+
+	if (!mux || !gst_element_link(mux, d->sink))
+		goto link;
+	g_object_set(mux, "alignment", 7, NULL); /* whole UDP payloads */
 	for (int m = 0; m < 2; m++) {
 		if (!o->tee[m])
 			continue;
 		if (!(q = d->q[m] = leaky_queue(d->bin, errstr, errstr_size)))
 			return EGW_ERR_MEDIA;
-		if (!m && d->srt) {
+		if (!m) {
 			/* MPEG-TS: a byte stream, parameter sets before every
 			 * keyframe (what its readers need). */
 			if (!(vparse = make(d->bin, "h264parse", errstr, errstr_size)))
@@ -170,13 +256,51 @@ egw_err_t egw_stream_dest_build(egw_output_t *o, struct dest *d, char *errstr, s
 			g_object_set(vparse, "config-interval", -1, NULL);
 			if (!gst_element_link_many(q, vparse, mux, NULL))
 				goto link;
-		} else if (!m) {
-			/* FLV: AVC, as parsed before the tee */
-			if (!gst_element_link_pads(q, "src", mux, "video"))
-				goto link;
-		} else if (!gst_element_link_pads(q, "src", mux, d->srt ? NULL : "audio")) {
-			goto link; /* (flvmux: by name, its video pad would be tried first) */
+		} else if (!gst_element_link(q, mux)) {
+			goto link;
 		}
+	}
+	return EGW_OK;
+link:
+	snprintf(errstr, errstr_size, "cannot link the SRT destination");
+	return EGW_ERR_MEDIA;
+}
+
+egw_err_t egw_stream_dest_build(egw_output_t *o, struct dest *d, char *errstr, size_t errstr_size)
+{
+	GstPad *pad;
+	egw_err_t err;
+
+	if (!d->srt && (err = flv_ensure(o, errstr, errstr_size)))
+		return err;
+	d->bin = gst_bin_new(NULL);
+	gst_bin_add(GST_BIN(o->bin), d->bin);
+	if (!(d->sink = make(d->bin, d->srt ? "srtsink" : "rtmp2sink", errstr, errstr_size)))
+		return EGW_ERR_MEDIA;
+	if (d->srt)
+		g_object_set(d->sink, "uri", d->url, "auto-reconnect", FALSE, NULL);
+	else /* RTMP chunks of 4 KiB (rtmp2sink's default, 128 bytes, the
+	      * protocol's initial size, takes about a third more CPU) */
+		g_object_set(d->sink, "location", d->url, "chunk-size", RTMP_CHUNK, NULL);
+	g_object_set(d->sink, "sync", FALSE, "async", FALSE, NULL);
+	d->gen++;
+	d->ts_base_ms = 0;
+	g_atomic_int_set(&d->started, d->srt && !o->tee[0]);
+	d->drop_at_us = 0;
+	g_atomic_int_set(&d->eos_in, 0);
+	g_atomic_int_set(&d->entered, 0);
+	g_atomic_int_set(&d->rendered, 0);
+	d->seen_entered = d->seen_rendered = 0;
+	d->rendered_at_us = g_get_monotonic_time();
+	d->acked = 0;
+	d->acked_at_us = d->rendered_at_us;
+	if (d->srt) {
+		if ((err = build_srt(o, d, errstr, errstr_size)))
+			return err;
+	} else if (!(d->q[0] = leaky_queue(d->bin, errstr, errstr_size))) {
+		return EGW_ERR_MEDIA;
+	} else if (!gst_element_link(d->q[0], d->sink)) {
+		goto link;
 	}
 	pad = gst_element_get_static_pad(d->sink, "sink");
 	gst_pad_add_probe(pad,
@@ -186,10 +310,12 @@ egw_err_t egw_stream_dest_build(egw_output_t *o, struct dest *d, char *errstr, s
 	gst_object_unref(pad);
 	/* Running before the tees feed it. */
 	gst_element_sync_state_with_parent(d->bin);
-	for (int m = 0; m < 2; m++)
-		if (o->tee[m] && !feed(o, d, m))
+	if (!d->srt && !feed(d, 0, o->flv_tee, flv_in))
+		goto link;
+	for (int m = 0; d->srt && m < 2; m++)
+		if (o->tee[m] && !feed(d, m, o->tee[m], m ? audio_in : video_in))
 			goto link;
-	ask_keyframe(d);
+	ask_keyframe(o);
 	return EGW_OK;
 link:
 	snprintf(errstr, errstr_size, "cannot link the %s destination", d->srt ? "SRT" : "RTMP");
@@ -209,9 +335,10 @@ static void unfeed(egw_output_t *o, struct dest *d)
 			gst_pad_unlink(d->feed[m], peer);
 			gst_object_unref(peer);
 		}
-		gst_element_release_request_pad(o->tee[m], d->feed[m]);
+		gst_element_release_request_pad(d->fed_by[m], d->feed[m]);
 		gst_object_unref(d->feed[m]);
 		d->feed[m] = NULL;
+		d->fed_by[m] = NULL;
 	}
 }
 

@@ -40,8 +40,11 @@ struct dest {
 	char shown[SHOWN_MAX];
 	int srt;
 	dest_state_t state;
-	GstElement *bin, *sink, *q[2]; /* queues: video, audio */
-	GstPad *feed[2];               /* tee request pads: video, audio */
+	/* RTMP: q[0] takes the shared FLV stream; SRT: q[0] video, q[1] audio */
+	GstElement *bin, *sink, *q[2];
+	GstPad *feed[2];        /* tee request pads feeding q[] */
+	GstElement *fed_by[2];  /* ... of these tees */
+	guint64 ts_base_ms;     /* RTMP: its tags are restamped from here (streaming) */
 	int ever_active;
 	gint64 down_since_us;
 	guint retry;
@@ -73,6 +76,10 @@ struct egw_output {
 	egw_life_t *life;
 	GstElement *bin;
 	GstElement *tee[2]; /* video, audio; NULL when the egress has none */
+	GstPad *video_in;   /* the output's video pad: keyframe requests go up it */
+	/* RTMP destinations share one muxer: tee[] -> flvmux -> flv_tee ->
+	 * each destination's queue (built with the first RTMP destination). */
+	GstElement *flv_mux, *flv_tee;
 	GPtrArray *dests;   /* struct dest */
 	GSList *dead;       /* struct dead: bins taken down, kept a while */
 	guint next_id;

@@ -49,7 +49,8 @@ static int read_head(egw_ws_t *ws, GCancellable *cancel, char **head, char *why,
 		if ((end = strstr((char *)ws->rbuf, "\r\n\r\n")))
 			break;
 		if (ws->rlen >= HEAD_MAX) {
-			snprintf(why, why_size, "the server's answer is not HTTP (no end of its head)");
+			snprintf(why, why_size,
+			         "the server's answer is not HTTP (no end of its head)");
 			return -1;
 		}
 		n = g_input_stream_read(ws->in, ws->rbuf + ws->rlen, HEAD_MAX - ws->rlen, cancel,
@@ -250,9 +251,10 @@ void egw_ws_close(egw_ws_t *ws, int wait_ms, GCancellable *cancel)
 
 	if (!ws)
 		return;
-	if (wait_ms >= 0 && !egw_ws_send(ws, EGW_WS_CLOSE, normal, sizeof(normal), cancel, why, sizeof(why)))
-		while (g_get_monotonic_time() < until && !egw_ws_read(ws, &pongs, cancel, why,
-		                                                      sizeof(why)))
+	if (wait_ms >= 0 &&
+	    !egw_ws_send(ws, EGW_WS_CLOSE, normal, sizeof(normal), cancel, why, sizeof(why)))
+		while (g_get_monotonic_time() < until &&
+		       !egw_ws_read(ws, &pongs, cancel, why, sizeof(why)))
 			g_usleep(20 * 1000);
 	ws_free(ws);
 }

@@ -41,7 +41,8 @@ char *egw_ws_request(const char *host_port, const char *path_query, const char *
 static char *header_value(const char *head, const char *name)
 {
 	size_t nlen = strlen(name);
-	for (const char *line = strstr(head, "\r\n"); line && line[2]; line = strstr(line + 2, "\r\n")) {
+	for (const char *line = strstr(head, "\r\n"); line && line[2];
+	     line = strstr(line + 2, "\r\n")) {
 		const char *h = line + 2;
 		if (!strncasecmp(h, name, nlen) && h[nlen] == ':') {
 			const char *v = h + nlen + 1, *end = strstr(v, "\r\n");

@@ -1,7 +1,10 @@
 """Live stream outputs of a room composite, with `egress run`, against real
-nginx RTMP servers (libnginx-mod-rtmp, recording what they receive):
-  * one composite streamed to three RTMP servers and a file at once: every
-    recording and the file decode without errors and show the participants;
+nginx RTMP servers (libnginx-mod-rtmp, recording what they receive) and an
+SRT listener (GStreamer's srtsrc):
+  * one composite streamed to three RTMP servers, an SRT listener and a
+    file at once: every recording and the file decode without errors and
+    show the participants; the SRT capture and the untouched RTMP server's
+    recording are as long as the file (within 0.5 s);
   * a server killed mid-stream and started again: its destination says
     `reconnecting`, then `active` again within 5 s of the server's return,
     and the server records a second stream; the file has no gap;
@@ -24,7 +27,8 @@ from egwtest import expect
 # others (and under ASan) on two cores.
 SMALL = {"width": 640, "height": 360, "fps": 25}
 
-KEYS = ["k3y-alpha-7f1c", "k3y-bravo-2d9e", "k3y-charlie-55aa", "k3y-denied-0b0b"]
+KEYS = ["k3y-alpha-7f1c", "k3y-bravo-2d9e", "k3y-charlie-55aa", "k3y-denied-0b0b",
+        "k3y-srt-delta-6e6e"]
 
 
 def test():
@@ -57,6 +61,12 @@ def run(w):
     env = {"EGRESS_STORAGE_DIR": out, "EGRESS_STOP_GRACE_S": 20}
     w.start_janus()
     servers = [w.start_nginx("a", 1935), w.start_nginx("b", 1936), w.start_nginx("c", 1937)]
+    ts = os.path.join(w.dir, "srt.ts")
+    # (a receive latency of 1 s: on a loaded machine the default 125 ms
+    # drops packets that come late, and the capture has holes)
+    w.run(["gst-launch-1.0", "-q", "srtsrc", "uri=srt://127.0.0.1:7001?mode=listener",
+           "latency=1000", "!", "filesink", "buffer-mode=unbuffered", "location=" + ts],
+          name="srt-listener")
     red = w.start_publisher("red", color="ff0000", freq=440, video="vp8")
     blue = w.start_publisher("blue", color="0000ff", freq=660, video="h264")
     red.wait_for("webrtcup", 30)
@@ -64,16 +74,18 @@ def run(w):
 
     urls = [s.url(k) for s, k in zip(servers, KEYS)]
     denied = servers[0].url(KEYS[3], app="deny")
+    srt = "srt://127.0.0.1:7001?streamid=" + KEYS[4]
     req = {"type": "start", "egress_id": "EG_live",
            "room": {"sfu": "janus", "url": w.janus_url, "room_id": 1234},
            "source": {"kind": "room_composite", "layout": "grid"},
            "encoding": SMALL,
-           "outputs": [{"kind": "stream", "urls": urls + [denied], "reconnect_window_s": 12},
+           "outputs": [{"kind": "stream", "urls": urls + [denied, srt], "reconnect_window_s": 12},
                        {"kind": "file", "format": "mkv", "path": "{egress_id}.mkv"}]}
     r = egwtest.Run(w, "live", req, env, ["--duration", "45"])
     r.wait("active", 60)
     t_active = time.time()
-    for u in ("127.0.0.1:1935/live", "127.0.0.1:1936/live", "127.0.0.1:1937/live"):
+    for u in ("127.0.0.1:1935/live", "127.0.0.1:1936/live", "127.0.0.1:1937/live",
+              "127.0.0.1:7001"):
         wait_state(r, u, "active", 10)
 
     # The refused key: failed, never retried, named (not its key).
@@ -111,10 +123,11 @@ def run(w):
     outs = done["outputs"]
     stream = [o for o in outs if o["kind"] == "stream"][0]
     by_url = {d["url"]: d for d in stream["destinations"]}
-    expect(len(by_url) == 4, "four destinations reported: %s" % stream)
-    final = {u.split("/")[2]: d["state"] for u, d in by_url.items() if "/live" in u}
+    expect(len(by_url) == 5, "five destinations reported: %s" % stream)
+    final = {u.split("/")[2]: d["state"] for u, d in by_url.items() if "/deny" not in u}
     expect(final == {"127.0.0.1:1935": "complete", "127.0.0.1:1936": "complete",
-                     "127.0.0.1:1937": "failed"}, "final states: %s" % by_url)
+                     "127.0.0.1:1937": "failed", "127.0.0.1:7001": "complete"},
+           "final states: %s" % by_url)
     r.exit()
 
     # What the servers recorded, and the file.
@@ -130,6 +143,11 @@ def run(w):
     expect(abs(rep_a["duration"] - file_s) < 0.5,
            "a's recording is as long as the file: %.2f s vs %.2f s"
            % (rep_a["duration"], file_s))
+    rep_srt = egwtest.check_media(ts, "--expect-codecs", "h264,aac", "--max-decode-errors", 0,
+                                  "--expect-freq", "440,660", "--start", 2)
+    expect(abs(rep_srt["duration"] - file_s) < 0.5,
+           "the SRT capture is as long as the file: %.2f s vs %.2f s"
+           % (rep_srt["duration"], file_s))
     b = servers[1].recordings(KEYS[1])
     expect(len(b) == 2, "b recorded two streams (before the kill and after): %s" % b)
     for path in b:

@@ -18,10 +18,13 @@ static void test_handshake(void)
 	CHECK_STR(accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 
 	req = egw_ws_request("asr.example.test:8443", "/v1/listen?lang=en", KEY);
-	CHECK(g_str_has_prefix(req, "GET /v1/listen?lang=en HTTP/1.1\r\nHost: asr.example.test:8443\r\n"));
-	CHECK(strstr(req, "\r\nUpgrade: websocket\r\n") && strstr(req, "\r\nConnection: Upgrade\r\n"));
+	CHECK(g_str_has_prefix(
+	        req, "GET /v1/listen?lang=en HTTP/1.1\r\nHost: asr.example.test:8443\r\n"));
+	CHECK(strstr(req, "\r\nUpgrade: websocket\r\n") &&
+	      strstr(req, "\r\nConnection: Upgrade\r\n"));
 	CHECK(strstr(req, "\r\nSec-WebSocket-Key: " KEY "\r\n"));
-	CHECK(strstr(req, "\r\nSec-WebSocket-Version: 13\r\n") && g_str_has_suffix(req, "\r\n\r\n"));
+	CHECK(strstr(req, "\r\nSec-WebSocket-Version: 13\r\n") &&
+	      g_str_has_suffix(req, "\r\n\r\n"));
 	g_free(req);
 
 	CHECK(egw_ws_check_response("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
@@ -41,15 +44,16 @@ static void test_handshake(void)
 	                            "Connection: Upgrade\r\n\r\n",
 	                            KEY, &status, why, sizeof(why)) == -1);
 	CHECK_STR(why, "the server switched to another protocol than WebSocket");
-	CHECK(egw_ws_check_response("SSH-2.0-OpenSSH\r\n\r\n", KEY, &status, why, sizeof(why)) == -1);
+	CHECK(egw_ws_check_response("SSH-2.0-OpenSSH\r\n\r\n", KEY, &status, why, sizeof(why)) ==
+	      -1);
 	CHECK(status == 0);
 }
 
 static void test_frames(void)
 {
 	/* 5.7: a single-frame masked text message "Hello" */
-	static const uint8_t masked_hello[] = {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f,
-	                                       0x9f, 0x4d, 0x51, 0x58};
+	static const uint8_t masked_hello[] = {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d,
+	                                       0x7f, 0x9f, 0x4d, 0x51, 0x58};
 	static const uint8_t mask[4] = {0x37, 0xfa, 0x21, 0x3d};
 	uint8_t hdr[EGW_WS_HEADER_MAX], payload[5];
 	uint8_t unmasked_hello[] = {0x81, 0x05, 'H', 'e', 'l', 'l', 'o'};
@@ -76,7 +80,8 @@ static void test_frames(void)
 	CHECK(hdr[1] == (0x80 | 127) && hdr[7] == 1 && hdr[8] == 0 && hdr[9] == 0);
 
 	CHECK(egw_ws_parse_header(unmasked_hello, 1, &opcode, &fin, &len) == 0);
-	CHECK(egw_ws_parse_header(unmasked_hello, sizeof(unmasked_hello), &opcode, &fin, &len) == 2);
+	CHECK(egw_ws_parse_header(unmasked_hello, sizeof(unmasked_hello), &opcode, &fin, &len) ==
+	      2);
 	CHECK(opcode == EGW_WS_TEXT && fin == 1 && len == 5);
 	CHECK(egw_ws_parse_header(medium, 3, &opcode, &fin, &len) == 0);
 	CHECK(egw_ws_parse_header(medium, 4, &opcode, &fin, &len) == 4 && len == 256);
@@ -84,11 +89,14 @@ static void test_frames(void)
 	/* what a client must refuse from a server */
 	CHECK(egw_ws_parse_header(masked_hello, sizeof(masked_hello), &opcode, &fin, &len) == -1);
 	unmasked_hello[0] = 0xC1; /* RSV1 without an extension */
-	CHECK(egw_ws_parse_header(unmasked_hello, sizeof(unmasked_hello), &opcode, &fin, &len) == -1);
+	CHECK(egw_ws_parse_header(unmasked_hello, sizeof(unmasked_hello), &opcode, &fin, &len) ==
+	      -1);
 	unmasked_hello[0] = 0x83; /* reserved opcode */
-	CHECK(egw_ws_parse_header(unmasked_hello, sizeof(unmasked_hello), &opcode, &fin, &len) == -1);
+	CHECK(egw_ws_parse_header(unmasked_hello, sizeof(unmasked_hello), &opcode, &fin, &len) ==
+	      -1);
 	unmasked_hello[0] = 0x09; /* a fragmented ping */
-	CHECK(egw_ws_parse_header(unmasked_hello, sizeof(unmasked_hello), &opcode, &fin, &len) == -1);
+	CHECK(egw_ws_parse_header(unmasked_hello, sizeof(unmasked_hello), &opcode, &fin, &len) ==
+	      -1);
 	medium[0] = 0x89; /* a ping longer than 125 bytes */
 	CHECK(egw_ws_parse_header(medium, sizeof(medium), &opcode, &fin, &len) == -1);
 }
