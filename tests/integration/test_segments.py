@@ -9,6 +9,7 @@
 
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -125,13 +126,16 @@ def run(w):
     expect((probe["width"], probe["height"]) == (320, 180),
            "thumbnails 320 wide are 320x180 (the canvas's shape): %sx%s"
            % (probe["width"], probe["height"]))
-    # The publishers flash white now and then (sync marks): a thumbnail
-    # may catch one; and on a loaded machine (ASan, tests in parallel) a
-    # publisher's first frames may come seconds late. Most thumbnails
-    # after the first must show the tiles' colours.
+    # The publishers flash white for 100 ms every 2 s (sync marks): a
+    # thumbnail may catch one, and with thumbnails every 3 s, once one does
+    # every second one does (6 s is a multiple of both). Such a tile is
+    # near-white, not a wrong colour. On a loaded machine (ASan, tests in
+    # parallel) a publisher's first frames may also come seconds late. So:
+    # at most half of the thumbnails after the first show anything but the
+    # tile's colour or a flash, and some show the colour.
     for name, color in (("red", "ff0000"), ("blue", "0000ff")):
         x, y, tw, th = [int(v) // 2 for v in tiles[name].split(",")]  # canvas -> 320x180
-        wrong = []
+        wrong, flashes = [], []
         for img in imgs[1:]:
             try:
                 egwtest.check_media(os.path.join(out, "img", img),
@@ -139,9 +143,16 @@ def run(w):
                                     "--expect-color", color)
             except egwtest.Failure as e:
                 found = [l for l in str(e).splitlines() if l.startswith("FAIL") or "colour" in l]
-                wrong.append((img, (found or ["?"])[0][:120]))
-        expect(len(wrong) <= len(imgs[1:]) // 2, "%s's tile in the thumbnails: %s"
-               % (name, wrong))
+                seen = re.search(r"found ([0-9a-f]{6})", str(e))
+                rgb = [int(seen.group(1)[i:i + 2], 16) for i in (0, 2, 4)] if seen else None
+                if rgb and min(rgb) >= 0xb0 and max(rgb) - min(rgb) <= 0x30:
+                    flashes.append(img)
+                else:
+                    wrong.append((img, (found or ["?"])[0][:120]))
+        expect(len(wrong) <= len(imgs[1:]) // 2, "%s's tile in the thumbnails: %s (flashes: %s)"
+               % (name, wrong, flashes))
+        expect(len(wrong) + len(flashes) < len(imgs[1:]),
+               "%s's colour in some thumbnail: wrong %s, flashes %s" % (name, wrong, flashes))
     egwtest.check_media(outs["file"]["location"], "--expect-codecs", "h264,aac",
                         "--max-decode-errors", 0)
 
