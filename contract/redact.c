@@ -143,6 +143,13 @@ static json_t *redact_member(const char *name, json_t *v)
 		}
 		return out;
 	}
+	/* A websocket output's handshake headers: every value. */
+	if (json_is_object(v) && !strcmp(name, "headers")) {
+		json_t *out = json_object(), *item;
+		const char *key;
+		json_object_foreach(v, key, item) json_object_set_new(out, key, json_string(MASK));
+		return out;
+	}
 	/* A websocket output's URL (it may carry a token anywhere). */
 	if (json_is_string(v) && !strcmp(name, "url") &&
 	    (!strncasecmp(json_string_value(v), "ws://", 5) ||

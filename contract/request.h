@@ -67,8 +67,11 @@ typedef struct egw_output {
 	int segment_s;
 	/* images */
 	int every_s, width, height;
-	/* websocket: url is secret (it may carry a token); PCM rate, channels */
+	/* websocket: url is secret (it may carry a token); headers: "Name:
+	 * value" lines of the handshake, secret; PCM rate, channels */
 	char *url;
+	char **headers;
+	size_t n_headers;
 	int sample_rate, channels;
 } egw_output_t;
 

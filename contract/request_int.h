@@ -15,6 +15,7 @@
 #define EGW_JOB_URL_MAX 2048
 #define EGW_JOB_URLS_MAX 10 /* per stream output, and per update_stream list */
 #define EGW_JOB_OUTPUTS_MAX 16
+#define EGW_JOB_HEADERS_MAX 16 /* per websocket output */
 #define EGW_JOB_NAME_MAX 256 /* participant names, ids, pins, bucket names */
 
 /* Table helpers. Optional fields also accept null, meaning absent; strings

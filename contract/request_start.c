@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define REQ EGW_JSON_REQUIRED
 #define SECRET EGW_JSON_SECRET
@@ -341,6 +342,7 @@ static const egw_json_field_t images_fields[] = {
 };
 static const egw_json_field_t websocket_fields[] = {
 	EGW_F_STR("url", REQ, EGW_JOB_URL_MAX, egw_output_t, url),
+	{.name = "headers", .types = EGW_JSON_T_OBJECT | EGW_JSON_T_NULL},
 	{.name = "sample_rate", .types = EGW_JSON_T_INT | EGW_JSON_T_NULL},
 	EGW_F_INT("channels", 1, 2, egw_output_t, channels),
 	EGW_F_INT("reconnect_window_s", 1, 3600, egw_output_t, reconnect_window_s),
@@ -376,12 +378,83 @@ static egw_err_t default_path(egw_output_t *out, char *errstr, size_t errstr_siz
 	return out->path ? EGW_OK : EGW_ERR_NOMEM;
 }
 
+/* A header name: an HTTP token, not one the handshake sets itself. */
+static int header_name_ok(const char *name)
+{
+	static const char *const own[] = {"host", "upgrade", "connection", "sec-websocket-key",
+	                                  "sec-websocket-version", NULL};
+	size_t len = strlen(name);
+
+	if (!len || len > 128)
+		return 0;
+	for (const char *c = name; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("!#$%&'*+-.^_`|~", *c))
+			return 0;
+	for (size_t i = 0; own[i]; i++)
+		if (!strcasecmp(name, own[i]))
+			return 0;
+	return 1;
+}
+
+/* headers: {"Name": "value"}, the values secret (messages name the
+ * header, never its value). */
+static egw_err_t websocket_headers(const json_t *obj, const char *path, egw_output_t *out,
+				   char *errstr, size_t errstr_size)
+{
+	char field[96];
+	const char *name;
+	json_t *v;
+	size_t i = 0;
+
+	egw_json_path_key(field, sizeof(field), path, "headers");
+	if (!obj || json_is_null(obj))
+		return EGW_OK;
+	if (json_object_size(obj) > EGW_JOB_HEADERS_MAX) {
+		egw_json_seterr(errstr, errstr_size, field, NULL, "at most %d headers",
+				EGW_JOB_HEADERS_MAX);
+		return EGW_ERR_INVALID_REQUEST;
+	}
+	out->headers = calloc(json_object_size(obj) + 1, sizeof(char *));
+	if (!out->headers)
+		return EGW_ERR_NOMEM;
+	json_object_foreach((json_t *)obj, name, v) {
+		const char *value = json_string_value(v);
+		if (!header_name_ok(name)) {
+			egw_json_seterr(errstr, errstr_size, field, NULL,
+					"a header name must be an HTTP token, and not one the "
+					"handshake sets (Host, Upgrade, Connection, Sec-WebSocket-*)");
+			return EGW_ERR_INVALID_REQUEST;
+		}
+		if (!value || !json_string_length(v) || json_string_length(v) > EGW_JOB_URL_MAX ||
+		    strlen(value) != json_string_length(v) ||
+		    strpbrk(value, "\r\n") || strchr(value, 0x7f)) {
+			egw_json_seterr(errstr, errstr_size, field, name,
+					"must be a non-empty string of at most %d bytes, on one line",
+					EGW_JOB_URL_MAX);
+			return EGW_ERR_INVALID_REQUEST;
+		}
+		for (const char *c = value; *c; c++)
+			if ((unsigned char)*c < 0x20 && *c != '\t') {
+				egw_json_seterr(errstr, errstr_size, field, name,
+						"must not hold control characters");
+				return EGW_ERR_INVALID_REQUEST;
+			}
+		size_t len = strlen(name) + 2 + strlen(value) + 1;
+		if (!(out->headers[i] = malloc(len)))
+			return EGW_ERR_NOMEM;
+		snprintf(out->headers[i], len, "%s: %s", name, value);
+		out->n_headers = ++i;
+	}
+	return EGW_OK;
+}
+
 /* The URL is a secret: messages name the field only. */
 static egw_err_t websocket_output(const json_t *obj, const char *path, egw_output_t *out,
 				  char *errstr, size_t errstr_size)
 {
 	static const char *const ws_schemes[] = {"ws", "wss", NULL};
 	const json_t *rate = egw_json_get(obj, "sample_rate");
+	egw_err_t err;
 
 	if (!egw_job_url_ok(out->url, ws_schemes)) {
 		egw_json_seterr(errstr, errstr_size, path, "url",
@@ -398,6 +471,8 @@ static egw_err_t websocket_output(const json_t *obj, const char *path, egw_outpu
 		out->sample_rate = (int)json_integer_value(rate);
 	out->channels = out->channels ? out->channels : 1;
 	out->reconnect_window_s = out->reconnect_window_s ? out->reconnect_window_s : 30;
+	if ((err = websocket_headers(egw_json_get(obj, "headers"), path, out, errstr, errstr_size)))
+		return err;
 	return EGW_OK;
 }
 
@@ -615,6 +690,7 @@ static void free_output(egw_output_t *out)
 	egw_job_free_strv(out->urls, out->n_urls);
 	free(out->prefix);
 	free(out->url);
+	egw_job_free_strv(out->headers, out->n_headers);
 }
 
 void egw_job_free(egw_job_t *job)

@@ -196,6 +196,8 @@ egw_err_t egw_plan_build(const egw_job_t *job, const egw_job_settings_t *st, tim
 				.kind = "websocket",
 				.fd = -1,
 				.url = job->outputs[i].url,
+				.headers = job->outputs[i].headers,
+				.n_headers = job->outputs[i].n_headers,
 				.sample_rate = job->outputs[i].sample_rate,
 				.channels = job->outputs[i].channels,
 				.reconnect_window_s = job->outputs[i].reconnect_window_s,

@@ -44,6 +44,8 @@ static const char *const state_names[] = {"connecting", "active", "reconnecting"
 struct egw_output {
 	/* set at create, read-only afterwards (both threads) */
 	char *name, *log_id, *url, shown[256];
+	char **headers; /* "Name: value" lines (secret) */
+	size_t n_headers;
 	int rate, channels, window_s;
 	GstElement *bin, *sink;
 	GCancellable *cancel;
@@ -174,7 +176,8 @@ static void try_connect(struct link *l)
 	gint64 now;
 	int status;
 
-	l->ws = egw_ws_connect(o->url, CONNECT_TIMEOUT_S, o->cancel, &status, why, sizeof(why));
+	l->ws = egw_ws_connect(o->url, o->headers, o->n_headers, CONNECT_TIMEOUT_S, o->cancel,
+	                       &status, why, sizeof(why));
 	start = g_strdup_printf("{\"event\":\"start\",\"egress_id\":\"%s\",\"format\":\"s16le\","
 	                        "\"sample_rate\":%d,\"channels\":%d}",
 	                        o->log_id, o->rate, o->channels);
@@ -313,6 +316,7 @@ static void ws_free(egw_output_t *o)
 	g_free(o->name);
 	g_free(o->log_id);
 	g_free(o->url);
+	g_strfreev(o->headers);
 	g_free(o);
 }
 
@@ -341,6 +345,10 @@ static egw_output_t *ws_create(const egw_output_plan_t *plan, const char *log_id
 	o->name = g_strdup(plan->name);
 	o->log_id = g_strdup(log_id ? log_id : "");
 	o->url = g_strdup(plan->url);
+	o->headers = g_new0(char *, plan->n_headers + 1);
+	for (size_t i = 0; i < plan->n_headers; i++)
+		o->headers[i] = g_strdup(plan->headers[i]);
+	o->n_headers = plan->n_headers;
 	shown_url(plan->url, o->shown, sizeof(o->shown));
 	o->rate = plan->sample_rate > 0 ? plan->sample_rate : 48000;
 	o->channels = plan->channels > 0 ? plan->channels : 1;

@@ -56,6 +56,8 @@ typedef struct egw_output_plan {
 	const char *location; /* file: where it is, as reported */
 	char *const *urls;    /* stream: destinations (secret: they hold keys) */
 	const char *url;      /* websocket: where (secret: it may hold a token) */
+	char *const *headers; /* websocket: "Name: value" lines (secret) */
+	size_t n_headers;
 	int sample_rate, channels; /* websocket: the PCM it sends */
 	size_t n_urls;
 	int reconnect_window_s; /* stream, websocket: how long a lost one is retried */

@@ -83,8 +83,8 @@ static void random_key(char out[32])
 	g_free(b64);
 }
 
-egw_ws_t *egw_ws_connect(const char *url, int timeout_s, GCancellable *cancel, int *status,
-                         char *why, size_t why_size)
+egw_ws_t *egw_ws_connect(const char *url, char *const *headers, size_t n_headers, int timeout_s,
+                         GCancellable *cancel, int *status, char *why, size_t why_size)
 {
 	GError *err = NULL;
 	GUri *uri = g_uri_parse(url, G_URI_FLAGS_ENCODED, &err);
@@ -128,7 +128,7 @@ egw_ws_t *egw_ws_connect(const char *url, int timeout_s, GCancellable *cancel, i
 	target = g_strdup_printf("%s%s%s", *g_uri_get_path(uri) ? g_uri_get_path(uri) : "/",
 	                         g_uri_get_query(uri) ? "?" : "",
 	                         g_uri_get_query(uri) ? g_uri_get_query(uri) : "");
-	req = egw_ws_request(host_port, target, key);
+	req = egw_ws_request(host_port, target, key, headers, n_headers);
 	if (!g_output_stream_write_all(ws->out, req, strlen(req), NULL, cancel, &err)) {
 		set_why(why, why_size, "could not send the handshake", err);
 		goto fail;

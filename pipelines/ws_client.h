@@ -11,11 +11,12 @@
 
 typedef struct egw_ws egw_ws_t;
 
-/* Connects and does the opening handshake, each step bounded by timeout_s.
- * NULL with why on failure; *status is then the HTTP status when the
- * server answered but refused the upgrade (0 otherwise). */
-egw_ws_t *egw_ws_connect(const char *url, int timeout_s, GCancellable *cancel, int *status,
-                         char *why, size_t why_size);
+/* Connects and does the opening handshake (with the n_headers "Name:
+ * value" lines of headers), each step bounded by timeout_s. NULL with why
+ * on failure; *status is then the HTTP status when the server answered
+ * but refused the upgrade (0 otherwise). */
+egw_ws_t *egw_ws_connect(const char *url, char *const *headers, size_t n_headers, int timeout_s,
+                         GCancellable *cancel, int *status, char *why, size_t why_size);
 
 /* Sends one frame (opcode from ws_proto.h). 0, or -1 with why (a server
  * that takes nothing for timeout_s: timed out). */

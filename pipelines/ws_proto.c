@@ -24,17 +24,24 @@ void egw_ws_accept_for(const char *key, char out[32])
 	g_free(b64);
 }
 
-char *egw_ws_request(const char *host_port, const char *path_query, const char *key)
+char *egw_ws_request(const char *host_port, const char *path_query, const char *key,
+                     char *const *extra, size_t n_extra)
 {
-	return g_strdup_printf("GET %s HTTP/1.1\r\n"
-	                       "Host: %s\r\n"
-	                       "Upgrade: websocket\r\n"
-	                       "Connection: Upgrade\r\n"
-	                       "Sec-WebSocket-Key: %s\r\n"
-	                       "Sec-WebSocket-Version: 13\r\n"
-	                       "User-Agent: egress\r\n"
-	                       "\r\n",
-	                       path_query && *path_query ? path_query : "/", host_port, key);
+	GString *req = g_string_new(NULL);
+
+	g_string_printf(req,
+	                "GET %s HTTP/1.1\r\n"
+	                "Host: %s\r\n"
+	                "Upgrade: websocket\r\n"
+	                "Connection: Upgrade\r\n"
+	                "Sec-WebSocket-Key: %s\r\n"
+	                "Sec-WebSocket-Version: 13\r\n"
+	                "User-Agent: egress\r\n",
+	                path_query && *path_query ? path_query : "/", host_port, key);
+	for (size_t i = 0; i < n_extra; i++)
+		g_string_append_printf(req, "%s\r\n", extra[i]);
+	g_string_append(req, "\r\n");
+	return g_string_free(req, FALSE);
 }
 
 /* The value of header name in head (a new string), or NULL. */

@@ -19,8 +19,10 @@
 void egw_ws_accept_for(const char *key, char out[32]);
 
 /* The upgrade request (g_free it): host_port as the Host header has it,
- * path_query the request target ("/" at least). */
-char *egw_ws_request(const char *host_port, const char *path_query, const char *key);
+ * path_query the request target ("/" at least), then n_extra "Name: value"
+ * lines of the caller's (checked by the contract). */
+char *egw_ws_request(const char *host_port, const char *path_query, const char *key,
+                     char *const *extra, size_t n_extra);
 
 /* Checks a server's response head (through the blank line): 0 when it
  * switches protocols with the right accept; -1 with why otherwise ("the

@@ -14,7 +14,9 @@ real WebSocket servers (Python websockets, tests/tools/ws_receiver.py):
     once it thaws;
   * the participant leaving: a `participant_left` frame; at the end an
     `end` frame and a normal close; the final event says `complete`;
-  * the URL's token appears in no log line or status event."""
+  * the job's handshake header (Authorization) reaches the server;
+  * the URL's token and the header's value appear in no log line or
+    status event."""
 
 import json
 import os
@@ -25,6 +27,7 @@ import egwtest
 from egwtest import expect
 
 TOKEN = "t0ken-ws-9c1e77"
+HEADER_TOKEN = "h34der-t0ken-51ab"
 RATE = 16000
 
 
@@ -89,6 +92,7 @@ def run(w):
            "source": {"kind": "participant", "participant": "alice", "audio_only": True},
            "encoding": {"preset": "AAC_AUDIO_ONLY"},
            "outputs": [{"kind": "websocket", "url": rx.url("/listen?token=" + TOKEN),
+                        "headers": {"Authorization": "Bearer " + HEADER_TOKEN},
                         "sample_rate": RATE, "reconnect_window_s": 20},
                        {"kind": "websocket", "url": deny.url("/" + TOKEN)},
                        {"kind": "file", "format": "mkv", "path": "{egress_id}.mkv"}]}
@@ -104,6 +108,9 @@ def run(w):
     expect(why and "403" in why, "the refused websocket says why: %s" % why)
 
     start = wait_text(rx, "start", 10)
+    hdrs = rx.connections()[0]["headers"]
+    expect(hdrs.get("authorization") == "Bearer " + HEADER_TOKEN,
+           "the handshake carries the job's header: %s" % sorted(hdrs))
     expect(start.get("format") == "s16le" and start.get("sample_rate") == RATE
            and start.get("channels") == 1, "the start frame names the format: %s" % start)
 
@@ -185,6 +192,7 @@ def run(w):
     # No token anywhere.
     text = w.log_text("ws") + json.dumps(r.events())
     expect(TOKEN not in text, "the URL's token appears nowhere")
+    expect(HEADER_TOKEN not in text, "the header's token appears nowhere")
 
 
 if __name__ == "__main__":

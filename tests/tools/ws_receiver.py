@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """A WebSocket server for the tests, standing in for a transcription
 service: it accepts connections on 127.0.0.1:PORT and records each one
-(N = 1, 2, ...) as DIR/conn_N.pcm (every binary frame, in order) and
+(N = 1, 2, ...) as DIR/conn_N.pcm (every binary frame, in order),
 DIR/conn_N.jsonl (every text frame, one per line, with the time it
-arrived). It prints "connected N", "text N <frame>" and "closed N <code>"
+arrived) and DIR/conn_N.headers.json (the handshake's request headers,
+names in lower case). It prints "connected N", "text N <frame>" and "closed N <code>"
 on stdout as they happen.
 
   --reject STATUS   refuse every handshake with that HTTP status
@@ -47,6 +48,8 @@ def main():
         n = count[0]
         say("connected %d %s" % (n, ws.path))
         base = os.path.join(args.dir, "conn_%d" % n)
+        with open(base + ".headers.json", "w") as f:
+            json.dump({k.lower(): v for k, v in ws.request_headers.raw_items()}, f)
         with open(base + ".pcm", "wb") as pcm, open(base + ".jsonl", "w") as texts:
             try:
                 async for msg in ws:

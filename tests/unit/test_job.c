@@ -229,7 +229,8 @@ static void test_websocket(void)
 	                              "{\"kind\": \"websocket\", \"url\": \"wss://asr.example.test/"
 	                              "v1?token=s3cr3t\", \"sample_rate\": 16000}",
 	                              "outputs.2", "{\"kind\": \"websocket\", \"url\": \"ws://a/\", "
-	                              "\"channels\": 2, \"reconnect_window_s\": 5}",
+	                              "\"channels\": 2, \"reconnect_window_s\": 5, \"headers\": "
+	                              "{\"Authorization\": \"Bearer s3cr3t\", \"X-Model\": \"nova\"}}",
 	                              &req, id, err, sizeof(err));
 
 	CHECK(rc == EGW_OK && req && req->job->n_outputs == 3);
@@ -241,6 +242,11 @@ static void test_websocket(void)
 	CHECK(req->job->outputs[1].reconnect_window_s == 30);
 	CHECK(req->job->outputs[2].sample_rate == 48000 && req->job->outputs[2].channels == 2);
 	CHECK(req->job->outputs[2].reconnect_window_s == 5);
+	CHECK(req->job->outputs[2].n_headers == 2 && req->job->outputs[1].n_headers == 0);
+	if (req->job->outputs[2].n_headers == 2) {
+		CHECK_STR(req->job->outputs[2].headers[0], "Authorization: Bearer s3cr3t");
+		CHECK_STR(req->job->outputs[2].headers[1], "X-Model: nova");
+	}
 	egw_request_free(req);
 }
 

@@ -16,7 +16,8 @@ static const char *full_of_secrets =
         "\"outputs\":[{\"kind\":\"file\",\"format\":\"avi\",\"path\":\"{egress_id}.mkv\"},"
         "{\"kind\":\"stream\",\"urls\":[\"rtmp://live.example.test/app/SEKRIT3\","
         "\"srt://10.0.0.1:9000?streamid=SEKRIT4\",\"SEKRIT5-not-a-url\"]},"
-        "{\"kind\":\"websocket\",\"url\":\"wss://asr.example.test/SEKRIT17\"}],"
+        "{\"kind\":\"websocket\",\"url\":\"wss://asr.example.test/SEKRIT17\","
+        "\"headers\":{\"X-Project\":\"SEKRIT18\"}}],"
         "\"storage\":{\"kind\":\"s3\",\"bucket\":\"b\",\"access_key\":\"SEKRIT6\","
         "\"secret_key\":\"SEKRIT7\",\"session_token\":\"SEKRIT8\"},"
         "\"webhook\":{\"url\":\"https://hooks.example.test/h/SEKRIT9\",\"secret\":\"SEKRIT10\"},"
@@ -62,6 +63,9 @@ static void test_secrets(void)
 	/* a websocket's URL: even its first path segment may be a token */
 	CHECK_STR(json_string_value(json_object_get(json_array_get(outs, 2), "url")),
 	          "wss://asr.example.test/***");
+	CHECK_STR(json_string_value(json_object_get(
+	                  json_object_get(json_array_get(outs, 2), "headers"), "X-Project")),
+	          "***");
 	CHECK(json_integer_value(
 	              json_object_get(json_object_get(j, "encoding"), "keyframe_interval_s")) == 2);
 	CHECK_STR(json_string_value(json_object_get(json_object_get(j, "storage"), "bucket")), "b");

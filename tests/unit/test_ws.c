@@ -17,7 +17,10 @@ static void test_handshake(void)
 	egw_ws_accept_for(KEY, accept);
 	CHECK_STR(accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 
-	req = egw_ws_request("asr.example.test:8443", "/v1/listen?lang=en", KEY);
+	{
+		char *const extra[] = {"Authorization: Bearer abc", "X-Model: general"};
+		req = egw_ws_request("asr.example.test:8443", "/v1/listen?lang=en", KEY, extra, 2);
+	}
 	CHECK(g_str_has_prefix(
 	        req, "GET /v1/listen?lang=en HTTP/1.1\r\nHost: asr.example.test:8443\r\n"));
 	CHECK(strstr(req, "\r\nUpgrade: websocket\r\n") &&
@@ -25,6 +28,7 @@ static void test_handshake(void)
 	CHECK(strstr(req, "\r\nSec-WebSocket-Key: " KEY "\r\n"));
 	CHECK(strstr(req, "\r\nSec-WebSocket-Version: 13\r\n") &&
 	      g_str_has_suffix(req, "\r\n\r\n"));
+	CHECK(strstr(req, "\r\nAuthorization: Bearer abc\r\nX-Model: general\r\n\r\n"));
 	g_free(req);
 
 	CHECK(egw_ws_check_response("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"

@@ -61,7 +61,7 @@ class WsReceiver:
 
     def connections(self):
         """Every connection recorded so far, oldest first, across restarts:
-        [{"pcm": path, "texts": [{"t", "event", ...}]}]."""
+        [{"pcm": path, "texts": [{"t", "event", ...}], "headers": {...}}]."""
         out = []
         for run in sorted(glob.glob(os.path.join(self.dir, "run_*"))):
             n = 1
@@ -78,6 +78,10 @@ class WsReceiver:
                                 continue  # a line being written
                             msg["t"] = item["t"]
                             texts.append(msg)
-                out.append({"pcm": base + ".pcm", "texts": texts})
+                headers = {}
+                if os.path.exists(base + ".headers.json"):
+                    with open(base + ".headers.json") as f:
+                        headers = json.load(f)
+                out.append({"pcm": base + ".pcm", "texts": texts, "headers": headers})
                 n += 1
         return out
