@@ -224,37 +224,45 @@ static GstPad *canvas_pin(struct composite *g, GstElement *mixer, char *errstr,
 	return gst_element_get_static_pad(pin, "src");
 }
 
-/* mixer -> gate -> [canvas format] -> encoder -> the session's outputs. */
-static egw_err_t add_output_stream(struct composite *g, GstElement *mixer, egw_media_t media,
-                                   char *errstr, size_t errstr_size)
+/* from (a reference, taken; NULL: errstr says why) -> encoder -> the
+ * session's outputs. */
+static egw_err_t encode_stream(struct composite *g, GstPad *from, egw_media_t media,
+                               char *errstr, size_t errstr_size)
 {
-	GstPad *mixsrc = gst_element_get_static_pad(mixer, "src"), *mixout = NULL, *sink = NULL,
-	       *src = NULL;
 	const char *codec = media == EGW_MEDIA_VIDEO ? g->enc.video_codec : g->enc.audio_codec;
+	GstPad *sink = NULL, *src = NULL;
 	egw_err_t err;
 
-	if ((err = egw_encode_build(g->bin, &g->enc, media, &sink, &src, errstr, errstr_size)))
-		goto out;
-	mixout = media == EGW_MEDIA_VIDEO ? canvas_pin(g, mixer, errstr, errstr_size)
-	                                  : gst_object_ref(mixsrc);
-	if (!mixout) {
-		err = EGW_ERR_MEDIA;
-		goto out;
+	if (!from)
+		return EGW_ERR_MEDIA;
+	if (!(err = egw_encode_build(g->bin, &g->enc, media, &sink, &src, errstr, errstr_size))) {
+		if (gst_pad_link(from, sink) != GST_PAD_LINK_OK) {
+			snprintf(errstr, errstr_size, "cannot link the %s mix to its encoder", codec);
+			err = EGW_ERR_MEDIA;
+		} else {
+			err = egw_session_add_stream(g->s, media, codec, src, errstr, errstr_size);
+		}
 	}
-	if (gst_pad_link(mixout, sink) != GST_PAD_LINK_OK) {
-		snprintf(errstr, errstr_size, "cannot link the %s mix to its encoder", codec);
-		err = EGW_ERR_MEDIA;
-		goto out;
-	}
-	egw_composite_gate(g, mixsrc);
-	err = egw_session_add_stream(g->s, media, codec, src, errstr, errstr_size);
-out:
 	if (sink)
 		gst_object_unref(sink);
 	if (src)
 		gst_object_unref(src);
-	if (mixout)
-		gst_object_unref(mixout);
+	gst_object_unref(from);
+	return err;
+}
+
+/* mixer -> gate -> [canvas format] -> encoder -> the session's outputs. */
+static egw_err_t add_output_stream(struct composite *g, GstElement *mixer, egw_media_t media,
+                                   char *errstr, size_t errstr_size)
+{
+	GstPad *mixsrc = gst_element_get_static_pad(mixer, "src");
+	egw_err_t err;
+
+	egw_composite_gate(g, mixsrc);
+	err = encode_stream(g,
+	                    media == EGW_MEDIA_VIDEO ? canvas_pin(g, mixer, errstr, errstr_size)
+	                                             : gst_object_ref(mixsrc),
+	                    media, errstr, errstr_size);
 	gst_object_unref(mixsrc);
 	return err;
 }
@@ -346,8 +354,8 @@ static GstElement *mixer(struct composite *g, egw_media_t media, char *errstr, s
 static egw_err_t add_pcm_stream(struct composite *g, char *errstr, size_t errstr_size)
 {
 	GstElement *tee = add(g, "tee", errstr, errstr_size);
-	GstPad *mixsrc, *teepad = NULL, *sink = NULL, *src = NULL;
-	egw_err_t err = EGW_ERR_MEDIA;
+	GstPad *mixsrc, *teepad;
+	egw_err_t err;
 
 	if (!tee)
 		return EGW_ERR_MEDIA;
@@ -359,32 +367,14 @@ static egw_err_t add_pcm_stream(struct composite *g, char *errstr, size_t errstr
 		snprintf(errstr, errstr_size, "cannot link the audio mix to its branches");
 		return EGW_ERR_MEDIA;
 	}
-	if (g->enc.audio_codec) {
-		if ((err = egw_encode_build(g->bin, &g->enc, EGW_MEDIA_AUDIO, &sink, &src, errstr,
-		                            errstr_size)))
-			goto out;
-		teepad = gst_element_request_pad_simple(tee, "src_%u");
-		if (!teepad || gst_pad_link(teepad, sink) != GST_PAD_LINK_OK) {
-			snprintf(errstr, errstr_size, "cannot link the audio mix to its encoder");
-			err = EGW_ERR_MEDIA;
-			goto out;
-		}
-		if ((err = egw_session_add_stream(g->s, EGW_MEDIA_AUDIO, g->enc.audio_codec, src,
-		                                  errstr, errstr_size)))
-			goto out;
-		gst_object_unref(teepad);
-	}
-	teepad = gst_element_request_pad_simple(tee, "src_%u");
-	err = teepad ? egw_session_add_stream(g->s, EGW_MEDIA_AUDIO, "pcm", teepad, errstr,
-	                                      errstr_size)
-	             : EGW_ERR_MEDIA;
-out:
-	if (teepad)
-		gst_object_unref(teepad);
-	if (sink)
-		gst_object_unref(sink);
-	if (src)
-		gst_object_unref(src);
+	if (g->enc.audio_codec &&
+	    (err = encode_stream(g, gst_element_request_pad_simple(tee, "src_%u"), EGW_MEDIA_AUDIO,
+	                         errstr, errstr_size)))
+		return err;
+	if (!(teepad = gst_element_request_pad_simple(tee, "src_%u")))
+		return EGW_ERR_MEDIA;
+	err = egw_session_add_stream(g->s, EGW_MEDIA_AUDIO, "pcm", teepad, errstr, errstr_size);
+	gst_object_unref(teepad);
 	return err;
 }
 
