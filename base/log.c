@@ -121,6 +121,15 @@ void egw_log_redact_url(const char *url, char *out, unsigned long out_size)
 		 path_end[0] ? "/***" : "");
 }
 
+void egw_log_redact_url_host(const char *url, char *out, unsigned long out_size)
+{
+	char *sep, *end;
+
+	egw_log_redact_url(url, out, out_size);
+	if ((sep = strstr(out, "://")) && *(end = sep + 3 + strcspn(sep + 3, "/?#")))
+		snprintf(end, out_size - (unsigned long)(end - out), "/***");
+}
+
 static int url_char(char c)
 {
 	return c && c != ' ' && c != '\t' && c != '\n' && c != '\'' && c != '"' && c != '<' &&

@@ -40,6 +40,11 @@ void egw_time_now(char *buf, size_t size);
  * "***", so stream keys and credentials never reach a log line. */
 void egw_log_redact_url(const char *url, char *out, unsigned long out_size);
 
+/* Stricter: scheme, user-info mask and host only, then a slash and three
+ * stars when anything followed (for URLs that may hold a secret in their first path
+ * segment too: websocket tokens, malformed stream URLs). */
+void egw_log_redact_url_host(const char *url, char *out, unsigned long out_size);
+
 /* Copies text into out with every URL in it (a scheme, "://", up to the
  * next space or quote) redacted as egw_log_redact_url() does: for messages
  * that come from libraries and may quote a URL (a GStreamer sink's error

@@ -100,11 +100,9 @@ static char *reduce_url(const char *s)
  * URL may well hold its key in that first segment. */
 static json_t *reduce_stream_url(const char *url)
 {
-	char buf[4096], *sep, *end;
+	char buf[4096];
 
-	egw_log_redact_url(url, buf, sizeof(buf));
-	if ((sep = strstr(buf, "://")) && *(end = sep + 3 + strcspn(sep + 3, "/?#")))
-		snprintf(end, sizeof(buf) - (size_t)(end - buf), "/" MASK);
+	egw_log_redact_url_host(url, buf, sizeof(buf));
 	return json_string(buf);
 }
 

@@ -76,6 +76,13 @@ typedef struct egw_output_ops {
 
 const egw_output_ops_t *egw_output_find(const char *kind);
 
+/* Tells ev that one connection of an output changed state: an event with
+ * details {"event": event, "output", "url" (as shown), "state", "reason"
+ * (when why is not empty)}. */
+void egw_output_state_event(const egw_output_events_t *ev, void *opaque, const char *event,
+			    const char *output, const char *url, const char *state,
+			    const char *why);
+
 extern const egw_output_ops_t egw_output_file;
 extern const egw_output_ops_t egw_output_stream;
 extern const egw_output_ops_t egw_output_segments;

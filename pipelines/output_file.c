@@ -169,6 +169,20 @@ const egw_output_ops_t egw_output_file = {
 	.free = file_free,
 };
 
+void egw_output_state_event(const egw_output_events_t *ev, void *opaque, const char *event,
+			    const char *output, const char *url, const char *state,
+			    const char *why)
+{
+	json_t *det = json_pack("{s:s, s:s, s:s, s:s}", "event", event, "output", output, "url",
+				url, "state", state);
+	if (why && *why)
+		json_object_set_new(det, "reason", json_string(why));
+	if (ev->event)
+		ev->event(opaque, json_pack("{s:o}", "details", det));
+	else
+		json_decref(det);
+}
+
 const egw_output_ops_t *egw_output_find(const char *kind)
 {
 	static const egw_output_ops_t *const outputs[] = {&egw_output_file, &egw_output_stream,

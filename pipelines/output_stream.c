@@ -55,14 +55,8 @@ int egw_stream_dest_live(const struct dest *d)
 
 void egw_stream_emit(egw_output_t *o, struct dest *d, const char *why)
 {
-	json_t *det = json_pack("{s:s, s:s, s:s, s:s}", "event", "stream_state", "output", o->name,
-	                        "url", d->shown, "state", egw_stream_state_names[d->state]);
-	if (why && *why)
-		json_object_set_new(det, "reason", json_string(why));
-	if (o->ev.event)
-		o->ev.event(o->opaque, json_pack("{s:o}", "details", det));
-	else
-		json_decref(det);
+	egw_output_state_event(&o->ev, o->opaque, "stream_state", o->name, d->shown,
+	                       egw_stream_state_names[d->state], why);
 }
 
 void egw_stream_check_done(egw_output_t *o)

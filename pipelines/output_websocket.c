@@ -74,14 +74,8 @@ struct report {
 
 static void emit_state(egw_output_t *o, const char *why)
 {
-	json_t *det = json_pack("{s:s, s:s, s:s, s:s}", "event", "websocket_state", "output",
-	                        o->name, "url", o->shown, "state", state_names[o->state]);
-	if (why && *why)
-		json_object_set_new(det, "reason", json_string(why));
-	if (o->ev.event)
-		o->ev.event(o->opaque, json_pack("{s:o}", "details", det));
-	else
-		json_decref(det);
+	egw_output_state_event(&o->ev, o->opaque, "websocket_state", o->name, o->shown,
+	                       state_names[o->state], why);
 }
 
 static void on_report(void *target, void *data)
@@ -320,17 +314,6 @@ static void ws_free(egw_output_t *o)
 	g_free(o);
 }
 
-/* The URL as logs and events show it: scheme and host only (a token may
- * be anywhere in the path or the query). */
-static void shown_url(const char *url, char *out, size_t out_size)
-{
-	char *sep, *end;
-
-	egw_log_redact_url(url, out, out_size);
-	if ((sep = strstr(out, "://")) && *(end = sep + 3 + strcspn(sep + 3, "/?#")))
-		snprintf(end, out_size - (size_t)(end - out), "/***");
-}
-
 static egw_output_t *ws_create(const egw_output_plan_t *plan, const char *log_id,
                                const egw_output_events_t *ev, void *opaque, char *errstr,
                                size_t errstr_size)
@@ -349,7 +332,8 @@ static egw_output_t *ws_create(const egw_output_plan_t *plan, const char *log_id
 	for (size_t i = 0; i < plan->n_headers; i++)
 		o->headers[i] = g_strdup(plan->headers[i]);
 	o->n_headers = plan->n_headers;
-	shown_url(plan->url, o->shown, sizeof(o->shown));
+	/* scheme and host only: a token may be anywhere in the path */
+	egw_log_redact_url_host(plan->url, o->shown, sizeof(o->shown));
 	o->rate = plan->sample_rate > 0 ? plan->sample_rate : 48000;
 	o->channels = plan->channels > 0 ? plan->channels : 1;
 	o->window_s = plan->reconnect_window_s > 0 ? plan->reconnect_window_s : 30;
