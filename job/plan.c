@@ -178,23 +178,14 @@ egw_err_t egw_plan_build(const egw_job_t *job, const egw_job_settings_t *st, tim
 	for (size_t i = 0; i < job->n_outputs; i++) {
 		egw_output_plan_t *op = &p->media.outputs[i];
 		snprintf(p->names[i], sizeof(p->names[i]), "outputs[%zu]", i);
-		if (job->outputs[i].kind == EGW_OUTPUT_STREAM) {
+		if (job->outputs[i].kind == EGW_OUTPUT_STREAM ||
+		    job->outputs[i].kind == EGW_OUTPUT_WEBSOCKET) { /* no local file */
 			*op = (egw_output_plan_t){
 				.name = p->names[i],
-				.kind = "stream",
+				.kind = egw_output_kind2str(job->outputs[i].kind),
 				.fd = -1,
 				.urls = job->outputs[i].urls,
 				.n_urls = job->outputs[i].n_urls,
-				.reconnect_window_s = job->outputs[i].reconnect_window_s,
-			};
-			p->media.n_outputs++;
-			continue;
-		}
-		if (job->outputs[i].kind == EGW_OUTPUT_WEBSOCKET) {
-			*op = (egw_output_plan_t){
-				.name = p->names[i],
-				.kind = "websocket",
-				.fd = -1,
 				.url = job->outputs[i].url,
 				.headers = job->outputs[i].headers,
 				.n_headers = job->outputs[i].n_headers,
