@@ -51,6 +51,23 @@ extern const char *const egw_job_layouts[];
 /* Index of s in the NULL-terminated names, or -1. */
 int egw_job_name_index(const char *const *names, const char *s);
 
+/* ---- shared by the start-request files (request_start.c, request_outputs.c) ---- */
+
+typedef struct egw_field_table {
+	const egw_json_field_t *fields;
+	size_t n;
+} egw_field_table_t;
+
+/* Validates obj (at path) against table and fills base from it. */
+egw_err_t egw_job_section(const json_t *obj, const char *path, const egw_json_field_t *table,
+			  size_t n, void *base, char *errstr, size_t errstr_size);
+/* One of the contract's audio sample rates? */
+int egw_job_sample_rate_ok(json_int_t rate);
+/* The outputs array of a start request into job->outputs. */
+egw_err_t egw_job_parse_outputs(const json_t *arr, egw_job_t *job, char *errstr,
+				size_t errstr_size);
+void egw_job_free_output(egw_output_t *out);
+
 /* Parses and validates the start-request part of root into a new job
  * (egress_id already checked and copied by the caller). */
 egw_err_t egw_job_parse_start(const json_t *root, const char *egress_id, egw_job_t **out,
