@@ -139,6 +139,29 @@ class Run:
     def events(self):
         return [json.loads(l) for l in self.reader.lines]
 
+    def states(self, event, key, part):
+        """(status time, state, reason) of every event whose details are a
+        `event` (stream_state, websocket_state) with `part` in details[key]
+        (a destination's URL, an output's name)."""
+        out = []
+        for e in self.events():
+            d = e.get("details") or {}
+            if d.get("event") == event and part in d.get(key, ""):
+                out.append((parse_time(e["time"]), d["state"], d.get("reason")))
+        return out
+
+    def wait_state(self, event, key, part, state, timeout, after=0.0):
+        """(time, reason) of the first such event in `state` at or after
+        `after` (seconds since the epoch), waiting up to `timeout` s."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for t, s, why in self.states(event, key, part):
+                if s == state and t >= after:
+                    return t, why
+            time.sleep(0.2)
+        raise Failure("%s never became %s within %d s: %s"
+                      % (part, state, timeout, self.states(event, key, part)))
+
     def exit(self, timeout=20):
         try:
             return self.proc.wait(timeout)

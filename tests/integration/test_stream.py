@@ -31,29 +31,11 @@ KEYS = ["k3y-alpha-7f1c", "k3y-bravo-2d9e", "k3y-charlie-55aa", "k3y-denied-0b0b
         "k3y-srt-delta-6e6e"]
 
 
+DEST = ("stream_state", "url")  # events of a destination, by URL
+
+
 def test():
     egwtest.in_world("stream", run)
-
-
-def states(r, url_part):
-    """(status time, state) of every stream_state event of one destination."""
-    out = []
-    for e in r.events():
-        d = e.get("details") or {}
-        if d.get("event") == "stream_state" and url_part in d.get("url", ""):
-            out.append((egwtest.parse_time(e["time"]), d["state"], d.get("reason")))
-    return out
-
-
-def wait_state(r, url_part, state, timeout, after=0.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        for t, s, why in states(r, url_part):
-            if s == state and t >= after:
-                return t, why
-        time.sleep(0.2)
-    raise egwtest.Failure("%s never became %s within %d s: %s"
-                          % (url_part, state, timeout, states(r, url_part)))
 
 
 def run(w):
@@ -86,25 +68,25 @@ def run(w):
     t_active = time.time()
     for u in ("127.0.0.1:1935/live", "127.0.0.1:1936/live", "127.0.0.1:1937/live",
               "127.0.0.1:7001"):
-        wait_state(r, u, "active", 10)
+        r.wait_state(*DEST, u, "active", 10)
 
     # The refused key: failed, never retried, named (not its key).
-    t_denied, why = wait_state(r, "127.0.0.1:1935/deny", "failed", 10)
+    t_denied, why = r.wait_state(*DEST, "127.0.0.1:1935/deny", "failed", 10)
     expect(t_denied - t_active < 5, "the refused key fails within 5 s (%.1f s)"
            % (t_denied - t_active))
     expect(why and "refused the stream" in why, "the refused destination says why: %s" % why)
-    expect([s for _, s, _ in states(r, "/deny")].count("reconnecting") == 0,
+    expect([s for _, s, _ in r.states(*DEST, "/deny")].count("reconnecting") == 0,
            "a destination refused before it streamed is not retried")
 
     # Server b killed, back 3 s later: reconnecting, then active again.
     time.sleep(4)
     servers[1].kill()
     t_kill = time.time()
-    t_rec, _ = wait_state(r, "127.0.0.1:1936", "reconnecting", 10, after=t_kill - 1)
+    t_rec, _ = r.wait_state(*DEST, "127.0.0.1:1936", "reconnecting", 10, after=t_kill - 1)
     time.sleep(3)
     servers[1].start()
     t_back = time.time()
-    t_again, why = wait_state(r, "127.0.0.1:1936", "active", 15, after=t_back - 0.5)
+    t_again, why = r.wait_state(*DEST, "127.0.0.1:1936", "active", 15, after=t_back - 0.5)
     expect(t_again - t_back < 5, "b reconnects within 5 s of its return (%.1f s)"
            % (t_again - t_back))
 
@@ -112,10 +94,10 @@ def run(w):
     # others go on. It stays frozen past the window: failed.
     servers[2].freeze()
     t_freeze = time.time()
-    t_stall, why = wait_state(r, "127.0.0.1:1937", "reconnecting", 15, after=t_freeze - 0.5)
+    t_stall, why = r.wait_state(*DEST, "127.0.0.1:1937", "reconnecting", 15, after=t_freeze - 0.5)
     expect(t_stall - t_freeze < 10, "the frozen server is noticed within 10 s (%.1f s: %s)"
            % (t_stall - t_freeze, why))
-    t_fail, why = wait_state(r, "127.0.0.1:1937", "failed", 25, after=t_stall)
+    t_fail, why = r.wait_state(*DEST, "127.0.0.1:1937", "failed", 25, after=t_stall)
     expect("reconnecting" in (why or ""), "past its window c has failed: %s" % why)
     servers[2].thaw()
 

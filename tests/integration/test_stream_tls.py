@@ -22,28 +22,11 @@ KEYS = ["k3y-tls-ok-4e21", "k3y-tls-untrusted-93c0"]
 TOKEN = "t0ken-wss-5d0f"
 
 
+DEST = ("stream_state", "url")  # events of a destination, by URL
+
+
 def test():
     egwtest.in_world("stream_tls", run)
-
-
-def stream_states(r, url_part):
-    out = []
-    for e in r.events():
-        d = e.get("details") or {}
-        if d.get("event") == "stream_state" and url_part in d.get("url", ""):
-            out.append((egwtest.parse_time(e["time"]), d["state"], d.get("reason")))
-    return out
-
-
-def wait_stream(r, url_part, state, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        for t, s, why in stream_states(r, url_part):
-            if s == state:
-                return t, why
-        time.sleep(0.2)
-    raise egwtest.Failure("%s never became %s within %d s: %s"
-                          % (url_part, state, timeout, stream_states(r, url_part)))
 
 
 def run(w):
@@ -70,8 +53,8 @@ def run(w):
     r = egwtest.Run(w, "tls", req, env, ["--duration", "20"])
     r.wait("active", 60)
     t_active = time.time()
-    wait_stream(r, "127.0.0.1:1946", "active", 15)
-    t_bad, why = wait_stream(r, "127.0.0.1:1948", "failed", 15)
+    r.wait_state(*DEST, "127.0.0.1:1946", "active", 15)
+    t_bad, why = r.wait_state(*DEST, "127.0.0.1:1948", "failed", 15)
     expect(t_bad - t_active < 5, "the untrusted front fails within 5 s (%.1f s)"
            % (t_bad - t_active))
     expect(why and "TLS" in why, "the untrusted front says it is TLS: %s" % why)

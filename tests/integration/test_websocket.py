@@ -31,28 +31,11 @@ HEADER_TOKEN = "h34der-t0ken-51ab"
 RATE = 16000
 
 
+OUT = ("websocket_state", "output")  # events of an output, by name
+
+
 def test():
     egwtest.in_world("websocket", run)
-
-
-def states(r):
-    out = []
-    for e in r.events():
-        d = e.get("details") or {}
-        if d.get("event") == "websocket_state":
-            out.append((egwtest.parse_time(e["time"]), d["output"], d["state"], d.get("reason")))
-    return out
-
-
-def wait_state(r, output, state, timeout, after=0.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        for t, o, s, why in states(r):
-            if o == output and s == state and t >= after:
-                return t, why
-        time.sleep(0.2)
-    raise egwtest.Failure("%s never became %s within %d s: %s"
-                          % (output, state, timeout, states(r)))
 
 
 def wait_text(rx, event, timeout, after=0.0):
@@ -99,10 +82,10 @@ def run(w):
     r = egwtest.Run(w, "ws", req, env, ["--duration", "40"])
     r.wait("active", 60)
     t_active = time.time()
-    wait_state(r, "outputs[0]", "active", 10)
+    r.wait_state(*OUT, "outputs[0]", "active", 10)
 
     # The refused handshake: failed at once, with the server's status.
-    t_denied, why = wait_state(r, "outputs[1]", "failed", 10)
+    t_denied, why = r.wait_state(*OUT, "outputs[1]", "failed", 10)
     expect(t_denied - t_active < 5, "the refused websocket fails within 5 s (%.1f s)"
            % (t_denied - t_active))
     expect(why and "403" in why, "the refused websocket says why: %s" % why)
@@ -132,11 +115,11 @@ def run(w):
     time.sleep(2)
     rx.kill()
     t_kill = time.time()
-    wait_state(r, "outputs[0]", "reconnecting", 10, after=t_kill - 0.5)
+    r.wait_state(*OUT, "outputs[0]", "reconnecting", 10, after=t_kill - 0.5)
     time.sleep(2)
     rx.start()
     t_back = time.time()
-    t_again, _ = wait_state(r, "outputs[0]", "active", 15, after=t_back - 0.5)
+    t_again, _ = r.wait_state(*OUT, "outputs[0]", "active", 15, after=t_back - 0.5)
     expect(t_again - t_back < 5, "reconnected within 5 s of the return (%.1f s)"
            % (t_again - t_back))
     wait_text(rx, "start", 5, after=t_back)
@@ -145,12 +128,12 @@ def run(w):
     time.sleep(2)
     rx.freeze()
     t_freeze = time.time()
-    t_stall, why = wait_state(r, "outputs[0]", "reconnecting", 15, after=t_freeze - 0.5)
+    t_stall, why = r.wait_state(*OUT, "outputs[0]", "reconnecting", 15, after=t_freeze - 0.5)
     expect(t_stall - t_freeze < 10, "the frozen server is noticed within 10 s (%.1f s: %s)"
            % (t_stall - t_freeze, why))
     rx.thaw()
     t_thaw = time.time()
-    wait_state(r, "outputs[0]", "active", 15, after=t_thaw - 0.5)
+    r.wait_state(*OUT, "outputs[0]", "active", 15, after=t_thaw - 0.5)
 
     # The participant leaves (the egress ends when its duration is up).
     time.sleep(2)
