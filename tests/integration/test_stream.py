@@ -126,7 +126,7 @@ def run(w):
            "a's recording is as long as the file: %.2f s vs %.2f s"
            % (rep_a["duration"], file_s))
     rep_srt = egwtest.check_media(ts, "--expect-codecs", "h264,aac", "--max-decode-errors", 0,
-                                  "--expect-freq", "440,660", "--start", 2)
+                                  "--expect-freq", "440,660", "--skip", 2)
     expect(abs(rep_srt["duration"] - file_s) < 0.5,
            "the SRT capture is as long as the file: %.2f s vs %.2f s"
            % (rep_srt["duration"], file_s))

@@ -640,6 +640,10 @@ def parser():
                     help="audio channel analysed (mono: the channels' mean)")
     ap.add_argument("--start", type=float, help="analyse from this file timestamp (s)")
     ap.add_argument("--end", type=float, help="analyse up to this file timestamp (s)")
+    ap.add_argument("--skip", type=float,
+                    help="analyse from this many seconds after the file's first timestamp "
+                         "(for files that do not start at 0, such as MPEG-TS; with --start, "
+                         "the later of the two)")
     ap.add_argument("--color-timeline", metavar="X,Y,W,H",
                     help="report the region's colour for every frame (color_timeline)")
     ap.add_argument("--participant", action="append", metavar="X,Y,W,H:HZ",
@@ -684,6 +688,11 @@ def main(argv=None):
         print("check_media: %s: no such file" % args.file, file=sys.stderr)
         return 2
     try:
+        if args.skip is not None:
+            t0 = fnum(probe(args.file).get("format", {}).get("start_time")) or 0.0
+            args.start = max(t0 + args.skip, args.start if args.start is not None else t0)
+            if args.end is not None and args.end <= args.start:
+                ap.error("--end must be after the start (--skip)")
         rep = analyse(args.file, crop, beep_hz=args.beep_hz, channel=args.channel, start=args.start,
                       end=args.end, timeline=timeline, expect_fps=args.expect_fps,
                       participants=participants)

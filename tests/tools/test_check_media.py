@@ -457,6 +457,20 @@ def check_jitter(path):
         print("%-28s passes, largest deviation %+.1f ms within half a frame"
               % ("jitter from 2 s", fr["max_deviation_ms"]))
 
+def check_skip(tmp):
+    """--skip counts from the file's first timestamp: an MPEG-TS starting at
+    3600 s, black for its first 2 s and red after, is red with --skip 2 and
+    not with --start 2 (a file timestamp, before the whole file)."""
+    ts = os.path.join(tmp, "offset_h264.ts")
+    ffmpeg("-f", "lavfi", "-i", "color=c=0xff0000:s=320x240:r=30:d=5,"
+           "drawbox=c=black:t=fill:enable='lt(t,2)'", *H264, "-output_ts_offset", "3600", ts)
+    rep = expect_json(ts, ["--skip", "2", "--expect-color", "ff0000"], [], "--skip from the first timestamp")
+    if rep and not near(rep.get("duration") or 0, 5, 0.2):
+        fail("--skip: duration %s, want 5 (the whole file)" % rep.get("duration"))
+    expect_json(ts, ["--start", "2", "--expect-color", "ff0000"], ["video colour"],
+                "--start is a file timestamp")
+
+
 def main():
     t0 = time.time()
     tmp = tempfile.mkdtemp(prefix="egw-check-media-")
@@ -513,6 +527,7 @@ def main():
         if po:
             expect_json(po, ["--min-markers", "5", "--expect-freq", "440", "--max-sync-ms", "40"],
                         ["A/V sync: no flash/beep pairs"], "audio-only: markers, no pairs")
+        check_skip(tmp)
         expect_rc(os.path.join(tmp, "missing.mkv"), [], 2, "missing file")
         junk = os.path.join(tmp, "junk.mkv")
         with open(junk, "wb") as f:
