@@ -24,6 +24,8 @@ static const struct {
 	[EGW_ERR_UNAUTHORIZED] = {"unauthorized", "Not allowed by the SFU", 0},
 	[EGW_ERR_OUTPUT_EXISTS] = {"output_exists", "Output path already taken", 0},
 	[EGW_ERR_EXPIRED] = {"expired", "Request expired", 0},
+	[EGW_ERR_STORAGE] = {"storage_error", "Storage refused the request", 0},
+	[EGW_ERR_STORAGE_UNREACHABLE] = {"storage_unreachable", "Storage unreachable", 1},
 };
 
 static int known(egw_err_t err)

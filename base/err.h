@@ -21,6 +21,8 @@ typedef enum egw_err {
 	EGW_ERR_UNAUTHORIZED = 14,   /* fatal: the SFU refused our credentials (PIN) */
 	EGW_ERR_OUTPUT_EXISTS = 15,  /* fatal: an output's path is taken */
 	EGW_ERR_EXPIRED = 16,        /* fatal: a start request older than its age limit */
+	EGW_ERR_STORAGE = 17,        /* fatal: the storage refused (credentials, bucket, access) */
+	EGW_ERR_STORAGE_UNREACHABLE = 18, /* retriable: the storage did not answer, or failed */
 } egw_err_t;
 
 /* Human-readable description. */

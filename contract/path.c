@@ -104,6 +104,20 @@ static const char *escape_problem(const char *path)
 	return NULL;
 }
 
+const char *egw_job_key_prefix_problem(const char *prefix)
+{
+	char buf[EGW_JOB_TEMPLATE_MAX + 1];
+	size_t len = strlen(prefix);
+	if (!len)
+		return NULL;
+	if (len > EGW_JOB_TEMPLATE_MAX)
+		return "is too long";
+	snprintf(buf, sizeof(buf), "%s", prefix);
+	if (buf[len - 1] == '/') /* "recordings/" is a folder */
+		buf[len - 1] = '\0';
+	return escape_problem(buf);
+}
+
 egw_err_t egw_job_expand(const egw_job_t *job, const char *tmpl, time_t t, const char *field,
 			 char *out, size_t out_size, char *errstr, size_t errstr_size)
 {

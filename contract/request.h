@@ -89,6 +89,8 @@ typedef struct egw_storage {
 	char *bucket, *region, *endpoint, *container, *account;
 	char *access_key, *secret_key, *session_token; /* secrets */
 	char *credentials_json;                      /* gcs; secret */
+	char *prefix;  /* s3: key prefix, "" when none */
+	int presign_s; /* s3: presigned GET URLs valid this long in events; 0: none */
 	int path_style;
 } egw_storage_t;
 

@@ -85,6 +85,10 @@ void egw_job_free_strv(char **v, size_t n);
  * characters. */
 int egw_job_url_ok(const char *url, const char *const *schemes);
 
+/* Why an object key prefix (storage.prefix) would leave the bucket's
+ * folder it names ("..", "//", a leading "/"), or NULL when it is fine. */
+const char *egw_job_key_prefix_problem(const char *prefix);
+
 /* egw_job_expand_path() with the field path used in messages. */
 egw_err_t egw_job_expand(const egw_job_t *job, const char *tmpl, time_t t, const char *field,
 			 char *out, size_t out_size, char *errstr, size_t errstr_size);

@@ -328,6 +328,8 @@ static const egw_json_field_t s3_fields[] = {
 	EGW_F_STR("secret_key", SECRET, EGW_JOB_NAME_MAX, egw_storage_t, secret_key),
 	EGW_F_STR("session_token", SECRET, 8192, egw_storage_t, session_token),
 	EGW_F_BOOL("path_style", egw_storage_t, path_style),
+	EGW_F_STR("prefix", 0, EGW_JOB_TEMPLATE_MAX, egw_storage_t, prefix),
+	EGW_F_INT("presign_s", 1, 604800, egw_storage_t, presign_s),
 };
 static const egw_json_field_t gcs_fields[] = {
 	F_BUCKET,
@@ -359,6 +361,9 @@ static egw_err_t check_storage(const egw_storage_t *st, char *errstr, size_t err
 			       "must be an http:// or https:// URL");
 	if (st->kind != EGW_STORAGE_S3)
 		return EGW_OK;
+	if (st->prefix && egw_job_key_prefix_problem(st->prefix))
+		return invalid(errstr, errstr_size, "storage", "prefix",
+			       egw_job_key_prefix_problem(st->prefix));
 	if (st->access_key && !st->secret_key)
 		return invalid(errstr, errstr_size, "storage", "secret_key",
 			       "is required with storage.access_key");
@@ -476,6 +481,7 @@ void egw_job_free(egw_job_t *job)
 	free(job->storage.access_key);
 	free(job->storage.secret_key);
 	free(job->storage.session_token);
+	free(job->storage.prefix);
 	free(job->storage.credentials_json);
 	free(job->webhook.url);
 	free(job->webhook.secret);

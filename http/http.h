@@ -29,6 +29,9 @@ typedef struct egw_http_request {
 	long timeout_ms;            /* whole transfer; 0: 30 s */
 	long connect_timeout_ms;    /* 0: timeout_ms */
 	size_t max_reply;           /* bytes; 0: 4 MiB */
+	int take_body;              /* body was g_malloc'ed: the request owns it now (no copy) */
+	const char *aws_sigv4;      /* libcurl's CURLOPT_AWS_SIGV4 ("aws:amz:REGION:s3"); NULL: none */
+	const char *userpwd;        /* "user:password" (secret; the signing keys with aws_sigv4) */
 } egw_http_request_t;
 
 typedef struct egw_http_response {
@@ -43,6 +46,7 @@ typedef struct egw_http_response {
 	size_t body_len;
 	const char *content_type; /* NULL when absent */
 	const char *location;     /* Location header, NULL when absent */
+	const char *etag;         /* ETag header without its quotes, NULL when absent */
 } egw_http_response_t;
 
 typedef void (*egw_http_done_fn)(void *user, const egw_http_response_t *res);
@@ -54,7 +58,7 @@ void egw_http_free(egw_http_t *h);
 
 /* Starts a request; done(user, res) follows on the context. Returns NULL
  * only when the request could not even be queued: then done is never
- * called and errstr says why. */
+ * called and errstr says why (a body taken with take_body is freed). */
 egw_http_req_t *egw_http_send(egw_http_t *h, const egw_http_request_t *rq, egw_http_done_fn done,
 			      void *user, char *errstr, size_t errstr_size);
 

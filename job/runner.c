@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "contract/request.h"
 #include "contract/status.h"
+#include "job/deliver.h"
 #include "job/lifeline.h"
 #include "job/plan.h"
 #include "pipelines/session.h"
@@ -40,8 +41,11 @@ typedef struct runner {
 	egw_session_t *session;
 	egw_source_t *src;
 	egw_lifeline_t *lifeline;
+	egw_delivery_t *delivery; /* object storage: the spool and the uploads */
+	egw_job_settings_t local_st; /* the settings, writing into the spool when delivering */
+	const char *spool_root[1];
 	gint64 t_start_us;
-	int active, stopping, done;
+	int active, stopping, done, left;
 	int n_tracks; /* tracks present now */
 	egw_err_t err; /* first error, EGW_OK if none */
 	char errmsg[512];
@@ -81,11 +85,14 @@ static void cancel(guint *id)
 
 /* ---- the end ---- */
 
+/* The room is left: the end, unless uploads still run. */
 static void quit(void *user)
 {
 	runner_t *r = user;
 	cancel(&r->leave_timer);
-	g_main_loop_quit(r->loop);
+	r->left = 1;
+	if (!egw_delivery_busy(r->delivery))
+		g_main_loop_quit(r->loop);
 }
 
 static gboolean leave_expired(gpointer user)
@@ -93,7 +100,7 @@ static gboolean leave_expired(gpointer user)
 	runner_t *r = user;
 	r->leave_timer = 0;
 	EGW_LOG(r->status.egress_id, WARN, "the SFU did not answer our goodbye; leaving anyway");
-	g_main_loop_quit(r->loop);
+	quit(r);
 	return G_SOURCE_REMOVE;
 }
 
@@ -127,6 +134,45 @@ static json_t *usage(void)
 	return json_pack("{s:{s:f}}", "usage", "cpu_s", (double)(gint64)(cpu * 1000) / 1000.0);
 }
 
+/* ---- delivery to object storage ---- */
+
+static void delivery_emit(void *user, const char *status, json_t *outputs, json_t *details,
+			  egw_err_t err, const char *message)
+{
+	runner_t *r = user;
+	if (err && !r->err) {
+		r->err = err;
+		snprintf(r->errmsg, sizeof(r->errmsg), "%s", message ? message : "");
+	}
+	emit(r, status, outputs, details);
+}
+
+static void delivery_done(void *user, egw_err_t err)
+{
+	runner_t *r = user;
+	if (r->left)
+		g_main_loop_quit(r->loop);
+}
+
+/* The media ended with files in the spool: they go to the storage, and
+ * the final event follows once they are there. */
+static void deliver(runner_t *r, const char *status, json_t *outs, json_t *details)
+{
+	static const egw_delivery_events_t ev = {delivery_emit, delivery_done};
+	json_t *final = json_pack("{s:s, s:s, s:s, s:O?, s:O?}", "status", status, "started_at",
+				  r->status.started_at, "ended_at", r->status.ended_at, "outputs",
+				  outs, "usage", json_object_get(details, "usage"));
+	if (r->err)
+		json_object_set_new(final, "error", json_pack("{s:s, s:s}", "code",
+							      egw_err2code(r->err), "message",
+							      r->errmsg));
+	else
+		json_object_set_new(final, "reason", json_string(r->stop_reason));
+	egw_delivery_finish(r->delivery, final, &ev, r);
+	json_decref(final);
+	json_decref(details);
+}
+
 /* The final event: complete, failed (with what was written) or aborted. */
 static void finish(runner_t *r)
 {
@@ -142,7 +188,11 @@ static void finish(runner_t *r)
 		outs = egw_session_outputs(r->session);
 	else
 		egw_plan_discard(r->plan); /* nothing was written: no empty files */
-	if (r->err) {
+	if (!r->active)
+		egw_delivery_discard(r->delivery);
+	if (r->active && r->delivery) {
+		deliver(r, r->err ? "failed" : "complete", outs, details);
+	} else if (r->err) {
 		emit(r, "failed", outs, details);
 	} else if (!r->active) {
 		json_object_set_new(details, "reason", json_string(r->stop_reason));
@@ -459,9 +509,24 @@ static void on_control(void *opaque, const char *line, size_t len)
 	egw_request_free(req);
 }
 
+/* Uploads interrupted (the worker is gone, or a signal): the journal and
+ * the files stay in the spool for the next start of a worker. */
+static int leave_uploads(runner_t *r)
+{
+	if (!egw_delivery_busy(r->delivery))
+		return 0;
+	EGW_LOG(r->status.egress_id, WARN, "uploads interrupted; they go on at the next start "
+					   "of a worker with this spool (or `egress upload %s`)",
+		r->status.egress_id);
+	g_main_loop_quit(r->loop);
+	return 1;
+}
+
 static void on_lifeline_closed(void *opaque)
 {
 	runner_t *r = opaque;
+	if (leave_uploads(r))
+		return;
 	EGW_LOG(r->status.egress_id, WARN, "the worker is gone; finalising");
 	request_stop(r, "worker gone");
 }
@@ -470,8 +535,23 @@ static void on_lifeline_closed(void *opaque)
 
 static gboolean on_signal(gpointer user)
 {
-	request_stop(user, "stop requested");
+	if (!leave_uploads(user))
+		request_stop(user, "stop requested");
 	return G_SOURCE_CONTINUE;
+}
+
+/* Jobs with object storage write into their spool directory. */
+static egw_err_t open_delivery(runner_t *r, char *errstr, size_t errstr_size)
+{
+	egw_err_t err = egw_delivery_open(r->job, r->st, &r->delivery, errstr, errstr_size);
+	r->local_st = *r->st;
+	if (err || !r->delivery)
+		return err;
+	r->spool_root[0] = egw_delivery_dir(r->delivery);
+	r->local_st.storage_dir = r->spool_root[0];
+	r->local_st.storage_roots = r->spool_root;
+	r->local_st.n_storage_roots = 1;
+	return EGW_OK;
 }
 
 static gboolean on_duration(gpointer user)
@@ -515,7 +595,10 @@ static int start(runner_t *r, double duration_s)
 		EGW_LOG(r->status.egress_id, WARN, "webhook delivery is not implemented yet; status "
 						   "events go to the status topic only");
 	if ((err = trust_tls(r->st->tls_ca_file, errstr, sizeof(errstr))) ||
-	    (err = egw_plan_build(r->job, r->st, time(NULL), &r->plan, errstr, sizeof(errstr))) ||
+	    (err = egw_plan_check(r->job, errstr, sizeof(errstr))) ||
+	    (err = open_delivery(r, errstr, sizeof(errstr))) ||
+	    (err = egw_plan_build(r->job, &r->local_st, time(NULL), &r->plan, errstr,
+				  sizeof(errstr))) ||
 	    !(r->session = egw_session_new(&r->plan->media, &sev, r, &err, errstr, sizeof(errstr))) ||
 	    (err = egw_session_play(r->session, errstr, sizeof(errstr))))
 		goto fail;
@@ -623,6 +706,7 @@ out:
 	if (warming) /* GStreamer must not go away under it */
 		g_thread_join(warming);
 	egw_lifeline_free(r.lifeline);
+	egw_delivery_free(r.delivery);
 	egw_session_free(r.session);
 	egw_plan_free(r.plan);
 	egw_request_free(r.req);

@@ -12,6 +12,10 @@ typedef struct egw_job_settings {
 	const char *storage_dir;          /* default local storage root */
 	const char *const *storage_roots; /* where storage.dir may point */
 	size_t n_storage_roots;
+	const char *spool_dir;    /* outputs bound for object storage, then their journals */
+	int upload_part_size_kb;
+	int upload_parallel;
+	int upload_retry_window_s;
 	int max_duration_s;       /* default limits */
 	int empty_room_timeout_s;
 	int sfu_timeout_ms;       /* one signalling request */

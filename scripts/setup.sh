@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine for the egress worker: installs the Debian
-# packages listed in scripts/packages.txt (only what is missing), then builds
-# into ./build. Idempotent; quick when everything is already there.
+# packages listed in scripts/packages.txt (only what is missing) and the npm
+# packages of the test world's S3 server (npm ci, when missing or stale), then
+# builds into ./build. Idempotent; quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,25 @@ if [ ${#missing[@]} -gt 0 ]; then
 	$SUDO rm -f /usr/sbin/policy-rc.d
 else
 	echo "setup: all ${#pkgs[@]} packages present"
+fi
+
+# The S3 server of the tests (tests/world/s3rver, npm package s3rver) runs
+# on the machine's Node.js >= 20 with its npm. They are not in packages.txt:
+# Debian 12's nodejs is 18 and its npm conflicts with the nodesource nodejs
+# 20 these machines have (which provides npm itself).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	echo "setup: node/npm missing: installing Debian's nodejs and npm (Node.js >= 20 preferred)"
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm ||
+		{ echo "setup: cannot install node and npm: the S3 tests need them" >&2; exit 1; }
+fi
+s3rver=tests/world/s3rver
+if [ ! -f $s3rver/node_modules/.package-lock.json ] ||
+	[ $s3rver/package-lock.json -nt $s3rver/node_modules/.package-lock.json ] ||
+	[ $s3rver/package.json -nt $s3rver/node_modules/.package-lock.json ]; then
+	echo "setup: npm ci in $s3rver"
+	(cd $s3rver && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -76,6 +76,21 @@ static const struct conf_prop {
         L(storage_roots, "[`storage_dir`]",
           "Directories a job's `storage.dir` may point into (file: an array of strings; "
           "environment: separated by `:`). Default: just `storage_dir`."),
+        S(spool_dir, CF_NONEMPTY, "./spool",
+          "Where the outputs of jobs with object storage (`storage.kind` `s3`) are written "
+          "first, one directory per egress (`<spool_dir>/<egress_id>/`) beside its journal "
+          "(`<egress_id>.json`, mode 0600: it holds the job's storage credentials). A file "
+          "leaves the spool only once the storage confirmed it; a worker that starts finishes "
+          "the uploads it finds there."),
+        I(upload_part_size_kb, 16384, 64, 5 * 1024 * 1024,
+          "Files larger than this go up as multipart uploads in parts of this size (KiB). "
+          "AWS S3 wants at least 5120 (5 MiB) for every part but the last."),
+        I(upload_parallel, 4, 1, 64, "Upload requests in flight at once, per egress."),
+        I(upload_retry_window_s, 21600, 1, 30 * 86400,
+          "How long an upload that fails for a reason that may pass (no connection, timeouts, "
+          "5xx answers, throttling) is retried, with exponential backoff from 0.5 s to 60 s, "
+          "from its first failure. Past it the file stays in the spool and the egress ends "
+          "`failed`, naming it."),
         I(max_duration_s, 14400, 1, 7 * 86400, "Default `limits.max_duration_s`."),
         I(empty_room_timeout_s, 300, 1, 86400,
           "Default `limits.empty_room_timeout_s`: stop when the source is absent this long."),

@@ -24,6 +24,10 @@ typedef struct egw_config {
 	char *storage_dir;
 	char **storage_roots; /* where a job's storage.dir may point; at least one */
 	size_t n_storage_roots;
+	char *spool_dir;
+	int upload_part_size_kb;
+	int upload_parallel;
+	int upload_retry_window_s;
 	int max_duration_s;
 	int empty_room_timeout_s;
 	int sfu_timeout_ms;

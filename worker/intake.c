@@ -167,7 +167,7 @@ static void start_job(egw_worker_t *w, const rd_kafka_message_t *m, const egw_re
 	char errstr[512];
 	egw_err_t err;
 	egw_jobproc_t *p;
-	egw_jobproc_cmd_t cmd = {NULL, w->config_path, w->cfg->worker_id};
+	egw_jobproc_cmd_t cmd = {NULL, w->config_path, w->cfg->worker_id, NULL};
 
 	if (egw_worker_find_proc(w, req->egress_id)) {
 		snprintf(

@@ -65,8 +65,8 @@ static int spawn(const egw_jobproc_cmd_t *cmd, int in_fd, int out_fd, pid_t *pid
 		return -1;
 	}
 	argv[argc++] = exe;
-	argv[argc++] = "run";
-	argv[argc++] = "-";
+	argv[argc++] = cmd->upload ? "upload" : "run";
+	argv[argc++] = cmd->upload ? cmd->upload : "-";
 	argv[argc++] = "--lifeline";
 	if (cmd->config_path) {
 		argv[argc++] = "--config";
@@ -191,6 +191,7 @@ egw_jobproc_t *egw_jobproc_spawn(const egw_jobproc_cmd_t *cmd, const char *egres
 	}
 	snprintf(p->egress_id, sizeof(p->egress_id), "%s", egress_id);
 	p->in_fd = p->out_fd = -1;
+	p->upload = cmd->upload != NULL;
 	if (enqueue(p, request, request_len, 1)) {
 		snprintf(errstr, errstr_size, "out of memory");
 		goto fail;
@@ -276,6 +277,17 @@ void egw_jobproc_request_stop(egw_jobproc_t *p)
 	}
 	free(line);
 	json_decref(req);
+}
+
+int egw_jobproc_uploading(const egw_jobproc_t *p)
+{
+	return p->upload || !strcmp(p->last_status, "uploading");
+}
+
+void egw_jobproc_terminate(egw_jobproc_t *p)
+{
+	if (!p->exited)
+		kill(p->pid, SIGTERM);
 }
 
 void egw_jobproc_kill(egw_jobproc_t *p)

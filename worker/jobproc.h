@@ -30,6 +30,7 @@ typedef struct egw_jobproc {
 	time_t stop_at;       /* when the stop was requested, 0 if not */
 	int stop_signalled;   /* SIGTERM sent (the lifeline was broken) */
 	int exited, exit_status;
+	int upload; /* resuming uploads left in the spool */
 	struct egw_jobproc *next;
 } egw_jobproc_t;
 
@@ -40,6 +41,7 @@ typedef struct egw_jobproc_cmd {
 	const char *exe;
 	const char *config_path;
 	const char *worker_id;
+	const char *upload; /* not NULL: `egress upload EGRESS_ID --lifeline` (resumes uploads) */
 } egw_jobproc_cmd_t;
 
 /* Starts the job process (posix_spawn) and queues the request, with every
@@ -67,6 +69,13 @@ int egw_jobproc_read(egw_jobproc_t *p, void (*on_line)(void *opaque, egw_jobproc
 /* Asks the process to stop and finalise: a stop line on the lifeline, or
  * SIGTERM when the lifeline is broken. Records when (stop_at). */
 void egw_jobproc_request_stop(egw_jobproc_t *p);
+
+/* Non-zero while the process only uploads (resumed, or its media ended
+ * and its status is uploading): no media to lose, nothing to finalise. */
+int egw_jobproc_uploading(const egw_jobproc_t *p);
+
+/* SIGTERM: a job that uploads leaves the rest to the next worker. */
+void egw_jobproc_terminate(egw_jobproc_t *p);
 
 /* SIGKILL (the stop grace period is over). */
 void egw_jobproc_kill(egw_jobproc_t *p);

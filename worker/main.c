@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "job/deliver.h"
 #include "job/runner.h"
 #include "worker/broker.h"
 #include "worker/config.h"
@@ -24,7 +25,7 @@ static const struct command {
 	const char *name, *options;
 	int args;
 } commands[] = {
-        {"worker", "c", 0},    {"run", "cdl", 1},  {"broker", "c", 0},
+        {"worker", "c", 0},    {"run", "cdl", 1},  {"upload", "cl", 1}, {"broker", "c", 0},
         {"config-doc", "", 0}, {"version", "", 0}, {"help", "", 0},
 };
 
@@ -56,6 +57,10 @@ static void usage(FILE *f)
 	        "                               SIGINT/SIGTERM or S seconds (S > 0); status\n"
 	        "                               events are JSON lines on stdout (JOB.json '-' =\n"
 	        "                               stdin)\n"
+	        "  upload EGRESS_ID [--config FILE]\n"
+	        "                               finish the uploads an egress left in the spool\n"
+	        "                               (spool_dir): status events as for run (the\n"
+	        "                               worker does this itself when it starts)\n"
 	        "  run - --lifeline             how the worker runs a job: the request is the\n"
 	        "                               first line of stdin, control requests follow;\n"
 	        "                               end of stdin (the worker gone) stops the job\n"
@@ -163,9 +168,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 	if (argc - optind > cli->cmd->args)
 		return usage_error(name, "unexpected argument '%s'", argv[optind + cli->cmd->args]);
 	if (argc - optind < cli->cmd->args)
-		return usage_error(name, "missing JOB.json (or - for stdin)");
+		return usage_error(name, strcmp(name, "upload") ? "missing JOB.json (or - for stdin)"
+		                                                : "missing EGRESS_ID");
 	cli->job_path = cli->cmd->args ? argv[optind] : NULL;
-	if (cli->lifeline && strcmp(cli->job_path, "-"))
+	if (cli->lifeline && !strcmp(name, "run") && strcmp(cli->job_path, "-"))
 		return usage_error(name, "--lifeline needs the request on stdin (JOB.json -)");
 	return 0;
 }
@@ -234,12 +240,18 @@ static int cmd_run(const egw_config_t *cfg, const struct cli *cli)
 	        .storage_dir = cfg->storage_dir,
 	        .storage_roots = (const char *const *)cfg->storage_roots,
 	        .n_storage_roots = cfg->n_storage_roots,
+	        .spool_dir = cfg->spool_dir,
+	        .upload_part_size_kb = cfg->upload_part_size_kb,
+	        .upload_parallel = cfg->upload_parallel,
+	        .upload_retry_window_s = cfg->upload_retry_window_s,
 	        .max_duration_s = cfg->max_duration_s,
 	        .empty_room_timeout_s = cfg->empty_room_timeout_s,
 	        .sfu_timeout_ms = cfg->sfu_timeout_ms,
 	        .stop_grace_s = cfg->stop_grace_s,
 	        .tls_ca_file = cfg->tls_ca_file,
 	};
+	if (!strcmp(cli->cmd->name, "upload"))
+		return egw_delivery_resume_main(&js, cli->job_path, cli->lifeline);
 	return egw_runner_main(&js, cli->job_path, cli->duration, cli->lifeline);
 }
 
@@ -279,7 +291,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cli.cmd->name, "worker")) {
 		install_signals();
 		ret = cmd_worker(cfg, cli.config_path);
-	} else if (!strcmp(cli.cmd->name, "run")) {
+	} else if (!strcmp(cli.cmd->name, "run") || !strcmp(cli.cmd->name, "upload")) {
 		ret = cmd_run(cfg, &cli);
 	} else {
 		install_signals();

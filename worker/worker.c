@@ -1,5 +1,6 @@
 #include "worker/worker.h"
 
+#include <glib.h>
 #include <jansson.h>
 #include <poll.h>
 #include <stdio.h>
@@ -10,11 +11,13 @@
 
 #include "base/log.h"
 #include "contract/status.h"
+#include "job/deliver.h"
 #include "worker/kafka.h"
 #include "worker/worker_int.h"
 
 #define POLL_MS 50
 #define SHUTDOWN_FLUSH_MS 5000
+#define RESUME_SCAN_S 30 /* how often the spool is looked at for uploads left */
 
 egw_jobproc_t *egw_worker_find_proc(egw_worker_t *w, const char *egress_id)
 {
@@ -43,7 +46,13 @@ static void on_job_line(void *opaque, egw_jobproc_t *p, char *line)
 static void finish_proc(egw_worker_t *w, egw_jobproc_t *p)
 {
 	char msg[160];
-	if (!egw_status_is_terminal(p->last_status)) {
+	if (egw_jobproc_uploading(p) && !egw_status_is_terminal(p->last_status)) {
+		/* its recording is safe in the spool, and its journal tells
+		 * the next worker (or the next scan) what is left */
+		EGW_LOG(p->egress_id, WARN, "uploads of job process %d interrupted; resumed from "
+		                            "the spool later",
+		        (int)p->pid);
+	} else if (!egw_status_is_terminal(p->last_status)) {
 		if (WIFSIGNALED(p->exit_status))
 			snprintf(msg, sizeof(msg), "job process killed by signal %d%s",
 			         WTERMSIG(p->exit_status),
@@ -76,7 +85,8 @@ static void supervise(egw_worker_t *w, int timeout_ms)
 		if (egw_jobproc_pending(p))
 			egw_jobproc_flush(p);
 		int open = egw_jobproc_read(p, on_job_line, w);
-		if (p->stop_at && time(NULL) - p->stop_at > w->cfg->stop_grace_s)
+		if (p->stop_at && time(NULL) - p->stop_at > w->cfg->stop_grace_s &&
+		    !egw_jobproc_uploading(p))
 			egw_jobproc_kill(p);
 		if (!open && egw_jobproc_reap(p)) {
 			finish_proc(w, p);
@@ -92,7 +102,10 @@ static void supervise(egw_worker_t *w, int timeout_ms)
 /* A full worker leaves the group so that other workers take new starts. */
 static void admission(egw_worker_t *w, int accepting)
 {
-	int want = accepting && w->n_running < w->cfg->max_jobs;
+	int media = 0; /* jobs that only upload do not count */
+	for (egw_jobproc_t *p = w->procs; p; p = p->next)
+		media += !egw_jobproc_uploading(p);
+	int want = accepting && media < w->cfg->max_jobs;
 	if (want == w->subscribed)
 		return;
 	if (want) {
@@ -213,10 +226,42 @@ static int connect_kafka(egw_worker_t *w, volatile sig_atomic_t *stop)
 	return subscribe_control_group(w);
 }
 
+/* Uploads an earlier run (or a job process that died) left in the spool:
+ * one `egress upload` process each, at start and every RESUME_SCAN_S. */
+static void resume_uploads(egw_worker_t *w, time_t *last_scan)
+{
+	time_t now = time(NULL);
+	char **ids;
+	if (*last_scan && now - *last_scan < RESUME_SCAN_S)
+		return;
+	*last_scan = now;
+	ids = egw_delivery_pending(w->cfg->spool_dir);
+	for (char **id = ids; id && *id; id++) {
+		egw_jobproc_cmd_t cmd = {NULL, w->config_path, w->cfg->worker_id, *id};
+		char errstr[256];
+		egw_jobproc_t *p;
+		if (egw_worker_find_proc(w, *id))
+			continue;
+		if (!(p = egw_jobproc_spawn(&cmd, *id, "{}", 2, errstr, sizeof(errstr)))) {
+			EGW_LOG(*id, ERROR, "cannot resume its uploads: %s", errstr);
+			continue;
+		}
+		EGW_LOG(*id, INFO, "resuming the uploads left in the spool (process %d)",
+		        (int)p->pid);
+		p->next = w->procs;
+		w->procs = p;
+		w->n_running++;
+	}
+	g_strfreev(ids);
+}
+
 static void shutdown_jobs(egw_worker_t *w)
 {
 	for (egw_jobproc_t *p = w->procs; p; p = p->next)
-		egw_jobproc_request_stop(p);
+		if (egw_jobproc_uploading(p))
+			egw_jobproc_terminate(p); /* the next start goes on */
+		else
+			egw_jobproc_request_stop(p);
 	while (w->procs) {
 		supervise(w, POLL_MS);
 		rd_kafka_poll(w->producer, 0);
@@ -226,6 +271,7 @@ static void shutdown_jobs(egw_worker_t *w)
 int egw_worker_run(const egw_config_t *cfg, const char *config_path, volatile sig_atomic_t *stop)
 {
 	egw_worker_t w = {.cfg = cfg, .config_path = config_path};
+	time_t last_scan = 0;
 	int ret = 1;
 
 	if (connect_kafka(&w, stop)) {
@@ -238,6 +284,7 @@ int egw_worker_run(const egw_config_t *cfg, const char *config_path, volatile si
 	        cfg->worker_id, cfg->jobs_topic, cfg->consumer_group, cfg->control_topic,
 	        cfg->consumer_group, cfg->status_topic, cfg->max_jobs);
 	while (!*stop) {
+		resume_uploads(&w, &last_scan);
 		admission(&w, 1);
 		poll_kafka(&w);
 		supervise(&w, POLL_MS);

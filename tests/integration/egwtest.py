@@ -41,17 +41,21 @@ class Env:
     def __init__(self, name, max_jobs=2, worker_env=None):
         self.w = world.World(name)
         self.out = os.path.join(self.w.dir, "out")
+        self.spool = os.path.join(self.w.dir, "spool")
         self.janus = self.w.start_janus()
         self.bootstrap = self.w.start_broker()
         env = {
             "EGRESS_KAFKA_BROKERS": self.bootstrap,
             "EGRESS_STORAGE_DIR": self.out,
+            "EGRESS_SPOOL_DIR": self.spool,
             "EGRESS_MAX_JOBS": max_jobs,
             "EGRESS_WORKER_ID": "worker-" + name,
             "EGRESS_KAFKA_SESSION_TIMEOUT_MS": 6000,
             "EGRESS_KAFKA_HEARTBEAT_INTERVAL_MS": 500,
         }
         env.update(worker_env or {})
+        self.worker_env = env
+        self.workers = 1
         self.worker = self.w.run([EGRESS, "worker"], name="worker", env=env)
         self.status = self.w.status_reader(self.bootstrap)
         self.t_produced = {}
@@ -59,6 +63,15 @@ class Env:
         # "Messages and topics"): starts produced before the worker holds its
         # partitions would not be run.
         self.w.wait_log("worker", "jobs partitions assigned", 30)
+
+    def restart_worker(self):
+        """Starts another worker with the same settings (after the first
+        was killed); returns its process, once it holds the jobs partitions."""
+        self.workers += 1
+        name = "worker%d" % self.workers
+        self.worker = self.w.run([EGRESS, "worker"], name=name, env=self.worker_env)
+        self.w.wait_log(name, "jobs partitions assigned", 30)
+        return self.worker
 
     def __enter__(self):
         return self

@@ -74,7 +74,7 @@ static void test_lifeline(const char *dir)
 	req[REQ_LEN - 1] = '}';
 
 	setenv("EGRESS_WORKER_ID", "inherited", 1);
-	egw_jobproc_cmd_t cmd = {script, "/etc/egress.json", "w-test"};
+	egw_jobproc_cmd_t cmd = {script, "/etc/egress.json", "w-test", NULL};
 	egw_jobproc_t *p = egw_jobproc_spawn(&cmd, "EG_t", req, REQ_LEN, errstr, sizeof(errstr));
 	CHECK(p != NULL);
 	if (!p)
@@ -104,7 +104,7 @@ static void test_broken_lifeline(const char *dir)
 	char script[256], errstr[256];
 	snprintf(script, sizeof(script), "%s/deaf.sh", dir);
 	write_script(script, "exec 0<&-\necho closed\nexec sleep 30");
-	egw_jobproc_cmd_t cmd = {script, NULL, "w-test"};
+	egw_jobproc_cmd_t cmd = {script, NULL, "w-test", NULL};
 	egw_jobproc_t *p = egw_jobproc_spawn(&cmd, "EG_deaf", "{}", 2, errstr, sizeof(errstr));
 	CHECK(p != NULL);
 	if (!p)

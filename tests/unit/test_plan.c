@@ -36,7 +36,7 @@ static const struct support_case {
 	S(T, "source.media", "\"video\"", NULL, NULL, EGW_ERR_NOT_SUPPORTED,
 	  "outputs[0].format: ogg is not supported yet for video only (use webm, mkv or mp4)"),
 	S(TI, NULL, NULL, NULL, NULL, EGW_OK, ""), /* by <publisher id>/<mid> */
-	S(TC, NULL, NULL, NULL, NULL, EGW_ERR_NOT_SUPPORTED, "storage.kind: s3 is not supported yet"),
+	S(TC, NULL, NULL, NULL, NULL, EGW_OK, ""), /* the contract's example, S3 storage included */
 	S(TC, "storage", "null", NULL, NULL, EGW_OK, ""), /* a stream and HLS segments */
 	S(TC, "outputs.1", "{\"kind\": \"images\", \"prefix\": \"i/{egress_id}\"}", "storage",
 	  "null", EGW_OK, ""),
@@ -106,7 +106,9 @@ static const struct support_case {
 	  "{\"kind\": \"websocket\", \"url\": \"wss://h/asr\"}", EGW_ERR_INVALID_REQUEST,
 	  "outputs[0].kind: a websocket sends audio, and this egress records video only"),
 	S(MIN, "storage", "{\"kind\": \"s3\", \"bucket\": \"b\", \"access_key\": \"AK\", \"secret_key\": \"s3cr3t\"}",
-	  NULL, NULL, EGW_ERR_NOT_SUPPORTED, "storage.kind: s3 is not supported yet"),
+	  NULL, NULL, EGW_OK, ""),
+	S(MIN, "storage", "{\"kind\": \"gcs\", \"bucket\": \"b\"}", NULL, NULL,
+	  EGW_ERR_NOT_SUPPORTED, "storage.kind: gcs is not supported yet"),
 	S(MIN, "storage", "{\"kind\": \"azure\", \"account\": \"a\", \"container\": \"c\"}", NULL, NULL,
 	  EGW_ERR_NOT_SUPPORTED, "storage.kind: azure is not supported yet"),
 	S(MIN, "storage", "{\"kind\": \"local\"}", NULL, NULL, EGW_OK, ""),
@@ -153,9 +155,10 @@ static void test_secret_refusal(void)
 	char id[EGW_EGRESS_ID_MAX + 1], err[512];
 	egw_request_t *req = NULL;
 	CHECK(parse_mutated2(TC, "source", "{\"kind\": \"participant\", \"participant\": \"s3cr3t\"}",
-			     NULL, NULL, &req, id, err, sizeof(err)) == EGW_OK);
+			     "storage", "{\"kind\": \"gcs\", \"bucket\": \"b\", \"credentials_json\": \"s3cr3t\"}",
+			     &req, id, err, sizeof(err)) == EGW_OK);
 	CHECK(req && egw_plan_check(req->job, err, sizeof(err)) == EGW_ERR_NOT_SUPPORTED);
-	CHECK_STR(err, "storage.kind: s3 is not supported yet");
+	CHECK_STR(err, "storage.kind: gcs is not supported yet");
 	CHECK(!strstr(err, "s3cr3t"));
 	egw_request_free(req);
 }

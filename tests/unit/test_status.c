@@ -42,6 +42,9 @@ int main(void)
 	json_decref(ev);
 	CHECK(!egw_status_is_terminal("rejected"));
 	CHECK_STR(egw_err2code(EGW_ERR_EXPIRED), "expired");
+	CHECK_STR(egw_err2code(EGW_ERR_STORAGE), "storage_error");
+	CHECK_STR(egw_err2code(EGW_ERR_STORAGE_UNREACHABLE), "storage_unreachable");
+	CHECK(egw_err_retriable(EGW_ERR_STORAGE_UNREACHABLE) && !egw_err_retriable(EGW_ERR_STORAGE));
 	CHECK(egw_status_is_terminal("complete") && egw_status_is_terminal("aborted"));
 	CHECK(!egw_status_is_terminal("ending") && !egw_status_is_terminal(NULL));
 	CHECK_STR(egw_err2code(EGW_ERR_WORKER_LOST), "worker_lost");

@@ -943,6 +943,25 @@ class World:
         from ws_world import WsReceiver
         return WsReceiver(self, name, port, reject, tls).start()
 
+    # -- S3
+    def start_s3(self, name="s3", port=9000):
+        """Starts an S3 server (s3rver, checks SigV4; credentials S3RVER /
+        S3RVER; no bucket until a client makes one) on 127.0.0.1:port inside
+        the namespace; returns an s3_world.S3Server, whose methods check
+        buckets and objects with an independent client (boto3)."""
+        from s3_world import S3Server
+        return S3Server(self, name, port).start()
+
+    # -- webhooks
+    def start_webhook_receiver(self, name="hook", port=8900, secret=None, fail_first=0,
+                               fail_status=500, hang=False):
+        """Starts an HTTP server on 127.0.0.1:port inside the namespace that
+        records every POST and checks its Egress-Signature when secret is
+        given (hook_world.HookReceiver). fail_first: answer the first N
+        requests with fail_status; hang: never answer."""
+        from hook_world import HookReceiver
+        return HookReceiver(self, name, port, secret, fail_first, fail_status, hang).start()
+
     # -- teardown
     def close(self, grace=3.0):
         """Kills every process (SIGTERM, SIGKILL after `grace` s), makes sure

@@ -1,0 +1,586 @@
+/* Delivery to object storage (see deliver.h). The journal
+ * (<spool_dir>/<egress_id>.json):
+ *
+ *   {"version": 1, "egress_id", "worker_id",
+ *    "storage": {"kind": "s3", "bucket", "region", "endpoint", "path_style",
+ *                "prefix", "presign_s", and the job's own credentials},
+ *    "final": null until the media ended, then the final event's fields,
+ *    "stored": {"<file>": {"size", "sha256", "etag", "parts"}},
+ *    "multipart": {"<file>": "<upload id>"}   (begun, not finished),
+ *    "failed": [{"file", "code", "message"}], "final_sent": bool}
+ *
+ * Files are named relative to the egress's spool directory; their object
+ * keys are storage.prefix + that name. */
+#include "job/deliver.h"
+
+#include <glib-unix.h>
+#include <glib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "contract/status.h"
+#include "http/http.h"
+#include "storage/s3.h"
+#include "storage/spool.h"
+#include "storage/upload.h"
+
+struct egw_delivery {
+	const egw_job_settings_t *st;
+	char egress_id[EGW_EGRESS_ID_MAX + 1];
+	char *dir;
+	int lock_fd;
+	json_t *journal; /* owned */
+	egw_s3_conf_t s3; /* strings borrowed from journal, or the environment */
+	const char *prefix;
+	int presign_s;
+	egw_http_t *http;
+	egw_uploader_t *up;
+	egw_delivery_events_t ev;
+	void *user;
+	GPtrArray *names; /* the files' names, the uploader's tags */
+	int busy;
+};
+
+static const char *env(const char *a, const char *b)
+{
+	const char *v = getenv(a);
+	if ((!v || !*v) && b)
+		v = getenv(b);
+	return v && *v ? v : NULL;
+}
+
+static const char *jstr(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* The storage settings from the journal, with what is missing from the
+ * standard AWS_* variables. */
+static egw_err_t resolve(egw_delivery_t *d, char *errstr, size_t errstr_size)
+{
+	json_t *s = json_object_get(d->journal, "storage");
+	d->s3 = (egw_s3_conf_t){
+		.bucket = jstr(s, "bucket"),
+		.region = jstr(s, "region") ? jstr(s, "region") : env("AWS_REGION", "AWS_DEFAULT_REGION"),
+		.endpoint = jstr(s, "endpoint") ? jstr(s, "endpoint")
+						: env("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+		.access_key = jstr(s, "access_key"),
+		.secret_key = jstr(s, "secret_key"),
+		.session_token = jstr(s, "session_token"),
+		.path_style = json_is_true(json_object_get(s, "path_style")),
+	};
+	if (!d->s3.access_key) {
+		d->s3.access_key = env("AWS_ACCESS_KEY_ID", NULL);
+		d->s3.secret_key = env("AWS_SECRET_ACCESS_KEY", NULL);
+		d->s3.session_token = env("AWS_SESSION_TOKEN", NULL);
+	}
+	d->prefix = jstr(s, "prefix") ? jstr(s, "prefix") : "";
+	d->presign_s = (int)json_integer_value(json_object_get(s, "presign_s"));
+	if (!d->s3.bucket) {
+		snprintf(errstr, errstr_size, "storage.bucket: missing from the spool journal");
+		return EGW_ERR_INVALID_REQUEST;
+	}
+	if (!d->s3.access_key || !d->s3.secret_key) {
+		snprintf(errstr, errstr_size,
+			 "storage: no credentials: give storage.access_key and storage.secret_key, "
+			 "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the worker");
+		return EGW_ERR_INVALID_REQUEST;
+	}
+	return EGW_OK;
+}
+
+static void set_str(json_t *o, const char *key, const char *v)
+{
+	if (v)
+		json_object_set_new(o, key, json_string(v));
+}
+
+static json_t *journal_of(const egw_job_t *job, const egw_job_settings_t *st)
+{
+	const egw_storage_t *s = &job->storage;
+	json_t *storage = json_pack("{s:s, s:s, s:b, s:s}", "kind", "s3", "bucket", s->bucket,
+				    "path_style", s->path_style, "prefix", s->prefix ? s->prefix : "");
+	set_str(storage, "region", s->region);
+	set_str(storage, "endpoint", s->endpoint);
+	set_str(storage, "access_key", s->access_key);
+	set_str(storage, "secret_key", s->secret_key);
+	set_str(storage, "session_token", s->session_token);
+	if (s->presign_s)
+		json_object_set_new(storage, "presign_s", json_integer(s->presign_s));
+	return json_pack("{s:i, s:s, s:s, s:o, s:n, s:{}, s:{}, s:[], s:b}", "version",
+			 EGW_SPOOL_VERSION, "egress_id", job->egress_id, "worker_id",
+			 st->worker_id ? st->worker_id : "", "storage", storage, "final", "stored",
+			 "multipart", "failed", "final_sent", 0);
+}
+
+static egw_delivery_t *delivery_new(const egw_job_settings_t *st, const char *egress_id)
+{
+	egw_delivery_t *d = g_new0(egw_delivery_t, 1);
+	d->st = st;
+	d->lock_fd = -1;
+	d->names = g_ptr_array_new_with_free_func(g_free);
+	snprintf(d->egress_id, sizeof(d->egress_id), "%s", egress_id);
+	d->dir = egw_spool_dir_of(st->spool_dir, egress_id);
+	return d;
+}
+
+egw_err_t egw_delivery_open(const egw_job_t *job, const egw_job_settings_t *st,
+			    egw_delivery_t **out, char *errstr, size_t errstr_size)
+{
+	egw_delivery_t *d;
+	egw_err_t err;
+
+	*out = NULL;
+	if (job->storage.kind != EGW_STORAGE_S3)
+		return EGW_OK;
+	d = delivery_new(st, job->egress_id);
+	d->journal = journal_of(job, st);
+	if ((err = resolve(d, errstr, errstr_size)) ||
+	    (err = egw_spool_create(st->spool_dir, job->egress_id, d->journal, &d->lock_fd, errstr,
+				    errstr_size))) {
+		egw_delivery_free(d);
+		return err;
+	}
+	*out = d;
+	return EGW_OK;
+}
+
+const char *egw_delivery_dir(const egw_delivery_t *d)
+{
+	return d->dir;
+}
+
+int egw_delivery_busy(const egw_delivery_t *d)
+{
+	return d && d->busy;
+}
+
+static void save(egw_delivery_t *d)
+{
+	char errstr[512];
+	if (egw_spool_write(d->st->spool_dir, d->egress_id, d->journal, errstr, sizeof(errstr)))
+		EGW_LOG(d->egress_id, ERROR, "%s", errstr);
+}
+
+/* ---- the final event ---- */
+
+static char *key_of(const egw_delivery_t *d, const char *rel)
+{
+	const char *p = d->prefix;
+	size_t n = strlen(p);
+	return g_strdup_printf("%s%s%s", p, n && p[n - 1] != '/' ? "/" : "", rel);
+}
+
+/* Whether a failed file belongs to the output whose local file is rel: the
+ * file itself, or one named like it (segments and images share the stem
+ * of the playlist or of the name pattern). */
+static int output_failed(json_t *failed, const char *rel)
+{
+	size_t stem = strcspn(rel, "%");
+	if (g_str_has_suffix(rel, ".m3u8"))
+		stem = strlen(rel) - 5;
+	size_t i;
+	json_t *f;
+	json_array_foreach(failed, i, f)
+	{
+		const char *name = jstr(f, "file");
+		if (name && !strncmp(name, rel, stem))
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether some file named like rel (a pattern, or a playlist) is stored. */
+static int stem_stored(json_t *stored, const char *rel)
+{
+	size_t stem = strcspn(rel, "%");
+	const char *name;
+	json_t *v;
+	if (!rel[stem])
+		return 0;
+	json_object_foreach(stored, name, v)
+	{
+		if (!strncmp(name, rel, stem))
+			return 1;
+	}
+	return 0;
+}
+
+/* The outputs with their storage locations (those stored), presigned URLs
+ * when asked, and the local file's SHA-256. */
+static json_t *stored_outputs(egw_delivery_t *d, json_t *outputs)
+{
+	json_t *outs = json_deep_copy(outputs ? outputs : json_array());
+	json_t *stored = json_object_get(d->journal, "stored");
+	json_t *failed = json_object_get(d->journal, "failed");
+	size_t prefix_len = strlen(d->dir), i;
+	json_t *o;
+
+	json_array_foreach(outs, i, o)
+	{
+		const char *loc = jstr(o, "location");
+		if (!loc || strncmp(loc, d->dir, prefix_len) || loc[prefix_len] != '/')
+			continue;
+		const char *rel = loc + prefix_len + 1;
+		json_t *info = json_object_get(stored, rel);
+		if (output_failed(failed, rel) || !(info || stem_stored(stored, rel)))
+			continue; /* stays local, in the spool */
+		char *key = key_of(d, rel), *where = egw_s3_location(&d->s3, key);
+		json_object_set_new(o, "location", json_string(where));
+		if (jstr(info, "sha256"))
+			json_object_set(o, "sha256", json_object_get(info, "sha256"));
+		if (d->presign_s && info) {
+			char errstr[256];
+			char *url = egw_s3_presigned_get(&d->s3, key, time(NULL), d->presign_s,
+							 errstr, sizeof(errstr));
+			if (url)
+				json_object_set_new(o, "url", json_string(url));
+			else
+				EGW_LOG(d->egress_id, WARN, "no presigned URL: %s", errstr);
+			g_free(url);
+		}
+		g_free(where);
+		g_free(key);
+	}
+	return outs;
+}
+
+static egw_err_t code2err(const char *code)
+{
+	for (int e = 1; e < 64; e++)
+		if (code && !strcmp(egw_err2code((egw_err_t)e), code))
+			return (egw_err_t)e;
+	return code ? EGW_ERR_INTERNAL : EGW_OK;
+}
+
+static void report(egw_delivery_t *d)
+{
+	json_t *final = json_object_get(d->journal, "final");
+	json_t *failed = json_object_get(d->journal, "failed");
+	json_t *outs = stored_outputs(d, json_object_get(final, "outputs"));
+	json_t *details = json_object();
+	const char *status = jstr(final, "status");
+	egw_err_t err = code2err(jstr(json_object_get(final, "error"), "code"));
+	char msg[1024];
+
+	snprintf(msg, sizeof(msg), "%s",
+		 jstr(json_object_get(final, "error"), "message")
+			 ? jstr(json_object_get(final, "error"), "message")
+			 : "");
+	if (json_array_size(failed)) {
+		json_t *f0 = json_array_get(failed, 0);
+		if (!err) {
+			err = code2err(jstr(f0, "code"));
+			snprintf(msg, sizeof(msg), "%zu file(s) not stored, kept in the spool (%s): %s",
+				 json_array_size(failed), d->dir, jstr(f0, "message"));
+		}
+		status = "failed";
+	}
+	if (json_object_get(final, "usage"))
+		json_object_set(details, "usage", json_object_get(final, "usage"));
+	if (jstr(final, "reason") && strcmp(status, "failed"))
+		json_object_set(details, "reason", json_object_get(final, "reason"));
+	json_object_set_new(d->journal, "final_sent", json_true());
+	if (json_array_size(failed))
+		save(d); /* kept: the files stay, and their story */
+	else
+		egw_spool_remove(d->st->spool_dir, d->egress_id);
+	d->busy = 0;
+	d->ev.emit(d->user, status, outs, details, err, err ? msg : NULL);
+	json_decref(outs);
+	if (d->ev.done)
+		d->ev.done(d->user, err);
+}
+
+/* ---- uploads ---- */
+
+static void on_file_done(void *user, const egw_upload_file_t *f, egw_err_t err,
+			 const char *message)
+{
+	egw_delivery_t *d = user;
+	const char *rel = f->tag;
+
+	json_object_del(json_object_get(d->journal, "multipart"), rel);
+	if (err) {
+		json_array_append_new(json_object_get(d->journal, "failed"),
+				      json_pack("{s:s, s:s, s:s}", "file", rel, "code",
+						egw_err2code(err), "message", message));
+	} else {
+		json_object_set_new(json_object_get(d->journal, "stored"), rel,
+				    json_pack("{s:I, s:s, s:s, s:i}", "size", (json_int_t)f->size,
+					      "sha256", f->sha256, "etag", f->etag, "parts",
+					      f->parts));
+		EGW_LOG(d->egress_id, INFO, "stored %s (%lld bytes%s%.0d%s)", f->key, f->size,
+			f->parts ? ", " : "", f->parts, f->parts ? " parts" : "");
+	}
+	save(d);
+	if (!egw_uploader_pending(d->up))
+		report(d);
+}
+
+static void on_multipart(void *user, const egw_upload_file_t *f, const char *upload_id)
+{
+	egw_delivery_t *d = user;
+	json_object_set_new(json_object_get(d->journal, "multipart"), f->tag,
+			    json_string(upload_id));
+	save(d);
+}
+
+static void upload_all(egw_delivery_t *d)
+{
+	static const egw_upload_events_t uev = {on_file_done, NULL, on_multipart};
+	egw_upload_conf_t conf = {
+		.part_size = (size_t)d->st->upload_part_size_kb * 1024,
+		.parallel = d->st->upload_parallel,
+		.retry_window_s = d->st->upload_retry_window_s,
+		.log_id = d->egress_id,
+	};
+	json_t *stored = json_object_get(d->journal, "stored"), *stale, *id;
+	char **files = egw_spool_files(d->st->spool_dir, d->egress_id);
+	const char *rel;
+	long long bytes = 0;
+	int n = 0;
+
+	d->http = egw_http_new(NULL);
+	d->up = egw_uploader_new(d->http, &d->s3, &conf, &uev, d);
+	/* Multipart uploads an earlier run began and did not finish: aborted
+	 * (their files start again from the first part). */
+	stale = json_deep_copy(json_object_get(d->journal, "multipart"));
+	json_object_foreach(stale, rel, id)
+	{
+		char *key = key_of(d, rel);
+		egw_uploader_abort(d->up, key, json_string_value(id));
+		json_object_del(json_object_get(d->journal, "multipart"), rel);
+		g_free(key);
+	}
+	json_decref(stale);
+	json_array_clear(json_object_get(d->journal, "failed"));
+	save(d);
+	for (char **f = files; *f; f++) {
+		char *path = g_build_filename(d->dir, *f, NULL), *key;
+		struct stat sb;
+		if (json_object_get(stored, *f) || stat(path, &sb)) {
+			g_free(path);
+			continue;
+		}
+		bytes += sb.st_size;
+		n++;
+		key = key_of(d, *f);
+		g_ptr_array_add(d->names, g_strdup(*f));
+		egw_uploader_add(d->up, path, key, egw_spool_content_type(*f),
+				 g_str_has_suffix(*f, ".m3u8"),
+				 g_ptr_array_index(d->names, d->names->len - 1));
+		g_free(key);
+		g_free(path);
+	}
+	g_strfreev(files);
+	EGW_LOG(d->egress_id, INFO, "uploading %d file(s), %lld bytes, to s3://%s/%s", n, bytes,
+		d->s3.bucket, d->prefix);
+	json_t *final = json_object_get(d->journal, "final");
+	d->ev.emit(d->user, "uploading", json_object_get(final, "outputs"),
+		   json_pack("{s:{s:s, s:i, s:I}}", "details", "event", "uploading", "files", n,
+			     "bytes", (json_int_t)bytes),
+		   EGW_OK, NULL);
+	if (!n)
+		report(d);
+}
+
+void egw_delivery_finish(egw_delivery_t *d, json_t *final, const egw_delivery_events_t *ev,
+			 void *user)
+{
+	d->ev = *ev;
+	d->user = user;
+	d->busy = 1;
+	json_object_set(d->journal, "final", final);
+	save(d);
+	upload_all(d);
+}
+
+void egw_delivery_discard(egw_delivery_t *d)
+{
+	if (!d)
+		return;
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+	d->lock_fd = -1;
+	egw_spool_remove(d->st->spool_dir, d->egress_id);
+}
+
+void egw_delivery_free(egw_delivery_t *d)
+{
+	if (!d)
+		return;
+	egw_uploader_free(d->up);
+	egw_http_free(d->http);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+	json_decref(d->journal);
+	g_ptr_array_free(d->names, TRUE);
+	g_free(d->dir);
+	g_free(d);
+}
+
+/* ---- resuming ---- */
+
+struct resume {
+	egw_status_t status;
+	GMainLoop *loop;
+	int exit;
+};
+
+static void resume_emit(void *user, const char *status, json_t *outputs, json_t *details,
+			egw_err_t err, const char *message)
+{
+	struct resume *r = user;
+	json_t *ev = egw_status_event(&r->status, status, outputs, details, err, message);
+	char *line = ev ? json_dumps(ev, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+	if (line) {
+		fprintf(stdout, "%s\n", line);
+		fflush(stdout);
+	}
+	EGW_LOG(r->status.egress_id, INFO, "status %s%s%s", status, err ? ": " : "",
+		err ? message : "");
+	free(line);
+	json_decref(ev);
+	json_decref(details);
+}
+
+static void resume_done(void *user, egw_err_t err)
+{
+	struct resume *r = user;
+	r->exit = err ? 1 : 0;
+	if (r->loop)
+		g_main_loop_quit(r->loop);
+}
+
+static gboolean resume_stop(gpointer user)
+{
+	struct resume *r = user;
+	EGW_LOG(r->status.egress_id, WARN, "stopped: the uploads left go on at the next start");
+	r->exit = 3;
+	g_main_loop_quit(r->loop);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean resume_lifeline(gint fd, GIOCondition cond, gpointer user)
+{
+	char buf[4096];
+	ssize_t n = (cond & G_IO_IN) ? read(fd, buf, sizeof(buf)) : 0;
+	if (n > 0)
+		return G_SOURCE_CONTINUE; /* (requests are not for an upload) */
+	resume_stop(user);
+	return G_SOURCE_REMOVE;
+}
+
+/* A journal without a final event: its job process died before it
+ * finalised; what it wrote goes up as it is, reported failed. */
+static json_t *final_of_dead_job(egw_delivery_t *d)
+{
+	char **files = egw_spool_files(d->st->spool_dir, d->egress_id);
+	json_t *outs = json_array();
+	for (char **f = files; *f; f++) {
+		char *path = g_build_filename(d->dir, *f, NULL);
+		struct stat sb;
+		if (!stat(path, &sb))
+			json_array_append_new(outs, json_pack("{s:s, s:s, s:I}", "kind", "file",
+							      "location", path, "size",
+							      (json_int_t)sb.st_size));
+		g_free(path);
+	}
+	g_strfreev(files);
+	return json_pack("{s:s, s:{s:s, s:s}, s:o}", "status", "failed", "error", "code",
+			 egw_err2code(EGW_ERR_WORKER_LOST), "message",
+			 "the job process ended before it finalised its outputs; the files it "
+			 "wrote were uploaded as they are",
+			 "outputs", outs);
+}
+
+int egw_delivery_resume_main(const egw_job_settings_t *st, const char *egress_id, int lifeline)
+{
+	static const egw_delivery_events_t ev = {resume_emit, resume_done};
+	struct resume r = {.exit = 2};
+	egw_delivery_t *d = delivery_new(st, egress_id);
+	char errstr[512];
+	json_t *final;
+	guint sig = 0, life = 0;
+
+	snprintf(r.status.egress_id, sizeof(r.status.egress_id), "%s", egress_id);
+	snprintf(r.status.worker_id, sizeof(r.status.worker_id), "%s",
+		 st->worker_id ? st->worker_id : "");
+	if ((d->lock_fd = egw_spool_lock(st->spool_dir, egress_id)) < 0) {
+		EGW_LOG(egress_id, WARN, "spool %s: missing, or in use by another process", d->dir);
+		goto out;
+	}
+	if (!(d->journal = egw_spool_read(st->spool_dir, egress_id, errstr, sizeof(errstr)))) {
+		EGW_LOG(egress_id, ERROR, "%s", errstr);
+		goto out;
+	}
+	if (json_is_true(json_object_get(d->journal, "final_sent"))) {
+		EGW_LOG(egress_id, INFO, "already reported; its files that failed stay in %s",
+			d->dir);
+		r.exit = 0;
+		goto out;
+	}
+	if (!json_is_object(json_object_get(d->journal, "final")))
+		json_object_set_new(d->journal, "final", final_of_dead_job(d));
+	final = json_object_get(d->journal, "final");
+	snprintf(r.status.started_at, sizeof(r.status.started_at), "%s",
+		 jstr(final, "started_at") ? jstr(final, "started_at") : "");
+	if (jstr(final, "ended_at"))
+		snprintf(r.status.ended_at, sizeof(r.status.ended_at), "%s",
+			 jstr(final, "ended_at"));
+	else
+		egw_time_now(r.status.ended_at, sizeof(r.status.ended_at));
+	d->ev = ev;
+	d->user = &r;
+	if (resolve(d, errstr, sizeof(errstr))) {
+		json_array_append_new(json_object_get(d->journal, "failed"),
+				      json_pack("{s:s, s:s, s:s}", "file", "", "code",
+						egw_err2code(EGW_ERR_INVALID_REQUEST), "message",
+						errstr));
+		report(d);
+		goto out;
+	}
+	EGW_LOG(egress_id, INFO, "resuming the uploads of %s", d->dir);
+	r.loop = g_main_loop_new(NULL, FALSE);
+	sig = g_unix_signal_add(SIGTERM, resume_stop, &r);
+	if (lifeline)
+		life = g_unix_fd_add(0, G_IO_IN | G_IO_HUP | G_IO_ERR, resume_lifeline, &r);
+	d->busy = 1;
+	upload_all(d);
+	if (d->busy)
+		g_main_loop_run(r.loop);
+	if (sig)
+		g_source_remove(sig);
+	if (life)
+		g_source_remove(life);
+	g_main_loop_unref(r.loop);
+out:
+	egw_delivery_free(d);
+	return r.exit;
+}
+
+char **egw_delivery_pending(const char *spool_dir)
+{
+	char **ids = egw_spool_journals(spool_dir);
+	GPtrArray *out = g_ptr_array_new();
+	for (char **id = ids; id && *id; id++) {
+		char errstr[256];
+		int fd = egw_spool_lock(spool_dir, *id);
+		json_t *j = fd >= 0 ? egw_spool_read(spool_dir, *id, errstr, sizeof(errstr)) : NULL;
+		if (j && !json_is_true(json_object_get(j, "final_sent")))
+			g_ptr_array_add(out, g_strdup(*id));
+		json_decref(j);
+		if (fd >= 0)
+			close(fd);
+	}
+	g_strfreev(ids);
+	g_ptr_array_add(out, NULL);
+	return (char **)g_ptr_array_free(out, FALSE);
+}

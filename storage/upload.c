@@ -1,0 +1,584 @@
+/* Uploads (see upload.h). Each file moves QUEUED -> (one PUT | CREATE ->
+ * PARTS -> COMPLETE) -> DONE or FAILED; pump() starts whatever may start
+ * now, within the uploader's budget of requests in flight. A transient
+ * failure puts its step back and the file waits (backoff with jitter);
+ * any answer that succeeds ends the file's run of failures. */
+#include "storage/upload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+
+#define BACKOFF_FIRST_MS 500
+#define BACKOFF_MAX_MS 60000
+#define PARTS_MAX 10000
+
+enum fstate { QUEUED, SINGLE, CREATING, PARTS, COMPLETING, DONE, FAILED };
+enum pstate { P_TODO, P_SENDING, P_STORED };
+
+typedef struct ufile ufile_t;
+
+typedef struct flight { /* one request in flight */
+	egw_uploader_t *u;
+	ufile_t *f; /* NULL: nobody waits for the answer (an abort) */
+	int part;   /* 0-based; -1 when not a part */
+	char md5[33];
+	egw_s3_req_t *req;
+} flight_t;
+
+struct ufile {
+	egw_uploader_t *u;
+	egw_upload_file_t pub;
+	char *path, *key, *content_type, *upload_id;
+	char sha256[65], md5[33], etag[80];
+	enum fstate state;
+	int after_previous, waiting, busy; /* busy: requests in flight */
+	long long size;
+	int n_parts;
+	unsigned char *part_state;
+	char **part_md5, **part_etag;
+	gint64 failing_since_us; /* 0: the last answer succeeded */
+	int failures;            /* in a row */
+	guint retry_timer;
+	ufile_t *next;
+};
+
+struct egw_uploader {
+	egw_http_t *http;
+	egw_s3_conf_t s3;
+	char *bucket, *region, *endpoint, *access_key, *secret_key, *session_token;
+	egw_upload_conf_t conf;
+	char *log_id;
+	egw_upload_events_t ev;
+	void *user;
+	ufile_t *files, *last;
+	GList *flights;
+	int in_flight;
+	unsigned pending;
+	int pumping;
+};
+
+static void pump(egw_uploader_t *u);
+
+/* ---- local file ---- */
+
+static int hash_file(ufile_t *f, char *err, size_t err_size)
+{
+	GChecksum *sha = g_checksum_new(G_CHECKSUM_SHA256), *md5 = g_checksum_new(G_CHECKSUM_MD5);
+	guchar buf[1 << 16];
+	ssize_t n;
+	struct stat sb;
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC), rc = -1;
+
+	if (fd < 0 || fstat(fd, &sb)) {
+		snprintf(err, err_size, "%s: %s", f->path, g_strerror(errno));
+		goto out;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		g_checksum_update(sha, buf, n);
+		g_checksum_update(md5, buf, n);
+	}
+	if (n < 0) {
+		snprintf(err, err_size, "%s: %s", f->path, g_strerror(errno));
+		goto out;
+	}
+	f->size = sb.st_size;
+	snprintf(f->sha256, sizeof(f->sha256), "%s", g_checksum_get_string(sha));
+	snprintf(f->md5, sizeof(f->md5), "%s", g_checksum_get_string(md5));
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	g_checksum_free(sha);
+	g_checksum_free(md5);
+	return rc;
+}
+
+/* Bytes [off, off+len) of the file, g_malloc'ed (len + 1 so that an empty
+ * body is not NULL). */
+static char *read_range(const char *path, long long off, size_t len, char *err, size_t err_size)
+{
+	char *buf = g_malloc(len + 1);
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	while (fd >= 0 && got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, off + (off_t)got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (fd < 0 || got < len) {
+		snprintf(err, err_size, "%s: %s", path,
+			 fd < 0 || errno ? g_strerror(errno) : "shorter than expected");
+		g_free(buf);
+		buf = NULL;
+	}
+	if (fd >= 0)
+		close(fd);
+	return buf;
+}
+
+static void md5_hex(const char *data, size_t len, char out[33])
+{
+	char *s = g_compute_checksum_for_data(G_CHECKSUM_MD5, (const guchar *)data, len);
+	snprintf(out, 33, "%s", s);
+	g_free(s);
+}
+
+/* ---- the end of a file ---- */
+
+static void drop_flights(egw_uploader_t *u, ufile_t *f)
+{
+	for (GList *l = u->flights; l;) {
+		GList *next = l->next;
+		flight_t *fl = l->data;
+		if (fl->f == f) {
+			egw_s3_cancel(fl->req);
+			u->flights = g_list_delete_link(u->flights, l);
+			u->in_flight--;
+			g_free(fl);
+		}
+		l = next;
+	}
+	f->busy = 0;
+}
+
+static void on_abort(void *user, const egw_s3_result_t *res);
+
+static void abort_multipart(egw_uploader_t *u, const char *key, const char *upload_id)
+{
+	flight_t *fl;
+	if (!upload_id)
+		return;
+	fl = g_new0(flight_t, 1);
+	fl->u = u;
+	fl->part = -1;
+	fl->req = egw_s3_abort_multipart(u->http, &u->s3, key, upload_id, on_abort, fl);
+	if (!fl->req) {
+		g_free(fl);
+		return;
+	}
+	u->flights = g_list_prepend(u->flights, fl);
+	u->in_flight++;
+}
+
+static void file_end(egw_uploader_t *u, ufile_t *f, egw_err_t err, const char *message)
+{
+	if (f->retry_timer)
+		g_source_remove(f->retry_timer);
+	f->retry_timer = 0;
+	drop_flights(u, f);
+	if (err) {
+		f->state = FAILED;
+		abort_multipart(u, f->key, f->upload_id); /* no orphaned parts left behind */
+		EGW_LOG(u->log_id, ERROR, "upload of %s failed: %s (the file stays at %s)", f->key,
+			message, f->path);
+	} else {
+		f->state = DONE;
+		if (!u->conf.keep_local && unlink(f->path))
+			EGW_LOG(u->log_id, WARN, "%s stored, but not deleted: %s", f->path,
+				g_strerror(errno));
+	}
+	f->pub.size = f->size;
+	f->pub.sha256 = f->sha256;
+	f->pub.etag = f->etag;
+	f->pub.parts = f->n_parts;
+	u->pending--;
+	if (u->ev.file_done)
+		u->ev.file_done(u->user, &f->pub, err, message);
+}
+
+static gboolean retry_fire(gpointer user)
+{
+	ufile_t *f = user;
+	f->retry_timer = 0;
+	f->waiting = 0;
+	pump(f->u);
+	return G_SOURCE_REMOVE;
+}
+
+/* A request failed: permanent failures end the file; transient ones wait
+ * and retry while the window lasts. */
+static void failed(egw_uploader_t *u, ufile_t *f, const egw_s3_result_t *res)
+{
+	gint64 now = g_get_monotonic_time();
+	if (res->err != EGW_ERR_STORAGE_UNREACHABLE) {
+		file_end(u, f, res->err, res->message);
+		return;
+	}
+	if (!f->failing_since_us)
+		f->failing_since_us = now;
+	if (now - f->failing_since_us >= (gint64)u->conf.retry_window_s * G_USEC_PER_SEC) {
+		char msg[768];
+		snprintf(msg, sizeof(msg), "gave up after %d s of failures: %s",
+			 u->conf.retry_window_s, res->message);
+		file_end(u, f, EGW_ERR_STORAGE_UNREACHABLE, msg);
+		return;
+	}
+	f->pub.attempts++;
+	if (f->waiting)
+		return; /* another request of the file failed already */
+	int shift = f->failures < 10 ? f->failures : 10;
+	double delay = MIN((double)BACKOFF_FIRST_MS * (1 << shift), (double)BACKOFF_MAX_MS);
+	delay *= g_random_double_range(0.5, 1.5);
+	f->failures++;
+	f->waiting = 1;
+	f->retry_timer = g_timeout_add((guint)delay, retry_fire, f);
+	if (u->ev.retrying)
+		u->ev.retrying(u->user, &f->pub, res->message, (int)delay);
+	EGW_LOG(u->log_id, WARN, "upload of %s: %s; retrying in %.1f s", f->key, res->message,
+		delay / 1000.0);
+}
+
+/* ---- answers ---- */
+
+static flight_t *landed(void *user, egw_uploader_t **u)
+{
+	flight_t *fl = user;
+	*u = fl->u;
+	fl->u->flights = g_list_remove(fl->u->flights, fl);
+	fl->u->in_flight--;
+	fl->req = NULL;
+	if (fl->f)
+		fl->f->busy--;
+	return fl;
+}
+
+static void on_abort(void *user, const egw_s3_result_t *res)
+{
+	egw_uploader_t *u;
+	flight_t *fl = landed(user, &u);
+	if (res->err)
+		EGW_LOG(u->log_id, WARN, "%s", res->message);
+	g_free(fl);
+	pump(u);
+}
+
+/* An ETag that is an MD5 (32 hex digits, or "MD5-N" for multipart) and
+ * differs from ours: the server stored something else. */
+static int etag_differs(const char *etag, const char *want)
+{
+	if (!etag)
+		return 0;
+	size_t n = strcspn(etag, "-");
+	if (n != 32)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!g_ascii_isxdigit(etag[i]))
+			return 0;
+	return g_ascii_strcasecmp(etag, want) != 0;
+}
+
+/* The answer, and its ETag against want (or also_ok, when not NULL). */
+static int checked2(egw_uploader_t *u, ufile_t *f, const egw_s3_result_t *res, const char *want,
+		    const char *also_ok)
+{
+	if (!res->err && etag_differs(res->etag, want) &&
+	    (!also_ok || etag_differs(res->etag, also_ok))) {
+		egw_s3_result_t bad = {.err = EGW_ERR_STORAGE_UNREACHABLE};
+		char msg[256];
+		snprintf(msg, sizeof(msg), "s3://%s/%s: the storage's checksum %s is not ours (%s)",
+			 u->s3.bucket, f->key, res->etag, want);
+		bad.message = msg;
+		failed(u, f, &bad);
+		return 0;
+	}
+	if (res->err) {
+		failed(u, f, res);
+		return 0;
+	}
+	f->failing_since_us = 0;
+	f->failures = 0;
+	return 1;
+}
+
+static int checked(egw_uploader_t *u, ufile_t *f, const egw_s3_result_t *res, const char *want)
+{
+	return checked2(u, f, res, want, NULL);
+}
+
+static void on_answer(void *user, const egw_s3_result_t *res)
+{
+	egw_uploader_t *u;
+	flight_t *fl = landed(user, &u);
+	ufile_t *f = fl->f;
+
+	if (f->state == SINGLE) {
+		if (checked(u, f, res, f->md5)) {
+			snprintf(f->etag, sizeof(f->etag), "%s", res->etag ? res->etag : "");
+			file_end(u, f, EGW_OK, NULL);
+		}
+	} else if (f->state == CREATING) {
+		if (checked(u, f, res, "")) {
+			f->upload_id = g_strdup(res->upload_id);
+			f->state = PARTS;
+			if (u->ev.multipart)
+				u->ev.multipart(u->user, &f->pub, f->upload_id);
+		}
+	} else if (f->state == PARTS) {
+		if (checked(u, f, res, fl->md5)) {
+			f->part_state[fl->part] = P_STORED;
+			f->part_etag[fl->part] = g_strdup(res->etag ? res->etag : fl->md5);
+			f->part_md5[fl->part] = g_strdup(fl->md5);
+		} else if (f->state == PARTS) {
+			f->part_state[fl->part] = P_TODO;
+		}
+	} else if (f->state == COMPLETING) {
+		char want[48];
+		egw_s3_multipart_etag(f->part_md5, f->n_parts, want);
+		/* (S3's multipart ETag; some compatibles give the object's MD5) */
+		if (checked2(u, f, res, want, f->md5)) {
+			snprintf(f->etag, sizeof(f->etag), "%s", res->etag ? res->etag : "");
+			file_end(u, f, EGW_OK, NULL);
+		}
+	}
+	g_free(fl);
+	pump(u);
+}
+
+/* ---- starting requests ---- */
+
+static int fly(egw_uploader_t *u, ufile_t *f, int part, egw_s3_req_t *(*start)(egw_uploader_t *,
+									      ufile_t *, flight_t *))
+{
+	flight_t *fl = g_new0(flight_t, 1);
+	fl->u = u;
+	fl->f = f;
+	fl->part = part;
+	u->flights = g_list_prepend(u->flights, fl);
+	u->in_flight++;
+	f->busy++;
+	if (!(fl->req = start(u, f, fl))) {
+		egw_s3_result_t res = {.err = EGW_ERR_STORAGE_UNREACHABLE,
+				       .message = "cannot start the request"};
+		landed(fl, &u);
+		g_free(fl);
+		failed(u, f, &res);
+		return -1;
+	}
+	return 0;
+}
+
+static egw_s3_req_t *start_put(egw_uploader_t *u, ufile_t *f, flight_t *fl)
+{
+	char err[512];
+	char *body = read_range(f->path, 0, (size_t)f->size, err, sizeof(err));
+	if (!body)
+		return NULL;
+	return egw_s3_put(u->http, &u->s3, f->key, body, (size_t)f->size, f->content_type, on_answer,
+			  fl);
+}
+
+static egw_s3_req_t *start_create(egw_uploader_t *u, ufile_t *f, flight_t *fl)
+{
+	return egw_s3_create_multipart(u->http, &u->s3, f->key, f->content_type, on_answer, fl);
+}
+
+static egw_s3_req_t *start_part(egw_uploader_t *u, ufile_t *f, flight_t *fl)
+{
+	char err[512];
+	long long off = (long long)fl->part * (long long)u->conf.part_size;
+	size_t len = (size_t)MIN((long long)u->conf.part_size, f->size - off);
+	char *body = read_range(f->path, off, len, err, sizeof(err));
+	if (!body)
+		return NULL;
+	md5_hex(body, len, fl->md5);
+	f->part_state[fl->part] = P_SENDING;
+	return egw_s3_upload_part(u->http, &u->s3, f->key, f->upload_id, fl->part + 1, body, len,
+				  on_answer, fl);
+}
+
+static egw_s3_req_t *start_complete(egw_uploader_t *u, ufile_t *f, flight_t *fl)
+{
+	return egw_s3_complete_multipart(u->http, &u->s3, f->key, f->upload_id, f->part_etag,
+					 f->n_parts, on_answer, fl);
+}
+
+/* Decides how a queued file goes up. */
+static void begin(egw_uploader_t *u, ufile_t *f)
+{
+	char err[512];
+	if (hash_file(f, err, sizeof(err))) {
+		file_end(u, f, EGW_ERR_IO, err);
+		return;
+	}
+	if ((size_t)f->size <= u->conf.part_size) {
+		f->state = SINGLE;
+		return;
+	}
+	f->n_parts = (int)((f->size + (long long)u->conf.part_size - 1) / (long long)u->conf.part_size);
+	if (f->n_parts > PARTS_MAX) {
+		snprintf(err, sizeof(err), "%s: %lld bytes need more than %d parts of %zu bytes",
+			 f->path, f->size, PARTS_MAX, u->conf.part_size);
+		file_end(u, f, EGW_ERR_STORAGE, err);
+		return;
+	}
+	f->part_state = g_new0(unsigned char, f->n_parts);
+	f->part_md5 = g_new0(char *, f->n_parts + 1);
+	f->part_etag = g_new0(char *, f->n_parts + 1);
+	f->state = CREATING;
+	EGW_LOG(u->log_id, INFO, "uploading %s (%lld bytes) in %d parts", f->key, f->size, f->n_parts);
+}
+
+/* Starts what file f can start now. */
+static void step(egw_uploader_t *u, ufile_t *f)
+{
+	if (f->state == QUEUED)
+		begin(u, f);
+	if (f->waiting || f->state == DONE || f->state == FAILED)
+		return;
+	if ((f->state == SINGLE || f->state == CREATING) && !f->busy) {
+		fly(u, f, -1, f->state == SINGLE ? start_put : start_create);
+		return;
+	}
+	if (f->state != PARTS)
+		return;
+	int stored = 0;
+	for (int i = 0; i < f->n_parts && u->in_flight < u->conf.parallel && !f->waiting &&
+			f->state == PARTS;
+	     i++)
+		if (f->part_state[i] == P_TODO && fly(u, f, i, start_part))
+			return;
+	for (int i = 0; i < f->n_parts; i++)
+		stored += f->part_state[i] == P_STORED;
+	if (stored == f->n_parts && !f->busy) {
+		f->state = COMPLETING;
+		fly(u, f, -1, start_complete);
+	}
+}
+
+static void pump(egw_uploader_t *u)
+{
+	int earlier_open = 0;
+	ufile_t *earlier_failed = NULL;
+	if (u->pumping)
+		return;
+	u->pumping = 1;
+	for (ufile_t *f = u->files; f && u->in_flight < u->conf.parallel; f = f->next) {
+		if (f->after_previous && earlier_open)
+			break;
+		if (f->after_previous && earlier_failed && f->state == QUEUED) {
+			/* a playlist must not name what is not there */
+			char msg[512];
+			snprintf(msg, sizeof(msg), "not uploaded: %s, uploaded before it, failed",
+				 earlier_failed->key);
+			file_end(u, f, EGW_ERR_STORAGE_UNREACHABLE, msg);
+		}
+		step(u, f);
+		if (f->state != DONE && f->state != FAILED)
+			earlier_open = 1;
+		if (f->state == FAILED && !earlier_failed)
+			earlier_failed = f;
+	}
+	u->pumping = 0;
+}
+
+/* ---- API ---- */
+
+egw_uploader_t *egw_uploader_new(egw_http_t *h, const egw_s3_conf_t *s3,
+				 const egw_upload_conf_t *conf, const egw_upload_events_t *ev,
+				 void *user)
+{
+	egw_uploader_t *u = g_new0(egw_uploader_t, 1);
+	u->http = h;
+	u->conf = *conf;
+	u->conf.parallel = MAX(conf->parallel, 1);
+	u->conf.part_size = MAX(conf->part_size, (size_t)EGW_UPLOAD_PART_MIN);
+	u->log_id = g_strdup(conf->log_id ? conf->log_id : "");
+	u->conf.log_id = u->log_id;
+	u->s3 = *s3;
+	u->s3.bucket = u->bucket = g_strdup(s3->bucket);
+	u->s3.region = u->region = g_strdup(s3->region);
+	u->s3.endpoint = u->endpoint = g_strdup(s3->endpoint);
+	u->s3.access_key = u->access_key = g_strdup(s3->access_key);
+	u->s3.secret_key = u->secret_key = g_strdup(s3->secret_key);
+	u->s3.session_token = u->session_token = g_strdup(s3->session_token);
+	if (ev)
+		u->ev = *ev;
+	u->user = user;
+	return u;
+}
+
+void egw_uploader_add(egw_uploader_t *u, const char *path, const char *key,
+		      const char *content_type, int after_previous, void *tag)
+{
+	ufile_t *f = g_new0(ufile_t, 1);
+	f->u = u;
+	f->path = g_strdup(path);
+	f->key = g_strdup(key);
+	f->content_type = g_strdup(content_type);
+	f->after_previous = after_previous;
+	f->pub = (egw_upload_file_t){.path = f->path, .key = f->key,
+				     .content_type = f->content_type, .tag = tag};
+	if (u->last)
+		u->last->next = f;
+	else
+		u->files = f;
+	u->last = f;
+	u->pending++;
+	pump(u);
+}
+
+unsigned egw_uploader_pending(const egw_uploader_t *u)
+{
+	return u ? u->pending : 0;
+}
+
+static void free_file(ufile_t *f)
+{
+	if (f->retry_timer)
+		g_source_remove(f->retry_timer);
+	if (f->part_md5)
+		g_strfreev(f->part_md5);
+	if (f->part_etag)
+		g_strfreev(f->part_etag);
+	g_free(f->part_state);
+	g_free(f->upload_id);
+	g_free(f->path);
+	g_free(f->key);
+	g_free(f->content_type);
+	g_free(f);
+}
+
+static void wipe(char *s)
+{
+	if (s)
+		memset(s, 0, strlen(s));
+	g_free(s);
+}
+
+void egw_uploader_free(egw_uploader_t *u)
+{
+	if (!u)
+		return;
+	for (GList *l = u->flights; l; l = l->next) {
+		flight_t *fl = l->data;
+		egw_s3_cancel(fl->req);
+		g_free(fl);
+	}
+	g_list_free(u->flights);
+	while (u->files) {
+		ufile_t *f = u->files;
+		u->files = f->next;
+		free_file(f);
+	}
+	g_free(u->bucket);
+	g_free(u->region);
+	g_free(u->endpoint);
+	g_free(u->access_key);
+	wipe(u->secret_key);
+	wipe(u->session_token);
+	g_free(u->log_id);
+	g_free(u);
+}
+
+void egw_uploader_abort(egw_uploader_t *u, const char *key, const char *upload_id)
+{
+	abort_multipart(u, key, upload_id);
+}

@@ -1,0 +1,176 @@
+"""Object storage (S3, against s3rver, which checks SigV4 signatures): a
+recording and its HLS segments go through the spool to the bucket, the
+`uploading` status comes before `complete`, the object's SHA-256 is the
+local file's, a large file goes up in parts, a presigned URL fetches it.
+Then abuse: a wrong secret key (clear failure, file kept in the spool), a
+bucket that does not exist, no credentials anywhere, a prefix that would
+escape, the S3 server down for 30 s in the middle of the uploads (the
+egress completes), and the worker killed (SIGKILL) with uploads pending:
+a new worker finishes them, and every multipart upload begun is completed
+or aborted."""
+
+import json
+import os
+import signal
+import time
+
+import egwtest
+from egwtest import expect
+
+BUCKET = "recordings"
+WRONG_SECRET = "not-the-secret-0x5eed"
+
+
+def storage(s3, **extra):
+    st = {"kind": "s3", "bucket": BUCKET, "endpoint": s3.endpoint, "path_style": True,
+          "access_key": s3.access_key, "secret_key": s3.secret_key}
+    st.update(extra)
+    return st
+
+
+def mkv(path):
+    return [{"kind": "file", "format": "mkv", "path": path}]
+
+
+def record(env, eid, st, outputs, seconds):
+    env.submit(env.job(eid, {"kind": "participant", "participant": "alice"}, outputs,
+                       storage=st))
+    env.wait(eid, "active", 30)
+    time.sleep(seconds)
+    env.stop(eid)
+
+
+def multipart_balanced(s3):
+    """Every multipart upload begun (POST ?uploads) was completed (POST
+    ?uploadId=) or aborted (DELETE ?uploadId=), by s3rver's request log."""
+    reqs = s3.requests()
+    begun = sum(1 for r in reqs if r["method"] == "POST" and "uploads" in r["url"]
+                and r["status"] == 200)
+    ended = sum(1 for r in reqs if r["method"] in ("POST", "DELETE") and "uploadId=" in r["url"]
+                and "partNumber" not in r["url"] and r["status"] in (200, 204, 405))
+    return begun, ended
+
+
+def test():
+    with egwtest.Env("store", worker_env={"EGRESS_UPLOAD_PART_SIZE_KB": 64,
+                                          "EGRESS_UPLOAD_PARALLEL": 3,
+                                          "EGRESS_UPLOAD_RETRY_WINDOW_S": 300}) as env:
+        w = env.w
+        spool = env.spool
+        s3 = w.start_s3()
+        s3.make_bucket(BUCKET)
+        alice = w.start_publisher("alice", color="00ff00", freq=660, video="vp8")
+        alice.wait_for("webrtcup", 30)
+
+        # A file and HLS segments (one encode: H.264 + AAC), stored under a
+        # prefix, with presigned URLs.
+        st = storage(s3, prefix="rec/", presign_s=600)
+        record(env, "EG_s3", st, mkv("{room_id}/{egress_id}.mkv") +
+               [{"kind": "segments", "prefix": "hls/{egress_id}", "segment_s": 2}], 8)
+        up = env.wait("EG_s3", "uploading", 30)
+        expect(up["details"]["files"] >= 4, "uploading announces the files: %s" % up["details"])
+        done = env.wait("EG_s3", "complete", 60)
+        statuses = env.statuses("EG_s3")
+        expect(egwtest.in_order(statuses, ["starting", "active", "ending", "uploading", "complete"]),
+               "uploading comes before complete: %s" % statuses)
+        f = done["outputs"][0]
+        expect(f["location"] == "s3://%s/rec/1234/EG_s3.mkv" % BUCKET,
+               "the file's location is its object: %s" % f["location"])
+        obj = s3.head(BUCKET, "rec/1234/EG_s3.mkv")
+        expect(obj and obj["size"] == f["size"], "object size %s = reported %s"
+               % (obj and obj["size"], f["size"]))
+        expect(obj["content_type"] == "video/x-matroska", "Content-Type %s" % obj["content_type"])
+        expect(s3.sha256(BUCKET, "rec/1234/EG_s3.mkv") == f["sha256"],
+               "the object's SHA-256 is the local file's")
+        parts = [r for r in s3.requests() if r["method"] == "PUT" and "partNumber" in r["url"]
+                 and "EG_s3.mkv" in r["url"]]
+        expect(len(parts) >= 3, "the %d-byte file went up in %d parts of 64 KiB"
+               % (f["size"], len(parts)))
+        status, sha = s3.presigned_get_ok(f["url"])
+        expect(status == 200 and sha == f["sha256"], "the presigned URL fetches the object")
+        local = os.path.join(w.dir, "EG_s3.mkv")
+        s3.get(BUCKET, "rec/1234/EG_s3.mkv", local)
+        egwtest.check_media(local, "--expect-codecs", "h264,aac", "--max-decode-errors", 0,
+                            "--expect-color", "00ff00", "--expect-freq", 660)
+        hls = done["outputs"][1]
+        expect(hls["location"] == "s3://%s/rec/hls/EG_s3.m3u8" % BUCKET, "playlist %s"
+               % hls["location"])
+        keys = {o["key"] for o in s3.list(BUCKET, "rec/hls/")}
+        playlist = os.path.join(w.dir, "EG_s3.m3u8")
+        s3.get(BUCKET, "rec/hls/EG_s3.m3u8", playlist)
+        named = [l.strip() for l in open(playlist) if l.strip() and not l.startswith("#")]
+        expect(named and all("rec/hls/" + n in keys for n in named),
+               "every segment the playlist names is stored: %s" % named)
+        expect(not os.path.exists(os.path.join(spool, "EG_s3")) and
+               not os.path.exists(os.path.join(spool, "EG_s3.json")),
+               "the spool is empty once everything is stored")
+
+        # A wrong secret key: failed, the storage's error named, not the key;
+        # the file stays in the spool, at the location reported.
+        record(env, "EG_badkey", storage(s3, secret_key=WRONG_SECRET), mkv("{egress_id}.mkv"), 3)
+        ev = env.wait("EG_badkey", "failed", 60)
+        expect(ev["error"]["code"] == "storage_error" and
+               "SignatureDoesNotMatch" in ev["error"]["message"],
+               "a wrong secret fails with the storage's error: %s" % ev["error"])
+        kept = ev["outputs"][0]["location"]
+        expect(kept.startswith(spool) and os.path.getsize(kept) == ev["outputs"][0]["size"],
+               "the file stays in the spool: %s" % kept)
+
+        # No such bucket.
+        record(env, "EG_nobucket", storage(s3, bucket="no-such-bucket"), mkv("{egress_id}.mkv"), 2)
+        ev = env.wait("EG_nobucket", "failed", 60)
+        expect("NoSuchBucket" in ev["error"]["message"], "no such bucket: %s" % ev["error"])
+
+        # No credentials anywhere; a prefix that escapes: refused at once.
+        st = storage(s3)
+        del st["access_key"], st["secret_key"]
+        env.submit(env.job("EG_nocreds", {"kind": "participant", "participant": "alice"},
+                           mkv("x.mkv"), storage=st))
+        ev = env.wait("EG_nocreds", "failed", 30)
+        expect("no credentials" in ev["error"]["message"], "no credentials: %s" % ev["error"])
+        expect(not os.path.exists(os.path.join(spool, "EG_nocreds")), "nothing spooled")
+        env.submit(env.job("EG_escape", {"kind": "participant", "participant": "alice"},
+                           mkv("x.mkv"), storage=storage(s3, prefix="../other/")))
+        ev = env.wait("EG_escape", "failed", 30)
+        expect(ev["error"]["code"] == "invalid_request" and "storage.prefix" in ev["error"]["message"],
+               "an escaping prefix is refused: %s" % ev["error"])
+
+        # The S3 server down for 30 s in the middle of the uploads.
+        s3.stop()
+        record(env, "EG_outage", storage(s3), mkv("{egress_id}.mkv"), 4)
+        env.wait("EG_outage", "uploading", 30)
+        time.sleep(30)
+        s3.start()
+        done = env.wait("EG_outage", "complete", 120)
+        expect(s3.sha256(BUCKET, "EG_outage.mkv") == done["outputs"][0]["sha256"],
+               "after the outage the object is the file")
+
+        # The worker killed with uploads pending; a new worker finishes them.
+        s3.stop()
+        record(env, "EG_crash", storage(s3), mkv("{egress_id}.mkv"), 4)
+        env.wait("EG_crash", "uploading", 30)
+        os.kill(env.worker.pid, signal.SIGKILL)
+        env.worker.wait(5)
+        deadline = time.time() + 15
+        while time.time() < deadline and env.job_pids():
+            time.sleep(0.2)
+        expect(not env.job_pids(), "the job process left when its worker died")
+        journal = os.path.join(spool, "EG_crash.json")
+        expect(os.path.exists(journal), "its journal stays in the spool")
+        expect(os.stat(journal).st_mode & 0o777 == 0o600, "journals are private (0600)")
+        s3.start()
+        env.worker = env.restart_worker()
+        done = env.wait("EG_crash", "complete", 90)
+        expect(s3.sha256(BUCKET, "EG_crash.mkv") == done["outputs"][0]["sha256"],
+               "the new worker stored the file")
+        expect(not os.path.exists(journal), "and cleared its journal")
+        begun, ended = multipart_balanced(s3)
+        expect(begun == ended, "every multipart upload begun was completed or aborted (%d/%d)"
+               % (ended, begun))
+        text = w.log_text("worker") + w.log_text("worker2") + json.dumps(env.status.events())
+        for secret in (WRONG_SECRET, "S3RVER:S3RVER"):
+            expect(secret not in text, "the secret %s... appears nowhere" % secret[:6])
+
+
+if __name__ == "__main__":
+    egwtest.main(test)
