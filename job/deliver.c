@@ -35,7 +35,7 @@ struct egw_delivery {
 	char egress_id[EGW_EGRESS_ID_MAX + 1];
 	char *dir;
 	int lock_fd;
-	json_t *journal; /* owned */
+	json_t *journal;  /* owned */
 	egw_s3_conf_t s3; /* strings borrowed from journal, or the environment */
 	const char *prefix;
 	int presign_s;
@@ -43,9 +43,22 @@ struct egw_delivery {
 	egw_uploader_t *up;
 	egw_delivery_events_t ev;
 	void *user;
-	GPtrArray *names; /* the files' names, the uploader's tags */
+	GPtrArray *names;   /* struct name: the uploader's tags */
+	GHashTable *queued; /* names of files (not playlists) in the uploader */
 	int busy;
 };
+
+struct name { /* what an upload is of */
+	char *rel;
+	int live_playlist; /* a playlist uploaded while the egress records */
+};
+
+static void free_name(gpointer p)
+{
+	struct name *n = p;
+	g_free(n->rel);
+	g_free(n);
+}
 
 static const char *env(const char *a, const char *b)
 {
@@ -66,14 +79,15 @@ static egw_err_t resolve(egw_delivery_t *d, char *errstr, size_t errstr_size)
 {
 	json_t *s = json_object_get(d->journal, "storage");
 	d->s3 = (egw_s3_conf_t){
-		.bucket = jstr(s, "bucket"),
-		.region = jstr(s, "region") ? jstr(s, "region") : env("AWS_REGION", "AWS_DEFAULT_REGION"),
-		.endpoint = jstr(s, "endpoint") ? jstr(s, "endpoint")
-						: env("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
-		.access_key = jstr(s, "access_key"),
-		.secret_key = jstr(s, "secret_key"),
-		.session_token = jstr(s, "session_token"),
-		.path_style = json_is_true(json_object_get(s, "path_style")),
+	        .bucket = jstr(s, "bucket"),
+	        .region = jstr(s, "region") ? jstr(s, "region")
+	                                    : env("AWS_REGION", "AWS_DEFAULT_REGION"),
+	        .endpoint = jstr(s, "endpoint") ? jstr(s, "endpoint")
+	                                        : env("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+	        .access_key = jstr(s, "access_key"),
+	        .secret_key = jstr(s, "secret_key"),
+	        .session_token = jstr(s, "session_token"),
+	        .path_style = json_is_true(json_object_get(s, "path_style")),
 	};
 	if (!d->s3.access_key) {
 		d->s3.access_key = env("AWS_ACCESS_KEY_ID", NULL);
@@ -88,8 +102,8 @@ static egw_err_t resolve(egw_delivery_t *d, char *errstr, size_t errstr_size)
 	}
 	if (!d->s3.access_key || !d->s3.secret_key) {
 		snprintf(errstr, errstr_size,
-			 "storage: no credentials: give storage.access_key and storage.secret_key, "
-			 "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the worker");
+		         "storage: no credentials: give storage.access_key and storage.secret_key, "
+		         "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the worker");
 		return EGW_ERR_INVALID_REQUEST;
 	}
 	return EGW_OK;
@@ -104,8 +118,9 @@ static void set_str(json_t *o, const char *key, const char *v)
 static json_t *journal_of(const egw_job_t *job, const egw_job_settings_t *st)
 {
 	const egw_storage_t *s = &job->storage;
-	json_t *storage = json_pack("{s:s, s:s, s:b, s:s}", "kind", "s3", "bucket", s->bucket,
-				    "path_style", s->path_style, "prefix", s->prefix ? s->prefix : "");
+	json_t *storage =
+	        json_pack("{s:s, s:s, s:b, s:s}", "kind", "s3", "bucket", s->bucket, "path_style",
+	                  s->path_style, "prefix", s->prefix ? s->prefix : "");
 	set_str(storage, "region", s->region);
 	set_str(storage, "endpoint", s->endpoint);
 	set_str(storage, "access_key", s->access_key);
@@ -114,9 +129,9 @@ static json_t *journal_of(const egw_job_t *job, const egw_job_settings_t *st)
 	if (s->presign_s)
 		json_object_set_new(storage, "presign_s", json_integer(s->presign_s));
 	return json_pack("{s:i, s:s, s:s, s:o, s:n, s:{}, s:{}, s:[], s:b}", "version",
-			 EGW_SPOOL_VERSION, "egress_id", job->egress_id, "worker_id",
-			 st->worker_id ? st->worker_id : "", "storage", storage, "final", "stored",
-			 "multipart", "failed", "final_sent", 0);
+	                 EGW_SPOOL_VERSION, "egress_id", job->egress_id, "worker_id",
+	                 st->worker_id ? st->worker_id : "", "storage", storage, "final", "stored",
+	                 "multipart", "failed", "final_sent", 0);
 }
 
 static egw_delivery_t *delivery_new(const egw_job_settings_t *st, const char *egress_id)
@@ -124,14 +139,15 @@ static egw_delivery_t *delivery_new(const egw_job_settings_t *st, const char *eg
 	egw_delivery_t *d = g_new0(egw_delivery_t, 1);
 	d->st = st;
 	d->lock_fd = -1;
-	d->names = g_ptr_array_new_with_free_func(g_free);
+	d->names = g_ptr_array_new_with_free_func(free_name);
+	d->queued = g_hash_table_new(g_str_hash, g_str_equal);
 	snprintf(d->egress_id, sizeof(d->egress_id), "%s", egress_id);
 	d->dir = egw_spool_dir_of(st->spool_dir, egress_id);
 	return d;
 }
 
 egw_err_t egw_delivery_open(const egw_job_t *job, const egw_job_settings_t *st,
-			    egw_delivery_t **out, char *errstr, size_t errstr_size)
+                            egw_delivery_t **out, char *errstr, size_t errstr_size)
 {
 	egw_delivery_t *d;
 	egw_err_t err;
@@ -143,7 +159,7 @@ egw_err_t egw_delivery_open(const egw_job_t *job, const egw_job_settings_t *st,
 	d->journal = journal_of(job, st);
 	if ((err = resolve(d, errstr, errstr_size)) ||
 	    (err = egw_spool_create(st->spool_dir, job->egress_id, d->journal, &d->lock_fd, errstr,
-				    errstr_size))) {
+	                            errstr_size))) {
 		egw_delivery_free(d);
 		return err;
 	}
@@ -238,7 +254,7 @@ static json_t *stored_outputs(egw_delivery_t *d, json_t *outputs)
 		if (d->presign_s && info) {
 			char errstr[256];
 			char *url = egw_s3_presigned_get(&d->s3, key, time(NULL), d->presign_s,
-							 errstr, sizeof(errstr));
+			                                 errstr, sizeof(errstr));
 			if (url)
 				json_object_set_new(o, "url", json_string(url));
 			else
@@ -270,15 +286,16 @@ static void report(egw_delivery_t *d)
 	char msg[1024];
 
 	snprintf(msg, sizeof(msg), "%s",
-		 jstr(json_object_get(final, "error"), "message")
-			 ? jstr(json_object_get(final, "error"), "message")
-			 : "");
+	         jstr(json_object_get(final, "error"), "message")
+	                 ? jstr(json_object_get(final, "error"), "message")
+	                 : "");
 	if (json_array_size(failed)) {
 		json_t *f0 = json_array_get(failed, 0);
 		if (!err) {
 			err = code2err(jstr(f0, "code"));
-			snprintf(msg, sizeof(msg), "%zu file(s) not stored, kept in the spool (%s): %s",
-				 json_array_size(failed), d->dir, jstr(f0, "message"));
+			snprintf(msg, sizeof(msg),
+			         "%zu file(s) not stored, kept in the spool (%s): %s",
+			         json_array_size(failed), d->dir, jstr(f0, "message"));
 		}
 		status = "failed";
 	}
@@ -300,55 +317,104 @@ static void report(egw_delivery_t *d)
 
 /* ---- uploads ---- */
 
-static void on_file_done(void *user, const egw_upload_file_t *f, egw_err_t err,
-			 const char *message)
+static void on_file_done(void *user, const egw_upload_file_t *f, egw_err_t err, const char *message)
 {
 	egw_delivery_t *d = user;
-	const char *rel = f->tag;
+	const struct name *n = f->tag;
+	const char *rel = n->rel;
 
+	if (n->live_playlist) { /* the final one goes up at the end */
+		if (d->busy && !egw_uploader_pending(d->up))
+			report(d);
+		return;
+	}
+	g_hash_table_remove(d->queued, rel);
 	json_object_del(json_object_get(d->journal, "multipart"), rel);
 	if (err) {
 		json_array_append_new(json_object_get(d->journal, "failed"),
-				      json_pack("{s:s, s:s, s:s}", "file", rel, "code",
-						egw_err2code(err), "message", message));
+		                      json_pack("{s:s, s:s, s:s}", "file", rel, "code",
+		                                egw_err2code(err), "message", message));
 	} else {
 		json_object_set_new(json_object_get(d->journal, "stored"), rel,
-				    json_pack("{s:I, s:s, s:s, s:i}", "size", (json_int_t)f->size,
-					      "sha256", f->sha256, "etag", f->etag, "parts",
-					      f->parts));
+		                    json_pack("{s:I, s:s, s:s, s:i}", "size", (json_int_t)f->size,
+		                              "sha256", f->sha256, "etag", f->etag, "parts",
+		                              f->parts));
 		EGW_LOG(d->egress_id, INFO, "stored %s (%lld bytes%s%.0d%s)", f->key, f->size,
-			f->parts ? ", " : "", f->parts, f->parts ? " parts" : "");
+		        f->parts ? ", " : "", f->parts, f->parts ? " parts" : "");
 	}
 	save(d);
-	if (!egw_uploader_pending(d->up))
+	if (d->busy && !egw_uploader_pending(d->up))
 		report(d);
 }
 
 static void on_multipart(void *user, const egw_upload_file_t *f, const char *upload_id)
 {
 	egw_delivery_t *d = user;
-	json_object_set_new(json_object_get(d->journal, "multipart"), f->tag,
-			    json_string(upload_id));
+	const struct name *n = f->tag;
+	json_object_set_new(json_object_get(d->journal, "multipart"), n->rel,
+	                    json_string(upload_id));
 	save(d);
+}
+
+/* The uploader, made on the first file (on the caller's context). */
+static void ensure_uploader(egw_delivery_t *d)
+{
+	static const egw_upload_events_t uev = {on_file_done, NULL, on_multipart};
+	egw_upload_conf_t conf = {
+	        .part_size = (size_t)d->st->upload_part_size_kb * 1024,
+	        .parallel = d->st->upload_parallel,
+	        .retry_window_s = d->st->upload_retry_window_s,
+	        .log_id = d->egress_id,
+	};
+	if (d->up)
+		return;
+	d->http = egw_http_new(NULL);
+	d->up = egw_uploader_new(d->http, &d->s3, &conf, &uev, d);
+}
+
+static void add_file(egw_delivery_t *d, const char *rel, int live)
+{
+	struct name *n = g_new0(struct name, 1);
+	char *path = g_build_filename(d->dir, rel, NULL), *key = key_of(d, rel);
+	int playlist = g_str_has_suffix(rel, ".m3u8");
+	n->rel = g_strdup(rel);
+	n->live_playlist = live && playlist;
+	g_ptr_array_add(d->names, n);
+	if (!playlist)
+		g_hash_table_add(d->queued, n->rel);
+	egw_uploader_add(d->up, path, key, egw_spool_content_type(rel),
+	                 (playlist ? EGW_UPLOAD_AFTER_PREVIOUS : 0) |
+	                         (n->live_playlist ? EGW_UPLOAD_KEEP_LOCAL : 0),
+	                 n);
+	g_free(key);
+	g_free(path);
+}
+
+void egw_delivery_file_closed(egw_delivery_t *d, const char *path)
+{
+	size_t len = d ? strlen(d->dir) : 0;
+	const char *rel;
+	if (d)
+		EGW_LOG(d->egress_id, DEBUG, "closed: %s", path);
+	if (!d || d->busy || strncmp(path, d->dir, len) || path[len] != '/')
+		return;
+	rel = path + len + 1;
+	if (g_hash_table_contains(d->queued, rel) ||
+	    json_object_get(json_object_get(d->journal, "stored"), rel))
+		return;
+	ensure_uploader(d);
+	add_file(d, rel, 1);
 }
 
 static void upload_all(egw_delivery_t *d)
 {
-	static const egw_upload_events_t uev = {on_file_done, NULL, on_multipart};
-	egw_upload_conf_t conf = {
-		.part_size = (size_t)d->st->upload_part_size_kb * 1024,
-		.parallel = d->st->upload_parallel,
-		.retry_window_s = d->st->upload_retry_window_s,
-		.log_id = d->egress_id,
-	};
 	json_t *stored = json_object_get(d->journal, "stored"), *stale, *id;
 	char **files = egw_spool_files(d->st->spool_dir, d->egress_id);
 	const char *rel;
 	long long bytes = 0;
 	int n = 0;
 
-	d->http = egw_http_new(NULL);
-	d->up = egw_uploader_new(d->http, &d->s3, &conf, &uev, d);
+	ensure_uploader(d);
 	/* Multipart uploads an earlier run began and did not finish: aborted
 	 * (their files start again from the first part). */
 	stale = json_deep_copy(json_object_get(d->journal, "multipart"));
@@ -363,36 +429,32 @@ static void upload_all(egw_delivery_t *d)
 	json_array_clear(json_object_get(d->journal, "failed"));
 	save(d);
 	for (char **f = files; *f; f++) {
-		char *path = g_build_filename(d->dir, *f, NULL), *key;
+		char *path = g_build_filename(d->dir, *f, NULL);
 		struct stat sb;
-		if (json_object_get(stored, *f) || stat(path, &sb)) {
+		if (json_object_get(stored, *f) || g_hash_table_contains(d->queued, *f) ||
+		    stat(path, &sb)) {
 			g_free(path);
-			continue;
+			continue; /* stored, or on its way since it closed */
 		}
 		bytes += sb.st_size;
 		n++;
-		key = key_of(d, *f);
-		g_ptr_array_add(d->names, g_strdup(*f));
-		egw_uploader_add(d->up, path, key, egw_spool_content_type(*f),
-				 g_str_has_suffix(*f, ".m3u8"),
-				 g_ptr_array_index(d->names, d->names->len - 1));
-		g_free(key);
+		add_file(d, *f, 0);
 		g_free(path);
 	}
 	g_strfreev(files);
 	EGW_LOG(d->egress_id, INFO, "uploading %d file(s), %lld bytes, to s3://%s/%s", n, bytes,
-		d->s3.bucket, d->prefix);
+	        d->s3.bucket, d->prefix);
 	json_t *final = json_object_get(d->journal, "final");
 	d->ev.emit(d->user, "uploading", json_object_get(final, "outputs"),
-		   json_pack("{s:{s:s, s:i, s:I}}", "details", "event", "uploading", "files", n,
-			     "bytes", (json_int_t)bytes),
-		   EGW_OK, NULL);
-	if (!n)
+	           json_pack("{s:{s:s, s:i, s:I}}", "details", "event", "uploading", "files", n,
+	                     "bytes", (json_int_t)bytes),
+	           EGW_OK, NULL);
+	if (!egw_uploader_pending(d->up))
 		report(d);
 }
 
 void egw_delivery_finish(egw_delivery_t *d, json_t *final, const egw_delivery_events_t *ev,
-			 void *user)
+                         void *user)
 {
 	d->ev = *ev;
 	d->user = user;
@@ -422,6 +484,7 @@ void egw_delivery_free(egw_delivery_t *d)
 		close(d->lock_fd);
 	json_decref(d->journal);
 	g_ptr_array_free(d->names, TRUE);
+	g_hash_table_destroy(d->queued);
 	g_free(d->dir);
 	g_free(d);
 }
@@ -435,7 +498,7 @@ struct resume {
 };
 
 static void resume_emit(void *user, const char *status, json_t *outputs, json_t *details,
-			egw_err_t err, const char *message)
+                        egw_err_t err, const char *message)
 {
 	struct resume *r = user;
 	json_t *ev = egw_status_event(&r->status, status, outputs, details, err, message);
@@ -445,7 +508,7 @@ static void resume_emit(void *user, const char *status, json_t *outputs, json_t 
 		fflush(stdout);
 	}
 	EGW_LOG(r->status.egress_id, INFO, "status %s%s%s", status, err ? ": " : "",
-		err ? message : "");
+	        err ? message : "");
 	free(line);
 	json_decref(ev);
 	json_decref(details);
@@ -489,16 +552,16 @@ static json_t *final_of_dead_job(egw_delivery_t *d)
 		struct stat sb;
 		if (!stat(path, &sb))
 			json_array_append_new(outs, json_pack("{s:s, s:s, s:I}", "kind", "file",
-							      "location", path, "size",
-							      (json_int_t)sb.st_size));
+			                                      "location", path, "size",
+			                                      (json_int_t)sb.st_size));
 		g_free(path);
 	}
 	g_strfreev(files);
 	return json_pack("{s:s, s:{s:s, s:s}, s:o}", "status", "failed", "error", "code",
-			 egw_err2code(EGW_ERR_WORKER_LOST), "message",
-			 "the job process ended before it finalised its outputs; the files it "
-			 "wrote were uploaded as they are",
-			 "outputs", outs);
+	                 egw_err2code(EGW_ERR_WORKER_LOST), "message",
+	                 "the job process ended before it finalised its outputs; the files it "
+	                 "wrote were uploaded as they are",
+	                 "outputs", outs);
 }
 
 int egw_delivery_resume_main(const egw_job_settings_t *st, const char *egress_id, int lifeline)
@@ -512,7 +575,7 @@ int egw_delivery_resume_main(const egw_job_settings_t *st, const char *egress_id
 
 	snprintf(r.status.egress_id, sizeof(r.status.egress_id), "%s", egress_id);
 	snprintf(r.status.worker_id, sizeof(r.status.worker_id), "%s",
-		 st->worker_id ? st->worker_id : "");
+	         st->worker_id ? st->worker_id : "");
 	if ((d->lock_fd = egw_spool_lock(st->spool_dir, egress_id)) < 0) {
 		EGW_LOG(egress_id, WARN, "spool %s: missing, or in use by another process", d->dir);
 		goto out;
@@ -523,7 +586,7 @@ int egw_delivery_resume_main(const egw_job_settings_t *st, const char *egress_id
 	}
 	if (json_is_true(json_object_get(d->journal, "final_sent"))) {
 		EGW_LOG(egress_id, INFO, "already reported; its files that failed stay in %s",
-			d->dir);
+		        d->dir);
 		r.exit = 0;
 		goto out;
 	}
@@ -531,19 +594,19 @@ int egw_delivery_resume_main(const egw_job_settings_t *st, const char *egress_id
 		json_object_set_new(d->journal, "final", final_of_dead_job(d));
 	final = json_object_get(d->journal, "final");
 	snprintf(r.status.started_at, sizeof(r.status.started_at), "%s",
-		 jstr(final, "started_at") ? jstr(final, "started_at") : "");
+	         jstr(final, "started_at") ? jstr(final, "started_at") : "");
 	if (jstr(final, "ended_at"))
 		snprintf(r.status.ended_at, sizeof(r.status.ended_at), "%s",
-			 jstr(final, "ended_at"));
+		         jstr(final, "ended_at"));
 	else
 		egw_time_now(r.status.ended_at, sizeof(r.status.ended_at));
 	d->ev = ev;
 	d->user = &r;
 	if (resolve(d, errstr, sizeof(errstr))) {
 		json_array_append_new(json_object_get(d->journal, "failed"),
-				      json_pack("{s:s, s:s, s:s}", "file", "", "code",
-						egw_err2code(EGW_ERR_INVALID_REQUEST), "message",
-						errstr));
+		                      json_pack("{s:s, s:s, s:s}", "file", "", "code",
+		                                egw_err2code(EGW_ERR_INVALID_REQUEST), "message",
+		                                errstr));
 		report(d);
 		goto out;
 	}

@@ -25,7 +25,7 @@ typedef struct egw_delivery_events {
 	/* A status event: "uploading", then the final one. err/message: the
 	 * final event's error (EGW_OK for none). */
 	void (*emit)(void *user, const char *status, json_t *outputs, json_t *details,
-		     egw_err_t err, const char *message);
+	             egw_err_t err, const char *message);
 	/* Everything reported; err is the final event's. */
 	void (*done)(void *user, egw_err_t err);
 } egw_delivery_events_t;
@@ -34,15 +34,21 @@ typedef struct egw_delivery_events {
  * the AWS_* environment), creates the egress's spool directory and journal
  * and locks it. *out stays NULL for other jobs. */
 egw_err_t egw_delivery_open(const egw_job_t *job, const egw_job_settings_t *st,
-			    egw_delivery_t **out, char *errstr, size_t errstr_size);
+                            egw_delivery_t **out, char *errstr, size_t errstr_size);
 /* The local directory the outputs are written to. */
 const char *egw_delivery_dir(const egw_delivery_t *d);
+
+/* A file the egress will not touch again (an HLS segment), or a playlist
+ * naming such files, while it records: uploaded now (a playlist after the
+ * files before it, and kept locally). NULL d, or a path outside the
+ * egress's directory: nothing. */
+void egw_delivery_file_closed(egw_delivery_t *d, const char *path);
 
 /* The media ended. final: {"status": "complete" or "failed", "reason",
  * "error": {code, message} or null, "outputs", "usage"} (borrowed). Writes
  * it to the journal, then uploads (see above). */
 void egw_delivery_finish(egw_delivery_t *d, json_t *final, const egw_delivery_events_t *ev,
-			 void *user);
+                         void *user);
 /* Non-zero between egw_delivery_finish() and the final event. */
 int egw_delivery_busy(const egw_delivery_t *d);
 /* Nothing was recorded: the journal and the empty directories go. */

@@ -292,6 +292,12 @@ static void on_session_failed(void *opaque, egw_err_t err, const char *message)
 		finish(r); /* nothing is left to finalise */
 }
 
+static void on_file_closed(void *opaque, size_t i, const char *path)
+{
+	runner_t *r = opaque;
+	egw_delivery_file_closed(r->delivery, path);
+}
+
 static void on_finished(void *opaque)
 {
 	runner_t *r = opaque;
@@ -583,8 +589,9 @@ static egw_err_t trust_tls(const char *path, char *errstr, size_t errstr_size)
 
 static int start(runner_t *r, double duration_s)
 {
-	static const egw_session_events_t sev = {on_first_media, on_output_failed,
-						  on_session_failed, on_finished, on_output_event};
+	static const egw_session_events_t sev = {on_first_media,   on_output_failed,
+						  on_session_failed, on_finished,
+						  on_output_event, on_file_closed};
 	static const egw_source_events_t srcev = {src_participant, src_track_added, src_track_pad,
 						  src_track_removed, src_error};
 	char errstr[512], url[256];

@@ -27,6 +27,9 @@ typedef struct egw_output_events {
 	 * written (or given up on). */
 	void (*first_byte)(void *opaque);
 	void (*finished)(void *opaque);
+	/* A file of the output is complete on disk while the output goes on
+	 * (an HLS segment; then its playlist, which names it). */
+	void (*file_closed)(void *opaque, const char *path);
 } egw_output_events_t;
 
 typedef struct egw_output_ops {

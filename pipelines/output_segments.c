@@ -156,6 +156,21 @@ static egw_err_t seg_add_stream(egw_output_t *o, egw_media_t media, const char *
 	return EGW_OK;
 }
 
+/* Segment number o->segments is complete: hlssink2 (whose own sink has no
+ * location: it opens the files itself, numbered from 0 by the pattern)
+ * rewrote the playlist before passing this on. */
+static void seg_fragment_closed(egw_output_t *o)
+{
+	size_t len = strlen(o->location) - 5; /* the playlist's name without .m3u8 */
+	char *seg = g_strdup_printf("%.*s_%05u.ts", (int)len, o->location, o->segments);
+	o->segments++;
+	if (o->ev.file_closed) {
+		o->ev.file_closed(o->opaque, seg);
+		o->ev.file_closed(o->opaque, o->location);
+	}
+	g_free(seg);
+}
+
 static void seg_message(egw_output_t *o, GstMessage *msg)
 {
 	const GstStructure *st = gst_message_get_structure(msg);
@@ -164,12 +179,17 @@ static void seg_message(egw_output_t *o, GstMessage *msg)
 	if (!st)
 		return;
 	if (gst_structure_has_name(st, "splitmuxsink-fragment-closed")) {
-		o->segments++;
+		seg_fragment_closed(o);
 		return;
 	}
+	/* with message-forward, hlssink2's children's messages come wrapped */
 	if (!gst_structure_has_name(st, "GstBinForwarded") ||
 	    !gst_structure_get(st, "message", GST_TYPE_MESSAGE, &inner, NULL))
 		return;
+	const GstStructure *ist = gst_message_get_structure(inner);
+	if (GST_MESSAGE_TYPE(inner) == GST_MESSAGE_ELEMENT && ist &&
+	    gst_structure_has_name(ist, "splitmuxsink-fragment-closed"))
+		seg_fragment_closed(o);
 	if (GST_MESSAGE_TYPE(inner) == GST_MESSAGE_EOS && !o->finished) {
 		o->finished = 1;
 		if (o->ev.finished)

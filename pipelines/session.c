@@ -349,8 +349,15 @@ static void out_finished(void *opaque)
 	on_output_end(o->s, o);
 }
 
+static void out_file_closed(void *opaque, const char *path)
+{
+	struct out *o = opaque;
+	if (o->s->ev.file_closed)
+		o->s->ev.file_closed(o->s->opaque, o->index, path);
+}
+
 static const egw_output_events_t out_events = {out_event, out_failed, out_first_byte,
-					       out_finished};
+					       out_finished, out_file_closed};
 
 egw_err_t egw_session_update_stream(egw_session_t *s, char *const *add, size_t n_add,
 				    char *const *remove, size_t n_remove, char *errstr,

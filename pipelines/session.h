@@ -32,6 +32,9 @@ typedef struct egw_session_events {
 	/* Output i reports something for the status topic (e.g. a stream
 	 * destination reconnecting); details: {"details": {...}}, taken. */
 	void (*output_event)(void *opaque, size_t i, json_t *details);
+	/* Output i closed a file it will not touch again, or rewrote one that
+	 * names such files (a playlist); NULL: not wanted. */
+	void (*file_closed)(void *opaque, size_t i, const char *path);
 } egw_session_events_t;
 
 /* Builds the pipeline, the graph and every output of the plan. */

@@ -31,7 +31,7 @@ static const char *region_of(const egw_s3_conf_t *c)
 
 /* scheme ("http"/"https") and host[:port] of the endpoint. */
 static void endpoint_parts(const egw_s3_conf_t *c, char *scheme, size_t scheme_size, char *host,
-			   size_t host_size)
+                           size_t host_size)
 {
 	if (!c->endpoint || !*c->endpoint) {
 		snprintf(scheme, scheme_size, "https");
@@ -48,7 +48,7 @@ static void endpoint_parts(const egw_s3_conf_t *c, char *scheme, size_t scheme_s
 
 /* The host the request goes to and the object's path on it (not encoded). */
 static void host_and_path(const egw_s3_conf_t *c, const char *key, char *scheme, char *host,
-			  size_t host_size, char **path)
+                          size_t host_size, char **path)
 {
 	char base[256];
 	endpoint_parts(c, scheme, 8, base, sizeof(base));
@@ -66,7 +66,8 @@ char *egw_s3_url(const egw_s3_conf_t *c, const char *key, const char *query)
 	char scheme[8], host[320], *path, *enc, *url;
 	host_and_path(c, key, scheme, host, sizeof(host), &path);
 	enc = egw_aws_uri_encode(path, 1);
-	url = g_strdup_printf("%s://%s%s%s%s", scheme, host, enc, query ? "?" : "", query ? query : "");
+	url = g_strdup_printf("%s://%s%s%s%s", scheme, host, enc, query ? "?" : "",
+	                      query ? query : "");
 	g_free(enc);
 	g_free(path);
 	return url;
@@ -78,20 +79,20 @@ char *egw_s3_location(const egw_s3_conf_t *c, const char *key)
 }
 
 char *egw_s3_presigned_get(const egw_s3_conf_t *c, const char *key, time_t now, int expires_s,
-			   char *errstr, size_t errstr_size)
+                           char *errstr, size_t errstr_size)
 {
 	char scheme[8], host[320], *path, *url;
 	host_and_path(c, key, scheme, host, sizeof(host), &path);
 	egw_s3_presign_t p = {.method = "GET",
-			      .scheme = scheme,
-			      .host = host,
-			      .path = path,
-			      .region = region_of(c),
-			      .access_key = c->access_key,
-			      .secret_key = c->secret_key,
-			      .session_token = c->session_token,
-			      .now = now,
-			      .expires_s = expires_s};
+	                      .scheme = scheme,
+	                      .host = host,
+	                      .path = path,
+	                      .region = region_of(c),
+	                      .access_key = c->access_key,
+	                      .secret_key = c->secret_key,
+	                      .session_token = c->session_token,
+	                      .now = now,
+	                      .expires_s = expires_s};
 	url = egw_s3_presign(&p, errstr, errstr_size);
 	g_free(path);
 	return url;
@@ -114,11 +115,11 @@ static void xml_text(const char *xml, const char *tag, char *out, size_t out_siz
 }
 
 egw_err_t egw_s3_classify(long status, const char *body, char *code, size_t code_size,
-			  char *message, size_t message_size)
+                          char *message, size_t message_size)
 {
 	static const char *const transient_codes[] = {
-		"SlowDown",	  "RequestTimeout", "InternalError", "ServiceUnavailable",
-		"Throttling",	  "ThrottlingException", "RequestTimeTooSkewed", NULL};
+	        "SlowDown",   "RequestTimeout",      "InternalError",        "ServiceUnavailable",
+	        "Throttling", "ThrottlingException", "RequestTimeTooSkewed", NULL};
 	int error_doc = body && strstr(body, "<Error>") != NULL;
 
 	xml_text(error_doc ? body : NULL, "Code", code, code_size);
@@ -144,12 +145,13 @@ static void on_http(void *user, const egw_http_response_t *res)
 	r->http = NULL;
 	if (res->err) {
 		out.err = res->err == EGW_ERR_NOMEM ? EGW_ERR_NOMEM : EGW_ERR_STORAGE_UNREACHABLE;
-		snprintf(msg, sizeof(msg), "%s: %s", r->what, res->errmsg ? res->errmsg : "no answer");
+		snprintf(msg, sizeof(msg), "%s: %s", r->what,
+		         res->errmsg ? res->errmsg : "no answer");
 		out.message = msg;
 	} else if ((out.err = egw_s3_classify(res->status, res->body, code, sizeof(code), text,
-					      sizeof(text)))) {
+	                                      sizeof(text)))) {
 		snprintf(msg, sizeof(msg), "%s: HTTP %ld%s%s%s%s%s", r->what, res->status,
-			 code[0] ? " " : "", code, text[0] ? " (" : "", text, text[0] ? ")" : "");
+		         code[0] ? " " : "", code, text[0] ? " (" : "", text, text[0] ? ")" : "");
 		out.message = msg;
 	} else {
 		out.etag = res->etag;
@@ -157,7 +159,8 @@ static void on_http(void *user, const egw_http_response_t *res)
 			xml_text(res->body, "UploadId", upload_id, sizeof(upload_id));
 			if (!upload_id[0]) {
 				out.err = EGW_ERR_STORAGE_UNREACHABLE;
-				snprintf(msg, sizeof(msg), "%s: no UploadId in the answer", r->what);
+				snprintf(msg, sizeof(msg), "%s: no UploadId in the answer",
+				         r->what);
 				out.message = msg;
 			}
 			out.upload_id = upload_id;
@@ -186,23 +189,24 @@ static char *md5_b64(const char *data, size_t len)
 }
 
 static egw_s3_req_t *send(egw_http_t *h, const egw_s3_conf_t *c, enum op op, const char *method,
-			  const char *key, const char *query, char *body, size_t len,
-			  const char *content_type, egw_s3_done_fn done, void *user)
+                          const char *key, const char *query, char *body, size_t len,
+                          const char *content_type, egw_s3_done_fn done, void *user)
 {
 	static const char *const verbs[] = {"PUT", "create multipart upload of", "upload part of",
-					    "complete multipart upload of",
-					    "abort multipart upload of"};
+	                                    "complete multipart upload of",
+	                                    "abort multipart upload of"};
 	egw_s3_req_t *r = g_new0(egw_s3_req_t, 1);
 	char *url = egw_s3_url(c, key, query), *sha = hex_digest(G_CHECKSUM_SHA256, body, len);
 	char *md5 = md5_b64(body, len);
 	char *userpwd = g_strdup_printf("%s:%s", c->access_key ? c->access_key : "",
-					c->secret_key ? c->secret_key : "");
+	                                c->secret_key ? c->secret_key : "");
 	char *sigv4 = g_strdup_printf("aws:amz:%s:s3", region_of(c));
 	char *h_sha = g_strdup_printf("x-amz-content-sha256: %s", sha);
 	char *h_md5 = g_strdup_printf("Content-MD5: %s", md5);
 	char *h_type = content_type ? g_strdup_printf("Content-Type: %s", content_type) : NULL;
-	char *h_tok = c->session_token ? g_strdup_printf("x-amz-security-token: %s", c->session_token)
-				       : NULL;
+	char *h_tok = c->session_token
+	                      ? g_strdup_printf("x-amz-security-token: %s", c->session_token)
+	                      : NULL;
 	const char *headers[6];
 	int n = 0;
 	char errstr[128];
@@ -219,16 +223,17 @@ static egw_s3_req_t *send(egw_http_t *h, const egw_s3_conf_t *c, enum op op, con
 	r->what = g_strdup_printf("%s s3://%s/%s", verbs[op], c->bucket, key);
 	r->done = done;
 	r->user = user;
-	egw_http_request_t rq = {.method = method,
-				 .url = url,
-				 .body = body ? body : (op == OP_CREATE || op == OP_COMPLETE ? "" : NULL),
-				 .body_len = len,
-				 .take_body = body != NULL,
-				 .headers = headers,
-				 .timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : DEFAULT_TIMEOUT_MS,
-				 .connect_timeout_ms = 10000,
-				 .aws_sigv4 = sigv4,
-				 .userpwd = userpwd};
+	egw_http_request_t rq = {
+	        .method = method,
+	        .url = url,
+	        .body = body ? body : (op == OP_CREATE || op == OP_COMPLETE ? "" : NULL),
+	        .body_len = len,
+	        .take_body = body != NULL,
+	        .headers = headers,
+	        .timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : DEFAULT_TIMEOUT_MS,
+	        .connect_timeout_ms = 10000,
+	        .aws_sigv4 = sigv4,
+	        .userpwd = userpwd};
 	r->http = egw_http_send(h, &rq, on_http, r, errstr, sizeof(errstr));
 	if (userpwd) /* the secret leaves no copy behind */
 		memset(userpwd, 0, strlen(userpwd));
@@ -252,20 +257,20 @@ static egw_s3_req_t *send(egw_http_t *h, const egw_s3_conf_t *c, enum op op, con
 }
 
 egw_s3_req_t *egw_s3_put(egw_http_t *h, const egw_s3_conf_t *c, const char *key, char *data,
-			 size_t len, const char *content_type, egw_s3_done_fn done, void *user)
+                         size_t len, const char *content_type, egw_s3_done_fn done, void *user)
 {
 	return send(h, c, OP_PUT, "PUT", key, NULL, data, len, content_type, done, user);
 }
 
 egw_s3_req_t *egw_s3_create_multipart(egw_http_t *h, const egw_s3_conf_t *c, const char *key,
-				      const char *content_type, egw_s3_done_fn done, void *user)
+                                      const char *content_type, egw_s3_done_fn done, void *user)
 {
 	return send(h, c, OP_CREATE, "POST", key, "uploads=", NULL, 0, content_type, done, user);
 }
 
 egw_s3_req_t *egw_s3_upload_part(egw_http_t *h, const egw_s3_conf_t *c, const char *key,
-				 const char *upload_id, int part, char *data, size_t len,
-				 egw_s3_done_fn done, void *user)
+                                 const char *upload_id, int part, char *data, size_t len,
+                                 egw_s3_done_fn done, void *user)
 {
 	char *id = egw_aws_uri_encode(upload_id, 0);
 	char *q = g_strdup_printf("partNumber=%d&uploadId=%s", part, id);
@@ -276,28 +281,28 @@ egw_s3_req_t *egw_s3_upload_part(egw_http_t *h, const egw_s3_conf_t *c, const ch
 }
 
 egw_s3_req_t *egw_s3_complete_multipart(egw_http_t *h, const egw_s3_conf_t *c, const char *key,
-					const char *upload_id, char *const *etags, int n_parts,
-					egw_s3_done_fn done, void *user)
+                                        const char *upload_id, char *const *etags, int n_parts,
+                                        egw_s3_done_fn done, void *user)
 {
 	GString *xml = g_string_new("<CompleteMultipartUpload>");
 	char *id = egw_aws_uri_encode(upload_id, 0);
 	char *q = g_strdup_printf("uploadId=%s", id);
 	egw_s3_req_t *r;
 	for (int i = 0; i < n_parts; i++)
-		g_string_append_printf(xml,
-				       "<Part><PartNumber>%d</PartNumber><ETag>\"%s\"</ETag></Part>",
-				       i + 1, etags[i]);
+		g_string_append_printf(
+		        xml, "<Part><PartNumber>%d</PartNumber><ETag>\"%s\"</ETag></Part>", i + 1,
+		        etags[i]);
 	g_string_append(xml, "</CompleteMultipartUpload>");
 	size_t len = xml->len;
 	r = send(h, c, OP_COMPLETE, "POST", key, q, g_string_free(xml, FALSE), len,
-		 "application/xml", done, user);
+	         "application/xml", done, user);
 	g_free(q);
 	g_free(id);
 	return r;
 }
 
 egw_s3_req_t *egw_s3_abort_multipart(egw_http_t *h, const egw_s3_conf_t *c, const char *key,
-				     const char *upload_id, egw_s3_done_fn done, void *user)
+                                     const char *upload_id, egw_s3_done_fn done, void *user)
 {
 	char *id = egw_aws_uri_encode(upload_id, 0);
 	char *q = g_strdup_printf("uploadId=%s", id);

@@ -23,18 +23,19 @@
 
 typedef struct egw_s3_conf {
 	const char *bucket;
-	const char *region;   /* NULL: us-east-1 */
-	const char *endpoint; /* "http(s)://host[:port]"; NULL: AWS (https://s3.REGION.amazonaws.com) */
+	const char *region; /* NULL: us-east-1 */
+	const char *
+	        endpoint; /* "http(s)://host[:port]"; NULL: AWS (https://s3.REGION.amazonaws.com) */
 	const char *access_key, *secret_key, *session_token; /* secrets */
-	int path_style; /* https://host/bucket/key instead of https://bucket.host/key */
+	int path_style;  /* https://host/bucket/key instead of https://bucket.host/key */
 	long timeout_ms; /* one request; 0: 120 s */
 } egw_s3_conf_t;
 
 typedef struct egw_s3_result {
-	egw_err_t err;       /* EGW_OK, EGW_ERR_STORAGE, EGW_ERR_STORAGE_UNREACHABLE */
-	const char *message; /* with err */
-	long status;         /* HTTP status, 0 without an answer */
-	const char *etag;    /* PUT, UploadPart, Complete: the server's ETag (no quotes) */
+	egw_err_t err;         /* EGW_OK, EGW_ERR_STORAGE, EGW_ERR_STORAGE_UNREACHABLE */
+	const char *message;   /* with err */
+	long status;           /* HTTP status, 0 without an answer */
+	const char *etag;      /* PUT, UploadPart, Complete: the server's ETag (no quotes) */
 	const char *upload_id; /* CreateMultipartUpload */
 } egw_s3_result_t;
 
@@ -43,19 +44,19 @@ typedef void (*egw_s3_done_fn)(void *user, const egw_s3_result_t *res);
 
 /* PutObject of data (len bytes, g_malloc'ed: taken, freed by the request). */
 egw_s3_req_t *egw_s3_put(egw_http_t *h, const egw_s3_conf_t *c, const char *key, char *data,
-			 size_t len, const char *content_type, egw_s3_done_fn done, void *user);
+                         size_t len, const char *content_type, egw_s3_done_fn done, void *user);
 egw_s3_req_t *egw_s3_create_multipart(egw_http_t *h, const egw_s3_conf_t *c, const char *key,
-				      const char *content_type, egw_s3_done_fn done, void *user);
+                                      const char *content_type, egw_s3_done_fn done, void *user);
 /* part: 1..10000; data taken as for egw_s3_put. */
 egw_s3_req_t *egw_s3_upload_part(egw_http_t *h, const egw_s3_conf_t *c, const char *key,
-				 const char *upload_id, int part, char *data, size_t len,
-				 egw_s3_done_fn done, void *user);
+                                 const char *upload_id, int part, char *data, size_t len,
+                                 egw_s3_done_fn done, void *user);
 /* etags[i] is part i+1's. */
 egw_s3_req_t *egw_s3_complete_multipart(egw_http_t *h, const egw_s3_conf_t *c, const char *key,
-					const char *upload_id, char *const *etags, int n_parts,
-					egw_s3_done_fn done, void *user);
+                                        const char *upload_id, char *const *etags, int n_parts,
+                                        egw_s3_done_fn done, void *user);
 egw_s3_req_t *egw_s3_abort_multipart(egw_http_t *h, const egw_s3_conf_t *c, const char *key,
-				     const char *upload_id, egw_s3_done_fn done, void *user);
+                                     const char *upload_id, egw_s3_done_fn done, void *user);
 void egw_s3_cancel(egw_s3_req_t *r);
 
 /* "s3://bucket/key" (g_free it). */
@@ -65,12 +66,12 @@ char *egw_s3_url(const egw_s3_conf_t *c, const char *key, const char *query);
 /* A presigned GET URL valid for expires_s from now (g_free it); NULL with
  * errstr when it cannot be made. */
 char *egw_s3_presigned_get(const egw_s3_conf_t *c, const char *key, time_t now, int expires_s,
-			   char *errstr, size_t errstr_size);
+                           char *errstr, size_t errstr_size);
 
 /* Sorts an answer (exposed for unit tests): err for HTTP status and the
  * error document body; code gets the server's <Code> ("" when none). */
 egw_err_t egw_s3_classify(long status, const char *body, char *code, size_t code_size,
-			  char *message, size_t message_size);
+                          char *message, size_t message_size);
 
 /* The ETag S3 gives a multipart object: MD5 of the parts' binary MD5s,
  * "-" and the number of parts (md5_hex: n_parts hex digests). */

@@ -37,7 +37,7 @@ int egw_spool_lock(const char *spool_dir, const char *egress_id)
 }
 
 static egw_err_t write_file(const char *path, json_t *journal, int excl, char *errstr,
-			    size_t errstr_size)
+                            size_t errstr_size)
 {
 	char *text = json_dumps(journal, JSON_INDENT(1) | JSON_SORT_KEYS);
 	char *tmp = g_strdup_printf("%s.tmp", path);
@@ -78,7 +78,7 @@ out:
 }
 
 egw_err_t egw_spool_create(const char *spool_dir, const char *egress_id, json_t *journal,
-			   int *lock_fd, char *errstr, size_t errstr_size)
+                           int *lock_fd, char *errstr, size_t errstr_size)
 {
 	char *dir = egw_spool_dir_of(spool_dir, egress_id);
 	char *jpath = egw_spool_journal_of(spool_dir, egress_id);
@@ -92,9 +92,9 @@ egw_err_t egw_spool_create(const char *spool_dir, const char *egress_id, json_t 
 	if (g_file_test(jpath, G_FILE_TEST_EXISTS) || mkdir(dir, 0700)) {
 		int exists = errno == EEXIST || g_file_test(jpath, G_FILE_TEST_EXISTS);
 		snprintf(errstr, errstr_size, "%s: %s", exists ? "spool" : dir,
-			 exists ? "this egress_id ran on this worker before and its files are "
-				  "still in the spool"
-				: g_strerror(errno));
+		         exists ? "this egress_id ran on this worker before and its files are "
+		                  "still in the spool"
+		                : g_strerror(errno));
 		err = exists ? EGW_ERR_OUTPUT_EXISTS : EGW_ERR_IO;
 		goto out;
 	}
@@ -115,7 +115,7 @@ out:
 }
 
 egw_err_t egw_spool_write(const char *spool_dir, const char *egress_id, json_t *journal,
-			  char *errstr, size_t errstr_size)
+                          char *errstr, size_t errstr_size)
 {
 	char *jpath = egw_spool_journal_of(spool_dir, egress_id);
 	egw_err_t err = write_file(jpath, journal, 0, errstr, errstr_size);
@@ -124,7 +124,7 @@ egw_err_t egw_spool_write(const char *spool_dir, const char *egress_id, json_t *
 }
 
 json_t *egw_spool_read(const char *spool_dir, const char *egress_id, char *errstr,
-		       size_t errstr_size)
+                       size_t errstr_size)
 {
 	char *jpath = egw_spool_journal_of(spool_dir, egress_id);
 	json_error_t jerr;
@@ -133,7 +133,7 @@ json_t *egw_spool_read(const char *spool_dir, const char *egress_id, char *errst
 		snprintf(errstr, errstr_size, "spool journal %s: %s", jpath, jerr.text);
 	else if (json_integer_value(json_object_get(j, "version")) != EGW_SPOOL_VERSION) {
 		snprintf(errstr, errstr_size, "spool journal %s: not version %d", jpath,
-			 EGW_SPOOL_VERSION);
+		         EGW_SPOOL_VERSION);
 		json_decref(j);
 		j = NULL;
 	}
@@ -236,12 +236,17 @@ char **egw_spool_journals(const char *spool_dir)
 const char *egw_spool_content_type(const char *path)
 {
 	static const char *const types[][2] = {
-		{".mp4", "video/mp4"},	       {".m4a", "audio/mp4"},
-		{".mkv", "video/x-matroska"},  {".webm", "video/webm"},
-		{".ogg", "audio/ogg"},	       {".ts", "video/mp2t"},
-		{".m3u8", "application/vnd.apple.mpegurl"},
-		{".jpg", "image/jpeg"},	       {".jpeg", "image/jpeg"},
-		{".json", "application/json"}, {".flv", "video/x-flv"},
+	        {".mp4", "video/mp4"},
+	        {".m4a", "audio/mp4"},
+	        {".mkv", "video/x-matroska"},
+	        {".webm", "video/webm"},
+	        {".ogg", "audio/ogg"},
+	        {".ts", "video/mp2t"},
+	        {".m3u8", "application/vnd.apple.mpegurl"},
+	        {".jpg", "image/jpeg"},
+	        {".jpeg", "image/jpeg"},
+	        {".json", "application/json"},
+	        {".flv", "video/x-flv"},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(types); i++)
 		if (g_str_has_suffix(path, types[i][0]))

@@ -30,16 +30,16 @@ char *egw_spool_journal_of(const char *spool_dir, const char *egress_id);
  * egress ran before and its uploads are pending), EGW_ERR_IO otherwise.
  * *lock_fd: the directory, locked (close it to unlock). */
 egw_err_t egw_spool_create(const char *spool_dir, const char *egress_id, json_t *journal,
-			   int *lock_fd, char *errstr, size_t errstr_size);
+                           int *lock_fd, char *errstr, size_t errstr_size);
 /* Locks an existing egress directory without waiting: the fd, or -1 when
  * another process holds it (or it cannot be opened). */
 int egw_spool_lock(const char *spool_dir, const char *egress_id);
 
 egw_err_t egw_spool_write(const char *spool_dir, const char *egress_id, json_t *journal,
-			  char *errstr, size_t errstr_size);
+                          char *errstr, size_t errstr_size);
 /* The journal, or NULL with errstr. */
 json_t *egw_spool_read(const char *spool_dir, const char *egress_id, char *errstr,
-		       size_t errstr_size);
+                       size_t errstr_size);
 /* Removes the journal and the egress's directories that are empty. */
 void egw_spool_remove(const char *spool_dir, const char *egress_id);
 

@@ -38,7 +38,7 @@ struct ufile {
 	char *path, *key, *content_type, *upload_id;
 	char sha256[65], md5[33], etag[80];
 	enum fstate state;
-	int after_previous, waiting, busy; /* busy: requests in flight */
+	int after_previous, keep_local, waiting, busy; /* busy: requests in flight */
 	long long size;
 	int n_parts;
 	unsigned char *part_state;
@@ -115,7 +115,7 @@ static char *read_range(const char *path, long long off, size_t len, char *err, 
 	}
 	if (fd < 0 || got < len) {
 		snprintf(err, err_size, "%s: %s", path,
-			 fd < 0 || errno ? g_strerror(errno) : "shorter than expected");
+		         fd < 0 || errno ? g_strerror(errno) : "shorter than expected");
 		g_free(buf);
 		buf = NULL;
 	}
@@ -178,12 +178,12 @@ static void file_end(egw_uploader_t *u, ufile_t *f, egw_err_t err, const char *m
 		f->state = FAILED;
 		abort_multipart(u, f->key, f->upload_id); /* no orphaned parts left behind */
 		EGW_LOG(u->log_id, ERROR, "upload of %s failed: %s (the file stays at %s)", f->key,
-			message, f->path);
+		        message, f->path);
 	} else {
 		f->state = DONE;
-		if (!u->conf.keep_local && unlink(f->path))
+		if (!u->conf.keep_local && !f->keep_local && unlink(f->path))
 			EGW_LOG(u->log_id, WARN, "%s stored, but not deleted: %s", f->path,
-				g_strerror(errno));
+			        g_strerror(errno));
 	}
 	f->pub.size = f->size;
 	f->pub.sha256 = f->sha256;
@@ -217,7 +217,7 @@ static void failed(egw_uploader_t *u, ufile_t *f, const egw_s3_result_t *res)
 	if (now - f->failing_since_us >= (gint64)u->conf.retry_window_s * G_USEC_PER_SEC) {
 		char msg[768];
 		snprintf(msg, sizeof(msg), "gave up after %d s of failures: %s",
-			 u->conf.retry_window_s, res->message);
+		         u->conf.retry_window_s, res->message);
 		file_end(u, f, EGW_ERR_STORAGE_UNREACHABLE, msg);
 		return;
 	}
@@ -233,7 +233,7 @@ static void failed(egw_uploader_t *u, ufile_t *f, const egw_s3_result_t *res)
 	if (u->ev.retrying)
 		u->ev.retrying(u->user, &f->pub, res->message, (int)delay);
 	EGW_LOG(u->log_id, WARN, "upload of %s: %s; retrying in %.1f s", f->key, res->message,
-		delay / 1000.0);
+	        delay / 1000.0);
 }
 
 /* ---- answers ---- */
@@ -277,14 +277,14 @@ static int etag_differs(const char *etag, const char *want)
 
 /* The answer, and its ETag against want (or also_ok, when not NULL). */
 static int checked2(egw_uploader_t *u, ufile_t *f, const egw_s3_result_t *res, const char *want,
-		    const char *also_ok)
+                    const char *also_ok)
 {
 	if (!res->err && etag_differs(res->etag, want) &&
 	    (!also_ok || etag_differs(res->etag, also_ok))) {
 		egw_s3_result_t bad = {.err = EGW_ERR_STORAGE_UNREACHABLE};
 		char msg[256];
 		snprintf(msg, sizeof(msg), "s3://%s/%s: the storage's checksum %s is not ours (%s)",
-			 u->s3.bucket, f->key, res->etag, want);
+		         u->s3.bucket, f->key, res->etag, want);
 		bad.message = msg;
 		failed(u, f, &bad);
 		return 0;
@@ -344,8 +344,8 @@ static void on_answer(void *user, const egw_s3_result_t *res)
 
 /* ---- starting requests ---- */
 
-static int fly(egw_uploader_t *u, ufile_t *f, int part, egw_s3_req_t *(*start)(egw_uploader_t *,
-									      ufile_t *, flight_t *))
+static int fly(egw_uploader_t *u, ufile_t *f, int part,
+               egw_s3_req_t *(*start)(egw_uploader_t *, ufile_t *, flight_t *))
 {
 	flight_t *fl = g_new0(flight_t, 1);
 	fl->u = u;
@@ -356,7 +356,7 @@ static int fly(egw_uploader_t *u, ufile_t *f, int part, egw_s3_req_t *(*start)(e
 	f->busy++;
 	if (!(fl->req = start(u, f, fl))) {
 		egw_s3_result_t res = {.err = EGW_ERR_STORAGE_UNREACHABLE,
-				       .message = "cannot start the request"};
+		                       .message = "cannot start the request"};
 		landed(fl, &u);
 		g_free(fl);
 		failed(u, f, &res);
@@ -371,8 +371,8 @@ static egw_s3_req_t *start_put(egw_uploader_t *u, ufile_t *f, flight_t *fl)
 	char *body = read_range(f->path, 0, (size_t)f->size, err, sizeof(err));
 	if (!body)
 		return NULL;
-	return egw_s3_put(u->http, &u->s3, f->key, body, (size_t)f->size, f->content_type, on_answer,
-			  fl);
+	return egw_s3_put(u->http, &u->s3, f->key, body, (size_t)f->size, f->content_type,
+	                  on_answer, fl);
 }
 
 static egw_s3_req_t *start_create(egw_uploader_t *u, ufile_t *f, flight_t *fl)
@@ -391,13 +391,13 @@ static egw_s3_req_t *start_part(egw_uploader_t *u, ufile_t *f, flight_t *fl)
 	md5_hex(body, len, fl->md5);
 	f->part_state[fl->part] = P_SENDING;
 	return egw_s3_upload_part(u->http, &u->s3, f->key, f->upload_id, fl->part + 1, body, len,
-				  on_answer, fl);
+	                          on_answer, fl);
 }
 
 static egw_s3_req_t *start_complete(egw_uploader_t *u, ufile_t *f, flight_t *fl)
 {
 	return egw_s3_complete_multipart(u->http, &u->s3, f->key, f->upload_id, f->part_etag,
-					 f->n_parts, on_answer, fl);
+	                                 f->n_parts, on_answer, fl);
 }
 
 /* Decides how a queued file goes up. */
@@ -412,10 +412,11 @@ static void begin(egw_uploader_t *u, ufile_t *f)
 		f->state = SINGLE;
 		return;
 	}
-	f->n_parts = (int)((f->size + (long long)u->conf.part_size - 1) / (long long)u->conf.part_size);
+	f->n_parts =
+	        (int)((f->size + (long long)u->conf.part_size - 1) / (long long)u->conf.part_size);
 	if (f->n_parts > PARTS_MAX) {
 		snprintf(err, sizeof(err), "%s: %lld bytes need more than %d parts of %zu bytes",
-			 f->path, f->size, PARTS_MAX, u->conf.part_size);
+		         f->path, f->size, PARTS_MAX, u->conf.part_size);
 		file_end(u, f, EGW_ERR_STORAGE, err);
 		return;
 	}
@@ -423,7 +424,8 @@ static void begin(egw_uploader_t *u, ufile_t *f)
 	f->part_md5 = g_new0(char *, f->n_parts + 1);
 	f->part_etag = g_new0(char *, f->n_parts + 1);
 	f->state = CREATING;
-	EGW_LOG(u->log_id, INFO, "uploading %s (%lld bytes) in %d parts", f->key, f->size, f->n_parts);
+	EGW_LOG(u->log_id, INFO, "uploading %s (%lld bytes) in %d parts", f->key, f->size,
+	        f->n_parts);
 }
 
 /* Starts what file f can start now. */
@@ -440,8 +442,8 @@ static void step(egw_uploader_t *u, ufile_t *f)
 	if (f->state != PARTS)
 		return;
 	int stored = 0;
-	for (int i = 0; i < f->n_parts && u->in_flight < u->conf.parallel && !f->waiting &&
-			f->state == PARTS;
+	for (int i = 0;
+	     i < f->n_parts && u->in_flight < u->conf.parallel && !f->waiting && f->state == PARTS;
 	     i++)
 		if (f->part_state[i] == P_TODO && fly(u, f, i, start_part))
 			return;
@@ -467,7 +469,7 @@ static void pump(egw_uploader_t *u)
 			/* a playlist must not name what is not there */
 			char msg[512];
 			snprintf(msg, sizeof(msg), "not uploaded: %s, uploaded before it, failed",
-				 earlier_failed->key);
+			         earlier_failed->key);
 			file_end(u, f, EGW_ERR_STORAGE_UNREACHABLE, msg);
 		}
 		step(u, f);
@@ -482,8 +484,8 @@ static void pump(egw_uploader_t *u)
 /* ---- API ---- */
 
 egw_uploader_t *egw_uploader_new(egw_http_t *h, const egw_s3_conf_t *s3,
-				 const egw_upload_conf_t *conf, const egw_upload_events_t *ev,
-				 void *user)
+                                 const egw_upload_conf_t *conf, const egw_upload_events_t *ev,
+                                 void *user)
 {
 	egw_uploader_t *u = g_new0(egw_uploader_t, 1);
 	u->http = h;
@@ -506,16 +508,17 @@ egw_uploader_t *egw_uploader_new(egw_http_t *h, const egw_s3_conf_t *s3,
 }
 
 void egw_uploader_add(egw_uploader_t *u, const char *path, const char *key,
-		      const char *content_type, int after_previous, void *tag)
+                      const char *content_type, int flags, void *tag)
 {
 	ufile_t *f = g_new0(ufile_t, 1);
 	f->u = u;
 	f->path = g_strdup(path);
 	f->key = g_strdup(key);
 	f->content_type = g_strdup(content_type);
-	f->after_previous = after_previous;
-	f->pub = (egw_upload_file_t){.path = f->path, .key = f->key,
-				     .content_type = f->content_type, .tag = tag};
+	f->after_previous = !!(flags & EGW_UPLOAD_AFTER_PREVIOUS);
+	f->keep_local = !!(flags & EGW_UPLOAD_KEEP_LOCAL);
+	f->pub = (egw_upload_file_t){
+	        .path = f->path, .key = f->key, .content_type = f->content_type, .tag = tag};
 	if (u->last)
 		u->last->next = f;
 	else

@@ -10,8 +10,9 @@
  * A failed file stays where it is.
  *
  * Files start in the order they were added, up to `parallel` requests in
- * flight in all; a file added with `after_previous` (an HLS playlist)
- * starts only once every file added before it is stored.
+ * flight in all; a file added with EGW_UPLOAD_AFTER_PREVIOUS (an HLS
+ * playlist) starts only once every file added before it is stored, and
+ * fails without a request when one of them failed.
  *
  * Lifetime rule: file_done runs on the http client's context, once per
  * file, never after egw_uploader_free() (which cancels what is in flight
@@ -38,8 +39,8 @@ typedef struct egw_upload_conf {
 } egw_upload_conf_t;
 
 typedef struct egw_upload_file {
-	const char *path;   /* local */
-	const char *key;    /* object key */
+	const char *path; /* local */
+	const char *key;  /* object key */
 	const char *content_type;
 	long long size;     /* bytes stored */
 	const char *sha256; /* hex digest of the local file */
@@ -54,10 +55,9 @@ typedef struct egw_upload_events {
 	 * Otherwise EGW_ERR_STORAGE (refused), EGW_ERR_STORAGE_UNREACHABLE
 	 * (retry window over) or EGW_ERR_IO (local file unreadable). */
 	void (*file_done)(void *user, const egw_upload_file_t *f, egw_err_t err,
-			  const char *message);
+	                  const char *message);
 	/* a transient failure, about to be retried after delay_ms */
-	void (*retrying)(void *user, const egw_upload_file_t *f, const char *message,
-			 int delay_ms);
+	void (*retrying)(void *user, const egw_upload_file_t *f, const char *message, int delay_ms);
 	/* a multipart upload began (to abort it after a crash); may be NULL */
 	void (*multipart)(void *user, const egw_upload_file_t *f, const char *upload_id);
 } egw_upload_events_t;
@@ -65,11 +65,15 @@ typedef struct egw_upload_events {
 typedef struct egw_uploader egw_uploader_t;
 
 /* s3: copied. */
+#define EGW_UPLOAD_AFTER_PREVIOUS 1 /* starts once every file added before is stored */
+#define EGW_UPLOAD_KEEP_LOCAL 2     /* the local file stays (it changes still: a live playlist) */
+
 egw_uploader_t *egw_uploader_new(egw_http_t *h, const egw_s3_conf_t *s3,
-				 const egw_upload_conf_t *conf, const egw_upload_events_t *ev,
-				 void *user);
+                                 const egw_upload_conf_t *conf, const egw_upload_events_t *ev,
+                                 void *user);
+/* flags: EGW_UPLOAD_*. */
 void egw_uploader_add(egw_uploader_t *u, const char *path, const char *key,
-		      const char *content_type, int after_previous, void *tag);
+                      const char *content_type, int flags, void *tag);
 /* Aborts a multipart upload left by an earlier run (fire and forget: a
  * failure is logged). */
 void egw_uploader_abort(egw_uploader_t *u, const char *key, const char *upload_id);

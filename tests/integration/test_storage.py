@@ -64,11 +64,30 @@ def test():
 
         # A file and HLS segments (one encode: H.264 + AAC), stored under a
         # prefix, with presigned URLs.
+        # While it records, segments go up as they close and the playlist
+        # after them: polled, the stored playlist never names a missing
+        # segment (the playlist read first, then the listing).
         st = storage(s3, prefix="rec/", presign_s=600)
-        record(env, "EG_s3", st, mkv("{room_id}/{egress_id}.mkv") +
-               [{"kind": "segments", "prefix": "hls/{egress_id}", "segment_s": 2}], 8)
+        env.submit(env.job("EG_s3", {"kind": "participant", "participant": "alice"},
+                           mkv("{room_id}/{egress_id}.mkv") +
+                           [{"kind": "segments", "prefix": "hls/{egress_id}", "segment_s": 2}],
+                           storage=st))
+        env.wait("EG_s3", "active", 30)
+        t_end, live, seen = time.time() + 10, os.path.join(w.dir, "live.m3u8"), 0
+        while time.time() < t_end:
+            if s3.head(BUCKET, "rec/hls/EG_s3.m3u8"):
+                s3.get(BUCKET, "rec/hls/EG_s3.m3u8", live)
+                named = [l.strip() for l in open(live) if l.strip() and not l.startswith("#")]
+                keys = {o["key"] for o in s3.list(BUCKET, "rec/hls/")}
+                missing = [n for n in named if "rec/hls/" + n not in keys]
+                expect(not missing, "the live playlist names only stored segments (missing %s)"
+                       % missing)
+                seen = max(seen, len(named))
+            time.sleep(0.3)
+        expect(seen >= 2, "segments were stored while recording (%d in the playlist)" % seen)
+        env.stop("EG_s3")
         up = env.wait("EG_s3", "uploading", 30)
-        expect(up["details"]["files"] >= 4, "uploading announces the files: %s" % up["details"])
+        expect(up["details"]["files"] >= 2, "uploading announces what is left: %s" % up["details"])
         done = env.wait("EG_s3", "complete", 60)
         statuses = env.statuses("EG_s3")
         expect(egwtest.in_order(statuses, ["starting", "active", "ending", "uploading", "complete"]),

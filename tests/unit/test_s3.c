@@ -17,27 +17,27 @@ static void test_classify(void)
 	char code[64], msg[256];
 	CHECK(egw_s3_classify(200, "", code, sizeof(code), msg, sizeof(msg)) == EGW_OK);
 	CHECK(egw_s3_classify(403,
-			      "<Error><Code>SignatureDoesNotMatch</Code><Message>The request "
-			      "signature we calculated does not match</Message></Error>",
-			      code, sizeof(code), msg, sizeof(msg)) == EGW_ERR_STORAGE);
+	                      "<Error><Code>SignatureDoesNotMatch</Code><Message>The request "
+	                      "signature we calculated does not match</Message></Error>",
+	                      code, sizeof(code), msg, sizeof(msg)) == EGW_ERR_STORAGE);
 	CHECK_STR(code, "SignatureDoesNotMatch");
 	CHECK_STR(msg, "The request signature we calculated does not match");
 	CHECK(egw_s3_classify(404, "<Error><Code>NoSuchBucket</Code></Error>", code, sizeof(code),
-			      msg, sizeof(msg)) == EGW_ERR_STORAGE);
+	                      msg, sizeof(msg)) == EGW_ERR_STORAGE);
 	CHECK(egw_s3_classify(403, "", code, sizeof(code), msg, sizeof(msg)) == EGW_ERR_STORAGE);
 	CHECK_STR(code, "");
 	/* what may pass: 5xx, throttling, timeouts, clock skew */
 	CHECK(egw_s3_classify(500, "", code, sizeof(code), msg, sizeof(msg)) ==
 	      EGW_ERR_STORAGE_UNREACHABLE);
 	CHECK(egw_s3_classify(503, "<Error><Code>SlowDown</Code></Error>", code, sizeof(code), msg,
-			      sizeof(msg)) == EGW_ERR_STORAGE_UNREACHABLE);
+	                      sizeof(msg)) == EGW_ERR_STORAGE_UNREACHABLE);
 	CHECK(egw_s3_classify(429, "", code, sizeof(code), msg, sizeof(msg)) ==
 	      EGW_ERR_STORAGE_UNREACHABLE);
-	CHECK(egw_s3_classify(400, "<Error><Code>RequestTimeout</Code></Error>", code,
-			      sizeof(code), msg, sizeof(msg)) == EGW_ERR_STORAGE_UNREACHABLE);
+	CHECK(egw_s3_classify(400, "<Error><Code>RequestTimeout</Code></Error>", code, sizeof(code),
+	                      msg, sizeof(msg)) == EGW_ERR_STORAGE_UNREACHABLE);
 	/* CompleteMultipartUpload can fail with 200 and an error document */
 	CHECK(egw_s3_classify(200, "<?xml?><Error><Code>InternalError</Code></Error>", code,
-			      sizeof(code), msg, sizeof(msg)) == EGW_ERR_STORAGE_UNREACHABLE);
+	                      sizeof(code), msg, sizeof(msg)) == EGW_ERR_STORAGE_UNREACHABLE);
 }
 
 static void test_urls(void)
@@ -87,7 +87,8 @@ static void touch(const char *dir, const char *rel)
 
 static void test_spool(void)
 {
-	char *root = g_dir_make_tmp("egw-spool-XXXXXX", NULL), *spool = g_build_filename(root, "s", NULL);
+	char *root = g_dir_make_tmp("egw-spool-XXXXXX", NULL),
+	     *spool = g_build_filename(root, "s", NULL);
 	char err[512];
 	int fd = -1, fd2;
 	json_t *j = json_pack("{s:i, s:s}", "version", EGW_SPOOL_VERSION, "egress_id", "EG_1");
@@ -132,7 +133,7 @@ static void test_spool(void)
 	egw_spool_remove(spool, "EG_1");
 	CHECK(g_file_test(jpath, G_FILE_TEST_EXISTS));
 	for (const char *const *r = (const char *const[]){"a.mkv", "hls/x.m3u8", "hls/x_00000.ts",
-							   "hls/x_00001.ts", NULL};
+	                                                  "hls/x_00001.ts", NULL};
 	     *r; r++) {
 		char *p = g_build_filename(dir, *r, NULL);
 		g_unlink(p);
