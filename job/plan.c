@@ -133,9 +133,7 @@ egw_err_t egw_plan_check(const egw_job_t *job, char *errstr, size_t errstr_size)
 			 egw_storage_kind2str(job->storage.kind));
 		return EGW_ERR_NOT_SUPPORTED;
 	}
-	/* webhook: accepted (the contract's own example has one); delivery
-	 * comes later, and the job process says so in its log. */
-	return EGW_OK;
+	return EGW_OK; /* (webhooks: sent by the worker, worker/webhook.c) */
 }
 
 static void source_spec(const egw_job_t *job, const egw_job_settings_t *st, egw_source_spec_t *s)

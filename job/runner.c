@@ -598,9 +598,9 @@ static int start(runner_t *r, double duration_s)
 	egw_err_t err;
 
 	emit(r, "starting", NULL, NULL);
-	if (r->job->webhook.url)
-		EGW_LOG(r->status.egress_id, WARN, "webhook delivery is not implemented yet; status "
-						   "events go to the status topic only");
+	if (r->job->webhook.url && !r->lifeline)
+		EGW_LOG(r->status.egress_id, INFO, "webhooks are sent by the worker; `egress run` "
+						   "writes its events to standard output only");
 	if ((err = trust_tls(r->st->tls_ca_file, errstr, sizeof(errstr))) ||
 	    (err = egw_plan_check(r->job, errstr, sizeof(errstr))) ||
 	    (err = open_delivery(r, errstr, sizeof(errstr))) ||

@@ -91,6 +91,10 @@ static const struct conf_prop {
           "5xx answers, throttling) is retried, with exponential backoff from 0.5 s to 60 s, "
           "from its first failure. Past it the file stays in the spool and the egress ends "
           "`failed`, naming it."),
+        I(webhook_retry_window_s, 3600, 1, 7 * 86400,
+          "How long one webhook event is retried (backoff from 1 s to 60 s) before it is given "
+          "up and logged. The events of an egress go out in order: the next waits for this one."),
+        I(webhook_timeout_ms, 10000, 100, 120000, "Timeout of one webhook request."),
         I(max_duration_s, 14400, 1, 7 * 86400, "Default `limits.max_duration_s`."),
         I(empty_room_timeout_s, 300, 1, 86400,
           "Default `limits.empty_room_timeout_s`: stop when the source is absent this long."),

@@ -28,6 +28,8 @@ typedef struct egw_config {
 	int upload_part_size_kb;
 	int upload_parallel;
 	int upload_retry_window_s;
+	int webhook_retry_window_s;
+	int webhook_timeout_ms;
 	int max_duration_s;
 	int empty_room_timeout_s;
 	int sfu_timeout_ms;

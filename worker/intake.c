@@ -72,6 +72,17 @@ static void dead_letter(egw_worker_t *w, const rd_kafka_message_t *m, const char
 	free(copy);
 }
 
+/* The event to the egress's webhook too, if its request has one. */
+static void post_webhook(egw_worker_t *w, json_t *ev)
+{
+	const char *eid = json_string_value(json_object_get(ev, "egress_id"));
+	egw_jobproc_t *p = eid ? egw_worker_find_proc(w, eid) : NULL;
+	if (p && p->webhook_url)
+		egw_webhooks_post(w->webhooks, p->webhook_url, p->webhook_secret, ev);
+	else if (!p && w->intake_hook_url)
+		egw_webhooks_post(w->webhooks, w->intake_hook_url, w->intake_hook_secret, ev);
+}
+
 void egw_worker_publish(egw_worker_t *w, const char *key, json_t *ev, int log)
 {
 	const char *status = json_string_value(json_object_get(ev, "status"));
@@ -87,6 +98,7 @@ void egw_worker_publish(egw_worker_t *w, const char *key, json_t *ev, int log)
 		        .must_deliver = egw_status_is_terminal(status),
 		};
 		egw_kafka_produce(w->producer, &msg);
+		post_webhook(w, ev);
 		if (log)
 			EGW_LOG(json_string_value(json_object_get(ev, "egress_id")), INFO,
 			        "status %s", status);
@@ -197,6 +209,10 @@ static void start_job(egw_worker_t *w, const rd_kafka_message_t *m, const egw_re
 		egw_worker_report(w, req->egress_id, "failed", EGW_ERR_INTERNAL, errstr);
 		return;
 	}
+	if (req->job->webhook.url) {
+		p->webhook_url = strdup(req->job->webhook.url);
+		p->webhook_secret = req->job->webhook.secret ? strdup(req->job->webhook.secret) : NULL;
+	}
 	p->next = w->procs;
 	w->procs = p;
 	w->n_running++;
@@ -229,8 +245,13 @@ void egw_intake_job(egw_worker_t *w, const rd_kafka_message_t *m)
 			refuse(w, id, EGW_ERR_INVALID_REQUEST, errstr);
 		return;
 	}
-	if (req->type == EGW_REQ_START)
+	if (req->type == EGW_REQ_START) {
+		/* (a refusal of a duplicate goes to the running egress's hook) */
+		w->intake_hook_url = req->job->webhook.url;
+		w->intake_hook_secret = req->job->webhook.secret;
 		start_job(w, m, req);
+		w->intake_hook_url = w->intake_hook_secret = NULL;
+	}
 	else {
 		/* Stops and updates act only from the control topic, which every
 		 * worker reads; here only the one worker that took the message

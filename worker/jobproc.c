@@ -317,5 +317,9 @@ void egw_jobproc_free(egw_jobproc_t *p)
 	if (p->out_fd >= 0)
 		close(p->out_fd);
 	free(p->queue);
+	free(p->webhook_url);
+	if (p->webhook_secret)
+		memset(p->webhook_secret, 0, strlen(p->webhook_secret));
+	free(p->webhook_secret);
 	free(p);
 }

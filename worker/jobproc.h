@@ -31,6 +31,7 @@ typedef struct egw_jobproc {
 	int stop_signalled;   /* SIGTERM sent (the lifeline was broken) */
 	int exited, exit_status;
 	int upload; /* resuming uploads left in the spool */
+	char *webhook_url, *webhook_secret; /* the request's webhook (secret: may be NULL) */
 	struct egw_jobproc *next;
 } egw_jobproc_t;
 

@@ -17,6 +17,7 @@
 
 #define POLL_MS 50
 #define SHUTDOWN_FLUSH_MS 5000
+#define WEBHOOK_FLUSH_S 5
 #define RESUME_SCAN_S 30 /* how often the spool is looked at for uploads left */
 
 egw_jobproc_t *egw_worker_find_proc(egw_worker_t *w, const char *egress_id)
@@ -255,6 +256,16 @@ static void resume_uploads(egw_worker_t *w, time_t *last_scan)
 	g_strfreev(ids);
 }
 
+/* Webhooks still queued get a few seconds; what is left is logged. */
+static void flush_webhooks(egw_worker_t *w)
+{
+	time_t until = time(NULL) + WEBHOOK_FLUSH_S;
+	while (egw_webhooks_pending(w->webhooks) && time(NULL) < until) {
+		egw_webhooks_poll(w->webhooks);
+		poll(NULL, 0, 20);
+	}
+}
+
 static void shutdown_jobs(egw_worker_t *w)
 {
 	for (egw_jobproc_t *p = w->procs; p; p = p->next)
@@ -263,6 +274,7 @@ static void shutdown_jobs(egw_worker_t *w)
 		else
 			egw_jobproc_request_stop(p);
 	while (w->procs) {
+		egw_webhooks_poll(w->webhooks);
 		supervise(w, POLL_MS);
 		rd_kafka_poll(w->producer, 0);
 	}
@@ -283,7 +295,10 @@ int egw_worker_run(const egw_config_t *cfg, const char *config_path, volatile si
 	        "status %s, max %d jobs",
 	        cfg->worker_id, cfg->jobs_topic, cfg->consumer_group, cfg->control_topic,
 	        cfg->consumer_group, cfg->status_topic, cfg->max_jobs);
+	w.webhooks = egw_webhooks_new(&(egw_webhooks_conf_t){cfg->webhook_retry_window_s,
+	                                                     cfg->webhook_timeout_ms});
 	while (!*stop) {
+		egw_webhooks_poll(w.webhooks);
 		resume_uploads(&w, &last_scan);
 		admission(&w, 1);
 		poll_kafka(&w);
@@ -292,6 +307,7 @@ int egw_worker_run(const egw_config_t *cfg, const char *config_path, volatile si
 	EGW_LOG(NULL, INFO, "shutting down: stopping %d job(s)", w.n_running);
 	admission(&w, 0);
 	shutdown_jobs(&w);
+	flush_webhooks(&w);
 	ret = 0;
 out:
 	if (w.producer && rd_kafka_flush(w.producer, SHUTDOWN_FLUSH_MS))
@@ -301,5 +317,6 @@ out:
 	egw_kafka_destroy(w.control);
 	egw_kafka_destroy(w.control_group);
 	egw_kafka_destroy(w.producer);
+	egw_webhooks_free(w.webhooks);
 	return ret;
 }

@@ -12,6 +12,7 @@
 #include "contract/request.h"
 #include "worker/config.h"
 #include "worker/jobproc.h"
+#include "worker/webhook.h"
 
 #define EGW_EARLY_STOPS 64
 
@@ -22,6 +23,10 @@ typedef struct egw_worker {
 	rd_kafka_t *control;       /* every control partition, no group: acts on stops */
 	rd_kafka_t *control_group; /* group <consumer_group>.control: dead-letters */
 	rd_kafka_t *producer;
+	egw_webhooks_t *webhooks;
+	/* The webhook of the start request being taken (its refusals are
+	 * sent there too); NULL otherwise. */
+	const char *intake_hook_url, *intake_hook_secret;
 	int subscribed;
 	egw_jobproc_t *procs;
 	int n_running;
