@@ -26,32 +26,10 @@
 #include "base/log.h"
 #include "contract/status.h"
 #include "http/http.h"
+#include "job/deliver_int.h"
 #include "storage/s3.h"
 #include "storage/spool.h"
 #include "storage/upload.h"
-
-struct egw_delivery {
-	const egw_job_settings_t *st;
-	char egress_id[EGW_EGRESS_ID_MAX + 1];
-	char *dir;
-	int lock_fd;
-	json_t *journal;  /* owned */
-	egw_s3_conf_t s3; /* strings borrowed from journal, or the environment */
-	const char *prefix;
-	int presign_s;
-	egw_http_t *http;
-	egw_uploader_t *up;
-	egw_delivery_events_t ev;
-	void *user;
-	GPtrArray *names;   /* struct name: the uploader's tags */
-	GHashTable *queued; /* names of files (not playlists) in the uploader */
-	int busy;
-};
-
-struct name { /* what an upload is of */
-	char *rel;
-	int live_playlist; /* a playlist uploaded while the egress records */
-};
 
 static void free_name(gpointer p)
 {
@@ -68,14 +46,9 @@ static const char *env(const char *a, const char *b)
 	return v && *v ? v : NULL;
 }
 
-static const char *jstr(json_t *obj, const char *key)
-{
-	return json_string_value(json_object_get(obj, key));
-}
-
 /* The storage settings from the journal, with what is missing from the
  * standard AWS_* variables. */
-static egw_err_t resolve(egw_delivery_t *d, char *errstr, size_t errstr_size)
+egw_err_t egw_delivery_resolve(egw_delivery_t *d, char *errstr, size_t errstr_size)
 {
 	json_t *s = json_object_get(d->journal, "storage");
 	d->s3 = (egw_s3_conf_t){
@@ -134,7 +107,7 @@ static json_t *journal_of(const egw_job_t *job, const egw_job_settings_t *st)
 	                 "multipart", "failed", "final_sent", 0);
 }
 
-static egw_delivery_t *delivery_new(const egw_job_settings_t *st, const char *egress_id)
+egw_delivery_t *egw_delivery_new(const egw_job_settings_t *st, const char *egress_id)
 {
 	egw_delivery_t *d = g_new0(egw_delivery_t, 1);
 	d->st = st;
@@ -155,9 +128,9 @@ egw_err_t egw_delivery_open(const egw_job_t *job, const egw_job_settings_t *st,
 	*out = NULL;
 	if (job->storage.kind != EGW_STORAGE_S3)
 		return EGW_OK;
-	d = delivery_new(st, job->egress_id);
+	d = egw_delivery_new(st, job->egress_id);
 	d->journal = journal_of(job, st);
-	if ((err = resolve(d, errstr, errstr_size)) ||
+	if ((err = egw_delivery_resolve(d, errstr, errstr_size)) ||
 	    (err = egw_spool_create(st->spool_dir, job->egress_id, d->journal, &d->lock_fd, errstr,
 	                            errstr_size))) {
 		egw_delivery_free(d);
@@ -275,11 +248,32 @@ static egw_err_t code2err(const char *code)
 	return code ? EGW_ERR_INTERNAL : EGW_OK;
 }
 
-static void report(egw_delivery_t *d)
+/* outputs, and the manifest's entry when there is one (a new reference). */
+static json_t *with_manifest(egw_delivery_t *d, json_t *outputs)
+{
+	json_t *outs = json_deep_copy(outputs ? outputs : json_array());
+	char *path;
+	struct stat sb;
+	if (!d->manifest_rel)
+		return outs;
+	path = g_build_filename(d->dir, d->manifest_rel, NULL);
+	json_t *info = json_object_get(json_object_get(d->journal, "stored"), d->manifest_rel);
+	json_array_append_new(outs,
+	                      json_pack("{s:s, s:s, s:s, s:I}", "kind", "manifest", "format",
+	                                "json", "location", path, "size",
+	                                info ? json_integer_value(json_object_get(info, "size"))
+	                                : !stat(path, &sb) ? (json_int_t)sb.st_size
+	                                                   : 0));
+	g_free(path);
+	return outs;
+}
+
+void egw_delivery_report(egw_delivery_t *d)
 {
 	json_t *final = json_object_get(d->journal, "final");
 	json_t *failed = json_object_get(d->journal, "failed");
-	json_t *outs = stored_outputs(d, json_object_get(final, "outputs"));
+	json_t *all = with_manifest(d, json_object_get(final, "outputs"));
+	json_t *outs = stored_outputs(d, all);
 	json_t *details = json_object();
 	const char *status = jstr(final, "status");
 	egw_err_t err = code2err(jstr(json_object_get(final, "error"), "code"));
@@ -311,11 +305,57 @@ static void report(egw_delivery_t *d)
 	d->busy = 0;
 	d->ev.emit(d->user, status, outs, details, err, err ? msg : NULL);
 	json_decref(outs);
+	json_decref(all);
 	if (d->ev.done)
 		d->ev.done(d->user, err);
 }
 
 /* ---- uploads ---- */
+
+static void add_file(egw_delivery_t *d, const char *rel, int live);
+
+/* The manifest (when there is one), written beside the files once they
+ * are stored: uploaded last. Returns 1 when it went into the uploader. */
+static int add_manifest(egw_delivery_t *d)
+{
+	json_t *final = json_object_get(d->journal, "final");
+	json_t *outs = stored_outputs(d, json_object_get(final, "outputs"));
+	json_t *m = d->ev.manifest(d->user, outs);
+	char *text = m ? json_dumps(m, JSON_INDENT(1) | JSON_REAL_PRECISION(10)) : NULL;
+	char *name = g_strdup_printf("%s.manifest.json", d->egress_id);
+	char *path = g_build_filename(d->dir, name, NULL);
+	GError *gerr = NULL;
+	int added = 0;
+
+	if (text && g_file_set_contents(path, text, -1, &gerr)) {
+		d->manifest_rel = g_strdup(name);
+		add_file(d, name, 0);
+		added = 1;
+	} else {
+		EGW_LOG(d->egress_id, WARN, "no manifest: %s",
+		        gerr ? gerr->message : "cannot encode");
+		g_clear_error(&gerr);
+	}
+	free(text);
+	json_decref(m);
+	json_decref(outs);
+	g_free(path);
+	g_free(name);
+	return added;
+}
+
+/* After the last file: the manifest, then the final event. */
+static void settled(egw_delivery_t *d)
+{
+	if (!d->busy || egw_uploader_pending(d->up))
+		return;
+	if (d->ev.manifest && !d->manifest_tried) {
+		d->manifest_tried = 1;
+		if (add_manifest(d))
+			return; /* its upload comes back here */
+	}
+	egw_delivery_report(d);
+}
 
 static void on_file_done(void *user, const egw_upload_file_t *f, egw_err_t err, const char *message)
 {
@@ -324,8 +364,7 @@ static void on_file_done(void *user, const egw_upload_file_t *f, egw_err_t err, 
 	const char *rel = n->rel;
 
 	if (n->live_playlist) { /* the final one goes up at the end */
-		if (d->busy && !egw_uploader_pending(d->up))
-			report(d);
+		settled(d);
 		return;
 	}
 	g_hash_table_remove(d->queued, rel);
@@ -343,8 +382,7 @@ static void on_file_done(void *user, const egw_upload_file_t *f, egw_err_t err, 
 		        f->parts ? ", " : "", f->parts, f->parts ? " parts" : "");
 	}
 	save(d);
-	if (d->busy && !egw_uploader_pending(d->up))
-		report(d);
+	settled(d);
 }
 
 static void on_multipart(void *user, const egw_upload_file_t *f, const char *upload_id)
@@ -406,7 +444,7 @@ void egw_delivery_file_closed(egw_delivery_t *d, const char *path)
 	add_file(d, rel, 1);
 }
 
-static void upload_all(egw_delivery_t *d)
+void egw_delivery_upload_all(egw_delivery_t *d)
 {
 	json_t *stored = json_object_get(d->journal, "stored"), *stale, *id;
 	char **files = egw_spool_files(d->st->spool_dir, d->egress_id);
@@ -449,8 +487,7 @@ static void upload_all(egw_delivery_t *d)
 	           json_pack("{s:{s:s, s:i, s:I}}", "details", "event", "uploading", "files", n,
 	                     "bytes", (json_int_t)bytes),
 	           EGW_OK, NULL);
-	if (!egw_uploader_pending(d->up))
-		report(d);
+	settled(d);
 }
 
 void egw_delivery_finish(egw_delivery_t *d, json_t *final, const egw_delivery_events_t *ev,
@@ -461,7 +498,7 @@ void egw_delivery_finish(egw_delivery_t *d, json_t *final, const egw_delivery_ev
 	d->busy = 1;
 	json_object_set(d->journal, "final", final);
 	save(d);
-	upload_all(d);
+	egw_delivery_upload_all(d);
 }
 
 void egw_delivery_discard(egw_delivery_t *d)
@@ -485,165 +522,7 @@ void egw_delivery_free(egw_delivery_t *d)
 	json_decref(d->journal);
 	g_ptr_array_free(d->names, TRUE);
 	g_hash_table_destroy(d->queued);
+	g_free(d->manifest_rel);
 	g_free(d->dir);
 	g_free(d);
-}
-
-/* ---- resuming ---- */
-
-struct resume {
-	egw_status_t status;
-	GMainLoop *loop;
-	int exit;
-};
-
-static void resume_emit(void *user, const char *status, json_t *outputs, json_t *details,
-                        egw_err_t err, const char *message)
-{
-	struct resume *r = user;
-	json_t *ev = egw_status_event(&r->status, status, outputs, details, err, message);
-	char *line = ev ? json_dumps(ev, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
-	if (line) {
-		fprintf(stdout, "%s\n", line);
-		fflush(stdout);
-	}
-	EGW_LOG(r->status.egress_id, INFO, "status %s%s%s", status, err ? ": " : "",
-	        err ? message : "");
-	free(line);
-	json_decref(ev);
-	json_decref(details);
-}
-
-static void resume_done(void *user, egw_err_t err)
-{
-	struct resume *r = user;
-	r->exit = err ? 1 : 0;
-	if (r->loop)
-		g_main_loop_quit(r->loop);
-}
-
-static gboolean resume_stop(gpointer user)
-{
-	struct resume *r = user;
-	EGW_LOG(r->status.egress_id, WARN, "stopped: the uploads left go on at the next start");
-	r->exit = 3;
-	g_main_loop_quit(r->loop);
-	return G_SOURCE_REMOVE;
-}
-
-static gboolean resume_lifeline(gint fd, GIOCondition cond, gpointer user)
-{
-	char buf[4096];
-	ssize_t n = (cond & G_IO_IN) ? read(fd, buf, sizeof(buf)) : 0;
-	if (n > 0)
-		return G_SOURCE_CONTINUE; /* (requests are not for an upload) */
-	resume_stop(user);
-	return G_SOURCE_REMOVE;
-}
-
-/* A journal without a final event: its job process died before it
- * finalised; what it wrote goes up as it is, reported failed. */
-static json_t *final_of_dead_job(egw_delivery_t *d)
-{
-	char **files = egw_spool_files(d->st->spool_dir, d->egress_id);
-	json_t *outs = json_array();
-	for (char **f = files; *f; f++) {
-		char *path = g_build_filename(d->dir, *f, NULL);
-		struct stat sb;
-		if (!stat(path, &sb))
-			json_array_append_new(outs, json_pack("{s:s, s:s, s:I}", "kind", "file",
-			                                      "location", path, "size",
-			                                      (json_int_t)sb.st_size));
-		g_free(path);
-	}
-	g_strfreev(files);
-	return json_pack("{s:s, s:{s:s, s:s}, s:o}", "status", "failed", "error", "code",
-	                 egw_err2code(EGW_ERR_WORKER_LOST), "message",
-	                 "the job process ended before it finalised its outputs; the files it "
-	                 "wrote were uploaded as they are",
-	                 "outputs", outs);
-}
-
-int egw_delivery_resume_main(const egw_job_settings_t *st, const char *egress_id, int lifeline)
-{
-	static const egw_delivery_events_t ev = {resume_emit, resume_done};
-	struct resume r = {.exit = 2};
-	egw_delivery_t *d = delivery_new(st, egress_id);
-	char errstr[512];
-	json_t *final;
-	guint sig = 0, life = 0;
-
-	snprintf(r.status.egress_id, sizeof(r.status.egress_id), "%s", egress_id);
-	snprintf(r.status.worker_id, sizeof(r.status.worker_id), "%s",
-	         st->worker_id ? st->worker_id : "");
-	if ((d->lock_fd = egw_spool_lock(st->spool_dir, egress_id)) < 0) {
-		EGW_LOG(egress_id, WARN, "spool %s: missing, or in use by another process", d->dir);
-		goto out;
-	}
-	if (!(d->journal = egw_spool_read(st->spool_dir, egress_id, errstr, sizeof(errstr)))) {
-		EGW_LOG(egress_id, ERROR, "%s", errstr);
-		goto out;
-	}
-	if (json_is_true(json_object_get(d->journal, "final_sent"))) {
-		EGW_LOG(egress_id, INFO, "already reported; its files that failed stay in %s",
-		        d->dir);
-		r.exit = 0;
-		goto out;
-	}
-	if (!json_is_object(json_object_get(d->journal, "final")))
-		json_object_set_new(d->journal, "final", final_of_dead_job(d));
-	final = json_object_get(d->journal, "final");
-	snprintf(r.status.started_at, sizeof(r.status.started_at), "%s",
-	         jstr(final, "started_at") ? jstr(final, "started_at") : "");
-	if (jstr(final, "ended_at"))
-		snprintf(r.status.ended_at, sizeof(r.status.ended_at), "%s",
-		         jstr(final, "ended_at"));
-	else
-		egw_time_now(r.status.ended_at, sizeof(r.status.ended_at));
-	d->ev = ev;
-	d->user = &r;
-	if (resolve(d, errstr, sizeof(errstr))) {
-		json_array_append_new(json_object_get(d->journal, "failed"),
-		                      json_pack("{s:s, s:s, s:s}", "file", "", "code",
-		                                egw_err2code(EGW_ERR_INVALID_REQUEST), "message",
-		                                errstr));
-		report(d);
-		goto out;
-	}
-	EGW_LOG(egress_id, INFO, "resuming the uploads of %s", d->dir);
-	r.loop = g_main_loop_new(NULL, FALSE);
-	sig = g_unix_signal_add(SIGTERM, resume_stop, &r);
-	if (lifeline)
-		life = g_unix_fd_add(0, G_IO_IN | G_IO_HUP | G_IO_ERR, resume_lifeline, &r);
-	d->busy = 1;
-	upload_all(d);
-	if (d->busy)
-		g_main_loop_run(r.loop);
-	if (sig)
-		g_source_remove(sig);
-	if (life)
-		g_source_remove(life);
-	g_main_loop_unref(r.loop);
-out:
-	egw_delivery_free(d);
-	return r.exit;
-}
-
-char **egw_delivery_pending(const char *spool_dir)
-{
-	char **ids = egw_spool_journals(spool_dir);
-	GPtrArray *out = g_ptr_array_new();
-	for (char **id = ids; id && *id; id++) {
-		char errstr[256];
-		int fd = egw_spool_lock(spool_dir, *id);
-		json_t *j = fd >= 0 ? egw_spool_read(spool_dir, *id, errstr, sizeof(errstr)) : NULL;
-		if (j && !json_is_true(json_object_get(j, "final_sent")))
-			g_ptr_array_add(out, g_strdup(*id));
-		json_decref(j);
-		if (fd >= 0)
-			close(fd);
-	}
-	g_strfreev(ids);
-	g_ptr_array_add(out, NULL);
-	return (char **)g_ptr_array_free(out, FALSE);
 }

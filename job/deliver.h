@@ -28,6 +28,9 @@ typedef struct egw_delivery_events {
 	             egw_err_t err, const char *message);
 	/* Everything reported; err is the final event's. */
 	void (*done)(void *user, egw_err_t err);
+	/* The manifest (a new reference) for the outputs as stored, written
+	 * and uploaded after every other file; NULL (or no such event): none. */
+	json_t *(*manifest)(void *user, json_t *outputs);
 } egw_delivery_events_t;
 
 /* For a job with object storage: resolves the credentials (the job's, or

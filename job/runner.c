@@ -10,8 +10,8 @@
 
 #include <gio/gio.h>
 #include <glib-unix.h>
-#include <malloc.h>
 #include <gst/gst.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,221 +26,13 @@
 #include "job/deliver.h"
 #include "job/lifeline.h"
 #include "job/plan.h"
+#include "job/runner_int.h"
 #include "pipelines/session.h"
 
 #define MAX_JOB_BYTES (1 << 20)
-#define LEAVE_WAIT_MS 3000 /* the source's goodbye, then exit anyway */
-
-typedef struct runner {
-	const egw_job_settings_t *st;
-	egw_request_t *req;
-	egw_job_t *job;
-	egw_status_t status;
-	GMainLoop *loop;
-	egw_job_plan_t *plan;
-	egw_session_t *session;
-	egw_source_t *src;
-	egw_lifeline_t *lifeline;
-	egw_delivery_t *delivery; /* object storage: the spool and the uploads */
-	egw_job_settings_t local_st; /* the settings, writing into the spool when delivering */
-	const char *spool_root[1];
-	gint64 t_start_us;
-	int active, stopping, done, left;
-	int n_tracks; /* tracks present now */
-	egw_err_t err; /* first error, EGW_OK if none */
-	char errmsg[512];
-	char stop_reason[64];
-	guint stop_timer, absent_timer, grace_timer, leave_timer;
-} runner_t;
-
-static void emit(runner_t *r, const char *status, json_t *outputs, json_t *details)
-{
-	json_t *ev = egw_status_event(&r->status, status, outputs, details, r->err,
-				      r->err ? r->errmsg : NULL);
-	char *line = ev ? json_dumps(ev, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
-	if (line) {
-		/* The worker may be gone (lifeline closed): a write error must
-		 * not stop us finalising. */
-		fprintf(stdout, "%s\n", line);
-		fflush(stdout);
-	}
-	EGW_LOG(r->status.egress_id, INFO, "status %s%s%s", status, r->err ? ": " : "",
-		r->err ? r->errmsg : "");
-	free(line);
-	json_decref(ev);
-	json_decref(details);
-}
-
 static json_t *detail(const char *event, const char *key, const char *value)
 {
 	return json_pack("{s:{s:s, s:s}}", "details", "event", event, key, value);
-}
-
-static void cancel(guint *id)
-{
-	if (*id)
-		g_source_remove(*id);
-	*id = 0;
-}
-
-/* ---- the end ---- */
-
-/* The room is left: the end, unless uploads still run. */
-static void quit(void *user)
-{
-	runner_t *r = user;
-	cancel(&r->leave_timer);
-	r->left = 1;
-	if (!egw_delivery_busy(r->delivery))
-		g_main_loop_quit(r->loop);
-}
-
-static gboolean leave_expired(gpointer user)
-{
-	runner_t *r = user;
-	r->leave_timer = 0;
-	EGW_LOG(r->status.egress_id, WARN, "the SFU did not answer our goodbye; leaving anyway");
-	quit(r);
-	return G_SOURCE_REMOVE;
-}
-
-/* After the final event: leave the room (never from inside a source
- * event, hence from an idle callback), then quit. */
-static gboolean leave_room(gpointer user)
-{
-	runner_t *r = user;
-	egw_source_t *src = r->src;
-	r->src = NULL;
-	r->leave_timer = g_timeout_add(LEAVE_WAIT_MS, leave_expired, r);
-	/* The media stops first, downstream to upstream (mixers flush their
-	 * inputs): the source's elements must not go while data they push
-	 * waits in a mixer. */
-	if (r->session)
-		egw_session_stop(r->session);
-	if (src)
-		r->plan->sfu->close(src, quit, r);
-	else
-		quit(r);
-	return G_SOURCE_REMOVE;
-}
-
-/* CPU this job process used so far, for cost accounting. */
-static json_t *usage(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	double cpu = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-		     (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-	return json_pack("{s:{s:f}}", "usage", "cpu_s", (double)(gint64)(cpu * 1000) / 1000.0);
-}
-
-/* ---- delivery to object storage ---- */
-
-static void delivery_emit(void *user, const char *status, json_t *outputs, json_t *details,
-			  egw_err_t err, const char *message)
-{
-	runner_t *r = user;
-	if (err && !r->err) {
-		r->err = err;
-		snprintf(r->errmsg, sizeof(r->errmsg), "%s", message ? message : "");
-	}
-	emit(r, status, outputs, details);
-}
-
-static void delivery_done(void *user, egw_err_t err)
-{
-	runner_t *r = user;
-	if (r->left)
-		g_main_loop_quit(r->loop);
-}
-
-/* The media ended with files in the spool: they go to the storage, and
- * the final event follows once they are there. */
-static void deliver(runner_t *r, const char *status, json_t *outs, json_t *details)
-{
-	static const egw_delivery_events_t ev = {delivery_emit, delivery_done};
-	json_t *final = json_pack("{s:s, s:s, s:s, s:O?, s:O?}", "status", status, "started_at",
-				  r->status.started_at, "ended_at", r->status.ended_at, "outputs",
-				  outs, "usage", json_object_get(details, "usage"));
-	if (r->err)
-		json_object_set_new(final, "error", json_pack("{s:s, s:s}", "code",
-							      egw_err2code(r->err), "message",
-							      r->errmsg));
-	else
-		json_object_set_new(final, "reason", json_string(r->stop_reason));
-	egw_delivery_finish(r->delivery, final, &ev, r);
-	json_decref(final);
-	json_decref(details);
-}
-
-/* The final event: complete, failed (with what was written) or aborted. */
-static void finish(runner_t *r)
-{
-	json_t *outs = NULL, *details = usage();
-	if (r->done)
-		return;
-	r->done = 1;
-	cancel(&r->grace_timer);
-	cancel(&r->absent_timer);
-	cancel(&r->stop_timer);
-	egw_time_now(r->status.ended_at, sizeof(r->status.ended_at));
-	if (r->active)
-		outs = egw_session_outputs(r->session);
-	else
-		egw_plan_discard(r->plan); /* nothing was written: no empty files */
-	if (!r->active)
-		egw_delivery_discard(r->delivery);
-	if (r->active && r->delivery) {
-		deliver(r, r->err ? "failed" : "complete", outs, details);
-	} else if (r->err) {
-		emit(r, "failed", outs, details);
-	} else if (!r->active) {
-		json_object_set_new(details, "reason", json_string(r->stop_reason));
-		emit(r, "aborted", NULL, details);
-	} else {
-		json_object_set_new(details, "reason", json_string(r->stop_reason));
-		emit(r, "complete", outs, details);
-	}
-	json_decref(outs);
-	g_idle_add(leave_room, r);
-}
-
-static gboolean grace_expired(gpointer user)
-{
-	runner_t *r = user;
-	r->grace_timer = 0;
-	EGW_LOG(r->status.egress_id, WARN, "outputs did not finalise in time; closing them as they are");
-	finish(r);
-	return G_SOURCE_REMOVE;
-}
-
-/* Begins the end: EOS through every stream; the room is left after. */
-static void request_stop(runner_t *r, const char *reason)
-{
-	if (r->stopping)
-		return;
-	r->stopping = 1;
-	snprintf(r->stop_reason, sizeof(r->stop_reason), "%s", reason);
-	EGW_LOG(r->status.egress_id, INFO, "stopping: %s", reason);
-	if (!r->active || !r->session) {
-		finish(r);
-		return;
-	}
-	emit(r, "ending", NULL, json_pack("{s:s}", "reason", reason));
-	r->grace_timer = g_timeout_add_seconds((guint)r->st->stop_grace_s, grace_expired, r);
-	egw_session_finish(r->session);
-}
-
-static void fail(runner_t *r, egw_err_t err, const char *message)
-{
-	if (!r->err) {
-		r->err = err;
-		snprintf(r->errmsg, sizeof(r->errmsg), "%s", message);
-	}
-	if (!r->stopping)
-		request_stop(r, "error");
-	else if (!r->done && err != EGW_OK && r->grace_timer == 0)
-		finish(r);
 }
 
 /* ---- the media session's events ---- */
@@ -252,20 +44,21 @@ static void on_first_media(void *opaque)
 		return;
 	r->active = 1;
 	egw_time_now(r->status.started_at, sizeof(r->status.started_at));
+	egw_manifest_start(r->manifest, g_get_real_time());
 	EGW_LOG(r->status.egress_id, INFO, "first media written %.0f ms after start",
-		(g_get_monotonic_time() - r->t_start_us) / 1000.0);
-	emit(r, "active", NULL, NULL);
-	cancel(&r->absent_timer);
+	        (g_get_monotonic_time() - r->t_start_us) / 1000.0);
+	egw_runner_emit(r, "active", NULL, NULL);
+	egw_runner_cancel(&r->absent_timer);
 }
 
 static void on_output_failed(void *opaque, size_t i, egw_err_t err, const char *message)
 {
 	runner_t *r = opaque;
 	json_t *d = json_pack("{s:{s:s, s:s, s:{s:s, s:s}}}", "details", "event", "output_failed",
-			      "output", r->plan->names[i], "error", "code", egw_err2code(err),
-			      "message", message);
+	                      "output", r->plan->names[i], "error", "code", egw_err2code(err),
+	                      "message", message);
 	if (r->active && !r->done)
-		emit(r, "active", NULL, d);
+		egw_runner_emit(r, "active", NULL, d);
 	else
 		json_decref(d);
 }
@@ -280,16 +73,25 @@ static void on_output_event(void *opaque, size_t i, json_t *details)
 		return;
 	}
 	outs = r->session ? egw_session_outputs(r->session) : NULL;
-	emit(r, r->active ? "active" : "starting", outs, details);
+	egw_runner_emit(r, r->active ? "active" : "starting", outs, details);
 	json_decref(outs);
 }
 
 static void on_session_failed(void *opaque, egw_err_t err, const char *message)
 {
 	runner_t *r = opaque;
-	fail(r, err, message);
+	egw_runner_fail(r, err, message);
 	if (r->stopping && !r->done)
-		finish(r); /* nothing is left to finalise */
+		egw_runner_finish(r); /* nothing is left to finalise */
+}
+
+static void on_room_event(void *opaque, const char *event, const char *participant,
+                          const char *track_id)
+{
+	runner_t *r = opaque;
+	if (track_id && (!strcmp(event, "muted") || !strcmp(event, "unmuted")))
+		egw_manifest_mute(r->manifest, track_id, !strcmp(event, "muted"),
+		                  g_get_real_time());
 }
 
 static void on_file_closed(void *opaque, size_t i, const char *path)
@@ -302,7 +104,7 @@ static void on_finished(void *opaque)
 {
 	runner_t *r = opaque;
 	EGW_LOG(r->status.egress_id, INFO, "every output finalised");
-	finish(r);
+	egw_runner_finish(r);
 }
 
 /* ---- the source's events ---- */
@@ -313,20 +115,21 @@ static gboolean absent_expired(gpointer user)
 	char msg[512];
 	r->absent_timer = 0;
 	if (r->active) {
-		request_stop(r, r->job->source.kind == EGW_SOURCE_ROOM_COMPOSITE ? "room empty"
-										  : "source absent");
+		egw_runner_request_stop(r, r->job->source.kind == EGW_SOURCE_ROOM_COMPOSITE
+		                                   ? "room empty"
+		                                   : "source absent");
 		return G_SOURCE_REMOVE;
 	}
 	if (r->job->source.kind == EGW_SOURCE_ROOM_COMPOSITE)
 		snprintf(msg, sizeof(msg), "nobody published in the room within %d s",
-			 r->job->limits.empty_room_timeout_s);
+		         r->job->limits.empty_room_timeout_s);
 	else
 		snprintf(msg, sizeof(msg), "%s did not publish within %d s",
-			 r->job->source.participant ? r->job->source.participant
-			 : r->job->source.track_id  ? r->job->source.track_id
-						    : "the source",
-			 r->job->limits.empty_room_timeout_s);
-	fail(r, EGW_ERR_NOT_FOUND, msg);
+		         r->job->source.participant ? r->job->source.participant
+		         : r->job->source.track_id  ? r->job->source.track_id
+		                                    : "the source",
+		         r->job->limits.empty_room_timeout_s);
+	egw_runner_fail(r, EGW_ERR_NOT_FOUND, msg);
 	return G_SOURCE_REMOVE;
 }
 
@@ -334,42 +137,46 @@ static void start_absent(runner_t *r)
 {
 	if (!r->absent_timer && !r->stopping)
 		r->absent_timer = g_timeout_add_seconds((guint)r->job->limits.empty_room_timeout_s,
-							absent_expired, r);
+		                                        absent_expired, r);
 }
 
 static void src_participant(void *opaque, const egw_participant_t *p, int present)
 {
 	runner_t *r = opaque;
+	egw_manifest_participant(r->manifest, p->name, present, g_get_real_time());
 	if (r->session)
 		egw_session_room_event(r->session,
-				       present ? "participant_joined" : "participant_left", p->name,
-				       NULL);
+		                       present ? "participant_joined" : "participant_left", p->name,
+		                       NULL);
 	if (r->active && !r->stopping)
-		emit(r, "active", NULL,
-		     detail(present ? "participant_published" : "participant_unpublished",
-			    "participant", p->name));
+		egw_runner_emit(
+		        r, "active", NULL,
+		        detail(present ? "participant_published" : "participant_unpublished",
+		               "participant", p->name));
 }
 
 static egw_err_t src_track_added(void *opaque, const egw_track_t *t, char *errstr,
-				 size_t errstr_size)
+                                 size_t errstr_size)
 {
 	runner_t *r = opaque;
 	egw_err_t err = egw_session_track_added(r->session, t, errstr, errstr_size);
 	if (err == EGW_ERR_NOT_SUPPORTED) { /* the egress goes on without it */
 		EGW_LOG(r->status.egress_id, WARN, "track %s skipped: %s", t->id, errstr);
 		if (!r->stopping)
-			emit(r, r->active ? "active" : "starting", NULL,
-			     json_pack("{s:{s:s, s:s, s:s, s:s}}", "details", "event",
-				       "track_skipped", "track", t->id, "participant",
-				       t->participant.name, "reason", errstr));
+			egw_runner_emit(r, r->active ? "active" : "starting", NULL,
+			                json_pack("{s:{s:s, s:s, s:s, s:s}}", "details", "event",
+			                          "track_skipped", "track", t->id, "participant",
+			                          t->participant.name, "reason", errstr));
 		return err;
 	}
 	if (err) {
-		fail(r, err, errstr);
+		egw_runner_fail(r, err, errstr);
 		return err;
 	}
+	egw_manifest_track(r->manifest, t->participant.name, t->id, egw_media2str(t->media),
+	                   t->codec, t->screen, 1, g_get_real_time());
 	r->n_tracks++;
-	cancel(&r->absent_timer);
+	egw_runner_cancel(&r->absent_timer);
 	return EGW_OK;
 }
 
@@ -383,13 +190,14 @@ static void src_track_removed(void *opaque, const egw_track_t *t)
 {
 	runner_t *r = opaque;
 	egw_session_track_removed(r->session, t);
+	egw_manifest_track(r->manifest, NULL, t->id, NULL, NULL, 0, 0, g_get_real_time());
 	if (r->n_tracks > 0 && --r->n_tracks == 0)
 		start_absent(r); /* wait for them to come back */
 }
 
 static void src_error(void *opaque, egw_err_t err, const char *message)
 {
-	fail(opaque, err, message);
+	egw_runner_fail(opaque, err, message);
 }
 
 /* ---- requests ---- */
@@ -423,7 +231,7 @@ static int refuse(runner_t *r, egw_err_t err, const char *message)
 	r->err = err;
 	snprintf(r->errmsg, sizeof(r->errmsg), "%s", message);
 	egw_time_now(r->status.ended_at, sizeof(r->status.ended_at));
-	emit(r, "failed", NULL, NULL);
+	egw_runner_emit(r, "failed", NULL, NULL);
 	return -1;
 }
 
@@ -431,7 +239,7 @@ static int parse_job(runner_t *r, char *text, size_t len, const char *read_error
 {
 	char errstr[512], id[EGW_EGRESS_ID_MAX + 1] = "";
 	egw_err_t err = text ? egw_request_parse(text, len, &r->req, id, errstr, sizeof(errstr))
-			     : EGW_ERR_INVALID_REQUEST;
+	                     : EGW_ERR_INVALID_REQUEST;
 	if (!text)
 		snprintf(errstr, sizeof(errstr), "%s", read_error);
 	snprintf(r->status.egress_id, sizeof(r->status.egress_id), "%s", id);
@@ -442,6 +250,7 @@ static int parse_job(runner_t *r, char *text, size_t len, const char *read_error
 	if (err)
 		return refuse(r, err, errstr);
 	r->job = r->req->job;
+	r->manifest = egw_manifest_new(r->job, text, len);
 	if (!r->job->limits.max_duration_s)
 		r->job->limits.max_duration_s = r->st->max_duration_s;
 	if (!r->job->limits.empty_room_timeout_s)
@@ -453,9 +262,9 @@ static void ignore_update(runner_t *r, const char *what, const char *why)
 {
 	EGW_LOG(r->status.egress_id, INFO, "%s not applied: %s", what, why);
 	if (!r->done)
-		emit(r, r->active ? "active" : "starting", NULL,
-		     json_pack("{s:{s:s, s:s, s:s}}", "details", "event", "update_ignored", "request",
-			       what, "reason", why));
+		egw_runner_emit(r, r->active ? "active" : "starting", NULL,
+		                json_pack("{s:{s:s, s:s, s:s}}", "details", "event",
+		                          "update_ignored", "request", what, "reason", why));
 }
 
 static void update_stream(runner_t *r, const egw_request_t *req)
@@ -466,7 +275,7 @@ static void update_stream(runner_t *r, const egw_request_t *req)
 		return;
 	}
 	if (egw_session_update_stream(r->session, req->add_urls, req->n_add_urls, req->remove_urls,
-				      req->n_remove_urls, errstr, sizeof(errstr))) {
+	                              req->n_remove_urls, errstr, sizeof(errstr))) {
 		ignore_update(r, "update_stream", errstr);
 		return;
 	}
@@ -488,8 +297,9 @@ static void update_layout(runner_t *r, const char *layout)
 		return;
 	}
 	if (!r->done)
-		emit(r, r->active ? "active" : "starting", NULL,
-		     detail("layout_updated", "layout", layout[0] == '{' ? "custom" : layout));
+		egw_runner_emit(
+		        r, r->active ? "active" : "starting", NULL,
+		        detail("layout_updated", "layout", layout[0] == '{' ? "custom" : layout));
 }
 
 /* A control request from the worker, through the lifeline. */
@@ -506,7 +316,7 @@ static void on_control(void *opaque, const char *line, size_t len)
 	if (strcmp(req->egress_id, r->status.egress_id)) {
 		EGW_LOG(r->status.egress_id, WARN, "control request for another egress ignored");
 	} else if (req->type == EGW_REQ_STOP) {
-		request_stop(r, "stop requested");
+		egw_runner_request_stop(r, "stop requested");
 	} else if (req->type == EGW_REQ_UPDATE_LAYOUT) {
 		update_layout(r, req->layout);
 	} else if (req->type == EGW_REQ_UPDATE_STREAM) {
@@ -515,34 +325,21 @@ static void on_control(void *opaque, const char *line, size_t len)
 	egw_request_free(req);
 }
 
-/* Uploads interrupted (the worker is gone, or a signal): the journal and
- * the files stay in the spool for the next start of a worker. */
-static int leave_uploads(runner_t *r)
-{
-	if (!egw_delivery_busy(r->delivery))
-		return 0;
-	EGW_LOG(r->status.egress_id, WARN, "uploads interrupted; they go on at the next start "
-					   "of a worker with this spool (or `egress upload %s`)",
-		r->status.egress_id);
-	g_main_loop_quit(r->loop);
-	return 1;
-}
-
 static void on_lifeline_closed(void *opaque)
 {
 	runner_t *r = opaque;
-	if (leave_uploads(r))
+	if (egw_runner_leave_uploads(r))
 		return;
 	EGW_LOG(r->status.egress_id, WARN, "the worker is gone; finalising");
-	request_stop(r, "worker gone");
+	egw_runner_request_stop(r, "worker gone");
 }
 
 /* ---- the start ---- */
 
 static gboolean on_signal(gpointer user)
 {
-	if (!leave_uploads(user))
-		request_stop(user, "stop requested");
+	if (!egw_runner_leave_uploads(user))
+		egw_runner_request_stop(user, "stop requested");
 	return G_SOURCE_CONTINUE;
 }
 
@@ -564,7 +361,7 @@ static gboolean on_duration(gpointer user)
 {
 	runner_t *r = user;
 	r->stop_timer = 0;
-	request_stop(r, "duration reached");
+	egw_runner_request_stop(r, "duration reached");
 	return G_SOURCE_REMOVE;
 }
 
@@ -589,31 +386,33 @@ static egw_err_t trust_tls(const char *path, char *errstr, size_t errstr_size)
 
 static int start(runner_t *r, double duration_s)
 {
-	static const egw_session_events_t sev = {on_first_media,   on_output_failed,
-						  on_session_failed, on_finished,
-						  on_output_event, on_file_closed};
+	static const egw_session_events_t sev = {
+	        on_first_media,  on_output_failed, on_session_failed, on_finished,
+	        on_output_event, on_file_closed,   on_room_event};
 	static const egw_source_events_t srcev = {src_participant, src_track_added, src_track_pad,
-						  src_track_removed, src_error};
+	                                          src_track_removed, src_error};
 	char errstr[512], url[256];
 	egw_err_t err;
 
-	emit(r, "starting", NULL, NULL);
+	egw_runner_emit(r, "starting", NULL, NULL);
 	if (r->job->webhook.url && !r->lifeline)
-		EGW_LOG(r->status.egress_id, INFO, "webhooks are sent by the worker; `egress run` "
-						   "writes its events to standard output only");
+		EGW_LOG(r->status.egress_id, INFO,
+		        "webhooks are sent by the worker; `egress run` "
+		        "writes its events to standard output only");
 	if ((err = trust_tls(r->st->tls_ca_file, errstr, sizeof(errstr))) ||
 	    (err = egw_plan_check(r->job, errstr, sizeof(errstr))) ||
 	    (err = open_delivery(r, errstr, sizeof(errstr))) ||
 	    (err = egw_plan_build(r->job, &r->local_st, time(NULL), &r->plan, errstr,
-				  sizeof(errstr))) ||
-	    !(r->session = egw_session_new(&r->plan->media, &sev, r, &err, errstr, sizeof(errstr))) ||
+	                          sizeof(errstr))) ||
+	    !(r->session =
+	              egw_session_new(&r->plan->media, &sev, r, &err, errstr, sizeof(errstr))) ||
 	    (err = egw_session_play(r->session, errstr, sizeof(errstr))))
 		goto fail;
 	egw_log_redact_url(r->job->room.url, url, sizeof(url));
 	EGW_LOG(r->status.egress_id, INFO, "joining room %s on %s (%s)", r->job->room.room_id, url,
-		r->plan->sfu->name);
+	        r->plan->sfu->name);
 	r->src = r->plan->sfu->open(&r->plan->source, egw_session_bin(r->session), NULL, &srcev, r,
-				    errstr, sizeof(errstr));
+	                            errstr, sizeof(errstr));
 	if (!r->src) {
 		err = EGW_ERR_INVALID_REQUEST;
 		goto fail;
@@ -624,7 +423,7 @@ static int start(runner_t *r, double duration_s)
 	r->stop_timer = g_timeout_add((guint)(duration_s * 1000), on_duration, r);
 	return 0;
 fail:
-	fail(r, err, errstr);
+	egw_runner_fail(r, err, errstr);
 	return r->done ? -1 : 0;
 }
 
@@ -676,7 +475,7 @@ static void tune_malloc(void)
 }
 
 int egw_runner_main(const egw_job_settings_t *st, const char *job_path, double duration_s,
-		    int lifeline)
+                    int lifeline)
 {
 	static const egw_lifeline_events_t lev = {on_control, on_lifeline_closed};
 	runner_t r = {.st = st, .t_start_us = g_get_monotonic_time()};
@@ -704,18 +503,19 @@ int egw_runner_main(const egw_job_settings_t *st, const char *job_path, double d
 out:
 	if (r.src) /* only when the loop never ran to the end */
 		r.plan->sfu->close(r.src, NULL, NULL);
-	cancel(&sig_int);
-	cancel(&sig_term);
-	cancel(&r.stop_timer);
-	cancel(&r.absent_timer);
-	cancel(&r.grace_timer);
-	cancel(&r.leave_timer);
+	egw_runner_cancel(&sig_int);
+	egw_runner_cancel(&sig_term);
+	egw_runner_cancel(&r.stop_timer);
+	egw_runner_cancel(&r.absent_timer);
+	egw_runner_cancel(&r.grace_timer);
+	egw_runner_cancel(&r.leave_timer);
 	if (warming) /* GStreamer must not go away under it */
 		g_thread_join(warming);
 	egw_lifeline_free(r.lifeline);
 	egw_delivery_free(r.delivery);
 	egw_session_free(r.session);
 	egw_plan_free(r.plan);
+	egw_manifest_free(r.manifest);
 	egw_request_free(r.req);
 	g_main_loop_unref(r.loop);
 	/* Ends GStreamer's pooled threads before the process exits, so that

@@ -303,6 +303,8 @@ void egw_session_room_event(egw_session_t *s, const char *event, const char *par
 	for (size_t i = 0; i < s->n_outs; i++)
 		if (!s->outs[i].failed && s->outs[i].ops->room_event)
 			s->outs[i].ops->room_event(s->outs[i].o, event, participant, track_id);
+	if (s->ev.room_event)
+		s->ev.room_event(s->opaque, event, participant, track_id);
 }
 
 int egw_session_anchor_video(const egw_session_t *s)

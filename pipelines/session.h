@@ -35,6 +35,10 @@ typedef struct egw_session_events {
 	/* Output i closed a file it will not touch again, or rewrote one that
 	 * names such files (a playlist); NULL: not wanted. */
 	void (*file_closed)(void *opaque, size_t i, const char *path);
+	/* A room event went to the outputs (egw_session_room_event); NULL:
+	 * not wanted. */
+	void (*room_event)(void *opaque, const char *event, const char *participant,
+			   const char *track_id);
 } egw_session_events_t;
 
 /* Builds the pipeline, the graph and every output of the plan. */

@@ -124,7 +124,10 @@ def test():
         pubs["dan"] = w.start_publisher("dan", color=COLORS["dan"], freq=770, video="vp8",
                                         extra=small)
         pubs["dan"].wait_for("webrtcup", 30)
-        time.sleep(4)
+        # (from the job's receiving dan's video: on a loaded machine the
+        # subscription can come seconds after dan's own webrtcup)
+        w.wait_log("worker", "[%s] receiving video vp8 of dan" % eid, 30)
+        time.sleep(3.5)
         t_dan = time.time()
 
         # An invalid layout mid-egress: ignored, with the field named.

@@ -90,8 +90,13 @@ def test():
         ev = env.wait("EG_after", "failed", timeout=40)
         expect(ev["error"]["code"] in ("sfu_unreachable", "sfu_error"),
                "SFU gone: %s" % ev["error"])
-        expect(len(ev["outputs"]) == 1 and ev["outputs"][0]["size"] > 0,
-               "the failed event lists what was recorded")
+        expect([o["kind"] for o in ev["outputs"]] == ["file", "manifest"] and
+               ev["outputs"][0]["size"] > 0,
+               "the failed event lists what was recorded, and its manifest: %s" % ev["outputs"])
+        with open(ev["outputs"][1]["location"]) as f:
+            man = json.load(f)
+        expect(man["status"] == "failed" and man["outputs"][0] == ev["outputs"][0],
+               "the manifest of a failed egress says so and lists the file")
         rep = egwtest.check_media(ev["outputs"][0]["location"], "--expect-codecs", "vp8,opus",
                                   "--max-decode-errors", 0, "--expect-freq", 440)
         expect(rep["duration"] >= 4.0, "recording kept up to the SFU's end (%.2f s)" % rep["duration"])

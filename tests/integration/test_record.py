@@ -59,6 +59,33 @@ def test():
                             "--expect-color", "ff0000", "--max-decode-errors", 0,
                             "--max-video-gap-ms", 500, "--max-audio-gap-ms", 500)
         egwtest.expect_span(rep, out, t_media, t_stop, t_end, "the file")
+
+        # The manifest beside it: the room, the request without secrets,
+        # alice's two tracks on the egress's timeline, the file holding them.
+        man_out = done["outputs"][-1]
+        expect(man_out["kind"] == "manifest" and
+               man_out["location"] == os.path.join(env.out, "EG_rec.manifest.json"),
+               "the manifest is listed: %s" % man_out)
+        with open(man_out["location"]) as f:
+            man = json.load(f)
+        expect(man["manifest_version"] == 1 and man["egress_id"] == "EG_rec" and
+               man["room"]["room_id"] == "1234" and man["status"] == "complete",
+               "manifest header: %s" % {k: man.get(k) for k in ("egress_id", "room", "status")})
+        expect(man["request"]["source"]["participant"] == "alice", "the request is kept")
+        parts = {p["participant"]: p for p in man["participants"]}
+        expect(list(parts) == ["alice"], "participants: %s" % list(parts))
+        tracks = {t["media"]: t for t in parts["alice"]["tracks"]}
+        expect(sorted(tracks) == ["audio", "video"] and tracks["video"]["codec"] == "vp8" and
+               tracks["audio"]["codec"] == "opus", "alice's tracks: %s" % parts["alice"]["tracks"])
+        for t in tracks.values():
+            pub = t["published"]
+            expect(len(pub) == 1 and pub[0]["start_s"] < 1.0 and
+                   abs(pub[0]["end_s"] - man["duration_s"]) < 1.5 and t["outputs"] == ["outputs[0]"],
+                   "%s published over the whole egress, in outputs[0]: %s (duration %.2f)"
+                   % (t["media"], t, man["duration_s"]))
+        expect(abs(man["duration_s"] - rep["duration"]) < 1.5,
+               "the manifest's duration %.2f s is the file's %.2f s" % (man["duration_s"], rep["duration"]))
+        expect(man["outputs"][0]["location"] == out["location"], "the manifest lists the file")
         print(json.dumps({"events": env.status.events("EG_rec")})[:2000])
 
 

@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import time
+from urllib.parse import parse_qs, urlparse
 
 import egwtest
 from egwtest import expect
@@ -40,15 +41,14 @@ def record(env, eid, st, outputs, seconds):
     env.stop(eid)
 
 
-def multipart_balanced(s3):
-    """Every multipart upload begun (POST ?uploads) was completed (POST
-    ?uploadId=) or aborted (DELETE ?uploadId=), by s3rver's request log."""
-    reqs = s3.requests()
-    begun = sum(1 for r in reqs if r["method"] == "POST" and "uploads" in r["url"]
-                and r["status"] == 200)
-    ended = sum(1 for r in reqs if r["method"] in ("POST", "DELETE") and "uploadId=" in r["url"]
-                and "partNumber" not in r["url"] and r["status"] in (200, 204, 405))
-    return begun, ended
+def orphaned_uploads(s3):
+    """Multipart uploads left unfinished on the server that were never
+    aborted: s3rver keeps unfinished ones on disk (and answers Abort with
+    405, keeping them too), so those on disk must all have had an Abort."""
+    aborted = {parse_qs(urlparse(r["url"]).query).get("uploadId", [""])[0]
+               for r in s3.requests() if r["method"] == "DELETE" and "uploadId=" in r["url"]}
+    left = s3.list_multipart_uploads(BUCKET)
+    return [u for u in left if u["upload_id"] not in aborted]
 
 
 def test():
@@ -111,6 +111,22 @@ def test():
         s3.get(BUCKET, "rec/1234/EG_s3.mkv", local)
         egwtest.check_media(local, "--expect-codecs", "h264,aac", "--max-decode-errors", 0,
                             "--expect-color", "00ff00", "--expect-freq", 660)
+        man_out = done["outputs"][-1]
+        expect(man_out["kind"] == "manifest" and
+               man_out["location"] == "s3://%s/rec/EG_s3.manifest.json" % BUCKET,
+               "the manifest is stored: %s" % man_out)
+        puts = [r["url"] for r in s3.requests() if r["method"] in ("PUT", "POST")
+                and "EG_s3" in r["url"] and r["status"] == 200]
+        expect(puts[-1].endswith("EG_s3.manifest.json"), "and stored last: %s" % puts[-3:])
+        man_path = os.path.join(w.dir, "EG_s3.manifest.json")
+        s3.get(BUCKET, "rec/EG_s3.manifest.json", man_path)
+        with open(man_path) as fm:
+            man = json.load(fm)
+        expect(man["outputs"][0]["location"] == f["location"] and
+               man["outputs"][1]["location"] == "s3://%s/rec/hls/EG_s3.m3u8" % BUCKET,
+               "the manifest lists the stored locations: %s" % man["outputs"])
+        expect("S3RVER" not in json.dumps(man["request"]), "its request has no secret")
+        expect(man["composite"] is True, "tracks transcoded for HLS: composited")
         hls = done["outputs"][1]
         expect(hls["location"] == "s3://%s/rec/hls/EG_s3.m3u8" % BUCKET, "playlist %s"
                % hls["location"])
@@ -183,9 +199,8 @@ def test():
         expect(s3.sha256(BUCKET, "EG_crash.mkv") == done["outputs"][0]["sha256"],
                "the new worker stored the file")
         expect(not os.path.exists(journal), "and cleared its journal")
-        begun, ended = multipart_balanced(s3)
-        expect(begun == ended, "every multipart upload begun was completed or aborted (%d/%d)"
-               % (ended, begun))
+        orphans = orphaned_uploads(s3)
+        expect(not orphans, "every multipart upload begun was completed or aborted: %s" % orphans)
         text = w.log_text("worker") + w.log_text("worker2") + json.dumps(env.status.events())
         for secret in (WRONG_SECRET, "S3RVER:S3RVER"):
             expect(secret not in text, "the secret %s... appears nowhere" % secret[:6])

@@ -1,0 +1,58 @@
+/* The job runner's state, shared by runner.c (the start, the session's
+ * and the source's events, requests) and runner_end.c (the end: finalising,
+ * delivery, the manifest, the final event, leaving the room). Do not
+ * include outside job/runner*.c.
+ * locality: the job's main context. */
+#ifndef EGW_RUNNER_INT_H
+#define EGW_RUNNER_INT_H
+
+#include <glib.h>
+#include <jansson.h>
+
+#include "contract/request.h"
+#include "contract/status.h"
+#include "job/deliver.h"
+#include "job/lifeline.h"
+#include "job/manifest.h"
+#include "job/plan.h"
+#include "job/settings.h"
+#include "pipelines/session.h"
+
+typedef struct runner {
+	const egw_job_settings_t *st;
+	egw_request_t *req;
+	egw_job_t *job;
+	egw_status_t status;
+	GMainLoop *loop;
+	egw_job_plan_t *plan;
+	egw_session_t *session;
+	egw_source_t *src;
+	egw_lifeline_t *lifeline;
+	egw_delivery_t *delivery;    /* object storage: the spool and the uploads */
+	egw_manifest_t *manifest;    /* what was recorded when */
+	egw_job_settings_t local_st; /* the settings, writing into the spool when delivering */
+	const char *spool_root[1];
+	gint64 t_start_us;
+	int active, stopping, done, left;
+	int n_tracks;  /* tracks present now */
+	egw_err_t err; /* first error, EGW_OK if none */
+	char errmsg[512];
+	char stop_reason[64];
+	guint stop_timer, absent_timer, grace_timer, leave_timer;
+} runner_t;
+
+/* A status event on stdout (details taken), with the first error. */
+void egw_runner_emit(runner_t *r, const char *status, json_t *outputs, json_t *details);
+/* Removes a GLib source by id and zeroes the id. */
+void egw_runner_cancel(guint *id);
+/* Begins the end (EOS through every stream), for reason. */
+void egw_runner_request_stop(runner_t *r, const char *reason);
+/* Records the first error and ends the egress. */
+void egw_runner_fail(runner_t *r, egw_err_t err, const char *message);
+/* Everything is finalised: the final event (or the uploads first). */
+void egw_runner_finish(runner_t *r);
+/* While uploading: the uploads stop, the journal stays for a resume;
+ * returns 1 then (the loop quits), 0 when there is nothing to upload. */
+int egw_runner_leave_uploads(runner_t *r);
+
+#endif
