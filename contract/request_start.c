@@ -334,6 +334,10 @@ static const egw_json_field_t s3_fields[] = {
 static const egw_json_field_t gcs_fields[] = {
 	F_BUCKET,
 	F_ENDPOINT,
+	EGW_F_STR("access_key", SECRET, EGW_JOB_NAME_MAX, egw_storage_t, access_key),
+	EGW_F_STR("secret_key", SECRET, EGW_JOB_NAME_MAX, egw_storage_t, secret_key),
+	EGW_F_STR("prefix", 0, EGW_JOB_TEMPLATE_MAX, egw_storage_t, prefix),
+	EGW_F_INT("presign_s", 1, 604800, egw_storage_t, presign_s),
 	{.name = "credentials_json",
 	 .types = EGW_JSON_T_STRING | EGW_JSON_T_OBJECT | EGW_JSON_T_NULL,
 	 .flags = SECRET | EGW_JSON_NONEMPTY, .max_len = 65536, .dest = EGW_JSON_DEST_STR,
@@ -359,8 +363,11 @@ static egw_err_t check_storage(const egw_storage_t *st, char *errstr, size_t err
 	if (st->endpoint && !egw_job_url_ok(st->endpoint, http_schemes))
 		return invalid(errstr, errstr_size, "storage", "endpoint",
 			       "must be an http:// or https:// URL");
-	if (st->kind != EGW_STORAGE_S3)
+	if (st->kind != EGW_STORAGE_S3 && st->kind != EGW_STORAGE_GCS)
 		return EGW_OK;
+	if (st->kind == EGW_STORAGE_GCS && st->credentials_json && st->access_key)
+		return invalid(errstr, errstr_size, "storage", "credentials_json",
+			       "give either HMAC keys (access_key, secret_key) or credentials_json");
 	if (st->prefix && egw_job_key_prefix_problem(st->prefix))
 		return invalid(errstr, errstr_size, "storage", "prefix",
 			       egw_job_key_prefix_problem(st->prefix));

@@ -27,6 +27,8 @@
 #include "contract/status.h"
 #include "http/http.h"
 #include "job/deliver_int.h"
+
+#define GCS_ENDPOINT "https://storage.googleapis.com"
 #include "storage/s3.h"
 #include "storage/spool.h"
 #include "storage/upload.h"
@@ -62,6 +64,17 @@ egw_err_t egw_delivery_resolve(egw_delivery_t *d, char *errstr, size_t errstr_si
 	        .session_token = jstr(s, "session_token"),
 	        .path_style = json_is_true(json_object_get(s, "path_style")),
 	};
+	if (!g_strcmp0(jstr(s, "kind"), "gcs")) { /* its XML API, with HMAC keys */
+		d->s3.scheme = "gs";
+		d->s3.region = jstr(s, "region") ? jstr(s, "region") : "auto";
+		d->s3.endpoint = jstr(s, "endpoint") ? jstr(s, "endpoint") : GCS_ENDPOINT;
+		d->s3.path_style = 1;
+		if (!d->s3.access_key) {
+			snprintf(errstr, errstr_size, "storage: no credentials: give the bucket's HMAC "
+						      "keys as storage.access_key and storage.secret_key");
+			return EGW_ERR_INVALID_REQUEST;
+		}
+	}
 	if (!d->s3.access_key) {
 		d->s3.access_key = env("AWS_ACCESS_KEY_ID", NULL);
 		d->s3.secret_key = env("AWS_SECRET_ACCESS_KEY", NULL);
@@ -92,8 +105,8 @@ static json_t *journal_of(const egw_job_t *job, const egw_job_settings_t *st)
 {
 	const egw_storage_t *s = &job->storage;
 	json_t *storage =
-	        json_pack("{s:s, s:s, s:b, s:s}", "kind", "s3", "bucket", s->bucket, "path_style",
-	                  s->path_style, "prefix", s->prefix ? s->prefix : "");
+	        json_pack("{s:s, s:s, s:b, s:s}", "kind", egw_storage_kind2str(s->kind), "bucket",
+	                  s->bucket, "path_style", s->path_style, "prefix", s->prefix ? s->prefix : "");
 	set_str(storage, "region", s->region);
 	set_str(storage, "endpoint", s->endpoint);
 	set_str(storage, "access_key", s->access_key);
@@ -126,7 +139,7 @@ egw_err_t egw_delivery_open(const egw_job_t *job, const egw_job_settings_t *st,
 	egw_err_t err;
 
 	*out = NULL;
-	if (job->storage.kind != EGW_STORAGE_S3)
+	if (job->storage.kind != EGW_STORAGE_S3 && job->storage.kind != EGW_STORAGE_GCS)
 		return EGW_OK;
 	d = egw_delivery_new(st, job->egress_id);
 	d->journal = journal_of(job, st);
@@ -480,8 +493,8 @@ void egw_delivery_upload_all(egw_delivery_t *d)
 		g_free(path);
 	}
 	g_strfreev(files);
-	EGW_LOG(d->egress_id, INFO, "uploading %d file(s), %lld bytes, to s3://%s/%s", n, bytes,
-	        d->s3.bucket, d->prefix);
+	EGW_LOG(d->egress_id, INFO, "uploading %d file(s), %lld bytes, to %s://%s/%s", n, bytes,
+	        d->s3.scheme ? d->s3.scheme : "s3", d->s3.bucket, d->prefix);
 	json_t *final = json_object_get(d->journal, "final");
 	d->ev.emit(d->user, "uploading", json_object_get(final, "outputs"),
 	           json_pack("{s:{s:s, s:i, s:I}}", "details", "event", "uploading", "files", n,

@@ -75,7 +75,7 @@ char *egw_s3_url(const egw_s3_conf_t *c, const char *key, const char *query)
 
 char *egw_s3_location(const egw_s3_conf_t *c, const char *key)
 {
-	return g_strdup_printf("s3://%s/%s", c->bucket, key);
+	return g_strdup_printf("%s://%s/%s", c->scheme ? c->scheme : "s3", c->bucket, key);
 }
 
 char *egw_s3_presigned_get(const egw_s3_conf_t *c, const char *key, time_t now, int expires_s,
@@ -220,7 +220,8 @@ static egw_s3_req_t *send(egw_http_t *h, const egw_s3_conf_t *c, enum op op, con
 		headers[n++] = h_tok;
 	headers[n] = NULL;
 	r->op = op;
-	r->what = g_strdup_printf("%s s3://%s/%s", verbs[op], c->bucket, key);
+	r->what = g_strdup_printf("%s %s://%s/%s", verbs[op], c->scheme ? c->scheme : "s3",
+				  c->bucket, key);
 	r->done = done;
 	r->user = user;
 	egw_http_request_t rq = {

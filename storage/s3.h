@@ -28,6 +28,7 @@ typedef struct egw_s3_conf {
 	        endpoint; /* "http(s)://host[:port]"; NULL: AWS (https://s3.REGION.amazonaws.com) */
 	const char *access_key, *secret_key, *session_token; /* secrets */
 	int path_style;  /* https://host/bucket/key instead of https://bucket.host/key */
+	const char *scheme; /* of locations: "s3" (NULL), "gs" for Google Cloud Storage */
 	long timeout_ms; /* one request; 0: 120 s */
 } egw_s3_conf_t;
 

@@ -283,8 +283,8 @@ static int checked2(egw_uploader_t *u, ufile_t *f, const egw_s3_result_t *res, c
 	    (!also_ok || etag_differs(res->etag, also_ok))) {
 		egw_s3_result_t bad = {.err = EGW_ERR_STORAGE_UNREACHABLE};
 		char msg[256];
-		snprintf(msg, sizeof(msg), "s3://%s/%s: the storage's checksum %s is not ours (%s)",
-		         u->s3.bucket, f->key, res->etag, want);
+		snprintf(msg, sizeof(msg), "%s://%s/%s: the storage's checksum %s is not ours (%s)",
+		         u->s3.scheme ? u->s3.scheme : "s3", u->s3.bucket, f->key, res->etag, want);
 		bad.message = msg;
 		failed(u, f, &bad);
 		return 0;

@@ -86,6 +86,11 @@ static const struct conf_prop {
           "Files larger than this go up as multipart uploads in parts of this size (KiB). "
           "AWS S3 wants at least 5120 (5 MiB) for every part but the last."),
         I(upload_parallel, 4, 1, 64, "Upload requests in flight at once, per egress."),
+        I(min_free_disk_mb, 2048, 0, 1024 * 1024 * 1024,
+          "A worker whose `spool_dir` or `storage_dir` file system has less free space than "
+          "this (MB) takes no new jobs: it leaves the jobs group, and a start that reaches it "
+          "anyway fails at once with `capacity`, naming the directory, instead of failing "
+          "mid-recording. Running egresses go on. 0: no check."),
         I(upload_retry_window_s, 21600, 1, 30 * 86400,
           "How long an upload that fails for a reason that may pass (no connection, timeouts, "
           "5xx answers, throttling) is retried, with exponential backoff from 0.5 s to 60 s, "

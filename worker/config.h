@@ -27,6 +27,7 @@ typedef struct egw_config {
 	char *spool_dir;
 	int upload_part_size_kb;
 	int upload_parallel;
+	int min_free_disk_mb;
 	int upload_retry_window_s;
 	int webhook_retry_window_s;
 	int webhook_timeout_ms;

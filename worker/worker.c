@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -100,13 +101,58 @@ static void supervise(egw_worker_t *w, int timeout_ms)
 	}
 }
 
+#define DISK_CHECK_S 5
+
+/* Free MB of the file system holding path (or its nearest existing
+ * parent, for a directory jobs have not made yet); -1 if unknown. */
+static long long free_mb(const char *path)
+{
+	char buf[4096];
+	struct statvfs sv;
+	snprintf(buf, sizeof(buf), "%s", path);
+	while (statvfs(buf, &sv)) {
+		char *slash = strrchr(buf, '/');
+		if (!slash || slash == buf) {
+			if (statvfs(slash ? "/" : ".", &sv))
+				return -1;
+			break;
+		}
+		*slash = '\0';
+	}
+	return (long long)sv.f_bavail * sv.f_frsize >> 20;
+}
+
+int egw_worker_disk_low(egw_worker_t *w, int now)
+{
+	const char *dirs[] = {w->cfg->spool_dir, w->cfg->storage_dir};
+	time_t t = time(NULL);
+	if (!w->cfg->min_free_disk_mb)
+		return 0;
+	if (!now && w->disk_checked && t - w->disk_checked < DISK_CHECK_S)
+		return w->disk_low[0] != '\0';
+	w->disk_checked = t;
+	w->disk_low[0] = '\0';
+	for (size_t i = 0; i < 2; i++) {
+		long long mb = free_mb(dirs[i]);
+		if (mb >= 0 && mb < w->cfg->min_free_disk_mb) {
+			snprintf(w->disk_low, sizeof(w->disk_low),
+			         "%s %s: %lld MB free, less than min_free_disk_mb %d: this worker "
+			         "takes no new jobs",
+			         i ? "storage_dir" : "spool_dir", dirs[i], mb, w->cfg->min_free_disk_mb);
+			break;
+		}
+	}
+	return w->disk_low[0] != '\0';
+}
+
 /* A full worker leaves the group so that other workers take new starts. */
 static void admission(egw_worker_t *w, int accepting)
 {
 	int media = 0; /* jobs that only upload do not count */
 	for (egw_jobproc_t *p = w->procs; p; p = p->next)
 		media += !egw_jobproc_uploading(p);
-	int want = accepting && media < w->cfg->max_jobs;
+	int low = egw_worker_disk_low(w, 0);
+	int want = accepting && media < w->cfg->max_jobs && !low;
 	if (want == w->subscribed)
 		return;
 	if (want) {
@@ -123,8 +169,12 @@ static void admission(egw_worker_t *w, int accepting)
 		rd_kafka_unsubscribe(w->jobs);
 	}
 	w->subscribed = want;
-	EGW_LOG(NULL, INFO, "%s the jobs group (%d/%d jobs running)", want ? "joined" : "left",
-	        w->n_running, w->cfg->max_jobs);
+	if (low)
+		EGW_LOG(NULL, WARN, "left the jobs group (%d/%d jobs running): %s", w->n_running,
+		        w->cfg->max_jobs, w->disk_low);
+	else
+		EGW_LOG(NULL, INFO, "%s the jobs group (%d/%d jobs running)",
+		        want ? "joined" : "left", w->n_running, w->cfg->max_jobs);
 }
 
 /* Commits a start before running it, so that no other worker runs it too

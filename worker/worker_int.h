@@ -6,6 +6,7 @@
 #define EGW_WORKER_INT_H
 
 #include <jansson.h>
+#include <time.h>
 #include <librdkafka/rdkafka.h>
 
 #include "base/err.h"
@@ -33,6 +34,8 @@ typedef struct egw_worker {
 	/* Stops that arrived before their start (ring buffer). */
 	char early_stops[EGW_EARLY_STOPS][EGW_EGRESS_ID_MAX + 1];
 	int early_next;
+	time_t disk_checked; /* when the free disk space was last looked at */
+	char disk_low[256];  /* why the worker takes no job, "" when it has room */
 } egw_worker_t;
 
 /* A start request from the jobs topic (already committed). */
@@ -55,5 +58,10 @@ void egw_worker_report(egw_worker_t *w, const char *egress_id, const char *statu
                        const char *message);
 
 egw_jobproc_t *egw_worker_find_proc(egw_worker_t *w, const char *egress_id);
+
+/* Non-zero (and w->disk_low says why) when the spool or storage file
+ * system has less than min_free_disk_mb free; looked at every few seconds
+ * (now: at once). */
+int egw_worker_disk_low(egw_worker_t *w, int now);
 
 #endif

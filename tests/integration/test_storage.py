@@ -140,6 +140,24 @@ def test():
                not os.path.exists(os.path.join(spool, "EG_s3.json")),
                "the spool is empty once everything is stored")
 
+        # Google Cloud Storage through its XML API with HMAC keys (here the
+        # same S3-compatible server): gs:// locations. Service-account keys
+        # are refused as not supported yet.
+        gcs = {"kind": "gcs", "bucket": BUCKET, "endpoint": s3.endpoint,
+               "access_key": s3.access_key, "secret_key": s3.secret_key}
+        record(env, "EG_gcs", gcs, mkv("gcs/{egress_id}.mkv"), 2)
+        done = env.wait("EG_gcs", "complete", 60)
+        expect(done["outputs"][0]["location"] == "gs://%s/gcs/EG_gcs.mkv" % BUCKET and
+               s3.sha256(BUCKET, "gcs/EG_gcs.mkv") == done["outputs"][0]["sha256"],
+               "a GCS (HMAC) egress is stored: %s" % done["outputs"][0]["location"])
+        env.submit(env.job("EG_gcs_sa", {"kind": "participant", "participant": "alice"},
+                           mkv("x.mkv"), storage={"kind": "gcs", "bucket": BUCKET,
+                                                  "credentials_json": {"type": "service_account"}}))
+        ev = env.wait("EG_gcs_sa", "failed", 30)
+        expect(ev["error"]["code"] == "not_supported" and
+               "credentials_json" in ev["error"]["message"],
+               "service-account keys: not supported yet, said so: %s" % ev["error"])
+
         # A wrong secret key: failed, the storage's error named, not the key;
         # the file stays in the spool, at the location reported.
         record(env, "EG_badkey", storage(s3, secret_key=WRONG_SECRET), mkv("{egress_id}.mkv"), 3)
