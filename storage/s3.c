@@ -176,11 +176,19 @@ static char *hex_digest(GChecksumType type, const char *data, size_t len)
 	return g_compute_checksum_for_data(type, (const guchar *)(data ? data : ""), len);
 }
 
-/* Content-MD5: the body's MD5, base64. */
-static char *md5_b64(const char *data, size_t len)
+/* Content-MD5: the body's MD5 (md5_hex when given), base64. */
+static char *md5_b64(const char *data, size_t len, const char *md5_hex)
 {
 	guint8 d[16];
 	gsize n = sizeof(d);
+	if (md5_hex && strlen(md5_hex) == 32) {
+		for (int i = 0; i < 16; i++) {
+			unsigned v = 0;
+			sscanf(md5_hex + 2 * i, "%2x", &v);
+			d[i] = (guint8)v;
+		}
+		return g_base64_encode(d, n);
+	}
 	GChecksum *ck = g_checksum_new(G_CHECKSUM_MD5);
 	g_checksum_update(ck, (const guchar *)(data ? data : ""), len);
 	g_checksum_get_digest(ck, d, &n);
@@ -188,16 +196,21 @@ static char *md5_b64(const char *data, size_t len)
 	return g_base64_encode(d, n);
 }
 
+#define SIGNED_BODY_MAX (64 * 1024) /* larger bodies: UNSIGNED-PAYLOAD */
+
 static egw_s3_req_t *send(egw_http_t *h, const egw_s3_conf_t *c, enum op op, const char *method,
                           const char *key, const char *query, char *body, size_t len,
-                          const char *content_type, egw_s3_done_fn done, void *user)
+                          const char *content_type, const char *md5_hex, egw_s3_done_fn done,
+                          void *user)
 {
 	static const char *const verbs[] = {"PUT", "create multipart upload of", "upload part of",
 	                                    "complete multipart upload of",
 	                                    "abort multipart upload of"};
 	egw_s3_req_t *r = g_new0(egw_s3_req_t, 1);
-	char *url = egw_s3_url(c, key, query), *sha = hex_digest(G_CHECKSUM_SHA256, body, len);
-	char *md5 = md5_b64(body, len);
+	char *url = egw_s3_url(c, key, query);
+	char *sha = len > SIGNED_BODY_MAX ? g_strdup("UNSIGNED-PAYLOAD")
+	                                  : hex_digest(G_CHECKSUM_SHA256, body, len);
+	char *md5 = md5_b64(body, len, md5_hex);
 	char *userpwd = g_strdup_printf("%s:%s", c->access_key ? c->access_key : "",
 	                                c->secret_key ? c->secret_key : "");
 	char *sigv4 = g_strdup_printf("aws:amz:%s:s3", region_of(c));
@@ -258,24 +271,27 @@ static egw_s3_req_t *send(egw_http_t *h, const egw_s3_conf_t *c, enum op op, con
 }
 
 egw_s3_req_t *egw_s3_put(egw_http_t *h, const egw_s3_conf_t *c, const char *key, char *data,
-                         size_t len, const char *content_type, egw_s3_done_fn done, void *user)
+                         size_t len, const char *content_type, const char *md5_hex,
+                         egw_s3_done_fn done, void *user)
 {
-	return send(h, c, OP_PUT, "PUT", key, NULL, data, len, content_type, done, user);
+	return send(h, c, OP_PUT, "PUT", key, NULL, data, len, content_type, md5_hex, done, user);
 }
 
 egw_s3_req_t *egw_s3_create_multipart(egw_http_t *h, const egw_s3_conf_t *c, const char *key,
                                       const char *content_type, egw_s3_done_fn done, void *user)
 {
-	return send(h, c, OP_CREATE, "POST", key, "uploads=", NULL, 0, content_type, done, user);
+	return send(h, c, OP_CREATE, "POST", key, "uploads=", NULL, 0, content_type, NULL, done,
+	            user);
 }
 
 egw_s3_req_t *egw_s3_upload_part(egw_http_t *h, const egw_s3_conf_t *c, const char *key,
                                  const char *upload_id, int part, char *data, size_t len,
-                                 egw_s3_done_fn done, void *user)
+                                 const char *md5_hex, egw_s3_done_fn done, void *user)
 {
 	char *id = egw_aws_uri_encode(upload_id, 0);
 	char *q = g_strdup_printf("partNumber=%d&uploadId=%s", part, id);
-	egw_s3_req_t *r = send(h, c, OP_PART, "PUT", key, q, data, len, NULL, done, user);
+	egw_s3_req_t *r =
+	        send(h, c, OP_PART, "PUT", key, q, data, len, NULL, md5_hex, done, user);
 	g_free(q);
 	g_free(id);
 	return r;
@@ -296,7 +312,7 @@ egw_s3_req_t *egw_s3_complete_multipart(egw_http_t *h, const egw_s3_conf_t *c, c
 	g_string_append(xml, "</CompleteMultipartUpload>");
 	size_t len = xml->len;
 	r = send(h, c, OP_COMPLETE, "POST", key, q, g_string_free(xml, FALSE), len,
-	         "application/xml", done, user);
+	         "application/xml", NULL, done, user);
 	g_free(q);
 	g_free(id);
 	return r;
@@ -307,7 +323,7 @@ egw_s3_req_t *egw_s3_abort_multipart(egw_http_t *h, const egw_s3_conf_t *c, cons
 {
 	char *id = egw_aws_uri_encode(upload_id, 0);
 	char *q = g_strdup_printf("uploadId=%s", id);
-	egw_s3_req_t *r = send(h, c, OP_ABORT, "DELETE", key, q, NULL, 0, NULL, done, user);
+	egw_s3_req_t *r = send(h, c, OP_ABORT, "DELETE", key, q, NULL, 0, NULL, NULL, done, user);
 	g_free(q);
 	g_free(id);
 	return r;

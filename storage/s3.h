@@ -44,14 +44,18 @@ typedef struct egw_s3_req egw_s3_req_t;
 typedef void (*egw_s3_done_fn)(void *user, const egw_s3_result_t *res);
 
 /* PutObject of data (len bytes, g_malloc'ed: taken, freed by the request). */
+/* md5_hex: the data's MD5 when known (NULL: computed). Bodies over 64 KiB
+ * are signed with an unsigned payload: their integrity is Content-MD5's,
+ * which the server checks. */
 egw_s3_req_t *egw_s3_put(egw_http_t *h, const egw_s3_conf_t *c, const char *key, char *data,
-                         size_t len, const char *content_type, egw_s3_done_fn done, void *user);
+                         size_t len, const char *content_type, const char *md5_hex,
+                         egw_s3_done_fn done, void *user);
 egw_s3_req_t *egw_s3_create_multipart(egw_http_t *h, const egw_s3_conf_t *c, const char *key,
                                       const char *content_type, egw_s3_done_fn done, void *user);
 /* part: 1..10000; data taken as for egw_s3_put. */
 egw_s3_req_t *egw_s3_upload_part(egw_http_t *h, const egw_s3_conf_t *c, const char *key,
                                  const char *upload_id, int part, char *data, size_t len,
-                                 egw_s3_done_fn done, void *user);
+                                 const char *md5_hex, egw_s3_done_fn done, void *user);
 /* etags[i] is part i+1's. */
 egw_s3_req_t *egw_s3_complete_multipart(egw_http_t *h, const egw_s3_conf_t *c, const char *key,
                                         const char *upload_id, char *const *etags, int n_parts,

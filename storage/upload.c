@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "base/log.h"
 
 #define BACKOFF_FIRST_MS 500
@@ -41,6 +43,8 @@ struct ufile {
 	int after_previous, keep_local, waiting, busy; /* busy: requests in flight */
 	long long size;
 	int n_parts;
+	EVP_MD_CTX *sha; /* the whole file's SHA-256, fed by the parts in order */
+	int hashed_parts;
 	unsigned char *part_state;
 	char **part_md5, **part_etag;
 	gint64 failing_since_us; /* 0: the last answer succeeded */
@@ -68,36 +72,27 @@ static void pump(egw_uploader_t *u);
 
 /* ---- local file ---- */
 
-static int hash_file(ufile_t *f, char *err, size_t err_size)
+/* MD5 (hex) of data; with sha (not NULL), data also goes into it. OpenSSL:
+ * its SHA-256 uses the CPU's SHA extensions where there are some (1.7 GB/s
+ * here, against 0.5 for GLib's). */
+static void digest(const char *data, size_t len, char md5[33], EVP_MD_CTX *sha)
 {
-	GChecksum *sha = g_checksum_new(G_CHECKSUM_SHA256), *md5 = g_checksum_new(G_CHECKSUM_MD5);
-	guchar buf[1 << 16];
-	ssize_t n;
-	struct stat sb;
-	int fd = open(f->path, O_RDONLY | O_CLOEXEC), rc = -1;
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+	EVP_Digest(data, len, d, &n, EVP_md5(), NULL);
+	for (unsigned i = 0; i < n && i < 16; i++)
+		snprintf(md5 + 2 * i, 3, "%02x", d[i]);
+	if (sha)
+		EVP_DigestUpdate(sha, data, len);
+}
 
-	if (fd < 0 || fstat(fd, &sb)) {
-		snprintf(err, err_size, "%s: %s", f->path, g_strerror(errno));
-		goto out;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		g_checksum_update(sha, buf, n);
-		g_checksum_update(md5, buf, n);
-	}
-	if (n < 0) {
-		snprintf(err, err_size, "%s: %s", f->path, g_strerror(errno));
-		goto out;
-	}
-	f->size = sb.st_size;
-	snprintf(f->sha256, sizeof(f->sha256), "%s", g_checksum_get_string(sha));
-	snprintf(f->md5, sizeof(f->md5), "%s", g_checksum_get_string(md5));
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	g_checksum_free(sha);
-	g_checksum_free(md5);
-	return rc;
+static void sha_done(ufile_t *f)
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+	EVP_DigestFinal_ex(f->sha, d, &n);
+	for (unsigned i = 0; i < n && i < 32; i++)
+		snprintf(f->sha256 + 2 * i, 3, "%02x", d[i]);
 }
 
 /* Bytes [off, off+len) of the file, g_malloc'ed (len + 1 so that an empty
@@ -122,13 +117,6 @@ static char *read_range(const char *path, long long off, size_t len, char *err, 
 	if (fd >= 0)
 		close(fd);
 	return buf;
-}
-
-static void md5_hex(const char *data, size_t len, char out[33])
-{
-	char *s = g_compute_checksum_for_data(G_CHECKSUM_MD5, (const guchar *)data, len);
-	snprintf(out, 33, "%s", s);
-	g_free(s);
 }
 
 /* ---- the end of a file ---- */
@@ -264,7 +252,7 @@ static void on_abort(void *user, const egw_s3_result_t *res)
  * differs from ours: the server stored something else. */
 static int etag_differs(const char *etag, const char *want)
 {
-	if (!etag)
+	if (!etag || !want)
 		return 0;
 	size_t n = strcspn(etag, "-");
 	if (n != 32)
@@ -275,12 +263,10 @@ static int etag_differs(const char *etag, const char *want)
 	return g_ascii_strcasecmp(etag, want) != 0;
 }
 
-/* The answer, and its ETag against want (or also_ok, when not NULL). */
-static int checked2(egw_uploader_t *u, ufile_t *f, const egw_s3_result_t *res, const char *want,
-                    const char *also_ok)
+/* The answer, and its ETag against want (NULL: not checked). */
+static int checked(egw_uploader_t *u, ufile_t *f, const egw_s3_result_t *res, const char *want)
 {
-	if (!res->err && etag_differs(res->etag, want) &&
-	    (!also_ok || etag_differs(res->etag, also_ok))) {
+	if (!res->err && etag_differs(res->etag, want)) {
 		egw_s3_result_t bad = {.err = EGW_ERR_STORAGE_UNREACHABLE};
 		char msg[256];
 		snprintf(msg, sizeof(msg), "%s://%s/%s: the storage's checksum %s is not ours (%s)",
@@ -298,10 +284,6 @@ static int checked2(egw_uploader_t *u, ufile_t *f, const egw_s3_result_t *res, c
 	return 1;
 }
 
-static int checked(egw_uploader_t *u, ufile_t *f, const egw_s3_result_t *res, const char *want)
-{
-	return checked2(u, f, res, want, NULL);
-}
 
 static void on_answer(void *user, const egw_s3_result_t *res)
 {
@@ -332,8 +314,9 @@ static void on_answer(void *user, const egw_s3_result_t *res)
 	} else if (f->state == COMPLETING) {
 		char want[48];
 		egw_s3_multipart_etag(f->part_md5, f->n_parts, want);
-		/* (S3's multipart ETag; some compatibles give the object's MD5) */
-		if (checked2(u, f, res, want, f->md5)) {
+		/* S3's multipart ETag; some compatibles give another (the object's
+		 * MD5), which the parts' checks already covered */
+		if (checked(u, f, res, res->etag && strchr(res->etag, '-') ? want : NULL)) {
 			snprintf(f->etag, sizeof(f->etag), "%s", res->etag ? res->etag : "");
 			file_end(u, f, EGW_OK, NULL);
 		}
@@ -371,8 +354,12 @@ static egw_s3_req_t *start_put(egw_uploader_t *u, ufile_t *f, flight_t *fl)
 	char *body = read_range(f->path, 0, (size_t)f->size, err, sizeof(err));
 	if (!body)
 		return NULL;
+	if (!f->sha256[0]) {
+		digest(body, (size_t)f->size, f->md5, f->sha);
+		sha_done(f);
+	}
 	return egw_s3_put(u->http, &u->s3, f->key, body, (size_t)f->size, f->content_type,
-	                  on_answer, fl);
+	                  f->md5, on_answer, fl);
 }
 
 static egw_s3_req_t *start_create(egw_uploader_t *u, ufile_t *f, flight_t *fl)
@@ -388,10 +375,13 @@ static egw_s3_req_t *start_part(egw_uploader_t *u, ufile_t *f, flight_t *fl)
 	char *body = read_range(f->path, off, len, err, sizeof(err));
 	if (!body)
 		return NULL;
-	md5_hex(body, len, fl->md5);
+	/* parts start in order: each feeds the file's SHA-256 once */
+	digest(body, len, fl->md5, fl->part == f->hashed_parts ? f->sha : NULL);
+	if (fl->part == f->hashed_parts && ++f->hashed_parts == f->n_parts)
+		sha_done(f);
 	f->part_state[fl->part] = P_SENDING;
 	return egw_s3_upload_part(u->http, &u->s3, f->key, f->upload_id, fl->part + 1, body, len,
-	                          on_answer, fl);
+	                          fl->md5, on_answer, fl);
 }
 
 static egw_s3_req_t *start_complete(egw_uploader_t *u, ufile_t *f, flight_t *fl)
@@ -404,10 +394,15 @@ static egw_s3_req_t *start_complete(egw_uploader_t *u, ufile_t *f, flight_t *fl)
 static void begin(egw_uploader_t *u, ufile_t *f)
 {
 	char err[512];
-	if (hash_file(f, err, sizeof(err))) {
+	struct stat sb;
+	if (stat(f->path, &sb)) {
+		snprintf(err, sizeof(err), "%s: %s", f->path, g_strerror(errno));
 		file_end(u, f, EGW_ERR_IO, err);
 		return;
 	}
+	f->size = sb.st_size;
+	f->sha = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(f->sha, EVP_sha256(), NULL);
 	if ((size_t)f->size <= u->conf.part_size) {
 		f->state = SINGLE;
 		return;
@@ -542,6 +537,7 @@ static void free_file(ufile_t *f)
 	if (f->part_etag)
 		g_strfreev(f->part_etag);
 	g_free(f->part_state);
+	EVP_MD_CTX_free(f->sha);
 	g_free(f->upload_id);
 	g_free(f->path);
 	g_free(f->key);
