@@ -174,6 +174,23 @@ def test():
         ev = env.wait("EG_nobucket", "failed", 60)
         expect("NoSuchBucket" in ev["error"]["message"], "no such bucket: %s" % ev["error"])
 
+        # An endpoint that refuses connections: retried (it may come back)
+        # for the retry window (3 s for this `egress run`), then failed with
+        # the reason; the file stays in the spool.
+        run = egwtest.Run(w, "refused", env.job(
+            "EG_refused", {"kind": "participant", "participant": "alice"},
+            mkv("{egress_id}.mkv"), storage=storage(s3, endpoint="http://127.0.0.1:9")),
+            {"EGRESS_SPOOL_DIR": spool, "EGRESS_UPLOAD_RETRY_WINDOW_S": 3},
+            ["--duration", "3"])
+        ev = run.wait("failed", 60)
+        run.exit(20)
+        expect(ev["error"]["code"] == "storage_unreachable" and
+               "gave up after 3 s" in ev["error"]["message"] and
+               "Couldn't connect" in ev["error"]["message"],
+               "a refusing endpoint fails after the window: %s" % ev["error"])
+        expect(os.path.getsize(ev["outputs"][0]["location"]) == ev["outputs"][0]["size"],
+               "its file stays in the spool: %s" % ev["outputs"][0]["location"])
+
         # No credentials anywhere; a prefix that escapes: refused at once.
         st = storage(s3)
         del st["access_key"], st["secret_key"]
