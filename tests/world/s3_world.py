@@ -93,7 +93,8 @@ class S3Server:
 
     def requests(self):
         """Every request answered so far, across restarts, oldest first:
-        [{"method", "url" (path and query), "status"}]. The way to see that a
+        [{"method", "url" (path and query), "status", "start", "end" (ms since
+        the epoch: arrived, answered)}]. The way to see that a
         client tried an operation s3rver does not support (e.g. an abort:
         DELETE ...?uploadId=... answered 405)."""
         out = []

@@ -8,7 +8,8 @@
 //
 // Listens on 127.0.0.1:PORT, path-style only; prints "listening
 // 127.0.0.1:PORT DIR" on stdout once it accepts connections, then one log
-// line per request: `request {"method", "url", "status"}` (read by
+// line per request: `request {"method", "url", "status", "start", "end"}`
+// (times in ms since the epoch: when it arrived, when it was answered; read by
 // S3Server.requests()), among s3rver's own log lines.
 'use strict'
 
@@ -42,13 +43,21 @@ const server = new S3rver({
 server.run().then(
   (addr) => {
     // One access line per request (s3rver's own lines cut the URL short).
-    server.httpServer.on('request', (req, res) =>
+    server.httpServer.on('request', (req, res) => {
+      const now = () => performance.timeOrigin + performance.now() // ms, µs precision
+      const start = now()
       res.on('finish', () =>
         console.log(
-          `request ${JSON.stringify({ method: req.method, url: req.url, status: res.statusCode })}`
+          `request ${JSON.stringify({
+            method: req.method,
+            url: req.url,
+            status: res.statusCode,
+            start,
+            end: now(),
+          })}`
         )
       )
-    )
+    })
     console.log(`listening ${addr.address}:${addr.port} ${dir}`)
   },
   (err) => {
