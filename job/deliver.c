@@ -114,10 +114,16 @@ static json_t *journal_of(const egw_job_t *job, const egw_job_settings_t *st)
 	set_str(storage, "session_token", s->session_token);
 	if (s->presign_s)
 		json_object_set_new(storage, "presign_s", json_integer(s->presign_s));
-	return json_pack("{s:i, s:s, s:s, s:o, s:n, s:{}, s:{}, s:[], s:b}", "version",
-	                 EGW_SPOOL_VERSION, "egress_id", job->egress_id, "worker_id",
-	                 st->worker_id ? st->worker_id : "", "storage", storage, "final", "stored",
-	                 "multipart", "failed", "final_sent", 0);
+	json_t *j = json_pack("{s:i, s:s, s:s, s:o, s:n, s:{}, s:{}, s:[], s:b}", "version",
+	                      EGW_SPOOL_VERSION, "egress_id", job->egress_id, "worker_id",
+	                      st->worker_id ? st->worker_id : "", "storage", storage, "final",
+	                      "stored", "multipart", "failed", "final_sent", 0);
+	if (job->webhook.url) { /* (a resuming worker sends the events there too) */
+		json_t *hook = json_pack("{s:s}", "url", job->webhook.url);
+		set_str(hook, "secret", job->webhook.secret);
+		json_object_set_new(j, "webhook", hook);
+	}
+	return j;
 }
 
 egw_delivery_t *egw_delivery_new(const egw_job_settings_t *st, const char *egress_id)

@@ -61,6 +61,10 @@ void egw_delivery_free(egw_delivery_t *d);
 /* Egress ids whose journals in spool_dir wait for their uploads and that
  * no process holds (g_strfreev). */
 char **egw_delivery_pending(const char *spool_dir);
+/* The webhook of egress_id's request, from its journal: 1 and *url (and
+ * *secret, may be NULL; g_free both) when it has one. */
+int egw_delivery_webhook(const char *spool_dir, const char *egress_id, char **url,
+                         char **secret);
 
 /* `egress upload EGRESS_ID`: finishes what the journal of egress_id in the
  * spool holds, writing status events as JSON lines on stdout. lifeline:

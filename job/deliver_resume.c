@@ -152,6 +152,18 @@ out:
 	return r.exit;
 }
 
+int egw_delivery_webhook(const char *spool_dir, const char *egress_id, char **url,
+                         char **secret)
+{
+	char errstr[256];
+	json_t *j = egw_spool_read(spool_dir, egress_id, errstr, sizeof(errstr));
+	json_t *hook = json_object_get(j, "webhook");
+	*url = jstr(hook, "url") ? g_strdup(jstr(hook, "url")) : NULL;
+	*secret = jstr(hook, "secret") ? g_strdup(jstr(hook, "secret")) : NULL;
+	json_decref(j);
+	return *url != NULL;
+}
+
 char **egw_delivery_pending(const char *spool_dir)
 {
 	char **ids = egw_spool_journals(spool_dir);

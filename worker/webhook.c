@@ -216,7 +216,8 @@ void egw_webhooks_post(egw_webhooks_t *h, const char *url, const char *secret, j
 	e->url = g_strdup(url);
 	e->secret = secret && *secret ? g_strdup(secret) : NULL;
 	e->event = name;
-	e->id = g_strdup_printf("%s.%u", eid, seq);
+	/* unique across workers too (a resuming worker counts from 1 again) */
+	e->id = g_strdup_printf("%s.%lld.%u", eid, (long long)(g_get_real_time() / 1000), seq);
 	body = json_pack("{s:s, s:s, s:O}", "event", name, "id", e->id, "egress", ev);
 	e->body = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	json_decref(body);

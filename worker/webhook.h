@@ -5,7 +5,8 @@
  * own queue, with one request in flight.
  *
  * Body: {"event": "egress.started" | "egress.updated" | "egress.ended" |
- * "egress.failed", "id": "<egress_id>.<n>", "egress": <the status event>}.
+ * "egress.failed", "id": "<egress_id>.<ms>.<n>", "egress": <the status event>}
+ * (ms: when it was queued; n counts this worker's events of the egress).
  * Headers: Egress-Event, Egress-Event-Id, Egress-Timestamp (unix seconds,
  * at each attempt) and, with a secret, Egress-Signature: v1=<hex
  * HMAC-SHA256(secret, timestamp "." body)>.

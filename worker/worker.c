@@ -299,6 +299,15 @@ static void resume_uploads(egw_worker_t *w, time_t *last_scan)
 		}
 		EGW_LOG(*id, INFO, "resuming the uploads left in the spool (process %d)",
 		        (int)p->pid);
+		char *url = NULL, *secret = NULL;
+		if (egw_delivery_webhook(w->cfg->spool_dir, *id, &url, &secret)) {
+			p->webhook_url = strdup(url);
+			p->webhook_secret = secret ? strdup(secret) : NULL;
+		}
+		g_free(url);
+		if (secret)
+			memset(secret, 0, strlen(secret));
+		g_free(secret);
 		p->next = w->procs;
 		w->procs = p;
 		w->n_running++;

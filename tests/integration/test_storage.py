@@ -20,6 +20,7 @@ from egwtest import expect
 
 BUCKET = "recordings"
 WRONG_SECRET = "not-the-secret-0x5eed"
+HOOK_SECRET = "whsec-storage-7e1d"
 
 
 def storage(s3, **extra):
@@ -221,9 +222,16 @@ def test():
         expect(s3.sha256(BUCKET, "EG_outage.mkv") == done["outputs"][0]["sha256"],
                "after the outage the object is the file")
 
-        # The worker killed with uploads pending; a new worker finishes them.
+        # The worker killed with uploads pending; a new worker finishes them,
+        # and reports the end to the egress's webhook too.
+        hook = w.start_webhook_receiver("hook", 8903, secret=HOOK_SECRET)
         s3.stop()
-        record(env, "EG_crash", storage(s3), mkv("{egress_id}.mkv"), 4)
+        env.submit(env.job("EG_crash", {"kind": "participant", "participant": "alice"},
+                           mkv("{egress_id}.mkv"), storage=storage(s3),
+                           webhook={"url": hook.url(), "secret": HOOK_SECRET}))
+        env.wait("EG_crash", "active", 30)
+        time.sleep(4)
+        env.stop("EG_crash")
         env.wait("EG_crash", "uploading", 30)
         os.kill(env.worker.pid, signal.SIGKILL)
         env.worker.wait(5)
@@ -240,10 +248,17 @@ def test():
         expect(s3.sha256(BUCKET, "EG_crash.mkv") == done["outputs"][0]["sha256"],
                "the new worker stored the file")
         expect(not os.path.exists(journal), "and cleared its journal")
+        deadline = time.time() + 20
+        while time.time() < deadline and not any(
+                json.loads(r["body"])["egress"]["status"] == "complete" for r in hook.requests()):
+            time.sleep(0.3)
+        got = [(json.loads(r["body"])["egress"]["status"], r["valid"]) for r in hook.requests()]
+        expect(got and got[-1] == ("complete", True) and ("uploading", True) in got,
+               "the webhook got the events of both workers, the end from the new one: %s" % got)
         orphans = orphaned_uploads(s3)
         expect(not orphans, "every multipart upload begun was completed or aborted: %s" % orphans)
         text = w.log_text("worker") + w.log_text("worker2") + json.dumps(env.status.events())
-        for secret in (WRONG_SECRET, "S3RVER:S3RVER"):
+        for secret in (WRONG_SECRET, "S3RVER:S3RVER", HOOK_SECRET):
             expect(secret not in text, "the secret %s... appears nowhere" % secret[:6])
 
 

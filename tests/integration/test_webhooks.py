@@ -73,7 +73,8 @@ def test():
                "the first event came three times (500, 500, 200): %s"
                % [r["answered"] for r in first])
         ids = [b["id"] for b in delivered]
-        expect(ids == sorted(ids, key=lambda i: int(i.rsplit(".", 1)[1])) and len(set(ids)) == 4,
+        expect(ids == sorted(ids, key=lambda i: [int(x) for x in i.split(".")[1:]]) and
+               len(set(ids)) == 4,
                "event ids unique and rising: %s" % ids)
         hdr = reqs[-1]["headers"]
         expect(hdr.get("egress-event") == "egress.ended" and
