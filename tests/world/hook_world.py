@@ -6,8 +6,9 @@ import hashlib
 import hmac
 import json
 import os
-import signal
 import time
+
+from served import Served
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RECEIVER = os.path.join(HERE, "..", "tools", "webhook_receiver.py")
@@ -23,7 +24,7 @@ def sign(secret, body, timestamp=None):
     return {"Egress-Timestamp": ts, "Egress-Signature": "v1=" + mac}
 
 
-class HookReceiver:
+class HookReceiver(Served):
     """One receiver on 127.0.0.1:port. Every run records into the same
     directory, so requests() spans stop()/start() and so does the mode set
     with set_mode(); the --fail-first count starts again with each run.
@@ -42,7 +43,6 @@ class HookReceiver:
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
     def start(self, timeout=10):
-        from world import WorldError
         argv = ["/usr/bin/python3", RECEIVER, "--port", self.port, "--dir", self.dir,
                 "--fail-first", self.fail_first, "--fail-status", self.fail_status]
         if self.secret is not None:
@@ -51,29 +51,7 @@ class HookReceiver:
             argv.append("--hang")
         self.proc = self.world.run(argv, name="hook-" + self.name,
                                    env={"PYTHONUNBUFFERED": "1"})
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if "listening" in self.world.log_text(self.proc.egw_name):
-                return self
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise WorldError("webhook receiver %s did not listen on %d:\n%s"
-                         % (self.name, self.port, self.world.tail(self.proc.egw_name)))
-
-    def stop(self, timeout=5):
-        if self.proc and self.proc.poll() is None:
-            self.world.stop(self.proc, timeout)
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.world.stop(self.proc, 0, signal.SIGKILL)
-
-    def freeze(self):
-        os.kill(self.proc.pid, signal.SIGSTOP)
-
-    def thaw(self):
-        os.kill(self.proc.pid, signal.SIGCONT)
+        return self._await_listening("webhook receiver %s" % self.name, timeout)
 
     def set_mode(self, mode):
         """"ok", "fail" or "hang", from the next request on."""

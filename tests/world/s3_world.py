@@ -12,8 +12,9 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import time
+
+from served import Served
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 S3RVER_DIR = os.path.join(HERE, "s3rver")
@@ -34,7 +35,7 @@ class S3Error(Exception):
         self.code, self.status = code, status
 
 
-class S3Server:
+class S3Server(Served):
     """One s3rver on 127.0.0.1:port; its data lives in data_dir (kept across
     stop()/start()). freeze()/thaw(): SIGSTOP/SIGCONT (connections stay open,
     nothing is answered)."""
@@ -66,30 +67,7 @@ class S3Server:
         self.proc = self.world.run([node, os.path.join(S3RVER_DIR, "serve.js"), self.port,
                                     self.data_dir], name="s3-" + self.name)
         self._log_names.append(self.proc.egw_name)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if "listening" in self.world.log_text(self.proc.egw_name):
-                return self
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise WorldError("s3rver %s did not listen on %d:\n%s"
-                         % (self.name, self.port, self.world.tail(self.proc.egw_name)))
-
-    def stop(self, timeout=5):
-        """SIGTERM (SIGKILL after timeout); the data stays."""
-        if self.proc and self.proc.poll() is None:
-            self.world.stop(self.proc, timeout)
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.world.stop(self.proc, 0, signal.SIGKILL)
-
-    def freeze(self):
-        os.kill(self.proc.pid, signal.SIGSTOP)
-
-    def thaw(self):
-        os.kill(self.proc.pid, signal.SIGCONT)
+        return self._await_listening("s3rver %s" % self.name, timeout)
 
     def requests(self):
         """Every request answered so far, across restarts, oldest first:
