@@ -348,6 +348,8 @@ static const egw_json_field_t azure_fields[] = {
 	EGW_F_STR("container", REQ, EGW_JOB_NAME_MAX, egw_storage_t, container),
 	EGW_F_STR("account_key", SECRET, EGW_JOB_NAME_MAX, egw_storage_t, secret_key),
 	F_ENDPOINT,
+	EGW_F_STR("prefix", 0, EGW_JOB_TEMPLATE_MAX, egw_storage_t, prefix),
+	EGW_F_INT("presign_s", 1, 604800, egw_storage_t, presign_s),
 };
 static const egw_field_table_t storage_tables[] = {
 	[EGW_STORAGE_LOCAL] = TABLE(local_fields),
@@ -363,7 +365,7 @@ static egw_err_t check_storage(const egw_storage_t *st, char *errstr, size_t err
 	if (st->endpoint && !egw_job_url_ok(st->endpoint, http_schemes))
 		return invalid(errstr, errstr_size, "storage", "endpoint",
 			       "must be an http:// or https:// URL");
-	if (st->kind != EGW_STORAGE_S3 && st->kind != EGW_STORAGE_GCS)
+	if (st->kind == EGW_STORAGE_LOCAL)
 		return EGW_OK;
 	if (st->kind == EGW_STORAGE_GCS && st->credentials_json && st->access_key)
 		return invalid(errstr, errstr_size, "storage", "credentials_json",
@@ -371,6 +373,15 @@ static egw_err_t check_storage(const egw_storage_t *st, char *errstr, size_t err
 	if (st->prefix && egw_job_key_prefix_problem(st->prefix))
 		return invalid(errstr, errstr_size, "storage", "prefix",
 			       egw_job_key_prefix_problem(st->prefix));
+	if (st->container && strchr(st->container, '/'))
+		return invalid(errstr, errstr_size, "storage", "container", "must not contain /");
+	if (st->account && (strlen(st->account) < 3 || strlen(st->account) > 24 ||
+			    strspn(st->account, "abcdefghijklmnopqrstuvwxyz0123456789") !=
+				    strlen(st->account)))
+		return invalid(errstr, errstr_size, "storage", "account",
+			       "must be 3 to 24 lower-case letters and digits");
+	if (st->kind == EGW_STORAGE_AZURE) /* (account_key is its secret_key) */
+		return EGW_OK;
 	if (st->access_key && !st->secret_key)
 		return invalid(errstr, errstr_size, "storage", "secret_key",
 			       "is required with storage.access_key");

@@ -33,6 +33,7 @@ struct egw_http_req {
 	int overflow;
 	char *location;
 	char *etag;
+	char *content_md5;
 	char errbuf[CURL_ERROR_SIZE];
 	egw_http_done_fn done;
 	void *user;
@@ -186,6 +187,9 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *user)
 	} else if ((v = header_value(buf, n, "etag:", 1))) {
 		g_free(r->etag);
 		r->etag = v;
+	} else if ((v = header_value(buf, n, "content-md5:", 0))) {
+		g_free(r->content_md5);
+		r->content_md5 = v;
 	}
 	return n;
 }
@@ -210,6 +214,7 @@ static void free_req(egw_http_req_t *r)
 	g_free(r->body);
 	g_free(r->location);
 	g_free(r->etag);
+	g_free(r->content_md5);
 	if (r->reply)
 		g_string_free(r->reply, TRUE);
 	g_free(r);
@@ -226,6 +231,7 @@ static void describe(egw_http_req_t *r, CURLcode rc, egw_http_response_t *res, c
 		res->body_len = r->reply->len;
 		res->location = r->location;
 		res->etag = r->etag;
+		res->content_md5 = r->content_md5;
 		return;
 	}
 	if (r->overflow) {

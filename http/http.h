@@ -47,6 +47,7 @@ typedef struct egw_http_response {
 	const char *content_type; /* NULL when absent */
 	const char *location;     /* Location header, NULL when absent */
 	const char *etag;         /* ETag header without its quotes, NULL when absent */
+	const char *content_md5;  /* Content-MD5 header (base64), NULL when absent */
 } egw_http_response_t;
 
 typedef void (*egw_http_done_fn)(void *user, const egw_http_response_t *res);

@@ -28,8 +28,6 @@
 #include "http/http.h"
 #include "job/deliver_int.h"
 
-#define GCS_ENDPOINT "https://storage.googleapis.com"
-#include "storage/s3.h"
 #include "storage/spool.h"
 #include "storage/upload.h"
 
@@ -38,61 +36,6 @@ static void free_name(gpointer p)
 	struct name *n = p;
 	g_free(n->rel);
 	g_free(n);
-}
-
-static const char *env(const char *a, const char *b)
-{
-	const char *v = getenv(a);
-	if ((!v || !*v) && b)
-		v = getenv(b);
-	return v && *v ? v : NULL;
-}
-
-/* The storage settings from the journal, with what is missing from the
- * standard AWS_* variables. */
-egw_err_t egw_delivery_resolve(egw_delivery_t *d, char *errstr, size_t errstr_size)
-{
-	json_t *s = json_object_get(d->journal, "storage");
-	d->s3 = (egw_s3_conf_t){
-	        .bucket = jstr(s, "bucket"),
-	        .region = jstr(s, "region") ? jstr(s, "region")
-	                                    : env("AWS_REGION", "AWS_DEFAULT_REGION"),
-	        .endpoint = jstr(s, "endpoint") ? jstr(s, "endpoint")
-	                                        : env("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
-	        .access_key = jstr(s, "access_key"),
-	        .secret_key = jstr(s, "secret_key"),
-	        .session_token = jstr(s, "session_token"),
-	        .path_style = json_is_true(json_object_get(s, "path_style")),
-	};
-	if (!g_strcmp0(jstr(s, "kind"), "gcs")) { /* its XML API, with HMAC keys */
-		d->s3.scheme = "gs";
-		d->s3.region = jstr(s, "region") ? jstr(s, "region") : "auto";
-		d->s3.endpoint = jstr(s, "endpoint") ? jstr(s, "endpoint") : GCS_ENDPOINT;
-		d->s3.path_style = 1;
-		if (!d->s3.access_key) {
-			snprintf(errstr, errstr_size, "storage: no credentials: give the bucket's HMAC "
-						      "keys as storage.access_key and storage.secret_key");
-			return EGW_ERR_INVALID_REQUEST;
-		}
-	}
-	if (!d->s3.access_key) {
-		d->s3.access_key = env("AWS_ACCESS_KEY_ID", NULL);
-		d->s3.secret_key = env("AWS_SECRET_ACCESS_KEY", NULL);
-		d->s3.session_token = env("AWS_SESSION_TOKEN", NULL);
-	}
-	d->prefix = jstr(s, "prefix") ? jstr(s, "prefix") : "";
-	d->presign_s = (int)json_integer_value(json_object_get(s, "presign_s"));
-	if (!d->s3.bucket) {
-		snprintf(errstr, errstr_size, "storage.bucket: missing from the spool journal");
-		return EGW_ERR_INVALID_REQUEST;
-	}
-	if (!d->s3.access_key || !d->s3.secret_key) {
-		snprintf(errstr, errstr_size,
-		         "storage: no credentials: give storage.access_key and storage.secret_key, "
-		         "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the worker");
-		return EGW_ERR_INVALID_REQUEST;
-	}
-	return EGW_OK;
 }
 
 static void set_str(json_t *o, const char *key, const char *v)
@@ -104,14 +47,17 @@ static void set_str(json_t *o, const char *key, const char *v)
 static json_t *journal_of(const egw_job_t *job, const egw_job_settings_t *st)
 {
 	const egw_storage_t *s = &job->storage;
-	json_t *storage =
-	        json_pack("{s:s, s:s, s:b, s:s}", "kind", egw_storage_kind2str(s->kind), "bucket",
-	                  s->bucket, "path_style", s->path_style, "prefix", s->prefix ? s->prefix : "");
+	json_t *storage = json_pack("{s:s, s:b, s:s}", "kind", egw_storage_kind2str(s->kind),
+	                            "path_style", s->path_style, "prefix", s->prefix ? s->prefix : "");
+	set_str(storage, "bucket", s->bucket);
 	set_str(storage, "region", s->region);
 	set_str(storage, "endpoint", s->endpoint);
 	set_str(storage, "access_key", s->access_key);
 	set_str(storage, "secret_key", s->secret_key);
 	set_str(storage, "session_token", s->session_token);
+	set_str(storage, "account", s->account);
+	set_str(storage, "container", s->container);
+	set_str(storage, "credentials_json", s->credentials_json);
 	if (s->presign_s)
 		json_object_set_new(storage, "presign_s", json_integer(s->presign_s));
 	json_t *j = json_pack("{s:i, s:s, s:s, s:o, s:n, s:{}, s:{}, s:[], s:b}", "version",
@@ -145,7 +91,7 @@ egw_err_t egw_delivery_open(const egw_job_t *job, const egw_job_settings_t *st,
 	egw_err_t err;
 
 	*out = NULL;
-	if (job->storage.kind != EGW_STORAGE_S3 && job->storage.kind != EGW_STORAGE_GCS)
+	if (job->storage.kind == EGW_STORAGE_DEFAULT || job->storage.kind == EGW_STORAGE_LOCAL)
 		return EGW_OK;
 	d = egw_delivery_new(st, job->egress_id);
 	d->journal = journal_of(job, st);
@@ -239,14 +185,14 @@ static json_t *stored_outputs(egw_delivery_t *d, json_t *outputs)
 		json_t *info = json_object_get(stored, rel);
 		if (output_failed(failed, rel) || !(info || stem_stored(stored, rel)))
 			continue; /* stays local, in the spool */
-		char *key = key_of(d, rel), *where = egw_s3_location(&d->s3, key);
+		char *key = key_of(d, rel), *where = egw_store_location(d->store, key);
 		json_object_set_new(o, "location", json_string(where));
 		if (jstr(info, "sha256"))
 			json_object_set(o, "sha256", json_object_get(info, "sha256"));
 		if (d->presign_s && info) {
 			char errstr[256];
-			char *url = egw_s3_presigned_get(&d->s3, key, time(NULL), d->presign_s,
-			                                 errstr, sizeof(errstr));
+			char *url = d->store->ops->presign_get(d->store, key, time(NULL),
+			                                       d->presign_s, errstr, sizeof(errstr));
 			if (url)
 				json_object_set_new(o, "url", json_string(url));
 			else
@@ -425,8 +371,7 @@ static void ensure_uploader(egw_delivery_t *d)
 	};
 	if (d->up)
 		return;
-	d->http = egw_http_new(NULL);
-	d->up = egw_uploader_new(d->http, &d->s3, &conf, &uev, d);
+	d->up = egw_uploader_new(d->store, &conf, &uev, d);
 }
 
 static void add_file(egw_delivery_t *d, const char *rel, int live)
@@ -499,8 +444,8 @@ void egw_delivery_upload_all(egw_delivery_t *d)
 		g_free(path);
 	}
 	g_strfreev(files);
-	EGW_LOG(d->egress_id, INFO, "uploading %d file(s), %lld bytes, to %s://%s/%s", n, bytes,
-	        d->s3.scheme ? d->s3.scheme : "s3", d->s3.bucket, d->prefix);
+	EGW_LOG(d->egress_id, INFO, "uploading %d file(s), %lld bytes, to %s%s%s", n, bytes,
+	        d->store->where, g_str_has_suffix(d->store->where, "/") ? "" : "/", d->prefix);
 	json_t *final = json_object_get(d->journal, "final");
 	d->ev.emit(d->user, "uploading", json_object_get(final, "outputs"),
 	           json_pack("{s:{s:s, s:i, s:I}}", "details", "event", "uploading", "files", n,
@@ -535,6 +480,7 @@ void egw_delivery_free(egw_delivery_t *d)
 	if (!d)
 		return;
 	egw_uploader_free(d->up);
+	egw_store_free(d->store);
 	egw_http_free(d->http);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);

@@ -10,7 +10,7 @@
 
 #include "http/http.h"
 #include "job/deliver.h"
-#include "storage/s3.h"
+#include "storage/store.h"
 #include "storage/upload.h"
 
 struct egw_delivery {
@@ -19,10 +19,10 @@ struct egw_delivery {
 	char *dir;
 	int lock_fd;
 	json_t *journal;  /* owned */
-	egw_s3_conf_t s3; /* strings borrowed from journal, or the environment */
+	egw_http_t *http;
+	egw_store_t *store; /* from the journal's storage (and the environment) */
 	const char *prefix;
 	int presign_s;
-	egw_http_t *http;
 	egw_uploader_t *up;
 	egw_delivery_events_t ev;
 	void *user;
@@ -44,7 +44,9 @@ static inline const char *jstr(json_t *obj, const char *key)
 
 /* A delivery without a journal yet (the caller reads or makes one). */
 egw_delivery_t *egw_delivery_new(const egw_job_settings_t *st, const char *egress_id);
-/* The storage settings from the journal and the AWS_* environment. */
+/* The store of the journal's storage settings (completed from the
+ * environment: AWS_*, AZURE_STORAGE_KEY), d->http and d->store made
+ * (deliver_store.c). */
 egw_err_t egw_delivery_resolve(egw_delivery_t *d, char *errstr, size_t errstr_size);
 /* Uploads every file of the spool directory not stored yet (d->busy set). */
 void egw_delivery_upload_all(egw_delivery_t *d);

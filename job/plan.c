@@ -128,17 +128,6 @@ egw_err_t egw_plan_check(const egw_job_t *job, char *errstr, size_t errstr_size)
 	}
 	if (transcodes(job) && (err = egw_plan_composite_check(job, NULL, errstr, errstr_size)))
 		return err;
-	if (job->storage.kind == EGW_STORAGE_GCS && job->storage.credentials_json) {
-		snprintf(errstr, errstr_size,
-			 "storage.credentials_json: service-account uploads are not supported yet "
-			 "(give the bucket's HMAC keys as storage.access_key and storage.secret_key)");
-		return EGW_ERR_NOT_SUPPORTED;
-	}
-	if (job->storage.kind == EGW_STORAGE_AZURE) {
-		snprintf(errstr, errstr_size, "storage.kind: %s is not supported yet",
-			 egw_storage_kind2str(job->storage.kind));
-		return EGW_ERR_NOT_SUPPORTED;
-	}
 	return EGW_OK; /* (webhooks: sent by the worker, worker/webhook.c) */
 }
 

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/secret.h"
 #include "pipelines/stream_int.h"
 
 const char *const egw_stream_state_names[] = {"connecting", "active",  "reconnecting",
@@ -161,7 +162,7 @@ static void dest_free(gpointer p)
 	if (d->retry)
 		g_source_remove(d->retry);
 	if (d->url) {
-		memset(d->url, 0, strlen(d->url));
+		egw_secret_wipe(d->url);
 		g_free(d->url);
 	}
 	g_free(d);

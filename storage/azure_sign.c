@@ -9,6 +9,7 @@
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* The standard headers whose values the string to sign holds, in order. */
 static const char *const standard_headers[] = {
@@ -390,34 +391,76 @@ static guint8 *decode_key(const char *key, gsize *len)
 	return g_base64_decode(key, len);
 }
 
-char *egw_azure_authorization(const egw_azure_request_t *r, const char *account_key, char *errstr,
-                              size_t errstr_size)
+/* base64(HMAC-SHA256(msg, the decoded account_key)) (g_free it), or NULL
+ * with errstr for a key that is not base64. */
+static char *sign(const char *account_key, const char *msg, char *errstr, size_t errstr_size)
 {
 	guint8 digest[32], *key = NULL;
 	gsize key_len = 0, digest_len = sizeof(digest);
-	char *to_sign = NULL, *signature = NULL, *header = NULL;
+	char *signature;
 	GHmac *hmac;
 
 	if (!(key = decode_key(account_key, &key_len)) || key_len == 0) {
 		snprintf(errstr, errstr_size,
 		         "the Azure account key is not base64 (the key as the portal shows it)");
-		goto out;
+		g_free(key);
+		return NULL;
 	}
-	if (!(to_sign = egw_azure_string_to_sign(r, errstr, errstr_size)))
-		goto out;
 	hmac = g_hmac_new(G_CHECKSUM_SHA256, key, key_len);
-	g_hmac_update(hmac, (const guchar *)to_sign, (gssize)strlen(to_sign));
+	g_hmac_update(hmac, (const guchar *)msg, (gssize)strlen(msg));
 	g_hmac_get_digest(hmac, digest, &digest_len);
 	g_hmac_unref(hmac);
 	signature = g_base64_encode(digest, digest_len);
-	header = g_strdup_printf("SharedKey %s:%s", r->account, signature);
 	explicit_bzero(digest, sizeof(digest));
-out:
-	if (key) {
-		explicit_bzero(key, key_len);
-		g_free(key);
-	}
+	explicit_bzero(key, key_len);
+	g_free(key);
+	return signature;
+}
+
+char *egw_azure_authorization(const egw_azure_request_t *r, const char *account_key, char *errstr,
+                              size_t errstr_size)
+{
+	char *to_sign, *signature = NULL, *header = NULL;
+
+	if (!(to_sign = egw_azure_string_to_sign(r, errstr, errstr_size)))
+		return NULL;
+	if ((signature = sign(account_key, to_sign, errstr, errstr_size)))
+		header = g_strdup_printf("SharedKey %s:%s", r->account, signature);
 	g_free(signature);
 	g_free(to_sign);
 	return header;
+}
+
+/* ---- service SAS ---- */
+
+char *egw_azure_sas_string_to_sign(const char *account, const char *container, const char *blob,
+                                   const char *expiry)
+{
+	/* sp, st, se, canonicalized resource, si, sip, spr, sv, sr, snapshot
+	 * time, ses, rscc, rscd, rsce, rscl, rsct */
+	return g_strdup_printf("r\n\n%s\n/blob/%s/%s/%s\n\n\n\n%s\nb\n\n\n\n\n\n\n", expiry,
+	                       account, container, blob, EGW_AZURE_SAS_VERSION);
+}
+
+char *egw_azure_blob_sas(const char *account, const char *account_key, const char *container,
+                         const char *blob, time_t expiry, char *errstr, size_t errstr_size)
+{
+	char se[32], *to_sign, *signature, *sig_enc, *se_enc, *query = NULL;
+	struct tm tm;
+
+	gmtime_r(&expiry, &tm);
+	strftime(se, sizeof(se), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	to_sign = egw_azure_sas_string_to_sign(account, container, blob, se);
+	signature = sign(account_key, to_sign, errstr, errstr_size);
+	if (signature) {
+		sig_enc = g_uri_escape_string(signature, NULL, FALSE);
+		se_enc = g_uri_escape_string(se, NULL, FALSE);
+		query = g_strdup_printf("sv=%s&sr=b&sp=r&se=%s&sig=%s", EGW_AZURE_SAS_VERSION, se_enc,
+		                        sig_enc);
+		g_free(sig_enc);
+		g_free(se_enc);
+	}
+	g_free(signature);
+	g_free(to_sign);
+	return query;
 }

@@ -8,6 +8,7 @@
 #define EGW_AZURE_SIGN_H
 
 #include <stddef.h>
+#include <time.h>
 
 typedef struct egw_azure_header {
 	const char *name;  /* any case: "Content-Type", "x-ms-date" */
@@ -63,5 +64,19 @@ char *egw_azure_string_to_sign(const egw_azure_request_t *r, char *errstr, size_
  * that is not base64 or a request that cannot be signed. */
 char *egw_azure_authorization(const egw_azure_request_t *r, const char *account_key, char *errstr,
                               size_t errstr_size);
+
+/* Service SAS for reading one blob (Microsoft: "Create a service SAS",
+ * string to sign of version 2020-12-06 and later). */
+#define EGW_AZURE_SAS_VERSION "2020-12-06"
+
+/* The string to sign of a SAS that lets its bearer read (sp=r) the blob
+ * (sr=b, its name not encoded) until expiry ("2026-12-05T08:00:00Z"), no
+ * start, no IP or protocol restriction (g_free it). */
+char *egw_azure_sas_string_to_sign(const char *account, const char *container, const char *blob,
+                                   const char *expiry);
+/* That SAS as a query string, "sv=..&sr=b&sp=r&se=..&sig=.." (g_free it);
+ * NULL with errstr (never quoting the key) for a key that is not base64. */
+char *egw_azure_blob_sas(const char *account, const char *account_key, const char *container,
+                         const char *blob, time_t expiry, char *errstr, size_t errstr_size);
 
 #endif

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/secret.h"
+
 #define ALGORITHM "AWS4-HMAC-SHA256"
 
 char *egw_aws_uri_encode(const char *s, int keep_slash)
@@ -98,7 +100,7 @@ char *egw_s3_presign(const egw_s3_presign_t *p, char *errstr, size_t errstr_size
 	url = g_strdup_printf("%s://%s%s?%s&X-Amz-Signature=%s", p->scheme, p->host, uri, query,
 	                      sig_hex);
 
-	memset(key0, 0, strlen(key0));
+	egw_secret_wipe(key0);
 	memset(k, 0, sizeof(k));
 	g_free(key0);
 	g_free(to_sign);

@@ -31,7 +31,7 @@ typedef struct flight { /* one request in flight */
 	ufile_t *f; /* NULL: nobody waits for the answer (an abort) */
 	int part;   /* 0-based; -1 when not a part */
 	char md5[33];
-	egw_s3_req_t *req;
+	egw_store_req_t *req;
 } flight_t;
 
 struct ufile {
@@ -54,9 +54,7 @@ struct ufile {
 };
 
 struct egw_uploader {
-	egw_http_t *http;
-	egw_s3_conf_t s3;
-	char *bucket, *region, *endpoint, *access_key, *secret_key, *session_token;
+	egw_store_t *store;
 	egw_upload_conf_t conf;
 	char *log_id;
 	egw_upload_events_t ev;
@@ -77,11 +75,7 @@ static void pump(egw_uploader_t *u);
  * here, against 0.5 for GLib's). */
 static void digest(const char *data, size_t len, char md5[33], EVP_MD_CTX *sha)
 {
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned n = 0;
-	EVP_Digest(data, len, d, &n, EVP_md5(), NULL);
-	for (unsigned i = 0; i < n && i < 16; i++)
-		snprintf(md5 + 2 * i, 3, "%02x", d[i]);
+	egw_md5_hex(data, len, md5);
 	if (sha)
 		EVP_DigestUpdate(sha, data, len);
 }
@@ -127,7 +121,7 @@ static void drop_flights(egw_uploader_t *u, ufile_t *f)
 		GList *next = l->next;
 		flight_t *fl = l->data;
 		if (fl->f == f) {
-			egw_s3_cancel(fl->req);
+			egw_store_cancel(u->store, fl->req);
 			u->flights = g_list_delete_link(u->flights, l);
 			u->in_flight--;
 			g_free(fl);
@@ -137,7 +131,7 @@ static void drop_flights(egw_uploader_t *u, ufile_t *f)
 	f->busy = 0;
 }
 
-static void on_abort(void *user, const egw_s3_result_t *res);
+static void on_abort(void *user, const egw_store_result_t *res);
 
 static void abort_multipart(egw_uploader_t *u, const char *key, const char *upload_id)
 {
@@ -147,7 +141,7 @@ static void abort_multipart(egw_uploader_t *u, const char *key, const char *uplo
 	fl = g_new0(flight_t, 1);
 	fl->u = u;
 	fl->part = -1;
-	fl->req = egw_s3_abort_multipart(u->http, &u->s3, key, upload_id, on_abort, fl);
+	fl->req = u->store->ops->abort(u->store, key, upload_id, on_abort, fl);
 	if (!fl->req) {
 		g_free(fl);
 		return;
@@ -193,7 +187,7 @@ static gboolean retry_fire(gpointer user)
 
 /* A request failed: permanent failures end the file; transient ones wait
  * and retry while the window lasts. */
-static void failed(egw_uploader_t *u, ufile_t *f, const egw_s3_result_t *res)
+static void failed(egw_uploader_t *u, ufile_t *f, const egw_store_result_t *res)
 {
 	gint64 now = g_get_monotonic_time();
 	if (res->err != EGW_ERR_STORAGE_UNREACHABLE) {
@@ -238,7 +232,7 @@ static flight_t *landed(void *user, egw_uploader_t **u)
 	return fl;
 }
 
-static void on_abort(void *user, const egw_s3_result_t *res)
+static void on_abort(void *user, const egw_store_result_t *res)
 {
 	egw_uploader_t *u;
 	flight_t *fl = landed(user, &u);
@@ -248,33 +242,9 @@ static void on_abort(void *user, const egw_s3_result_t *res)
 	pump(u);
 }
 
-/* An ETag that is an MD5 (32 hex digits, or "MD5-N" for multipart) and
- * differs from ours: the server stored something else. */
-static int etag_differs(const char *etag, const char *want)
+/* The answer: 1 when it succeeded (the file's run of failures ends). */
+static int checked(egw_uploader_t *u, ufile_t *f, const egw_store_result_t *res)
 {
-	if (!etag || !want)
-		return 0;
-	size_t n = strcspn(etag, "-");
-	if (n != 32)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!g_ascii_isxdigit(etag[i]))
-			return 0;
-	return g_ascii_strcasecmp(etag, want) != 0;
-}
-
-/* The answer, and its ETag against want (NULL: not checked). */
-static int checked(egw_uploader_t *u, ufile_t *f, const egw_s3_result_t *res, const char *want)
-{
-	if (!res->err && etag_differs(res->etag, want)) {
-		egw_s3_result_t bad = {.err = EGW_ERR_STORAGE_UNREACHABLE};
-		char msg[256];
-		snprintf(msg, sizeof(msg), "%s://%s/%s: the storage's checksum %s is not ours (%s)",
-		         u->s3.scheme ? u->s3.scheme : "s3", u->s3.bucket, f->key, res->etag, want);
-		bad.message = msg;
-		failed(u, f, &bad);
-		return 0;
-	}
 	if (res->err) {
 		failed(u, f, res);
 		return 0;
@@ -284,41 +254,31 @@ static int checked(egw_uploader_t *u, ufile_t *f, const egw_s3_result_t *res, co
 	return 1;
 }
 
-
-static void on_answer(void *user, const egw_s3_result_t *res)
+static void on_answer(void *user, const egw_store_result_t *res)
 {
 	egw_uploader_t *u;
 	flight_t *fl = landed(user, &u);
 	ufile_t *f = fl->f;
 
-	if (f->state == SINGLE) {
-		if (checked(u, f, res, f->md5)) {
+	if (f->state == SINGLE || f->state == COMPLETING) {
+		if (checked(u, f, res)) {
 			snprintf(f->etag, sizeof(f->etag), "%s", res->etag ? res->etag : "");
 			file_end(u, f, EGW_OK, NULL);
 		}
 	} else if (f->state == CREATING) {
-		if (checked(u, f, res, "")) {
+		if (checked(u, f, res)) {
 			f->upload_id = g_strdup(res->upload_id);
 			f->state = PARTS;
 			if (u->ev.multipart)
 				u->ev.multipart(u->user, &f->pub, f->upload_id);
 		}
 	} else if (f->state == PARTS) {
-		if (checked(u, f, res, fl->md5)) {
+		if (checked(u, f, res)) {
 			f->part_state[fl->part] = P_STORED;
 			f->part_etag[fl->part] = g_strdup(res->etag ? res->etag : fl->md5);
 			f->part_md5[fl->part] = g_strdup(fl->md5);
 		} else if (f->state == PARTS) {
 			f->part_state[fl->part] = P_TODO;
-		}
-	} else if (f->state == COMPLETING) {
-		char want[48];
-		egw_s3_multipart_etag(f->part_md5, f->n_parts, want);
-		/* S3's multipart ETag; some compatibles give another (the object's
-		 * MD5), which the parts' checks already covered */
-		if (checked(u, f, res, res->etag && strchr(res->etag, '-') ? want : NULL)) {
-			snprintf(f->etag, sizeof(f->etag), "%s", res->etag ? res->etag : "");
-			file_end(u, f, EGW_OK, NULL);
 		}
 	}
 	g_free(fl);
@@ -327,52 +287,63 @@ static void on_answer(void *user, const egw_s3_result_t *res)
 
 /* ---- starting requests ---- */
 
-static int fly(egw_uploader_t *u, ufile_t *f, int part,
-               egw_s3_req_t *(*start)(egw_uploader_t *, ufile_t *, flight_t *))
+/* Starts one request of f; -1 when it could not start (f failed or
+ * waits). A start function returns NULL with err set when the local file
+ * cannot be read (the file fails at once: retrying will not bring it back),
+ * NULL with err "" when the request could not be queued. */
+typedef egw_store_req_t *(*start_fn)(egw_uploader_t *, ufile_t *, flight_t *, char *, size_t);
+
+static int fly(egw_uploader_t *u, ufile_t *f, int part, start_fn start)
 {
 	flight_t *fl = g_new0(flight_t, 1);
+	char err[512] = "";
 	fl->u = u;
 	fl->f = f;
 	fl->part = part;
 	u->flights = g_list_prepend(u->flights, fl);
 	u->in_flight++;
 	f->busy++;
-	if (!(fl->req = start(u, f, fl))) {
-		egw_s3_result_t res = {.err = EGW_ERR_STORAGE_UNREACHABLE,
-		                       .message = "cannot start the request"};
+	if (!(fl->req = start(u, f, fl, err, sizeof(err)))) {
+		egw_store_result_t res = {.err = EGW_ERR_STORAGE_UNREACHABLE,
+		                          .message = "cannot start the request"};
 		landed(fl, &u);
 		g_free(fl);
-		failed(u, f, &res);
+		if (err[0])
+			file_end(u, f, EGW_ERR_IO, err);
+		else
+			failed(u, f, &res);
 		return -1;
 	}
 	return 0;
 }
 
-static egw_s3_req_t *start_put(egw_uploader_t *u, ufile_t *f, flight_t *fl)
+static egw_store_req_t *start_put(egw_uploader_t *u, ufile_t *f, flight_t *fl, char *err,
+                                  size_t err_size)
 {
-	char err[512];
-	char *body = read_range(f->path, 0, (size_t)f->size, err, sizeof(err));
+	char *body = read_range(f->path, 0, (size_t)f->size, err, err_size);
 	if (!body)
 		return NULL;
 	if (!f->sha256[0]) {
 		digest(body, (size_t)f->size, f->md5, f->sha);
 		sha_done(f);
 	}
-	return egw_s3_put(u->http, &u->s3, f->key, body, (size_t)f->size, f->content_type,
-	                  f->md5, on_answer, fl);
+	return u->store->ops->put(u->store, f->key, body, (size_t)f->size, f->content_type,
+	                          f->md5, on_answer, fl);
 }
 
-static egw_s3_req_t *start_create(egw_uploader_t *u, ufile_t *f, flight_t *fl)
+static egw_store_req_t *start_create(egw_uploader_t *u, ufile_t *f, flight_t *fl, char *err,
+                                     size_t err_size)
 {
-	return egw_s3_create_multipart(u->http, &u->s3, f->key, f->content_type, on_answer, fl);
+	(void)err, (void)err_size;
+	return u->store->ops->create(u->store, f->key, f->content_type, on_answer, fl);
 }
 
-static egw_s3_req_t *start_part(egw_uploader_t *u, ufile_t *f, flight_t *fl)
+static egw_store_req_t *start_part(egw_uploader_t *u, ufile_t *f, flight_t *fl, char *err,
+                                   size_t err_size)
 {
-	char err[512];
 	long long off = (long long)fl->part * (long long)u->conf.part_size;
 	size_t len = (size_t)MIN((long long)u->conf.part_size, f->size - off);
-	char *body = read_range(f->path, off, len, err, sizeof(err));
+	char *body = read_range(f->path, off, len, err, err_size);
 	if (!body)
 		return NULL;
 	/* parts start in order: each feeds the file's SHA-256 once */
@@ -380,14 +351,16 @@ static egw_s3_req_t *start_part(egw_uploader_t *u, ufile_t *f, flight_t *fl)
 	if (fl->part == f->hashed_parts && ++f->hashed_parts == f->n_parts)
 		sha_done(f);
 	f->part_state[fl->part] = P_SENDING;
-	return egw_s3_upload_part(u->http, &u->s3, f->key, f->upload_id, fl->part + 1, body, len,
-	                          fl->md5, on_answer, fl);
+	return u->store->ops->part(u->store, f->key, f->upload_id, fl->part + 1, body, len, fl->md5,
+	                           on_answer, fl);
 }
 
-static egw_s3_req_t *start_complete(egw_uploader_t *u, ufile_t *f, flight_t *fl)
+static egw_store_req_t *start_complete(egw_uploader_t *u, ufile_t *f, flight_t *fl, char *err,
+                                       size_t err_size)
 {
-	return egw_s3_complete_multipart(u->http, &u->s3, f->key, f->upload_id, f->part_etag,
-	                                 f->n_parts, on_answer, fl);
+	(void)err, (void)err_size;
+	return u->store->ops->complete(u->store, f->key, f->upload_id, f->part_etag, f->part_md5,
+	                               f->n_parts, f->content_type, on_answer, fl);
 }
 
 /* Decides how a queued file goes up. */
@@ -478,24 +451,16 @@ static void pump(egw_uploader_t *u)
 
 /* ---- API ---- */
 
-egw_uploader_t *egw_uploader_new(egw_http_t *h, const egw_s3_conf_t *s3,
-                                 const egw_upload_conf_t *conf, const egw_upload_events_t *ev,
-                                 void *user)
+egw_uploader_t *egw_uploader_new(egw_store_t *store, const egw_upload_conf_t *conf,
+                                 const egw_upload_events_t *ev, void *user)
 {
 	egw_uploader_t *u = g_new0(egw_uploader_t, 1);
-	u->http = h;
+	u->store = store;
 	u->conf = *conf;
 	u->conf.parallel = MAX(conf->parallel, 1);
 	u->conf.part_size = MAX(conf->part_size, (size_t)EGW_UPLOAD_PART_MIN);
 	u->log_id = g_strdup(conf->log_id ? conf->log_id : "");
 	u->conf.log_id = u->log_id;
-	u->s3 = *s3;
-	u->s3.bucket = u->bucket = g_strdup(s3->bucket);
-	u->s3.region = u->region = g_strdup(s3->region);
-	u->s3.endpoint = u->endpoint = g_strdup(s3->endpoint);
-	u->s3.access_key = u->access_key = g_strdup(s3->access_key);
-	u->s3.secret_key = u->secret_key = g_strdup(s3->secret_key);
-	u->s3.session_token = u->session_token = g_strdup(s3->session_token);
 	if (ev)
 		u->ev = *ev;
 	u->user = user;
@@ -545,20 +510,13 @@ static void free_file(ufile_t *f)
 	g_free(f);
 }
 
-static void wipe(char *s)
-{
-	if (s)
-		memset(s, 0, strlen(s));
-	g_free(s);
-}
-
 void egw_uploader_free(egw_uploader_t *u)
 {
 	if (!u)
 		return;
 	for (GList *l = u->flights; l; l = l->next) {
 		flight_t *fl = l->data;
-		egw_s3_cancel(fl->req);
+		egw_store_cancel(u->store, fl->req);
 		g_free(fl);
 	}
 	g_list_free(u->flights);
@@ -567,12 +525,6 @@ void egw_uploader_free(egw_uploader_t *u)
 		u->files = f->next;
 		free_file(f);
 	}
-	g_free(u->bucket);
-	g_free(u->region);
-	g_free(u->endpoint);
-	g_free(u->access_key);
-	wipe(u->secret_key);
-	wipe(u->session_token);
 	g_free(u->log_id);
 	g_free(u);
 }

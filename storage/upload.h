@@ -1,8 +1,7 @@
-/* Uploads of local files to S3-compatible storage, never losing one: small
- * files in one PUT, larger ones as multipart uploads with parts in
- * parallel; each request's body checked by the server (Content-MD5) and
- * each answer's ETag compared with the MD5 of what was sent (and, for a
- * multipart object, with the MD5 of the parts' MD5s). A local file is
+/* Uploads of local files to object storage (any store, see store.h), never
+ * losing one: small files in one put, larger ones in parts in parallel;
+ * each request's body checked by the server (its MD5) and what the server
+ * says it stored compared with what was sent (by the store). A local file is
  * deleted only after the storage confirmed all of it. Failures the storage
  * may get over (no connection, timeouts, 5xx, throttling) are retried with
  * exponential backoff and jitter for retry_window_s after the first one;
@@ -25,7 +24,7 @@
 
 #include "base/err.h"
 #include "http/http.h"
-#include "storage/s3.h"
+#include "storage/store.h"
 
 #define EGW_UPLOAD_PART_MIN (64 * 1024)
 #define EGW_UPLOAD_PART_MAX (5LL << 30)
@@ -64,13 +63,12 @@ typedef struct egw_upload_events {
 
 typedef struct egw_uploader egw_uploader_t;
 
-/* s3: copied. */
 #define EGW_UPLOAD_AFTER_PREVIOUS 1 /* starts once every file added before is stored */
 #define EGW_UPLOAD_KEEP_LOCAL 2     /* the local file stays (it changes still: a live playlist) */
 
-egw_uploader_t *egw_uploader_new(egw_http_t *h, const egw_s3_conf_t *s3,
-                                 const egw_upload_conf_t *conf, const egw_upload_events_t *ev,
-                                 void *user);
+/* store: borrowed; it outlives the uploader. */
+egw_uploader_t *egw_uploader_new(egw_store_t *store, const egw_upload_conf_t *conf,
+                                 const egw_upload_events_t *ev, void *user);
 /* flags: EGW_UPLOAD_*. */
 void egw_uploader_add(egw_uploader_t *u, const char *path, const char *key,
                       const char *content_type, int flags, void *tag);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/secret.h"
 
 extern char **environ;
 
@@ -318,8 +319,7 @@ void egw_jobproc_free(egw_jobproc_t *p)
 		close(p->out_fd);
 	free(p->queue);
 	free(p->webhook_url);
-	if (p->webhook_secret)
-		memset(p->webhook_secret, 0, strlen(p->webhook_secret));
+	egw_secret_wipe(p->webhook_secret);
 	free(p->webhook_secret);
 	free(p);
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "base/secret.h"
 #include "http/http.h"
 
 #define BACKOFF_FIRST_MS 1000
@@ -71,8 +72,7 @@ static void free_event(hook_event_t *e)
 	if (!e)
 		return;
 	g_free(e->url);
-	if (e->secret)
-		memset(e->secret, 0, strlen(e->secret));
+	egw_secret_wipe(e->secret);
 	g_free(e->secret);
 	g_free(e->body);
 	g_free(e->id);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "base/secret.h"
 #include "contract/status.h"
 #include "job/deliver.h"
 #include "worker/kafka.h"
@@ -305,8 +306,7 @@ static void resume_uploads(egw_worker_t *w, time_t *last_scan)
 			p->webhook_secret = secret ? strdup(secret) : NULL;
 		}
 		g_free(url);
-		if (secret)
-			memset(secret, 0, strlen(secret));
+		egw_secret_wipe(secret);
 		g_free(secret);
 		p->next = w->procs;
 		w->procs = p;

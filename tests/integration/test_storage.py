@@ -148,8 +148,8 @@ def test():
                "the spool is empty once everything is stored")
 
         # Google Cloud Storage through its XML API with HMAC keys (here the
-        # same S3-compatible server): gs:// locations. Service-account keys
-        # are refused as not supported yet.
+        # same S3-compatible server): gs:// locations. A service-account key
+        # missing its fields is refused at the start.
         gcs = {"kind": "gcs", "bucket": BUCKET, "endpoint": s3.endpoint,
                "access_key": s3.access_key, "secret_key": s3.secret_key}
         record(env, "EG_gcs", gcs, mkv("gcs/{egress_id}.mkv"), 2)
@@ -161,9 +161,9 @@ def test():
                            mkv("x.mkv"), storage={"kind": "gcs", "bucket": BUCKET,
                                                   "credentials_json": {"type": "service_account"}}))
         ev = env.wait("EG_gcs_sa", "failed", 30)
-        expect(ev["error"]["code"] == "not_supported" and
-               "credentials_json" in ev["error"]["message"],
-               "service-account keys: not supported yet, said so: %s" % ev["error"])
+        expect(ev["error"]["code"] == "invalid_request" and
+               "storage.credentials_json: service_account.client_email" in ev["error"]["message"],
+               "a service-account key without its fields: refused at the start: %s" % ev["error"])
 
         # A wrong secret key: failed, the storage's error named, not the key;
         # the file stays in the spool, at the location reported.

@@ -15,28 +15,28 @@
 static void test_classify(void)
 {
 	char code[64], msg[256];
-	CHECK(egw_s3_classify(200, "", code, sizeof(code), msg, sizeof(msg)) == EGW_OK);
-	CHECK(egw_s3_classify(403,
+	CHECK(egw_store_classify(200, "", code, sizeof(code), msg, sizeof(msg)) == EGW_OK);
+	CHECK(egw_store_classify(403,
 	                      "<Error><Code>SignatureDoesNotMatch</Code><Message>The request "
 	                      "signature we calculated does not match</Message></Error>",
 	                      code, sizeof(code), msg, sizeof(msg)) == EGW_ERR_STORAGE);
 	CHECK_STR(code, "SignatureDoesNotMatch");
 	CHECK_STR(msg, "The request signature we calculated does not match");
-	CHECK(egw_s3_classify(404, "<Error><Code>NoSuchBucket</Code></Error>", code, sizeof(code),
+	CHECK(egw_store_classify(404, "<Error><Code>NoSuchBucket</Code></Error>", code, sizeof(code),
 	                      msg, sizeof(msg)) == EGW_ERR_STORAGE);
-	CHECK(egw_s3_classify(403, "", code, sizeof(code), msg, sizeof(msg)) == EGW_ERR_STORAGE);
+	CHECK(egw_store_classify(403, "", code, sizeof(code), msg, sizeof(msg)) == EGW_ERR_STORAGE);
 	CHECK_STR(code, "");
 	/* what may pass: 5xx, throttling, timeouts, clock skew */
-	CHECK(egw_s3_classify(500, "", code, sizeof(code), msg, sizeof(msg)) ==
+	CHECK(egw_store_classify(500, "", code, sizeof(code), msg, sizeof(msg)) ==
 	      EGW_ERR_STORAGE_UNREACHABLE);
-	CHECK(egw_s3_classify(503, "<Error><Code>SlowDown</Code></Error>", code, sizeof(code), msg,
+	CHECK(egw_store_classify(503, "<Error><Code>SlowDown</Code></Error>", code, sizeof(code), msg,
 	                      sizeof(msg)) == EGW_ERR_STORAGE_UNREACHABLE);
-	CHECK(egw_s3_classify(429, "", code, sizeof(code), msg, sizeof(msg)) ==
+	CHECK(egw_store_classify(429, "", code, sizeof(code), msg, sizeof(msg)) ==
 	      EGW_ERR_STORAGE_UNREACHABLE);
-	CHECK(egw_s3_classify(400, "<Error><Code>RequestTimeout</Code></Error>", code, sizeof(code),
+	CHECK(egw_store_classify(400, "<Error><Code>RequestTimeout</Code></Error>", code, sizeof(code),
 	                      msg, sizeof(msg)) == EGW_ERR_STORAGE_UNREACHABLE);
 	/* CompleteMultipartUpload can fail with 200 and an error document */
-	CHECK(egw_s3_classify(200, "<?xml?><Error><Code>InternalError</Code></Error>", code,
+	CHECK(egw_store_classify(200, "<?xml?><Error><Code>InternalError</Code></Error>", code,
 	                      sizeof(code), msg, sizeof(msg)) == EGW_ERR_STORAGE_UNREACHABLE);
 }
 
