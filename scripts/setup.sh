@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine for the egress worker: installs the Debian
 # packages listed in scripts/packages.txt (only what is missing) and the npm
-# packages of the test world's S3 server (npm ci, when missing or stale), then
+# packages of the test world's S3 and Azure servers (npm ci, when missing or
+# stale), then
 # builds into ./build. Idempotent; quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,8 +27,8 @@ else
 	echo "setup: all ${#pkgs[@]} packages present"
 fi
 
-# The S3 server of the tests (tests/world/s3rver, npm package s3rver) runs
-# on the machine's Node.js >= 20 with its npm. They are not in packages.txt:
+# The S3 and Azure servers of the tests (tests/world/s3rver, tests/world/azurite)
+# run on the machine's Node.js >= 20 with its npm. They are not in packages.txt:
 # Debian 12's nodejs is 18 and its npm conflicts with the nodesource nodejs
 # 20 these machines have (which provides npm itself).
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
@@ -35,15 +36,17 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 	SUDO=""
 	[ "$(id -u)" -eq 0 ] || SUDO=sudo
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm ||
-		{ echo "setup: cannot install node and npm: the S3 tests need them" >&2; exit 1; }
+		{ echo "setup: cannot install node and npm: the storage tests need them" >&2; exit 1; }
 fi
-s3rver=tests/world/s3rver
-if [ ! -f $s3rver/node_modules/.package-lock.json ] ||
-	[ $s3rver/package-lock.json -nt $s3rver/node_modules/.package-lock.json ] ||
-	[ $s3rver/package.json -nt $s3rver/node_modules/.package-lock.json ]; then
-	echo "setup: npm ci in $s3rver"
-	(cd $s3rver && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+# Their npm packages: s3rver (S3), Azurite and Microsoft's SDK (Azure).
+for dir in tests/world/s3rver tests/world/azurite; do
+	if [ ! -f $dir/node_modules/.package-lock.json ] ||
+		[ $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ] ||
+		[ $dir/package.json -nt $dir/node_modules/.package-lock.json ]; then
+		echo "setup: npm ci in $dir"
+		(cd $dir && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+	fi
+done
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"

@@ -333,10 +333,13 @@ egw_store_t *egw_store_azure_new(egw_http_t *h, const egw_azure_conf_t *c, char 
 		return NULL;
 	}
 	/* a key that is not base64 fails now, not at the first request */
-	char *sas = egw_azure_blob_sas(c->account, c->account_key, c->container, "-", 0, errstr,
-	                               errstr_size);
-	if (!sas)
+	char err[256];
+	char *sas = egw_azure_blob_sas(c->account, c->account_key, c->container, "-", 0, err,
+	                               sizeof(err));
+	if (!sas) {
+		snprintf(errstr, errstr_size, "storage.account_key: %s", err);
 		return NULL;
+	}
 	g_free(sas);
 	az_store_t *s = g_new0(az_store_t, 1);
 	s->base.ops = &az_ops;

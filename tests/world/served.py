@@ -1,4 +1,4 @@
-"""What the test world's servers run by a World share (S3Server,
+"""What the test world's servers run by a World share (S3Server, Azurite,
 HookReceiver): waiting for a process to say it listens, and stopping,
 killing, freezing and thawing it. A subclass sets self.world and self.proc
 (None until started)."""
@@ -9,13 +9,13 @@ import time
 
 
 class Served:
-    def _await_listening(self, what, timeout):
-        """Returns self once the process logged "listening"; WorldError
-        (with its log tail) when it exits first or timeout s pass."""
+    def _await_listening(self, what, timeout, word="listening"):
+        """Returns self once the process logged word; WorldError (with its
+        log tail) when it exits first or timeout s pass."""
         from world import WorldError
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if "listening" in self.world.log_text(self.proc.egw_name):
+            if word in self.world.log_text(self.proc.egw_name):
                 return self
             if self.proc.poll() is not None:
                 break

@@ -952,6 +952,16 @@ class World:
         from s3_world import S3Server
         return S3Server(self, name, port).start()
 
+    # -- Azure Blob Storage
+    def start_azurite(self, name="azure", port=10000):
+        """Starts Azurite's Blob service (checks Shared Key and SAS; its
+        development account, no container until a client makes one) on
+        127.0.0.1:port inside the namespace; returns an
+        azure_world.Azurite, whose methods check containers and blobs with
+        Microsoft's SDK."""
+        from azure_world import Azurite
+        return Azurite(self, name, port).start()
+
     # -- webhooks
     def start_webhook_receiver(self, name="hook", port=8900, secret=None, fail_first=0,
                                fail_status=500, hang=False):
