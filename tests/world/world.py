@@ -962,6 +962,14 @@ class World:
         from azure_world import Azurite
         return Azurite(self, name, port).start()
 
+    def start_gcs_auth(self, s3, name="gcs", port=9400, expires_in=3600):
+        """Starts Google's side of service-account uploads (gcs_world.GcsAuth):
+        a token endpoint verifying JWT assertions and a gate to s3 (an
+        S3Server) on 127.0.0.1:port inside the namespace; tokens live
+        expires_in s. Its credentials() is a key file for storage.credentials_json."""
+        from gcs_world import GcsAuth
+        return GcsAuth(self, name, port, s3, expires_in).start()
+
     # -- webhooks
     def start_webhook_receiver(self, name="hook", port=8900, secret=None, fail_first=0,
                                fail_status=500, hang=False):
