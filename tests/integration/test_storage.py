@@ -5,8 +5,9 @@ local file's, a large file goes up in parts, a presigned URL fetches it.
 Then abuse: a wrong secret key (clear failure, file kept in the spool), a
 bucket that does not exist, no credentials anywhere, a prefix that would
 escape, the S3 server down for 30 s in the middle of the uploads (the
-egress completes), and the worker killed (SIGKILL) with uploads pending:
-a new worker finishes them, and every multipart upload begun is completed
+egress completes), and the worker killed (SIGKILL) with uploads pending,
+once before they began and once in the middle of a multipart upload: a
+new worker finishes them, and every multipart upload begun is completed
 or aborted."""
 
 import json
@@ -255,9 +256,48 @@ def test():
         got = [(json.loads(r["body"])["egress"]["status"], r["valid"]) for r in hook.requests()]
         expect(got and got[-1] == ("complete", True) and ("uploading", True) in got,
                "the webhook got the events of both workers, the end from the new one: %s" % got)
+        # The worker killed in the middle of a multipart upload (loopback
+        # throttled so that the parts take seconds): the new worker aborts
+        # the upload begun and stores the file anew.
+        env.submit(env.job("EG_midpart", {"kind": "participant", "participant": "alice"},
+                           mkv("{egress_id}.mkv"), storage=storage(s3)))
+        env.wait("EG_midpart", "active", 30)
+        time.sleep(6)
+        w.call(["tc", "qdisc", "add", "dev", "lo", "root", "tbf", "rate", "2mbit", "burst",
+                "32kbit", "latency", "400ms"])
+        try:
+            env.stop("EG_midpart")
+            env.wait("EG_midpart", "uploading", 30)
+            journal = os.path.join(spool, "EG_midpart.json")
+            begun, deadline = {}, time.time() + 30
+            while not begun and time.time() < deadline:
+                try:
+                    with open(journal) as fj:
+                        begun = json.load(fj)["multipart"]
+                except (OSError, ValueError):
+                    pass
+                time.sleep(0.02)
+            expect(begun, "a multipart upload was begun: %s" % begun)
+            os.kill(env.worker.pid, signal.SIGKILL)
+            env.worker.wait(5)
+            deadline = time.time() + 15
+            while time.time() < deadline and env.job_pids():
+                time.sleep(0.2)
+            expect(not env.job_pids(), "its job process left with it")
+        finally:
+            w.call(["tc", "qdisc", "del", "dev", "lo", "root"], check=False)
+        expect(s3.head(BUCKET, "EG_midpart.mkv") is None, "killed before the upload completed")
+        env.worker = env.restart_worker()
+        done = env.wait("EG_midpart", "complete", 90)
+        expect(s3.sha256(BUCKET, "EG_midpart.mkv") == done["outputs"][0]["sha256"],
+               "the new worker stored the file")
+        upload_id = list(begun.values())[0]
+        aborted = [r for r in s3.requests() if r["method"] == "DELETE" and upload_id in r["url"]]
+        expect(aborted, "the upload the killed worker began was aborted (%s)" % upload_id[:8])
         orphans = orphaned_uploads(s3)
         expect(not orphans, "every multipart upload begun was completed or aborted: %s" % orphans)
-        text = w.log_text("worker") + w.log_text("worker2") + json.dumps(env.status.events())
+        text = (w.log_text("worker") + w.log_text("worker2") + w.log_text("worker3") +
+                json.dumps(env.status.events()))
         for secret in (WRONG_SECRET, "S3RVER:S3RVER", HOOK_SECRET):
             expect(secret not in text, "the secret %s... appears nowhere" % secret[:6])
 
