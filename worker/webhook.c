@@ -1,9 +1,14 @@
 /* Webhooks (see webhook.h). Per egress a FIFO of events; its head is in
  * flight or waiting for its retry, the rest wait behind it. A queue goes
- * away once empty. */
+ * away once empty. With a directory, each event is also a file there
+ * (<ms>-<n>.json, mode 0600: it holds the secret) from the moment it is
+ * queued until it is delivered or given up; a new instance on the same
+ * directory queues them again, in their order. */
 #include "worker/webhook.h"
 
+#include <errno.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +22,7 @@
 
 typedef struct hook_event {
 	char *url, *secret, *body, *id;
+	char *path; /* its file; NULL when not kept */
 	const char *event;
 	gint64 first_failure_us;
 	int failures;
@@ -38,6 +44,8 @@ struct egw_webhooks {
 	GHashTable *queues; /* egress id -> hook_queue_t */
 	GHashTable *seqs;   /* egress id -> last event number (kept: ids stay unique) */
 	unsigned pending;
+	char *dir;        /* where events wait to be delivered; NULL: memory only */
+	unsigned counter; /* names the files */
 };
 
 const char *egw_webhook_event(const char *status)
@@ -76,7 +84,54 @@ static void free_event(hook_event_t *e)
 	g_free(e->secret);
 	g_free(e->body);
 	g_free(e->id);
+	g_free(e->path);
 	g_free(e);
+}
+
+/* An event name as one of the static strings. */
+static const char *event_name(const char *s)
+{
+	static const char *const names[] = {"egress.started", "egress.updated", "egress.ended",
+	                                    "egress.failed"};
+	for (size_t i = 0; s && i < G_N_ELEMENTS(names); i++)
+		if (!strcmp(s, names[i]))
+			return names[i];
+	return NULL;
+}
+
+/* Writes e to its file in the directory (0600, replaced atomically). */
+static void keep(egw_webhooks_t *h, hook_event_t *e, const char *egress_id)
+{
+	GError *err = NULL;
+	char *name, *data;
+	json_t *j;
+	if (!h->dir)
+		return;
+	name = g_strdup_printf("%013lld-%06u.json", (long long)(g_get_real_time() / 1000),
+	                       ++h->counter % 1000000);
+	e->path = g_build_filename(h->dir, name, NULL);
+	g_free(name);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "egress_id", egress_id, "url", e->url, "event",
+	              e->event, "id", e->id, "body", e->body);
+	if (e->secret)
+		json_object_set_new(j, "secret", json_string(e->secret));
+	data = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (!g_file_set_contents_full(e->path, data, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+	                              &err)) {
+		EGW_LOG(egress_id, WARN, "webhook %s kept in memory only: %s", e->id, err->message);
+		g_error_free(err);
+		g_free(e->path);
+		e->path = NULL;
+	}
+	egw_secret_wipe(data);
+	free(data);
+}
+
+static void forget(hook_event_t *e)
+{
+	if (e && e->path && g_unlink(e->path) && errno != ENOENT)
+		EGW_LOG(NULL, WARN, "%s: %s", e->path, g_strerror(errno));
 }
 
 static void free_queue(gpointer p)
@@ -87,8 +142,13 @@ static void free_queue(gpointer p)
 	if (q->retry)
 		g_source_destroy(g_main_context_find_source_by_id(q->h->ctx, q->retry));
 	while ((e = g_queue_pop_head(&q->events))) {
-		EGW_LOG(q->egress_id, WARN, "webhook %s (%s) not delivered: the worker stops",
-		        e->id, e->event);
+		if (e->path)
+			EGW_LOG(q->egress_id, WARN,
+			        "webhook %s (%s) not delivered yet: kept for the next start (%s)",
+			        e->id, e->event, e->path);
+		else
+			EGW_LOG(q->egress_id, WARN,
+			        "webhook %s (%s) not delivered: the worker stops", e->id, e->event);
 		q->h->pending--;
 		free_event(e);
 	}
@@ -109,7 +169,9 @@ static gboolean on_retry(gpointer user)
 /* The head is done (delivered, or given up): the next one goes. */
 static void next(hook_queue_t *q)
 {
-	free_event(g_queue_pop_head(&q->events));
+	hook_event_t *e = g_queue_pop_head(&q->events);
+	forget(e);
+	free_event(e);
 	q->h->pending--;
 	if (g_queue_is_empty(&q->events))
 		g_hash_table_remove(q->h->queues, q->egress_id); /* frees q */
@@ -188,6 +250,72 @@ static void send_head(hook_queue_t *q)
 	g_free(h_sig);
 }
 
+static void enqueue(egw_webhooks_t *h, const char *eid, hook_event_t *e)
+{
+	hook_queue_t *q = g_hash_table_lookup(h->queues, eid);
+	if (!q) {
+		q = g_new0(hook_queue_t, 1);
+		q->h = h;
+		q->egress_id = g_strdup(eid);
+		g_queue_init(&q->events);
+		g_hash_table_insert(h->queues, q->egress_id, q);
+	}
+	g_queue_push_tail(&q->events, e);
+	h->pending++;
+	if (g_queue_get_length(&q->events) == 1)
+		send_head(q);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Queues the events an earlier instance left in the directory, oldest
+ * first. */
+static void reload(egw_webhooks_t *h)
+{
+	GDir *d = g_dir_open(h->dir, 0, NULL);
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	const char *n;
+	while (d && (n = g_dir_read_name(d)))
+		if (g_str_has_suffix(n, ".json"))
+			g_ptr_array_add(names, g_strdup(n));
+	if (d)
+		g_dir_close(d);
+	g_ptr_array_sort(names, by_name);
+	for (guint i = 0; i < names->len; i++) {
+		char *path = g_build_filename(h->dir, names->pdata[i], NULL);
+		json_t *j = json_load_file(path, 0, NULL);
+		const char *eid = json_string_value(json_object_get(j, "egress_id"));
+		const char *event = event_name(json_string_value(json_object_get(j, "event")));
+		const char *url = json_string_value(json_object_get(j, "url"));
+		const char *id = json_string_value(json_object_get(j, "id"));
+		const char *body = json_string_value(json_object_get(j, "body"));
+		const char *secret = json_string_value(json_object_get(j, "secret"));
+		if (!eid || !event || !url || !id || !body) {
+			EGW_LOG(NULL, WARN, "%s: not a webhook event: removed", path);
+			g_unlink(path);
+		} else {
+			hook_event_t *e = g_new0(hook_event_t, 1);
+			e->url = g_strdup(url);
+			e->secret = secret ? g_strdup(secret) : NULL;
+			e->event = event;
+			e->id = g_strdup(id);
+			e->body = g_strdup(body);
+			e->path = g_strdup(path);
+			EGW_LOG(eid, INFO, "webhook %s (%s) left by an earlier run: sending it", id,
+			        event);
+			enqueue(h, eid, e);
+		}
+		if (secret)
+			egw_secret_wipe((char *)secret);
+		json_decref(j);
+		g_free(path);
+	}
+	g_ptr_array_free(names, TRUE);
+}
+
 egw_webhooks_t *egw_webhooks_new(const egw_webhooks_conf_t *conf)
 {
 	egw_webhooks_t *h = g_new0(egw_webhooks_t, 1);
@@ -196,6 +324,14 @@ egw_webhooks_t *egw_webhooks_new(const egw_webhooks_conf_t *conf)
 	h->http = egw_http_new(h->ctx);
 	h->queues = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free_queue);
 	h->seqs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	if (conf->dir && g_mkdir_with_parents(conf->dir, 0700))
+		EGW_LOG(NULL, WARN, "webhooks: %s: %s (events are kept in memory only)", conf->dir,
+		        g_strerror(errno));
+	else if (conf->dir)
+		h->dir = g_strdup(conf->dir);
+	h->conf.dir = h->dir;
+	if (h->dir)
+		reload(h);
 	return h;
 }
 
@@ -204,7 +340,6 @@ void egw_webhooks_post(egw_webhooks_t *h, const char *url, const char *secret, j
 	const char *status = json_string_value(json_object_get(ev, "status"));
 	const char *eid = json_string_value(json_object_get(ev, "egress_id"));
 	const char *name = egw_webhook_event(status);
-	hook_queue_t *q;
 	hook_event_t *e;
 	json_t *body;
 
@@ -221,17 +356,8 @@ void egw_webhooks_post(egw_webhooks_t *h, const char *url, const char *secret, j
 	body = json_pack("{s:s, s:s, s:O}", "event", name, "id", e->id, "egress", ev);
 	e->body = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	json_decref(body);
-	if (!(q = g_hash_table_lookup(h->queues, eid))) {
-		q = g_new0(hook_queue_t, 1);
-		q->h = h;
-		q->egress_id = g_strdup(eid);
-		g_queue_init(&q->events);
-		g_hash_table_insert(h->queues, q->egress_id, q);
-	}
-	g_queue_push_tail(&q->events, e);
-	h->pending++;
-	if (g_queue_get_length(&q->events) == 1)
-		send_head(q);
+	keep(h, e, eid);
+	enqueue(h, eid, e);
 }
 
 void egw_webhooks_poll(egw_webhooks_t *h)
@@ -254,5 +380,6 @@ void egw_webhooks_free(egw_webhooks_t *h)
 	g_hash_table_destroy(h->seqs);
 	egw_http_free(h->http);
 	g_main_context_unref(h->ctx);
+	g_free(h->dir);
 	g_free(h);
 }

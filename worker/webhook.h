@@ -25,6 +25,10 @@ typedef struct egw_webhooks egw_webhooks_t;
 typedef struct egw_webhooks_conf {
 	int retry_window_s; /* how long one event is retried */
 	int timeout_ms;     /* one attempt */
+	/* Events not delivered yet are kept here (one file each, 0600) and
+	 * sent again by the next instance on the same directory (the retry
+	 * window starts again); NULL: in memory only. */
+	const char *dir;
 } egw_webhooks_conf_t;
 
 egw_webhooks_t *egw_webhooks_new(const egw_webhooks_conf_t *conf);
@@ -35,7 +39,7 @@ void egw_webhooks_post(egw_webhooks_t *h, const char *url, const char *secret, j
 void egw_webhooks_poll(egw_webhooks_t *h);
 /* Events queued or in flight. */
 unsigned egw_webhooks_pending(const egw_webhooks_t *h);
-/* Drops what is still queued (logged). */
+/* Stops sending; what is still queued stays in the directory (logged). */
 void egw_webhooks_free(egw_webhooks_t *h);
 
 /* "v1=<hex>" for timestamp ts and body (g_free it). */

@@ -354,8 +354,12 @@ int egw_worker_run(const egw_config_t *cfg, const char *config_path, volatile si
 	        "status %s, max %d jobs",
 	        cfg->worker_id, cfg->jobs_topic, cfg->consumer_group, cfg->control_topic,
 	        cfg->consumer_group, cfg->status_topic, cfg->max_jobs);
-	w.webhooks = egw_webhooks_new(&(egw_webhooks_conf_t){cfg->webhook_retry_window_s,
-	                                                     cfg->webhook_timeout_ms});
+	{ /* ("." is in no egress id: no egress's spool directory) */
+		char *hooks_dir = g_build_filename(cfg->spool_dir, ".webhooks", NULL);
+		w.webhooks = egw_webhooks_new(&(egw_webhooks_conf_t){
+		        cfg->webhook_retry_window_s, cfg->webhook_timeout_ms, hooks_dir});
+		g_free(hooks_dir);
+	}
 	while (!*stop) {
 		egw_webhooks_poll(w.webhooks);
 		resume_uploads(&w, &last_scan);

@@ -3,10 +3,12 @@ receiver, signed (the receiver checks HMAC-SHA256 over timestamp and
 body), in order, at least once: a receiver that answers 500 twice gets the
 event on the third try, the later events after it. A receiver that hangs
 delays neither that egress's recording and status events nor another
-egress's webhooks. A refused start is sent to its webhook too. The
-webhook secret appears in no log or event."""
+egress's webhooks. A refused start is sent to its webhook too. Events not
+delivered when the worker stops are sent by the next one. The webhook
+secret appears in no log or event."""
 
 import json
+import os
 import time
 
 import egwtest
@@ -97,7 +99,8 @@ def test():
 
         # A start refused at once: its failure goes to its webhook.
         bad = hooked(env, "EG_refused", good.url())
-        bad["storage"] = {"kind": "azure", "account": "a", "container": "c"}
+        bad["storage"] = {"kind": "azure", "account": "acct1", "container": "c",
+                          "account_key": "not base64!"}
         env.submit(bad)
         env.wait("EG_refused", "failed", 30)
         deadline = time.time() + 15
@@ -105,10 +108,42 @@ def test():
             time.sleep(0.3)
         refused = bodies(good, "EG_refused")
         expect(refused and refused[-1]["event"] == "egress.failed" and
-               refused[-1]["egress"]["error"]["code"] == "not_supported",
+               refused[-1]["egress"]["error"]["code"] == "invalid_request",
                "a refused start is reported to its webhook: %s" % refused)
 
-        text = w.log_text("worker") + json.dumps(env.status.events())
+        # Events not delivered when the worker stops are kept (in the spool,
+        # 0600: they hold the secret) and sent by the next worker, in order,
+        # with the same ids.
+        good.set_mode("fail")
+        env.submit(hooked(env, "EG_kept", good.url()))
+        env.wait("EG_kept", "active", 30)
+        time.sleep(2)
+        env.stop("EG_kept")
+        env.wait("EG_kept", "complete", 30)
+        tried = [b["id"] for b in bodies(good, "EG_kept")]
+        expect(tried, "the receiver refused the first event: %s" % tried)
+        w.stop(env.worker, 15)
+        kept = os.path.join(env.spool, ".webhooks")
+        files = sorted(os.listdir(kept)) if os.path.isdir(kept) else []
+        expect(len(files) == 4 and all(os.stat(os.path.join(kept, f)).st_mode & 0o777 == 0o600
+                                       for f in files),
+               "the worker stopped with 4 events kept, private: %s" % files)
+        good.set_mode("ok")
+        env.worker = env.restart_worker()
+        deadline = time.time() + 30
+        while time.time() < deadline and \
+                [b["egress"]["status"] for b in bodies(good, "EG_kept")][-1:] != ["complete"]:
+            time.sleep(0.3)
+        reqs = [r for r in good.requests() if "EG_kept" in r["body"] and r["answered"] == 200]
+        delivered = [json.loads(r["body"]) for r in reqs]
+        expect([b["egress"]["status"] for b in delivered] == want and
+               delivered[0]["id"] == tried[0] and all(r["valid"] for r in reqs),
+               "the next worker sent them, in order, signed, the same ids: %s"
+               % [(b["egress"]["status"], b["id"]) for b in delivered])
+        expect(not os.listdir(kept), "and forgot them once delivered")
+
+        text = (w.log_text("worker") + w.log_text("worker2") + json.dumps(env.status.events()) +
+                "".join(open(os.path.join(kept, f)).read() for f in os.listdir(kept)))
         expect(SECRET not in text, "the webhook secret appears nowhere")
 
 
