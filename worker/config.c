@@ -77,13 +77,15 @@ static const struct conf_prop {
           "Directories a job's `storage.dir` may point into (file: an array of strings; "
           "environment: separated by `:`). Default: just `storage_dir`."),
         S(spool_dir, CF_NONEMPTY, "./spool",
-          "Where the outputs of jobs with object storage (`storage.kind` `s3`) are written "
-          "first, one directory per egress (`<spool_dir>/<egress_id>/`) beside its journal "
-          "(`<egress_id>.json`, mode 0600: it holds the job's storage credentials). A file "
-          "leaves the spool only once the storage confirmed it; a worker that starts finishes "
-          "the uploads it finds there."),
+          "Where the outputs of jobs with object storage (`storage.kind` `s3`, `gcs`, "
+          "`azure`) are written first, one directory per egress (`<spool_dir>/<egress_id>/`) "
+          "beside its journal (`<egress_id>.json`, mode 0600: it holds the job's storage "
+          "credentials). A file leaves the spool only once the storage confirmed it; a worker "
+          "that starts finishes the uploads it finds there, and sends the webhook events "
+          "waiting in `<spool_dir>/.webhooks/`."),
         I(upload_part_size_kb, 16384, 64, 5 * 1024 * 1024,
-          "Files larger than this go up as multipart uploads in parts of this size (KiB). "
+          "Files larger than this go up in parts of this size (KiB): multipart uploads, Azure "
+          "blocks. "
           "AWS S3 wants at least 5120 (5 MiB) for every part but the last."),
         I(upload_parallel, 4, 1, 64, "Upload requests in flight at once, per egress."),
         I(min_free_disk_mb, 2048, 0, 1024 * 1024 * 1024,
