@@ -28,6 +28,9 @@ static const char *const stream_schemes[] = {"rtmp", "rtmps", "srt", NULL};
 static const egw_json_field_t type_field[] = {
 	EGW_F_CHOICE("type", EGW_JSON_REQUIRED, request_types),
 };
+static const egw_json_field_t stop_fields[] = {
+	EGW_F_STR("reason", 0, 256, egw_request_t, reason),
+};
 static const egw_json_field_t update_layout_fields[] = {
 	{.name = "layout", .types = EGW_JSON_T_STRING | EGW_JSON_T_OBJECT,
 	 .flags = EGW_JSON_REQUIRED, .one_of = egw_job_layouts, .dest = EGW_JSON_DEST_STR,
@@ -340,7 +343,12 @@ static egw_err_t parse_body(const json_t *root, egw_request_t *req, char *errstr
 	case EGW_REQ_START:
 		return egw_job_parse_start(root, req->egress_id, &req->job, errstr, errstr_size);
 	case EGW_REQ_STOP:
-		return EGW_OK;
+		err = egw_json_validate(root, "", stop_fields, 1, errstr, errstr_size);
+		if (!err && egw_json_fill(root, stop_fields, 1, req)) {
+			egw_json_seterr(errstr, errstr_size, NULL, NULL, "out of memory");
+			err = EGW_ERR_NOMEM;
+		}
+		return err;
 	case EGW_REQ_UPDATE_LAYOUT:
 		err = egw_json_validate(root, "", update_layout_fields, 1, errstr, errstr_size);
 		if (!err && egw_json_fill(root, update_layout_fields, 1, req)) {
@@ -418,6 +426,7 @@ void egw_request_free(egw_request_t *req)
 		return;
 	egw_job_free(req->job);
 	free(req->layout);
+	free(req->reason);
 	egw_job_free_strv(req->add_urls, req->n_add_urls);
 	egw_job_free_strv(req->remove_urls, req->n_remove_urls);
 	free(req);

@@ -136,6 +136,7 @@ typedef struct egw_request {
 	char egress_id[EGW_EGRESS_ID_MAX + 1];
 	egw_job_t *job;         /* EGW_REQ_START */
 	char *layout;           /* EGW_REQ_UPDATE_LAYOUT */
+	char *reason;           /* EGW_REQ_STOP: NULL when not given */
 	char **add_urls, **remove_urls; /* EGW_REQ_UPDATE_STREAM */
 	size_t n_add_urls, n_remove_urls;
 } egw_request_t;

@@ -316,7 +316,7 @@ static void on_control(void *opaque, const char *line, size_t len)
 	if (strcmp(req->egress_id, r->status.egress_id)) {
 		EGW_LOG(r->status.egress_id, WARN, "control request for another egress ignored");
 	} else if (req->type == EGW_REQ_STOP) {
-		egw_runner_request_stop(r, "stop requested");
+		egw_runner_request_stop(r, req->reason ? req->reason : "stop requested");
 	} else if (req->type == EGW_REQ_UPDATE_LAYOUT) {
 		update_layout(r, req->layout);
 	} else if (req->type == EGW_REQ_UPDATE_STREAM) {

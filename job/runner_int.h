@@ -37,7 +37,7 @@ typedef struct runner {
 	int n_tracks;  /* tracks present now */
 	egw_err_t err; /* first error, EGW_OK if none */
 	char errmsg[512];
-	char stop_reason[64];
+	char stop_reason[260]; /* a stop request's reason: up to 256 bytes */
 	guint stop_timer, absent_timer, grace_timer, leave_timer;
 } runner_t;
 

@@ -112,6 +112,13 @@ static const struct conf_prop {
           "system's: for ingest servers with a private CA. Empty: the system's trust store."),
         I(stop_grace_s, 10, 1, 600,
           "After a stop, how long a job may take to finalise its files before it is killed."),
+        I(drain_timeout_s, 300, 0, 7 * 86400,
+          "On SIGTERM the worker drains: it leaves the jobs group (takes no new start), lets "
+          "running egresses go on (stop and update requests still reach them) and their "
+          "uploads finish, for at most this many seconds; then it stops what is left "
+          "(finalised, `complete` with reason `worker shutting down`) and exits 0. A second "
+          "SIGTERM (or SIGINT) ends the drain at once. 0: stop running egresses at once. "
+          "Give orchestrators a grace period of this plus `stop_grace_s` and some seconds."),
         I(start_max_age_s, 300, 0, 7 * 86400,
           "A start request whose Kafka timestamp is older than this many seconds when the worker "
           "takes it is not run: it is dead-lettered and reported `failed` with `error.code` "

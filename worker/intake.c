@@ -302,8 +302,9 @@ void egw_intake_control(egw_worker_t *w, const rd_kafka_message_t *m)
 	p = egw_worker_find_proc(w, req->egress_id);
 	if (req->type == EGW_REQ_STOP) {
 		if (p) {
-			EGW_LOG(req->egress_id, INFO, "stop requested");
-			egw_jobproc_request_stop(p);
+			EGW_LOG(req->egress_id, INFO, "stop requested%s%s", req->reason ? ": " : "",
+			        req->reason ? req->reason : "");
+			egw_jobproc_request_stop(p, req->reason);
 		} else {
 			/* Maybe its start is still queued: remember, abort it then. */
 			snprintf(w->early_stops[w->early_next], EGW_EGRESS_ID_MAX + 1, "%s",

@@ -259,7 +259,7 @@ int egw_jobproc_read(egw_jobproc_t *p, void (*on_line)(void *opaque, egw_jobproc
 	}
 }
 
-void egw_jobproc_request_stop(egw_jobproc_t *p)
+void egw_jobproc_request_stop(egw_jobproc_t *p, const char *reason)
 {
 	json_t *req;
 	char *line;
@@ -268,6 +268,8 @@ void egw_jobproc_request_stop(egw_jobproc_t *p)
 		return;
 	p->stop_at = time(NULL);
 	req = json_pack("{s:s, s:s}", "type", "stop", "egress_id", p->egress_id);
+	if (req && reason)
+		json_object_set_new(req, "reason", json_string(reason));
 	line = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	if (!line || egw_jobproc_send(p, line, strlen(line))) {
 		EGW_LOG(p->egress_id, INFO, "lifeline closed: stopping job process %d with SIGTERM",

@@ -69,7 +69,8 @@ int egw_jobproc_read(egw_jobproc_t *p, void (*on_line)(void *opaque, egw_jobproc
 
 /* Asks the process to stop and finalise: a stop line on the lifeline, or
  * SIGTERM when the lifeline is broken. Records when (stop_at). */
-void egw_jobproc_request_stop(egw_jobproc_t *p);
+/* reason: the final event's (NULL: "stop requested"). */
+void egw_jobproc_request_stop(egw_jobproc_t *p, const char *reason);
 
 /* Non-zero while the process only uploads (resumed, or its media ended
  * and its status is uploading): no media to lose, nothing to finalise. */

@@ -36,10 +36,11 @@ struct cli {
 	int lifeline, help;
 };
 
+/* 1 at the first signal, 2 from the second on (the worker's drain ends). */
 static void on_stop_signal(int sig)
 {
 	(void)sig;
-	stop_flag = 1;
+	stop_flag = stop_flag ? 2 : 1;
 }
 
 static void usage(FILE *f)

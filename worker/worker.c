@@ -325,13 +325,37 @@ static void flush_webhooks(egw_worker_t *w)
 	}
 }
 
+/* The drain: no new starts (the jobs group left at once), while running
+ * egresses go on, for at most drain_timeout_s or until a second signal.
+ * Control requests, webhooks and supervision go on meanwhile; so do
+ * uploads (no new resumption is started). */
+static void drain(egw_worker_t *w, volatile sig_atomic_t *stop)
+{
+	time_t until = time(NULL) + w->cfg->drain_timeout_s;
+	if (!w->procs || w->cfg->drain_timeout_s <= 0)
+		return;
+	EGW_LOG(NULL, INFO,
+	        "draining: %d job(s) run on for at most %d s (another SIGTERM ends them now)",
+	        w->n_running, w->cfg->drain_timeout_s);
+	while (w->procs && *stop < 2 && time(NULL) < until) {
+		egw_webhooks_poll(w->webhooks);
+		poll_kafka(w);
+		supervise(w, POLL_MS);
+	}
+	if (w->procs)
+		EGW_LOG(NULL, INFO, "drain over (%s): stopping %d job(s)",
+		        *stop >= 2 ? "second signal" : "deadline", w->n_running);
+	else
+		EGW_LOG(NULL, INFO, "drained: every job ended");
+}
+
 static void shutdown_jobs(egw_worker_t *w)
 {
 	for (egw_jobproc_t *p = w->procs; p; p = p->next)
 		if (egw_jobproc_uploading(p))
 			egw_jobproc_terminate(p); /* the next start goes on */
 		else
-			egw_jobproc_request_stop(p);
+			egw_jobproc_request_stop(p, "worker shutting down");
 	while (w->procs) {
 		egw_webhooks_poll(w->webhooks);
 		supervise(w, POLL_MS);
@@ -367,8 +391,9 @@ int egw_worker_run(const egw_config_t *cfg, const char *config_path, volatile si
 		poll_kafka(&w);
 		supervise(&w, POLL_MS);
 	}
-	EGW_LOG(NULL, INFO, "shutting down: stopping %d job(s)", w.n_running);
+	EGW_LOG(NULL, INFO, "shutting down: %d job(s) running", w.n_running);
 	admission(&w, 0);
+	drain(&w, stop);
 	shutdown_jobs(&w);
 	flush_webhooks(&w);
 	ret = 0;

@@ -257,6 +257,18 @@ static void test_control(void)
 
 	CHECK(stop && stop->type == EGW_REQ_STOP && !stop->job);
 	CHECK(stop && !strcmp(stop->egress_id, "EG_2f9c1a"));
+	CHECK(stop && stop->reason == NULL);
+	{ /* a stop may say why; the final event carries it */
+		egw_request_t *why = NULL;
+		CHECK(parse_mutated2(STOP, "reason", "\"meeting ended\"", NULL, NULL, &why, id, err,
+		                     sizeof(err)) == EGW_OK);
+		CHECK(why && why->reason && !strcmp(why->reason, "meeting ended"));
+		egw_request_free(why);
+		CHECK(parse_mutated(STOP, "reason", "\"\"", id, err, sizeof(err)) ==
+		      EGW_ERR_INVALID_REQUEST);
+		CHECK(parse_mutated(STOP, "reason", "7", id, err, sizeof(err)) ==
+		      EGW_ERR_INVALID_REQUEST);
+	}
 	CHECK(ul && ul->type == EGW_REQ_UPDATE_LAYOUT && ul->layout && !strcmp(ul->layout, "speaker"));
 	CHECK(us && us->type == EGW_REQ_UPDATE_STREAM && us->n_add_urls == 2 && us->n_remove_urls == 1);
 	if (us && us->n_add_urls == 2 && us->n_remove_urls == 1) {

@@ -80,7 +80,7 @@ static void test_lifeline(const char *dir)
 	if (!p)
 		return;
 	CHECK(egw_jobproc_pending(p)); /* did not block on a full pipe */
-	egw_jobproc_request_stop(p);
+	egw_jobproc_request_stop(p, NULL);
 	CHECK(p->stop_at != 0 && !p->stop_signalled);
 	CHECK(wait_exit(p));
 	CHECK(WIFEXITED(p->exit_status) && WEXITSTATUS(p->exit_status) == 0);
@@ -115,7 +115,7 @@ static void test_broken_lifeline(const char *dir)
 		usleep(25000);
 	}
 	CHECK_STR(first_line, "closed");
-	egw_jobproc_request_stop(p);
+	egw_jobproc_request_stop(p, NULL);
 	CHECK(p->stop_signalled);
 	CHECK(wait_exit(p));
 	CHECK(WIFSIGNALED(p->exit_status) && WTERMSIG(p->exit_status) == SIGTERM);
