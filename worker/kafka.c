@@ -163,6 +163,10 @@ static int set_role(rd_kafka_conf_t *conf, const egw_config_t *cfg, egw_kafka_ro
 		/* No group: every worker reads every control message. */
 		return set(conf, "group.id", "egress-control-unused", errstr, errstr_size) ||
 		       set(conf, "enable.auto.commit", "false", errstr, errstr_size);
+	case EGW_KAFKA_READER:
+		return set(conf, "group.id", "egress-reader-unused", errstr, errstr_size) ||
+		       set(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
+		       set(conf, "enable.partition.eof", "true", errstr, errstr_size);
 	case EGW_KAFKA_PRODUCER:
 		/* Idempotence: retries inside librdkafka never duplicate or
 		 * reorder. A message waits up to 5 minutes for the broker (an
@@ -236,6 +240,14 @@ void egw_kafka_destroy(rd_kafka_t *rk)
 egw_err_t egw_kafka_assign_all(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
                                size_t errstr_size)
 {
+	return egw_kafka_assign_all_at(rk, topic, RD_KAFKA_OFFSET_END, timeout_ms, NULL, errstr,
+	                               errstr_size);
+}
+
+egw_err_t egw_kafka_assign_all_at(rd_kafka_t *rk, const char *topic, int64_t offset,
+                                  int timeout_ms, int *n_partitions, char *errstr,
+                                  size_t errstr_size)
+{
 	const struct rd_kafka_metadata *md = NULL;
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
 	rd_kafka_topic_partition_list_t *parts = NULL;
@@ -253,7 +265,9 @@ egw_err_t egw_kafka_assign_all(rd_kafka_t *rk, const char *topic, int timeout_ms
 	parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
 	for (int i = 0; i < md->topics[0].partition_cnt; i++)
 		rd_kafka_topic_partition_list_add(parts, topic, md->topics[0].partitions[i].id)
-		        ->offset = RD_KAFKA_OFFSET_END;
+		        ->offset = offset;
+	if (n_partitions)
+		*n_partitions = md->topics[0].partition_cnt;
 	if ((err = rd_kafka_assign(rk, parts))) {
 		snprintf(errstr, errstr_size, "assigning %s: %s", topic, rd_kafka_err2str(err));
 		goto out;

@@ -18,6 +18,7 @@ typedef enum egw_kafka_role {
 	EGW_KAFKA_CONTROL,
 	EGW_KAFKA_CONTROL_GROUP,
 	EGW_KAFKA_PRODUCER,
+	EGW_KAFKA_READER, /* the operator commands: no group, end of partition reported */
 } egw_kafka_role_t;
 
 /* How many times a must-deliver message is produced before it is given up
@@ -55,6 +56,11 @@ void egw_kafka_destroy(rd_kafka_t *rk);
  * the end of each partition. */
 egw_err_t egw_kafka_assign_all(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
                                size_t errstr_size);
+/* The same from offset (RD_KAFKA_OFFSET_BEGINNING, _END); *n_partitions
+ * (may be NULL) gets how many were assigned. */
+egw_err_t egw_kafka_assign_all_at(rd_kafka_t *rk, const char *topic, int64_t offset,
+                                  int timeout_ms, int *n_partitions, char *errstr,
+                                  size_t errstr_size);
 
 /* Queues msg (copied). Delivery failures are logged by the delivery report
  * callback; must-deliver messages are produced again, up to

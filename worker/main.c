@@ -13,27 +13,35 @@
 #include "job/runner.h"
 #include "worker/broker.h"
 #include "worker/config.h"
+#include "worker/ops.h"
 #include "worker/worker.h"
 
 #define EXIT_USAGE 2
 
 static volatile sig_atomic_t stop_flag;
 
+#define URLS_MAX 10 /* update: --add-url, --remove-url (the contract's limit) */
+
 /* What each command accepts: option letters (c config, d duration,
- * l lifeline) and how many arguments. */
+ * l lifeline, r reason, L layout, A add-url, X remove-url, t timeout,
+ * a all) and how many arguments (-1: zero or one). */
 static const struct command {
 	const char *name, *options;
 	int args;
 } commands[] = {
-        {"worker", "c", 0},    {"run", "cdl", 1},  {"upload", "cl", 1}, {"broker", "c", 0},
-        {"config-doc", "", 0}, {"version", "", 0}, {"help", "", 0},
+        {"worker", "c", 0},    {"run", "cdl", 1},  {"upload", "cl", 1},   {"broker", "c", 0},
+        {"submit", "c", 1},    {"stop", "cr", 1},  {"update", "cLAX", 1}, {"watch", "ct", -1},
+        {"list", "ca", 0},     {"config-doc", "", 0}, {"version", "", 0}, {"help", "", 0},
 };
 
 struct cli {
 	const struct command *cmd;
-	const char *config_path, *job_path;
-	double duration;
-	int lifeline, help;
+	const char *config_path, *job_path; /* job_path: the argument (a file or an id) */
+	double duration, timeout;
+	int lifeline, help, all;
+	const char *reason, *layout;
+	const char *add[URLS_MAX], *remove[URLS_MAX];
+	size_t n_add, n_remove;
 };
 
 /* 1 at the first signal, 2 from the second on (the worker's drain ends). */
@@ -69,6 +77,20 @@ static void usage(FILE *f)
 	        "                               'bootstrap: HOST:PORT' first. For tests, reads\n"
 	        "                               'down' / 'up' lines on stdin (broker outage),\n"
 	        "                               answering 'ok down' / 'ok up' on stdout\n"
+	        "operator commands (over Kafka, with the worker's configuration):\n"
+	        "  submit JOB.json              validate a start request as a worker would and\n"
+	        "                               produce it to the jobs topic ('-' = stdin)\n"
+	        "  stop EGRESS_ID [--reason TEXT]\n"
+	        "                               ask the egress's worker to stop it\n"
+	        "  update EGRESS_ID --layout LAYOUT | --add-url URL... --remove-url URL...\n"
+	        "                               change a composite's layout (a name or JSON), or\n"
+	        "                               add and remove stream destinations\n"
+	        "  watch [EGRESS_ID] [--timeout S]\n"
+	        "                               status events as JSON lines, from the start of\n"
+	        "                               the status topic; with an id, until its end:\n"
+	        "                               exit 0 complete, 1 failed, 3 aborted\n"
+	        "  list [--all]                 egresses the status topic shows running (--all:\n"
+	        "                               every one)\n"
 	        "  config-doc                   print the configuration reference (Markdown)\n"
 	        "  version                      print the version (also --version)\n"
 	        "  help                         this text\n\n"
@@ -124,22 +146,71 @@ static int usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},   {"duration", required_argument, NULL, 'd'},
+        {"lifeline", no_argument, NULL, 'l'},       {"reason", required_argument, NULL, 'r'},
+        {"layout", required_argument, NULL, 'L'},   {"add-url", required_argument, NULL, 'A'},
+        {"remove-url", required_argument, NULL, 'X'}, {"timeout", required_argument, NULL, 't'},
+        {"all", no_argument, NULL, 'a'},            {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+};
+
+static const char *long_name(int opt)
+{
+	for (const struct option *o = opts; o->name; o++)
+		if (o->val == opt)
+			return o->name;
+	return "?";
+}
+
+/* One option's value into cli; 0, or the exit status. */
+static int take_option(struct cli *cli, int opt, const char *arg)
+{
+	const char *name = cli->cmd->name;
+	switch (opt) {
+	case 'c':
+		cli->config_path = arg;
+		break;
+	case 'd':
+	case 't':
+		if (parse_duration(arg, opt == 'd' ? &cli->duration : &cli->timeout))
+			return usage_error(name, "--%s must be a number of seconds greater than 0, "
+			                   "not '%s'", long_name(opt), arg);
+		break;
+	case 'l':
+		cli->lifeline = 1;
+		break;
+	case 'a':
+		cli->all = 1;
+		break;
+	case 'r':
+		cli->reason = arg;
+		break;
+	case 'L':
+		cli->layout = arg;
+		break;
+	case 'A':
+	case 'X':
+		if ((opt == 'A' ? cli->n_add : cli->n_remove) == URLS_MAX)
+			return usage_error(name, "at most %d --%s", URLS_MAX, long_name(opt));
+		if (opt == 'A')
+			cli->add[cli->n_add++] = arg;
+		else
+			cli->remove[cli->n_remove++] = arg;
+		break;
+	}
+	return 0;
+}
+
 /* Options and arguments after the command; 0, or the exit status. */
 static int parse_args(int argc, char **argv, struct cli *cli)
 {
-	static const struct option opts[] = {
-	        {"config", required_argument, NULL, 'c'},
-	        {"duration", required_argument, NULL, 'd'},
-	        {"lifeline", no_argument, NULL, 'l'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
 	const char *name = cli->cmd->name;
-	int opt;
+	int opt, ret, want = cli->cmd->args;
 
 	optind = 2;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":c:d:lh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":c:d:lr:L:A:X:t:ah", opts, NULL)) != -1) {
 		if (opt == '?')
 			return usage_error(name, "unknown option '%s'", argv[optind - 1]);
 		if (opt == ':')
@@ -149,29 +220,20 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			continue;
 		}
 		if (!strchr(cli->cmd->options, opt))
-			return usage_error(name, "--%s is not an option of %s",
-			                   opt == 'c'   ? "config"
-			                   : opt == 'd' ? "duration"
-			                                : "lifeline",
-			                   name);
-		if (opt == 'c')
-			cli->config_path = optarg;
-		else if (opt == 'd' && parse_duration(optarg, &cli->duration))
-			return usage_error(name,
-			                   "--duration must be a number of seconds greater "
-			                   "than 0, not '%s'",
-			                   optarg);
-		else if (opt == 'l')
-			cli->lifeline = 1;
+			return usage_error(name, "--%s is not an option of %s", long_name(opt), name);
+		if ((ret = take_option(cli, opt, optarg)))
+			return ret;
 	}
 	if (cli->help)
 		return 0;
-	if (argc - optind > cli->cmd->args)
-		return usage_error(name, "unexpected argument '%s'", argv[optind + cli->cmd->args]);
-	if (argc - optind < cli->cmd->args)
-		return usage_error(name, strcmp(name, "upload") ? "missing JOB.json (or - for stdin)"
-		                                                : "missing EGRESS_ID");
-	cli->job_path = cli->cmd->args ? argv[optind] : NULL;
+	if (argc - optind > (want < 0 ? 1 : want))
+		return usage_error(name, "unexpected argument '%s'",
+		                   argv[optind + (want < 0 ? 1 : want)]);
+	if (argc - optind < want)
+		return usage_error(name, !strcmp(name, "run") || !strcmp(name, "submit")
+		                                 ? "missing JOB.json (or - for stdin)"
+		                                 : "missing EGRESS_ID");
+	cli->job_path = argc > optind ? argv[optind] : NULL;
 	if (cli->lifeline && !strcmp(name, "run") && strcmp(cli->job_path, "-"))
 		return usage_error(name, "--lifeline needs the request on stdin (JOB.json -)");
 	return 0;
@@ -256,6 +318,26 @@ static int cmd_run(const egw_config_t *cfg, const struct cli *cli)
 	return egw_runner_main(&js, cli->job_path, cli->duration, cli->lifeline);
 }
 
+static int cmd_ops(const egw_config_t *cfg, const struct cli *cli)
+{
+	const char *name = cli->cmd->name;
+	if (!strcmp(name, "submit"))
+		return egw_ops_submit(cfg, cli->job_path);
+	if (!strcmp(name, "stop"))
+		return egw_ops_stop(cfg, cli->job_path, cli->reason);
+	if (!strcmp(name, "update")) {
+		egw_ops_update_t u = {.layout = cli->layout,
+		                      .add_urls = cli->add,
+		                      .remove_urls = cli->remove,
+		                      .n_add = cli->n_add,
+		                      .n_remove = cli->n_remove};
+		return egw_ops_update(cfg, cli->job_path, &u);
+	}
+	if (!strcmp(name, "watch"))
+		return egw_ops_watch(cfg, cli->job_path, cli->timeout, &stop_flag);
+	return egw_ops_list(cfg, cli->all);
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli = {0};
@@ -294,6 +376,9 @@ int main(int argc, char **argv)
 		ret = cmd_worker(cfg, cli.config_path);
 	} else if (!strcmp(cli.cmd->name, "run") || !strcmp(cli.cmd->name, "upload")) {
 		ret = cmd_run(cfg, &cli);
+	} else if (strcmp(cli.cmd->name, "broker")) {
+		install_signals();
+		ret = cmd_ops(cfg, &cli);
 	} else {
 		install_signals();
 		ret = cmd_broker(cfg);

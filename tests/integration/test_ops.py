@@ -1,0 +1,103 @@
+"""The operator's commands over Kafka against a worker: `egress submit`
+refuses a bad job file before it reaches Kafka (the worker's own error,
+exit 2) and produces a good one; `egress watch ID`, started before, prints
+the egress's events and exits 0 when it completes, a late one still sees
+every event from the first, and one on a failing egress exits 1; `egress
+list` shows it running, then only with --all; `egress update` reaches the
+job (answered update_ignored: a participant egress has no layout) and
+`egress stop --reason` ends it with that reason."""
+
+import json
+import os
+import time
+
+import egwtest
+from egwtest import expect
+
+EGRESS = egwtest.EGRESS
+
+
+def cli(env, *args, check=False, timeout=40):
+    r = env.w.call(["env", "EGRESS_KAFKA_BROKERS=" + env.bootstrap, EGRESS] + list(args),
+                   timeout=timeout, check=False)
+    out, err = r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
+    print("egress %s -> %d\n%s%s" % (" ".join(args), r.returncode, out, err), flush=True)
+    return r.returncode, out, err
+
+
+def write(w, name, obj):
+    path = os.path.join(w.dir, name)
+    with open(path, "w") as f:
+        json.dump(obj, f)
+    return path
+
+
+def lines(text):
+    return [json.loads(l) for l in text.splitlines() if l.startswith("{")]
+
+
+def test():
+    with egwtest.Env("ops") as env:
+        w = env.w
+        alice = w.start_publisher("alice", color="ffff00", freq=600, video="vp8")
+        alice.wait_for("webrtcup", 30)
+
+        bad = env.job("EG_opsbad", {"kind": "participant", "participant": "alice"},
+                      [{"kind": "file", "format": "mp3", "path": "x.mp3"}])
+        rc, _, err = cli(env, "submit", write(w, "bad.json", bad))
+        expect(rc == 2 and "outputs[0].format" in err and "nothing was sent" in err,
+               "a bad job file is refused before Kafka: %s" % err.strip())
+
+        watch = w.run(["env", "EGRESS_KAFKA_BROKERS=" + env.bootstrap, EGRESS, "watch",
+                       "EG_ops", "--timeout", "120"], name="watch")
+        job = env.job("EG_ops", {"kind": "participant", "participant": "alice"},
+                      [{"kind": "file", "format": "mkv", "path": "{egress_id}.mkv"}])
+        rc, out, _ = cli(env, "submit", write(w, "good.json", job))
+        expect(rc == 0 and "EG_ops submitted" in out, "a good one is submitted")
+        env.wait("EG_ops", "active", 30)
+
+        rc, out, _ = cli(env, "list")
+        row = [l for l in out.splitlines() if l.startswith("EG_ops ")]
+        expect(rc == 0 and row and " active " in row[0] and "worker-ops" in row[0],
+               "list shows it running on its worker: %s" % row)
+
+        rc, _, _ = cli(env, "update", "EG_ops", "--layout", "speaker")
+        expect(rc == 0, "update sent")
+        deadline, ignored = time.time() + 20, []
+        while not ignored and time.time() < deadline:
+            ignored = [e for e in env.status.events("EG_ops")
+                       if (e.get("details") or {}).get("event") == "update_ignored"]
+            time.sleep(0.2)
+        expect(ignored, "the job answered the update: %s" % (ignored and ignored[0]["details"]))
+
+        rc, _, _ = cli(env, "stop", "EG_ops", "--reason", "ended from the cli")
+        done = env.wait("EG_ops", "complete", 30)
+        expect(rc == 0 and done.get("reason") == "ended from the cli",
+               "stop with a reason: %s" % done.get("reason"))
+        expect(watch.wait(30) == 0, "watch exits 0 when the egress completes")
+        seen = [e["status"] for e in lines(w.log_text("watch"))]
+        expect(egwtest.in_order(seen, ["starting", "active", "ending", "complete"]),
+               "watch printed its events: %s" % seen)
+
+        rc, out, _ = cli(env, "watch", "EG_ops", "--timeout", "30")
+        late = [e["status"] for e in lines(out)]
+        expect(rc == 0 and late[:1] == ["starting"] and late[-1:] == ["complete"],
+               "a late watch sees every event from the first: %s" % late)
+
+        rc, out, _ = cli(env, "list")
+        expect(rc == 0 and "EG_ops " not in out, "list no longer shows it")
+        rc, out, _ = cli(env, "list", "--all")
+        expect(rc == 0 and any(l.startswith("EG_ops ") and " complete " in l
+                               for l in out.splitlines()), "list --all does")
+
+        gone = env.job("EG_opsfail", {"kind": "participant", "participant": "alice"},
+                       [{"kind": "file", "format": "mkv", "path": "{egress_id}.mkv"}])
+        gone["room"]["room_id"] = 987654
+        rc, _, _ = cli(env, "submit", write(w, "gone.json", gone))
+        rc, out, _ = cli(env, "watch", "EG_opsfail", "--timeout", "60", timeout=80)
+        expect(rc == 1 and lines(out)[-1]["status"] == "failed",
+               "watch exits 1 for a failed egress (%d)" % rc)
+
+
+if __name__ == "__main__":
+    egwtest.main(test)
