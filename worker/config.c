@@ -112,6 +112,11 @@ static const struct conf_prop {
           "system's: for ingest servers with a private CA. Empty: the system's trust store."),
         I(stop_grace_s, 10, 1, 600,
           "After a stop, how long a job may take to finalise its files before it is killed."),
+        S(http_listen, 0, "",
+          "`IPV4:PORT` where the worker serves `/healthz` (200 while its loop runs), `/readyz` "
+          "(200 while it takes jobs, else 503 saying why) and `/metrics` (Prometheus text "
+          "format: docs/operations.md), e.g. `0.0.0.0:9464`. Empty: none. An address it "
+          "cannot listen on stops the start."),
         I(drain_timeout_s, 300, 0, 7 * 86400,
           "On SIGTERM the worker drains: it leaves the jobs group (takes no new start), lets "
           "running egresses go on (stop and update requests still reach them) and their "

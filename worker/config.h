@@ -37,6 +37,7 @@ typedef struct egw_config {
 	char *tls_ca_file; /* "" : the system's trust store */
 	int stop_grace_s;
 	int drain_timeout_s; /* 0: no drain */
+	char *http_listen;   /* "": no health and metrics server */
 	int log_level;      /* egw_log_level_t: 0 error, 1 warn, 2 info, 3 debug */
 	int log_format;     /* 0 text, 1 json */
 	int start_max_age_s; /* 0 = no limit */

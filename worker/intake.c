@@ -98,6 +98,7 @@ void egw_worker_publish(egw_worker_t *w, const char *key, json_t *ev, int log)
 		        .must_deliver = egw_status_is_terminal(status),
 		};
 		egw_kafka_produce(w->producer, &msg);
+		egw_metrics_count_status(&w->counts, status);
 		post_webhook(w, ev);
 		if (log)
 			EGW_LOG(json_string_value(json_object_get(ev, "egress_id")), INFO,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -178,6 +179,13 @@ int egw_jobproc_send(egw_jobproc_t *p, const char *line, size_t len)
 	return egw_jobproc_flush(p);
 }
 
+double egw_jobproc_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 egw_jobproc_t *egw_jobproc_spawn(const egw_jobproc_cmd_t *cmd, const char *egress_id,
                                  const char *request, size_t request_len, char *errstr,
                                  size_t errstr_size)
@@ -193,6 +201,7 @@ egw_jobproc_t *egw_jobproc_spawn(const egw_jobproc_cmd_t *cmd, const char *egres
 	snprintf(p->egress_id, sizeof(p->egress_id), "%s", egress_id);
 	p->in_fd = p->out_fd = -1;
 	p->upload = cmd->upload != NULL;
+	p->spawned_s = egw_jobproc_now();
 	if (enqueue(p, request, request_len, 1)) {
 		snprintf(errstr, errstr_size, "out of memory");
 		goto fail;

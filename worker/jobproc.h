@@ -31,6 +31,8 @@ typedef struct egw_jobproc {
 	int stop_signalled;   /* SIGTERM sent (the lifeline was broken) */
 	int exited, exit_status;
 	int upload; /* resuming uploads left in the spool */
+	double spawned_s; /* monotonic clock at the spawn */
+	int active_seen;  /* its first `active` came */
 	char *webhook_url, *webhook_secret; /* the request's webhook (secret: may be NULL) */
 	struct egw_jobproc *next;
 } egw_jobproc_t;
@@ -44,6 +46,9 @@ typedef struct egw_jobproc_cmd {
 	const char *worker_id;
 	const char *upload; /* not NULL: `egress upload EGRESS_ID --lifeline` (resumes uploads) */
 } egw_jobproc_cmd_t;
+
+/* Seconds on the monotonic clock (spawned_s's). */
+double egw_jobproc_now(void);
 
 /* Starts the job process (posix_spawn) and queues the request, with every
  * CR and LF replaced by a space, as the lifeline's first line. */

@@ -72,19 +72,20 @@ static int produce(const egw_config_t *cfg, const char *cmd, const char *topic, 
                    const char *value, size_t len)
 {
 	char errstr[512];
-	rd_kafka_t *rk = egw_kafka_new(cfg, cfg->kafka_brokers, EGW_KAFKA_PRODUCER, errstr,
-	                               sizeof(errstr));
+	rd_kafka_t *rk =
+	        egw_kafka_new(cfg, cfg->kafka_brokers, EGW_KAFKA_PRODUCER, errstr, sizeof(errstr));
 	if (!rk)
 		return fail(EGW_OPS_INVALID, cmd, "Kafka producer: %s", errstr);
-	egw_kafka_msg_t m = {.topic = topic, .key = key, .key_len = strlen(key), .value = value,
-	                     .len = len};
+	egw_kafka_msg_t m = {
+	        .topic = topic, .key = key, .key_len = strlen(key), .value = value, .len = len};
 	egw_err_t err = egw_kafka_produce(rk, &m);
 	rd_kafka_flush(rk, FLUSH_MS);
 	int left = rd_kafka_outq_len(rk);
 	egw_kafka_destroy(rk);
 	if (err || left)
-		return fail(EGW_OPS_UNREACHABLE, cmd, "not delivered to %s within %d s (brokers %s)",
-		            topic, FLUSH_MS / 1000, cfg->kafka_brokers);
+		return fail(EGW_OPS_UNREACHABLE, cmd,
+		            "not delivered to %s within %d s (brokers %s)", topic, FLUSH_MS / 1000,
+		            cfg->kafka_brokers);
 	return EGW_OPS_OK;
 }
 
@@ -177,7 +178,7 @@ int egw_ops_update(const egw_config_t *cfg, const char *egress_id, const egw_ops
 		            "give --layout, or --add-url/--remove-url, not both");
 	if (u->layout) {
 		json_t *layout = u->layout[0] == '{' ? json_loads(u->layout, 0, NULL)
-		                                      : json_string(u->layout);
+		                                     : json_string(u->layout);
 		if (!layout)
 			return fail(EGW_OPS_INVALID, "update", "--layout: not valid JSON");
 		req = json_pack("{s:s, s:s, s:o}", "type", "update_layout", "egress_id", egress_id,
@@ -290,7 +291,8 @@ int egw_ops_list(const egw_config_t *cfg, int all)
 			json_t *ev = json_loadb(m->payload, m->len, 0, NULL);
 			const char *id = json_string_value(json_object_get(ev, "egress_id"));
 			const char *status = json_string_value(json_object_get(ev, "status"));
-			if (id && status && strcmp(status, "rejected")) /* (no state of the egress) */
+			if (id && status &&
+			    strcmp(status, "rejected")) /* (no state of the egress) */
 				json_object_set(last, id, ev);
 			json_decref(ev);
 		}

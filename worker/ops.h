@@ -14,9 +14,9 @@
 
 /* Exit statuses of the commands. */
 #define EGW_OPS_OK 0
-#define EGW_OPS_FAILED 1    /* watch: the egress failed */
-#define EGW_OPS_INVALID 2   /* a request that a worker would refuse */
-#define EGW_OPS_ABORTED 3   /* watch: the egress was aborted */
+#define EGW_OPS_FAILED 1      /* watch: the egress failed */
+#define EGW_OPS_INVALID 2     /* a request that a worker would refuse */
+#define EGW_OPS_ABORTED 3     /* watch: the egress was aborted */
 #define EGW_OPS_UNREACHABLE 4 /* the brokers, or a timeout */
 
 typedef struct egw_ops_update {

@@ -43,6 +43,10 @@ static void on_job_line(void *opaque, egw_jobproc_t *p, char *line)
 		return;
 	}
 	snprintf(p->last_status, sizeof(p->last_status), "%s", status);
+	if (!strcmp(status, "active") && !p->active_seen && !p->upload) {
+		p->active_seen = 1;
+		egw_metrics_count_latency(&w->counts, egw_jobproc_now() - p->spawned_s);
+	}
 	egw_worker_publish(w, p->egress_id, ev, 0);
 }
 
@@ -337,7 +341,9 @@ static void drain(egw_worker_t *w, volatile sig_atomic_t *stop)
 	EGW_LOG(NULL, INFO,
 	        "draining: %d job(s) run on for at most %d s (another SIGTERM ends them now)",
 	        w->n_running, w->cfg->drain_timeout_s);
+	w->counts.draining = 1;
 	while (w->procs && *stop < 2 && time(NULL) < until) {
+		egw_metrics_poll(w->metrics);
 		egw_webhooks_poll(w->webhooks);
 		poll_kafka(w);
 		supervise(w, POLL_MS);
@@ -357,6 +363,7 @@ static void shutdown_jobs(egw_worker_t *w)
 		else
 			egw_jobproc_request_stop(p, "worker shutting down");
 	while (w->procs) {
+		egw_metrics_poll(w->metrics);
 		egw_webhooks_poll(w->webhooks);
 		supervise(w, POLL_MS);
 		rd_kafka_poll(w->producer, 0);
@@ -367,6 +374,7 @@ int egw_worker_run(const egw_config_t *cfg, const char *config_path, volatile si
 {
 	egw_worker_t w = {.cfg = cfg, .config_path = config_path};
 	time_t last_scan = 0;
+	char errstr[512];
 	int ret = 1;
 
 	if (connect_kafka(&w, stop)) {
@@ -384,13 +392,20 @@ int egw_worker_run(const egw_config_t *cfg, const char *config_path, volatile si
 		        cfg->webhook_retry_window_s, cfg->webhook_timeout_ms, hooks_dir});
 		g_free(hooks_dir);
 	}
+	if (cfg->http_listen[0] &&
+	    !(w.metrics = egw_metrics_start(&w, cfg->http_listen, errstr, sizeof(errstr)))) {
+		EGW_LOG(NULL, ERROR, "%s", errstr);
+		goto out;
+	}
 	while (!*stop) {
+		egw_metrics_poll(w.metrics);
 		egw_webhooks_poll(w.webhooks);
 		resume_uploads(&w, &last_scan);
 		admission(&w, 1);
 		poll_kafka(&w);
 		supervise(&w, POLL_MS);
 	}
+	w.counts.draining = 1;
 	EGW_LOG(NULL, INFO, "shutting down: %d job(s) running", w.n_running);
 	admission(&w, 0);
 	drain(&w, stop);
@@ -406,5 +421,6 @@ out:
 	egw_kafka_destroy(w.control_group);
 	egw_kafka_destroy(w.producer);
 	egw_webhooks_free(w.webhooks);
+	egw_metrics_stop(w.metrics);
 	return ret;
 }

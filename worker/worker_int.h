@@ -1,6 +1,6 @@
 /* The worker's state, shared by worker.c (loop, Kafka clients, admission,
- * supervision) and intake.c (what each Kafka message leads to). Do not
- * include outside worker/worker*.c and worker/intake.c.
+ * supervision), intake.c (what each Kafka message leads to) and metrics.c
+ * (what /metrics and /readyz show). Do not include outside those.
  * locality: worker thread. */
 #ifndef EGW_WORKER_INT_H
 #define EGW_WORKER_INT_H
@@ -13,6 +13,7 @@
 #include "contract/request.h"
 #include "worker/config.h"
 #include "worker/jobproc.h"
+#include "worker/metrics.h"
 #include "worker/webhook.h"
 
 #define EGW_EARLY_STOPS 64
@@ -36,6 +37,8 @@ typedef struct egw_worker {
 	int early_next;
 	time_t disk_checked; /* when the free disk space was last looked at */
 	char disk_low[256];  /* why the worker takes no job, "" when it has room */
+	egw_metrics_counts_t counts;
+	egw_metrics_t *metrics; /* NULL without http_listen */
 } egw_worker_t;
 
 /* A start request from the jobs topic (already committed). */

@@ -1,6 +1,6 @@
 """A worker's drain on SIGTERM: it leaves the jobs group at once (a start
 produced meanwhile is not taken, and runs on the next worker), its running
-egresses go on and still obey stop requests (with their `reason`), the
+egresses go on (/readyz: 503 draining) and still obey stop requests (with their `reason`), the
 deadline (`drain_timeout_s`) ends what is left cleanly (`complete`, reason
 `worker shutting down`, files playable), the worker exits 0; a second
 SIGTERM ends a drain at once."""
@@ -32,7 +32,8 @@ def playable(done):
 
 def test():
     with egwtest.Env("drain", max_jobs=2,
-                     worker_env={"EGRESS_DRAIN_TIMEOUT_S": DRAIN_S}) as env:
+                     worker_env={"EGRESS_DRAIN_TIMEOUT_S": DRAIN_S,
+                                 "EGRESS_HTTP_LISTEN": "127.0.0.1:9464"}) as env:
         w = env.w
         alice = w.start_publisher("alice", color="00ffff", freq=500, video="vp8")
         alice.wait_for("webrtcup", 30)
@@ -48,6 +49,10 @@ def test():
         w.wait_log("worker", "draining: 2 job(s)", 10)
         w.wait_log("worker", "left the jobs group", 10)
         env.submit(participant(env, "EG_d3"))
+        r = w.call(["curl", "-sS", "-m", "5", "-w", " %{http_code}",
+                    "http://127.0.0.1:9464/readyz"], check=False)
+        expect(" ".join(r.stdout.decode().split()) == "not ready: draining 503",
+               "/readyz says it drains: %s" % r.stdout.decode().strip())
         # A stop with a reason reaches a draining worker's egress.
         env.w.produce(env.bootstrap, "egress.control", "EG_d1",
                       {"type": "stop", "egress_id": "EG_d1", "reason": "meeting ended"})

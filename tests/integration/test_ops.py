@@ -11,8 +11,12 @@ import json
 import os
 import time
 
+from prometheus_client.parser import text_string_to_metric_families
+
 import egwtest
 from egwtest import expect
+
+HTTP = "127.0.0.1:9464"
 
 EGRESS = egwtest.EGRESS
 
@@ -36,8 +40,31 @@ def lines(text):
     return [json.loads(l) for l in text.splitlines() if l.startswith("{")]
 
 
+def get(env, path):
+    """(HTTP status, body) of GET path on the worker's health server."""
+    r = env.w.call(["curl", "-sS", "-m", "5", "-w", "\n%{http_code}", "http://%s%s" % (HTTP, path)],
+                   check=False)
+    body, _, code = r.stdout.decode().rpartition("\n")
+    return int(code or 0), body.strip()
+
+
+def metrics(env):
+    """{(name, frozenset(labels)): value} of every sample."""
+    status, text = get(env, "/metrics")
+    expect(status == 200, "/metrics answers")
+    out = {}
+    for fam in text_string_to_metric_families(text):
+        for smp in fam.samples:
+            out[(smp.name, frozenset(smp.labels.items()))] = smp.value
+    return out
+
+
+def value(m, name, **labels):
+    return m.get((name, frozenset(labels.items())))
+
+
 def test():
-    with egwtest.Env("ops") as env:
+    with egwtest.Env("ops", worker_env={"EGRESS_HTTP_LISTEN": HTTP}) as env:
         w = env.w
         alice = w.start_publisher("alice", color="ffff00", freq=600, video="vp8")
         alice.wait_for("webrtcup", 30)
@@ -55,6 +82,22 @@ def test():
         rc, out, _ = cli(env, "submit", write(w, "good.json", job))
         expect(rc == 0 and "EG_ops submitted" in out, "a good one is submitted")
         env.wait("EG_ops", "active", 30)
+
+        m = metrics(env)
+        expect(value(m, "egress_jobs", state="recording") == 1 and
+               value(m, "egress_jobs_started_total") == 1 and
+               value(m, "egress_accepting") == 1,
+               "/metrics: one egress recording, one started, accepting")
+        expect(value(m, "egress_start_latency_seconds_count") == 1 and
+               0 < value(m, "egress_start_latency_seconds_sum") < 30,
+               "its start latency measured: %.2f s" % value(m, "egress_start_latency_seconds_sum"))
+        expect(value(m, "egress_job_memory_bytes", egress_id="EG_ops") > 10e6 and
+               value(m, "egress_job_cpu_seconds_total", egress_id="EG_ops") > 0,
+               "its job's memory and CPU: %.0f MB, %.2f s"
+               % (value(m, "egress_job_memory_bytes", egress_id="EG_ops") / 1e6,
+                  value(m, "egress_job_cpu_seconds_total", egress_id="EG_ops")))
+        expect(get(env, "/healthz") == (200, "ok") and get(env, "/readyz") == (200, "ready"),
+               "/healthz and /readyz: 200")
 
         rc, out, _ = cli(env, "list")
         row = [l for l in out.splitlines() if l.startswith("EG_ops ")]
@@ -83,6 +126,12 @@ def test():
         late = [e["status"] for e in lines(out)]
         expect(rc == 0 and late[:1] == ["starting"] and late[-1:] == ["complete"],
                "a late watch sees every event from the first: %s" % late)
+
+        m = metrics(env)
+        expect(value(m, "egress_jobs", state="recording") == 0 and
+               value(m, "egress_jobs_ended_total", status="complete") == 1 and
+               value(m, "egress_job_memory_bytes", egress_id="EG_ops") is None,
+               "/metrics after: none recording, one complete, its job gone")
 
         rc, out, _ = cli(env, "list")
         expect(rc == 0 and "EG_ops " not in out, "list no longer shows it")
