@@ -23,6 +23,7 @@ typedef struct gcs_store {
 	egw_store_t *inner; /* the XML API, carrying the token */
 	egw_gcs_account_t *account;
 	char *bucket, *log_id;
+	char *scheme, *host; /* of the endpoint: signed URLs */
 	egw_http_req_t *token_req;
 	gint64 token_end_us; /* monotonic; 0: no token */
 	GSource *fetch_src;  /* a token fetch about to start */
@@ -303,7 +304,11 @@ static char *gcs_presign_get(const egw_store_t *st, const char *key, time_t now,
                              char *errstr, size_t errstr_size)
 {
 	const gcs_store_t *s = (const gcs_store_t *)st;
-	return s->inner->ops->presign_get(s->inner, key, now, expires_s, errstr, errstr_size);
+	char *path = g_strdup_printf("/%s/%s", s->bucket, key);
+	char *url = egw_gcs_signed_url(s->account, s->scheme, s->host, path, now, expires_s, errstr,
+	                               errstr_size);
+	g_free(path);
+	return url;
 }
 
 static void gcs_free(egw_store_t *st)
@@ -321,6 +326,8 @@ static void gcs_free(egw_store_t *st)
 	egw_gcs_account_free(s->account);
 	g_free(s->bucket);
 	g_free(s->log_id);
+	g_free(s->scheme);
+	g_free(s->host);
 	g_free(s->base.where);
 	g_free(s);
 }
@@ -364,6 +371,13 @@ egw_store_t *egw_store_gcs_new(egw_http_t *h, const egw_gcs_conf_t *c, char *err
 	egw_store_s3_set_bearer(s->inner, ""); /* no SigV4, ever */
 	s->account = account;
 	s->bucket = g_strdup(c->bucket);
+	{ /* "https://storage.googleapis.com" -> https, storage.googleapis.com */
+		const char *e = c->endpoint ? c->endpoint : "https://storage.googleapis.com";
+		const char *p = strstr(e, "://");
+		s->scheme = p ? g_strndup(e, (gsize)(p - e)) : g_strdup("https");
+		p = p ? p + 3 : e;
+		s->host = g_strndup(p, strcspn(p, "/?#"));
+	}
 	s->log_id = g_strdup(c->log_id ? c->log_id : "");
 	s->base.where = g_strdup_printf("gs://%s", c->bucket);
 	g_queue_init(&s->waiting);

@@ -7,7 +7,8 @@
  * cannot be reached, or answers 5xx, fails the waiting requests as
  * transient (storage_unreachable); one that refuses the assertion
  * (invalid_grant, a disabled account) as permanent (storage_error).
- * Presigned URLs need HMAC keys: not made here.
+ * Presigned URLs are V4 signed URLs (GOOG4-RSA-SHA256) signed with the
+ * account's key.
  * locality: the http client's context. */
 #ifndef EGW_GCS_H
 #define EGW_GCS_H

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "storage/presign.h"
 
 #define KEY_BITS_MIN 2048 /* RFC 7518 section 3.3 */
 #define TOKEN_LIFETIME_MAX (7 * 86400)
@@ -156,6 +157,65 @@ static char *rs256(EVP_PKEY *key, const char *input, char *errstr, size_t errstr
 	EVP_MD_CTX_free(ctx);
 	g_free(sig);
 	return out;
+}
+
+/* The raw RSASSA-PKCS1-v1_5 SHA-256 signature of input, hex (g_free it). */
+static char *rsa_sha256_hex(EVP_PKEY *key, const char *input, char *errstr, size_t errstr_size)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t sig_len = (size_t)EVP_PKEY_size(key);
+	unsigned char *sig = g_malloc(sig_len);
+	GString *out = NULL;
+
+	if (ctx && EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) == 1 &&
+	    EVP_DigestSign(ctx, sig, &sig_len, (const unsigned char *)input, strlen(input)) == 1) {
+		out = g_string_new(NULL);
+		for (size_t i = 0; i < sig_len; i++)
+			g_string_append_printf(out, "%02x", sig[i]);
+	} else {
+		snprintf(errstr, errstr_size, "RSA-SHA256 signing failed");
+		ERR_clear_error();
+	}
+	EVP_MD_CTX_free(ctx);
+	g_free(sig);
+	return out ? g_string_free(out, FALSE) : NULL;
+}
+
+char *egw_gcs_signed_url(const egw_gcs_account_t *a, const char *scheme, const char *host,
+                         const char *path, time_t now, int expires_s, char *errstr,
+                         size_t errstr_size)
+{
+	char date[9], stamp[17], *scope, *raw, *credential, *query, *uri, *to_sign, *sig, *url = NULL;
+	struct tm tm;
+
+	if (!a || !scheme || !host || !path || path[0] != '/' || expires_s < 1 ||
+	    expires_s > EGW_GCS_SIGNED_URL_MAX_S) {
+		snprintf(errstr, errstr_size, "a signed URL needs a path and lasts 1 to %d s",
+		         EGW_GCS_SIGNED_URL_MAX_S);
+		return NULL;
+	}
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%Y%m%d", &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	scope = g_strdup_printf("%s/auto/storage/goog4_request", date);
+	raw = g_strdup_printf("%s/%s", a->email, scope);
+	credential = egw_aws_uri_encode(raw, 0);
+	query = g_strdup_printf("X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Credential=%s"
+	                        "&X-Goog-Date=%s&X-Goog-Expires=%d&X-Goog-SignedHeaders=host",
+	                        credential, stamp, expires_s);
+	uri = egw_aws_uri_encode(path, 1);
+	to_sign = egw_v4_string_to_sign("GOOG4-RSA-SHA256", "GET", uri, query, host, stamp, scope);
+	if ((sig = rsa_sha256_hex(a->key, to_sign, errstr, errstr_size)))
+		url = g_strdup_printf("%s://%s%s?%s&X-Goog-Signature=%s", scheme, host, uri, query,
+		                      sig);
+	g_free(sig);
+	g_free(to_sign);
+	g_free(uri);
+	g_free(query);
+	g_free(credential);
+	g_free(raw);
+	g_free(scope);
+	return url;
 }
 
 char *egw_gcs_rs256_sign_pem(const char *pem, const char *signing_input, char *errstr,

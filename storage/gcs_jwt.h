@@ -59,6 +59,16 @@ egw_err_t egw_gcs_token_parse(const char *json, size_t len, egw_gcs_token_t *out
 /* Wipes and frees the token's fields; the struct itself is the caller's. */
 void egw_gcs_token_clear(egw_gcs_token_t *t);
 
+#define EGW_GCS_SIGNED_URL_MAX_S 604800 /* Cloud Storage's limit: 7 days */
+
+/* A V4 signed URL (GOOG4-RSA-SHA256, signed with the account's key: the
+ * "V4 signing process" Google documents) that GETs the object at path
+ * ("/bucket/key", not encoded) on host ("storage.googleapis.com") until
+ * now + expires_s. g_free it; NULL with errstr when it cannot be made. */
+char *egw_gcs_signed_url(const egw_gcs_account_t *a, const char *scheme, const char *host,
+                         const char *path, time_t now, int expires_s, char *errstr,
+                         size_t errstr_size);
+
 /* Building blocks, exposed for tests against published vectors. */
 
 /* base64url of len bytes, without padding (RFC 7515 section 2); g_free it. */

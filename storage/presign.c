@@ -49,10 +49,23 @@ static int usable(const char *s)
 	return s && *s;
 }
 
+char *egw_v4_string_to_sign(const char *algorithm, const char *method, const char *encoded_path,
+                            const char *query, const char *host, const char *stamp,
+                            const char *scope)
+{
+	char *canonical = g_strdup_printf("%s\n%s\n%s\nhost:%s\n\nhost\nUNSIGNED-PAYLOAD", method,
+	                                  encoded_path, query, host);
+	char *hashed = g_compute_checksum_for_string(G_CHECKSUM_SHA256, canonical, -1);
+	char *to_sign = g_strdup_printf("%s\n%s\n%s\n%s", algorithm, stamp, scope, hashed);
+	g_free(hashed);
+	g_free(canonical);
+	return to_sign;
+}
+
 char *egw_s3_presign(const egw_s3_presign_t *p, char *errstr, size_t errstr_size)
 {
-	char date[9], stamp[17], sig_hex[65], *key0, *scope, *credential,
-	        *token = NULL, *query, *uri, *canonical, *hashed, *to_sign, *url;
+	char date[9], stamp[17], sig_hex[65], *key0, *scope, *credential, *token = NULL, *query,
+	        *uri, *to_sign, *url;
 	guint8 k[32], sig[32];
 	struct tm tm;
 
@@ -85,10 +98,7 @@ char *egw_s3_presign(const egw_s3_presign_t *p, char *errstr, size_t errstr_size
 	                        credential, stamp, p->expires_s,
 	                        token ? "&X-Amz-Security-Token=" : "", token ? token : "");
 	uri = egw_aws_uri_encode(p->path, 1);
-	canonical = g_strdup_printf("%s\n%s\n%s\nhost:%s\n\nhost\nUNSIGNED-PAYLOAD", p->method, uri,
-	                            query, p->host);
-	hashed = g_compute_checksum_for_string(G_CHECKSUM_SHA256, canonical, -1);
-	to_sign = g_strdup_printf(ALGORITHM "\n%s\n%s\n%s", stamp, scope, hashed);
+	to_sign = egw_v4_string_to_sign(ALGORITHM, p->method, uri, query, p->host, stamp, scope);
 
 	key0 = g_strdup_printf("AWS4%s", p->secret_key);
 	hmac((const guint8 *)key0, strlen(key0), date, k);
@@ -104,8 +114,6 @@ char *egw_s3_presign(const egw_s3_presign_t *p, char *errstr, size_t errstr_size
 	memset(k, 0, sizeof(k));
 	g_free(key0);
 	g_free(to_sign);
-	g_free(hashed);
-	g_free(canonical);
 	g_free(uri);
 	g_free(query);
 	g_free(token);

@@ -28,6 +28,15 @@ typedef struct egw_s3_presign {
  * key) for a request that cannot be signed. */
 char *egw_s3_presign(const egw_s3_presign_t *p, char *errstr, size_t errstr_size);
 
+/* The string to sign of a query-string signed GET in the V4 style that
+ * S3 (AWS4-HMAC-SHA256) and Cloud Storage (GOOG4-RSA-SHA256) share:
+ * algorithm, stamp ("20261205T080000Z"), scope, and the hex SHA-256 of the
+ * canonical request (method, the encoded path, the sorted query, the host
+ * as the only signed header, an unsigned payload). g_free it. */
+char *egw_v4_string_to_sign(const char *algorithm, const char *method, const char *encoded_path,
+                            const char *query, const char *host, const char *stamp,
+                            const char *scope);
+
 /* AWS's URI encoding of s (RFC 3986 unreserved characters kept, '/' kept
  * when keep_slash), g_free it. */
 char *egw_aws_uri_encode(const char *s, int keep_slash);

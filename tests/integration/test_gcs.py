@@ -5,11 +5,11 @@ requests with that token. Google cannot run here: the token endpoint and
 the gate that checks tokens are tests/world/gcs_auth.py (RS256 verified
 with python3-cryptography), the objects land in s3rver. A file in parts
 and HLS segments are stored (checked with boto3), every request carried a
-token the endpoint issued, short-lived tokens are fetched again before
+token the endpoint issued (or a signed URL), short-lived tokens are fetched again before
 they run out. Then abuse: a key the endpoint does not accept (invalid_grant:
 failed at once, the file kept), a token endpoint that refuses connections
-(retried, then storage_unreachable), presigned URLs asked for (none: they
-need HMAC keys, said in the log)."""
+(retried, then storage_unreachable). Presigned URLs are V4 signed URLs
+(GOOG4-RSA-SHA256) that the gate verifies; a tampered one is refused."""
 
 import json
 import os
@@ -63,6 +63,7 @@ def test():
         parts = [r for r in reqs if "partNumber=" in r["path"] and "EG_sa.mkv" in r["path"]]
         expect(len(parts) >= 3 and all(r["status"] == 200 for r in parts),
                "the file went up in %d parts through the gate" % len(parts))
+        reqs = [r for r in reqs if r["auth"] != "signed"]
         expect(reqs and all(r["auth"] == "ok" for r in reqs),
                "every one of the %d storage requests carried an issued token: %s"
                % (len(reqs), [r for r in reqs if r["auth"] != "ok"][:3]))
@@ -75,9 +76,15 @@ def test():
         keys = {o["key"] for o in s3.list(BUCKET, "sa/hls/")}
         expect("sa/hls/EG_sa.m3u8" in keys and len(keys) >= 3,
                "the playlist and its segments are stored: %d objects" % len(keys))
-        expect(all("url" not in o for o in done["outputs"]),
-               "no presigned URLs without HMAC keys")
-        expect("presigned URLs need HMAC keys" in w.log_text("worker"), "and the log says why")
+        url = f.get("url", "")
+        expect("X-Goog-Algorithm=GOOG4-RSA-SHA256" in url and "X-Goog-Signature=" in url,
+               "a V4 signed URL, signed with the account's key: %s" % url.split("&X-Goog-Sig")[0])
+        status, sha = s3.presigned_get_ok(url)
+        expect(status == 200 and sha == f["sha256"], "it fetches the object (curl)")
+        tampered = url[:-4] + ("0000" if not url.endswith("0000") else "1111")
+        status, _ = s3.presigned_get_ok(tampered)
+        expect(status == 403 and [x["ok"] for x in gcs.signed()] == [True, False],
+               "a tampered signature is refused (%d)" % status)
         expect(not os.path.exists(os.path.join(spool, "EG_sa")), "the spool is empty")
 
         # A key the token endpoint does not accept: failed at once, kept.

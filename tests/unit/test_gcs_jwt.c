@@ -357,8 +357,45 @@ static void test_account_refused(void)
 	g_free(pem);
 }
 
+/* A V4 signed URL; the expected one was made independently (Python:
+ * the canonical request and string to sign as Google documents them;
+ * `openssl dgst -sha256 -sign` with the same key: PKCS#1 v1.5 signatures
+ * are deterministic). */
+static void test_signed_url(void)
+{
+	char err[256], *pem = read_data("gcs_test_key.pem");
+	char *file = key_file(NULL, "egress@proj.iam.gserviceaccount.com", pem, NULL, NULL);
+	egw_gcs_account_t *a = NULL;
+	char *url = NULL;
+
+	CHECK(egw_gcs_account_parse(file, strlen(file), &a, err, sizeof(err)) == EGW_OK);
+	if (a) {
+		url = egw_gcs_signed_url(a, "https", "storage.googleapis.com",
+		                         "/rec-bucket/1234/EG 1.mkv", 1764928800, 600, err,
+		                         sizeof(err));
+		CHECK(!egw_gcs_signed_url(a, "https", "storage.googleapis.com", "/b/k", 0, 604801,
+		                          err, sizeof(err)));
+	}
+	CHECK_STR(url,
+	          "https://storage.googleapis.com/rec-bucket/1234/EG%201.mkv?X-Goog-Algorithm=GOOG4-RSA-SHA"
+	          "256&X-Goog-Credential=egress%40proj.iam.gserviceaccount.com%2F20251205%2Fauto%2Fstorage%"
+	          "2Fgoog4_request&X-Goog-Date=20251205T100000Z&X-Goog-Expires=600&X-Goog-SignedHeaders=hos"
+	          "t&X-Goog-Signature=503282a131a7c573cf5b2302c090b973400e3af58eccec87a6e0666e2eef0aa53e513"
+	          "b94a6b8736394d37599bcc3868ac780bdf13032855b5b0d53c5056dfcf71628aca566ee445f51d399f40c49f"
+	          "28c940a9bfc65313133810fa7ff08a87412fcbff2e8736c8d615427bcb39321ab6d1b3216f37c3c66e2f17f4"
+	          "7f627eef2005bf1a1299b4fe0b348b1c7438ef18096ef13ab9f7dd4d352daec7ebfb44cd9a8e9fd66269d3dc"
+	          "1fd28d274a9e18fd8e6cb46942b9d74d57f5ffb3b2139398c527c6ff350bb73ad5f5ca06b11bef2c5574619c"
+	          "826c31b04b3d446a4869e1d1832e00d1b0c38c72b3a2c54033a0209f89f037c42cbbbe06f4eb220cc35bf7bb"
+	          "5e0");
+	g_free(url);
+	egw_gcs_account_free(a);
+	free(file);
+	g_free(pem);
+}
+
 int main(void)
 {
+	test_signed_url();
 	test_rfc7515_a2();
 	test_google_example_claims();
 	test_kid_and_defaults();

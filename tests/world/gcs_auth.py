@@ -17,15 +17,21 @@ devstorage.read_write, iat not in the future, exp within an hour after
 iat and not past. Answers {"access_token", "expires_in", "token_type"}
 or 400 {"error": "invalid_grant", "error_description"}.
 
-Any other request: 401 unless "Authorization: Bearer <a token issued and
-not expired>", then forwarded to UPSTREAM_URL.
+A GET with a V4 signed URL (X-Goog-Signature: GOOG4-RSA-SHA256 over the
+canonical request, as Google documents it, verified with the public key;
+not expired): forwarded without its query. Any other request: 401 unless
+"Authorization: Bearer <a token issued and not expired>", then forwarded
+to UPSTREAM_URL.
 
 Logs "listening" once it listens, then one line per request:
   token {"ok": bool, "reason", "kid"}
-  request {"method", "path", "auth": "ok"|"missing"|"bad", "status"}
+  request {"method", "path", "auth": "ok"|"missing"|"bad"|"signed", "status"}
+  signed {"path", "ok": bool, "reason"}
 """
 
 import base64
+import calendar
+import hashlib
 import http.client
 import http.server
 import json
@@ -33,7 +39,7 @@ import secrets
 import sys
 import threading
 import time
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -124,9 +130,50 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._answer(200, json.dumps({"access_token": token, "expires_in": st.expires_in,
                                       "token_type": "Bearer"}), "application/json")
 
+    def _signed(self):
+        """None when this GET carries a V4 signed URL that verifies (then it
+        goes through without credentials), else why not."""
+        st = self.server.st
+        path, _, query = self.path.partition("?")
+        pairs = [p.split("=", 1) for p in query.split("&") if p]
+        params = {k: unquote(v) for k, v in pairs}
+        try:
+            cred = params["X-Goog-Credential"].split("/")
+            email, scope = cred[0], "/".join(cred[1:])
+            stamp, expires = params["X-Goog-Date"], int(params["X-Goog-Expires"])
+            sig = bytes.fromhex(params["X-Goog-Signature"])
+        except (KeyError, ValueError, IndexError):
+            return "incomplete signed URL"
+        if params.get("X-Goog-Algorithm") != "GOOG4-RSA-SHA256" or email != st.email:
+            return "algorithm or account"
+        if calendar.timegm(time.strptime(stamp, "%Y%m%dT%H%M%SZ")) + expires < time.time():
+            return "expired"
+        canonical_query = "&".join("%s=%s" % (k, v) for k, v in
+                                   sorted(p for p in pairs if p[0] != "X-Goog-Signature"))
+        canonical = "GET\n%s\n%s\nhost:%s\n\nhost\nUNSIGNED-PAYLOAD" % (
+            path, canonical_query, self.headers.get("Host"))
+        to_sign = "GOOG4-RSA-SHA256\n%s\n%s\n%s" % (
+            stamp, scope, hashlib.sha256(canonical.encode()).hexdigest())
+        try:
+            st.public_key.verify(sig, to_sign.encode(), padding.PKCS1v15(), hashes.SHA256())
+        except Exception:
+            return "signature does not verify"
+        return None
+
     def _forward(self):
         st = self.server.st
         body = self._body()
+        if self.command == "GET" and "X-Goog-Signature=" in self.path:
+            why = self._signed()
+            log("signed", {"path": self.path.partition("?")[0], "ok": why is None,
+                           "reason": why})
+            if why:
+                self._answer(403, "<?xml version='1.0' encoding='UTF-8'?><Error><Code>"
+                             "AccessDenied</Code><Message>%s</Message></Error>" % why,
+                             "application/xml")
+                return
+            self.path = self.path.partition("?")[0]
+            return self._send_upstream(body, "signed")
         auth = self.headers.get("Authorization") or ""
         with st.lock:
             end = st.tokens.get(auth[len("Bearer "):]) if auth.startswith("Bearer ") else None
@@ -138,6 +185,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                          "AuthenticationRequired</Code><Message>Invalid Credentials</Message>"
                          "</Error>", "application/xml")
             return
+        self._send_upstream(body, state)
+
+    def _send_upstream(self, body, state):
+        st = self.server.st
         up = urlparse(st.upstream)
         conn = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
         headers = {k: v for k, v in self.headers.items()

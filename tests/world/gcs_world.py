@@ -75,3 +75,7 @@ class GcsAuth(Served):
     def requests(self):
         """[{"method", "path", "auth", "status"}]: every storage request."""
         return self._lines("request")
+
+    def signed(self):
+        """[{"path", "ok", "reason"}]: every GET with a signed URL."""
+        return self._lines("signed")
