@@ -53,18 +53,18 @@ def timed(w, argv, env=None):
 
 def s3_storage(s3):
     return {"kind": "s3", "bucket": BUCKET, "endpoint": s3.endpoint, "path_style": True,
-            "prefix": "", "access_key": s3.access_key, "secret_key": s3.secret_key}
+            "access_key": s3.access_key, "secret_key": s3.secret_key}
 
 
 def azure_storage(az):
     return {"kind": "azure", "account": az.account, "container": BUCKET,
-            "endpoint": az.endpoint, "prefix": "", "secret_key": az.account_key}
+            "endpoint": az.endpoint, "secret_key": az.account_key}
 
 
 def journal(spool, eid, storage, path, size):
     """The journal a job leaves when its media ended (job/deliver.c)."""
     return {"version": 1, "egress_id": eid, "worker_id": "bench",
-            "storage": storage,
+            "storage": dict(storage, prefix=""),
             "final": {"status": "complete", "reason": "stop requested",
                       "started_at": "2026-01-01T00:00:00.000Z",
                       "ended_at": "2026-01-01T01:00:00.000Z",
@@ -175,11 +175,8 @@ def main():
         azure = []
         for rnd in range(a.rounds):
             azure.append(azure_round(w, az, master, size, rnd))
-            shutil.rmtree(az.data_dir, ignore_errors=True)
-            az.stop()
-            az.start()
-            az.make_container(BUCKET)
         az.stop()
+        shutil.rmtree(az.data_dir, ignore_errors=True)
         os.unlink(master)
         s3.stop()
         s3.start()
