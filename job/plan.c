@@ -50,7 +50,7 @@ static unsigned media_of(const egw_job_t *job)
  * or images take H.264 and AAC, a websocket decoded audio, whatever was
  * published): then its files are encoded too (one encode for all
  * outputs). */
-static int transcodes(const egw_job_t *job)
+int egw_plan_transcodes(const egw_job_t *job)
 {
 	if (job->source.kind == EGW_SOURCE_ROOM_COMPOSITE ||
 	    job->source.kind == EGW_SOURCE_TRACK_COMPOSITE)
@@ -88,7 +88,7 @@ static egw_err_t check_output(const egw_job_t *job, size_t i, char *errstr, size
 		snprintf(errstr, errstr_size, "%s.format: is required", path);
 		return EGW_ERR_INVALID_REQUEST;
 	}
-	if (!media || transcodes(job)) /* track_id: known when found; transcoded: see there */
+	if (!media || egw_plan_transcodes(job)) /* track_id: known when found; transcoded: see there */
 		return EGW_OK;
 	for (size_t k = 0; k < sizeof(file_support) / sizeof(file_support[0]); k++) {
 		if (file_support[k].media != media || (file_support[k].formats & FMT(out->format)))
@@ -126,7 +126,7 @@ egw_err_t egw_plan_check(const egw_job_t *job, char *errstr, size_t errstr_size)
 		snprintf(errstr, errstr_size, "outputs: at most %d", EGW_PLAN_OUTPUTS_MAX);
 		return EGW_ERR_INVALID_REQUEST;
 	}
-	if (transcodes(job) && (err = egw_plan_composite_check(job, NULL, errstr, errstr_size)))
+	if (egw_plan_transcodes(job) && (err = egw_plan_composite_check(job, NULL, errstr, errstr_size)))
 		return err;
 	return EGW_OK; /* (webhooks: sent by the worker, worker/webhook.c) */
 }
@@ -161,7 +161,7 @@ egw_err_t egw_plan_build(const egw_job_t *job, const egw_job_settings_t *st, tim
 	p->sfu = egw_source_find(job->room.sfu);
 	source_spec(job, st, &p->source);
 	p->media.graph = EGW_GRAPH_PASSTHROUGH;
-	if (transcodes(job) &&
+	if (egw_plan_transcodes(job) &&
 	    (err = egw_plan_composite(job, &p->media, &p->source.filter, errstr, errstr_size)))
 		goto fail;
 	p->media.log_id = job->egress_id;

@@ -29,6 +29,11 @@ typedef struct egw_job_plan {
  * supported yet". No side effects. */
 egw_err_t egw_plan_check(const egw_job_t *job, char *errstr, size_t errstr_size);
 
+/* Does the egress decode and encode? Composites always; a participant or
+ * a track when it has an output other than files (then its files are
+ * encoded too: one encode for all outputs). */
+int egw_plan_transcodes(const egw_job_t *job);
+
 /* Checks, then builds the plan: resolves the storage directory within the
  * allowed roots and creates every output file (paths expanded at start).
  * On failure nothing it created is left behind. */

@@ -1,4 +1,4 @@
-/* Shared by job/plan*.c only. */
+/* Shared by job/plan*.c and job/cost.c only. */
 #ifndef EGW_JOB_PLAN_INT_H
 #define EGW_JOB_PLAN_INT_H
 

@@ -70,7 +70,14 @@ static const struct conf_prop {
           "Topic for requests that cannot be parsed."),
         S(consumer_group, CF_NONEMPTY, "egress-workers", "Consumer group of the jobs topic."),
         I(max_jobs, 2, 1, 256,
-          "Jobs run at once. A full worker leaves the jobs group so others take new starts."),
+          "Recording jobs run at once, at most (uploads that outlive their media do not "
+          "count). A full worker leaves the jobs group so others take new starts."),
+        I(capacity_mcores, 0, 0, 1024 * 1000,
+          "CPU this worker offers jobs, in thousandths of a core; 0: every online core "
+          "(1000 each). Jobs are admitted by cost while the sum of the running ones stays "
+          "within `max_utilisation_pct` of it (costs: docs/operations.md)."),
+        I(max_utilisation_pct, 85, 1, 100,
+          "The share of `capacity_mcores` that jobs' costs may fill."),
         S(storage_dir, CF_NONEMPTY, "./out",
           "Default local storage directory for jobs without `storage`."),
         L(storage_roots, "[`storage_dir`]",

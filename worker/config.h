@@ -21,6 +21,8 @@ typedef struct egw_config {
 	char *jobs_topic, *control_topic, *status_topic, *deadletter_topic;
 	char *consumer_group;
 	int max_jobs;
+	int capacity_mcores;     /* 0: online cores x 1000 */
+	int max_utilisation_pct;
 	char *storage_dir;
 	char **storage_roots; /* where a job's storage.dir may point; at least one */
 	size_t n_storage_roots;

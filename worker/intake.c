@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "contract/redact.h"
 #include "contract/status.h"
+#include "job/cost.h"
 #include "job/plan.h"
 #include "worker/kafka.h"
 #include "worker/worker_int.h"
@@ -219,9 +220,42 @@ static void start_job(egw_worker_t *w, const rd_kafka_message_t *m, const egw_re
 		p->webhook_url = strdup(req->job->webhook.url);
 		p->webhook_secret = req->job->webhook.secret ? strdup(req->job->webhook.secret) : NULL;
 	}
+	p->cost_mc = w->intake_cost_mc;
 	p->next = w->procs;
 	w->procs = p;
 	w->n_running++;
+}
+
+int egw_intake_fits(egw_worker_t *w, const rd_kafka_message_t *m)
+{
+	egw_request_t *req = NULL;
+	char id[EGW_EGRESS_ID_MAX + 1], errstr[256];
+	int used = egw_worker_used_mc(w), cost, fits;
+
+	w->intake_cost_mc = 0;
+	if (egw_request_parse(m->payload ? m->payload : "", m->len, &req, id, errstr,
+	                      sizeof(errstr)) ||
+	    req->type != EGW_REQ_START) {
+		egw_request_free(req);
+		return 1;
+	}
+	cost = egw_job_cost_mc(req->job);
+	/* an idle worker takes any job: one larger than a whole worker would
+	 * otherwise go round the group for ever */
+	fits = used + cost <= w->budget_mc || used == 0;
+	if (fits) {
+		w->intake_cost_mc = cost;
+		w->need_mc = 0;
+	} else {
+		EGW_LOG(req->egress_id, INFO,
+		        "no room here: it costs %d mc, %d of %d mc are in use; left to another "
+		        "worker",
+		        cost, used, w->budget_mc);
+		w->need_mc = cost;
+		rd_kafka_seek(m->rkt, m->partition, m->offset, 1000);
+	}
+	egw_request_free(req);
+	return fits;
 }
 
 /* Parses m; a request that does not parse is logged and dead-lettered

@@ -33,6 +33,7 @@ typedef struct egw_jobproc {
 	int upload; /* resuming uploads left in the spool */
 	double spawned_s; /* monotonic clock at the spawn */
 	int active_seen;  /* its first `active` came */
+	int cost_mc;      /* its expected CPU (job/cost.h); 0 for uploads */
 	char *webhook_url, *webhook_secret; /* the request's webhook (secret: may be NULL) */
 	struct egw_jobproc *next;
 } egw_jobproc_t;

@@ -103,6 +103,12 @@ char *egw_metrics_render(egw_worker_t *w)
 	metric(s, "egress_jobs_max", "gauge",
 	       "Recording jobs this worker takes at most (max_jobs).");
 	g_string_append_printf(s, "egress_jobs_max %d\n", w->cfg->max_jobs);
+	metric(s, "egress_capacity_mcores", "gauge",
+	       "CPU jobs may use here (capacity x max_utilisation_pct), thousandths of a core.");
+	g_string_append_printf(s, "egress_capacity_mcores %d\n", w->budget_mc);
+	metric(s, "egress_capacity_used_mcores", "gauge",
+	       "Expected CPU of the recording jobs running (their costs), thousandths of a core.");
+	g_string_append_printf(s, "egress_capacity_used_mcores %d\n", egw_worker_used_mc(w));
 	metric(s, "egress_accepting", "gauge", "1 while the worker is in the jobs group.");
 	g_string_append_printf(s, "egress_accepting %d\n", w->subscribed);
 	metric(s, "egress_draining", "gauge", "1 while the worker drains (after SIGTERM).");
@@ -161,8 +167,8 @@ static const char *not_ready(const egw_worker_t *w, char *buf, size_t size)
 	if (w->disk_low[0])
 		return w->disk_low;
 	if (!w->subscribed) {
-		snprintf(buf, size, "not in the jobs group (%d/%d jobs running)", w->n_running,
-		         w->cfg->max_jobs);
+		snprintf(buf, size, "not in the jobs group (%d/%d jobs running, %d of %d mc in use)",
+		         w->n_running, w->cfg->max_jobs, egw_worker_used_mc(w), w->budget_mc);
 		return buf;
 	}
 	return NULL;

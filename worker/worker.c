@@ -9,10 +9,12 @@
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/secret.h"
 #include "contract/status.h"
+#include "job/cost.h"
 #include "job/deliver.h"
 #include "worker/kafka.h"
 #include "worker/worker_int.h"
@@ -150,14 +152,27 @@ int egw_worker_disk_low(egw_worker_t *w, int now)
 	return w->disk_low[0] != '\0';
 }
 
-/* A full worker leaves the group so that other workers take new starts. */
+int egw_worker_used_mc(const egw_worker_t *w)
+{
+	int used = 0; /* jobs that only upload do not count */
+	for (egw_jobproc_t *p = w->procs; p; p = p->next)
+		if (!egw_jobproc_uploading(p))
+			used += p->cost_mc;
+	return used;
+}
+
+/* A full worker leaves the group so that other workers take new starts:
+ * full by count (max_jobs), or by cost (the start it handed back, or the
+ * cheapest job, would not fit its budget). */
 static void admission(egw_worker_t *w, int accepting)
 {
-	int media = 0; /* jobs that only upload do not count */
+	int media = 0;
 	for (egw_jobproc_t *p = w->procs; p; p = p->next)
 		media += !egw_jobproc_uploading(p);
 	int low = egw_worker_disk_low(w, 0);
-	int want = accepting && media < w->cfg->max_jobs && !low;
+	int used = egw_worker_used_mc(w);
+	int room = !media || used + (w->need_mc ? w->need_mc : EGW_COST_MIN_MC) <= w->budget_mc;
+	int want = accepting && media < w->cfg->max_jobs && !low && room;
 	if (want == w->subscribed)
 		return;
 	if (want) {
@@ -178,8 +193,9 @@ static void admission(egw_worker_t *w, int accepting)
 		EGW_LOG(NULL, WARN, "left the jobs group (%d/%d jobs running): %s", w->n_running,
 		        w->cfg->max_jobs, w->disk_low);
 	else
-		EGW_LOG(NULL, INFO, "%s the jobs group (%d/%d jobs running)",
-		        want ? "joined" : "left", w->n_running, w->cfg->max_jobs);
+		EGW_LOG(NULL, INFO, "%s the jobs group (%d/%d jobs running, %d of %d mc in use)",
+		        want ? "joined" : "left", w->n_running, w->cfg->max_jobs, used,
+		        w->budget_mc);
 }
 
 /* Commits a start before running it, so that no other worker runs it too
@@ -204,7 +220,7 @@ static void poll_kafka(egw_worker_t *w)
 	rd_kafka_message_t *m;
 	if (w->subscribed && (m = rd_kafka_consumer_poll(w->jobs, 0))) {
 		if (!m->err) {
-			if (take(w, m))
+			if (egw_intake_fits(w, m) && take(w, m))
 				egw_intake_job(w, m);
 		} else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
 			EGW_LOG(NULL, WARN, "jobs consumer: %s", rd_kafka_message_errstr(m));
@@ -392,7 +408,14 @@ int egw_worker_run(const egw_config_t *cfg, const char *config_path, volatile si
 		        cfg->webhook_retry_window_s, cfg->webhook_timeout_ms, hooks_dir});
 		g_free(hooks_dir);
 	}
-	if (cfg->http_listen[0] &&
+	{
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		long cap = cfg->capacity_mcores ? cfg->capacity_mcores : (cores > 0 ? cores : 1) * 1000;
+		w.budget_mc = (int)(cap * cfg->max_utilisation_pct / 100);
+		EGW_LOG(NULL, INFO, "admission: jobs' costs up to %d mc (%ld mc x %d %%), at most %d "
+		        "jobs", w.budget_mc, cap, cfg->max_utilisation_pct, cfg->max_jobs);
+	}
+		if (cfg->http_listen[0] &&
 	    !(w.metrics = egw_metrics_start(&w, cfg->http_listen, errstr, sizeof(errstr)))) {
 		EGW_LOG(NULL, ERROR, "%s", errstr);
 		goto out;

@@ -37,6 +37,12 @@ typedef struct egw_worker {
 	int early_next;
 	time_t disk_checked; /* when the free disk space was last looked at */
 	char disk_low[256];  /* why the worker takes no job, "" when it has room */
+	/* Admission by cost (job/cost.h), in thousandths of a core: what jobs
+	 * may use (capacity x max_utilisation_pct), and the cost of a start
+	 * this worker had no room for and handed back to the group (0: none);
+	 * it rejoins the jobs group when that much is free. */
+	int budget_mc, need_mc;
+	int intake_cost_mc; /* the cost of the start being taken */
 	egw_metrics_counts_t counts;
 	egw_metrics_t *metrics; /* NULL without http_listen */
 } egw_worker_t;
@@ -61,6 +67,14 @@ void egw_worker_report(egw_worker_t *w, const char *egress_id, const char *statu
                        const char *message);
 
 egw_jobproc_t *egw_worker_find_proc(egw_worker_t *w, const char *egress_id);
+
+/* The expected CPU of the recording jobs running (mc). */
+int egw_worker_used_mc(const egw_worker_t *w);
+
+/* Whether the start in m fits this worker's budget; when it does not, m is
+ * left for another worker (sought back, not committed) and need_mc set. A
+ * message that is no valid start fits (intake reports it). */
+int egw_intake_fits(egw_worker_t *w, const rd_kafka_message_t *m);
 
 /* Non-zero (and w->disk_low says why) when the spool or storage file
  * system has less than min_free_disk_mb free; looked at every few seconds
