@@ -127,7 +127,11 @@ def test():
         expect(rc == 0 and late[:1] == ["starting"] and late[-1:] == ["complete"],
                "a late watch sees every event from the first: %s" % late)
 
+        deadline = time.time() + 20  # (its process exits a moment after its last event)
         m = metrics(env)
+        while value(m, "egress_jobs", state="recording") and time.time() < deadline:
+            time.sleep(0.3)
+            m = metrics(env)
         expect(value(m, "egress_jobs", state="recording") == 0 and
                value(m, "egress_jobs_ended_total", status="complete") == 1 and
                value(m, "egress_job_memory_bytes", egress_id="EG_ops") is None,
