@@ -475,6 +475,23 @@ void egw_stream_dest_down(egw_output_t *o, struct dest *d, const char *why)
 	}
 }
 
+/* Past its reconnect window: failed, whatever attempt is under way (a
+ * frozen server can hold an attempt for seconds). 1 when it gave up. */
+static int past_window(egw_output_t *o, struct dest *d, gint64 now)
+{
+	char why[sizeof(d->error)], errstr[sizeof(d->error) + 64];
+	if (d->state != D_RECONNECTING ||
+	    now - d->down_since_us < (gint64)o->window_s * G_USEC_PER_SEC)
+		return 0;
+	snprintf(why, sizeof(why), "%s", d->error[0] ? d->error : "no connection");
+	egw_stream_dest_take_down(o, d);
+	snprintf(errstr, sizeof(errstr), "still failing after %d s of reconnecting: %s",
+	         o->window_s, why);
+	egw_stream_dest_set(o, d, D_FAILED, errstr);
+	egw_stream_check_done(o);
+	return 1;
+}
+
 static gboolean retry_now(gpointer user)
 {
 	struct retry *r = user;
@@ -486,7 +503,7 @@ static gboolean retry_now(gpointer user)
 	    !(d = egw_stream_dest_by_id(o, r->id)))
 		return G_SOURCE_REMOVE;
 	d->retry = 0;
-	if (d->state != D_RECONNECTING || o->ending)
+	if (d->state != D_RECONNECTING || o->ending || past_window(o, d, g_get_monotonic_time()))
 		return G_SOURCE_REMOVE;
 	EGW_LOG(o->log_id, INFO, "%s %s: reconnecting", o->name, d->shown);
 	if (egw_stream_dest_build(o, d, errstr, sizeof(errstr)))
@@ -540,6 +557,8 @@ void egw_stream_watch_dest(egw_output_t *o, struct dest *d, gint64 now)
 		return;
 	}
 	if (!d->bin || d->state == D_REMOVED) /* failed, removed, done, or waiting */
+		return;
+	if (past_window(o, d, now))
 		return;
 	if (rendered != d->seen_rendered) {
 		d->seen_rendered = rendered;
