@@ -556,9 +556,9 @@ void egw_stream_watch_dest(egw_output_t *o, struct dest *d, gint64 now)
 			dest_end_out(o, d);
 		return;
 	}
-	if (!d->bin || d->state == D_REMOVED) /* failed, removed, done, or waiting */
+	if (past_window(o, d, now)) /* (also between attempts, waiting for the next) */
 		return;
-	if (past_window(o, d, now))
+	if (!d->bin || d->state == D_REMOVED) /* failed, removed, done, or waiting */
 		return;
 	if (rendered != d->seen_rendered) {
 		d->seen_rendered = rendered;
