@@ -104,7 +104,8 @@ def test():
         env.submit(bad)
         env.wait("EG_refused", "failed", 30)
         deadline = time.time() + 15
-        while time.time() < deadline and not bodies(good, "EG_refused"):
+        while time.time() < deadline and \
+                [b["event"] for b in bodies(good, "EG_refused")][-1:] != ["egress.failed"]:
             time.sleep(0.3)
         refused = bodies(good, "EG_refused")
         expect(refused and refused[-1]["event"] == "egress.failed" and
