@@ -277,8 +277,8 @@ def test():
         env.submit(env.job("EG_midpart", {"kind": "participant", "participant": "alice"},
                            mkv("{egress_id}.mkv"), storage=storage(s3)))
         env.wait("EG_midpart", "active", 30)
-        time.sleep(6)
-        w.call(["tc", "qdisc", "add", "dev", "lo", "root", "tbf", "rate", "1mbit", "burst",
+        time.sleep(12)  # (a file well beyond the throttle's 128 KB burst: seconds of parts)
+        w.call(["tc", "qdisc", "add", "dev", "lo", "root", "tbf", "rate", "512kbit", "burst",
                 "128kb", "latency", "400ms"])
         try:
             env.stop("EG_midpart")
