@@ -139,8 +139,11 @@ static EVP_PKEY *load_key(const char *pem, const char *what, char *errstr, size_
 	return NULL;
 }
 
-/* RS256 of input under key, base64url; NULL with errstr. */
-static char *rs256(EVP_PKEY *key, const char *input, char *errstr, size_t errstr_size)
+/* RSASSA-PKCS1-v1_5 with SHA-256 of input under key, with the raw
+ * signature's encoding (g_free it); NULL with errstr. */
+static char *sign_sha256(EVP_PKEY *key, const char *input,
+                         char *(*encode)(const unsigned char *, size_t), char *errstr,
+                         size_t errstr_size)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	size_t sig_len = (size_t)EVP_PKEY_size(key);
@@ -149,9 +152,9 @@ static char *rs256(EVP_PKEY *key, const char *input, char *errstr, size_t errstr
 
 	if (ctx && EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) == 1 &&
 	    EVP_DigestSign(ctx, sig, &sig_len, (const unsigned char *)input, strlen(input)) == 1) {
-		out = egw_gcs_base64url(sig, sig_len);
+		out = encode(sig, sig_len);
 	} else {
-		snprintf(errstr, errstr_size, "RS256 signing failed");
+		snprintf(errstr, errstr_size, "RSA-SHA256 signing failed");
 		ERR_clear_error();
 	}
 	EVP_MD_CTX_free(ctx);
@@ -159,33 +162,32 @@ static char *rs256(EVP_PKEY *key, const char *input, char *errstr, size_t errstr
 	return out;
 }
 
-/* The raw RSASSA-PKCS1-v1_5 SHA-256 signature of input, hex (g_free it). */
-static char *rsa_sha256_hex(EVP_PKEY *key, const char *input, char *errstr, size_t errstr_size)
+static char *base64url(const unsigned char *data, size_t len)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	size_t sig_len = (size_t)EVP_PKEY_size(key);
-	unsigned char *sig = g_malloc(sig_len);
-	GString *out = NULL;
+	return egw_gcs_base64url(data, len);
+}
 
-	if (ctx && EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) == 1 &&
-	    EVP_DigestSign(ctx, sig, &sig_len, (const unsigned char *)input, strlen(input)) == 1) {
-		out = g_string_new(NULL);
-		for (size_t i = 0; i < sig_len; i++)
-			g_string_append_printf(out, "%02x", sig[i]);
-	} else {
-		snprintf(errstr, errstr_size, "RSA-SHA256 signing failed");
-		ERR_clear_error();
-	}
-	EVP_MD_CTX_free(ctx);
-	g_free(sig);
-	return out ? g_string_free(out, FALSE) : NULL;
+static char *hex(const unsigned char *data, size_t len)
+{
+	char *out = g_malloc(2 * len + 1);
+	for (size_t i = 0; i < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", data[i]);
+	out[2 * len] = '\0';
+	return out;
+}
+
+/* RS256 of input under key, base64url; NULL with errstr. */
+static char *rs256(EVP_PKEY *key, const char *input, char *errstr, size_t errstr_size)
+{
+	return sign_sha256(key, input, base64url, errstr, errstr_size);
 }
 
 char *egw_gcs_signed_url(const egw_gcs_account_t *a, const char *scheme, const char *host,
                          const char *path, time_t now, int expires_s, char *errstr,
                          size_t errstr_size)
 {
-	char date[9], stamp[17], *scope, *raw, *credential, *query, *uri, *to_sign, *sig, *url = NULL;
+	char date[9], stamp[17], *scope, *raw, *credential, *query, *uri, *to_sign, *sig,
+	        *url = NULL;
 	struct tm tm;
 
 	if (!a || !scheme || !host || !path || path[0] != '/' || expires_s < 1 ||
@@ -205,7 +207,7 @@ char *egw_gcs_signed_url(const egw_gcs_account_t *a, const char *scheme, const c
 	                        credential, stamp, expires_s);
 	uri = egw_aws_uri_encode(path, 1);
 	to_sign = egw_v4_string_to_sign("GOOG4-RSA-SHA256", "GET", uri, query, host, stamp, scope);
-	if ((sig = rsa_sha256_hex(a->key, to_sign, errstr, errstr_size)))
+	if ((sig = sign_sha256(a->key, to_sign, hex, errstr, errstr_size)))
 		url = g_strdup_printf("%s://%s%s?%s&X-Goog-Signature=%s", scheme, host, uri, query,
 		                      sig);
 	g_free(sig);

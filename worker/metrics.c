@@ -131,21 +131,24 @@ char *egw_metrics_render(egw_worker_t *w)
 	                       c->latency_count);
 	g_string_append_printf(s, "egress_start_latency_seconds_sum %.6f\n", c->latency_sum);
 	g_string_append_printf(s, "egress_start_latency_seconds_count %llu\n", c->latency_count);
-	metric(s, "egress_job_cpu_seconds_total", "counter",
-	       "CPU time (user + system) of each running egress's job process.");
-	for (egw_jobproc_t *p = w->procs; p; p = p->next) {
-		double cpu, rss;
-		proc_usage(p->pid, &cpu, &rss);
-		g_string_append_printf(s, "egress_job_cpu_seconds_total{egress_id=\"%s\"} %.3f\n",
-		                       p->egress_id, cpu);
-	}
-	metric(s, "egress_job_memory_bytes", "gauge",
-	       "Resident memory of each running egress's job process.");
-	for (egw_jobproc_t *p = w->procs; p; p = p->next) {
-		double cpu, rss;
-		proc_usage(p->pid, &cpu, &rss);
-		g_string_append_printf(s, "egress_job_memory_bytes{egress_id=\"%s\"} %.0f\n",
-		                       p->egress_id, rss);
+	{ /* each job's /proc read once, for both families */
+		GString *mem = g_string_new(NULL);
+		metric(s, "egress_job_cpu_seconds_total", "counter",
+		       "CPU time (user + system) of each running egress's job process.");
+		metric(mem, "egress_job_memory_bytes", "gauge",
+		       "Resident memory of each running egress's job process.");
+		for (egw_jobproc_t *p = w->procs; p; p = p->next) {
+			double cpu, rss;
+			proc_usage(p->pid, &cpu, &rss);
+			g_string_append_printf(
+			        s, "egress_job_cpu_seconds_total{egress_id=\"%s\"} %.3f\n",
+			        p->egress_id, cpu);
+			g_string_append_printf(mem,
+			                       "egress_job_memory_bytes{egress_id=\"%s\"} %.0f\n",
+			                       p->egress_id, rss);
+		}
+		g_string_append_len(s, mem->str, (gssize)mem->len);
+		g_string_free(mem, TRUE);
 	}
 	metric(s, "egress_status_backlog_messages", "gauge",
 	       "Status events and dead-letter copies not yet delivered to Kafka.");
@@ -167,7 +170,8 @@ static const char *not_ready(const egw_worker_t *w, char *buf, size_t size)
 	if (w->disk_low[0])
 		return w->disk_low;
 	if (!w->subscribed) {
-		snprintf(buf, size, "not in the jobs group (%d/%d jobs running, %d of %d mc in use)",
+		snprintf(buf, size,
+		         "not in the jobs group (%d/%d jobs running, %d of %d mc in use)",
 		         w->n_running, w->cfg->max_jobs, egw_worker_used_mc(w), w->budget_mc);
 		return buf;
 	}

@@ -173,7 +173,7 @@ def test_k8s():
 
 def test_dashboard():
     with open(os.path.join(SRC, "worker", "metrics.c")) as f:
-        exported = set(re.findall(r'metric\(s, "([a-z_]+)"', f.read()))
+        exported = set(re.findall(r'metric\(\w+, "([a-z_]+)"', f.read()))
     expect(len(exported) >= 10, "the worker exports %d metric families" % len(exported))
     with open(os.path.join(DOCKER, "grafana", "egress-dashboard.json")) as f:
         dash = json.load(f)
