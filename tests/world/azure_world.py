@@ -10,11 +10,9 @@ Every check goes through an independent client, Microsoft's own SDK
 namespace); SAS URLs are fetched with curl.
 """
 
-import hashlib
 import json
 import os
 import shutil
-import time
 
 from served import Served
 
@@ -129,17 +127,4 @@ class Azurite(Served):
     def fetch(self, url):
         """GETs url with curl inside the namespace: (HTTP status, hex
         SHA-256 of the body)."""
-        body_path = os.path.join(self.dir, "get-%d.body" % int(time.time() * 1e6))
-        r = self.world.call(["curl", "-sS", "-m", "20", "-o", body_path, "-w", "%{http_code}", url],
-                            timeout=30, check=False)
-        try:
-            with open(body_path, "rb") as f:
-                digest = hashlib.sha256(f.read()).hexdigest()
-            os.unlink(body_path)
-        except OSError:
-            digest = None
-        try:
-            status = int(r.stdout.strip() or 0)
-        except ValueError:
-            status = 0
-        return status, digest
+        return self.curl_get(url)

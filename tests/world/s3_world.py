@@ -8,11 +8,9 @@ namespace by tests/tools/s3_client.py; presigned URLs are fetched with curl.
 """
 
 import glob
-import hashlib
 import json
 import os
 import shutil
-import time
 
 from served import Served
 
@@ -139,20 +137,7 @@ class S3Server(Served):
     def presigned_get_ok(self, url):
         """Fetches url with curl inside the namespace: (HTTP status, hex
         SHA-256 of the body)."""
-        body_path = os.path.join(self.dir, "presigned-%d.body" % int(time.time() * 1e6))
-        r = self.world.call(["curl", "-sS", "-m", "20", "-o", body_path, "-w", "%{http_code}", url],
-                            timeout=30, check=False)
-        try:
-            with open(body_path, "rb") as f:
-                digest = hashlib.sha256(f.read()).hexdigest()
-            os.unlink(body_path)
-        except OSError:
-            digest = None
-        try:
-            status = int(r.stdout.strip() or 0)
-        except ValueError:
-            status = 0
-        return status, digest
+        return self.curl_get(url)
 
     def list_multipart_uploads(self, bucket):
         """The multipart uploads in progress (initiated, not completed, still

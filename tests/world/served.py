@@ -3,6 +3,7 @@ HookReceiver): waiting for a process to say it listens, and stopping,
 killing, freezing and thawing it. A subclass sets self.world and self.proc
 (None until started)."""
 
+import hashlib
 import os
 import signal
 import time
@@ -37,3 +38,21 @@ class Served:
 
     def thaw(self):
         os.kill(self.proc.pid, signal.SIGCONT)
+
+    def curl_get(self, url):
+        """GETs url with curl inside the namespace: (HTTP status, hex SHA-256
+        of the body; None without one). self.dir holds the body meanwhile."""
+        body_path = os.path.join(self.dir, "get-%d.body" % int(time.time() * 1e6))
+        r = self.world.call(["curl", "-sS", "-m", "20", "-o", body_path, "-w", "%{http_code}", url],
+                            timeout=30, check=False)
+        try:
+            with open(body_path, "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+            os.unlink(body_path)
+        except OSError:
+            digest = None
+        try:
+            status = int(r.stdout.strip() or 0)
+        except ValueError:
+            status = 0
+        return status, digest
