@@ -218,7 +218,8 @@ static void start_job(egw_worker_t *w, const rd_kafka_message_t *m, const egw_re
 	}
 	if (req->job->webhook.url) {
 		p->webhook_url = strdup(req->job->webhook.url);
-		p->webhook_secret = req->job->webhook.secret ? strdup(req->job->webhook.secret) : NULL;
+		p->webhook_secret =
+		        req->job->webhook.secret ? strdup(req->job->webhook.secret) : NULL;
 	}
 	p->cost_mc = w->intake_cost_mc;
 	p->next = w->procs;
@@ -226,11 +227,20 @@ static void start_job(egw_worker_t *w, const rd_kafka_message_t *m, const egw_re
 	w->n_running++;
 }
 
+/* Jobs that record media (uploads only do not count). */
+static int media_jobs(const egw_worker_t *w)
+{
+	int n = 0;
+	for (egw_jobproc_t *p = w->procs; p; p = p->next)
+		n += !egw_jobproc_uploading(p);
+	return n;
+}
+
 int egw_intake_fits(egw_worker_t *w, const rd_kafka_message_t *m)
 {
 	egw_request_t *req = NULL;
 	char id[EGW_EGRESS_ID_MAX + 1], errstr[256];
-	int used = egw_worker_used_mc(w), cost, fits;
+	int used = egw_worker_used_mc(w), cost, fits, hops = egw_handover_hops(m);
 
 	w->intake_cost_mc = 0;
 	if (egw_request_parse(m->payload ? m->payload : "", m->len, &req, id, errstr,
@@ -239,18 +249,33 @@ int egw_intake_fits(egw_worker_t *w, const rd_kafka_message_t *m)
 		egw_request_free(req);
 		return 1;
 	}
+	if (egw_worker_find_proc(w, req->egress_id)) {
+		egw_request_free(req); /* a duplicate: refused by start_job */
+		return 1;
+	}
 	cost = egw_job_cost_mc(req->job);
 	/* an idle worker takes any job: one larger than a whole worker would
 	 * otherwise go round the group for ever */
-	fits = used + cost <= w->budget_mc || used == 0;
+	fits = media_jobs(w) < w->cfg->max_jobs && (used + cost <= w->budget_mc || used == 0);
 	if (fits) {
 		w->intake_cost_mc = cost;
 		w->need_mc = 0;
+		if (hops)
+			EGW_LOG(req->egress_id, INFO,
+			        "taken over from a full worker (%d handover(s)), from %s[%d]@%lld",
+			        hops, rd_kafka_topic_name(m->rkt), (int)m->partition,
+			        (long long)m->offset);
+	} else if (!w->handover_off && !egw_handover_begin(w->handover, m, req->egress_id)) {
+		EGW_LOG(req->egress_id, INFO,
+		        "no room here: it costs %d mc, %d of %d mc and %d of %d jobs are in use; "
+		        "handing it over to another worker",
+		        cost, used, w->budget_mc, media_jobs(w), w->cfg->max_jobs);
+		w->handover_cost_mc = cost;
 	} else {
 		EGW_LOG(req->egress_id, INFO,
-		        "no room here: it costs %d mc, %d of %d mc are in use; left to another "
-		        "worker",
-		        cost, used, w->budget_mc);
+		        "no room here: it costs %d mc, %d of %d mc and %d of %d jobs are in use; "
+		        "left to another worker",
+		        cost, used, w->budget_mc, media_jobs(w), w->cfg->max_jobs);
 		w->need_mc = cost;
 		rd_kafka_seek(m->rkt, m->partition, m->offset, 1000);
 	}
@@ -265,8 +290,7 @@ static egw_request_t *parse_or_dead_letter(egw_worker_t *w, const rd_kafka_messa
                                            size_t errstr_size)
 {
 	egw_request_t *req = NULL;
-	if (!egw_request_parse(m->payload ? m->payload : "", m->len, &req, id, errstr,
-	                       errstr_size))
+	if (!egw_request_parse(m->payload ? m->payload : "", m->len, &req, id, errstr, errstr_size))
 		return req;
 	if (!id[0])
 		key_as_id(m, id);
@@ -291,8 +315,7 @@ void egw_intake_job(egw_worker_t *w, const rd_kafka_message_t *m)
 		w->intake_hook_secret = req->job->webhook.secret;
 		start_job(w, m, req);
 		w->intake_hook_url = w->intake_hook_secret = NULL;
-	}
-	else {
+	} else {
 		/* Stops and updates act only from the control topic, which every
 		 * worker reads; here only the one worker that took the message
 		 * would see it. */
@@ -354,8 +377,8 @@ void egw_intake_control(egw_worker_t *w, const rd_kafka_message_t *m)
 void egw_intake_control_duty(egw_worker_t *w, const rd_kafka_message_t *m)
 {
 	char errstr[512], id[EGW_EGRESS_ID_MAX + 1];
-	egw_request_t *req = parse_or_dead_letter(w, m, "control request", id, errstr,
-	                                          sizeof(errstr));
+	egw_request_t *req =
+	        parse_or_dead_letter(w, m, "control request", id, errstr, sizeof(errstr));
 
 	if (!req)
 		return;

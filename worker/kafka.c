@@ -117,7 +117,9 @@ static int applies(egw_kafka_role_t role, const char *name)
 	        "delivery.",
 	        "request.required.acks",
 	};
-	if (role == EGW_KAFKA_PRODUCER) {
+	if (!strncmp(name, "transactional.", 14))
+		return 0; /* the handover producer's own (kafka.c) */
+	if (role == EGW_KAFKA_PRODUCER || role == EGW_KAFKA_HANDOVER) {
 		for (size_t i = 0; i < sizeof(consumer_only) / sizeof(consumer_only[0]); i++)
 			if (!strncmp(name, consumer_only[i], strlen(consumer_only[i])))
 				return 0;
@@ -149,7 +151,9 @@ static int set_group(rd_kafka_conf_t *conf, const egw_config_t *cfg, egw_kafka_r
 	       set(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
 	       set(conf, "auto.offset.reset", "latest", errstr, errstr_size) ||
 	       set(conf, "session.timeout.ms", "10000", errstr, errstr_size) ||
-	       set(conf, "heartbeat.interval.ms", "1000", errstr, errstr_size);
+	       set(conf, "heartbeat.interval.ms", "1000", errstr, errstr_size) ||
+	       /* handed-over starts count once their transaction commits */
+	       set(conf, "isolation.level", "read_committed", errstr, errstr_size);
 }
 
 static int set_role(rd_kafka_conf_t *conf, const egw_config_t *cfg, egw_kafka_role_t role,
@@ -176,6 +180,18 @@ static int set_role(rd_kafka_conf_t *conf, const egw_config_t *cfg, egw_kafka_ro
 		       set(conf, "acks", "all", errstr, errstr_size) ||
 		       set(conf, "linger.ms", "5", errstr, errstr_size) ||
 		       set(conf, "message.timeout.ms", "300000", errstr, errstr_size);
+	case EGW_KAFKA_HANDOVER: {
+		/* One transactional id per worker: a second process with the same
+		 * worker_id fences the first (its handovers stop, see handover.h).
+		 * A transaction left open by a crash is aborted by the broker
+		 * after 10 s, which also bounds how long it can hold back the
+		 * partition it wrote to from read_committed consumers. */
+		char id[300];
+		snprintf(id, sizeof(id), "egress-handover-%s", cfg->worker_id);
+		return set(conf, "transactional.id", id, errstr, errstr_size) ||
+		       set(conf, "transaction.timeout.ms", "10000", errstr, errstr_size) ||
+		       set(conf, "linger.ms", "0", errstr, errstr_size);
+	}
 	}
 	return 0;
 }
@@ -199,7 +215,8 @@ rd_kafka_t *egw_kafka_new(const egw_config_t *cfg, const char *brokers, egw_kafk
 	rd_kafka_conf_set_log_cb(conf, log_cb);
 	/* Stops and starts are latency-sensitive and tiny: do not let the
 	 * broker hold fetches for the default 500 ms. */
-	if (role != EGW_KAFKA_PRODUCER && set(conf, "fetch.wait.max.ms", "50", errstr, errstr_size))
+	if (role != EGW_KAFKA_PRODUCER && role != EGW_KAFKA_HANDOVER &&
+	    set(conf, "fetch.wait.max.ms", "50", errstr, errstr_size))
 		goto fail;
 	if (set_role(conf, cfg, role, &g, errstr, errstr_size))
 		goto fail;
@@ -212,11 +229,12 @@ rd_kafka_t *egw_kafka_new(const egw_config_t *cfg, const char *brokers, egw_kafk
 		if (applies(role, name) && set(conf, name, eq + 1, errstr, errstr_size))
 			goto fail;
 	}
-	rk = rd_kafka_new(role == EGW_KAFKA_PRODUCER ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, conf,
-	                  errstr, errstr_size);
+	int producer = role == EGW_KAFKA_PRODUCER || role == EGW_KAFKA_HANDOVER;
+	rk = rd_kafka_new(producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, conf, errstr,
+	                  errstr_size);
 	if (!rk)
 		goto fail;
-	if (role != EGW_KAFKA_PRODUCER)
+	if (!producer)
 		rd_kafka_poll_set_consumer(rk);
 	return rk;
 fail:
@@ -244,9 +262,8 @@ egw_err_t egw_kafka_assign_all(rd_kafka_t *rk, const char *topic, int timeout_ms
 	                               errstr_size);
 }
 
-egw_err_t egw_kafka_assign_all_at(rd_kafka_t *rk, const char *topic, int64_t offset,
-                                  int timeout_ms, int *n_partitions, char *errstr,
-                                  size_t errstr_size)
+egw_err_t egw_kafka_assign_all_at(rd_kafka_t *rk, const char *topic, int64_t offset, int timeout_ms,
+                                  int *n_partitions, char *errstr, size_t errstr_size)
 {
 	const struct rd_kafka_metadata *md = NULL;
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);

@@ -18,7 +18,8 @@ typedef enum egw_kafka_role {
 	EGW_KAFKA_CONTROL,
 	EGW_KAFKA_CONTROL_GROUP,
 	EGW_KAFKA_PRODUCER,
-	EGW_KAFKA_READER, /* the operator commands: no group, end of partition reported */
+	EGW_KAFKA_READER,   /* the operator commands: no group, end of partition reported */
+	EGW_KAFKA_HANDOVER, /* transactional producer of handovers (worker/handover.h) */
 } egw_kafka_role_t;
 
 /* How many times a must-deliver message is produced before it is given up

@@ -48,6 +48,16 @@ void egw_metrics_count_latency(egw_metrics_counts_t *c, double seconds)
 	c->latency_sum += seconds;
 }
 
+void egw_metrics_count_handover(egw_metrics_counts_t *c, int ok, double seconds)
+{
+	if (!ok) {
+		c->handover_failures++;
+		return;
+	}
+	c->handovers++;
+	c->handover_sum += seconds;
+}
+
 /* CPU seconds (user + system) and resident bytes of a process; 0 when it
  * cannot be read. */
 static void proc_usage(pid_t pid, double *cpu_s, double *rss)
@@ -154,6 +164,16 @@ char *egw_metrics_render(egw_worker_t *w)
 	       "Status events and dead-letter copies not yet delivered to Kafka.");
 	g_string_append_printf(s, "egress_status_backlog_messages %d\n",
 	                       w->producer ? rd_kafka_outq_len(w->producer) : 0);
+	metric(s, "egress_handovers_total", "counter",
+	       "Starts this worker had no room for, by what became of them: handed over to "
+	       "another worker, or left for the group.");
+	g_string_append_printf(s, "egress_handovers_total{result=\"handed_over\"} %llu\n",
+	                       w->counts.handovers);
+	g_string_append_printf(s, "egress_handovers_total{result=\"left\"} %llu\n",
+	                       w->counts.handover_failures);
+	metric(s, "egress_handover_seconds_total", "counter",
+	       "Time spent handing starts over (with egress_handovers_total: the mean).");
+	g_string_append_printf(s, "egress_handover_seconds_total %.6f\n", w->counts.handover_sum);
 	metric(s, "egress_webhooks_pending", "gauge", "Webhook events queued or in flight.");
 	g_string_append_printf(s, "egress_webhooks_pending %u\n",
 	                       egw_webhooks_pending(w->webhooks));

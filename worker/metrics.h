@@ -27,6 +27,8 @@ typedef struct egw_metrics_counts {
 	unsigned long long latency_bucket[EGW_METRICS_LATENCY_BUCKETS]; /* cumulative at render */
 	unsigned long long latency_count;
 	double latency_sum;
+	unsigned long long handovers, handover_failures;
+	double handover_sum;
 	int draining;
 } egw_metrics_counts_t;
 
@@ -41,6 +43,9 @@ void egw_metrics_stop(egw_metrics_t *m);
 void egw_metrics_count_status(egw_metrics_counts_t *c, const char *status);
 /* Counts the time from a job's start to its first media. */
 void egw_metrics_count_latency(egw_metrics_counts_t *c, double seconds);
+
+/* Counts a handover (handover.h) and how long it took. */
+void egw_metrics_count_handover(egw_metrics_counts_t *c, int ok, double seconds);
 
 /* The /metrics text for w (g_free it); exposed for tests. */
 char *egw_metrics_render(struct egw_worker *w);

@@ -58,8 +58,9 @@ static void finish_proc(egw_worker_t *w, egw_jobproc_t *p)
 	if (egw_jobproc_uploading(p) && !egw_status_is_terminal(p->last_status)) {
 		/* its recording is safe in the spool, and its journal tells
 		 * the next worker (or the next scan) what is left */
-		EGW_LOG(p->egress_id, WARN, "uploads of job process %d interrupted; resumed from "
-		                            "the spool later",
+		EGW_LOG(p->egress_id, WARN,
+		        "uploads of job process %d interrupted; resumed from "
+		        "the spool later",
 		        (int)p->pid);
 	} else if (!egw_status_is_terminal(p->last_status)) {
 		if (WIFSIGNALED(p->exit_status))
@@ -145,7 +146,8 @@ int egw_worker_disk_low(egw_worker_t *w, int now)
 			snprintf(w->disk_low, sizeof(w->disk_low),
 			         "%s %s: %lld MB free, less than min_free_disk_mb %d: this worker "
 			         "takes no new jobs",
-			         i ? "storage_dir" : "spool_dir", dirs[i], mb, w->cfg->min_free_disk_mb);
+			         i ? "storage_dir" : "spool_dir", dirs[i], mb,
+			         w->cfg->min_free_disk_mb);
 			break;
 		}
 	}
@@ -161,9 +163,11 @@ int egw_worker_used_mc(const egw_worker_t *w)
 	return used;
 }
 
-/* A full worker leaves the group so that other workers take new starts:
- * full by count (max_jobs), or by cost (the start it handed back, or the
- * cheapest job, would not fit its budget). */
+/* A worker takes starts while it has room for them, or while it can hand
+ * those it has no room for over to another worker (handover.h); otherwise
+ * it leaves the group, so that other workers take new starts: full by
+ * count (max_jobs), or by cost (the start it handed back, or the cheapest
+ * job, would not fit its budget), with too little disk, or draining. */
 static void admission(egw_worker_t *w, int accepting)
 {
 	int media = 0;
@@ -172,7 +176,11 @@ static void admission(egw_worker_t *w, int accepting)
 	int low = egw_worker_disk_low(w, 0);
 	int used = egw_worker_used_mc(w);
 	int room = !media || used + (w->need_mc ? w->need_mc : EGW_COST_MIN_MC) <= w->budget_mc;
-	int want = accepting && media < w->cfg->max_jobs && !low && room;
+	int takes = media < w->cfg->max_jobs && room;
+	if (takes)
+		w->handover_off = 0;
+	int hands_over = !w->handover_off && !egw_handover_broken(w->handover);
+	int want = accepting && !low && (takes || hands_over);
 	if (want == w->subscribed)
 		return;
 	if (want) {
@@ -215,10 +223,42 @@ static int take(egw_worker_t *w, const rd_kafka_message_t *m)
 	return 0;
 }
 
+/* A handover's end (handover.h). One that did not happen leaves the start
+ * where it was, for this worker's group to hand it on: the worker leaves
+ * the group until it has room (admission). When the transaction's outcome
+ * is unknown, the start is not sought back either: the next owner of its
+ * partition reads from the committed offset, whichever it is. */
+static void handover_done(void *opaque, const egw_handover_result_t *r)
+{
+	egw_worker_t *w = opaque;
+	rd_kafka_topic_t *rkt;
+
+	egw_metrics_count_handover(&w->counts, r->ok, r->seconds);
+	if (r->ok) {
+		EGW_LOG(r->egress_id, INFO, "handed over to %s[%d] in %.0f ms (handover %d)",
+		        w->cfg->jobs_topic, (int)r->target, r->seconds * 1000, r->hops);
+		return;
+	}
+	EGW_LOG(r->egress_id, INFO,
+	        "not handed over (%s); left at %s[%d]@%lld for the group: this worker leaves "
+	        "the group until it has room",
+	        r->error, w->cfg->jobs_topic, (int)r->partition, (long long)r->offset);
+	w->handover_off = 1;
+	w->need_mc = w->handover_cost_mc;
+	if (egw_handover_broken(w->handover))
+		return;
+	rkt = rd_kafka_topic_new(w->jobs, w->cfg->jobs_topic, NULL);
+	rd_kafka_seek(rkt, r->partition, r->offset, 1000);
+	rd_kafka_topic_destroy(rkt);
+}
+
 static void poll_kafka(egw_worker_t *w)
 {
 	rd_kafka_message_t *m;
-	if (w->subscribed && (m = rd_kafka_consumer_poll(w->jobs, 0))) {
+	egw_handover_poll(w->handover);
+	/* (not while a handover's transaction runs: see handover.h) */
+	if (w->subscribed && !egw_handover_busy(w->handover) &&
+	    (m = rd_kafka_consumer_poll(w->jobs, 0))) {
 		if (!m->err) {
 			if (egw_intake_fits(w, m) && take(w, m))
 				egw_intake_job(w, m);
@@ -276,6 +316,10 @@ static int connect_kafka(egw_worker_t *w, volatile sig_atomic_t *stop)
 		EGW_LOG(NULL, ERROR, "kafka: %s", errstr);
 		return -1;
 	}
+	if (!(w->handover = egw_handover_new(w->cfg, brokers, w->jobs, handover_done, w, errstr,
+	                                     sizeof(errstr))))
+		EGW_LOG(NULL, WARN, "no handovers (a full worker leaves the group instead): %s",
+		        errstr);
 	for (int tries = 0;
 	     egw_kafka_assign_all(w->control, w->cfg->control_topic, 500, errstr, sizeof(errstr));
 	     tries++) {
@@ -285,9 +329,11 @@ static int connect_kafka(egw_worker_t *w, volatile sig_atomic_t *stop)
 		}
 		if (time(NULL) >= deadline) {
 			EGW_LOG(NULL, ERROR,
-			        "Kafka brokers %s unreachable (or without topic %s): no answer within "
+			        "Kafka brokers %s unreachable (or without topic %s): no answer "
+			        "within "
 			        "%d s (kafka_connect_timeout_s); last error: %s",
-			        brokers, w->cfg->control_topic, w->cfg->kafka_connect_timeout_s, errstr);
+			        brokers, w->cfg->control_topic, w->cfg->kafka_connect_timeout_s,
+			        errstr);
 			return -1;
 		}
 		if (tries == 0)
@@ -410,12 +456,15 @@ int egw_worker_run(const egw_config_t *cfg, const char *config_path, volatile si
 	}
 	{
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
-		long cap = cfg->capacity_mcores ? cfg->capacity_mcores : (cores > 0 ? cores : 1) * 1000;
+		long cap = cfg->capacity_mcores ? cfg->capacity_mcores
+		                                : (cores > 0 ? cores : 1) * 1000;
 		w.budget_mc = (int)(cap * cfg->max_utilisation_pct / 100);
-		EGW_LOG(NULL, INFO, "admission: jobs' costs up to %d mc (%ld mc x %d %%), at most %d "
-		        "jobs", w.budget_mc, cap, cfg->max_utilisation_pct, cfg->max_jobs);
+		EGW_LOG(NULL, INFO,
+		        "admission: jobs' costs up to %d mc (%ld mc x %d %%), at most %d "
+		        "jobs",
+		        w.budget_mc, cap, cfg->max_utilisation_pct, cfg->max_jobs);
 	}
-		if (cfg->http_listen[0] &&
+	if (cfg->http_listen[0] &&
 	    !(w.metrics = egw_metrics_start(&w, cfg->http_listen, errstr, sizeof(errstr)))) {
 		EGW_LOG(NULL, ERROR, "%s", errstr);
 		goto out;
@@ -439,6 +488,7 @@ out:
 	if (w.producer && rd_kafka_flush(w.producer, SHUTDOWN_FLUSH_MS))
 		EGW_LOG(NULL, ERROR, "shutting down: %d message(s) not delivered to Kafka: lost",
 		        rd_kafka_outq_len(w.producer));
+	egw_handover_free(w.handover);
 	egw_kafka_destroy(w.jobs);
 	egw_kafka_destroy(w.control);
 	egw_kafka_destroy(w.control_group);

@@ -12,6 +12,7 @@
 #include "base/err.h"
 #include "contract/request.h"
 #include "worker/config.h"
+#include "worker/handover.h"
 #include "worker/jobproc.h"
 #include "worker/metrics.h"
 #include "worker/webhook.h"
@@ -43,6 +44,11 @@ typedef struct egw_worker {
 	 * it rejoins the jobs group when that much is free. */
 	int budget_mc, need_mc;
 	int intake_cost_mc; /* the cost of the start being taken */
+	/* Handing starts over (handover.h): NULL when it cannot be set up;
+	 * handover_off once a handover failed or found the fleet full, until
+	 * the worker has room again (it leaves the group meanwhile). */
+	egw_handover_t *handover;
+	int handover_off, handover_cost_mc;
 	egw_metrics_counts_t counts;
 	egw_metrics_t *metrics; /* NULL without http_listen */
 } egw_worker_t;
@@ -71,9 +77,10 @@ egw_jobproc_t *egw_worker_find_proc(egw_worker_t *w, const char *egress_id);
 /* The expected CPU of the recording jobs running (mc). */
 int egw_worker_used_mc(const egw_worker_t *w);
 
-/* Whether the start in m fits this worker's budget; when it does not, m is
- * left for another worker (sought back, not committed) and need_mc set. A
- * message that is no valid start fits (intake reports it). */
+/* Whether the start in m fits this worker (max_jobs, budget); when it
+ * does not, m is handed over to another worker (handover.h), or left for
+ * the group (sought back, not committed, need_mc set). A message that is
+ * no valid start fits (intake reports it). */
 int egw_intake_fits(egw_worker_t *w, const rd_kafka_message_t *m);
 
 /* Non-zero (and w->disk_low says why) when the spool or storage file

@@ -1,6 +1,6 @@
 """Two workers with room for one job each share the jobs topic: two starts
-in the same partition run at once, one on each worker (a full worker leaves
-the group so the other takes the next start), and a stop on the control
+in the same partition run at once, one on each worker (the full worker hands
+the second over to the other), and a stop on the control
 topic reaches the worker that runs the job."""
 
 import time
