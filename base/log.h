@@ -1,5 +1,6 @@
-/* Logging: one macro, printf-checked, carrying the egress id.
- * Lines go to stderr, as text or as JSON lines (log_format json).
+/* Logging: one macro, printf-checked, carrying the egress id and the module
+ * (source folder) that logs, each module with its own level. Lines go to
+ * stderr, as text or as JSON lines (log_format json).
  * locality: any thread. */
 #ifndef EGW_LOG_H
 #define EGW_LOG_H
@@ -13,24 +14,69 @@ typedef enum egw_log_level {
 	EGW_LOG_DEBUG = 3,
 } egw_log_level_t;
 
-/* Reads EGRESS_LOG_LEVEL (error|warn|info|debug) and EGRESS_LOG_FORMAT
- * (text|json) once, so that logging works before the configuration is
- * loaded (values it does not know are left to the configuration to
- * refuse); safe to call again. */
+/* The module of a log line: the source folder of the code that writes it.
+ * CMake defines EGW_LOG_MODULE as EGW_LOG_MOD_<FOLDER> for the files of each
+ * folder (scripts/layers.txt), so the module is a constant of every call site;
+ * code outside the folders (test tools, fuzz targets) is EGW_LOG_MOD_NONE,
+ * which follows the default level and names no module. A new folder needs
+ * its entry here and in the names of base/log.c. */
+typedef enum egw_log_module {
+	EGW_LOG_MOD_BASE,
+	EGW_LOG_MOD_CONTRACT,
+	EGW_LOG_MOD_HTTP,
+	EGW_LOG_MOD_COMPOSITOR,
+	EGW_LOG_MOD_STORAGE,
+	EGW_LOG_MOD_SFU,
+	EGW_LOG_MOD_PIPELINES,
+	EGW_LOG_MOD_JOB,
+	EGW_LOG_MOD_WORKER,
+	EGW_LOG_MOD_NONE,
+} egw_log_module_t;
+
+#define EGW_LOG_MOD_COUNT EGW_LOG_MOD_NONE /* the real modules */
+
+#ifndef EGW_LOG_MODULE
+#define EGW_LOG_MODULE EGW_LOG_MOD_NONE
+#endif
+
+/* Reads EGRESS_LOG_LEVEL (levels, as egw_log_check_levels() reads them) and
+ * EGRESS_LOG_FORMAT (text|json) once, so that logging works before the
+ * configuration is loaded (values it does not know are left to the
+ * configuration to refuse); safe to call again. */
 void egw_log_init(void);
 
-/* Applies the validated log_level and log_format settings.
+/* Checks a log_level setting: a level (error, warn, info, debug) for every
+ * module, then ",module=level" items for some, e.g. "info,sfu=debug,storage=warn";
+ * the default level may be left out ("sfu=debug": info elsewhere). Levels
+ * and modules in any case, spaces around items allowed. Returns 0, or -1
+ * with why a phrase to follow the setting's name ("has an unknown level ..."). */
+int egw_log_check_levels(const char *levels, char *why, size_t why_size);
+
+/* Applies the validated log_level (levels as above) and log_format
+ * settings; returns -1, changing nothing, when levels is not valid.
  * locality: call before other threads log (start-up). */
-void egw_log_configure(egw_log_level_t level, int json);
+int egw_log_configure(const char *levels, int json);
 
-void egw_log(const char *egress_id, egw_log_level_t level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Name of a module ("sfu"); NULL for EGW_LOG_MOD_NONE. */
+const char *egw_log_module_name(egw_log_module_t module);
 
-/* Would a line at level be written? (To skip costly message building.) */
-int egw_log_enabled(egw_log_level_t level);
+void egw_log_write(egw_log_module_t module, const char *egress_id, egw_log_level_t level,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* ctx is the egress id (const char *), or NULL for worker-wide lines. */
-#define EGW_LOG(ctx, level, ...) egw_log((ctx), EGW_LOG_##level, __VA_ARGS__)
+/* Would a line of module at level be written? */
+int egw_log_module_enabled(egw_log_module_t module, egw_log_level_t level);
+
+/* Would a line at level be written here (the caller's module)? To skip
+ * costly message building: a call and an array look-up. */
+#define egw_log_enabled(level) egw_log_module_enabled(EGW_LOG_MODULE, (level))
+
+/* A line at a level known at run time (EGW_LOG_WARN, ...), of the caller's
+ * module. */
+#define egw_log(ctx, level, ...) egw_log_write(EGW_LOG_MODULE, (ctx), (level), __VA_ARGS__)
+
+/* ctx is the egress id (const char *), or NULL for worker-wide lines. The
+ * line is of the caller's module (EGW_LOG_MODULE). */
+#define EGW_LOG(ctx, level, ...) egw_log_write(EGW_LOG_MODULE, (ctx), EGW_LOG_##level, __VA_ARGS__)
 
 /* Current UTC time as "2026-11-25T20:15:12.345Z": the one timestamp format
  * of log lines and status events. */

@@ -9,6 +9,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "base/log.h"
+
 extern char **environ;
 
 typedef enum {
@@ -20,7 +22,6 @@ typedef enum {
 
 #define CF_NONEMPTY 0x01u /* "" makes no sense */
 
-static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
 
 /* The one table of settings. Every setting can be given in the JSON file
@@ -34,23 +35,29 @@ static const struct conf_prop {
 	int idef, min, max;
 	const char *const *choices;
 	const char *doc;
+	/* strings: 0, or -1 with why (a phrase to follow the name) */
+	int (*check)(const char *s, char *why, size_t why_size);
 } props[] = {
 #define OFF(n) offsetof(egw_config_t, n)
 #define S(n, fl, d, doc)                                                                           \
 	{                                                                                          \
-#n, CT_STR, fl, OFF(n), 0, d, 0, 0, 0, NULL, doc                                   \
+#n, CT_STR, fl, OFF(n), 0, d, 0, 0, 0, NULL, doc, NULL                             \
 	}
 #define I(n, d, lo, hi, doc)                                                                       \
 	{                                                                                          \
-#n, CT_INT, 0, OFF(n), 0, NULL, d, lo, hi, NULL, doc                               \
+#n, CT_INT, 0, OFF(n), 0, NULL, d, lo, hi, NULL, doc, NULL                         \
 	}
 #define C(n, d, names, doc)                                                                        \
 	{                                                                                          \
-#n, CT_CHOICE, 0, OFF(n), 0, d, 0, 0, 0, names, doc                                \
+#n, CT_CHOICE, 0, OFF(n), 0, d, 0, 0, 0, names, doc, NULL                          \
 	}
 #define L(n, d, doc)                                                                               \
 	{                                                                                          \
-#n, CT_LIST, CF_NONEMPTY, OFF(n), OFF(n_##n), d, 0, 0, 0, NULL, doc                \
+#n, CT_LIST, CF_NONEMPTY, OFF(n), OFF(n_##n), d, 0, 0, 0, NULL, doc, NULL          \
+	}
+#define V(n, d, check, doc) /* a string that check accepts */                                      \
+	{                                                                                          \
+#n, CT_STR, CF_NONEMPTY, OFF(n), 0, d, 0, 0, 0, NULL, doc, check                   \
 	}
         S(worker_id, 0, "", "Name of this worker in status events. Empty: `<hostname>-<pid>`."),
         S(kafka_brokers, 0, "",
@@ -138,13 +145,22 @@ static const struct conf_prop {
           "0: no limit. The age is the worker's clock minus the message timestamp, so keep "
           "clocks in sync. A new consumer group starts at the end of the jobs topic: see "
           "docs/jobs.md."),
-        C(log_level, "info", log_levels, "Least severe log lines written (to standard error)."),
+        V(log_level, "info", egw_log_check_levels,
+          "Least severe log lines written (to standard error): `error`, `warn`, `info` or "
+          "`debug`, for every module, then `,MODULE=LEVEL` items for some, e.g. "
+          "`info,sfu=debug,storage=warn` (the first word may be left out: `sfu=debug` is "
+          "`info` elsewhere). A module is the source folder of the code that logs: `base`, "
+          "`contract`, `http`, `compositor`, `storage`, `sfu`, `pipelines`, `job`, `worker`; "
+          "each line names it (text: after the level; JSON: `module`). Levels and modules in "
+          "any case; an unknown one, an empty item or a module given twice is an error. A "
+          "level alone means what it did before: every module at that level."),
         C(log_format, "text", log_formats, "Log lines as text, or as JSON objects one a line."),
 #undef OFF
 #undef S
 #undef I
 #undef C
 #undef L
+#undef V
 };
 
 #define NPROPS (sizeof(props) / sizeof(props[0]))
@@ -207,10 +223,12 @@ static egw_err_t invalid(const struct conf_prop *p, const char *where, const cha
 static egw_err_t set_str(egw_config_t *cfg, const struct conf_prop *p, const char *s,
                          const char *where, char *errstr, size_t errstr_size)
 {
-	char *dup;
+	char *dup, why[256];
 
 	if ((p->flags & CF_NONEMPTY) && !s[0])
 		return invalid(p, where, "must not be empty", errstr, errstr_size);
+	if (p->check && p->check(s, why, sizeof(why)))
+		return invalid(p, where, why, errstr, errstr_size);
 	if (!(dup = strdup(s)))
 		return EGW_ERR_NOMEM;
 	free(*str_field(cfg, p));

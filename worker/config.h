@@ -21,7 +21,7 @@ typedef struct egw_config {
 	char *jobs_topic, *control_topic, *status_topic, *deadletter_topic;
 	char *consumer_group;
 	int max_jobs;
-	int capacity_mcores;     /* 0: online cores x 1000 */
+	int capacity_mcores; /* 0: online cores x 1000 */
 	int max_utilisation_pct;
 	char *storage_dir;
 	char **storage_roots; /* where a job's storage.dir may point; at least one */
@@ -40,10 +40,10 @@ typedef struct egw_config {
 	int stop_grace_s;
 	int drain_timeout_s; /* 0: no drain */
 	char *http_listen;   /* "": no health and metrics server */
-	int log_level;      /* egw_log_level_t: 0 error, 1 warn, 2 info, 3 debug */
-	int log_format;     /* 0 text, 1 json */
+	char *log_level;     /* "info", "info,sfu=debug": egw_log_check_levels() */
+	int log_format;      /* 0 text, 1 json */
 	int start_max_age_s; /* 0 = no limit */
-	char **kafka_props; /* "name=value" pairs from EGRESS_KAFKA_* and kafka_props */
+	char **kafka_props;  /* "name=value" pairs from EGRESS_KAFKA_* and kafka_props */
 	size_t n_kafka_props;
 } egw_config_t;
 

@@ -370,7 +370,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "egress: configuration: %s\n", errstr);
 		return EXIT_USAGE;
 	}
-	egw_log_configure((egw_log_level_t)cfg->log_level, cfg->log_format == 1);
+	egw_log_configure(cfg->log_level, cfg->log_format == 1); /* validated */
 	if (!strcmp(cli.cmd->name, "worker")) {
 		install_signals();
 		ret = cmd_worker(cfg, cli.config_path);

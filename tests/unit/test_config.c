@@ -86,7 +86,8 @@ static void defaults(void)
 	CHECK(cfg->kafka_connect_timeout_s == 30);
 	CHECK(cfg->max_jobs == 2 && cfg->stop_grace_s == 10);
 	CHECK(cfg->worker_id[0] != '\0'); /* hostname-pid */
-	CHECK(cfg->log_level == 2 && cfg->log_format == 0);
+	CHECK_STR(cfg->log_level, "info");
+	CHECK(cfg->log_format == 0);
 	CHECK(cfg->n_storage_roots == 1);
 	if (cfg->n_storage_roots == 1)
 		CHECK_STR(cfg->storage_roots[0], "./out");
@@ -112,7 +113,8 @@ static void file_then_env(void)
 		CHECK_STR(cfg->status_topic, "from-env"); /* the environment wins */
 		CHECK_STR(cfg->kafka_brokers, "embedded");
 		CHECK(cfg->kafka_connect_timeout_s == 2);
-		CHECK(cfg->log_level == 1 && cfg->log_format == 1);
+		CHECK_STR(cfg->log_level, "WARN"); /* checked, kept as given */
+		CHECK(cfg->log_format == 1);
 		int found_file = 0, found_env = 0;
 		for (size_t i = 0; i < cfg->n_kafka_props; i++) {
 			found_file |= !strcmp(cfg->kafka_props[i], "socket.timeout.ms=5000");
@@ -131,6 +133,26 @@ static void file_then_env(void)
 	egw_config_free(cfg);
 	clear_egress_env();
 	remove(path);
+}
+
+/* log_level: a level, then module=level items, in the file and the
+ * environment alike (the syntax itself: tests/unit/test_log.c) */
+static void log_levels(void)
+{
+	egw_config_t *cfg = NULL;
+	char err[256];
+
+	CHECK(load("{\"log_level\": \"info,sfu=debug,storage=warn\"}", NULL, NULL, &cfg, err,
+	           sizeof(err)) == EGW_OK);
+	if (cfg)
+		CHECK_STR(cfg->log_level, "info,sfu=debug,storage=warn");
+	egw_config_free(cfg);
+	cfg = NULL;
+	CHECK(load("{\"log_level\": \"debug\"}", "EGRESS_LOG_LEVEL", "warn,pipelines=debug", &cfg,
+	           err, sizeof(err)) == EGW_OK);
+	if (cfg)
+		CHECK_STR(cfg->log_level, "warn,pipelines=debug");
+	egw_config_free(cfg);
 }
 
 static void storage_roots(void)
@@ -182,7 +204,11 @@ static void errors(void)
 	        {__LINE__, "{\"consumer_group\": \"\"}", NULL, NULL,
 	         "consumer_group must not be empty"},
 	        {__LINE__, "{\"log_level\": \"loud\"}", NULL, NULL,
-	         "log_level must be one of error, warn, info, debug"},
+	         "log_level has an unknown level \"loud\" (levels: error, warn, info, debug)"},
+	        {__LINE__, "{\"log_level\": \"info,sfuu=debug\"}", NULL, NULL,
+	         "log_level names an unknown module \"sfuu\" (modules: base, contract,"},
+	        {__LINE__, "{\"log_level\": \"\"}", NULL, NULL, "log_level must not be empty"},
+	        {__LINE__, "{\"log_level\": 3}", NULL, NULL, "log_level must be a string"},
 	        {__LINE__, "{\"log_format\": 1}", NULL, NULL,
 	         "log_format must be one of text, json"},
 	        {__LINE__, "{\"storage_roots\": \"/a\"}", NULL, NULL,
@@ -214,7 +240,11 @@ static void errors(void)
 	        {__LINE__, NULL, "EGRESS_max_jobs", "1", "EGRESS_max_jobs"},
 	        {__LINE__, NULL, "EGRESS_KAFKA_", "1", "EGRESS_KAFKA_"},
 	        {__LINE__, NULL, "EGRESS_LOG_LEVEL", "loud",
-	         "EGRESS_LOG_LEVEL: log_level must be one of error, warn, info, debug"},
+	         "EGRESS_LOG_LEVEL: log_level has an unknown level \"loud\""},
+	        {__LINE__, NULL, "EGRESS_LOG_LEVEL", "info,sfu=loud",
+	         "EGRESS_LOG_LEVEL: log_level has an unknown level \"loud\""},
+	        {__LINE__, NULL, "EGRESS_LOG_LEVEL", "info,storage=warn,storage=debug",
+	         "EGRESS_LOG_LEVEL: log_level gives the level of storage twice"},
 	        {__LINE__, NULL, "EGRESS_LOG_FORMAT", "xml",
 	         "EGRESS_LOG_FORMAT: log_format must be one of text, json"},
 	        {__LINE__, NULL, "EGRESS_STORAGE_DIR", "", "storage_dir must not be empty"},
@@ -271,6 +301,7 @@ int main(void)
 	clear_egress_env();
 	defaults();
 	file_then_env();
+	log_levels();
 	storage_roots();
 	errors();
 	doc_in_step();
