@@ -435,6 +435,11 @@ static int read_request(runner_t *r, const char *job_path, int lifeline)
 
 	if (lifeline) {
 		r->lifeline = egw_lifeline_open(0, MAX_JOB_BYTES, &text, &len);
+		if (!r->lifeline && lifeline == EGW_RUNNER_SPARE && !text) {
+			EGW_LOG(NULL, DEBUG, "spare job process dismissed");
+			r->done = r->active = 1; /* nothing asked, nothing failed */
+			return -1;
+		}
 		if (!r->lifeline)
 			snprintf(errstr, sizeof(errstr), "no start request on the lifeline");
 		rc = parse_job(r, text, len, errstr);
@@ -457,6 +462,33 @@ static gpointer warm_up(gpointer unused)
 	if (dtls)
 		gst_object_unref(gst_object_ref_sink(dtls));
 	return NULL;
+}
+
+/* A spare job process (the worker keeps a few, for bursts of starts)
+ * does, before its request comes, what every job does first: GStreamer's
+ * initialisation, the DTLS certificate, and the plugins (and their
+ * libraries) of the elements jobs make, so that a start handed to it
+ * only joins the room. Then it says so on stdout (a line that is not a
+ * status event: the worker counts it as warm). */
+static void warm_spare(void)
+{
+	static const char *const factories[] = {
+	        "webrtcbin",   "rtpvp8depay", "rtpvp9depay", "rtph264depay", "rtpopusdepay",
+	        "matroskamux", "webmmux",     "mp4mux",      "oggmux",       "h264parse",
+	        "opusparse",   "vp8dec",      "opusdec",     "queue",        "filesink",
+	};
+	GThread *dtls;
+
+	gst_init(NULL, NULL);
+	dtls = g_thread_new("dtls-warm-up", warm_up, NULL);
+	for (size_t i = 0; i < sizeof(factories) / sizeof(factories[0]); i++) {
+		GstElement *e = gst_element_factory_make(factories[i], NULL);
+		if (e)
+			gst_object_unref(gst_object_ref_sink(e));
+	}
+	g_thread_join(dtls);
+	fputs("{\"spare\":\"ready\"}\n", stdout);
+	fflush(stdout);
 }
 
 /* Video frames are large (1.4 MB at 720p): glibc would map and unmap each
@@ -490,10 +522,16 @@ int egw_runner_main(const egw_job_settings_t *st, const char *job_path, double d
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 	snprintf(r.status.worker_id, sizeof(r.status.worker_id), "%s", st->worker_id);
 	r.loop = g_main_loop_new(NULL, FALSE);
+	if (lifeline == EGW_RUNNER_SPARE)
+		warm_spare();
 	if (read_request(&r, job_path, lifeline))
 		goto out;
-	gst_init(NULL, NULL);
-	warming = g_thread_new("dtls-warm-up", warm_up, NULL);
+	if (lifeline == EGW_RUNNER_SPARE)
+		r.t_start_us = g_get_monotonic_time(); /* the job starts now */
+	else {
+		gst_init(NULL, NULL);
+		warming = g_thread_new("dtls-warm-up", warm_up, NULL);
+	}
 	sig_int = g_unix_signal_add(SIGINT, on_signal, &r);
 	sig_term = g_unix_signal_add(SIGTERM, on_signal, &r);
 	if (r.lifeline)

@@ -18,10 +18,14 @@
 
 #include "job/settings.h"
 
+/* lifeline: a spare, warmed up before its request comes (the worker's pool
+ * of job processes for bursts of starts; worker/spares.h). */
+#define EGW_RUNNER_SPARE 2
+
 /* job_path: a file, or "-" for stdin. duration_s > 0 stops after that long.
- * lifeline: see above (job_path must be "-").
+ * lifeline: 0, 1 (see above; job_path must be "-") or EGW_RUNNER_SPARE.
  * Returns the exit status: 0 when the egress ended complete. */
 int egw_runner_main(const egw_job_settings_t *settings, const char *job_path, double duration_s,
-		    int lifeline);
+                    int lifeline);
 
 #endif

@@ -138,6 +138,18 @@ static const struct conf_prop {
           "(finalised, `complete` with reason `worker shutting down`) and exits 0. A second "
           "SIGTERM (or SIGINT) ends the drain at once. 0: stop running egresses at once. "
           "Give orchestrators a grace period of this plus `stop_grace_s` and some seconds."),
+        I(handover, 1, 0, 1,
+          "1: a start this worker has no room for is handed over to another worker in one "
+          "Kafka transaction (well under a second; needs the ACLs of a transactional "
+          "producer, `transactional.id` `egress-handover-<worker_id>`). 0: the full worker "
+          "leaves the jobs group and a rebalance moves the partition (seconds). See "
+          "docs/operations.md."),
+        I(spare_jobs, 4, 0, 256,
+          "Job processes the worker keeps warm (GStreamer initialised, plugins loaded, DTLS "
+          "certificate made) for the next starts, so a start only has to join its room: a "
+          "burst of starts reaches its first media in well under a second instead of "
+          "seconds (BENCHMARKS.md). Each spare holds about 20 MB. Set it to the largest "
+          "burst one worker should absorb; 0: every start begins a process from scratch."),
         I(start_max_age_s, 300, 0, 7 * 86400,
           "A start request whose Kafka timestamp is older than this many seconds when the worker "
           "takes it is not run: it is dead-lettered and reported `failed` with `error.code` "

@@ -39,6 +39,8 @@ typedef struct egw_config {
 	char *tls_ca_file; /* "" : the system's trust store */
 	int stop_grace_s;
 	int drain_timeout_s; /* 0: no drain */
+	int spare_jobs;      /* warm job processes kept (worker/spares.h) */
+	int handover;        /* hand starts over when full (worker/handover.h) */
 	char *http_listen;   /* "": no health and metrics server */
 	char *log_level;     /* "info", "info,sfu=debug": egw_log_check_levels() */
 	int log_format;      /* 0 text, 1 json */

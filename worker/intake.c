@@ -181,7 +181,7 @@ static void start_job(egw_worker_t *w, const rd_kafka_message_t *m, const egw_re
 	char errstr[512];
 	egw_err_t err;
 	egw_jobproc_t *p;
-	egw_jobproc_cmd_t cmd = {NULL, w->config_path, w->cfg->worker_id, NULL};
+	egw_jobproc_cmd_t cmd = {NULL, w->config_path, w->cfg->worker_id, NULL, 0};
 
 	if (egw_worker_find_proc(w, req->egress_id)) {
 		snprintf(
@@ -211,7 +211,8 @@ static void start_job(egw_worker_t *w, const rd_kafka_message_t *m, const egw_re
 		egw_worker_report(w, req->egress_id, "failed", err, errstr);
 		return;
 	}
-	if (!(p = egw_jobproc_spawn(&cmd, req->egress_id, m->payload, m->len, errstr,
+	if (!(p = egw_spares_take(w->spares, req->egress_id, m->payload, m->len)) &&
+	    !(p = egw_jobproc_spawn(&cmd, req->egress_id, m->payload, m->len, errstr,
 	                            sizeof(errstr)))) {
 		egw_worker_report(w, req->egress_id, "failed", EGW_ERR_INTERNAL, errstr);
 		return;

@@ -70,6 +70,8 @@ static int spawn(const egw_jobproc_cmd_t *cmd, int in_fd, int out_fd, pid_t *pid
 	argv[argc++] = cmd->upload ? "upload" : "run";
 	argv[argc++] = cmd->upload ? cmd->upload : "-";
 	argv[argc++] = "--lifeline";
+	if (cmd->spare)
+		argv[argc++] = "--spare";
 	if (cmd->config_path) {
 		argv[argc++] = "--config";
 		argv[argc++] = cmd->config_path;
@@ -162,7 +164,8 @@ int egw_jobproc_flush(egw_jobproc_t *p)
 		}
 		return -1;
 	}
-	memmove(p->queue, p->queue + done, p->queue_len - done);
+	if (done) /* (a spare has no queue yet) */
+		memmove(p->queue, p->queue + done, p->queue_len - done);
 	p->queue_len -= done;
 	return 0;
 }
@@ -186,6 +189,19 @@ double egw_jobproc_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The request as the lifeline's first line. JSON strings cannot hold raw
+ * line breaks: outside them, a space means the same. */
+static int queue_request(egw_jobproc_t *p, const char *request, size_t request_len)
+{
+	size_t at = p->queue_len;
+	if (enqueue(p, request, request_len, 1))
+		return -1;
+	for (size_t i = at; i < at + request_len; i++)
+		if (p->queue[i] == '\r' || p->queue[i] == '\n')
+			p->queue[i] = ' ';
+	return 0;
+}
+
 egw_jobproc_t *egw_jobproc_spawn(const egw_jobproc_cmd_t *cmd, const char *egress_id,
                                  const char *request, size_t request_len, char *errstr,
                                  size_t errstr_size)
@@ -198,19 +214,15 @@ egw_jobproc_t *egw_jobproc_spawn(const egw_jobproc_cmd_t *cmd, const char *egres
 		         strerror(errno));
 		goto fail;
 	}
-	snprintf(p->egress_id, sizeof(p->egress_id), "%s", egress_id);
+	snprintf(p->egress_id, sizeof(p->egress_id), "%s", egress_id ? egress_id : "");
 	p->in_fd = p->out_fd = -1;
 	p->upload = cmd->upload != NULL;
+	p->spare = cmd->spare;
 	p->spawned_s = egw_jobproc_now();
-	if (enqueue(p, request, request_len, 1)) {
+	if (request && queue_request(p, request, request_len)) {
 		snprintf(errstr, errstr_size, "out of memory");
 		goto fail;
 	}
-	/* JSON strings cannot hold raw line breaks: outside them, a space
-	 * means the same. The request becomes one line. */
-	for (size_t i = 0; i < request_len; i++)
-		if (p->queue[i] == '\r' || p->queue[i] == '\n')
-			p->queue[i] = ' ';
 	if (spawn(cmd, in[0], out[1], &p->pid, errstr, errstr_size))
 		goto fail;
 	close(in[0]);
@@ -219,7 +231,10 @@ egw_jobproc_t *egw_jobproc_spawn(const egw_jobproc_cmd_t *cmd, const char *egres
 	p->out_fd = out[0];
 	fcntl(p->in_fd, F_SETFL, O_NONBLOCK);
 	fcntl(p->out_fd, F_SETFL, O_NONBLOCK);
-	EGW_LOG(egress_id, INFO, "job process %d started", (int)p->pid);
+	if (p->spare)
+		EGW_LOG(NULL, DEBUG, "spare job process %d started", (int)p->pid);
+	else
+		EGW_LOG(egress_id, INFO, "job process %d started", (int)p->pid);
 	egw_jobproc_flush(p);
 	return p;
 fail:
@@ -233,6 +248,18 @@ fail:
 		free(p->queue);
 	free(p);
 	return NULL;
+}
+
+int egw_jobproc_assign(egw_jobproc_t *p, const char *egress_id, const char *request,
+                       size_t request_len)
+{
+	if (!p->spare || p->egress_id[0] || p->in_fd < 0 || queue_request(p, request, request_len))
+		return -1;
+	snprintf(p->egress_id, sizeof(p->egress_id), "%s", egress_id);
+	p->spawned_s = egw_jobproc_now(); /* start latency counts from here */
+	EGW_LOG(egress_id, INFO, "job process %d (a spare, %s) takes it", (int)p->pid,
+	        p->spare_ready ? "warm" : "still warming up");
+	return egw_jobproc_flush(p);
 }
 
 int egw_jobproc_read(egw_jobproc_t *p, void (*on_line)(void *opaque, egw_jobproc_t *p, char *line),
@@ -300,6 +327,11 @@ void egw_jobproc_terminate(egw_jobproc_t *p)
 {
 	if (!p->exited)
 		kill(p->pid, SIGTERM);
+}
+
+void egw_jobproc_dismiss(egw_jobproc_t *p)
+{
+	close_lifeline(p);
 }
 
 void egw_jobproc_kill(egw_jobproc_t *p)

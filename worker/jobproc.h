@@ -30,10 +30,12 @@ typedef struct egw_jobproc {
 	time_t stop_at;       /* when the stop was requested, 0 if not */
 	int stop_signalled;   /* SIGTERM sent (the lifeline was broken) */
 	int exited, exit_status;
-	int upload; /* resuming uploads left in the spool */
-	double spawned_s; /* monotonic clock at the spawn */
-	int active_seen;  /* its first `active` came */
-	int cost_mc;      /* its expected CPU (job/cost.h); 0 for uploads */
+	int upload;                         /* resuming uploads left in the spool */
+	int spare;                          /* started ahead of its request (worker/spares.h) */
+	int spare_ready;                    /* a spare that said it is warm */
+	double spawned_s;                   /* monotonic clock at the spawn */
+	int active_seen;                    /* its first `active` came */
+	int cost_mc;                        /* its expected CPU (job/cost.h); 0 for uploads */
 	char *webhook_url, *webhook_secret; /* the request's webhook (secret: may be NULL) */
 	struct egw_jobproc *next;
 } egw_jobproc_t;
@@ -46,16 +48,24 @@ typedef struct egw_jobproc_cmd {
 	const char *config_path;
 	const char *worker_id;
 	const char *upload; /* not NULL: `egress upload EGRESS_ID --lifeline` (resumes uploads) */
+	int spare;          /* `egress run - --lifeline --spare`: warms up, then waits */
 } egw_jobproc_cmd_t;
 
 /* Seconds on the monotonic clock (spawned_s's). */
 double egw_jobproc_now(void);
 
 /* Starts the job process (posix_spawn) and queues the request, with every
- * CR and LF replaced by a space, as the lifeline's first line. */
+ * CR and LF replaced by a space, as the lifeline's first line. A spare
+ * (cmd->spare) has neither egress_id nor request (NULL) until
+ * egw_jobproc_assign(). */
 egw_jobproc_t *egw_jobproc_spawn(const egw_jobproc_cmd_t *cmd, const char *egress_id,
                                  const char *request, size_t request_len, char *errstr,
                                  size_t errstr_size);
+
+/* Gives a spare its egress and request (the lifeline's first line); 0, or
+ * -1 when p is no unassigned spare or its lifeline is closed. */
+int egw_jobproc_assign(egw_jobproc_t *p, const char *egress_id, const char *request,
+                       size_t request_len);
 
 /* Queues one line (a '\n' is added; line must not contain one) and writes
  * what the pipe takes now. Returns 0, or -1 when the lifeline is closed or
@@ -85,6 +95,8 @@ int egw_jobproc_uploading(const egw_jobproc_t *p);
 /* SIGTERM: a job that uploads leaves the rest to the next worker. */
 void egw_jobproc_terminate(egw_jobproc_t *p);
 
+/* Closes the lifeline: a spare without a request exits quietly. */
+void egw_jobproc_dismiss(egw_jobproc_t *p);
 /* SIGKILL (the stop grace period is over). */
 void egw_jobproc_kill(egw_jobproc_t *p);
 

@@ -13,6 +13,7 @@
 #include "job/runner.h"
 #include "worker/broker.h"
 #include "worker/config.h"
+#include "worker/dashboard.h"
 #include "worker/ops.h"
 #include "worker/worker.h"
 
@@ -24,14 +25,15 @@ static volatile sig_atomic_t stop_flag;
 
 /* What each command accepts: option letters (c config, d duration,
  * l lifeline, r reason, L layout, A add-url, X remove-url, t timeout,
- * a all) and how many arguments (-1: zero or one). */
+ * a all, H listen) and how many arguments (-1: zero or one). */
 static const struct command {
 	const char *name, *options;
 	int args;
 } commands[] = {
-        {"worker", "c", 0},    {"run", "cdl", 1},  {"upload", "cl", 1},   {"broker", "c", 0},
-        {"submit", "c", 1},    {"stop", "cr", 1},  {"update", "cLAX", 1}, {"watch", "ct", -1},
-        {"list", "ca", 0},     {"config-doc", "", 0}, {"version", "", 0}, {"help", "", 0},
+        {"worker", "c", 0}, {"run", "cdlS", 1},      {"upload", "cl", 1},   {"broker", "c", 0},
+        {"submit", "c", 1}, {"stop", "cr", 1},      {"update", "cLAX", 1}, {"watch", "ct", -1},
+        {"list", "ca", 0},  {"dashboard", "cH", 0}, {"config-doc", "", 0}, {"version", "", 0},
+        {"help", "", 0},
 };
 
 struct cli {
@@ -39,7 +41,7 @@ struct cli {
 	const char *config_path, *job_path; /* job_path: the argument (a file or an id) */
 	double duration, timeout;
 	int lifeline, help, all;
-	const char *reason, *layout;
+	const char *reason, *layout, *listen;
 	const char *add[URLS_MAX], *remove[URLS_MAX];
 	size_t n_add, n_remove;
 };
@@ -72,7 +74,8 @@ static void usage(FILE *f)
 	        "                               worker does this itself when it starts)\n"
 	        "  run - --lifeline             how the worker runs a job: the request is the\n"
 	        "                               first line of stdin, control requests follow;\n"
-	        "                               end of stdin (the worker gone) stops the job\n"
+	        "                               end of stdin (the worker gone) stops the job;\n"
+	        "                               --spare: warm up first, then wait for it\n"
 	        "  broker [--config FILE]       a standalone local Kafka broker; prints\n"
 	        "                               'bootstrap: HOST:PORT' first. For tests, reads\n"
 	        "                               'down' / 'up' lines on stdin (broker outage),\n"
@@ -91,6 +94,9 @@ static void usage(FILE *f)
 	        "                               exit 0 complete, 1 failed, 3 aborted\n"
 	        "  list [--all]                 egresses the status topic shows running (--all:\n"
 	        "                               every one)\n"
+	        "  dashboard [--listen HOST:PORT]\n"
+	        "                               a web page of the fleet's egresses, live from\n"
+	        "                               the status topic (default 127.0.0.1:8089)\n"
 	        "  config-doc                   print the configuration reference (Markdown)\n"
 	        "  version                      print the version (also --version)\n"
 	        "  help                         this text\n\n"
@@ -147,11 +153,18 @@ static int usage_error(const char *cmd, const char *fmt, ...)
 }
 
 static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},   {"duration", required_argument, NULL, 'd'},
-        {"lifeline", no_argument, NULL, 'l'},       {"reason", required_argument, NULL, 'r'},
-        {"layout", required_argument, NULL, 'L'},   {"add-url", required_argument, NULL, 'A'},
-        {"remove-url", required_argument, NULL, 'X'}, {"timeout", required_argument, NULL, 't'},
-        {"all", no_argument, NULL, 'a'},            {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'},
+        {"duration", required_argument, NULL, 'd'},
+        {"lifeline", no_argument, NULL, 'l'},
+        {"spare", no_argument, NULL, 'S'},
+        {"reason", required_argument, NULL, 'r'},
+        {"layout", required_argument, NULL, 'L'},
+        {"add-url", required_argument, NULL, 'A'},
+        {"remove-url", required_argument, NULL, 'X'},
+        {"timeout", required_argument, NULL, 't'},
+        {"all", no_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},
+        {"listen", required_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
 };
 
@@ -178,10 +191,16 @@ static int take_option(struct cli *cli, int opt, const char *arg)
 			                   "not '%s'", long_name(opt), arg);
 		break;
 	case 'l':
-		cli->lifeline = 1;
+		cli->lifeline = cli->lifeline ? cli->lifeline : 1;
+		break;
+	case 'S': /* the worker's spare job processes (job/runner.h) */
+		cli->lifeline = EGW_RUNNER_SPARE;
 		break;
 	case 'a':
 		cli->all = 1;
+		break;
+	case 'H':
+		cli->listen = arg;
 		break;
 	case 'r':
 		cli->reason = arg;
@@ -210,7 +229,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 
 	optind = 2;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":c:d:lr:L:A:X:t:ah", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":c:d:lSr:L:A:X:t:aH:h", opts, NULL)) != -1) {
 		if (opt == '?')
 			return usage_error(name, "unknown option '%s'", argv[optind - 1]);
 		if (opt == ':')
@@ -335,6 +354,9 @@ static int cmd_ops(const egw_config_t *cfg, const struct cli *cli)
 	}
 	if (!strcmp(name, "watch"))
 		return egw_ops_watch(cfg, cli->job_path, cli->timeout, &stop_flag);
+	if (!strcmp(name, "dashboard"))
+		return egw_dashboard_run(cfg, cli->listen ? cli->listen : EGW_DASHBOARD_LISTEN,
+		                         &stop_flag);
 	return egw_ops_list(cfg, cli->all);
 }
 

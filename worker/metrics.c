@@ -164,6 +164,14 @@ char *egw_metrics_render(egw_worker_t *w)
 	       "Status events and dead-letter copies not yet delivered to Kafka.");
 	g_string_append_printf(s, "egress_status_backlog_messages %d\n",
 	                       w->producer ? rd_kafka_outq_len(w->producer) : 0);
+	metric(s, "egress_spare_processes", "gauge",
+	       "Job processes kept for the next starts (spare_jobs), by state.");
+	{
+		int warm, all = egw_spares_count(w->spares, &warm);
+		g_string_append_printf(s, "egress_spare_processes{state=\"warm\"} %d\n", warm);
+		g_string_append_printf(s, "egress_spare_processes{state=\"warming\"} %d\n",
+		                       all - warm);
+	}
 	metric(s, "egress_handovers_total", "counter",
 	       "Starts this worker had no room for, by what became of them: handed over to "
 	       "another worker, or left for the group.");

@@ -39,6 +39,11 @@ static void on_job_line(void *opaque, egw_jobproc_t *p, char *line)
 	json_t *ev = json_loads(line, 0, &jerr);
 	const char *status = json_string_value(json_object_get(ev, "status"));
 
+	if (ev && json_object_get(ev, "spare")) { /* a spare's warm-up, done after all */
+		p->spare_ready = 1;
+		json_decref(ev);
+		return;
+	}
 	if (!ev || !status) {
 		EGW_LOG(p->egress_id, WARN, "job process wrote a non-event line: %.200s", line);
 		json_decref(ev);
@@ -316,7 +321,8 @@ static int connect_kafka(egw_worker_t *w, volatile sig_atomic_t *stop)
 		EGW_LOG(NULL, ERROR, "kafka: %s", errstr);
 		return -1;
 	}
-	if (!(w->handover = egw_handover_new(w->cfg, brokers, w->jobs, handover_done, w, errstr,
+	if (w->cfg->handover &&
+	    !(w->handover = egw_handover_new(w->cfg, brokers, w->jobs, handover_done, w, errstr,
 	                                     sizeof(errstr))))
 		EGW_LOG(NULL, WARN, "no handovers (a full worker leaves the group instead): %s",
 		        errstr);
@@ -355,7 +361,7 @@ static void resume_uploads(egw_worker_t *w, time_t *last_scan)
 	*last_scan = now;
 	ids = egw_delivery_pending(w->cfg->spool_dir);
 	for (char **id = ids; id && *id; id++) {
-		egw_jobproc_cmd_t cmd = {NULL, w->config_path, w->cfg->worker_id, *id};
+		egw_jobproc_cmd_t cmd = {NULL, w->config_path, w->cfg->worker_id, *id, 0};
 		char errstr[256];
 		egw_jobproc_t *p;
 		if (egw_worker_find_proc(w, *id))
@@ -469,7 +475,12 @@ int egw_worker_run(const egw_config_t *cfg, const char *config_path, volatile si
 		EGW_LOG(NULL, ERROR, "%s", errstr);
 		goto out;
 	}
+	{
+		egw_jobproc_cmd_t spare = {NULL, config_path, cfg->worker_id, NULL, 1};
+		w.spares = egw_spares_new(&spare, cfg->spare_jobs);
+	}
 	while (!*stop) {
+		egw_spares_tend(w.spares, 1);
 		egw_metrics_poll(w.metrics);
 		egw_webhooks_poll(w.webhooks);
 		resume_uploads(&w, &last_scan);
@@ -480,6 +491,8 @@ int egw_worker_run(const egw_config_t *cfg, const char *config_path, volatile si
 	w.counts.draining = 1;
 	EGW_LOG(NULL, INFO, "shutting down: %d job(s) running", w.n_running);
 	admission(&w, 0);
+	egw_spares_free(w.spares); /* no more starts: dismissed */
+	w.spares = NULL;
 	drain(&w, stop);
 	shutdown_jobs(&w);
 	flush_webhooks(&w);
@@ -488,6 +501,7 @@ out:
 	if (w.producer && rd_kafka_flush(w.producer, SHUTDOWN_FLUSH_MS))
 		EGW_LOG(NULL, ERROR, "shutting down: %d message(s) not delivered to Kafka: lost",
 		        rd_kafka_outq_len(w.producer));
+	egw_spares_free(w.spares);
 	egw_handover_free(w.handover);
 	egw_kafka_destroy(w.jobs);
 	egw_kafka_destroy(w.control);

@@ -15,6 +15,7 @@
 #include "worker/handover.h"
 #include "worker/jobproc.h"
 #include "worker/metrics.h"
+#include "worker/spares.h"
 #include "worker/webhook.h"
 
 #define EGW_EARLY_STOPS 64
@@ -48,6 +49,7 @@ typedef struct egw_worker {
 	 * handover_off once a handover failed or found the fleet full, until
 	 * the worker has room again (it leaves the group meanwhile). */
 	egw_handover_t *handover;
+	egw_spares_t *spares; /* warm job processes for the next starts */
 	int handover_off, handover_cost_mc;
 	egw_metrics_counts_t counts;
 	egw_metrics_t *metrics; /* NULL without http_listen */

@@ -113,7 +113,12 @@ class Env:
 
     def job_pids(self):
         """Job processes (`egress run`) of this world only: other tests may
-        run theirs at the same time."""
+        run theirs at the same time. Spares count once a worker gave them a
+        job (its log says so)."""
+        taken = set()
+        for i in range(1, self.workers + 1):
+            log = self.w.log_text("worker" if i == 1 else "worker%d" % i)
+            taken |= {int(n) for n in re.findall(r"job process (\d+) \(a spare", log)}
         pids = []
         for pid in world._ns_pids(self.w.ns):
             try:
@@ -121,7 +126,8 @@ class Env:
                     argv = f.read().split(b"\0")
             except OSError:
                 continue
-            if len(argv) > 1 and argv[0].endswith(b"egress") and argv[1] == b"run":
+            if len(argv) > 1 and argv[0].endswith(b"egress") and argv[1] == b"run" and \
+                    (b"--spare" not in argv or pid in taken):
                 pids.append(pid)
         return pids
 

@@ -6,6 +6,7 @@ and hands it over to the other worker, which runs it; none runs twice.
 owner has room again and runs the next start itself. (test_handover: three
 workers, and a start nobody has room for.)"""
 
+import re
 import time
 
 import egwtest
@@ -73,6 +74,11 @@ def test():
 
         env.stop("EG_adm1")
         env.wait("EG_adm1", "complete", 30)
+        w.wait_log(full_log, "[EG_adm1] job process", 1)  # (its start line)
+        deadline = time.time() + 30  # its process gone: its cost is free
+        while time.time() < deadline and not re.search(r"\[EG_adm1\] job process \d+ ended",
+                                                       w.log_text(full_log)):
+            time.sleep(0.2)
         env.submit(participant(env, "EG_adm4"), key=KEY)
         ev = env.wait("EG_adm4", "active", 60)
         expect(ev["worker_id"] == owner, "with room again, the owner runs the next start: %s"

@@ -11,6 +11,7 @@
 
 #include "tests/unit/check.h"
 #include "worker/jobproc.h"
+#include "worker/spares.h"
 
 #define REQ_LEN 300000 /* more than a pipe holds */
 
@@ -74,7 +75,7 @@ static void test_lifeline(const char *dir)
 	req[REQ_LEN - 1] = '}';
 
 	setenv("EGRESS_WORKER_ID", "inherited", 1);
-	egw_jobproc_cmd_t cmd = {script, "/etc/egress.json", "w-test", NULL};
+	egw_jobproc_cmd_t cmd = {script, "/etc/egress.json", "w-test", NULL, 0};
 	egw_jobproc_t *p = egw_jobproc_spawn(&cmd, "EG_t", req, REQ_LEN, errstr, sizeof(errstr));
 	CHECK(p != NULL);
 	if (!p)
@@ -104,7 +105,7 @@ static void test_broken_lifeline(const char *dir)
 	char script[256], errstr[256];
 	snprintf(script, sizeof(script), "%s/deaf.sh", dir);
 	write_script(script, "exec 0<&-\necho closed\nexec sleep 30");
-	egw_jobproc_cmd_t cmd = {script, NULL, "w-test", NULL};
+	egw_jobproc_cmd_t cmd = {script, NULL, "w-test", NULL, 0};
 	egw_jobproc_t *p = egw_jobproc_spawn(&cmd, "EG_deaf", "{}", 2, errstr, sizeof(errstr));
 	CHECK(p != NULL);
 	if (!p)
@@ -122,6 +123,60 @@ static void test_broken_lifeline(const char *dir)
 	egw_jobproc_free(p);
 }
 
+/* Spares: the pool starts one at a time, the next once the last is warm;
+ * a taken spare gets its request (after --spare in its arguments) and
+ * the pool refills; dismissed spares exit
+ * quietly. */
+static void test_spares(const char *dir)
+{
+	char script[256], out[256], body[512];
+	int warm = 0;
+	snprintf(script, sizeof(script), "%s/spare.sh", dir);
+	snprintf(out, sizeof(out), "%s/spare-stdin.txt", dir);
+	snprintf(body, sizeof(body),
+	         "echo '{\"spare\":\"ready\"}'\nread line || exit 0\n"
+	         "echo \"$* $line\" > '%s'\nexec sleep 30",
+	         out);
+	write_script(script, body);
+	egw_jobproc_cmd_t cmd = {script, NULL, "w-test", NULL, 0};
+	egw_spares_t *s = egw_spares_new(&cmd, 2);
+
+	egw_spares_tend(s, 1);
+	CHECK(egw_spares_count(s, &warm) == 1 && warm == 0); /* one at a time */
+	for (int i = 0; i < 200 && (egw_spares_count(s, &warm) < 2 || warm < 2); i++) {
+		usleep(25000);
+		egw_spares_tend(s, 1);
+	}
+	CHECK(egw_spares_count(s, &warm) == 2 && warm == 2);
+
+	egw_jobproc_t *p = egw_spares_take(s, "EG_sp", "{\"x\":\n1}", 8);
+	CHECK(p != NULL && !strcmp(p->egress_id, "EG_sp") && p->spare_ready);
+	CHECK(egw_spares_count(s, NULL) == 1);
+	char *got = NULL;
+	size_t len = 0;
+	for (int i = 0; i < 200; i++) {
+		free(got);
+		got = slurp(out, &len);
+		if (len)
+			break;
+		usleep(25000);
+	}
+	CHECK_STR(got, "run - --lifeline --spare {\"x\": 1}\n");
+	free(got);
+	egw_jobproc_kill(p);
+	CHECK(wait_exit(p));
+	egw_jobproc_free(p);
+
+	/* the pool refills */
+	egw_spares_tend(s, 1);
+	for (int i = 0; i < 200 && (egw_spares_count(s, &warm) < 2 || warm < 2); i++) {
+		usleep(25000);
+		egw_spares_tend(s, 1);
+	}
+	CHECK(egw_spares_count(s, &warm) == 2 && warm == 2);
+	egw_spares_free(s); /* dismissed: they read EOF and exit */
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/egw-jobproc-XXXXXX";
@@ -130,6 +185,7 @@ int main(void)
 		return 1;
 	test_lifeline(dir);
 	test_broken_lifeline(dir);
+	test_spares(dir);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd))

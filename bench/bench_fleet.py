@@ -1,0 +1,197 @@
+"""Benchmark of the worker as a fleet member: bursts of starts and handovers.
+
+Measures, in one run on this machine:
+  * burst: N audio-track starts produced at once to one worker; each one's
+    latency from the start request produced to its first media byte
+    written (its `active` event), with `spare_jobs` N (warm job processes)
+    and, as the baseline in the same run, `spare_jobs` 0 (every job process
+    starts from scratch, as before); and the memory a spare holds (PSS);
+  * handover: three workers with room for three participant recordings
+    each (150 thousandths of a core), starts produced one at a time into
+    one partition, so each start after the third reaches a full worker:
+    time from the full worker reading it to another taking it, with
+    `handover` 1 and, as the baseline, `handover` 0 (the full worker
+    leaves the group and a rebalance moves the partition).
+Writes the figures to BENCHMARKS.md (between its bench_fleet markers).
+Needs root (network namespace), like the integration tests.
+
+    /usr/bin/python3 bench/bench_fleet.py [--burst N] [--handovers N]
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.environ.setdefault("EGW_SOURCE_DIR", ROOT)
+os.environ.setdefault("EGW_BUILD_DIR", os.path.join(ROOT, "build"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "world"))
+import benchmd  # noqa: E402
+import egwtest  # noqa: E402
+from egwtest import parse_time  # noqa: E402
+
+LINE = re.compile(r"^(\S+Z) \S+\s+\S+\s+\[(EG_\w+)\] (.*)$")
+
+
+def pct(vals, p):
+    vals = sorted(vals)
+    return vals[min(len(vals) - 1, int(round(p / 100.0 * (len(vals) - 1))))]
+
+
+def metric(env, sample):
+    r = env.w.call(["curl", "-sS", "-m", "5", "http://127.0.0.1:9464/metrics"], check=False)
+    for line in r.stdout.decode().splitlines():
+        if line.startswith(sample + " "):
+            return float(line.split()[1])
+    return None
+
+
+def pss_kb(pid):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def spare_pids(env):
+    out = []
+    for pid in egwtest.world._ns_pids(env.w.ns):
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                if b"--spare" in f.read().split(b"\0"):
+                    out.append(pid)
+        except OSError:
+            pass
+    return out
+
+
+def burst(n, spares):
+    """[latency ms] of n audio-track starts produced at once, and the mean
+    PSS of a warm spare (kB, 0 without spares)."""
+    wenv = {"EGRESS_SPARE_JOBS": spares, "EGRESS_HTTP_LISTEN": "127.0.0.1:9464",
+            "EGRESS_CAPACITY_MCORES": 4000}
+    with egwtest.Env("bburst%d" % spares, max_jobs=n + 5, worker_env=wenv) as env:
+        alice = env.w.start_publisher("alice", color="ff0000", freq=440, video="vp8")
+        alice.wait_for("webrtcup", 30)
+        deadline = time.time() + 30 + 3 * spares
+        while spares and time.time() < deadline and \
+                (metric(env, 'egress_spare_processes{state="warm"}') or 0) < spares:
+            time.sleep(0.5)
+        warm = metric(env, 'egress_spare_processes{state="warm"}') or 0
+        if warm < spares:
+            raise egwtest.Failure("only %d of %d spares warm" % (warm, spares))
+        pss = [pss_kb(p) for p in spare_pids(env)]
+        time.sleep(2)
+        ids = ["EG_b%02d" % i for i in range(n)]
+        jobs = [env.job(eid, {"kind": "track", "participant": "alice", "media": "audio"},
+                        [{"kind": "file", "format": "ogg", "path": "{egress_id}.ogg"}])
+                for eid in ids]
+        lines = "".join("%s\t%s\n" % (j["egress_id"], json.dumps(j)) for j in jobs)
+        t0 = time.time()  # one kcat for all: produced within milliseconds
+        env.w.call(["kcat", "-P", "-b", env.bootstrap, "-t", "egress.jobs", "-K", "\t"],
+                   input=lines.encode(), timeout=60)
+        lat = []
+        for eid in ids:
+            ev = env.wait(eid, "active", 120)
+            lat.append((parse_time(ev["time"]) - t0) * 1000)
+        for eid in ids:
+            env.stop(eid)
+        for eid in ids:
+            env.wait(eid, "complete", 120)
+        return lat, (statistics.mean(pss) if pss else 0)
+
+
+def log_events(w, names):
+    out = []
+    for name in names:
+        for line in w.log_text(name).splitlines():
+            m = LINE.match(line)
+            if m:
+                out.append((parse_time(m.group(1)), m.group(2), m.group(3)))
+    return out
+
+
+def handovers(n, on):
+    """[ms] from a start produced (to a partition whose owner is full) to
+    another worker's job process taking it."""
+    cap = {"EGRESS_CAPACITY_MCORES": 150, "EGRESS_MAX_UTILISATION_PCT": 100,
+           "EGRESS_HANDOVER": 1 if on else 0, "EGRESS_SPARE_JOBS": 2}
+    with egwtest.Env("bhand%d" % on, max_jobs=10, worker_env=cap) as env:
+        for k in (2, 3):
+            env.worker_env = dict(env.worker_env, EGRESS_WORKER_ID="worker-bhand-%d" % k)
+            env.restart_worker()
+        time.sleep(3)
+        alice = env.w.start_publisher("alice", color="ff8000", freq=520, video="vp8")
+        alice.wait_for("webrtcup", 30)
+        out = []
+        for i in range(n):
+            # three on the partition's owner, then one that does not fit
+            ids = ["EG_h%d_%d" % (i, k) for k in range(4)]
+            for eid in ids:
+                env.submit(env.job(eid, {"kind": "participant", "participant": "alice"},
+                                   [{"kind": "file", "format": "mkv",
+                                     "path": "{egress_id}.mkv"}]), key="room-bench")
+                env.wait(eid, "active", 90)
+            ev = log_events(env.w, ["worker", "worker2", "worker3"])
+            seen = env.t_produced[ids[3]]  # (before kcat starts: an upper bound)
+            taken = [t for t, e, m in ev if e == ids[3] and
+                     (m.startswith("taken over") or m.startswith("job process"))]
+            out.append((max(taken) - seen) * 1000)
+            for eid in ids:
+                env.stop(eid)
+            for eid in ids:
+                env.wait(eid, "complete", 60)
+            time.sleep(8 if not on else 1)  # the full worker rejoins (baseline)
+        return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--burst", type=int, default=50)
+    ap.add_argument("--handovers", type=int, default=5)
+    a = ap.parse_args()
+    cold, _ = burst(a.burst, 0)
+    warm, pss = burst(a.burst, a.burst)
+    hand = handovers(a.handovers, True)
+    rebal = handovers(a.handovers, False)
+    md = ["<!-- bench_fleet:begin -->", "",
+          "### Bursts and handovers (`bench/bench_fleet.py`)", "",
+          "Run %s UTC on this machine (%s, %d cores, shared with other work)." %
+          (time.strftime("%Y-%m-%d %H:%M", time.gmtime()), platform.machine(), os.cpu_count()),
+          "",
+          "Burst: %d audio-track starts produced at once to one worker (Janus, the "
+          "publisher and the broker on the same 2 cores); latency from the requests "
+          "produced to each one's first media byte written (`active`), ms:" % a.burst, "",
+          "| worker | p50 | p99 | max | within 1.5 s |", "|---|---|---|---|---|"]
+    for name, vals in (("`spare_jobs` %d (warm job processes)" % a.burst, warm),
+                       ("baseline: `spare_jobs` 0 (each job process starts from scratch)",
+                        cold)):
+        md.append("| %s | %.0f | %.0f | %.0f | %d of %d |" % (
+            name, pct(vals, 50), pct(vals, 99), max(vals),
+            sum(1 for v in vals if v <= 1500), len(vals)))
+    md += ["", "A warm spare holds %.1f MB (PSS: its share of the pages it shares with "
+           "the other job processes counted in part)." % (pss / 1024.0), "",
+           "Handover: three workers with room for three participant recordings each; "
+           "the fourth start of a partition reaches its full owner. From the start "
+           "produced to another worker's job process taking it, %d starts, ms:" % a.handovers, "",
+           "| worker | median | min | max |", "|---|---|---|---|"]
+    for name, vals in (("`handover` 1: copy + offset in one transaction", hand),
+                       ("baseline: `handover` 0: leave the group, rebalance", rebal)):
+        md.append("| %s | %.0f | %.0f | %.0f |" % (name, statistics.median(vals), min(vals),
+                                                  max(vals)))
+    md += ["", "<!-- bench_fleet:end -->"]
+    benchmd.write_block(md)
+
+
+if __name__ == "__main__":
+    main()
