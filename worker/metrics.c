@@ -48,6 +48,28 @@ void egw_metrics_count_latency(egw_metrics_counts_t *c, double seconds)
 	c->latency_sum += seconds;
 }
 
+static const char *const output_kinds[EGW_METRICS_OUTPUT_KINDS] = {"stream", "websocket"};
+static const char *const output_states[EGW_METRICS_OUTPUT_STATES] = {
+        "connecting", "active", "reconnecting", "failed", "removed", "complete"};
+
+void egw_metrics_count_output(egw_metrics_counts_t *c, const char *event, const char *state)
+{
+	int kind = -1;
+	if (!event)
+		return;
+	if (!strcmp(event, "output_failed")) {
+		c->output_failures++;
+		return;
+	}
+	for (int k = 0; k < EGW_METRICS_OUTPUT_KINDS; k++)
+		if (!strncmp(event, output_kinds[k], strlen(output_kinds[k])) &&
+		    !strcmp(event + strlen(output_kinds[k]), "_state"))
+			kind = k;
+	for (int s = 0; kind >= 0 && state && s < EGW_METRICS_OUTPUT_STATES; s++)
+		if (!strcmp(state, output_states[s]))
+			c->output_states[kind][s]++;
+}
+
 void egw_metrics_count_handover(egw_metrics_counts_t *c, int ok, double seconds)
 {
 	if (!ok) {
@@ -164,6 +186,19 @@ char *egw_metrics_render(egw_worker_t *w)
 	       "Status events and dead-letter copies not yet delivered to Kafka.");
 	g_string_append_printf(s, "egress_status_backlog_messages %d\n",
 	                       w->producer ? rd_kafka_outq_len(w->producer) : 0);
+	metric(s, "egress_output_state_changes_total", "counter",
+	       "Changes of state of stream destinations and websocket outputs (reconnecting: "
+	       "a connection lost and being made again).");
+	for (int k = 0; k < EGW_METRICS_OUTPUT_KINDS; k++)
+		for (int st = 0; st < EGW_METRICS_OUTPUT_STATES; st++)
+			g_string_append_printf(s,
+			                       "egress_output_state_changes_total{kind=\"%s\","
+			                       "state=\"%s\"} %llu\n",
+			                       output_kinds[k], output_states[st],
+			                       w->counts.output_states[k][st]);
+	metric(s, "egress_output_failures_total", "counter",
+	       "Outputs that stopped while their egress went on.");
+	g_string_append_printf(s, "egress_output_failures_total %llu\n", w->counts.output_failures);
 	metric(s, "egress_spare_processes", "gauge",
 	       "Job processes kept for the next starts (spare_jobs), by state.");
 	{

@@ -18,6 +18,11 @@
 struct egw_worker;
 typedef struct egw_metrics egw_metrics_t;
 
+/* Output kinds and states counted from the jobs' state events. */
+#define EGW_METRICS_OUTPUT_KINDS 2 /* stream, websocket */
+#define EGW_METRICS_OUTPUT_STATES                                                                  \
+	6 /* connecting, active, reconnecting, failed, removed, complete */
+
 /* Buckets of the start latency histogram (seconds). */
 #define EGW_METRICS_LATENCY_BUCKETS 8
 
@@ -28,6 +33,8 @@ typedef struct egw_metrics_counts {
 	unsigned long long latency_count;
 	double latency_sum;
 	unsigned long long handovers, handover_failures;
+	unsigned long long output_states[EGW_METRICS_OUTPUT_KINDS][EGW_METRICS_OUTPUT_STATES];
+	unsigned long long output_failures; /* outputs that stopped while the egress went on */
 	double handover_sum;
 	int draining;
 } egw_metrics_counts_t;
@@ -43,6 +50,10 @@ void egw_metrics_stop(egw_metrics_t *m);
 void egw_metrics_count_status(egw_metrics_counts_t *c, const char *status);
 /* Counts the time from a job's start to its first media. */
 void egw_metrics_count_latency(egw_metrics_counts_t *c, double seconds);
+
+/* Counts what a job's status event says about its outputs (details of
+ * active events: stream_state, websocket_state, output_failed). */
+void egw_metrics_count_output(egw_metrics_counts_t *c, const char *event, const char *state);
 
 /* Counts a handover (handover.h) and how long it took. */
 void egw_metrics_count_handover(egw_metrics_counts_t *c, int ok, double seconds);

@@ -50,6 +50,11 @@ static void on_job_line(void *opaque, egw_jobproc_t *p, char *line)
 		return;
 	}
 	snprintf(p->last_status, sizeof(p->last_status), "%s", status);
+	{
+		json_t *d = json_object_get(ev, "details");
+		egw_metrics_count_output(&w->counts, json_string_value(json_object_get(d, "event")),
+		                         json_string_value(json_object_get(d, "state")));
+	}
 	if (!strcmp(status, "active") && !p->active_seen && !p->upload) {
 		p->active_seen = 1;
 		egw_metrics_count_latency(&w->counts, egw_jobproc_now() - p->spawned_s);

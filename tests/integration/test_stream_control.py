@@ -12,6 +12,8 @@ import json
 import os
 import time
 
+from prometheus_client.parser import text_string_to_metric_families
+
 import egwtest
 from egwtest import expect
 
@@ -33,6 +35,18 @@ def stream_states(env, eid):
             if (ev.get("details") or {}).get("event") == "stream_state"]
 
 
+def output_metrics(env):
+    """{state: count} of the worker's egress_output_state_changes_total for streams."""
+    r = env.w.call(["curl", "-sS", "-m", "5", "http://127.0.0.1:9464/metrics"], check=False)
+    out = {}
+    for fam in text_string_to_metric_families(r.stdout.decode()):
+        for smp in fam.samples:
+            if smp.name == "egress_output_state_changes_total" and \
+                    smp.labels.get("kind") == "stream":
+                out[smp.labels["state"]] = smp.value
+    return out
+
+
 def wait_state(env, eid, url_part, state, timeout=15):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -44,7 +58,7 @@ def wait_state(env, eid, url_part, state, timeout=15):
 
 
 def test():
-    with egwtest.Env("strctl") as env:
+    with egwtest.Env("strctl", worker_env={"EGRESS_HTTP_LISTEN": "127.0.0.1:9464"}) as env:
         w = env.w
         a = w.start_nginx("a", 1935)
         b = w.start_nginx("b", 1936)
@@ -111,6 +125,10 @@ def test():
         wait_state(env, "EG_ctl", "127.0.0.1:7001", "removed")
         wait_state(env, "EG_ctl", "127.0.0.1:1936", "connecting")
         wait_state(env, "EG_ctl", "127.0.0.1:1936", "active")
+        changes = output_metrics(env)
+        expect(changes.get("removed", 0) >= 1 and changes.get("connecting", 0) >= 1 and
+               changes.get("active", 0) >= 3,
+               "/metrics counts the destinations' state changes: %s" % changes)
         update_stream(env, "EG_ctl", add=[rtmp_a])
         ign = None
         deadline = time.time() + 10
