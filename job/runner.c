@@ -47,7 +47,11 @@ static void on_first_media(void *opaque)
 	egw_manifest_start(r->manifest, g_get_real_time());
 	EGW_LOG(r->status.egress_id, INFO, "first media written %.0f ms after start",
 	        (g_get_monotonic_time() - r->t_start_us) / 1000.0);
-	egw_runner_emit(r, "active", NULL, NULL);
+	{ /* the outputs as they start (where they are written) */
+		json_t *outs = r->session ? egw_session_outputs(r->session) : NULL;
+		egw_runner_emit(r, "active", outs, NULL);
+		json_decref(outs);
+	}
 	egw_runner_cancel(&r->absent_timer);
 }
 

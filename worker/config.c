@@ -107,6 +107,10 @@ static const struct conf_prop {
           "this (MB) takes no new jobs: it leaves the jobs group, and a start that reaches it "
           "anyway fails at once with `capacity`, naming the directory, instead of failing "
           "mid-recording. Running egresses go on. 0: no check."),
+        I(min_free_memory_mb, 256, 0, 1024 * 1024,
+          "A worker on a machine with less memory available than this (MB, MemAvailable of "
+          "/proc/meminfo) takes no new jobs, as with `min_free_disk_mb`: a job that starts "
+          "needs 30-150 MB (docs/operations.md). 0: no check."),
         I(upload_retry_window_s, 21600, 1, 30 * 86400,
           "How long an upload that fails for a reason that may pass (no connection, timeouts, "
           "5xx answers, throttling) is retried, with exponential backoff from 0.5 s to 60 s, "

@@ -39,6 +39,7 @@ typedef struct egw_config {
 	char *tls_ca_file; /* "" : the system's trust store */
 	int stop_grace_s;
 	int drain_timeout_s; /* 0: no drain */
+	int min_free_memory_mb; /* MemAvailable below it: no new jobs */
 	int spare_jobs;      /* warm job processes kept (worker/spares.h) */
 	int handover;        /* hand starts over when full (worker/handover.h) */
 	char *http_listen;   /* "": no health and metrics server */

@@ -198,9 +198,9 @@ static void start_job(egw_worker_t *w, const rd_kafka_message_t *m, const egw_re
 		egw_worker_report(w, req->egress_id, "failed", EGW_ERR_EXPIRED, errstr);
 		return;
 	}
-	if (egw_worker_disk_low(w, 1)) {
-		EGW_LOG(req->egress_id, WARN, "not run: %s", w->disk_low);
-		egw_worker_report(w, req->egress_id, "failed", EGW_ERR_CAPACITY, w->disk_low);
+	if (egw_worker_short_of(w, 1)) {
+		EGW_LOG(req->egress_id, WARN, "not run: %s", w->short_of);
+		egw_worker_report(w, req->egress_id, "failed", EGW_ERR_CAPACITY, w->short_of);
 		return;
 	}
 	if (take_early_stop(w, req->egress_id)) {

@@ -230,8 +230,8 @@ static const char *not_ready(const egw_worker_t *w, char *buf, size_t size)
 {
 	if (w->counts.draining)
 		return "draining";
-	if (w->disk_low[0])
-		return w->disk_low;
+	if (w->short_of[0])
+		return w->short_of;
 	if (!w->subscribed) {
 		snprintf(buf, size,
 		         "not in the jobs group (%d/%d jobs running, %d of %d mc in use)",

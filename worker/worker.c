@@ -20,6 +20,7 @@
 #include "worker/worker_int.h"
 
 #define POLL_MS 50
+#define JOBS_PER_TURN 64 /* starts taken in one turn of the loop, at most */
 #define SHUTDOWN_FLUSH_MS 5000
 #define WEBHOOK_FLUSH_S 5
 #define RESUME_SCAN_S 30 /* how often the spool is looked at for uploads left */
@@ -140,20 +141,34 @@ static long long free_mb(const char *path)
 	return (long long)sv.f_bavail * sv.f_frsize >> 20;
 }
 
-int egw_worker_disk_low(egw_worker_t *w, int now)
+/* MemAvailable of /proc/meminfo (MB); -1 if unknown. */
+static long long available_memory_mb(void)
+{
+	char line[256];
+	long long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb < 0 ? -1 : kb / 1024;
+}
+
+int egw_worker_short_of(egw_worker_t *w, int now)
 {
 	const char *dirs[] = {w->cfg->spool_dir, w->cfg->storage_dir};
 	time_t t = time(NULL);
-	if (!w->cfg->min_free_disk_mb)
+	if (!w->cfg->min_free_disk_mb && !w->cfg->min_free_memory_mb)
 		return 0;
 	if (!now && w->disk_checked && t - w->disk_checked < DISK_CHECK_S)
-		return w->disk_low[0] != '\0';
+		return w->short_of[0] != '\0';
 	w->disk_checked = t;
-	w->disk_low[0] = '\0';
+	w->short_of[0] = '\0';
 	for (size_t i = 0; i < 2; i++) {
 		long long mb = free_mb(dirs[i]);
 		if (mb >= 0 && mb < w->cfg->min_free_disk_mb) {
-			snprintf(w->disk_low, sizeof(w->disk_low),
+			snprintf(w->short_of, sizeof(w->short_of),
 			         "%s %s: %lld MB free, less than min_free_disk_mb %d: this worker "
 			         "takes no new jobs",
 			         i ? "storage_dir" : "spool_dir", dirs[i], mb,
@@ -161,7 +176,13 @@ int egw_worker_disk_low(egw_worker_t *w, int now)
 			break;
 		}
 	}
-	return w->disk_low[0] != '\0';
+	long long avail = available_memory_mb();
+	if (!w->short_of[0] && avail >= 0 && avail < w->cfg->min_free_memory_mb)
+		snprintf(w->short_of, sizeof(w->short_of),
+		         "memory: %lld MB available, less than min_free_memory_mb %d: this worker "
+		         "takes no new jobs",
+		         avail, w->cfg->min_free_memory_mb);
+	return w->short_of[0] != '\0';
 }
 
 int egw_worker_used_mc(const egw_worker_t *w)
@@ -183,7 +204,7 @@ static void admission(egw_worker_t *w, int accepting)
 	int media = 0;
 	for (egw_jobproc_t *p = w->procs; p; p = p->next)
 		media += !egw_jobproc_uploading(p);
-	int low = egw_worker_disk_low(w, 0);
+	int low = egw_worker_short_of(w, 0);
 	int used = egw_worker_used_mc(w);
 	int room = !media || used + (w->need_mc ? w->need_mc : EGW_COST_MIN_MC) <= w->budget_mc;
 	int takes = media < w->cfg->max_jobs && room;
@@ -191,6 +212,9 @@ static void admission(egw_worker_t *w, int accepting)
 		w->handover_off = 0;
 	int hands_over = !w->handover_off && !egw_handover_broken(w->handover);
 	int want = accepting && !low && (takes || hands_over);
+	if (low && !w->subscribed && !w->short_said) /* (never joined: say why once) */
+		EGW_LOG(NULL, WARN, "not joining the jobs group: %s", w->short_of);
+	w->short_said = low;
 	if (want == w->subscribed)
 		return;
 	if (want) {
@@ -209,7 +233,7 @@ static void admission(egw_worker_t *w, int accepting)
 	w->subscribed = want;
 	if (low)
 		EGW_LOG(NULL, WARN, "left the jobs group (%d/%d jobs running): %s", w->n_running,
-		        w->cfg->max_jobs, w->disk_low);
+		        w->cfg->max_jobs, w->short_of);
 	else
 		EGW_LOG(NULL, INFO, "%s the jobs group (%d/%d jobs running, %d of %d mc in use)",
 		        want ? "joined" : "left", w->n_running, w->cfg->max_jobs, used,
@@ -266,15 +290,21 @@ static void poll_kafka(egw_worker_t *w)
 {
 	rd_kafka_message_t *m;
 	egw_handover_poll(w->handover);
-	/* (not while a handover's transaction runs: see handover.h) */
-	if (w->subscribed && !egw_handover_busy(w->handover) &&
-	    (m = rd_kafka_consumer_poll(w->jobs, 0))) {
+	/* Every start that is there (a burst is taken at once, not one per
+	 * turn of the loop), until one is not taken here; none while a
+	 * handover's transaction runs (see handover.h). */
+	for (int n = 0; n < JOBS_PER_TURN && w->subscribed && !egw_handover_busy(w->handover) &&
+	                (m = rd_kafka_consumer_poll(w->jobs, 0));
+	     n++) {
+		int taken = 1; /* (sought back when not: read again next turn) */
 		if (!m->err) {
-			if (egw_intake_fits(w, m) && take(w, m))
+			if ((taken = egw_intake_fits(w, m) && take(w, m)))
 				egw_intake_job(w, m);
 		} else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
 			EGW_LOG(NULL, WARN, "jobs consumer: %s", rd_kafka_message_errstr(m));
 		rd_kafka_message_destroy(m);
+		if (!taken)
+			break;
 	}
 	while ((m = rd_kafka_consumer_poll(w->control, 0))) {
 		if (!m->err)
@@ -485,7 +515,7 @@ int egw_worker_run(const egw_config_t *cfg, const char *config_path, volatile si
 		w.spares = egw_spares_new(&spare, cfg->spare_jobs);
 	}
 	while (!*stop) {
-		egw_spares_tend(w.spares, 1);
+		egw_spares_tend(w.spares, !w.short_of[0]); /* (spares cost memory) */
 		egw_metrics_poll(w.metrics);
 		egw_webhooks_poll(w.webhooks);
 		resume_uploads(&w, &last_scan);

@@ -6,8 +6,8 @@
 #define EGW_WORKER_INT_H
 
 #include <jansson.h>
-#include <time.h>
 #include <librdkafka/rdkafka.h>
+#include <time.h>
 
 #include "base/err.h"
 #include "contract/request.h"
@@ -38,7 +38,8 @@ typedef struct egw_worker {
 	char early_stops[EGW_EARLY_STOPS][EGW_EGRESS_ID_MAX + 1];
 	int early_next;
 	time_t disk_checked; /* when the free disk space was last looked at */
-	char disk_low[256];  /* why the worker takes no job, "" when it has room */
+	int short_said;      /* short_of was logged */
+	char short_of[256];  /* why the worker takes no job, "" when it has room */
 	/* Admission by cost (job/cost.h), in thousandths of a core: what jobs
 	 * may use (capacity x max_utilisation_pct), and the cost of a start
 	 * this worker had no room for and handed back to the group (0: none);
@@ -85,9 +86,10 @@ int egw_worker_used_mc(const egw_worker_t *w);
  * no valid start fits (intake reports it). */
 int egw_intake_fits(egw_worker_t *w, const rd_kafka_message_t *m);
 
-/* Non-zero (and w->disk_low says why) when the spool or storage file
- * system has less than min_free_disk_mb free; looked at every few seconds
+/* Non-zero (and w->short_of says why) when the spool or storage file
+ * system has less than min_free_disk_mb free, or the machine less memory
+ * available than min_free_memory_mb; looked at every few seconds
  * (now: at once). */
-int egw_worker_disk_low(egw_worker_t *w, int now);
+int egw_worker_short_of(egw_worker_t *w, int now);
 
 #endif

@@ -2,7 +2,10 @@
 failing mid-recording: its spool is a small tmpfs (64 MB, min_free_disk_mb
 32); filled to under 32 MB free, the worker leaves the jobs group (saying
 why), a start sent then is not run; once space is back the worker joins
-again and runs it. (A disk that fills mid-recording is test_lifecycle's.)"""
+again and runs it. A second worker whose machine has less memory
+available than its min_free_memory_mb says so and never joins the group:
+starts go to the first. (A disk that fills mid-recording is
+test_lifecycle's.)"""
 
 import os
 import subprocess
@@ -55,6 +58,23 @@ def test():
             done = env.wait("EG_later", "complete", 30)
             egwtest.check_media(done["outputs"][0]["location"], "--expect-codecs", "vp8,opus",
                                 "--max-decode-errors", 0)
+
+            # A second worker on a machine with too little memory available
+            # (it asks for more than the machine has) stays out of the group.
+            env.w.run([egwtest.EGRESS, "worker"], name="worker-mem",
+                      env=dict(env.worker_env, EGRESS_MIN_FREE_MEMORY_MB=1048576,
+                               EGRESS_WORKER_ID="worker-mem"))
+            env.w.wait_log("worker-mem", "not joining the jobs group: memory: ", 20)
+            env.w.wait_log("worker-mem", "less than min_free_memory_mb 1048576", 1)
+            for i in range(3):
+                eid = "EG_mem%d" % i
+                env.submit(env.job(eid, {"kind": "participant", "participant": "alice"},
+                                   mkv(eid)))
+                ev = env.wait(eid, "active", 60)
+                expect(ev["worker_id"] == "worker-disk", "%s runs on the worker with memory: %s"
+                       % (eid, ev["worker_id"]))
+                env.stop(eid)
+                env.wait(eid, "complete", 30)
     finally:
         subprocess.run(["umount", spool], check=False)
         os.rmdir(base)
