@@ -81,7 +81,7 @@ def run(w):
     green.wait_for("webrtcup", 30)
     yellow.wait_for("webrtcup", 30)
     r = egwtest.Run(w, "probe", job(w, "EG_probe", {"kind": "room_composite", "layout": "grid"},
-                                    "mp4"), env, ["--duration", "3"])
+                                    "mp4"), env, ["--duration", "8"])
     r.wait("complete", 60)
     tracks = egwtest.JobLog(w, "probe").tracks()
     video = tracks[("green", "video")]

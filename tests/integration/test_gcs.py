@@ -108,7 +108,7 @@ def test():
             "EG_sarefused", {"kind": "participant", "participant": "alice"}, mkv("{egress_id}.mkv"),
             storage=storage(credentials_json=gcs.credentials(
                 token_uri="http://127.0.0.1:9/token"))),
-            {"EGRESS_SPOOL_DIR": spool, "EGRESS_UPLOAD_RETRY_WINDOW_S": 3}, ["--duration", "3"])
+            {"EGRESS_SPOOL_DIR": spool, "EGRESS_UPLOAD_RETRY_WINDOW_S": 3}, ["--duration", "10"])
         ev = run.wait("failed", 60)
         run.exit(20)
         expect(ev["error"]["code"] == "storage_unreachable" and

@@ -204,7 +204,7 @@ def test():
             "EG_refused", {"kind": "participant", "participant": "alice"},
             mkv("{egress_id}.mkv"), storage=storage(s3, endpoint="http://127.0.0.1:9")),
             {"EGRESS_SPOOL_DIR": spool, "EGRESS_UPLOAD_RETRY_WINDOW_S": 3},
-            ["--duration", "3"])
+            ["--duration", "10"])
         ev = run.wait("failed", 60)
         run.exit(20)
         expect(ev["error"]["code"] == "storage_unreachable" and
