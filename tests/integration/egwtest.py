@@ -52,6 +52,11 @@ class Env:
             "EGRESS_WORKER_ID": "worker-" + name,
             "EGRESS_KAFKA_SESSION_TIMEOUT_MS": 6000,
             "EGRESS_KAFKA_HEARTBEAT_INTERVAL_MS": 500,
+            # One spare job process (not the default 4): every start path
+            # still goes through a spare first, without each short-lived
+            # test worker warming four processes (seconds of CPU each
+            # under ASan) beside the other tests.
+            "EGRESS_SPARE_JOBS": 1,
         }
         env.update(worker_env or {})
         self.worker_env = env

@@ -71,7 +71,8 @@ def start_worker(w, bootstrap, out, name, max_jobs=2, **settings):
     are extra environment variables."""
     env = {"EGRESS_KAFKA_BROKERS": bootstrap, "EGRESS_STORAGE_DIR": out,
            "EGRESS_MAX_JOBS": max_jobs, "EGRESS_WORKER_ID": name,
-           "EGRESS_KAFKA_SESSION_TIMEOUT_MS": 6000, "EGRESS_KAFKA_HEARTBEAT_INTERVAL_MS": 500}
+           "EGRESS_KAFKA_SESSION_TIMEOUT_MS": 6000, "EGRESS_KAFKA_HEARTBEAT_INTERVAL_MS": 500,
+           "EGRESS_SPARE_JOBS": 1}  # (as egwtest.Env)
     env.update(settings)
     return w.run([egwtest.EGRESS, "worker"], name=name, env=env)
 

@@ -15,6 +15,7 @@ def test():
         env.w.run([egwtest.EGRESS, "worker"], name="worker-b",
                   env={"EGRESS_KAFKA_BROKERS": env.bootstrap, "EGRESS_STORAGE_DIR": env.out,
                        "EGRESS_MAX_JOBS": 1, "EGRESS_WORKER_ID": "worker-b",
+                       "EGRESS_SPARE_JOBS": 1,
                        "EGRESS_KAFKA_SESSION_TIMEOUT_MS": 6000,
                        "EGRESS_KAFKA_HEARTBEAT_INTERVAL_MS": 500})
         alice = env.w.start_publisher("alice", color="ff0000", freq=440, video="vp8")

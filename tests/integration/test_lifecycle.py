@@ -119,7 +119,7 @@ def run_all(w):
     try:
         two = job(w, "EG_full")
         two["outputs"].append({"kind": "file", "format": "mkv", "path": "small/{egress_id}.mkv"})
-        r = egwtest.Run(w, "full", two, env, ["--duration", "6"])
+        r = egwtest.Run(w, "full", two, env, ["--duration", "12"])
         ev = r.wait("complete", 30)
         r.exit()
         failed = [e["details"] for e in r.events()
