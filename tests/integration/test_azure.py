@@ -54,7 +54,7 @@ def test():
                            mkv("{room_id}/{egress_id}.mkv"),
                            storage=storage(az, prefix="rec", presign_s=600)))
         env.wait("EG_az", "active", 30)
-        time.sleep(5)
+        time.sleep(10)  # (enough bytes for three 64 KiB blocks, even under load)
         env.stop("EG_az")
         env.wait("EG_az", "uploading", 30)
         done = env.wait("EG_az", "complete", 60)

@@ -51,7 +51,7 @@ def test():
                            [{"kind": "segments", "prefix": "hls/{egress_id}", "segment_s": 2}],
                            storage=storage(prefix="sa", presign_s=600)))
         env.wait("EG_sa", "active", 30)
-        time.sleep(7)
+        time.sleep(10)  # (enough bytes for three parts, even under load)
         env.stop("EG_sa")
         done = env.wait("EG_sa", "complete", 90)
         f = done["outputs"][0]
