@@ -491,7 +491,7 @@ static void warm_spare(void)
 			gst_object_unref(gst_object_ref_sink(e));
 	}
 	g_thread_join(dtls);
-	fputs("{\"spare\":\"ready\"}\n", stdout);
+	fputs(EGW_RUNNER_SPARE_READY "\n", stdout);
 	fflush(stdout);
 }
 

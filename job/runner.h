@@ -21,6 +21,8 @@
 /* lifeline: a spare, warmed up before its request comes (the worker's pool
  * of job processes for bursts of starts; worker/spares.h). */
 #define EGW_RUNNER_SPARE 2
+/* The line a spare writes on its stdout once it is warm. */
+#define EGW_RUNNER_SPARE_READY "{\"spare\":\"ready\"}"
 
 /* job_path: a file, or "-" for stdin. duration_s > 0 stops after that long.
  * lifeline: 0, 1 (see above; job_path must be "-") or EGW_RUNNER_SPARE.

@@ -228,15 +228,6 @@ static void start_job(egw_worker_t *w, const rd_kafka_message_t *m, const egw_re
 	w->n_running++;
 }
 
-/* Jobs that record media (uploads only do not count). */
-static int media_jobs(const egw_worker_t *w)
-{
-	int n = 0;
-	for (egw_jobproc_t *p = w->procs; p; p = p->next)
-		n += !egw_jobproc_uploading(p);
-	return n;
-}
-
 int egw_intake_fits(egw_worker_t *w, const rd_kafka_message_t *m)
 {
 	egw_request_t *req = NULL;
@@ -257,7 +248,8 @@ int egw_intake_fits(egw_worker_t *w, const rd_kafka_message_t *m)
 	cost = egw_job_cost_mc(req->job);
 	/* an idle worker takes any job: one larger than a whole worker would
 	 * otherwise go round the group for ever */
-	fits = media_jobs(w) < w->cfg->max_jobs && (used + cost <= w->budget_mc || used == 0);
+	fits = egw_worker_media_jobs(w) < w->cfg->max_jobs &&
+	       (used + cost <= w->budget_mc || used == 0);
 	if (fits) {
 		w->intake_cost_mc = cost;
 		w->need_mc = 0;
@@ -270,13 +262,13 @@ int egw_intake_fits(egw_worker_t *w, const rd_kafka_message_t *m)
 		EGW_LOG(req->egress_id, INFO,
 		        "no room here: it costs %d mc, %d of %d mc and %d of %d jobs are in use; "
 		        "handing it over to another worker",
-		        cost, used, w->budget_mc, media_jobs(w), w->cfg->max_jobs);
+		        cost, used, w->budget_mc, egw_worker_media_jobs(w), w->cfg->max_jobs);
 		w->handover_cost_mc = cost;
 	} else {
 		EGW_LOG(req->egress_id, INFO,
 		        "no room here: it costs %d mc, %d of %d mc and %d of %d jobs are in use; "
 		        "left to another worker",
-		        cost, used, w->budget_mc, media_jobs(w), w->cfg->max_jobs);
+		        cost, used, w->budget_mc, egw_worker_media_jobs(w), w->cfg->max_jobs);
 		w->need_mc = cost;
 		rd_kafka_seek(m->rkt, m->partition, m->offset, 1000);
 	}

@@ -14,6 +14,7 @@
 
 #include "base/log.h"
 #include "base/secret.h"
+#include "job/runner.h"
 
 extern char **environ;
 
@@ -327,6 +328,14 @@ void egw_jobproc_terminate(egw_jobproc_t *p)
 {
 	if (!p->exited)
 		kill(p->pid, SIGTERM);
+}
+
+int egw_jobproc_spare_line(egw_jobproc_t *p, const char *line)
+{
+	if (!p->spare || strcmp(line, EGW_RUNNER_SPARE_READY))
+		return 0;
+	p->spare_ready = 1;
+	return 1;
 }
 
 void egw_jobproc_dismiss(egw_jobproc_t *p)

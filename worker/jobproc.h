@@ -95,6 +95,10 @@ int egw_jobproc_uploading(const egw_jobproc_t *p);
 /* SIGTERM: a job that uploads leaves the rest to the next worker. */
 void egw_jobproc_terminate(egw_jobproc_t *p);
 
+/* Whether line is a spare's "warm" line ({"spare":"ready"}); if so, p is
+ * marked spare_ready. (It may come after the spare was given its job.) */
+int egw_jobproc_spare_line(egw_jobproc_t *p, const char *line);
+
 /* Closes the lifeline: a spare without a request exits quietly. */
 void egw_jobproc_dismiss(egw_jobproc_t *p);
 /* SIGKILL (the stop grace period is over). */

@@ -38,9 +38,7 @@ egw_spares_t *egw_spares_new(const egw_jobproc_cmd_t *cmd, int target)
 static void on_line(void *opaque, egw_jobproc_t *p, char *line)
 {
 	(void)opaque;
-	if (strstr(line, "\"spare\":\"ready\""))
-		p->spare_ready = 1;
-	else
+	if (!egw_jobproc_spare_line(p, line))
 		EGW_LOG(NULL, WARN, "spare job process %d wrote: %.200s", (int)p->pid, line);
 }
 

@@ -37,14 +37,13 @@ static void on_job_line(void *opaque, egw_jobproc_t *p, char *line)
 {
 	egw_worker_t *w = opaque;
 	json_error_t jerr;
-	json_t *ev = json_loads(line, 0, &jerr);
-	const char *status = json_string_value(json_object_get(ev, "status"));
+	json_t *ev;
+	const char *status;
 
-	if (ev && json_object_get(ev, "spare")) { /* a spare's warm-up, done after all */
-		p->spare_ready = 1;
-		json_decref(ev);
+	if (egw_jobproc_spare_line(p, line)) /* its warm-up, done after it was taken */
 		return;
-	}
+	ev = json_loads(line, 0, &jerr);
+	status = json_string_value(json_object_get(ev, "status"));
 	if (!ev || !status) {
 		EGW_LOG(p->egress_id, WARN, "job process wrote a non-event line: %.200s", line);
 		json_decref(ev);
@@ -185,6 +184,14 @@ int egw_worker_short_of(egw_worker_t *w, int now)
 	return w->short_of[0] != '\0';
 }
 
+int egw_worker_media_jobs(const egw_worker_t *w)
+{
+	int n = 0;
+	for (egw_jobproc_t *p = w->procs; p; p = p->next)
+		n += !egw_jobproc_uploading(p);
+	return n;
+}
+
 int egw_worker_used_mc(const egw_worker_t *w)
 {
 	int used = 0; /* jobs that only upload do not count */
@@ -201,9 +208,7 @@ int egw_worker_used_mc(const egw_worker_t *w)
  * job, would not fit its budget), with too little disk, or draining. */
 static void admission(egw_worker_t *w, int accepting)
 {
-	int media = 0;
-	for (egw_jobproc_t *p = w->procs; p; p = p->next)
-		media += !egw_jobproc_uploading(p);
+	int media = egw_worker_media_jobs(w);
 	int low = egw_worker_short_of(w, 0);
 	int used = egw_worker_used_mc(w);
 	int room = !media || used + (w->need_mc ? w->need_mc : EGW_COST_MIN_MC) <= w->budget_mc;

@@ -77,6 +77,9 @@ void egw_worker_report(egw_worker_t *w, const char *egress_id, const char *statu
 
 egw_jobproc_t *egw_worker_find_proc(egw_worker_t *w, const char *egress_id);
 
+/* Jobs that record media (those that only upload do not count). */
+int egw_worker_media_jobs(const egw_worker_t *w);
+
 /* The expected CPU of the recording jobs running (mc). */
 int egw_worker_used_mc(const egw_worker_t *w);
 
