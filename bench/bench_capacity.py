@@ -15,7 +15,6 @@ Needs root (network namespace), like the integration tests.
 """
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -69,9 +68,7 @@ def run_kind(name, spec, seconds):
             if encoding:
                 job["encoding"] = encoding
             jobs.append(job)
-        lines = "".join("%s\t%s\n" % (j["egress_id"], json.dumps(j)) for j in jobs)
-        env.w.call(["kcat", "-P", "-b", env.bootstrap, "-t", "egress.jobs", "-K", "\t"],
-                   input=lines.encode(), timeout=60)
+        env.submit_all(jobs)
         for eid in ids[:-1]:
             env.wait(eid, "active", 180)
         time.sleep(5)

@@ -19,10 +19,8 @@ Needs root (network namespace), like the integration tests.
 """
 
 import argparse
-import json
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -35,9 +33,6 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "world"))
 import benchmd  # noqa: E402
 import egwtest  # noqa: E402
 from egwtest import parse_time  # noqa: E402
-
-LINE = re.compile(r"^(\S+Z) \S+\s+\S+\s+\[(EG_\w+)\] (.*)$")
-
 
 def pct(vals, p):
     vals = sorted(vals)
@@ -96,10 +91,8 @@ def burst(n, spares):
         jobs = [env.job(eid, {"kind": "track", "participant": "alice", "media": "audio"},
                         [{"kind": "file", "format": "ogg", "path": "{egress_id}.ogg"}])
                 for eid in ids]
-        lines = "".join("%s\t%s\n" % (j["egress_id"], json.dumps(j)) for j in jobs)
-        t0 = time.time()  # one kcat for all: produced within milliseconds
-        env.w.call(["kcat", "-P", "-b", env.bootstrap, "-t", "egress.jobs", "-K", "\t"],
-                   input=lines.encode(), timeout=60)
+        t0 = time.time()
+        env.submit_all(jobs)
         lat = []
         for eid in ids:
             ev = env.wait(eid, "active", 120)
@@ -109,16 +102,6 @@ def burst(n, spares):
         for eid in ids:
             env.wait(eid, "complete", 120)
         return lat, (statistics.mean(pss) if pss else 0)
-
-
-def log_events(w, names):
-    out = []
-    for name in names:
-        for line in w.log_text(name).splitlines():
-            m = LINE.match(line)
-            if m:
-                out.append((parse_time(m.group(1)), m.group(2), m.group(3)))
-    return out
 
 
 def handovers(n, on):
@@ -142,9 +125,9 @@ def handovers(n, on):
                                    [{"kind": "file", "format": "mkv",
                                      "path": "{egress_id}.mkv"}]), key="room-bench")
                 env.wait(eid, "active", 90)
-            ev = log_events(env.w, ["worker", "worker2", "worker3"])
+            ev = egwtest.egress_log_lines(env.w, ["worker", "worker2", "worker3"])
             seen = env.t_produced[ids[3]]  # (before kcat starts: an upper bound)
-            taken = [t for t, e, m in ev if e == ids[3] and
+            taken = [t for t, _, e, m in ev if e == ids[3] and
                      (m.startswith("taken over") or m.startswith("job process"))]
             out.append((max(taken) - seen) * 1000)
             for eid in ids:

@@ -9,7 +9,6 @@ over) are refused, not run. Then a start nobody has room for goes from
 worker to worker until each has had it, stays with the group (the workers
 leave it), and runs, once, as soon as a worker has room again."""
 
-import re
 import time
 
 import egwtest
@@ -17,24 +16,6 @@ from egwtest import expect
 
 KEY = "room-handover"  # one partition for every start
 COST = {"P": 50, "T": 20}
-LINE = re.compile(r"^(\S+Z) \S+\s+\S+\s+\[(EG_\w+)\] (.*)$")
-
-
-def stamp(text):
-    return time.mktime(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")) + float(text[19:23])
-
-
-def log_events(w, names):
-    """[(time, worker log, egress id, message)] of every worker's lines."""
-    out = []
-    for name in names:
-        for line in w.log_text(name).splitlines():
-            m = LINE.match(line)
-            if m:
-                out.append((stamp(m.group(1)), name, m.group(2), m.group(3)))
-    return out
-
-
 def job(env, eid):
     who = "alice" if int(eid[-1]) % 2 else "bob"
     if eid[5] == "P":
@@ -78,7 +59,7 @@ def test():
         for eid in ids:
             expect(len(starts(env, eid)) == 1, "%s ran once" % eid)
 
-        events = log_events(w, logs)
+        events = egwtest.egress_log_lines(w, logs)
         for name in logs:
             expect("left the jobs group" not in w.log_text(name),
                    "%s stayed in the jobs group (no rebalance)" % name)
