@@ -30,6 +30,8 @@
 #include "pipelines/session.h"
 
 #define MAX_JOB_BYTES (1 << 20)
+#define FLOW_EVERY_S 5       /* report_flow() */
+#define SIGNAL_SETTLE_MS 300 /* on_signal() */
 static json_t *detail(const char *event, const char *key, const char *value)
 {
 	return json_pack("{s:{s:s, s:s}}", "details", "event", event, key, value);
@@ -329,21 +331,76 @@ static void on_control(void *opaque, const char *line, size_t len)
 	egw_request_free(req);
 }
 
+/* To the worker (a line that is not a status event, for its metrics:
+ * worker/metrics.c): {"flow": {"av_skew_s", "video_frames",
+ * "video_frames_dropped"}}, each only where the pipeline knows it. */
+static gboolean report_flow(gpointer user)
+{
+	runner_t *r = user;
+	egw_flow_stats_t fs;
+	json_t *j;
+	char *line;
+	if (r->orphan || !r->session)
+		return G_SOURCE_CONTINUE;
+	egw_session_flow(r->session, &fs);
+	j = json_object();
+	if (fs.has_skew)
+		json_object_set_new(j, "av_skew_s", json_real(fs.av_skew_s));
+	if (fs.has_frames) {
+		json_object_set_new(j, "video_frames", json_integer(fs.video_frames));
+		json_object_set_new(j, "video_frames_dropped",
+		                    json_integer(fs.video_frames_dropped));
+	}
+	j = json_pack("{s:o}", "flow", j);
+	line = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	json_decref(j);
+	if (line) {
+		fprintf(stdout, "%s\n", line);
+		fflush(stdout);
+	}
+	free(line);
+	return G_SOURCE_CONTINUE;
+}
+
 static void on_lifeline_closed(void *opaque)
 {
 	runner_t *r = opaque;
+	if (r->gone_handled)
+		return; /* (the signal came first) */
+	r->gone_handled = 1;
+	r->orphan = 1;
 	if (egw_runner_leave_uploads(r))
 		return;
-	EGW_LOG(r->status.egress_id, WARN, "the worker is gone; finalising");
+	EGW_LOG(r->status.egress_id, WARN,
+	        "the worker is gone; finalising (the next events wait in the spool's outbox)");
 	egw_runner_request_stop(r, "worker gone");
 }
 
 /* ---- the start ---- */
 
+static gboolean on_signal_settled(gpointer user)
+{
+	runner_t *r = user;
+	r->signal_timer = 0;
+	if (egw_runner_worker_gone(r))
+		on_lifeline_closed(r);
+	else if (!egw_runner_leave_uploads(r))
+		egw_runner_request_stop(r, "stop requested");
+	return G_SOURCE_REMOVE;
+}
+
+/* SIGINT, SIGTERM. With a lifeline, SIGTERM is mostly PR_SET_PDEATHSIG's:
+ * it comes while the worker's last threads are still exiting (our parent
+ * is still its process, our lifeline still open), so whether the worker
+ * is gone is decided a moment later; events made before that would go to
+ * a worker that reads no more. */
 static gboolean on_signal(gpointer user)
 {
-	if (!egw_runner_leave_uploads(user))
-		egw_runner_request_stop(user, "stop requested");
+	runner_t *r = user;
+	if (r->worker_pid && !r->signal_timer && !r->gone_handled)
+		r->signal_timer = g_timeout_add(SIGNAL_SETTLE_MS, on_signal_settled, r);
+	else if (!r->worker_pid)
+		on_signal_settled(r);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -425,6 +482,8 @@ static int start(runner_t *r, double duration_s)
 	if (duration_s <= 0 || duration_s > r->job->limits.max_duration_s)
 		duration_s = r->job->limits.max_duration_s;
 	r->stop_timer = g_timeout_add((guint)(duration_s * 1000), on_duration, r);
+	if (r->lifeline)
+		r->flow_timer = g_timeout_add_seconds(FLOW_EVERY_S, report_flow, r);
 	return 0;
 fail:
 	egw_runner_fail(r, err, errstr);
@@ -522,8 +581,10 @@ int egw_runner_main(const egw_job_settings_t *st, const char *job_path, double d
 	 * and the kernel tells us when it dies (the lifeline tells us too). */
 	signal(SIGPIPE, SIG_IGN);
 	tune_malloc();
-	if (lifeline)
+	if (lifeline) {
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		r.worker_pid = getppid(); /* (1 already: the lifeline's end says so) */
+	}
 	snprintf(r.status.worker_id, sizeof(r.status.worker_id), "%s", st->worker_id);
 	r.loop = g_main_loop_new(NULL, FALSE);
 	if (lifeline == EGW_RUNNER_SPARE)

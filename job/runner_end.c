@@ -15,12 +15,35 @@
 
 #define LEAVE_WAIT_MS 3000 /* the source's goodbye, then exit anyway */
 
+static void to_outbox(runner_t *r, const char *status, char *line)
+{
+	char *dir = g_build_filename(r->st->spool_dir, EGW_OUTBOX_DIR, NULL);
+	char errstr[300];
+	egw_outbox_rec_t rec = {.key = r->status.egress_id,
+	                        .value = line,
+	                        .len = strlen(line),
+	                        .final = egw_status_is_terminal(status)};
+	if (egw_outbox_write(dir, &r->namer, &rec, NULL, errstr, sizeof(errstr)))
+		EGW_LOG(r->status.egress_id, ERROR, "%s event lost: the worker is gone and %s",
+		        status, errstr);
+	g_free(dir);
+}
+
+int egw_runner_worker_gone(runner_t *r)
+{
+	if (!r->orphan && r->worker_pid > 1 && getppid() != r->worker_pid)
+		r->orphan = 1;
+	return r->orphan;
+}
+
 void egw_runner_emit(runner_t *r, const char *status, json_t *outputs, json_t *details)
 {
 	json_t *ev = egw_status_event(&r->status, status, outputs, details, r->err,
 	                              r->err ? r->errmsg : NULL);
 	char *line = ev ? json_dumps(ev, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
-	if (line) {
+	if (line && egw_runner_worker_gone(r)) {
+		to_outbox(r, status, line);
+	} else if (line) {
 		/* The worker may be gone (lifeline closed): a write error must
 		 * not stop us finalising. */
 		fprintf(stdout, "%s\n", line);
@@ -186,6 +209,8 @@ void egw_runner_finish(runner_t *r)
 	egw_runner_cancel(&r->grace_timer);
 	egw_runner_cancel(&r->absent_timer);
 	egw_runner_cancel(&r->stop_timer);
+	egw_runner_cancel(&r->flow_timer);
+	egw_runner_cancel(&r->signal_timer);
 	egw_time_now(r->status.ended_at, sizeof(r->status.ended_at));
 	if (r->active)
 		outs = egw_session_outputs(r->session);

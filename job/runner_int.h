@@ -8,7 +8,9 @@
 
 #include <glib.h>
 #include <jansson.h>
+#include <sys/types.h>
 
+#include "base/outbox.h"
 #include "contract/request.h"
 #include "contract/status.h"
 #include "job/deliver.h"
@@ -34,14 +36,27 @@ typedef struct runner {
 	const char *spool_root[1];
 	gint64 t_start_us;
 	int active, stopping, done, left;
+	int orphan;               /* the worker is gone: events go to the outbox */
+	pid_t worker_pid;         /* with a lifeline: the parent that started us */
+	int gone_handled;         /* on_lifeline_closed() ran */
+	egw_outbox_namer_t namer; /* (base/outbox.h) */
 	int n_tracks;  /* tracks present now */
 	egw_err_t err; /* first error, EGW_OK if none */
 	char errmsg[512];
 	char stop_reason[260]; /* a stop request's reason: up to 256 bytes */
 	guint stop_timer, absent_timer, grace_timer, leave_timer;
+	guint flow_timer;   /* with a worker: what reaches the outputs, for its metrics */
+	guint signal_timer; /* a signal's meaning is being settled (runner.c on_signal) */
 } runner_t;
 
-/* A status event on stdout (details taken), with the first error. */
+/* With a lifeline: has the worker that started us died? (Noticed by its
+ * lifeline's end or by PR_SET_PDEATHSIG's signal, whichever comes first,
+ * or here, by the parent having changed.) */
+int egw_runner_worker_gone(runner_t *r);
+
+/* A status event on stdout (details taken), with the first error; once
+ * the worker is gone, into the spool's outbox instead, for the next worker
+ * on that spool to deliver (base/outbox.h). */
 void egw_runner_emit(runner_t *r, const char *status, json_t *outputs, json_t *details);
 /* Removes a GLib source by id and zeroes the id. */
 void egw_runner_cancel(guint *id);

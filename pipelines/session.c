@@ -45,6 +45,7 @@ struct egw_session {
 	void *opaque;
 	gint first_media;
 	int finishing, done;
+	egw_flow_t *flow; /* what reaches the outputs (flow.h) */
 };
 
 /* ---- outputs: first byte, end, failure ---- */
@@ -287,6 +288,8 @@ egw_err_t egw_session_add_stream(egw_session_t *s, egw_media_t media, const char
 		if (!s->outs[i].failed)
 			err = feed_output(s, &s->outs[i], tee, media, codec, errstr, errstr_size);
 	teesink = gst_element_get_static_pad(tee, "sink");
+	if (!err && strcmp(codec, "pcm")) /* (the mix decoded too: the same audio) */
+		egw_flow_watch(s->flow, media, teesink);
 	if (!err && gst_pad_link(srcpad, teesink) != GST_PAD_LINK_OK) {
 		snprintf(errstr, errstr_size, "cannot link the %s stream to its outputs",
 			 egw_media2str(media));
@@ -438,6 +441,9 @@ egw_session_t *egw_session_new(const egw_media_plan_t *plan, const egw_session_e
 	s->ev = *ev;
 	s->opaque = opaque;
 	s->life = egw_life_new(NULL, s);
+	s->flow = egw_flow_new(plan->graph == EGW_GRAPH_COMPOSITE && plan->encode.video_codec
+	                               ? plan->encode.fps
+	                               : 0);
 	s->gops = plan->graph == EGW_GRAPH_COMPOSITE ? &egw_graph_composite : &egw_graph_passthrough;
 	*err = EGW_ERR_MEDIA;
 	if (!(s->pipeline = gst_pipeline_new(s->log_id))) {
@@ -581,6 +587,11 @@ json_t *egw_session_outputs(egw_session_t *s)
 	return list;
 }
 
+void egw_session_flow(egw_session_t *s, egw_flow_stats_t *out)
+{
+	egw_flow_read(s->flow, out);
+}
+
 void egw_session_free(egw_session_t *s)
 {
 	if (!s)
@@ -602,6 +613,7 @@ void egw_session_free(egw_session_t *s)
 	}
 	if (s->pipeline)
 		gst_object_unref(s->pipeline);
+	egw_flow_free(s->flow);
 	g_free(s->log_id);
 	g_free(s);
 }

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "base/err.h"
+#include "pipelines/flow.h"
 #include "pipelines/plan.h"
 #include "sfu/source.h"
 
@@ -83,6 +84,8 @@ void egw_session_stop(egw_session_t *s);
 /* Status "outputs": one entry per output that has written something,
  * with "error" on failed ones. */
 json_t *egw_session_outputs(egw_session_t *s);
+/* What reaches the outputs so far (pipelines/flow.h). Any thread. */
+void egw_session_flow(egw_session_t *s, egw_flow_stats_t *out);
 void egw_session_free(egw_session_t *s);
 
 #endif

@@ -95,8 +95,14 @@ static const struct conf_prop {
           "`azure`) are written first, one directory per egress (`<spool_dir>/<egress_id>/`) "
           "beside its journal (`<egress_id>.json`, mode 0600: it holds the job's storage "
           "credentials). A file leaves the spool only once the storage confirmed it; a worker "
-          "that starts finishes the uploads it finds there, and sends the webhook events "
-          "waiting in `<spool_dir>/.webhooks/`."),
+          "that starts finishes the uploads it finds there, sends the webhook events waiting in "
+          "`<spool_dir>/.webhooks/` and the status events waiting in `<spool_dir>/.outbox/`."),
+        I(status_outbox_mb, 256, 1, 1024 * 1024,
+          "Status events and dead-letter copies wait in `<spool_dir>/.outbox/`, one file "
+          "each, until Kafka acknowledged them (a broker outage, a worker restarted during "
+          "one: the next worker on that spool sends them, in order). Past this many MB there, "
+          "the oldest waiting events that are not final (`complete`, `failed`, `aborted`) are "
+          "dropped, each logged."),
         I(upload_part_size_kb, 16384, 64, 5 * 1024 * 1024,
           "Files larger than this go up in parts of this size (KiB): multipart uploads, Azure "
           "blocks. "

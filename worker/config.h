@@ -27,6 +27,7 @@ typedef struct egw_config {
 	char **storage_roots; /* where a job's storage.dir may point; at least one */
 	size_t n_storage_roots;
 	char *spool_dir;
+	int status_outbox_mb; /* worker/outbox.h */
 	int upload_part_size_kb;
 	int upload_parallel;
 	int min_free_disk_mb;

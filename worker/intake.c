@@ -69,7 +69,7 @@ static void dead_letter(egw_worker_t *w, const rd_kafka_message_t *m, const char
 	        .len = len,
 	        .headers = headers,
 	};
-	egw_kafka_produce(w->producer, &msg);
+	egw_outbox_put(w->outbox, &msg);
 	free(copy);
 }
 
@@ -96,9 +96,9 @@ void egw_worker_publish(egw_worker_t *w, const char *key, json_t *ev, int log)
 		        .key_len = strlen(key),
 		        .value = text,
 		        .len = strlen(text),
-		        .must_deliver = egw_status_is_terminal(status),
+		        .final = egw_status_is_terminal(status),
 		};
-		egw_kafka_produce(w->producer, &msg);
+		egw_outbox_put(w->outbox, &msg);
 		egw_metrics_count_status(&w->counts, status);
 		post_webhook(w, ev);
 		if (log)

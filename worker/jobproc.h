@@ -35,6 +35,10 @@ typedef struct egw_jobproc {
 	int spare_ready;                    /* a spare that said it is warm */
 	double spawned_s;                   /* monotonic clock at the spawn */
 	int active_seen;                    /* its first `active` came */
+	/* what reaches its outputs, as it last said (job/runner.c report_flow) */
+	int has_skew, has_frames;
+	double av_skew_s;
+	long long video_frames, video_frames_dropped;
 	int cost_mc;                        /* its expected CPU (job/cost.h); 0 for uploads */
 	char *webhook_url, *webhook_secret; /* the request's webhook (secret: may be NULL) */
 	struct egw_jobproc *next;

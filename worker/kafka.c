@@ -1,7 +1,5 @@
 #include "worker/kafka.h"
 
-#include <jansson.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,64 +34,18 @@ static void key_text(const rd_kafka_message_t *m, char *out, size_t size)
 	out[n] = '\0';
 }
 
-static int reproduce(rd_kafka_t *rk, const rd_kafka_message_t *m, uintptr_t tag)
-{
-	rd_kafka_headers_t *hdrs = NULL;
-	rd_kafka_resp_err_t err;
-
-	if (!rd_kafka_message_headers(m, &hdrs))
-		hdrs = rd_kafka_headers_copy(hdrs);
-	else
-		hdrs = rd_kafka_headers_new(0);
-	err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(rd_kafka_topic_name(m->rkt)),
-	                        RD_KAFKA_V_KEY(m->key, m->key_len),
-	                        RD_KAFKA_V_VALUE(m->payload, m->len),
-	                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
-	                        RD_KAFKA_V_OPAQUE((void *)tag), RD_KAFKA_V_END);
-	if (err)
-		rd_kafka_headers_destroy(hdrs);
-	return err ? -1 : 0;
-}
-
-/* Delivery reports of the producer. msg_opaque tags each message:
- * bit 0 = must deliver, the other bits = attempts already failed. */
+/* Delivery reports of the operator commands' producer (the worker's own
+ * messages go through worker/outbox.h): failures are logged. */
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
-	uintptr_t tag = (uintptr_t)m->_private;
-	int must = (int)(tag & 1), attempt = (int)(tag >> 1) + 1;
-	const char *topic = rd_kafka_topic_name(m->rkt);
 	char key[EGW_KAFKA_KEY_LOG_MAX];
-	json_t *ev;
-	const char *status;
-
-	key_text(m, key, sizeof(key));
-	if (!m->err) {
-		if (attempt > 1)
-			EGW_LOG(key[0] ? key : NULL, INFO, "message to %s delivered at attempt %d",
-			        topic, attempt);
+	(void)rk;
+	(void)opaque;
+	if (!m->err)
 		return;
-	}
-	ev = json_loadb(m->payload, m->len, 0, NULL);
-	status = json_string_value(json_object_get(ev, "status"));
-	if (!must)
-		EGW_LOG(key[0] ? key : NULL, WARN, "%s%s message to %s not delivered: %s",
-		        status ? status : "", status ? " status" : "", topic,
-		        rd_kafka_err2str(m->err));
-	else if (attempt >= EGW_KAFKA_DELIVERY_ATTEMPTS)
-		EGW_LOG(key[0] ? key : NULL, ERROR,
-		        "%s event of egress %s not delivered to %s after %d attempts (%s): lost",
-		        status ? status : "status", key, topic, attempt, rd_kafka_err2str(m->err));
-	else if (reproduce(rk, m, tag + 2))
-		EGW_LOG(key[0] ? key : NULL, ERROR,
-		        "%s event of egress %s not delivered to %s (%s) and cannot be queued "
-		        "again: lost",
-		        status ? status : "status", key, topic, rd_kafka_err2str(m->err));
-	else
-		EGW_LOG(key[0] ? key : NULL, WARN,
-		        "%s event not delivered to %s (%s); producing it again (attempt %d of %d)",
-		        status ? status : "status", topic, rd_kafka_err2str(m->err), attempt + 1,
-		        EGW_KAFKA_DELIVERY_ATTEMPTS);
-	json_decref(ev);
+	key_text(m, key, sizeof(key));
+	EGW_LOG(key[0] ? key : NULL, WARN, "message to %s not delivered: %s",
+	        rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
 }
 
 /* Operator properties that only make sense for some roles: skipped for the
@@ -119,7 +71,9 @@ static int applies(egw_kafka_role_t role, const char *name)
 	};
 	if (!strncmp(name, "transactional.", 14))
 		return 0; /* the handover producer's own (kafka.c) */
-	if (role == EGW_KAFKA_PRODUCER || role == EGW_KAFKA_HANDOVER) {
+	if (role == EGW_KAFKA_OUTBOX && !strncmp(name, "message.timeout", 15))
+		return 0; /* never: see set_role() */
+	if (role == EGW_KAFKA_PRODUCER || role == EGW_KAFKA_HANDOVER || role == EGW_KAFKA_OUTBOX) {
 		for (size_t i = 0; i < sizeof(consumer_only) / sizeof(consumer_only[0]); i++)
 			if (!strncmp(name, consumer_only[i], strlen(consumer_only[i])))
 				return 0;
@@ -172,14 +126,20 @@ static int set_role(rd_kafka_conf_t *conf, const egw_config_t *cfg, egw_kafka_ro
 		       set(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
 		       set(conf, "enable.partition.eof", "true", errstr, errstr_size);
 	case EGW_KAFKA_PRODUCER:
-		/* Idempotence: retries inside librdkafka never duplicate or
-		 * reorder. A message waits up to 5 minutes for the broker (an
-		 * outage); terminal events are then produced again (dr_msg_cb). */
+		/* (the operator commands) Idempotence: retries inside
+		 * librdkafka never duplicate or reorder. */
 		rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
 		return set(conf, "enable.idempotence", "true", errstr, errstr_size) ||
 		       set(conf, "acks", "all", errstr, errstr_size) ||
 		       set(conf, "linger.ms", "5", errstr, errstr_size) ||
 		       set(conf, "message.timeout.ms", "300000", errstr, errstr_size);
+	case EGW_KAFKA_OUTBOX:
+		/* As the producer, but a message waits for the broker as long as
+		 * it takes, in order: the outbox bounds how many are queued. */
+		return set(conf, "enable.idempotence", "true", errstr, errstr_size) ||
+		       set(conf, "acks", "all", errstr, errstr_size) ||
+		       set(conf, "linger.ms", "5", errstr, errstr_size) ||
+		       set(conf, "message.timeout.ms", "0", errstr, errstr_size);
 	case EGW_KAFKA_HANDOVER: {
 		/* One transactional id per worker: a second process with the same
 		 * worker_id fences the first (its handovers stop, see handover.h).
@@ -196,8 +156,9 @@ static int set_role(rd_kafka_conf_t *conf, const egw_config_t *cfg, egw_kafka_ro
 	return 0;
 }
 
-rd_kafka_t *egw_kafka_new(const egw_config_t *cfg, const char *brokers, egw_kafka_role_t role,
-                          char *errstr, size_t errstr_size)
+static rd_kafka_t *new_client(const egw_config_t *cfg, const char *brokers, egw_kafka_role_t role,
+                              egw_kafka_dr_cb_t *dr_cb, void *opaque, char *errstr,
+                              size_t errstr_size)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_t *rk = NULL;
@@ -215,11 +176,16 @@ rd_kafka_t *egw_kafka_new(const egw_config_t *cfg, const char *brokers, egw_kafk
 	rd_kafka_conf_set_log_cb(conf, log_cb);
 	/* Stops and starts are latency-sensitive and tiny: do not let the
 	 * broker hold fetches for the default 500 ms. */
-	if (role != EGW_KAFKA_PRODUCER && role != EGW_KAFKA_HANDOVER &&
-	    set(conf, "fetch.wait.max.ms", "50", errstr, errstr_size))
+	int producer = role == EGW_KAFKA_PRODUCER || role == EGW_KAFKA_HANDOVER ||
+	               role == EGW_KAFKA_OUTBOX;
+	if (!producer && set(conf, "fetch.wait.max.ms", "50", errstr, errstr_size))
 		goto fail;
 	if (set_role(conf, cfg, role, &g, errstr, errstr_size))
 		goto fail;
+	if (dr_cb) {
+		rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+		rd_kafka_conf_set_opaque(conf, opaque);
+	}
 	/* Operator overrides last (EGRESS_KAFKA_*, kafka_props). */
 	for (size_t i = 0; i < cfg->n_kafka_props; i++) {
 		char name[256];
@@ -229,7 +195,6 @@ rd_kafka_t *egw_kafka_new(const egw_config_t *cfg, const char *brokers, egw_kafk
 		if (applies(role, name) && set(conf, name, eq + 1, errstr, errstr_size))
 			goto fail;
 	}
-	int producer = role == EGW_KAFKA_PRODUCER || role == EGW_KAFKA_HANDOVER;
 	rk = rd_kafka_new(producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, conf, errstr,
 	                  errstr_size);
 	if (!rk)
@@ -243,12 +208,27 @@ fail:
 	return NULL;
 }
 
+rd_kafka_t *egw_kafka_new(const egw_config_t *cfg, const char *brokers, egw_kafka_role_t role,
+                          char *errstr, size_t errstr_size)
+{
+	return new_client(cfg, brokers, role, NULL, NULL, errstr, errstr_size);
+}
+
+rd_kafka_t *egw_kafka_new_outbox(const egw_config_t *cfg, const char *brokers,
+                                 egw_kafka_dr_cb_t *dr_cb, void *opaque, char *errstr,
+                                 size_t errstr_size)
+{
+	return new_client(cfg, brokers, EGW_KAFKA_OUTBOX, dr_cb, opaque, errstr, errstr_size);
+}
+
 void egw_kafka_destroy(rd_kafka_t *rk)
 {
 	egw_kafka_group_t *g;
 	if (!rk)
 		return;
-	g = rd_kafka_opaque(rk);
+	/* (a group consumer's opaque is its group state; a producer's is
+	 * its owner's) */
+	g = rd_kafka_type(rk) == RD_KAFKA_CONSUMER ? rd_kafka_opaque(rk) : NULL;
 	if (rd_kafka_type(rk) == RD_KAFKA_CONSUMER)
 		rd_kafka_consumer_close(rk);
 	rd_kafka_destroy(rk);
@@ -312,7 +292,6 @@ egw_err_t egw_kafka_produce(rd_kafka_t *rk, const egw_kafka_msg_t *msg)
 	                        RD_KAFKA_V_KEY(msg->key, msg->key ? msg->key_len : 0),
 	                        RD_KAFKA_V_VALUE((void *)msg->value, msg->len),
 	                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
-	                        RD_KAFKA_V_OPAQUE((void *)(uintptr_t)(msg->must_deliver ? 1 : 0)),
 	                        RD_KAFKA_V_END);
 	if (err) {
 		rd_kafka_headers_destroy(hdrs);

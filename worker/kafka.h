@@ -20,11 +20,12 @@ typedef enum egw_kafka_role {
 	EGW_KAFKA_PRODUCER,
 	EGW_KAFKA_READER,   /* the operator commands: no group, end of partition reported */
 	EGW_KAFKA_HANDOVER, /* transactional producer of handovers (worker/handover.h) */
+	EGW_KAFKA_OUTBOX,   /* the worker's producer, under worker/outbox.h */
 } egw_kafka_role_t;
 
-/* How many times a must-deliver message is produced before it is given up
- * (each attempt lasts message.timeout.ms, 5 minutes by default). */
-#define EGW_KAFKA_DELIVERY_ATTEMPTS 6
+/* A producer's delivery report callback (librdkafka's); opaque is the one
+ * given to egw_kafka_new_outbox(). */
+typedef void egw_kafka_dr_cb_t(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
 
 /* Room for a message key in log lines ("<egress_id>/rejected"). */
 #define EGW_KAFKA_KEY_LOG_MAX 80
@@ -37,7 +38,7 @@ typedef struct egw_kafka_msg {
 	const char *value;
 	size_t len;
 	const char *const *headers; /* name, value, name, value, ..., NULL; may be NULL */
-	int must_deliver;           /* produce again when delivery fails (terminal events) */
+	int final;                  /* a final status event (worker/outbox.h keeps it) */
 } egw_kafka_msg_t;
 
 /* A client for role, configured from cfg (brokers, extra properties).
@@ -45,6 +46,14 @@ typedef struct egw_kafka_msg {
  * committed at its end, and commit that position at once (see docs/jobs.md). */
 rd_kafka_t *egw_kafka_new(const egw_config_t *cfg, const char *brokers, egw_kafka_role_t role,
                           char *errstr, size_t errstr_size);
+
+/* The outbox's producer: idempotent, acks from all replicas, and a message
+ * never times out (message.timeout.ms 0, whatever the operator set):
+ * delivery reports, success or a failure that waiting cannot cure, go to
+ * dr_cb with opaque, in rd_kafka_poll(). */
+rd_kafka_t *egw_kafka_new_outbox(const egw_config_t *cfg, const char *brokers,
+                                 egw_kafka_dr_cb_t *dr_cb, void *opaque, char *errstr,
+                                 size_t errstr_size);
 
 /* Group consumers: retries what rebalances left to do (committing the
  * start offsets of partitions new to the group). Call it from the loop. */
@@ -63,9 +72,8 @@ egw_err_t egw_kafka_assign_all_at(rd_kafka_t *rk, const char *topic, int64_t off
                                   int timeout_ms, int *n_partitions, char *errstr,
                                   size_t errstr_size);
 
-/* Queues msg (copied). Delivery failures are logged by the delivery report
- * callback; must-deliver messages are produced again, up to
- * EGW_KAFKA_DELIVERY_ATTEMPTS times, then logged as lost (ERROR). */
+/* Queues msg (copied) on a producer made by egw_kafka_new(); delivery
+ * failures are logged. */
 egw_err_t egw_kafka_produce(rd_kafka_t *rk, const egw_kafka_msg_t *msg);
 
 #endif

@@ -182,10 +182,37 @@ char *egw_metrics_render(egw_worker_t *w)
 		g_string_append_len(s, mem->str, (gssize)mem->len);
 		g_string_free(mem, TRUE);
 	}
+	metric(s, "egress_job_av_skew_seconds", "gauge",
+	       "Running time of the newest video frame minus that of the newest audio frame "
+	       "reaching each egress's outputs (where it has both).");
+	for (egw_jobproc_t *p = w->procs; p; p = p->next)
+		if (p->has_skew)
+			g_string_append_printf(
+			        s, "egress_job_av_skew_seconds{egress_id=\"%s\"} %.3f\n",
+			        p->egress_id, p->av_skew_s);
+	metric(s, "egress_job_video_frames_total", "counter",
+	       "Frames of each egress's encoded video (a composite) that reached its outputs.");
+	for (egw_jobproc_t *p = w->procs; p; p = p->next)
+		if (p->has_frames)
+			g_string_append_printf(
+			        s, "egress_job_video_frames_total{egress_id=\"%s\"} %lld\n",
+			        p->egress_id, p->video_frames);
+	metric(s, "egress_job_video_frames_dropped_total", "counter",
+	       "Frames an egress's encoded video (a composite) should have had by its running "
+	       "time and did not get.");
+	for (egw_jobproc_t *p = w->procs; p; p = p->next)
+		if (p->has_frames)
+			g_string_append_printf(
+			        s, "egress_job_video_frames_dropped_total{egress_id=\"%s\"} %lld\n",
+			        p->egress_id, p->video_frames_dropped);
 	metric(s, "egress_status_backlog_messages", "gauge",
 	       "Status events and dead-letter copies not yet delivered to Kafka.");
-	g_string_append_printf(s, "egress_status_backlog_messages %d\n",
-	                       w->producer ? rd_kafka_outq_len(w->producer) : 0);
+	g_string_append_printf(s, "egress_status_backlog_messages %u\n",
+	                       egw_outbox_backlog(w->outbox));
+	metric(s, "egress_status_dropped_total", "counter",
+	       "Waiting status events dropped to keep the outbox within status_outbox_mb.");
+	g_string_append_printf(s, "egress_status_dropped_total %llu\n",
+	                       egw_outbox_dropped(w->outbox));
 	metric(s, "egress_output_state_changes_total", "counter",
 	       "Changes of state of stream destinations and websocket outputs (reconnecting: "
 	       "a connection lost and being made again).");

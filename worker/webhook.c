@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "base/outbox.h"
 #include "base/secret.h"
 #include "http/http.h"
 
@@ -266,26 +267,13 @@ static void enqueue(egw_webhooks_t *h, const char *eid, hook_event_t *e)
 		send_head(q);
 }
 
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Queues the events an earlier instance left in the directory, oldest
  * first. */
 static void reload(egw_webhooks_t *h)
 {
-	GDir *d = g_dir_open(h->dir, 0, NULL);
-	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
-	const char *n;
-	while (d && (n = g_dir_read_name(d)))
-		if (g_str_has_suffix(n, ".json"))
-			g_ptr_array_add(names, g_strdup(n));
-	if (d)
-		g_dir_close(d);
-	g_ptr_array_sort(names, by_name);
-	for (guint i = 0; i < names->len; i++) {
-		char *path = g_build_filename(h->dir, names->pdata[i], NULL);
+	char **names = egw_outbox_names(h->dir, ".json"); /* (sorted the same way) */
+	for (char **n = names; *n; n++) {
+		char *path = g_build_filename(h->dir, *n, NULL);
 		json_t *j = json_load_file(path, 0, NULL);
 		const char *eid = json_string_value(json_object_get(j, "egress_id"));
 		const char *event = event_name(json_string_value(json_object_get(j, "event")));
@@ -313,7 +301,7 @@ static void reload(egw_webhooks_t *h)
 		json_decref(j);
 		g_free(path);
 	}
-	g_ptr_array_free(names, TRUE);
+	g_strfreev(names);
 }
 
 egw_webhooks_t *egw_webhooks_new(const egw_webhooks_conf_t *conf)

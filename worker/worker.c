@@ -43,6 +43,19 @@ static void on_job_line(void *opaque, egw_jobproc_t *p, char *line)
 	if (egw_jobproc_spare_line(p, line)) /* its warm-up, done after it was taken */
 		return;
 	ev = json_loads(line, 0, &jerr);
+	if (json_is_object(json_object_get(ev, "flow"))) { /* for the metrics */
+		json_t *f = json_object_get(ev, "flow");
+		json_t *skew = json_object_get(f, "av_skew_s");
+		json_t *dropped = json_object_get(f, "video_frames_dropped");
+		if ((p->has_skew = json_is_number(skew)))
+			p->av_skew_s = json_number_value(skew);
+		if ((p->has_frames = json_is_integer(dropped))) {
+			p->video_frames_dropped = json_integer_value(dropped);
+			p->video_frames = json_integer_value(json_object_get(f, "video_frames"));
+		}
+		json_decref(ev);
+		return;
+	}
 	status = json_string_value(json_object_get(ev, "status"));
 	if (!ev || !status) {
 		EGW_LOG(p->egress_id, WARN, "job process wrote a non-event line: %.200s", line);
@@ -323,7 +336,7 @@ static void poll_kafka(egw_worker_t *w)
 		}
 		rd_kafka_message_destroy(m);
 	}
-	rd_kafka_poll(w->producer, 0);
+	egw_outbox_poll(w->outbox);
 	egw_kafka_group_poll(w->jobs);
 	egw_kafka_group_poll(w->control_group);
 }
@@ -351,8 +364,7 @@ static int connect_kafka(egw_worker_t *w, volatile sig_atomic_t *stop)
 	const char *brokers = w->cfg->kafka_brokers;
 	time_t deadline = time(NULL) + w->cfg->kafka_connect_timeout_s;
 
-	if (!(w->producer =
-	              egw_kafka_new(w->cfg, brokers, EGW_KAFKA_PRODUCER, errstr, sizeof(errstr))) ||
+	if (!(w->outbox = egw_outbox_new(w->cfg, brokers, errstr, sizeof(errstr))) ||
 	    !(w->jobs = egw_kafka_new(w->cfg, brokers, EGW_KAFKA_JOBS, errstr, sizeof(errstr))) ||
 	    !(w->control =
 	              egw_kafka_new(w->cfg, brokers, EGW_KAFKA_CONTROL, errstr, sizeof(errstr))) ||
@@ -474,7 +486,7 @@ static void shutdown_jobs(egw_worker_t *w)
 		egw_metrics_poll(w->metrics);
 		egw_webhooks_poll(w->webhooks);
 		supervise(w, POLL_MS);
-		rd_kafka_poll(w->producer, 0);
+		egw_outbox_poll(w->outbox);
 	}
 }
 
@@ -538,15 +550,17 @@ int egw_worker_run(const egw_config_t *cfg, const char *config_path, volatile si
 	flush_webhooks(&w);
 	ret = 0;
 out:
-	if (w.producer && rd_kafka_flush(w.producer, SHUTDOWN_FLUSH_MS))
-		EGW_LOG(NULL, ERROR, "shutting down: %d message(s) not delivered to Kafka: lost",
-		        rd_kafka_outq_len(w.producer));
+	if (w.outbox && egw_outbox_flush(w.outbox, SHUTDOWN_FLUSH_MS))
+		EGW_LOG(NULL, WARN,
+		        "shutting down: %u message(s) not yet delivered to Kafka: kept in the "
+		        "outbox for the next worker on this spool",
+		        egw_outbox_backlog(w.outbox));
 	egw_spares_free(w.spares);
 	egw_handover_free(w.handover);
 	egw_kafka_destroy(w.jobs);
 	egw_kafka_destroy(w.control);
 	egw_kafka_destroy(w.control_group);
-	egw_kafka_destroy(w.producer);
+	egw_outbox_free(w.outbox);
 	egw_webhooks_free(w.webhooks);
 	egw_metrics_stop(w.metrics);
 	return ret;

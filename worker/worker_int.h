@@ -15,6 +15,7 @@
 #include "worker/handover.h"
 #include "worker/jobproc.h"
 #include "worker/metrics.h"
+#include "worker/outbox.h"
 #include "worker/spares.h"
 #include "worker/webhook.h"
 
@@ -26,7 +27,7 @@ typedef struct egw_worker {
 	rd_kafka_t *jobs;          /* jobs consumer (group cfg->consumer_group) */
 	rd_kafka_t *control;       /* every control partition, no group: acts on stops */
 	rd_kafka_t *control_group; /* group <consumer_group>.control: dead-letters */
-	rd_kafka_t *producer;
+	egw_outbox_t *outbox;      /* status events, dead-letter copies */
 	egw_webhooks_t *webhooks;
 	/* The webhook of the start request being taken (its refusals are
 	 * sent there too); NULL otherwise. */

@@ -67,9 +67,12 @@ class Env(egwtest.Env):
 
 
 def start_worker(w, bootstrap, out, name, max_jobs=2, **settings):
-    """An `egress worker` named `name` (log name and worker id); settings
-    are extra environment variables."""
+    """An `egress worker` named `name` (log name and worker id) with a
+    spool of its own (`<name>-spool` in the world: a worker started again
+    under the same name finds what the earlier one left); settings are
+    extra environment variables."""
     env = {"EGRESS_KAFKA_BROKERS": bootstrap, "EGRESS_STORAGE_DIR": out,
+           "EGRESS_SPOOL_DIR": os.path.join(w.dir, name + "-spool"),
            "EGRESS_MAX_JOBS": max_jobs, "EGRESS_WORKER_ID": name,
            "EGRESS_KAFKA_SESSION_TIMEOUT_MS": 6000, "EGRESS_KAFKA_HEARTBEAT_INTERVAL_MS": 500,
            "EGRESS_SPARE_JOBS": 1}  # (as egwtest.Env)

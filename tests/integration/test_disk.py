@@ -63,7 +63,8 @@ def test():
             # (it asks for more than the machine has) stays out of the group.
             env.w.run([egwtest.EGRESS, "worker"], name="worker-mem",
                       env=dict(env.worker_env, EGRESS_MIN_FREE_MEMORY_MB=1048576,
-                               EGRESS_WORKER_ID="worker-mem"))
+                               EGRESS_WORKER_ID="worker-mem",
+                               EGRESS_SPOOL_DIR=os.path.join(env.w.dir, "spool-mem")))
             env.w.wait_log("worker-mem", "not joining the jobs group: memory: ", 20)
             env.w.wait_log("worker-mem", "less than min_free_memory_mb 1048576", 1)
             for i in range(3):

@@ -3,9 +3,12 @@ running through it goes on recording (its file grows while the broker is
 down) and ends during the outage (max_duration_s); every status event it
 produced, those made during the outage included, arrives once the broker
 is back, once each and in order; the worker reconnects by itself and runs
-the next start."""
+the next start. Then a second outage with the worker killed in it
+(killed_in_outage)."""
 
+import json
 import os
+import signal
 import time
 
 import egwtest
@@ -53,6 +56,74 @@ def test():
         env.wait("EG_out2", "active", timeout=30)
         env.stop("EG_out2")
         env.wait("EG_out2", "complete", timeout=30)
+
+        killed_in_outage(env)
+
+
+def killed_in_outage(env):
+    """A second outage, the worker killed with SIGKILL in it: the events of
+    an egress that ended during the outage wait in the worker's outbox; a
+    job process left running finalises on its own and leaves its last
+    events there too; the next worker on that spool sends them all, once
+    each and in order."""
+    carol = env.w.start_publisher("carol", color="ff00ff", freq=880, video="vp8")
+    carol.wait_for("webrtcup", 15)
+    env.submit(kt.job(env.janus, "EG_out3", {"kind": "participant", "participant": "carol"},
+                      limits={"empty_room_timeout_s": 2}))
+    env.submit(kt.job(env.janus, "EG_out4"))
+    env.wait("EG_out3", "active", timeout=30)
+    env.wait("EG_out4", "active", timeout=30)
+    env.broker.command("down")
+    carol.send("leave")  # EG_out3 ends in the outage: its source is gone
+    kt.wait_log(env.w, "worker", r"EG_out3.*job process \d+ ended", 30)
+    jobs = kt.children(env.worker.pid)
+    os.kill(env.worker.pid, signal.SIGKILL)
+    env.worker.wait(5)
+    deadline = time.time() + 30
+    while time.time() < deadline and any(kt.alive(p) for p in jobs):
+        time.sleep(0.1)
+    expect(not any(kt.alive(p) for p in jobs), "the job processes ended without their worker")
+    spool = os.path.join(env.w.dir, "worker-spool")
+    outbox = os.path.join(spool, ".outbox")
+    left = sorted(n for n in os.listdir(outbox) if n.endswith(".msg"))
+    kinds = []
+    for n in left:
+        with open(os.path.join(outbox, n)) as f:
+            rec = json.load(f)
+        ev = json.loads(rec["value"])
+        kinds.append("%s/%s" % (ev["egress_id"], ev["status"]))
+    print("left in the outbox: %s" % kinds, flush=True)
+    for want in ("EG_out3/ending", "EG_out3/complete", "EG_out4/ending", "EG_out4/complete"):
+        expect(want in kinds, "%s waits in the outbox" % want)
+    seen_down = env.statuses("EG_out3") + env.statuses("EG_out4")
+    expect("complete" not in seen_down, "nothing ended could be read during the outage: %s"
+           % seen_down)
+
+    env.broker.command("up")
+    kt.start_worker(env.w, env.bootstrap, env.out, "worker-b", EGRESS_SPOOL_DIR=spool)
+    kt.wait_log(env.w, "worker-b", r"outbox: %d message\(s\) left by an earlier run" % len(left),
+                30)
+    done3 = env.wait("EG_out3", "complete", timeout=30)
+    done4 = env.wait("EG_out4", "complete", timeout=30)
+    expect(done3.get("reason") == "source absent", "EG_out3: %s" % done3.get("reason"))
+    expect(done4.get("reason") == "worker gone", "EG_out4: %s" % done4.get("reason"))
+    egwtest.check_media(done4["outputs"][0]["location"], "--expect-codecs", "vp8,opus",
+                        "--max-decode-errors", 0)
+    time.sleep(1)
+    for eid in ("EG_out3", "EG_out4"):
+        evs = [json.dumps({k: v for k, v in e.items() if k != "_key"}, sort_keys=True)
+               for e in env.status.events(eid)]
+        got = env.statuses(eid)
+        expect(len(evs) == len(set(evs)), "%s: each event once: %s" % (eid, got))
+        # (`active` repeats when something happened: carol leaving)
+        runs = [s for i, s in enumerate(got) if i == 0 or got[i - 1] != s]
+        expect([s for s in ORDER if s in runs] == runs and runs[0] == "starting" and
+               runs[-1] == "complete", "%s: in order: %s" % (eid, got))
+    deadline = time.time() + 10
+    while time.time() < deadline and [n for n in os.listdir(outbox) if n.endswith(".msg")]:
+        time.sleep(0.2)
+    expect(not [n for n in os.listdir(outbox) if n.endswith(".msg")],
+           "the outbox is empty once Kafka has them")
 
 
 if __name__ == "__main__":

@@ -98,6 +98,9 @@ def test():
                   value(m, "egress_job_cpu_seconds_total", egress_id="EG_ops")))
         expect(get(env, "/healthz") == (200, "ok") and get(env, "/readyz") == (200, "ready"),
                "/healthz and /readyz: 200")
+        skew = wait_metric(env, "egress_job_av_skew_seconds", egress_id="EG_ops")
+        expect(skew is not None and abs(skew) < 1.0,
+               "its A/V skew at the outputs: %s s" % skew)
 
         rc, out, _ = cli(env, "list")
         row = [l for l in out.splitlines() if l.startswith("EG_ops ")]
@@ -150,6 +153,43 @@ def test():
         rc, out, _ = cli(env, "watch", "EG_opsfail", "--timeout", "60", timeout=80)
         expect(rc == 1 and lines(out)[-1]["status"] == "failed",
                "watch exits 1 for a failed egress (%d)" % rc)
+
+        # A composite: its encoded video's frames, those it did not get.
+        comp = env.job("EG_opscomp", {"kind": "room_composite", "layout": "grid"},
+                       [{"kind": "file", "format": "mp4", "path": "{egress_id}.mp4"}])
+        comp["encoding"] = {"width": 320, "height": 180, "fps": 15}
+        env.submit(comp)
+        env.wait("EG_opscomp", "active", 60)
+        wait_metric(env, "egress_job_video_frames_total", egress_id="EG_opscomp")
+        time.sleep(6)
+        m = metrics(env)
+        frames = value(m, "egress_job_video_frames_total", egress_id="EG_opscomp")
+        dropped = value(m, "egress_job_video_frames_dropped_total", egress_id="EG_opscomp")
+        skew = value(m, "egress_job_av_skew_seconds", egress_id="EG_opscomp")
+        print("metric: composite frames %s, dropped %s, A/V skew %s s" % (frames, dropped, skew),
+              flush=True)
+        expect(frames and frames >= 15 * 5 and dropped is not None and skew is not None,
+               "the composite's frames (%s), dropped frames (%s) and skew (%s) are exported"
+               % (frames, dropped, skew))
+        # (under the sanitizers a live encoder is several times slower:
+        # there the figures are reported, not judged)
+        if not egwtest.SANITIZED:
+            expect(dropped <= frames * 0.05 and abs(skew) < 0.5,
+                   "few frames dropped (%d of %d), skew %.3f s" % (dropped, frames, skew))
+        env.stop("EG_opscomp")
+        env.wait("EG_opscomp", "complete", 30)
+
+
+def wait_metric(env, name, timeout=15, **labels):
+    """The metric's value once the worker exports it (the jobs report
+    every 5 s); None if it did not within timeout."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = value(metrics(env), name, **labels)
+        if v is not None:
+            return v
+        time.sleep(0.5)
+    return None
 
 
 if __name__ == "__main__":

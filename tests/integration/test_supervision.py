@@ -8,7 +8,8 @@
   it got;
 * the worker killed with SIGKILL while two jobs run: both job processes
   see their lifeline end, finalise their files (both playable) and exit
-  within seconds."""
+  within seconds; their final events wait in the spool's outbox and the
+  next worker sends them."""
 
 import json
 import os
@@ -90,6 +91,14 @@ def test():
                                       codecs, "--max-decode-errors", 0, "--expect-freq", freq,
                                       "--min-markers", 1)
             expect(rep["duration"] >= 3.0, "%s finalised (%.2f s)" % (eid, rep["duration"]))
+        # Their last events wait in the spool's outbox: the next worker
+        # on that spool sends them.
+        env.restart_worker()
+        for eid in ("EG_a", "EG_b"):
+            done = env.wait(eid, "complete", timeout=30)
+            expect(done.get("reason") == "worker gone",
+                   "%s complete, reason %s, delivered by the next worker"
+                   % (eid, done.get("reason")))
         text = json.dumps(env.status.events()) + env.w.log_text("worker")
         expect(KEY not in text, "the stream key appears in no event or log line")
 
