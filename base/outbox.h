@@ -2,8 +2,8 @@
  * (<spool_dir>/.outbox/), from the moment they are made until the broker
  * acknowledged them. The worker keeps its status events and dead-letter
  * copies there (worker/outbox.h); a job process whose worker is gone
- * writes its last events there, for the next worker on that spool to
- * deliver. A file holds one JSON object:
+ * writes its last events into its jobs/ subdirectory, for the next worker
+ * on that spool to deliver. A file holds one JSON object:
  *   {"topic": "..." (absent: the status topic), "key": "..." (may be absent),
  *    "value": "text" or "value_b64": "base64" (bytes that are not UTF-8),
  *    "headers": ["name", "value", ...] (may be absent),
@@ -19,6 +19,9 @@
 #include <stdint.h>
 
 #define EGW_OUTBOX_DIR ".outbox" /* under the spool ("." is in no egress id) */
+/* Under it, where job processes whose worker is gone write (the worker
+ * moves their files into the outbox; it alone writes there). */
+#define EGW_OUTBOX_JOBS_DIR "jobs"
 #define EGW_OUTBOX_HEADERS_MAX 8 /* name/value pairs */
 
 typedef struct egw_outbox_rec {

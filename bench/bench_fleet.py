@@ -5,7 +5,10 @@ Measures, in one run on this machine:
     latency from the start request produced to its first media byte
     written (its `active` event), with `spare_jobs` N (warm job processes)
     and, as the baseline in the same run, `spare_jobs` 0 (every job process
-    starts from scratch, as before); and the memory a spare holds (PSS);
+    starts from scratch, as before); the memory a spare holds (PSS); and
+    the machine's busy CPU per start;
+  * fleet: three workers with their default settings, --fleet audio-track
+    starts (100) in bursts of --fleet-burst (20), request to first media;
   * handover: three workers with room for three participant recordings
     each (150 thousandths of a core), starts produced one at a time into
     one partition, so each start after the third reaches a full worker:
@@ -15,7 +18,7 @@ Measures, in one run on this machine:
 Writes the figures to BENCHMARKS.md (between its bench_fleet markers).
 Needs root (network namespace), like the integration tests.
 
-    /usr/bin/python3 bench/bench_fleet.py [--burst N] [--handovers N]
+    /usr/bin/python3 bench/bench_fleet.py [--burst N] [--handovers N] [--fleet N]
 """
 
 import argparse
@@ -70,9 +73,17 @@ def spare_pids(env):
     return out
 
 
+def cpu_times():
+    """(all, busy) jiffies of the machine (/proc/stat: every process)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v), sum(v) - v[3] - v[4]
+
+
 def burst(n, spares):
-    """[latency ms] of n audio-track starts produced at once, and the mean
-    PSS of a warm spare (kB, 0 without spares)."""
+    """[latency ms] of n audio-track starts produced at once, the mean
+    PSS of a warm spare (kB, 0 without spares), and the machine's busy CPU
+    seconds from the requests to the last `active` per start."""
     wenv = {"EGRESS_SPARE_JOBS": spares, "EGRESS_HTTP_LISTEN": "127.0.0.1:9464",
             "EGRESS_CAPACITY_MCORES": 4000}
     with egwtest.Env("bburst%d" % spares, max_jobs=n + 5, worker_env=wenv) as env:
@@ -91,17 +102,53 @@ def burst(n, spares):
         jobs = [env.job(eid, {"kind": "track", "participant": "alice", "media": "audio"},
                         [{"kind": "file", "format": "ogg", "path": "{egress_id}.ogg"}])
                 for eid in ids]
+        c0 = cpu_times()
         t0 = time.time()
         env.submit_all(jobs)
         lat = []
         for eid in ids:
             ev = env.wait(eid, "active", 120)
             lat.append((parse_time(ev["time"]) - t0) * 1000)
+        c1 = cpu_times()
+        busy_s = (c1[1] - c0[1]) / os.sysconf("SC_CLK_TCK")
         for eid in ids:
             env.stop(eid)
         for eid in ids:
             env.wait(eid, "complete", 120)
-        return lat, (statistics.mean(pss) if pss else 0)
+        return lat, (statistics.mean(pss) if pss else 0), busy_s / n
+
+
+def fleet_bursts(total, size, workers=3):
+    """[latency ms] of `total` audio-track starts arriving in bursts of
+    `size` at a fleet of `workers` workers with their default settings
+    (spare_jobs 4), keyed by egress id (spread over the partitions); each
+    burst's egresses are stopped before the next."""
+    with egwtest.Env("bfleet", max_jobs=size + 5,
+                     worker_env={"EGRESS_SPARE_JOBS": 4}) as env:  # (the default)
+        for k in range(2, workers + 1):
+            env.worker_env = dict(env.worker_env, EGRESS_WORKER_ID="worker-bfleet-%d" % k)
+            env.restart_worker()
+        alice = env.w.start_publisher("alice", color="ff0000", freq=440, video="vp8")
+        alice.wait_for("webrtcup", 30)
+        time.sleep(5)  # every worker's spares warm
+        lat, per_worker = [], {}
+        for b in range(total // size):
+            ids = ["EG_f%d_%02d" % (b, i) for i in range(size)]
+            jobs = [env.job(eid, {"kind": "track", "participant": "alice", "media": "audio"},
+                            [{"kind": "file", "format": "ogg", "path": "{egress_id}.ogg"}])
+                    for eid in ids]
+            t0 = time.time()
+            env.submit_all(jobs)
+            for eid in ids:
+                ev = env.wait(eid, "active", 120)
+                lat.append((parse_time(ev["time"]) - t0) * 1000)
+                per_worker[ev["worker_id"]] = per_worker.get(ev["worker_id"], 0) + 1
+            for eid in ids:
+                env.stop(eid)
+            for eid in ids:
+                env.wait(eid, "complete", 120)
+            time.sleep(3)  # spares refilled
+        return lat, per_worker
 
 
 def handovers(n, on):
@@ -142,9 +189,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--burst", type=int, default=50)
     ap.add_argument("--handovers", type=int, default=5)
+    ap.add_argument("--fleet", type=int, default=100, help="starts to the three workers")
+    ap.add_argument("--fleet-burst", type=int, default=20)
     a = ap.parse_args()
-    cold, _ = burst(a.burst, 0)
-    warm, pss = burst(a.burst, a.burst)
+    cold, _, cold_cpu = burst(a.burst, 0)
+    warm, pss, warm_cpu = burst(a.burst, a.burst)
+    fleet, spread = fleet_bursts(a.fleet, a.fleet_burst)
     hand = handovers(a.handovers, True)
     rebal = handovers(a.handovers, False)
     md = ["<!-- bench_fleet:begin -->", "",
@@ -163,7 +213,21 @@ def main():
             name, pct(vals, 50), pct(vals, 99), max(vals),
             sum(1 for v in vals if v <= 1500), len(vals)))
     md += ["", "A warm spare holds %.1f MB (PSS: its share of the pages it shares with "
-           "the other job processes counted in part)." % (pss / 1024.0), "",
+           "the other job processes counted in part). The machine's busy CPU from the "
+           "requests to the last `active`, per start (every process: jobs, worker, Janus, "
+           "broker): %.0f ms with spares, %.0f ms without. On 2 cores the burst cannot end "
+           "sooner than %d x that / 2: CPU, not waiting, bounds it." % (
+               pss / 1024.0, warm_cpu * 1000, cold_cpu * 1000, a.burst), "",
+           "Fleet: three workers with their default settings (`spare_jobs` 4), %d "
+           "audio-track starts in bursts of %d (each burst stopped before the next), keyed "
+           "by egress id; from each request produced to its `active`, ms:" % (
+               a.fleet, a.fleet_burst), "",
+           "| starts | p50 | p99 | max | within 1.5 s | taken per worker |",
+           "|---|---|---|---|---|---|",
+           "| %d | %.0f | %.0f | %.0f | %d of %d | %s |" % (
+               len(fleet), pct(fleet, 50), pct(fleet, 99), max(fleet),
+               sum(1 for v in fleet if v <= 1500), len(fleet),
+               ", ".join(str(v) for _, v in sorted(spread.items()))), "",
            "Handover: three workers with room for three participant recordings each; "
            "the fourth start of a partition reaches its full owner. From the start "
            "produced to another worker's job process taking it, %d starts, ms:" % a.handovers, "",

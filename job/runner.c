@@ -39,6 +39,14 @@ static json_t *detail(const char *event, const char *key, const char *value)
 
 /* ---- the media session's events ---- */
 
+static gboolean on_run_over(gpointer user)
+{
+	runner_t *r = user;
+	r->run_timer = 0;
+	egw_runner_request_stop(r, "duration reached");
+	return G_SOURCE_REMOVE;
+}
+
 static void on_first_media(void *opaque)
 {
 	runner_t *r = opaque;
@@ -55,6 +63,8 @@ static void on_first_media(void *opaque)
 		json_decref(outs);
 	}
 	egw_runner_cancel(&r->absent_timer);
+	if (r->run_s > 0) /* `egress run --duration`: that much media */
+		r->run_timer = g_timeout_add((guint)(r->run_s * 1000), on_run_over, r);
 }
 
 static void on_output_failed(void *opaque, size_t i, egw_err_t err, const char *message)
@@ -479,9 +489,11 @@ static int start(runner_t *r, double duration_s)
 		goto fail;
 	}
 	start_absent(r);
-	if (duration_s <= 0 || duration_s > r->job->limits.max_duration_s)
-		duration_s = r->job->limits.max_duration_s;
-	r->stop_timer = g_timeout_add((guint)(duration_s * 1000), on_duration, r);
+	/* max_duration_s counts from the start; --duration from the first
+	 * media (on_first_media), so that a slow join shortens nothing */
+	r->run_s = duration_s > 0 && duration_s < r->job->limits.max_duration_s ? duration_s : 0;
+	r->stop_timer =
+	        g_timeout_add((guint)(r->job->limits.max_duration_s * 1000.0), on_duration, r);
 	if (r->lifeline)
 		r->flow_timer = g_timeout_add_seconds(FLOW_EVERY_S, report_flow, r);
 	return 0;

@@ -17,7 +17,7 @@
 
 static void to_outbox(runner_t *r, const char *status, char *line)
 {
-	char *dir = g_build_filename(r->st->spool_dir, EGW_OUTBOX_DIR, NULL);
+	char *dir = g_build_filename(r->st->spool_dir, EGW_OUTBOX_DIR, EGW_OUTBOX_JOBS_DIR, NULL);
 	char errstr[300];
 	egw_outbox_rec_t rec = {.key = r->status.egress_id,
 	                        .value = line,
@@ -211,6 +211,7 @@ void egw_runner_finish(runner_t *r)
 	egw_runner_cancel(&r->stop_timer);
 	egw_runner_cancel(&r->flow_timer);
 	egw_runner_cancel(&r->signal_timer);
+	egw_runner_cancel(&r->run_timer);
 	egw_time_now(r->status.ended_at, sizeof(r->status.ended_at));
 	if (r->active)
 		outs = egw_session_outputs(r->session);

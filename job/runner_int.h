@@ -47,6 +47,8 @@ typedef struct runner {
 	guint stop_timer, absent_timer, grace_timer, leave_timer;
 	guint flow_timer;   /* with a worker: what reaches the outputs, for its metrics */
 	guint signal_timer; /* a signal's meaning is being settled (runner.c on_signal) */
+	guint run_timer;    /* `egress run --duration`: from the first media */
+	double run_s;
 } runner_t;
 
 /* With a lifeline: has the worker that started us died? (Noticed by its

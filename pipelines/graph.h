@@ -60,5 +60,10 @@ const char *egw_session_log_id(const egw_session_t *s);
  * refused (not-linked would be an error in the source), until the pad is
  * linked again, when the probe goes. Any thread. */
 void egw_graph_swallow(GstPad *pad);
+/* What comes into queue (a branch behind a tee) is dropped once its
+ * output failed for good (a sink's fatal flow error): the error stays in
+ * the branch, which the main loop cuts off when the error message reaches
+ * it, instead of going back up the tee and stopping every branch. */
+void egw_graph_guard_queue(GstElement *queue);
 
 #endif

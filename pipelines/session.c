@@ -245,6 +245,7 @@ static egw_err_t feed_output(egw_session_t *s, struct out *o, GstElement *tee, e
 			 s->plan.outputs[o->index].name);
 		goto out;
 	}
+	egw_graph_guard_queue(q);
 	gst_element_sync_state_with_parent(q);
 	o->feeds = g_slist_prepend(o->feeds, gst_object_ref(teepad));
 	o->queues = g_slist_prepend(o->queues, gst_object_ref(q));
@@ -257,6 +258,31 @@ out:
 	if (opad)
 		gst_object_unref(opad);
 	return err;
+}
+
+static GstPadProbeReturn drop_if_broken(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	GstPad *src = user;
+	(void)pad;
+	(void)info;
+	/* (a queue whose push failed pushes an EOS on: its last flow return
+	 * may then read EOS, the pad is EOS either way) */
+	return gst_pad_get_last_flow_return(src) < GST_FLOW_EOS || GST_PAD_IS_EOS(src)
+	               ? GST_PAD_PROBE_DROP
+	               : GST_PAD_PROBE_OK;
+}
+
+void egw_graph_guard_queue(GstElement *queue)
+{
+	GstPad *sink = gst_element_get_static_pad(queue, "sink");
+	GstPad *src = gst_element_get_static_pad(queue, "src");
+	if (sink && src)
+		gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+		                  drop_if_broken, gst_object_ref(src), gst_object_unref);
+	if (sink)
+		gst_object_unref(sink);
+	if (src)
+		gst_object_unref(src);
 }
 
 static GstPadProbeReturn drop_unlinked(GstPad *pad, GstPadProbeInfo *info, gpointer user)

@@ -7,6 +7,7 @@
 #include <gst/video/video.h>
 
 #include "base/log.h"
+#include "pipelines/graph.h"
 #include "pipelines/stream_int.h"
 
 /* ---- streaming threads ---- */
@@ -177,6 +178,7 @@ static int feed(struct dest *d, int m, GstElement *tee, GstPadProbeCallback prob
 	gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
 	                  probe, d, NULL);
 	gst_object_unref(sink);
+	egw_graph_guard_queue(d->q[m]); /* a dropped server stops only its destination */
 	gst_pad_set_active(ghost, TRUE);
 	gst_element_add_pad(d->bin, ghost);
 	d->fed_by[m] = tee;

@@ -35,6 +35,7 @@ struct egw_outbox {
 	const egw_config_t *cfg;
 	rd_kafka_t *rk;
 	char *dir;
+	char *jobs_dir; /* where orphaned job processes write (base/outbox.h) */
 	egw_outbox_namer_t namer;
 	GQueue waiting;    /* entry_t, oldest first */
 	GHashTable *known; /* names of the files of entries (waiting or in flight) */
@@ -194,19 +195,32 @@ static void make_room(egw_outbox_t *o)
 	}
 }
 
-/* Takes in the files in the directory it does not know yet (left by an
- * earlier worker or by a job process whose worker is gone), in order. */
-static void scan(egw_outbox_t *o, const char *whose)
+/* Takes in the files of from (the directory, left by an earlier worker;
+ * or its jobs/ subdirectory, written by job processes whose worker is
+ * gone: moved into the directory first), in order. */
+static void scan(egw_outbox_t *o, const char *from, const char *whose)
 {
-	char **names = egw_outbox_names(o->dir, ".msg");
+	char **names = egw_outbox_names(from, ".msg");
 	unsigned n = 0;
 	for (char **name = names; *name; name++) {
-		char *path;
+		char *path = g_build_filename(o->dir, *name, NULL);
 		egw_outbox_rec_t rec;
 		GStatBuf st;
-		if (g_hash_table_contains(o->known, *name))
+		if (g_hash_table_contains(o->known, *name)) {
+			g_free(path);
 			continue;
-		path = g_build_filename(o->dir, *name, NULL);
+		}
+		if (strcmp(from, o->dir)) {
+			char *src = g_build_filename(from, *name, NULL);
+			int moved = !g_rename(src, path);
+			if (!moved)
+				EGW_LOG(NULL, WARN, "outbox: %s: %s", src, g_strerror(errno));
+			g_free(src);
+			if (!moved) {
+				g_free(path);
+				continue;
+			}
+		}
 		if (!egw_outbox_read(path, &rec) && !g_stat(path, &st)) {
 			entry_t *e = g_new0(entry_t, 1);
 			e->seq = ++o->seq;
@@ -273,8 +287,11 @@ egw_outbox_t *egw_outbox_new(const egw_config_t *cfg, const char *brokers, char 
 		egw_outbox_free(o);
 		return NULL;
 	}
-	if (take_dir(o))
-		scan(o, "an earlier run");
+	o->jobs_dir = g_build_filename(o->dir, EGW_OUTBOX_JOBS_DIR, NULL);
+	if (take_dir(o)) {
+		scan(o, o->dir, "an earlier run");
+		scan(o, o->jobs_dir, "job processes whose worker was gone");
+	}
 	o->next_scan_us = g_get_monotonic_time() + SCAN_US;
 	return o;
 }
@@ -331,7 +348,7 @@ void egw_outbox_poll(egw_outbox_t *o)
 {
 	rd_kafka_poll(o->rk, 0);
 	if (o->dir && g_get_monotonic_time() >= o->next_scan_us) {
-		scan(o, "a job process whose worker is gone");
+		scan(o, o->jobs_dir, "a job process whose worker is gone");
 		o->next_scan_us = g_get_monotonic_time() + SCAN_US;
 	}
 	pump(o);
@@ -376,5 +393,6 @@ void egw_outbox_free(egw_outbox_t *o)
 	if (o->lock_fd >= 0)
 		close(o->lock_fd); /* (the lock goes with it) */
 	g_free(o->dir);
+	g_free(o->jobs_dir);
 	g_free(o);
 }

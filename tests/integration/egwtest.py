@@ -60,6 +60,7 @@ class Env:
         }
         env.update(worker_env or {})
         self.worker_env = env
+        self.first_worker_id = env["EGRESS_WORKER_ID"]
         self.workers = 1
         self.worker = self.w.run([EGRESS, "worker"], name="worker", env=env)
         self.status = self.w.status_reader(self.bootstrap)
@@ -70,11 +71,18 @@ class Env:
         self.w.wait_log("worker", "jobs partitions assigned", 30)
 
     def restart_worker(self):
-        """Starts another worker with the same settings (after the first
-        was killed); returns its process, once it holds the jobs partitions."""
+        """Starts another worker with the same settings: after the first
+        was killed (same worker id: the same spool, where it finds what the
+        first left), or beside it (another EGRESS_WORKER_ID in worker_env: a
+        spool of its own, as on another machine); returns its process, once
+        it holds the jobs partitions."""
         self.workers += 1
         name = "worker%d" % self.workers
-        self.worker = self.w.run([EGRESS, "worker"], name=name, env=self.worker_env)
+        env = dict(self.worker_env)
+        wid = env["EGRESS_WORKER_ID"]
+        if wid != self.first_worker_id and env.get("EGRESS_SPOOL_DIR") == self.spool:
+            env["EGRESS_SPOOL_DIR"] = self.spool + "-" + wid
+        self.worker = self.w.run([EGRESS, "worker"], name=name, env=env)
         self.w.wait_log(name, "jobs partitions assigned", 30)
         return self.worker
 

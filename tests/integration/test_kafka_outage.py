@@ -85,10 +85,12 @@ def killed_in_outage(env):
     expect(not any(kt.alive(p) for p in jobs), "the job processes ended without their worker")
     spool = os.path.join(env.w.dir, "worker-spool")
     outbox = os.path.join(spool, ".outbox")
-    left = sorted(n for n in os.listdir(outbox) if n.endswith(".msg"))
+    # (the worker's own files; the orphaned job's in jobs/)
+    left = sorted(os.path.join(d, n) for d in (outbox, os.path.join(outbox, "jobs"))
+                  for n in os.listdir(d) if n.endswith(".msg"))
     kinds = []
-    for n in left:
-        with open(os.path.join(outbox, n)) as f:
+    for n in sorted(left, key=os.path.basename):
+        with open(n) as f:
             rec = json.load(f)
         ev = json.loads(rec["value"])
         kinds.append("%s/%s" % (ev["egress_id"], ev["status"]))
@@ -101,8 +103,7 @@ def killed_in_outage(env):
 
     env.broker.command("up")
     kt.start_worker(env.w, env.bootstrap, env.out, "worker-b", EGRESS_SPOOL_DIR=spool)
-    kt.wait_log(env.w, "worker-b", r"outbox: %d message\(s\) left by an earlier run" % len(left),
-                30)
+    kt.wait_log(env.w, "worker-b", r"outbox: \d+ message\(s\) left by", 30)
     done3 = env.wait("EG_out3", "complete", timeout=30)
     done4 = env.wait("EG_out4", "complete", timeout=30)
     expect(done3.get("reason") == "source absent", "EG_out3: %s" % done3.get("reason"))
@@ -119,11 +120,13 @@ def killed_in_outage(env):
         runs = [s for i, s in enumerate(got) if i == 0 or got[i - 1] != s]
         expect([s for s in ORDER if s in runs] == runs and runs[0] == "starting" and
                runs[-1] == "complete", "%s: in order: %s" % (eid, got))
+    def waiting():
+        return [n for d in (outbox, os.path.join(outbox, "jobs")) if os.path.isdir(d)
+                for n in os.listdir(d) if n.endswith(".msg")]
     deadline = time.time() + 10
-    while time.time() < deadline and [n for n in os.listdir(outbox) if n.endswith(".msg")]:
+    while time.time() < deadline and waiting():
         time.sleep(0.2)
-    expect(not [n for n in os.listdir(outbox) if n.endswith(".msg")],
-           "the outbox is empty once Kafka has them")
+    expect(not waiting(), "the outbox is empty once Kafka has them: %s" % waiting())
 
 
 if __name__ == "__main__":
