@@ -215,8 +215,9 @@ def main():
     md += ["", "A warm spare holds %.1f MB (PSS: its share of the pages it shares with "
            "the other job processes counted in part). The machine's busy CPU from the "
            "requests to the last `active`, per start (every process: jobs, worker, Janus, "
-           "broker): %.0f ms with spares, %.0f ms without. On 2 cores the burst cannot end "
-           "sooner than %d x that / 2: CPU, not waiting, bounds it." % (
+           "broker; the egresses already recording included): %.0f ms with spares, %.0f ms "
+           "without. On 2 cores the burst cannot end sooner than %d x that / 2: CPU, not "
+           "waiting, bounds it." % (
                pss / 1024.0, warm_cpu * 1000, cold_cpu * 1000, a.burst), "",
            "Fleet: three workers with their default settings (`spare_jobs` 4), %d "
            "audio-track starts in bursts of %d (each burst stopped before the next), keyed "

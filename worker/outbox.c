@@ -88,6 +88,13 @@ static int refused(rd_kafka_resp_err_t err)
 	       err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
 }
 
+/* Nothing goes to the producer for a while (1 s, doubling up to 30 s). */
+static void back_off(egw_outbox_t *o)
+{
+	o->retry_us = CLAMP(o->retry_us * 2, RETRY_FIRST_US, RETRY_MAX_US);
+	o->retry_at_us = g_get_monotonic_time() + o->retry_us;
+}
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	egw_outbox_t *o = opaque;
@@ -110,8 +117,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 			        "message to %s not delivered (%s): produced again later",
 			        rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
 		g_queue_insert_sorted(&o->waiting, e, by_seq, NULL);
-		o->retry_us = CLAMP(o->retry_us * 2, RETRY_FIRST_US, RETRY_MAX_US);
-		o->retry_at_us = g_get_monotonic_time() + o->retry_us;
+		back_off(o);
 	}
 }
 
@@ -146,9 +152,11 @@ static int produce(egw_outbox_t *o, entry_t *e)
 	egw_outbox_rec_clear(&file_rec);
 	if (err) {
 		rd_kafka_headers_destroy(hdrs);
-		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) { /* (full: next turn) */
 			EGW_LOG(e->key, WARN, "outbox: producing failed (%s): tried again later",
 			        rd_kafka_err2str(err));
+			back_off(o);
+		}
 		return -1;
 	}
 	g_queue_pop_head(&o->waiting);
