@@ -383,7 +383,7 @@ void egw_stream_dest_set(egw_output_t *o, struct dest *d, dest_state_t st, const
 		return;
 	d->state = st;
 	if (why && why != d->error)
-		snprintf(d->error, sizeof(d->error), "%s", why);
+		g_strlcpy(d->error, why, sizeof(d->error)); /* (cut to fit) */
 	egw_log(o->log_id, st == D_FAILED || st == D_RECONNECTING ? EGW_LOG_WARN : EGW_LOG_INFO,
 	        "%s %s: %s%s%s", o->name, d->shown, egw_stream_state_names[st],
 	        why && *why ? ": " : "", why ? why : "");
