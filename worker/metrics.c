@@ -117,6 +117,38 @@ static void metric(GString *s, const char *name, const char *type, const char *h
 	g_string_append_printf(s, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* What a job process last said of its outputs (job/runner.c report_flow):
+ * 0 when it has no such figure. */
+static int av_skew(const egw_jobproc_t *p, double *v)
+{
+	*v = p->av_skew_s;
+	return p->has_skew;
+}
+
+static int video_frames(const egw_jobproc_t *p, double *v)
+{
+	*v = (double)p->video_frames;
+	return p->has_frames;
+}
+
+static int video_frames_dropped(const egw_jobproc_t *p, double *v)
+{
+	*v = (double)p->video_frames_dropped;
+	return p->has_frames;
+}
+
+/* A family with a sample per running egress that has the figure. */
+static void per_egress(GString *s, const egw_worker_t *w, const char *name, const char *type,
+                       const char *help, int decimals, int (*get)(const egw_jobproc_t *, double *))
+{
+	double v;
+	metric(s, name, type, help);
+	for (egw_jobproc_t *p = w->procs; p; p = p->next)
+		if (get(p, &v))
+			g_string_append_printf(s, "%s{egress_id=\"%s\"} %.*f\n", name, p->egress_id,
+			                       decimals, v);
+}
+
 char *egw_metrics_render(egw_worker_t *w)
 {
 	GString *s = g_string_new(NULL);
@@ -182,29 +214,17 @@ char *egw_metrics_render(egw_worker_t *w)
 		g_string_append_len(s, mem->str, (gssize)mem->len);
 		g_string_free(mem, TRUE);
 	}
-	metric(s, "egress_job_av_skew_seconds", "gauge",
-	       "Running time of the newest video frame minus that of the newest audio frame "
-	       "reaching each egress's outputs (where it has both).");
-	for (egw_jobproc_t *p = w->procs; p; p = p->next)
-		if (p->has_skew)
-			g_string_append_printf(
-			        s, "egress_job_av_skew_seconds{egress_id=\"%s\"} %.3f\n",
-			        p->egress_id, p->av_skew_s);
-	metric(s, "egress_job_video_frames_total", "counter",
-	       "Frames of each egress's encoded video (a composite) that reached its outputs.");
-	for (egw_jobproc_t *p = w->procs; p; p = p->next)
-		if (p->has_frames)
-			g_string_append_printf(
-			        s, "egress_job_video_frames_total{egress_id=\"%s\"} %lld\n",
-			        p->egress_id, p->video_frames);
-	metric(s, "egress_job_video_frames_dropped_total", "counter",
-	       "Frames an egress's encoded video (a composite) should have had by its running "
-	       "time and did not get.");
-	for (egw_jobproc_t *p = w->procs; p; p = p->next)
-		if (p->has_frames)
-			g_string_append_printf(
-			        s, "egress_job_video_frames_dropped_total{egress_id=\"%s\"} %lld\n",
-			        p->egress_id, p->video_frames_dropped);
+	per_egress(s, w, "egress_job_av_skew_seconds", "gauge",
+	           "Running time of the newest video frame minus that of the newest audio frame "
+	           "reaching each egress's outputs (where it has both).",
+	           3, av_skew);
+	per_egress(s, w, "egress_job_video_frames_total", "counter",
+	           "Frames of each egress's encoded video (a composite) that reached its outputs.",
+	           0, video_frames);
+	per_egress(s, w, "egress_job_video_frames_dropped_total", "counter",
+	           "Frames an egress's encoded video (a composite) should have had by its running "
+	           "time and did not get.",
+	           0, video_frames_dropped);
 	metric(s, "egress_status_backlog_messages", "gauge",
 	       "Status events and dead-letter copies not yet delivered to Kafka.");
 	g_string_append_printf(s, "egress_status_backlog_messages %u\n",
