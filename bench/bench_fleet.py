@@ -24,7 +24,9 @@ Needs root (network namespace), like the integration tests.
 import argparse
 import os
 import platform
+import signal
 import statistics
+import subprocess
 import sys
 import time
 
@@ -80,6 +82,50 @@ def cpu_times():
     return sum(v), sum(v) - v[3] - v[4]
 
 
+def proc_cpu():
+    """{pid: (kind, CPU seconds)} of every process on the machine, its kind
+    from its command line."""
+    out, tck = {}, os.sysconf("SC_CLK_TCK")
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+        except OSError:
+            continue
+        v = st[st.rindex(")") + 2:].split()
+        out[int(d)] = (proc_kind(argv), (int(v[11]) + int(v[12])) / tck)
+    return out
+
+
+def proc_kind(argv):
+    if not argv:
+        return "kernel threads"
+    exe = os.path.basename(argv[0])
+    if exe == "egress" and len(argv) > 1:
+        return {"run": "job processes", "worker": "worker"}.get(argv[1], "egress " + argv[1])
+    if "janus" in exe:
+        return "Janus"
+    if any("egw-publish" in a or "publish" in os.path.basename(a) for a in argv[:2]):
+        return "publisher"
+    if exe.startswith("python"):
+        return "test harness (python)"
+    return exe
+
+
+def cpu_by_kind(before, after):
+    """CPU seconds between two proc_cpu() snapshots by kind (processes
+    that ended in between are not counted; new ones count whole)."""
+    out = {}
+    for pid, (kind, s) in after.items():
+        s0 = before.get(pid, (kind, 0.0))[1]
+        out[kind] = out.get(kind, 0.0) + max(0.0, s - s0)
+    return out
+
+
 def burst(n, spares):
     """[latency ms] of n audio-track starts produced at once, the mean
     PSS of a warm spare (kB, 0 without spares), and the machine's busy CPU
@@ -102,20 +148,30 @@ def burst(n, spares):
         jobs = [env.job(eid, {"kind": "track", "participant": "alice", "media": "audio"},
                         [{"kind": "file", "format": "ogg", "path": "{egress_id}.ogg"}])
                 for eid in ids]
-        c0 = cpu_times()
+        perf = None
+        if os.environ.get("EGW_BENCH_PERF"):  # where the burst's CPU goes, by hand
+            perf = subprocess.Popen(["perf", "record", "-a", "-F", "999", "-q", "-o",
+                                     os.environ["EGW_BENCH_PERF"]])
+            time.sleep(1)
+        c0, p0 = cpu_times(), proc_cpu()
         t0 = time.time()
         env.submit_all(jobs)
         lat = []
         for eid in ids:
             ev = env.wait(eid, "active", 120)
             lat.append((parse_time(ev["time"]) - t0) * 1000)
-        c1 = cpu_times()
+        c1, p1 = cpu_times(), proc_cpu()
+        kinds = cpu_by_kind(p0, p1)
+        if perf:
+            perf.send_signal(signal.SIGINT)
+            perf.wait()
         busy_s = (c1[1] - c0[1]) / os.sysconf("SC_CLK_TCK")
         for eid in ids:
             env.stop(eid)
         for eid in ids:
             env.wait(eid, "complete", 120)
-        return lat, (statistics.mean(pss) if pss else 0), busy_s / n
+        return lat, (statistics.mean(pss) if pss else 0), busy_s / n, \
+            {k: v / n for k, v in kinds.items()}
 
 
 def fleet_bursts(total, size, workers=3):
@@ -191,9 +247,18 @@ def main():
     ap.add_argument("--handovers", type=int, default=5)
     ap.add_argument("--fleet", type=int, default=100, help="starts to the three workers")
     ap.add_argument("--fleet-burst", type=int, default=20)
+    ap.add_argument("--warm-only", action="store_true",
+                    help="only the burst on warm spares, printed, BENCHMARKS.md untouched")
     a = ap.parse_args()
-    cold, _, cold_cpu = burst(a.burst, 0)
-    warm, pss, warm_cpu = burst(a.burst, a.burst)
+    if a.warm_only:
+        warm, pss, warm_cpu, kinds = burst(a.burst, a.burst)
+        print("p50 %.0f p99 %.0f max %.0f ms; busy CPU per start %.0f ms" % (
+            pct(warm, 50), pct(warm, 99), max(warm), warm_cpu * 1000))
+        for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]):
+            print("  %-28s %6.1f ms per start" % (k, v * 1000))
+        return
+    cold, _, cold_cpu, cold_kinds = burst(a.burst, 0)
+    warm, pss, warm_cpu, warm_kinds = burst(a.burst, a.burst)
     fleet, spread = fleet_bursts(a.fleet, a.fleet_burst)
     hand = handovers(a.handovers, True)
     rebal = handovers(a.handovers, False)

@@ -28,6 +28,7 @@
 #include "job/plan.h"
 #include "job/runner_int.h"
 #include "pipelines/session.h"
+#include "sfu/prepare.h"
 
 #define MAX_JOB_BYTES (1 << 20)
 #define FLOW_EVERY_S 5       /* report_flow() */
@@ -527,15 +528,11 @@ static int read_request(runner_t *r, const char *job_path, int lifeline)
 	return rc;
 }
 
-/* webrtcbin's DTLS needs a certificate, and GStreamer makes one (an RSA
- * key: 0.1 to 1 s of CPU) the first time a process creates a DTLS decoder.
- * Made here on a thread of its own, it is ready (or nearly) when the first
- * subscription needs it, instead of starting then. */
+/* The WebRTC side's one-time work (sfu/prepare.h), on a thread of its own:
+ * ready (or nearly) when the first subscription needs it. */
 static gpointer warm_up(gpointer unused)
 {
-	GstElement *dtls = gst_element_factory_make("dtlsdec", NULL);
-	if (dtls)
-		gst_object_unref(gst_object_ref_sink(dtls));
+	egw_sfu_prepare();
 	return NULL;
 }
 
