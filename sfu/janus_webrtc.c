@@ -207,6 +207,25 @@ static void connect_handlers(struct janus_sub *sub)
 						    0);
 }
 
+/* libnice asks the network's UPnP gateway for port mappings by default:
+ * SSDP searches on every interface and neighbour-table lookups at each
+ * subscription's gathering, for a NAT a receiver on the SFU's network does
+ * not have (a public address comes from STUN or TURN, not from this). */
+static void no_upnp(GstElement *webrtc)
+{
+	GObject *ice = NULL, *agent = NULL;
+
+	g_object_get(webrtc, "ice-agent", &ice, NULL);
+	if (ice && g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent"))
+		g_object_get(ice, "agent", &agent, NULL);
+	if (agent && g_object_class_find_property(G_OBJECT_GET_CLASS(agent), "upnp"))
+		g_object_set(agent, "upnp", FALSE, NULL);
+	if (agent)
+		g_object_unref(agent);
+	if (ice)
+		g_object_unref(ice);
+}
+
 static GstElement *make_webrtc(struct janus_sub *sub, char *errstr, size_t errstr_size)
 {
 	GstElement *webrtc = gst_element_factory_make("webrtcbin", NULL);
@@ -218,6 +237,7 @@ static GstElement *make_webrtc(struct janus_sub *sub, char *errstr, size_t errst
 	}
 	g_object_set(webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency", 200,
 		     NULL);
+	no_upnp(webrtc);
 	/* Time media by its RTP timestamps from the first packet on (the
 	 * sender's own clock) rather than by the jitter buffer's arrival-skew
 	 * estimate: Janus restarts each stream's RTP time for a subscriber and
