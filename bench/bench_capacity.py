@@ -167,8 +167,12 @@ def run_kind(name, spec, seconds, worker_cores):
         first_media = {eid: parse_time(env.wait(eid, "active", 5)["time"]) for eid in running}
         for eid in running:
             env.stop(eid)
-        done = [env.wait(eid, "complete", 120) for eid in running]
-        good, worst_sync, worst_vgap, worst_agap, fails = 0, 0.0, 0.0, 0.0, []
+        good, worst_sync, worst_vgap, worst_agap, fails, done = 0, 0.0, 0.0, 0.0, [], []
+        for eid in running:
+            try:
+                done.append(env.wait(eid, "complete", 120))
+            except egwtest.world.WorldError as e:  # (an egress that failed at the limit)
+                fails.append("%s: %s" % (eid, str(e)[-300:]))
         for ev in done:
             path = ev["outputs"][0]["location"]
             skip = max(1.0, t_steady - first_media[ev["egress_id"]])
@@ -224,8 +228,10 @@ def main():
                  "other" % (a.worker_cores, os.cpu_count(), a.worker_cores * 1000))
     else:
         where = "Janus, the publishers and the broker on the same cores as the worker"
-    md = ["<!-- bench_capacity:begin -->", "",
-          "### Egresses per worker at the admission limit (`bench/bench_capacity.py`)", "",
+    mark = "bench_capacity" if a.worker_cores else "bench_capacity_shared"
+    md = ["<!-- %s:begin -->" % mark, "",
+          "### Egresses per worker at the admission limit (`bench/bench_capacity.py%s`)"
+          % ("" if a.worker_cores == 1 else " --worker-cores %d" % a.worker_cores), "",
           "Run %s UTC on this machine (%s, %d cores); %s; one worker, budget %d mc "
           "(capacity x 85 %%); one start more than fits, all at once; once every admitted "
           "egress is active, %.0f s recorded and checked (the files from that moment on). "
@@ -247,7 +253,7 @@ def main():
         for f in r["fails"][:5]:
             md.append("")
             md.append("%s: %s" % (name, f))
-    md += ["", "<!-- bench_capacity:end -->"]
+    md += ["", "<!-- %s:end -->" % mark]
     benchmd.write_block(md)
 
 

@@ -284,6 +284,13 @@ def main():
            "without. On 2 cores the burst cannot end sooner than %d x that / 2: CPU, not "
            "waiting, bounds it." % (
                pss / 1024.0, warm_cpu * 1000, cold_cpu * 1000, a.burst), "",
+           "Where the machine's CPU went during the bursts, ms per start (every process "
+           "by its command line; the egresses already recording included):", "",
+           "| processes | with spares | without |", "|---|---|---|"] + [
+           "| %s | %.1f | %.1f |" % (k, warm_kinds.get(k, 0) * 1000, cold_kinds.get(k, 0) * 1000)
+           for k in sorted(set(warm_kinds) | set(cold_kinds),
+                           key=lambda k: -(warm_kinds.get(k, 0) + cold_kinds.get(k, 0)))
+           if warm_kinds.get(k, 0) + cold_kinds.get(k, 0) >= 0.0005] + ["",
            "Fleet: three workers with their default settings (`spare_jobs` 4), %d "
            "audio-track starts in bursts of %d (each burst stopped before the next), keyed "
            "by egress id; from each request produced to its `active`, ms:" % (
