@@ -60,8 +60,16 @@ class State:
         self.lock = threading.Lock()
 
 
+LOG_LOCK = threading.Lock()
+
+
 def log(kind, obj):
-    print("%s %s" % (kind, json.dumps(obj)), flush=True)
+    # One write per line under a lock: the server's threads log at once,
+    # and print() writes the text and its newline separately (two lines
+    # were once run together into one, which the test could not parse).
+    with LOG_LOCK:
+        sys.stdout.write("%s %s\n" % (kind, json.dumps(obj)))
+        sys.stdout.flush()
 
 
 def check_assertion(st, jwt):
