@@ -205,7 +205,10 @@ static void test_too_many(void)
 	bad(text, FIELD ".regions: must have 1 to 16 items", NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-	CHECK(ms < 500.0);
+	/* A generous timeout (sanitizers, a loaded machine: 722 ms was seen
+	 * under ASan in CI), not a speed bar: it catches work that grows out
+	 * of proportion with the regions; the figure is printed. */
+	CHECK(ms < 5000.0);
 	printf("10,000 regions refused in %.1f ms\n", ms);
 	free(text);
 	json_decref(root);
