@@ -3,10 +3,11 @@
  * last one closes, NSS unloads its software token (libsoftokn3, libfreebl).
  * In a process that holds no context, each SRTP session set up and every
  * self-test srtp_init() runs loads and unloads those libraries again:
- * 14 times during one subscription's start, most of the start's CPU after
- * the DTLS certificate (a profile of warm job processes, BENCHMARKS.md).
- * One context held for the life of the process keeps NSS loaded; the
- * flags are libsrtp2's own, so its contexts share this initialisation. */
+ * 14 times during one subscription's start, about half of a warm start's
+ * CPU (a profile of warm job processes: docs/architecture.md, "Spare job
+ * processes"). One context held for the life of the process keeps NSS
+ * loaded; the flags are libsrtp2's own, so its contexts share this
+ * initialisation. */
 #include "sfu/prepare.h"
 
 #include <gst/gst.h>
