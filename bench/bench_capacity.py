@@ -31,6 +31,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "world"))
 import benchmd  # noqa: E402
 import egwtest  # noqa: E402
+import procstat  # noqa: E402
 from egwtest import parse_time  # noqa: E402
 
 UTILISATION = 0.85
@@ -71,12 +72,6 @@ def tile_checks(path, skip):
     return out
 
 
-def cpu_times():
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return sum(v), v[3] + v[4]  # total, idle + iowait
-
-
 def ns_procs(env):
     """[(pid, is the worker's: `egress` worker or job process)] of the
     world's namespace."""
@@ -110,15 +105,11 @@ def pin(env, worker_cores):
 
 def worker_cpu_s(env):
     """CPU seconds of the worker and its job processes, now."""
-    tck, total = os.sysconf("SC_CLK_TCK"), 0.0
+    total = 0.0
     for pid, ours in ns_procs(env):
-        if not ours:
-            continue
         try:
-            with open("/proc/%d/stat" % pid) as f:
-                v = f.read().rsplit(")", 1)[1].split()
-            total += (int(v[11]) + int(v[12])) / tck
-        except OSError:
+            total += procstat.cpu_of(pid) if ours else 0.0
+        except OSError:  # (ended meanwhile)
             pass
     return total
 
@@ -158,12 +149,12 @@ def run_kind(name, spec, seconds, worker_cores):
         # The steady part: every admitted egress active (the storm of
         # starts is the burst benchmark's subject, bench_fleet.py).
         t_steady = time.time()
-        t0, i0 = cpu_times()
+        t0, b0 = procstat.machine_jiffies()
         w0 = worker_cpu_s(env)
         time.sleep(seconds)
-        t1, i1 = cpu_times()
+        t1, b1 = procstat.machine_jiffies()
         wcpu = (worker_cpu_s(env) - w0) / (time.time() - t_steady)
-        busy = (t1 - t0 - (i1 - i0)) / float(t1 - t0) * os.cpu_count()
+        busy = (b1 - b0) / float(t1 - t0) * os.cpu_count()
         first_media = {eid: parse_time(env.wait(eid, "active", 5)["time"]) for eid in running}
         for eid in running:
             env.stop(eid)

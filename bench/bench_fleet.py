@@ -37,6 +37,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "world"))
 import benchmd  # noqa: E402
 import egwtest  # noqa: E402
+import procstat  # noqa: E402
 from egwtest import parse_time  # noqa: E402
 
 def pct(vals, p):
@@ -75,29 +76,19 @@ def spare_pids(env):
     return out
 
 
-def cpu_times():
-    """(all, busy) jiffies of the machine (/proc/stat: every process)."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return sum(v), sum(v) - v[3] - v[4]
-
-
 def proc_cpu():
     """{pid: (kind, CPU seconds)} of every process on the machine, its kind
     from its command line."""
-    out, tck = {}, os.sysconf("SC_CLK_TCK")
+    out = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
             with open("/proc/%s/cmdline" % d, "rb") as f:
                 argv = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+            out[int(d)] = (proc_kind(argv), procstat.cpu_of(int(d)))
         except OSError:
             continue
-        v = st[st.rindex(")") + 2:].split()
-        out[int(d)] = (proc_kind(argv), (int(v[11]) + int(v[12])) / tck)
     return out
 
 
@@ -153,19 +144,19 @@ def burst(n, spares):
             perf = subprocess.Popen(["perf", "record", "-a", "-F", "999", "-q", "-o",
                                      os.environ["EGW_BENCH_PERF"]])
             time.sleep(1)
-        c0, p0 = cpu_times(), proc_cpu()
+        c0, p0 = procstat.machine_jiffies(), proc_cpu()
         t0 = time.time()
         env.submit_all(jobs)
         lat = []
         for eid in ids:
             ev = env.wait(eid, "active", 120)
             lat.append((parse_time(ev["time"]) - t0) * 1000)
-        c1, p1 = cpu_times(), proc_cpu()
+        c1, p1 = procstat.machine_jiffies(), proc_cpu()
         kinds = cpu_by_kind(p0, p1)
         if perf:
             perf.send_signal(signal.SIGINT)
             perf.wait()
-        busy_s = (c1[1] - c0[1]) / os.sysconf("SC_CLK_TCK")
+        busy_s = (c1[1] - c0[1]) / procstat.CLK
         for eid in ids:
             env.stop(eid)
         for eid in ids:

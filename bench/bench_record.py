@@ -32,14 +32,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import benchmd  # noqa: E402
 import egwtest  # noqa: E402
 
-CLK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_of(pid):
-    """CPU seconds (user + system) a live process has used so far."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK
+from procstat import cpu_of  # noqa: E402
 
 
 def job_pid(env):

@@ -37,9 +37,10 @@ import threading
 import time
 import urllib.request
 
+from procstat import cpu_of
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOM = 1237  # tests/world/janus/janus.plugin.videoroom.jcfg: 16 publishers
-CLK = os.sysconf("SC_CLK_TCK")
 
 
 # ====================================================================== subscriber
@@ -600,12 +601,6 @@ def subscriber_main(a):
 
 
 # ====================================================================== parent
-
-def cpu_of(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK
-
 
 def threads_of(pid):
     with open("/proc/%d/status" % pid) as f:
