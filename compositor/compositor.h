@@ -167,6 +167,61 @@ char *egw_scene_to_json(const egw_scene_t *s);
 
 void egw_compositor_free(egw_compositor_t *c);
 
+/* ---- a render's schedule (compositor/schedule.c) ---- */
+
+/* A track of a recording as a render sees it: when it was published, and
+ * (audio) how loud it was. */
+typedef struct egw_schedule_track {
+	egw_comp_track_t track;
+	const double *published; /* start_s, end_s pairs on the timeline, in order */
+	size_t n_published;
+	const float *levels_db; /* audio: its level (dBFS) every level_step_ms
+	                         * from time 0; NULL: not measured (silence) */
+	size_t n_levels;
+} egw_schedule_track_t;
+
+/* From at_ms on (until the next key), a lane is shown (a video in its
+ * tile, a placeholder, an audio track in the mix) or not. */
+typedef struct egw_schedule_key {
+	uint64_t at_ms;
+	int shown;
+	int x, y, width, height, z; /* video, placeholder: the cell */
+	double gain;                /* audio */
+	egw_pan_t pan;              /* audio */
+} egw_schedule_key_t;
+
+/* One thing the render places over time: a track, or (track_id NULL) a
+ * participant's placeholder. Keys are in time order, each differing from
+ * the one before; the first is at 0. */
+typedef struct egw_schedule_lane {
+	char *track_id;
+	char *participant_id;
+	char *label;      /* video and placeholder tiles with labels: the name */
+	char initials[8]; /* placeholder */
+	uint32_t color;   /* placeholder */
+	egw_schedule_key_t *keys;
+	size_t n_keys, cap_keys;
+} egw_schedule_lane_t;
+
+typedef struct egw_schedule {
+	egw_schedule_lane_t *lanes; /* tracks in the order given, then placeholders */
+	size_t n_lanes;
+	size_t n_changes; /* scenes that differed from the one before */
+	size_t n_speaker_changes;
+} egw_schedule_t;
+
+/* The scenes of a recording from 0 to end_ms, as the live compositor
+ * would have made them (the same layouts, stability and active speaker):
+ * the compositor is fed the tracks' publications at their times and the
+ * levels every level_step_ms, and re-evaluated at every change and every
+ * tick_ms. Deterministic: the same input gives the same schedule. layout
+ * is taken. EGW_ERR_NOMEM, or EGW_ERR_INVALID_REQUEST for a step of 0. */
+egw_err_t egw_schedule_build(const egw_compositor_options_t *opt, egw_layout_t *layout,
+                             const egw_schedule_track_t *tracks, size_t n_tracks,
+                             uint64_t level_step_ms, uint64_t tick_ms, uint64_t end_ms,
+                             egw_schedule_t **out);
+void egw_schedule_free(egw_schedule_t *s);
+
 /* ---- fitting a picture in its cell (compositor/fit.c) ---- */
 
 /* Where a picture goes in its cell: crop (pixels taken off each side of
