@@ -116,6 +116,7 @@ typedef struct egw_job {
 		char *audio_mix;      /* "everyone" (NULL too), "dual_channel", "alternate" */
 		char *audio_mix_participant; /* dual_channel: the one on the left */
 		char *manifest;       /* render */
+		double trim_start_s, trim_end_s; /* render: 0, 0: the whole recording */
 	} source;
 	egw_encoding_t encoding;
 	egw_output_t *outputs;

@@ -30,14 +30,17 @@ static const char *const speed_presets[] = {
 static const int sample_rates[] = {8000, 12000, 16000, 24000, 32000, 44100, 48000};
 
 static const egw_json_field_t start_fields[] = {
-	EGW_F_OBJ("room", REQ),
-	EGW_F_OBJ("source", REQ),
-	EGW_F_OBJ("encoding", 0),
-	{.name = "outputs", .types = EGW_JSON_T_ARRAY, .flags = REQ, .min = 1,
-	 .max = EGW_JOB_OUTPUTS_MAX},
-	EGW_F_OBJ("storage", 0),
-	EGW_F_OBJ("limits", 0),
-	EGW_F_OBJ("webhook", 0),
+        EGW_F_OBJ("room", 0), /* required but for render (parse_start) */
+        EGW_F_OBJ("source", REQ),
+        EGW_F_OBJ("encoding", 0),
+        {.name = "outputs",
+         .types = EGW_JSON_T_ARRAY,
+         .flags = REQ,
+         .min = 1,
+         .max = EGW_JOB_OUTPUTS_MAX},
+        EGW_F_OBJ("storage", 0),
+        EGW_F_OBJ("limits", 0),
+        EGW_F_OBJ("webhook", 0),
 };
 
 egw_err_t egw_job_section(const json_t *obj, const char *path, const egw_json_field_t *table,
@@ -130,10 +133,28 @@ static const egw_json_field_t track_composite_fields[] = {
 };
 static const egw_json_field_t room_composite_fields[] = {F_LAYOUT(REQ), F_COMPOSITE};
 static const egw_json_field_t render_fields[] = {
-	EGW_F_STR("manifest", REQ, EGW_JOB_TEMPLATE_MAX, egw_job_t, source.manifest),
-	F_LAYOUT(0),
-	F_COMPOSITE,
+        EGW_F_STR("manifest", REQ, EGW_JOB_TEMPLATE_MAX, egw_job_t, source.manifest),
+        F_LAYOUT(0),
+        F_COMPOSITE,
+        {.name = "trim_start_s", .types = EGW_JSON_T_NUMBER | EGW_JSON_T_NULL},
+        {.name = "trim_end_s", .types = EGW_JSON_T_NUMBER | EGW_JSON_T_NULL},
 };
+
+/* A render's trim: seconds on the recording's timeline, end after start. */
+static egw_err_t check_trim(const json_t *src, egw_job_t *job, char *errstr, size_t errstr_size)
+{
+	const json_t *a = egw_json_get(src, "trim_start_s"), *b = egw_json_get(src, "trim_end_s");
+	job->source.trim_start_s = a ? json_number_value(a) : 0.0;
+	job->source.trim_end_s = b ? json_number_value(b) : 0.0;
+	if (job->source.trim_start_s < 0 || job->source.trim_start_s > 604800.0)
+		return invalid(errstr, errstr_size, "source", "trim_start_s",
+		               "must be between 0 and 604800");
+	if (b && (job->source.trim_end_s <= job->source.trim_start_s ||
+	          job->source.trim_end_s > 604800.0))
+		return invalid(errstr, errstr_size, "source", "trim_end_s",
+		               "must be after trim_start_s, at most 604800");
+	return EGW_OK;
+}
 static const egw_field_table_t source_tables[] = {
 	[EGW_SOURCE_TRACK] = TABLE(track_fields),
 	[EGW_SOURCE_PARTICIPANT] = TABLE(participant_fields),
@@ -239,9 +260,12 @@ static egw_err_t parse_source(const json_t *src, egw_job_t *job, char *errstr, s
 		return check_track(src, job, errstr, errstr_size);
 	case EGW_SOURCE_TRACK_COMPOSITE:
 		return check_source_ids(job, errstr, errstr_size);
+	case EGW_SOURCE_RENDER:
+		if ((err = check_trim(src, job, errstr, errstr_size)))
+			return err;
+		break;
 	case EGW_SOURCE_PARTICIPANT:
 	case EGW_SOURCE_ROOM_COMPOSITE:
-	case EGW_SOURCE_RENDER:
 		break;
 	}
 	return check_av(job, errstr, errstr_size);
@@ -428,6 +452,13 @@ static egw_err_t parse_webhook(const json_t *obj, egw_job_t *job, char *errstr,
 
 /* ---- the whole job ---- */
 
+static int is_render(const json_t *root)
+{
+	const char *kind =
+	        json_string_value(json_object_get(json_object_get(root, "source"), "kind"));
+	return kind && !strcmp(kind, "render");
+}
+
 egw_err_t egw_job_parse_start(const json_t *root, const char *egress_id, egw_job_t **out,
 			      char *errstr, size_t errstr_size)
 {
@@ -446,7 +477,11 @@ egw_err_t egw_job_parse_start(const json_t *root, const char *egress_id, egw_job
 		goto fail;
 	}
 	snprintf(job->egress_id, sizeof(job->egress_id), "%s", egress_id);
-	err = parse_room(json_object_get(root, "room"), job, errstr, errstr_size);
+	/* A render's room is its manifest's: room may be left out. */
+	if ((v = egw_json_get(root, "room")))
+		err = parse_room(v, job, errstr, errstr_size);
+	else if (!is_render(root))
+		err = invalid(errstr, errstr_size, "", "room", "is required");
 	if (!err)
 		err = parse_source(json_object_get(root, "source"), job, errstr, errstr_size);
 	if (!err && (v = egw_json_get(root, "encoding")))

@@ -167,7 +167,7 @@ json_t *egw_manifest_build(egw_manifest_t *m, const char *status, json_t *output
 		                          timeline(m, json_object_get(p, "present"), end_wall_us),
 		                          "tracks", tracks));
 	}
-	return json_pack("{s:i, s:s, s:{s:s, s:s}, s:s, s:s?, s:s?, s:f, s:b, s:O?, s:o, s:O}",
+	return json_pack("{s:i, s:s, s:{s:s?, s:s?}, s:s, s:s?, s:s?, s:f, s:b, s:O?, s:o, s:O}",
 	                 "manifest_version", EGW_MANIFEST_VERSION, "egress_id", m->egress_id,
 	                 "room", "sfu", m->sfu, "room_id", m->room_id, "status", status,
 	                 "started_at", started_at && *started_at ? started_at : NULL, "ended_at",

@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "job/plan_int.h"
+#include "job/render.h"
 #include "pipelines/output.h"
 
 #define FMT(f) (1u << (f))
@@ -53,7 +54,7 @@ static unsigned media_of(const egw_job_t *job)
 int egw_plan_transcodes(const egw_job_t *job)
 {
 	if (job->source.kind == EGW_SOURCE_ROOM_COMPOSITE ||
-	    job->source.kind == EGW_SOURCE_TRACK_COMPOSITE)
+	    job->source.kind == EGW_SOURCE_TRACK_COMPOSITE || job->source.kind == EGW_SOURCE_RENDER)
 		return 1;
 	for (size_t i = 0; i < job->n_outputs; i++)
 		if (job->outputs[i].kind != EGW_OUTPUT_FILE)
@@ -109,14 +110,20 @@ egw_err_t egw_plan_check(const egw_job_t *job, char *errstr, size_t errstr_size)
 		errstr[0] = '\0';
 	if (!job)
 		return EGW_ERR_INTERNAL;
-	if (!egw_source_find(job->room.sfu)) {
+	if (job->source.kind == EGW_SOURCE_RENDER) {
+		/* files, not a room: written as fast as they render */
+		for (size_t i = 0; i < job->n_outputs; i++)
+			if (job->outputs[i].kind == EGW_OUTPUT_STREAM ||
+			    job->outputs[i].kind == EGW_OUTPUT_WEBSOCKET) {
+				snprintf(errstr, errstr_size,
+				         "outputs[%zu].kind: a render writes files, segments and "
+				         "images, not a live %s",
+				         i, egw_output_kind2str(job->outputs[i].kind));
+				return EGW_ERR_INVALID_REQUEST;
+			}
+	} else if (!egw_source_find(job->room.sfu)) {
 		snprintf(errstr, errstr_size, "room.sfu: %s is not supported yet (this build has %s)",
 			 job->room.sfu ? job->room.sfu : "(none)", egw_source_names());
-		return EGW_ERR_NOT_SUPPORTED;
-	}
-	if (job->source.kind == EGW_SOURCE_RENDER) {
-		snprintf(errstr, errstr_size, "source.kind: %s is not supported yet",
-			 egw_source_kind2str(job->source.kind));
 		return EGW_ERR_NOT_SUPPORTED;
 	}
 	for (size_t i = 0; i < job->n_outputs; i++)
@@ -147,6 +154,24 @@ static void source_spec(const egw_job_t *job, const egw_job_settings_t *st, egw_
 	};
 }
 
+/* A render's manifest: absolute, or relative to the storage directory. */
+static egw_err_t render_input(const egw_job_t *job, egw_job_plan_t *p, char *errstr,
+                              size_t errstr_size)
+{
+	char *path = g_path_is_absolute(job->source.manifest)
+	                     ? g_strdup(job->source.manifest)
+	                     : g_build_filename(p->dir, job->source.manifest, NULL);
+	egw_err_t err =
+	        egw_render_input_load(path, job->source.trim_start_s, job->source.trim_end_s,
+	                              &p->render, errstr, errstr_size);
+	g_free(path);
+	if (err)
+		return err;
+	p->media.graph = EGW_GRAPH_RENDER;
+	p->media.render = egw_render_input_plan(p->render);
+	return EGW_OK;
+}
+
 egw_err_t egw_plan_build(const egw_job_t *job, const egw_job_settings_t *st, time_t start,
 			 egw_job_plan_t **out, char *errstr, size_t errstr_size)
 {
@@ -167,6 +192,9 @@ egw_err_t egw_plan_build(const egw_job_t *job, const egw_job_settings_t *st, tim
 	p->media.log_id = job->egress_id;
 	if ((err = egw_local_dir(dir, st->storage_dir, st->storage_roots, st->n_storage_roots,
 				 &p->dir, errstr, errstr_size)))
+		goto fail;
+	if (job->source.kind == EGW_SOURCE_RENDER &&
+	    (err = render_input(job, p, errstr, errstr_size)))
 		goto fail;
 	for (size_t i = 0; i < job->n_outputs; i++) {
 		egw_output_plan_t *op = &p->media.outputs[i];
@@ -247,6 +275,7 @@ void egw_plan_free(egw_job_plan_t *p)
 		return;
 	for (size_t i = 0; i < EGW_PLAN_OUTPUTS_MAX; i++)
 		egw_local_free(p->files[i]);
+	egw_render_input_free(p->render);
 	g_free(p->dir);
 	g_free(p);
 }

@@ -20,6 +20,7 @@ typedef struct egw_job_plan {
 	egw_source_spec_t source; /* strings borrowed from the job */
 	egw_media_plan_t media;
 	char *dir; /* the storage directory, absolute */
+	struct egw_render_input *render; /* a render's manifest, read */
 	egw_local_file_t *files[EGW_PLAN_OUTPUTS_MAX];
 	char names[EGW_PLAN_OUTPUTS_MAX][32]; /* "outputs[i]" */
 } egw_job_plan_t;

@@ -207,7 +207,7 @@ egw_err_t egw_plan_composite_check(const egw_job_t *job, egw_encode_plan_t *enc,
 	if ((err = choose_codecs(job, enc, errstr, errstr_size)))
 		return err;
 	egw_encode_defaults(enc); /* for the codecs chosen */
-	if (job->source.kind != EGW_SOURCE_ROOM_COMPOSITE)
+	if (job->source.kind != EGW_SOURCE_ROOM_COMPOSITE && job->source.kind != EGW_SOURCE_RENDER)
 		return EGW_OK;
 	if ((err = egw_layout_parse(job->source.layout ? job->source.layout : "grid",
 	                            "source.layout", enc->width, enc->height, &layout, errstr,

@@ -26,6 +26,7 @@
 #include "job/deliver.h"
 #include "job/lifeline.h"
 #include "job/plan.h"
+#include "job/render.h"
 #include "job/runner_int.h"
 #include "pipelines/session.h"
 #include "sfu/prepare.h"
@@ -121,6 +122,10 @@ static void on_finished(void *opaque)
 {
 	runner_t *r = opaque;
 	EGW_LOG(r->status.egress_id, INFO, "every output finalised");
+	if (!r->stopping) { /* a render at its end */
+		r->stopping = 1;
+		snprintf(r->stop_reason, sizeof(r->stop_reason), "rendered");
+	}
 	egw_runner_finish(r);
 }
 
@@ -456,6 +461,62 @@ static egw_err_t trust_tls(const char *path, char *errstr, size_t errstr_size)
 	return EGW_OK;
 }
 
+/* A render's progress: to the status topic (an `active` event with
+ * details.event "progress", at most every PROGRESS_EVENT_S or every 5 %),
+ * and for `egress run`/`egress render`, a bar on a terminal or a log line
+ * every PROGRESS_LINE_S otherwise. */
+#define PROGRESS_EVENT_S 10
+#define PROGRESS_LINE_S 5
+static gboolean report_progress(gpointer user)
+{
+	runner_t *r = user;
+	const egw_render_plan_t *rp = r->plan->media.render;
+	double span = rp->end_s - rp->start_s, at = egw_session_position_s(r->session);
+	double elapsed = (g_get_monotonic_time() - r->t_start_us) / 1e6;
+	double speed = elapsed > 0 ? at / elapsed : 0, eta = speed > 0 ? (span - at) / speed : -1;
+	int pct = span > 0 ? (int)(100.0 * (at < span ? at : span) / span) : 100;
+	gint64 now = g_get_monotonic_time();
+
+	if (!r->active || r->done)
+		return G_SOURCE_CONTINUE;
+	if (pct >= r->progress_pct + 5 ||
+	    now - r->progress_emit_us >= (gint64)PROGRESS_EVENT_S * G_USEC_PER_SEC) {
+		json_t *d = json_pack("{s:{s:s, s:i, s:f, s:f, s:f}}", "details", "event",
+		                      "progress", "percent", pct, "position_s", at, "speed", speed,
+		                      "eta_s", eta < 0 ? 0.0 : eta);
+		egw_runner_emit(r, "active", NULL, d);
+		r->progress_pct = pct;
+		r->progress_emit_us = now;
+		if (!r->lifeline && !r->progress_bar)
+			EGW_LOG(r->status.egress_id, INFO,
+			        "rendered %d%% (%.1f of %.1f s, %.1fx real time, %.0f s left)", pct,
+			        at, span, speed, eta < 0 ? 0.0 : eta);
+	}
+	if (r->progress_bar) {
+		char bar[41];
+		int n = pct * 40 / 100;
+		memset(bar, '#', (size_t)n);
+		memset(bar + n, '.', (size_t)(40 - n));
+		bar[40] = '\0';
+		fprintf(stderr, "\r[%s] %3d%%  %.1fx  %4.0f s left ", bar, pct, speed,
+		        eta < 0 ? 0.0 : eta);
+		fflush(stderr);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static void start_render(runner_t *r)
+{
+	EGW_LOG(r->status.egress_id, INFO, "rendering %s (%zu tracks of %s)",
+	        r->job->source.manifest, r->plan->media.render->n_tracks,
+	        egw_render_input_egress_id(r->plan->render)
+	                ? egw_render_input_egress_id(r->plan->render)
+	                : "a recording");
+	r->progress_bar = !r->lifeline && isatty(STDERR_FILENO);
+	r->progress_emit_us = g_get_monotonic_time();
+	r->progress_timer = g_timeout_add(r->progress_bar ? 500 : 1000, report_progress, r);
+}
+
 static int start(runner_t *r, double duration_s)
 {
 	static const egw_session_events_t sev = {
@@ -480,16 +541,20 @@ static int start(runner_t *r, double duration_s)
 	              egw_session_new(&r->plan->media, &sev, r, &err, errstr, sizeof(errstr))) ||
 	    (err = egw_session_play(r->session, errstr, sizeof(errstr))))
 		goto fail;
-	egw_log_redact_url(r->job->room.url, url, sizeof(url));
-	EGW_LOG(r->status.egress_id, INFO, "joining room %s on %s (%s)", r->job->room.room_id, url,
-	        r->plan->sfu->name);
-	r->src = r->plan->sfu->open(&r->plan->source, egw_session_bin(r->session), NULL, &srcev, r,
-	                            errstr, sizeof(errstr));
-	if (!r->src) {
-		err = EGW_ERR_INVALID_REQUEST;
-		goto fail;
+	if (r->job->source.kind == EGW_SOURCE_RENDER) {
+		start_render(r);
+	} else {
+		egw_log_redact_url(r->job->room.url, url, sizeof(url));
+		EGW_LOG(r->status.egress_id, INFO, "joining room %s on %s (%s)",
+		        r->job->room.room_id, url, r->plan->sfu->name);
+		r->src = r->plan->sfu->open(&r->plan->source, egw_session_bin(r->session), NULL,
+		                            &srcev, r, errstr, sizeof(errstr));
+		if (!r->src) {
+			err = EGW_ERR_INVALID_REQUEST;
+			goto fail;
+		}
+		start_absent(r);
 	}
-	start_absent(r);
 	/* max_duration_s counts from the start; --duration from the first
 	 * media (on_first_media), so that a slow join shortens nothing */
 	r->run_s = duration_s > 0 && duration_s < r->job->limits.max_duration_s ? duration_s : 0;
@@ -621,6 +686,9 @@ out:
 	egw_runner_cancel(&r.absent_timer);
 	egw_runner_cancel(&r.grace_timer);
 	egw_runner_cancel(&r.leave_timer);
+	egw_runner_cancel(&r.progress_timer);
+	if (r.progress_bar)
+		fputc('\n', stderr);
 	if (warming) /* GStreamer must not go away under it */
 		g_thread_join(warming);
 	egw_lifeline_free(r.lifeline);

@@ -48,6 +48,9 @@ typedef struct runner {
 	guint flow_timer;   /* with a worker: what reaches the outputs, for its metrics */
 	guint signal_timer; /* a signal's meaning is being settled (runner.c on_signal) */
 	guint run_timer;    /* `egress run --duration`: from the first media */
+	guint progress_timer; /* a render: how far it has got */
+	gint64 progress_emit_us;
+	int progress_pct, progress_bar; /* last percent told; drawing a bar on stderr */
 	double run_s;
 } runner_t;
 

@@ -441,11 +441,11 @@ static GstElement *ph_add(struct composite *g, const char *factory)
 	return e;
 }
 
-static char *placeholder_markup(const egw_tile_t *tile)
+char *egw_composite_placeholder_markup(const char *initials_text, const char *label)
 {
-	char *initials = g_markup_escape_text(tile->initials, -1), *out;
-	if (tile->label) {
-		char *name = g_markup_escape_text(tile->label, -1);
+	char *initials = g_markup_escape_text(initials_text, -1), *out;
+	if (label) {
+		char *name = g_markup_escape_text(label, -1);
 		out = g_strdup_printf("<span size=\"xx-large\" weight=\"bold\">%s</span>\n"
 		                      "<span size=\"small\">%s</span>",
 		                      initials, name);
@@ -477,7 +477,7 @@ struct placeholder *egw_composite_placeholder_new(struct composite *g, const egw
 	egw_encode_canvas_colours(caps);
 	g_object_set(ph->caps, "caps", caps, NULL);
 	gst_caps_unref(caps);
-	markup = placeholder_markup(tile);
+	markup = egw_composite_placeholder_markup(tile->initials, tile->label);
 	g_object_set(ph->text, "text", markup, "font-desc", "Sans 18", "auto-resize", FALSE, NULL);
 	g_free(markup);
 	gst_util_set_object_arg(G_OBJECT(ph->text), "valignment", "center");

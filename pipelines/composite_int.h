@@ -107,8 +107,6 @@ void egw_composite_guard_pad(GstPad *pad);
 /* Places a video input's picture in its cell (in->cell, in->pic_*):
  * shown at its own size when it almost fits (egw_fit_native), else scaled. */
 void egw_composite_input_fit(struct input *in);
-/* Scaling and fitting of a compositor pad (video inputs, placeholders). */
-void egw_composite_video_pad(GstPad *mixpad);
 /* Main context, every tick: an audio input that carried only silence (or
  * nothing) for EGW_MUTE_MS is "muted", and "unmuted" at its next sound;
  * both told to the session's outputs (egw_session_room_event). */

@@ -74,7 +74,8 @@ static GstElement *video_encoder(GstBin *bin, const egw_encode_plan_t *p, char *
 		g_object_set(enc, "bitrate", (guint)p->video_kbps, "key-int-max", (guint)gop,
 		             "bframes", 0, "b-adapt", FALSE, "vbv-buf-capacity", 1000, NULL);
 		gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", p->speed_preset);
-		gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
+		if (!p->offline)
+			gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
 		/* x264enc turns trellis on whatever the preset; x264's own fast
 		 * presets (and ffmpeg's) have it off. */
 		g_object_set(enc, "trellis", !fast_preset(p->speed_preset), NULL);

@@ -43,6 +43,7 @@ typedef struct egw_graph_ops {
 
 extern const egw_graph_ops_t egw_graph_passthrough;
 extern const egw_graph_ops_t egw_graph_composite;
+extern const egw_graph_ops_t egw_graph_render;
 
 /* ---- what the session offers graphs (pipelines/session.c) ---- */
 
@@ -65,5 +66,13 @@ void egw_graph_swallow(GstPad *pad);
  * the branch, which the main loop cuts off when the error message reaches
  * it, instead of going back up the tee and stopping every branch. */
 void egw_graph_guard_queue(GstElement *queue);
+
+/* ---- shared by the graphs that composite (composite_input.c) ---- */
+
+/* Scaling and fitting of a compositor pad (video inputs, placeholders). */
+void egw_composite_video_pad(GstPad *mixpad);
+/* A placeholder's text (Pango markup): the initials, and the name under
+ * them when label is not NULL; free with g_free(). */
+char *egw_composite_placeholder_markup(const char *initials, const char *label);
 
 #endif

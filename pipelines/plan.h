@@ -13,6 +13,7 @@
 typedef enum egw_graph_kind {
 	EGW_GRAPH_PASSTHROUGH = 0, /* tracks as they arrive, no transcoding */
 	EGW_GRAPH_COMPOSITE,       /* decoded, laid out, mixed, encoded once */
+	EGW_GRAPH_RENDER,          /* recorded files composited, as fast as it goes */
 } egw_graph_kind_t;
 
 /* How a graph that transcodes encodes (one rendition). */
@@ -26,6 +27,9 @@ typedef struct egw_encode_plan {
 	/* Also hand the mix on decoded (codec "pcm"), for outputs that take
 	 * raw audio (websocket); audio_codec may then be NULL. */
 	int pcm;
+	/* Not live (a render): the encoder may buffer frames for throughput
+	 * (x264 without its zero-latency tuning). */
+	int offline;
 } egw_encode_plan_t;
 
 /* What a composite shows and mixes (compositor/compositor.h). */
@@ -39,6 +43,24 @@ typedef struct egw_composite_plan {
 	int single; /* no layout: the video on the whole canvas, the audio as is
 		     * (track composites; participants and tracks transcoded) */
 } egw_composite_plan_t;
+
+/* A recorded track a render places on its timeline. */
+typedef struct egw_render_track {
+	const char *path;     /* a local file holding the track (one stream of its media) */
+	const char *track_id; /* "<participant id>/<mid>" */
+	const char *participant_id, *participant_name;
+	int media;               /* egw_media_t */
+	int screen;              /* video: a screen share */
+	double offset_s;         /* where the file's time 0 is on the timeline */
+	const double *published; /* start_s, end_s pairs on the timeline */
+	size_t n_published;
+} egw_render_track_t;
+
+typedef struct egw_render_plan {
+	const egw_render_track_t *tracks;
+	size_t n_tracks;
+	double start_s, end_s; /* the part of the timeline rendered (trim) */
+} egw_render_plan_t;
 
 typedef enum egw_container {
 	EGW_CONTAINER_NONE = 0,
@@ -70,6 +92,7 @@ typedef struct egw_media_plan {
 	egw_graph_kind_t graph;
 	egw_encode_plan_t encode;       /* EGW_GRAPH_COMPOSITE */
 	egw_composite_plan_t composite; /* EGW_GRAPH_COMPOSITE */
+	const egw_render_plan_t *render; /* EGW_GRAPH_RENDER */
 	const char *log_id; /* egress id for log lines */
 	egw_output_plan_t outputs[EGW_PLAN_OUTPUTS_MAX];
 	size_t n_outputs;

@@ -64,7 +64,8 @@ static void all_finished_check(egw_session_t *s)
 	if (failed == s->n_outs) {
 		s->done = 1;
 		s->ev.failed(s->opaque, s->outs[0].err, s->outs[0].errmsg);
-	} else if (!running && s->finishing) {
+	} else if (!running && (s->finishing || s->plan.graph == EGW_GRAPH_RENDER)) {
+		/* (a render ends by itself, at the end of what it renders) */
 		s->done = 1;
 		s->ev.finished(s->opaque);
 	}
@@ -208,12 +209,15 @@ static gboolean on_bus(GstBus *bus, GstMessage *msg, gpointer user)
 
 /* ---- streams ---- */
 
-static GstElement *output_queue(void)
+/* Live: a slow output drops its oldest data instead of holding up the
+ * others. A render (not live) waits for it instead: nothing is lost. */
+static GstElement *output_queue(int live)
 {
 	GstElement *q = gst_element_factory_make("queue", NULL);
 	if (q)
 		g_object_set(q, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
-			     (guint64)OUTPUT_QUEUE_NS, "leaky", 2 /* downstream: drop old */, NULL);
+		             (guint64)OUTPUT_QUEUE_NS, "leaky",
+		             live ? 2 /* downstream: drop old */ : 0, NULL);
 	return q;
 }
 
@@ -231,7 +235,8 @@ static egw_err_t feed_output(egw_session_t *s, struct out *o, GstElement *tee, e
 	if (!opad)
 		return EGW_OK; /* not a stream this output takes */
 	err = EGW_ERR_MEDIA;
-	if (!(q = output_queue()) || !gst_bin_add(GST_BIN(s->pipeline), q)) {
+	if (!(q = output_queue(s->plan.graph != EGW_GRAPH_RENDER)) ||
+	    !gst_bin_add(GST_BIN(s->pipeline), q)) {
 		snprintf(errstr, errstr_size, "cannot add a queue for %s", s->plan.outputs[o->index].name);
 		if (q)
 			gst_object_unref(q);
@@ -467,10 +472,12 @@ egw_session_t *egw_session_new(const egw_media_plan_t *plan, const egw_session_e
 	s->ev = *ev;
 	s->opaque = opaque;
 	s->life = egw_life_new(NULL, s);
-	s->flow = egw_flow_new(plan->graph == EGW_GRAPH_COMPOSITE && plan->encode.video_codec
+	s->flow = egw_flow_new(plan->graph != EGW_GRAPH_PASSTHROUGH && plan->encode.video_codec
 	                               ? plan->encode.fps
 	                               : 0);
-	s->gops = plan->graph == EGW_GRAPH_COMPOSITE ? &egw_graph_composite : &egw_graph_passthrough;
+	s->gops = plan->graph == EGW_GRAPH_COMPOSITE ? &egw_graph_composite
+	          : plan->graph == EGW_GRAPH_RENDER  ? &egw_graph_render
+	                                             : &egw_graph_passthrough;
 	*err = EGW_ERR_MEDIA;
 	if (!(s->pipeline = gst_pipeline_new(s->log_id))) {
 		snprintf(errstr, errstr_size, "cannot create a pipeline");
@@ -611,6 +618,11 @@ json_t *egw_session_outputs(egw_session_t *s)
 		json_array_append_new(list, d);
 	}
 	return list;
+}
+
+double egw_session_position_s(egw_session_t *s)
+{
+	return s && s->graph ? s->gops->duration_s(s->graph) : 0.0;
 }
 
 void egw_session_flow(egw_session_t *s, egw_flow_stats_t *out)

@@ -76,6 +76,8 @@ egw_err_t egw_session_update_stream(egw_session_t *s, char *const *add, size_t n
 void egw_session_room_event(egw_session_t *s, const char *event, const char *participant,
 			    const char *track_id);
 
+/* How far the output has got (seconds of output time). */
+double egw_session_position_s(egw_session_t *s);
 /* Ends every stream; finished() follows. */
 void egw_session_finish(egw_session_t *s);
 /* Stops the pipeline (every element to NULL, downstream first); after

@@ -8,6 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <glib.h>
+#include <jansson.h>
+
 #include "base/log.h"
 #include "job/deliver.h"
 #include "job/runner.h"
@@ -31,9 +34,9 @@ static const struct command {
 	int args;
 } commands[] = {
         {"worker", "c", 0}, {"run", "cdlS", 1},      {"upload", "cl", 1},   {"broker", "c", 0},
-        {"submit", "c", 1}, {"stop", "cr", 1},      {"update", "cLAX", 1}, {"watch", "ct", -1},
-        {"list", "ca", 0},  {"dashboard", "cH", 0}, {"config-doc", "", 0}, {"version", "", 0},
-        {"help", "", 0},
+        {"submit", "c", 1}, {"stop", "cr", 1},       {"update", "cLAX", 1}, {"watch", "ct", -1},
+        {"list", "ca", 0},  {"dashboard", "cH", 0},  {"config-doc", "", 0}, {"version", "", 0},
+        {"help", "", 0},    {"render", "cLoPFT", 1},
 };
 
 struct cli {
@@ -42,6 +45,8 @@ struct cli {
 	double duration, timeout;
 	int lifeline, help, all;
 	const char *reason, *layout, *listen;
+	const char *output, *preset; /* render */
+	double from, to;             /* render: trim, -1 when not given */
 	const char *add[URLS_MAX], *remove[URLS_MAX];
 	size_t n_add, n_remove;
 };
@@ -73,6 +78,14 @@ static void usage(FILE *f)
 	        "                               finish the uploads an egress left in the spool\n"
 	        "                               (spool_dir): status events as for run (the\n"
 	        "                               worker does this itself when it starts)\n"
+	        "  render MANIFEST [--layout L] [--output FILE] [--preset P] [--from S] [--to S]\n"
+	        "                               composite a recording's tracks (its manifest,\n"
+	        "                               docs/manifest.md) as fast as the machine goes:\n"
+	        "                               layout grid (default), speaker, screenshare,\n"
+	        "                               single-speaker or custom JSON; FILE .mp4, .mkv,\n"
+	        "                               .webm or .m3u8 (HLS), default beside the\n"
+	        "                               manifest; --from/--to trim (seconds); progress\n"
+	        "                               on stderr, status events on stdout\n"
 	        "  run - --lifeline             how the worker runs a job: the request is the\n"
 	        "                               first line of stdin, control requests follow;\n"
 	        "                               end of stdin (the worker gone) stops the job;\n"
@@ -166,6 +179,10 @@ static const struct option opts[] = {
         {"all", no_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},
         {"listen", required_argument, NULL, 'H'},
+        {"output", required_argument, NULL, 'o'},
+        {"preset", required_argument, NULL, 'P'},
+        {"from", required_argument, NULL, 'F'},
+        {"to", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
 };
 
@@ -209,6 +226,23 @@ static int take_option(struct cli *cli, int opt, const char *arg)
 	case 'L':
 		cli->layout = arg;
 		break;
+	case 'o':
+		cli->output = arg;
+		break;
+	case 'P':
+		cli->preset = arg;
+		break;
+	case 'F':
+	case 'T': {
+		char *end;
+		double v = strtod(arg, &end);
+		if (end == arg || *end || !isfinite(v) || v < 0)
+			return usage_error(name,
+			                   "--%s must be a number of seconds, at least 0, not '%s'",
+			                   long_name(opt), arg);
+		*(opt == 'F' ? &cli->from : &cli->to) = v;
+		break;
+	}
 	case 'A':
 	case 'X':
 		if ((opt == 'A' ? cli->n_add : cli->n_remove) == URLS_MAX)
@@ -230,7 +264,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 
 	optind = 2;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":c:d:lSr:L:A:X:t:aH:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":c:d:lSr:L:A:X:t:aH:ho:P:F:T:", opts, NULL)) != -1) {
 		if (opt == '?')
 			return usage_error(name, "unknown option '%s'", argv[optind - 1]);
 		if (opt == ':')
@@ -252,7 +286,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 	if (argc - optind < want)
 		return usage_error(name, !strcmp(name, "run") || !strcmp(name, "submit")
 		                                 ? "missing JOB.json (or - for stdin)"
-		                                 : "missing EGRESS_ID");
+		                         : !strcmp(name, "render") ? "missing MANIFEST"
+		                                                   : "missing EGRESS_ID");
 	cli->job_path = argc > optind ? argv[optind] : NULL;
 	if (cli->lifeline && !strcmp(name, "run") && strcmp(cli->job_path, "-"))
 		return usage_error(name, "--lifeline needs the request on stdin (JOB.json -)");
@@ -316,9 +351,9 @@ static int cmd_worker(egw_config_t *cfg, const char *config_path)
 	return ret;
 }
 
-static int cmd_run(const egw_config_t *cfg, const struct cli *cli)
+static void job_settings(const egw_config_t *cfg, egw_job_settings_t *out)
 {
-	egw_job_settings_t js = {
+	*out = (egw_job_settings_t){
 	        .worker_id = cfg->worker_id,
 	        .storage_dir = cfg->storage_dir,
 	        .storage_roots = (const char *const *)cfg->storage_roots,
@@ -333,9 +368,95 @@ static int cmd_run(const egw_config_t *cfg, const struct cli *cli)
 	        .stop_grace_s = cfg->stop_grace_s,
 	        .tls_ca_file = cfg->tls_ca_file,
 	};
+}
+
+static int cmd_run(const egw_config_t *cfg, const struct cli *cli)
+{
+	egw_job_settings_t js;
+	job_settings(cfg, &js);
 	if (!strcmp(cli->cmd->name, "upload"))
 		return egw_delivery_resume_main(&js, cli->job_path, cli->lifeline);
 	return egw_runner_main(&js, cli->job_path, cli->duration, cli->lifeline);
+}
+
+/* `egress render MANIFEST`: a render request made from the options, run
+ * as `egress run` runs one, writing into the output's directory. */
+static int cmd_render(const egw_config_t *cfg, const struct cli *cli)
+{
+	char *manifest = g_canonicalize_filename(cli->job_path, NULL), *dir, *base, *out,
+	     *tmp = NULL;
+	const char *fmt, *roots[1];
+	json_t *src, *job, *output;
+	egw_job_settings_t js;
+	char id[64];
+	int fd, ret;
+
+	if (cli->output) {
+		out = g_canonicalize_filename(cli->output, NULL);
+	} else { /* beside the manifest: NAME.manifest.json -> NAME.render.mp4 */
+		char *stem = g_strdup(manifest), *dot = strstr(stem, ".manifest.json");
+		if (dot)
+			*dot = '\0';
+		out = g_strdup_printf("%s.render.mp4", stem);
+		g_free(stem);
+	}
+	dir = g_path_get_dirname(out);
+	base = g_path_get_basename(out);
+	fmt = g_str_has_suffix(base, ".mkv")    ? "mkv"
+	      : g_str_has_suffix(base, ".webm") ? "webm"
+	      : g_str_has_suffix(base, ".m3u8") ? "hls"
+	      : g_str_has_suffix(base, ".mp4")  ? "mp4"
+	                                        : NULL;
+	if (!fmt) {
+		ret = usage_error("render",
+		                  "--output must end in .mp4, .mkv, .webm or .m3u8 (HLS)");
+		goto out;
+	}
+	snprintf(id, sizeof(id), "render_%" G_GINT64_FORMAT "_%d", g_get_real_time() / 1000000,
+	         (int)getpid());
+	src = json_pack("{s:s, s:s}", "kind", "render", "manifest", manifest);
+	if (cli->layout)
+		json_object_set_new(src, "layout", json_string(cli->layout));
+	if (cli->from > 0)
+		json_object_set_new(src, "trim_start_s", json_real(cli->from));
+	if (cli->to > 0)
+		json_object_set_new(src, "trim_end_s", json_real(cli->to));
+	if (!strcmp(fmt, "hls")) {
+		base[strlen(base) - 5] = '\0';
+		output = json_pack("{s:s, s:s}", "kind", "segments", "prefix", base);
+	} else {
+		output = json_pack("{s:s, s:s, s:s}", "kind", "file", "format", fmt, "path", base);
+	}
+	job = json_pack("{s:s, s:s, s:o, s:[o], s:{s:s, s:s}}", "type", "start", "egress_id", id,
+	                "source", src, "outputs", output, "storage", "kind", "local", "dir", dir);
+	if (cli->preset)
+		json_object_set_new(job, "encoding", json_pack("{s:s}", "preset", cli->preset));
+	if ((fd = g_file_open_tmp("egress-render-XXXXXX.json", &tmp, NULL)) < 0 ||
+	    json_dumpfd(job, fd, JSON_COMPACT) || close(fd)) {
+		fprintf(stderr, "egress render: cannot write the request to a temporary file\n");
+		json_decref(job);
+		ret = 1;
+		goto out;
+	}
+	json_decref(job);
+	job_settings(cfg, &js);
+	roots[0] = dir; /* the output's directory, as asked */
+	js.storage_dir = dir;
+	js.storage_roots = roots;
+	js.n_storage_roots = 1;
+	ret = egw_runner_main(&js, tmp, 0, 0);
+	if (ret == 0)
+		fprintf(stderr, "egress render: wrote %s\n", out);
+out:
+	if (tmp) {
+		unlink(tmp);
+		g_free(tmp);
+	}
+	g_free(manifest);
+	g_free(out);
+	g_free(dir);
+	g_free(base);
+	return ret;
 }
 
 static int cmd_ops(const egw_config_t *cfg, const struct cli *cli)
@@ -399,6 +520,8 @@ int main(int argc, char **argv)
 		ret = cmd_worker(cfg, cli.config_path);
 	} else if (!strcmp(cli.cmd->name, "run") || !strcmp(cli.cmd->name, "upload")) {
 		ret = cmd_run(cfg, &cli);
+	} else if (!strcmp(cli.cmd->name, "render")) {
+		ret = cmd_render(cfg, &cli);
 	} else if (strcmp(cli.cmd->name, "broker")) {
 		install_signals();
 		ret = cmd_ops(cfg, &cli);
