@@ -51,9 +51,19 @@ static char *find_file(const char *manifest_path, const char *location)
 {
 	char *dir, *base, *beside;
 
-	if (g_file_test(location, G_FILE_TEST_IS_REGULAR))
-		return g_strdup(location);
 	dir = g_path_get_dirname(manifest_path);
+	if (!g_path_is_absolute(location)) { /* relative to the manifest */
+		beside = g_build_filename(dir, location, NULL);
+		g_free(dir);
+		if (g_file_test(beside, G_FILE_TEST_IS_REGULAR))
+			return beside;
+		g_free(beside);
+		return NULL;
+	}
+	if (g_file_test(location, G_FILE_TEST_IS_REGULAR)) {
+		g_free(dir);
+		return g_strdup(location);
+	}
 	base = g_path_get_basename(location);
 	beside = g_build_filename(dir, base, NULL);
 	g_free(dir);

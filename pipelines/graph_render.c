@@ -175,6 +175,9 @@ static void bind_video(GstPad *pad, const egw_schedule_lane_t *l, int pic_w, int
 
 static GstPadProbeReturn end_input(struct rinput *in, GstPad *pad, GstPadProbeInfo *info)
 {
+	if (!in->ended)
+		EGW_LOG(in->g->log_id, DEBUG, "%s %s ends here", egw_media2str(in->t->media),
+		        in->t->track_id);
 	in->ended = 1;
 	if (!in->eos_sent) /* (through this probe, which passes it once) */
 		gst_pad_send_event(pad, gst_event_new_eos());
@@ -260,6 +263,11 @@ static GstPadProbeReturn retime(GstPad *pad, GstPadProbeInfo *info, gpointer use
 	buf = gst_buffer_make_writable(buf);
 	GST_BUFFER_PTS(buf) = out < 0 ? 0 : (GstClockTime)out;
 	GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
+	/* The last frame before a gap lasts the whole gap (its duration runs
+	 * to the next frame's time): it must not carry the canvas past the
+	 * end of the span. */
+	if (dur && out + (gint64)dur > (gint64)in->g->span_ns)
+		GST_BUFFER_DURATION(buf) = in->g->span_ns - GST_BUFFER_PTS(buf);
 	/* a mixer places audio after a discontinuity by its time, otherwise
 	 * right after what came before */
 	if (!GST_CLOCK_TIME_IS_VALID(in->next_ns) || (GstClockTime)out > in->next_ns + GAP_NS)
@@ -460,10 +468,22 @@ static egw_err_t placeholder(struct render *g, const egw_schedule_lane_t *l, cha
 
 /* ---- the canvas, the mix, the encoders ---- */
 
+/* A mixer's output (its streaming thread): how far it got, and its end
+ * at the end of the span, whatever an input still holds (a mixer goes on
+ * until every input's last frame has run its duration). */
 static GstPadProbeReturn reached(GstPad *pad, GstPadProbeInfo *info, gpointer user)
 {
 	struct render *g = user;
 	GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+	if (GST_BUFFER_PTS_IS_VALID(buf) && GST_BUFFER_PTS(buf) >= g->span_ns) {
+		if (!g_object_get_data(G_OBJECT(pad), "egw-ended")) {
+			g_object_set_data(G_OBJECT(pad), "egw-ended", pad);
+			gst_pad_push_event(pad, gst_event_new_eos());
+		}
+		gst_buffer_unref(buf);
+		GST_PAD_PROBE_INFO_FLOW_RETURN(info) = GST_FLOW_EOS;
+		return GST_PAD_PROBE_HANDLED;
+	}
 	if (GST_BUFFER_PTS_IS_VALID(buf)) {
 		GstClockTime end = GST_BUFFER_PTS(buf) + (GST_BUFFER_DURATION_IS_VALID(buf)
 		                                                  ? GST_BUFFER_DURATION(buf)
@@ -605,6 +625,40 @@ static egw_err_t build(struct render *g, char *errstr, size_t errstr_size)
 
 /* ---- the schedule ---- */
 
+/* One line per key (debug), e.g. "schedule: video a/1 (Alice) at 2.000 s:
+ * 642,181 638x358 z 0" or "... hidden". */
+static void log_schedule(struct render *g)
+{
+	EGW_LOG(g->log_id, INFO, "render schedule: %zu scene changes, %zu of the speaker",
+	        g->sched->n_changes, g->sched->n_speaker_changes);
+	if (!egw_log_enabled(EGW_LOG_DEBUG))
+		return;
+	for (size_t i = 0; i < g->sched->n_lanes; i++) {
+		const egw_schedule_lane_t *l = &g->sched->lanes[i];
+		const char *kind = !l->track_id
+		                           ? "placeholder"
+		                           : egw_media2str((egw_media_t)g->rp->tracks[i].media);
+		for (size_t k = 0; k < l->n_keys; k++) {
+			const egw_schedule_key_t *key = &l->keys[k];
+			if (!key->shown)
+				EGW_LOG(g->log_id, DEBUG, "schedule: %s %s (%s) at %.3f s: hidden",
+				        kind, l->track_id ? l->track_id : l->participant_id,
+				        l->track_id ? g->rp->tracks[i].participant_name
+				                    : l->participant_id,
+				        key->at_ms / 1000.0);
+			else
+				EGW_LOG(g->log_id, DEBUG,
+				        "schedule: %s %s (%s) at %.3f s: %d,%d %dx%d z %d gain "
+				        "%.2f",
+				        kind, l->track_id ? l->track_id : l->participant_id,
+				        l->track_id ? g->rp->tracks[i].participant_name
+				                    : l->participant_id,
+				        key->at_ms / 1000.0, key->x, key->y, key->width,
+				        key->height, key->z, key->gain);
+		}
+	}
+}
+
 static egw_err_t schedule(struct render *g, char *errstr, size_t errstr_size)
 {
 	const egw_render_plan_t *rp = g->rp;
@@ -662,8 +716,7 @@ static egw_err_t schedule(struct render *g, char *errstr, size_t errstr_size)
 	if (err)
 		snprintf(errstr, errstr_size, "cannot lay out the render (%s)", egw_err2code(err));
 	else
-		EGW_LOG(g->log_id, INFO, "render schedule: %zu scene changes, %zu of the speaker",
-		        g->sched->n_changes, g->sched->n_speaker_changes);
+		log_schedule(g);
 out:
 	egw_layout_free(layout);
 	egw_render_levels_free(levels);
