@@ -90,10 +90,14 @@ static const struct support_case {
         S(RCJ, "source.layout",
           "{\"regions\": [{\"x\": 0, \"y\": 0, \"width\": 2000, \"height\": 100}]}", NULL, NULL,
           EGW_ERR_INVALID_REQUEST, NULL),
-        S(R, NULL, NULL, NULL, NULL, EGW_ERR_NOT_SUPPORTED,
-          "room.sfu: rtp is not supported yet (this build has janus)"),
-        S(R, "room", "{\"sfu\": \"janus\", \"url\": \"http://h/janus\", \"room_id\": 1}", NULL,
-          NULL, EGW_ERR_NOT_SUPPORTED, "source.kind: render is not supported yet"),
+        /* a render: no room (its sfu is not asked), a layout checked as a
+         * room composite's, files but no live outputs */
+        S(R, NULL, NULL, NULL, NULL, EGW_ERR_INVALID_REQUEST,
+          "source.layout.regions[0].h: is not a known field"),
+        S(R, "source.layout", "\"grid\"", NULL, NULL, EGW_OK, ""),
+        S(R, "source.layout", "\"grid\"", "outputs.0",
+          "{\"kind\": \"stream\", \"urls\": [\"rtmp://h/app/k\"]}", EGW_ERR_INVALID_REQUEST,
+          "outputs[0].kind: a render writes files, segments and images, not a live stream"),
         /* a participant streamed: transcoded, its files too (H.264 + AAC) */
         S(MIN, "outputs.0", "{\"kind\": \"stream\", \"urls\": [\"rtmp://h/app/s3cr3t\"]}", NULL,
           NULL, EGW_OK, ""),
