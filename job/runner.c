@@ -466,6 +466,7 @@ static egw_err_t trust_tls(const char *path, char *errstr, size_t errstr_size)
  * and for `egress run`/`egress render`, a bar on a terminal or a log line
  * every PROGRESS_LINE_S otherwise. */
 #define PROGRESS_EVENT_S 10
+#define RENDER_NICE 10
 #define PROGRESS_LINE_S 5
 static gboolean report_progress(gpointer user)
 {
@@ -528,6 +529,10 @@ static int start(runner_t *r, double duration_s)
 	egw_err_t err;
 
 	egw_runner_emit(r, "starting", NULL, NULL);
+	/* A render takes what CPU the live egresses beside it leave: a lower
+	 * priority, before its threads are made (they inherit it). */
+	if (r->job->source.kind == EGW_SOURCE_RENDER && setpriority(PRIO_PROCESS, 0, RENDER_NICE))
+		EGW_LOG(r->status.egress_id, WARN, "cannot lower the render's priority");
 	if (r->job->webhook.url && !r->lifeline)
 		EGW_LOG(r->status.egress_id, INFO,
 		        "webhooks are sent by the worker; `egress run` "
