@@ -1,4 +1,5 @@
-/* Output path templates: {room_id}, {egress_id}, {participant}, {time}.
+/* Output path templates: {room_id}, {egress_id}, {participant}, {time};
+ * for room_tracks egresses also {track} and {media}.
  * Values are reduced to a safe file name charset; the result must stay under
  * the storage root. */
 #include "contract/request_int.h"
@@ -9,7 +10,8 @@
 #define VALUE_MAX 129 /* a placeholder expands to at most 128 bytes */
 
 static const char placeholders_hint[] =
-	"unknown placeholder (use {room_id}, {egress_id}, {participant} or {time})";
+        "unknown placeholder (use {room_id}, {egress_id}, {participant}, {time}, and for "
+        "room_tracks {track} and {media})";
 
 /* Copies in to out keeping A-Z, a-z, 0-9, '_', '-' and '.'; any other
  * character (a whole UTF-8 sequence) becomes '_', and so does a leading '.',
@@ -54,15 +56,29 @@ static int is(const char *name, size_t len, const char *want)
 	return strlen(want) == len && !memcmp(name, want, len);
 }
 
-static egw_err_t placeholder(const egw_job_t *job, const char *name, size_t len, time_t t,
-			     char *value, size_t size, const char *field, char *errstr,
-			     size_t errstr_size)
+static egw_err_t placeholder(const egw_job_t *job, const egw_path_track_t *tr, const char *name,
+                             size_t len, time_t t, char *value, size_t size, const char *field,
+                             char *errstr, size_t errstr_size)
 {
 	char raw[EGW_JOB_NAME_MAX + 1];
 	const char *participant;
 	struct tm tm;
+	int per_track = job->source.kind == EGW_SOURCE_ROOM_TRACKS;
 
-	if (is(name, len, "egress_id")) {
+	if (is(name, len, "track") || is(name, len, "media")) {
+		if (!per_track) {
+			egw_json_seterr(errstr, errstr_size, field, NULL,
+			                "{%.*s} is only for room_tracks egresses", (int)len, name);
+			return EGW_ERR_INVALID_REQUEST;
+		}
+		/* (checked before any track is known: a stand-in) */
+		sanitise(!tr                      ? (is(name, len, "track") ? "track" : "audio")
+		         : is(name, len, "track") ? tr->track_id
+		                                  : tr->media,
+		         value, size);
+	} else if (is(name, len, "participant") && per_track) {
+		sanitise(tr && tr->participant ? tr->participant : "participant", value, size);
+	} else if (is(name, len, "egress_id")) {
 		sanitise(job->egress_id, value, size);
 	} else if (is(name, len, "room_id")) {
 		sanitise(job->room.room_id ? job->room.room_id : "", value, size);
@@ -118,8 +134,9 @@ const char *egw_job_key_prefix_problem(const char *prefix)
 	return escape_problem(buf);
 }
 
-egw_err_t egw_job_expand(const egw_job_t *job, const char *tmpl, time_t t, const char *field,
-			 char *out, size_t out_size, char *errstr, size_t errstr_size)
+static egw_err_t expand(const egw_job_t *job, const egw_path_track_t *tr, const char *tmpl,
+                        time_t t, const char *field, char *out, size_t out_size, char *errstr,
+                        size_t errstr_size)
 {
 	char value[VALUE_MAX];
 	const char *next, *problem = NULL;
@@ -139,8 +156,8 @@ egw_err_t egw_job_expand(const egw_job_t *job, const char *tmpl, time_t t, const
 				problem = "has a { without }";
 				break;
 			}
-			err = placeholder(job, p + 1, (size_t)(close - p - 1), t, value, sizeof(value),
-					  field, errstr, errstr_size);
+			err = placeholder(job, tr, p + 1, (size_t)(close - p - 1), t, value,
+			                  sizeof(value), field, errstr, errstr_size);
 			if (err)
 				return err;
 			next = close + 1;
@@ -174,6 +191,19 @@ egw_err_t egw_job_expand(const egw_job_t *job, const char *tmpl, time_t t, const
 		return EGW_ERR_INVALID_REQUEST;
 	}
 	return EGW_OK;
+}
+
+egw_err_t egw_job_expand(const egw_job_t *job, const char *tmpl, time_t t, const char *field,
+                         char *out, size_t out_size, char *errstr, size_t errstr_size)
+{
+	return expand(job, NULL, tmpl, t, field, out, out_size, errstr, errstr_size);
+}
+
+egw_err_t egw_job_expand_track_path(const egw_job_t *job, const char *tmpl, time_t t,
+                                    const egw_path_track_t *tr, char *out, size_t out_size,
+                                    char *errstr, size_t errstr_size)
+{
+	return expand(job, tr, tmpl, t, "path", out, out_size, errstr, errstr_size);
 }
 
 egw_err_t egw_job_expand_path(const egw_job_t *job, const char *tmpl, time_t t, char *out,

@@ -12,7 +12,7 @@
 #define N(table) (sizeof(table) / sizeof((table)[0]))
 
 const char *const egw_job_source_kinds[] = {
-	"track", "participant", "track_composite", "room_composite", "render", NULL,
+        "track", "participant", "track_composite", "room_composite", "render", "room_tracks", NULL,
 };
 const char *const egw_job_output_kinds[] = {"file",   "stream",    "segments",
                                             "images", "websocket", NULL};

@@ -27,6 +27,7 @@ typedef enum egw_source_kind {
 	EGW_SOURCE_TRACK_COMPOSITE,
 	EGW_SOURCE_ROOM_COMPOSITE,
 	EGW_SOURCE_RENDER,
+	EGW_SOURCE_ROOM_TRACKS, /* every track of the room, each in its own file */
 } egw_source_kind_t;
 
 typedef enum egw_output_kind {
@@ -160,6 +161,18 @@ void egw_request_free(egw_request_t *req);
  * or does not fit. */
 egw_err_t egw_job_expand_path(const egw_job_t *job, const char *tmpl, time_t t,
 			      char *out, size_t out_size, char *errstr, size_t errstr_size);
+
+/* A track a room_tracks egress writes: what {track}, {media} and
+ * {participant} expand to in its path. */
+typedef struct egw_path_track {
+	const char *track_id; /* "<publisher id>/<mid>" ('/' becomes '_') */
+	const char *media;    /* "audio", "video" */
+	const char *participant;
+} egw_path_track_t;
+
+egw_err_t egw_job_expand_track_path(const egw_job_t *job, const char *tmpl, time_t t,
+                                    const egw_path_track_t *track, char *out, size_t out_size,
+                                    char *errstr, size_t errstr_size);
 
 const char *egw_source_kind2str(egw_source_kind_t kind);
 const char *egw_file_format2str(egw_file_format_t fmt);

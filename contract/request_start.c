@@ -155,12 +155,14 @@ static egw_err_t check_trim(const json_t *src, egw_job_t *job, char *errstr, siz
 		               "must be after trim_start_s, at most 604800");
 	return EGW_OK;
 }
+static const egw_json_field_t room_tracks_fields[] = {F_AV_ONLY};
 static const egw_field_table_t source_tables[] = {
-	[EGW_SOURCE_TRACK] = TABLE(track_fields),
-	[EGW_SOURCE_PARTICIPANT] = TABLE(participant_fields),
-	[EGW_SOURCE_TRACK_COMPOSITE] = TABLE(track_composite_fields),
-	[EGW_SOURCE_ROOM_COMPOSITE] = TABLE(room_composite_fields),
-	[EGW_SOURCE_RENDER] = TABLE(render_fields),
+        [EGW_SOURCE_TRACK] = TABLE(track_fields),
+        [EGW_SOURCE_PARTICIPANT] = TABLE(participant_fields),
+        [EGW_SOURCE_TRACK_COMPOSITE] = TABLE(track_composite_fields),
+        [EGW_SOURCE_ROOM_COMPOSITE] = TABLE(room_composite_fields),
+        [EGW_SOURCE_RENDER] = TABLE(render_fields),
+        [EGW_SOURCE_ROOM_TRACKS] = TABLE(room_tracks_fields),
 };
 
 /* "<publisher id>/<mid>", both parts non-empty. */
@@ -266,6 +268,7 @@ static egw_err_t parse_source(const json_t *src, egw_job_t *job, char *errstr, s
 		break;
 	case EGW_SOURCE_PARTICIPANT:
 	case EGW_SOURCE_ROOM_COMPOSITE:
+	case EGW_SOURCE_ROOM_TRACKS:
 		break;
 	}
 	return check_av(job, errstr, errstr_size);

@@ -90,6 +90,19 @@ void egw_manifest_track(egw_manifest_t *m, const char *who, const char *track_id
 		interval(json_object_get(t, "muted"), 0, wall_us);
 }
 
+void egw_manifest_track_file(egw_manifest_t *m, const char *track_id, const char *file,
+                             double offset_s)
+{
+	const char *who = m ? json_string_value(json_object_get(m->track_owner, track_id)) : NULL;
+	json_t *t = who ? json_object_get(json_object_get(participant(m, who), "tracks"), track_id)
+	                : NULL;
+	if (!t)
+		return;
+	json_object_set_new(t, "file", json_string(file));
+	json_object_set_new(t, "offset_s",
+	                    json_real((double)(gint64)(offset_s * 1000 + 0.5) / 1000.0));
+}
+
 void egw_manifest_mute(egw_manifest_t *m, const char *track_id, int muted, gint64 wall_us)
 {
 	const char *who = m ? json_string_value(json_object_get(m->track_owner, track_id)) : NULL;
@@ -124,17 +137,24 @@ static json_t *timeline(const egw_manifest_t *m, json_t *list, gint64 end_us)
 /* Which outputs hold a track: every file-like output of an egress that
  * stores tracks as they are (one stream per media in each); none when the
  * tracks were composited. */
-static json_t *holders(json_t *outputs, int composite)
+static json_t *holders(json_t *outputs, int composite, const char *file)
 {
 	json_t *out = json_array(), *o;
-	size_t i;
+	size_t i, flen = file ? strlen(file) : 0;
 	if (composite)
 		return out;
 	json_array_foreach(outputs, i, o)
 	{
 		const char *kind = json_string_value(json_object_get(o, "kind"));
-		if (kind && !strcmp(kind, "file"))
-			json_array_append_new(out, json_sprintf("outputs[%zu]", i));
+		const char *loc = json_string_value(json_object_get(o, "location"));
+		size_t llen = loc ? strlen(loc) : 0;
+		if (!kind || strcmp(kind, "file"))
+			continue;
+		/* a track in its own file: that file's entry only */
+		if (file && (llen < flen || strcmp(loc + llen - flen, file) ||
+		             (llen > flen && loc[llen - flen - 1] != '/')))
+			continue;
+		json_array_append_new(out, json_sprintf("outputs[%zu]", i));
 	}
 	return out;
 }
@@ -150,17 +170,24 @@ json_t *egw_manifest_build(egw_manifest_t *m, const char *status, json_t *output
 		json_t *tracks = json_array();
 		json_object_foreach(json_object_get(p, "tracks"), id, t)
 		{
+			const char *file = json_string_value(json_object_get(t, "file"));
+			json_t *entry;
 			json_array_append_new(
 			        tracks,
-			        json_pack("{s:O, s:O, s:O, s:O, s:o, s:o, s:o}", "track_id",
-			                  json_object_get(t, "track_id"), "media",
-			                  json_object_get(t, "media"), "codec",
-			                  json_object_get(t, "codec"), "screen",
-			                  json_object_get(t, "screen"), "published",
-			                  timeline(m, json_object_get(t, "published"), end_wall_us),
-			                  "muted",
-			                  timeline(m, json_object_get(t, "muted"), end_wall_us),
-			                  "outputs", holders(outputs, composite)));
+			        entry = json_pack(
+			                "{s:O, s:O, s:O, s:O, s:o, s:o, s:o}", "track_id",
+			                json_object_get(t, "track_id"), "media",
+			                json_object_get(t, "media"), "codec",
+			                json_object_get(t, "codec"), "screen",
+			                json_object_get(t, "screen"), "published",
+			                timeline(m, json_object_get(t, "published"), end_wall_us),
+			                "muted",
+			                timeline(m, json_object_get(t, "muted"), end_wall_us),
+			                "outputs", holders(outputs, composite, file)));
+			if (file && entry) {
+				json_object_set(entry, "file", json_object_get(t, "file"));
+				json_object_set(entry, "offset_s", json_object_get(t, "offset_s"));
+			}
 		}
 		json_array_append_new(
 		        people, json_pack("{s:s, s:o, s:o}", "participant", name, "present",

@@ -27,6 +27,10 @@ void egw_manifest_participant(egw_manifest_t *m, const char *name, int present, 
 void egw_manifest_track(egw_manifest_t *m, const char *participant, const char *track_id,
                         const char *media, const char *codec, int screen, int added,
                         gint64 wall_us);
+/* The track's own file (room_tracks): where it is, relative to the
+ * manifest, and where its time 0 is on the timeline. */
+void egw_manifest_track_file(egw_manifest_t *m, const char *track_id, const char *file,
+                             double offset_s);
 void egw_manifest_mute(egw_manifest_t *m, const char *track_id, int muted, gint64 wall_us);
 /* The manifest (a new reference) at the end: status, the final outputs,
  * the end of the timeline. composite: tracks were mixed into a picture

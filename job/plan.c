@@ -121,7 +121,16 @@ egw_err_t egw_plan_check(const egw_job_t *job, char *errstr, size_t errstr_size)
 				         i, egw_output_kind2str(job->outputs[i].kind));
 				return EGW_ERR_INVALID_REQUEST;
 			}
-	} else if (!egw_source_find(job->room.sfu)) {
+	} else if (job->source.kind == EGW_SOURCE_ROOM_TRACKS &&
+	           (job->n_outputs != 1 || job->outputs[0].kind != EGW_OUTPUT_FILE ||
+	            !job->outputs[0].path || !strstr(job->outputs[0].path, "{track}"))) {
+		snprintf(errstr, errstr_size,
+		         "outputs: a room_tracks egress writes each track to a file of its own: "
+		         "one file output, its path with {track} (e.g. "
+		         "\"{room_id}/{egress_id}/{track}.mkv\")");
+		return EGW_ERR_INVALID_REQUEST;
+	}
+	if (job->source.kind != EGW_SOURCE_RENDER && !egw_source_find(job->room.sfu)) {
 		snprintf(errstr, errstr_size, "room.sfu: %s is not supported yet (this build has %s)",
 			 job->room.sfu ? job->room.sfu : "(none)", egw_source_names());
 		return EGW_ERR_NOT_SUPPORTED;
@@ -196,6 +205,16 @@ egw_err_t egw_plan_build(const egw_job_t *job, const egw_job_settings_t *st, tim
 	if (job->source.kind == EGW_SOURCE_RENDER &&
 	    (err = render_input(job, p, errstr, errstr_size)))
 		goto fail;
+	if (job->source.kind == EGW_SOURCE_ROOM_TRACKS) {
+		/* the files are made as the tracks come (the runner, from the
+		 * template); the plan has no output of its own */
+		p->media.graph = EGW_GRAPH_TRACKS;
+		p->track_template = job->outputs[0].path;
+		p->track_container = containers[job->outputs[0].format];
+		snprintf(p->names[0], sizeof(p->names[0]), "outputs[0]");
+		*out = p;
+		return EGW_OK;
+	}
 	for (size_t i = 0; i < job->n_outputs; i++) {
 		egw_output_plan_t *op = &p->media.outputs[i];
 		snprintf(p->names[i], sizeof(p->names[i]), "outputs[%zu]", i);

@@ -21,6 +21,8 @@ typedef struct egw_job_plan {
 	egw_media_plan_t media;
 	char *dir; /* the storage directory, absolute */
 	struct egw_render_input *render; /* a render's manifest, read */
+	const char *track_template;      /* room_tracks: the file path template */
+	egw_container_t track_container; /* room_tracks: its container */
 	egw_local_file_t *files[EGW_PLAN_OUTPUTS_MAX];
 	char names[EGW_PLAN_OUTPUTS_MAX][32]; /* "outputs[i]" */
 } egw_job_plan_t;

@@ -197,6 +197,12 @@ static egw_err_t track(egw_render_input_t *in, const char *manifest_path, GstDis
 	if ((err = intervals(in, json_object_get(tj, "published"), named, t, errstr, errstr_size)) ||
 	    (err = location_of(in->doc, tj, named, &loc, errstr, errstr_size)))
 		return err;
+	/* A track is shown from its first media, not before: its file's time
+	 * 0 (offset_s) may come after the job learned of the track. */
+	if (off && t->n_published && t->published[0] < t->offset_s) {
+		double *first = (double *)t->published;
+		first[0] = t->offset_s < first[1] ? t->offset_s : first[1];
+	}
 	if (strstr(loc, "://")) {
 		snprintf(errstr, errstr_size,
 		         "manifest %s: its file %s is in object storage; rendering from storage is "

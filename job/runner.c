@@ -72,9 +72,10 @@ static void on_first_media(void *opaque)
 static void on_output_failed(void *opaque, size_t i, egw_err_t err, const char *message)
 {
 	runner_t *r = opaque;
-	json_t *d = json_pack("{s:{s:s, s:s, s:{s:s, s:s}}}", "details", "event", "output_failed",
-	                      "output", r->plan->names[i], "error", "code", egw_err2code(err),
-	                      "message", message);
+	json_t *d = json_pack(
+	        "{s:{s:s, s:s, s:{s:s, s:s}}}", "details", "event", "output_failed", "output",
+	        i < EGW_PLAN_OUTPUTS_MAX && r->plan->names[i][0] ? r->plan->names[i] : "outputs[0]",
+	        "error", "code", egw_err2code(err), "message", message);
 	if (r->active && !r->done)
 		egw_runner_emit(r, "active", NULL, d);
 	else
@@ -118,6 +119,84 @@ static void on_file_closed(void *opaque, size_t i, const char *path)
 	egw_delivery_file_closed(r->delivery, path);
 }
 
+/* ---- room_tracks: a file per track ---- */
+
+struct track_file {
+	egw_local_file_t *file;
+	egw_output_plan_t op;
+	char *rel; /* the path under the storage directory (the manifest's "file") */
+	char *track_id;
+	char name[300]; /* "outputs[0]:<track id>" ('/' as '_'): names it in messages */
+};
+
+static void track_file_free(gpointer p)
+{
+	struct track_file *tf = p;
+	egw_local_free(tf->file);
+	g_free(tf->rel);
+	g_free(tf->track_id);
+	g_free(tf);
+}
+
+static egw_err_t on_track_output(void *opaque, const egw_track_t *t, const egw_output_plan_t **plan,
+                                 char *errstr, size_t errstr_size)
+{
+	runner_t *r = opaque;
+	egw_path_track_t pt = {t->id, egw_media2str(t->media), t->participant.name};
+	struct track_file *tf;
+	char rel[4096], why[512];
+	egw_err_t err;
+
+	if ((err = egw_job_expand_track_path(r->job, r->plan->track_template, r->plan_time, &pt,
+	                                     rel, sizeof(rel), errstr, errstr_size)))
+		return err;
+	tf = g_new0(struct track_file, 1);
+	if ((err = egw_local_create(r->plan->dir, rel, &tf->file, why, sizeof(why)))) {
+		snprintf(errstr, errstr_size, "outputs[0].path: %s", why);
+		g_free(tf);
+		return err;
+	}
+	tf->rel = g_strdup(rel);
+	tf->track_id = g_strdup(t->id);
+	snprintf(tf->name, sizeof(tf->name), "outputs[0]:%s", t->id);
+	g_strdelimit(tf->name, "/", '_');
+	tf->op = (egw_output_plan_t){
+	        .name = tf->name,
+	        .kind = "file",
+	        .container = r->plan->track_container,
+	        .fd = tf->file->fd,
+	        .location = tf->file->path,
+	};
+	if (!r->track_files)
+		r->track_files = g_ptr_array_new_with_free_func(track_file_free);
+	g_ptr_array_add(r->track_files, tf);
+	*plan = &tf->op;
+	return EGW_OK;
+}
+
+static void on_track_file_started(void *opaque, const char *track_id, double offset_s)
+{
+	runner_t *r = opaque;
+	for (guint i = 0; r->track_files && i < r->track_files->len; i++) {
+		struct track_file *tf = g_ptr_array_index(r->track_files, i);
+		if (!strcmp(tf->track_id, track_id))
+			egw_manifest_track_file(r->manifest, track_id, tf->rel, offset_s);
+	}
+}
+
+void egw_runner_discard_track_files(runner_t *r)
+{
+	for (guint i = r->track_files ? r->track_files->len : 0; i > 0; i--) {
+		struct track_file *tf = g_ptr_array_index(r->track_files, i - 1);
+		if (tf->file) {
+			EGW_LOG(r->status.egress_id, INFO, "removed %s: nothing was recorded",
+			        tf->file->path);
+			egw_local_discard(tf->file);
+			tf->file = NULL;
+		}
+	}
+}
+
 static void on_finished(void *opaque)
 {
 	runner_t *r = opaque;
@@ -131,18 +210,23 @@ static void on_finished(void *opaque)
 
 /* ---- the source's events ---- */
 
+/* Does the egress follow the whole room (not one participant or track)? */
+static int room_wide(const runner_t *r)
+{
+	return r->job->source.kind == EGW_SOURCE_ROOM_COMPOSITE ||
+	       r->job->source.kind == EGW_SOURCE_ROOM_TRACKS;
+}
+
 static gboolean absent_expired(gpointer user)
 {
 	runner_t *r = user;
 	char msg[512];
 	r->absent_timer = 0;
 	if (r->active) {
-		egw_runner_request_stop(r, r->job->source.kind == EGW_SOURCE_ROOM_COMPOSITE
-		                                   ? "room empty"
-		                                   : "source absent");
+		egw_runner_request_stop(r, room_wide(r) ? "room empty" : "source absent");
 		return G_SOURCE_REMOVE;
 	}
-	if (r->job->source.kind == EGW_SOURCE_ROOM_COMPOSITE)
+	if (room_wide(r))
 		snprintf(msg, sizeof(msg), "nobody published in the room within %d s",
 		         r->job->limits.empty_room_timeout_s);
 	else
@@ -521,8 +605,9 @@ static void start_render(runner_t *r)
 static int start(runner_t *r, double duration_s)
 {
 	static const egw_session_events_t sev = {
-	        on_first_media,  on_output_failed, on_session_failed, on_finished,
-	        on_output_event, on_file_closed,   on_room_event};
+	        on_first_media, on_output_failed, on_session_failed,
+	        on_finished,    on_output_event,  on_file_closed,
+	        on_room_event,  on_track_output,  on_track_file_started};
 	static const egw_source_events_t srcev = {src_participant, src_track_added, src_track_pad,
 	                                          src_track_removed, src_error};
 	char errstr[512], url[256];
@@ -540,7 +625,7 @@ static int start(runner_t *r, double duration_s)
 	if ((err = trust_tls(r->st->tls_ca_file, errstr, sizeof(errstr))) ||
 	    (err = egw_plan_check(r->job, errstr, sizeof(errstr))) ||
 	    (err = open_delivery(r, errstr, sizeof(errstr))) ||
-	    (err = egw_plan_build(r->job, &r->local_st, time(NULL), &r->plan, errstr,
+	    (err = egw_plan_build(r->job, &r->local_st, r->plan_time = time(NULL), &r->plan, errstr,
 	                          sizeof(errstr))) ||
 	    !(r->session =
 	              egw_session_new(&r->plan->media, &sev, r, &err, errstr, sizeof(errstr))) ||
@@ -699,6 +784,8 @@ out:
 	egw_lifeline_free(r.lifeline);
 	egw_delivery_free(r.delivery);
 	egw_session_free(r.session);
+	if (r.track_files)
+		g_ptr_array_unref(r.track_files);
 	egw_plan_free(r.plan);
 	egw_manifest_free(r.manifest);
 	egw_request_free(r.req);

@@ -131,7 +131,8 @@ static void delivery_emit(void *user, const char *status, json_t *outputs, json_
 
 static json_t *manifest_of(runner_t *r, const char *status, json_t *outs)
 {
-	int composite = r->plan && r->plan->media.graph != EGW_GRAPH_PASSTHROUGH;
+	int composite = r->plan && r->plan->media.graph != EGW_GRAPH_PASSTHROUGH &&
+	                r->plan->media.graph != EGW_GRAPH_TRACKS;
 	return egw_manifest_build(r->manifest, status, outs, r->status.started_at,
 	                          r->status.ended_at, composite, g_get_real_time());
 }
@@ -215,8 +216,10 @@ void egw_runner_finish(runner_t *r)
 	egw_time_now(r->status.ended_at, sizeof(r->status.ended_at));
 	if (r->active)
 		outs = egw_session_outputs(r->session);
-	else
+	else {
 		egw_plan_discard(r->plan); /* nothing was written: no empty files */
+		egw_runner_discard_track_files(r);
+	}
 	if (!r->active)
 		egw_delivery_discard(r->delivery);
 	if (r->active && !r->delivery && outs)

@@ -32,6 +32,8 @@ typedef struct runner {
 	egw_lifeline_t *lifeline;
 	egw_delivery_t *delivery;    /* object storage: the spool and the uploads */
 	egw_manifest_t *manifest;    /* what was recorded when */
+	GPtrArray *track_files;      /* room_tracks: a file per track (runner.c) */
+	time_t plan_time;            /* {time} in paths */
 	egw_job_settings_t local_st; /* the settings, writing into the spool when delivering */
 	const char *spool_root[1];
 	gint64 t_start_us;
@@ -63,6 +65,8 @@ int egw_runner_worker_gone(runner_t *r);
  * the worker is gone, into the spool's outbox instead, for the next worker
  * on that spool to deliver (base/outbox.h). */
 void egw_runner_emit(runner_t *r, const char *status, json_t *outputs, json_t *details);
+/* room_tracks: deletes the tracks' files (nothing was recorded). */
+void egw_runner_discard_track_files(runner_t *r);
 /* Removes a GLib source by id and zeroes the id. */
 void egw_runner_cancel(guint *id);
 /* Begins the end (EOS through every stream), for reason. */

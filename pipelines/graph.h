@@ -30,6 +30,9 @@ typedef struct egw_graph_ops {
 	/* EOS down every stream. Returns 0 when there was nothing to end. */
 	int (*finish)(egw_graph_t *g);
 	double (*duration_s)(egw_graph_t *g);
+	/* How long output i is, when outputs differ (a file per track); NULL:
+	 * every output is duration_s long. */
+	double (*output_duration_s)(egw_graph_t *g, size_t i);
 	/* Switches the layout (text: a name or custom layout JSON) at the
 	 * next frame. NULL for graphs without layouts. */
 	egw_err_t (*update_layout)(egw_graph_t *g, const char *layout, char *errstr,
@@ -44,6 +47,7 @@ typedef struct egw_graph_ops {
 extern const egw_graph_ops_t egw_graph_passthrough;
 extern const egw_graph_ops_t egw_graph_composite;
 extern const egw_graph_ops_t egw_graph_render;
+extern const egw_graph_ops_t egw_graph_tracks;
 
 /* ---- what the session offers graphs (pipelines/session.c) ---- */
 

@@ -9,11 +9,15 @@
 #include <stdint.h>
 
 #define EGW_PLAN_OUTPUTS_MAX 16
+/* Outputs of one session: the plan's, and a file per track for an egress
+ * that records every track of a room in its own file (room_tracks). */
+#define EGW_SESSION_OUTPUTS_MAX 256
 
 typedef enum egw_graph_kind {
 	EGW_GRAPH_PASSTHROUGH = 0, /* tracks as they arrive, no transcoding */
 	EGW_GRAPH_COMPOSITE,       /* decoded, laid out, mixed, encoded once */
 	EGW_GRAPH_RENDER,          /* recorded files composited, as fast as it goes */
+	EGW_GRAPH_TRACKS,          /* every track as it arrives, each in its own file */
 } egw_graph_kind_t;
 
 /* How a graph that transcodes encodes (one rendition). */

@@ -21,6 +21,7 @@ GST_DEBUG_CATEGORY_STATIC(egw_session_debug);
 struct out {
 	egw_session_t *s;
 	size_t index;
+	const egw_output_plan_t *plan;
 	const egw_output_ops_t *ops;
 	egw_output_t *o;
 	GstElement *bin;
@@ -39,7 +40,7 @@ struct egw_session {
 	egw_life_t *life;
 	const egw_graph_ops_t *gops;
 	egw_graph_t *graph;
-	struct out outs[EGW_PLAN_OUTPUTS_MAX];
+	struct out outs[EGW_SESSION_OUTPUTS_MAX]; /* the plan's, then per-track ones */
 	size_t n_outs;
 	egw_session_events_t ev;
 	void *opaque;
@@ -128,9 +129,8 @@ static void fail_output(egw_session_t *s, struct out *o, egw_err_t err, const ch
 		return;
 	o->failed = 1;
 	o->err = err;
-	snprintf(o->errmsg, sizeof(o->errmsg), "%s: %s", s->plan.outputs[o->index].name, msg);
-	EGW_LOG(s->log_id, ERROR, "%s failed: %s; the other outputs go on",
-		s->plan.outputs[o->index].name, msg);
+	snprintf(o->errmsg, sizeof(o->errmsg), "%s: %s", o->plan->name, msg);
+	EGW_LOG(s->log_id, ERROR, "%s failed: %s; the other outputs go on", o->plan->name, msg);
 	/* Cut it off where it joins the tees, so it holds nobody up; its bin
 	 * stays (stopped) until the session ends. */
 	for (GSList *l = o->feeds; l; l = l->next)
@@ -237,7 +237,7 @@ static egw_err_t feed_output(egw_session_t *s, struct out *o, GstElement *tee, e
 	err = EGW_ERR_MEDIA;
 	if (!(q = output_queue(s->plan.graph != EGW_GRAPH_RENDER)) ||
 	    !gst_bin_add(GST_BIN(s->pipeline), q)) {
-		snprintf(errstr, errstr_size, "cannot add a queue for %s", s->plan.outputs[o->index].name);
+		snprintf(errstr, errstr_size, "cannot add a queue for %s", o->plan->name);
 		if (q)
 			gst_object_unref(q);
 		goto out;
@@ -246,8 +246,8 @@ static egw_err_t feed_output(egw_session_t *s, struct out *o, GstElement *tee, e
 	qsink = gst_element_get_static_pad(q, "sink");
 	if (!teepad || gst_pad_link(teepad, qsink) != GST_PAD_LINK_OK ||
 	    !gst_element_link_pads(q, "src", o->bin, GST_PAD_NAME(opad))) {
-		snprintf(errstr, errstr_size, "cannot link %s %s to %s", egw_media2str(media), codec,
-			 s->plan.outputs[o->index].name);
+		snprintf(errstr, errstr_size, "cannot link %s %s to %s", egw_media2str(media),
+		         codec, o->plan->name);
 		goto out;
 	}
 	egw_graph_guard_queue(q);
@@ -344,7 +344,7 @@ void egw_session_room_event(egw_session_t *s, const char *event, const char *par
 int egw_session_anchor_video(const egw_session_t *s)
 {
 	for (size_t i = 0; i < s->n_outs; i++)
-		if (s->plan.outputs[i].container == EGW_CONTAINER_MP4)
+		if (s->outs[i].plan->container == EGW_CONTAINER_MP4)
 			return 1;
 	return 0;
 }
@@ -429,14 +429,15 @@ egw_err_t egw_session_update_stream(egw_session_t *s, char *const *add, size_t n
 
 /* ---- life cycle ---- */
 
-static egw_err_t add_output(egw_session_t *s, size_t i, char *errstr, size_t errstr_size)
+static egw_err_t add_output(egw_session_t *s, size_t i, const egw_output_plan_t *op, char *errstr,
+                            size_t errstr_size)
 {
-	const egw_output_plan_t *op = &s->plan.outputs[i];
 	struct out *o = &s->outs[i];
 	GstPad *pad;
 
 	o->s = s;
 	o->index = i;
+	o->plan = op;
 	if (!(o->ops = egw_output_find(op->kind))) {
 		snprintf(errstr, errstr_size, "%s: no output of kind %s", op->name, op->kind);
 		return EGW_ERR_NOT_SUPPORTED;
@@ -477,6 +478,7 @@ egw_session_t *egw_session_new(const egw_media_plan_t *plan, const egw_session_e
 	                               : 0);
 	s->gops = plan->graph == EGW_GRAPH_COMPOSITE ? &egw_graph_composite
 	          : plan->graph == EGW_GRAPH_RENDER  ? &egw_graph_render
+	          : plan->graph == EGW_GRAPH_TRACKS  ? &egw_graph_tracks
 	                                             : &egw_graph_passthrough;
 	*err = EGW_ERR_MEDIA;
 	if (!(s->pipeline = gst_pipeline_new(s->log_id))) {
@@ -487,7 +489,7 @@ egw_session_t *egw_session_new(const egw_media_plan_t *plan, const egw_session_e
 	s->bus_watch = gst_bus_add_watch(bus, on_bus, s);
 	gst_object_unref(bus);
 	for (size_t i = 0; i < plan->n_outputs; i++)
-		if ((*err = add_output(s, i, errstr, errstr_size)))
+		if ((*err = add_output(s, i, &s->plan.outputs[i], errstr, errstr_size)))
 			goto fail;
 	*err = EGW_ERR_MEDIA;
 	if (!(s->graph = s->gops->create(s, GST_BIN(s->pipeline), plan, errstr, errstr_size)))
@@ -606,7 +608,9 @@ json_t *egw_session_outputs(egw_session_t *s)
 	double duration = s->gops->duration_s(s->graph);
 	for (size_t i = 0; i < s->n_outs; i++) {
 		struct out *o = &s->outs[i];
-		json_t *d = o->ops->describe(o->o, duration);
+		json_t *d = o->ops->describe(o->o, s->gops->output_duration_s
+		                                           ? s->gops->output_duration_s(s->graph, i)
+		                                           : duration);
 		if (!d)
 			continue;
 		if (o->failed) {
@@ -618,6 +622,75 @@ json_t *egw_session_outputs(egw_session_t *s)
 		json_array_append_new(list, d);
 	}
 	return list;
+}
+
+egw_err_t egw_session_track_output(egw_session_t *s, const egw_track_t *t, egw_media_t media,
+                                   const char *codec, GstPad *srcpad, size_t *index, char *errstr,
+                                   size_t errstr_size)
+{
+	const egw_output_plan_t *op = NULL;
+	GstElement *tee;
+	GstPad *teesink;
+	size_t i = s->n_outs;
+	egw_err_t err;
+
+	if (s->finishing || i == EGW_SESSION_OUTPUTS_MAX || !s->ev.track_output) {
+		snprintf(errstr, errstr_size, "%s",
+		         s->finishing ? "the egress is ending" : "no room for another file");
+		return EGW_ERR_NOT_SUPPORTED;
+	}
+	if ((err = s->ev.track_output(s->opaque, t, &op, errstr, errstr_size)))
+		return err;
+	if ((err = add_output(s, i, op, errstr, errstr_size)))
+		return err;
+	if (!(tee = gst_element_factory_make("tee", NULL)) ||
+	    !gst_bin_add(GST_BIN(s->pipeline), tee)) {
+		snprintf(errstr, errstr_size, "GStreamer element tee is missing");
+		return EGW_ERR_MEDIA;
+	}
+	g_object_set(tee, "allow-not-linked", TRUE, NULL);
+	if ((err = feed_output(s, &s->outs[i], tee, media, codec, errstr, errstr_size)))
+		return err;
+	if (s->outs[i].ops->ready)
+		s->outs[i].ops->ready(s->outs[i].o);
+	teesink = gst_element_get_static_pad(tee, "sink");
+	if (gst_pad_link(srcpad, teesink) != GST_PAD_LINK_OK) {
+		snprintf(errstr, errstr_size, "cannot link %s to its file", t->id);
+		err = EGW_ERR_MEDIA;
+	}
+	gst_object_unref(teesink);
+	gst_element_sync_state_with_parent(s->outs[i].bin);
+	gst_element_sync_state_with_parent(tee);
+	*index = i;
+	return err;
+}
+
+struct file_started {
+	char *track_id;
+	double offset_s;
+};
+
+static void file_started_free(gpointer p)
+{
+	struct file_started *f = p;
+	g_free(f->track_id);
+	g_free(f);
+}
+
+static void on_file_started(void *target, void *data)
+{
+	egw_session_t *s = target;
+	struct file_started *f = data;
+	if (s->ev.track_file_started)
+		s->ev.track_file_started(s->opaque, f->track_id, f->offset_s);
+}
+
+void egw_session_track_file_started(egw_session_t *s, const char *track_id, double offset_s)
+{
+	struct file_started *f = g_new0(struct file_started, 1);
+	f->track_id = g_strdup(track_id);
+	f->offset_s = offset_s;
+	egw_life_invoke(s->life, on_file_started, f, file_started_free);
 }
 
 double egw_session_position_s(egw_session_t *s)

@@ -40,6 +40,14 @@ typedef struct egw_session_events {
 	 * not wanted. */
 	void (*room_event)(void *opaque, const char *event, const char *participant,
 			   const char *track_id);
+	/* An egress with a file per track (room_tracks): the file for track
+	 * t, created now; *plan stays valid for the session's life. NULL:
+	 * not such an egress. */
+	egw_err_t (*track_output)(void *opaque, const egw_track_t *t,
+	                          const egw_output_plan_t **plan, char *errstr, size_t errstr_size);
+	/* The track's file began with media at offset_s on the egress's
+	 * timeline (room_tracks); NULL: not wanted. */
+	void (*track_file_started)(void *opaque, const char *track_id, double offset_s);
 } egw_session_events_t;
 
 /* Builds the pipeline, the graph and every output of the plan. */
@@ -76,6 +84,16 @@ egw_err_t egw_session_update_stream(egw_session_t *s, char *const *add, size_t n
 void egw_session_room_event(egw_session_t *s, const char *event, const char *participant,
 			    const char *track_id);
 
+/* For graphs with a file per track: makes the track's output (its file
+ * from the track_output event) and feeds it srcpad's stream (media,
+ * codec); *index is the output's index in the session's events. Main
+ * context, while the egress runs. */
+egw_err_t egw_session_track_output(egw_session_t *s, const egw_track_t *t, egw_media_t media,
+                                   const char *codec, GstPad *srcpad, size_t *index, char *errstr,
+                                   size_t errstr_size);
+/* Graphs: a track's file began at offset_s (any thread; told to the
+ * events' track_file_started on the main context). */
+void egw_session_track_file_started(egw_session_t *s, const char *track_id, double offset_s);
 /* How far the output has got (seconds of output time). */
 double egw_session_position_s(egw_session_t *s);
 /* Ends every stream; finished() follows. */
