@@ -25,6 +25,8 @@ int egw_job_cost_mc(const egw_job_t *job)
 		     (int)(EGW_COST_COMPOSITE_720P30_MC * pixel_rate_vs_720p30(job) + 0.5);
 	else if (job->source.kind == EGW_SOURCE_TRACK)
 		mc = EGW_COST_TRACK_MC;
+	else if (job->source.kind == EGW_SOURCE_ROOM_TRACKS) /* how many: not known at the start */
+		mc = EGW_COST_ROOM_TRACKS_PARTICIPANTS * EGW_COST_PARTICIPANT_MC;
 	else
 		mc = EGW_COST_PARTICIPANT_MC;
 	for (size_t i = 0; i < job->n_outputs; i++) {

@@ -14,6 +14,10 @@
 
 #define EGW_COST_TRACK_MC 20
 #define EGW_COST_PARTICIPANT_MC 50
+/* A room_tracks egress is admitted as this many participants (its room
+ * is not known at the start; each track costs what it does in a
+ * participant egress). */
+#define EGW_COST_ROOM_TRACKS_PARTICIPANTS 4
 /* decode + composite + encode at 720p30; scaled by the pixel rate */
 #define EGW_COST_COMPOSITE_BASE_MC 150
 #define EGW_COST_COMPOSITE_720P30_MC 200

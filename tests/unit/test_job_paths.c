@@ -75,6 +75,21 @@ static void test_expand_escapes(egw_job_t *job)
 	set_str(&job->source.participant, "alice");
 }
 
+/* room_tracks: {track}, {media} and {participant} from each track; a
+ * stand-in when checked before any track is known. */
+static void test_track_paths(egw_job_t *job)
+{
+	egw_path_track_t t = {"8812345/video0", "video", "Zoë ../x"};
+	char out[256], err[256];
+
+	job->source.kind = EGW_SOURCE_ROOM_TRACKS;
+	CHECK(egw_job_expand_track_path(job, "{room_id}/{participant}-{media}-{track}.mkv", T_2026,
+	                                &t, out, sizeof(out), err, sizeof(err)) == EGW_OK);
+	CHECK_STR(out, "9/Zo__.._x-video-8812345_video0.mkv");
+	EXPAND_OK(job, "{egress_id}/{track}.{media}.mkv", "EG_rc/track.audio.mkv");
+	job->source.kind = EGW_SOURCE_ROOM_COMPOSITE;
+}
+
 static void test_expand(void)
 {
 	egw_request_t *req = parse_ok(P), *req_tid = parse_ok(TI), *req_rc = parse_ok(RC);
@@ -93,6 +108,9 @@ static void test_expand(void)
 	EXPAND_OK(req_tid->job, "{participant}/{room_id}.webm", "8812345/42.webm");
 	EXPAND_BAD(req_rc->job, "{participant}.mp4",
 		   "path: {participant} needs a track or participant source");
+	EXPAND_BAD(job, "{track}.mkv", "path: {track} is only for room_tracks egresses");
+	EXPAND_BAD(job, "{media}.mkv", "path: {media} is only for room_tracks egresses");
+	test_track_paths(req_rc->job);
 	test_expand_escapes(job);
 	CHECK(egw_job_expand_path(job, "{time}", 0, out, sizeof(out), err, sizeof(err)) == EGW_OK);
 	CHECK_STR(out, "19700101T000000Z"); /* exactly fits */
@@ -114,6 +132,7 @@ static void test_names(void)
 	CHECK_STR(egw_source_kind2str(EGW_SOURCE_TRACK_COMPOSITE), "track_composite");
 	CHECK_STR(egw_source_kind2str(EGW_SOURCE_ROOM_COMPOSITE), "room_composite");
 	CHECK_STR(egw_source_kind2str(EGW_SOURCE_RENDER), "render");
+	CHECK_STR(egw_source_kind2str(EGW_SOURCE_ROOM_TRACKS), "room_tracks");
 	CHECK_STR(egw_source_kind2str((egw_source_kind_t)99), "unknown");
 	CHECK_STR(egw_file_format2str(EGW_FORMAT_MP4), "mp4");
 	CHECK_STR(egw_file_format2str(EGW_FORMAT_MKV), "mkv");
