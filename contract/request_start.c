@@ -470,6 +470,11 @@ egw_err_t egw_job_parse_start(const json_t *root, const char *egress_id, egw_job
 	egw_err_t err;
 
 	*out = NULL;
+	/* room first, as when it was required of every kind */
+	if (json_is_object(root) && !egw_json_get(root, "room") && !is_render(root)) {
+		err = invalid(errstr, errstr_size, "", "room", "is required");
+		goto fail;
+	}
 	err = egw_json_validate(root, "", start_fields, N(start_fields), errstr, errstr_size);
 	if (err)
 		goto fail;
@@ -483,8 +488,6 @@ egw_err_t egw_job_parse_start(const json_t *root, const char *egress_id, egw_job
 	/* A render's room is its manifest's: room may be left out. */
 	if ((v = egw_json_get(root, "room")))
 		err = parse_room(v, job, errstr, errstr_size);
-	else if (!is_render(root))
-		err = invalid(errstr, errstr_size, "", "room", "is required");
 	if (!err)
 		err = parse_source(json_object_get(root, "source"), job, errstr, errstr_size);
 	if (!err && (v = egw_json_get(root, "encoding")))

@@ -167,6 +167,28 @@ def run(w):
     egwtest.check_media(grid, "--start", back + 1.0, "--end", end, "--expect-freq",
                         "440,550,660")
 
+    # ---- a render job (egress run) into object storage ----
+    s3 = w.start_s3()
+    s3.make_bucket("renders")
+    job = {"type": "start", "egress_id": "EG_rendered",
+           "source": {"kind": "render", "manifest": manifest_out[0]["location"],
+                      "layout": "speaker", "trim_start_s": 2.0},
+           "encoding": {"width": 640, "height": 360},
+           "storage": {"kind": "s3", "bucket": "renders", "endpoint": s3.endpoint,
+                       "path_style": True, "access_key": s3.access_key,
+                       "secret_key": s3.secret_key, "prefix": "r/"},
+           "outputs": [{"kind": "file", "format": "mp4", "path": "{egress_id}.mp4"}]}
+    r = egwtest.Run(w, "rendered", job, dict(env, EGRESS_SPOOL_DIR=os.path.join(w.dir, "spool")))
+    done = r.wait("complete", 900 if egwtest.SANITIZED else 120)
+    stored = [o for o in done["outputs"] if o["kind"] == "file"]
+    expect(r.exit() == 0 and stored and stored[0]["location"] == "s3://renders/r/EG_rendered.mp4"
+           and s3.head("renders", "r/EG_rendered.mp4"),
+           "a render job stores its file in the bucket: %s" % [o["location"] for o in stored])
+    got = os.path.join(w.dir, "rendered.mp4")
+    s3.get("renders", "r/EG_rendered.mp4", got)
+    egwtest.check_media(got, "--expect-codecs", "h264,aac",
+                        "--expect-duration", m["duration_s"] - 2.0, "--duration-tol", 0.2)
+
 
 if __name__ == "__main__":
     egwtest.main(test)
