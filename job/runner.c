@@ -49,6 +49,8 @@ static gboolean on_run_over(gpointer user)
 	return G_SOURCE_REMOVE;
 }
 
+static gboolean report_progress(gpointer user);
+
 static void on_first_media(void *opaque)
 {
 	runner_t *r = opaque;
@@ -65,6 +67,8 @@ static void on_first_media(void *opaque)
 		json_decref(outs);
 	}
 	egw_runner_cancel(&r->absent_timer);
+	if (r->progress_timer) /* a render: its first progress, whatever its speed */
+		report_progress(r);
 	if (r->run_s > 0) /* `egress run --duration`: that much media */
 		r->run_timer = g_timeout_add((guint)(r->run_s * 1000), on_run_over, r);
 }
@@ -598,7 +602,7 @@ static void start_render(runner_t *r)
 	                ? egw_render_input_egress_id(r->plan->render)
 	                : "a recording");
 	r->progress_bar = !r->lifeline && isatty(STDERR_FILENO);
-	r->progress_emit_us = g_get_monotonic_time();
+	r->progress_emit_us = 0; /* the first report goes out at once */
 	r->progress_timer = g_timeout_add(r->progress_bar ? 500 : 1000, report_progress, r);
 }
 

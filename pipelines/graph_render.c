@@ -317,26 +317,32 @@ static void pad_added(GstElement *dec, GstPad *pad, gpointer user)
 	gst_object_unref(sink);
 }
 
-/* The file has no stream of the track's media: its branch ends at once
- * (the mixer would wait for it). */
+/* Ends an input's branch where it is (the mixer would wait for it);
+ * before any data, with the events a stream begins with. */
+static void end_branch(struct rinput *in)
+{
+	GstPad *sink = branch_sink(in);
+
+	if (!in->linked) {
+		GstSegment seg;
+		gst_segment_init(&seg, GST_FORMAT_TIME);
+		gst_pad_send_event(sink, gst_event_new_stream_start(in->t->track_id));
+		gst_pad_send_event(sink, gst_event_new_segment(&seg));
+	}
+	gst_pad_send_event(sink, gst_event_new_eos());
+	gst_object_unref(sink);
+}
+
+/* The file has no stream of the track's media: its branch ends at once. */
 static void no_more_pads(GstElement *dec, gpointer user)
 {
 	struct rinput *in = user;
-	GstPad *sink;
 
 	if (in->linked)
 		return;
 	EGW_LOG(in->g->log_id, WARN, "%s: %s holds no %s; rendered without it", in->t->track_id,
 	        in->t->path, egw_media2str(in->t->media));
-	sink = branch_sink(in);
-	gst_pad_send_event(sink, gst_event_new_stream_start(in->t->track_id));
-	{
-		GstSegment seg;
-		gst_segment_init(&seg, GST_FORMAT_TIME);
-		gst_pad_send_event(sink, gst_event_new_segment(&seg));
-	}
-	gst_pad_send_event(sink, gst_event_new_eos());
-	gst_object_unref(sink);
+	end_branch(in);
 }
 
 static GstElement *in_add(struct rinput *in, const char *factory, char *errstr,
@@ -802,6 +808,29 @@ static double rg_duration_s(egw_graph_t *graph)
 	return (double)t / GST_SECOND;
 }
 
+/* A file that fails while it is read (damaged inside; a file that is cut
+ * short just ends): its track ends there and the render goes on with
+ * what it had; the error names the track. */
+static int rg_element_error(egw_graph_t *graph, GstObject *obj, const char *message)
+{
+	struct render *g = (struct render *)graph;
+
+	for (size_t i = 0; i < g->n_inputs; i++) {
+		struct rinput *in = &g->inputs[i];
+		int mine = 0;
+		for (size_t k = 0; k < 2 && k < in->n_els && !mine; k++) /* filesrc, decodebin */
+			mine = obj == GST_OBJECT(in->els[k]) ||
+			       gst_object_has_as_ancestor(obj, GST_OBJECT(in->els[k]));
+		if (!mine)
+			continue;
+		EGW_LOG(g->log_id, WARN, "%s (%s): %s; rendered as far as it could be read",
+		        in->t->track_id, in->t->path, message);
+		end_branch(in);
+		return 1;
+	}
+	return 0;
+}
+
 static void rg_free(egw_graph_t *graph)
 {
 	struct render *g = (struct render *)graph;
@@ -823,5 +852,6 @@ const egw_graph_ops_t egw_graph_render = {
         .track_removed = rg_track_removed,
         .finish = rg_finish,
         .duration_s = rg_duration_s,
+        .element_error = rg_element_error,
         .free = rg_free,
 };

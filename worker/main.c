@@ -33,10 +33,10 @@ static const struct command {
 	const char *name, *options;
 	int args;
 } commands[] = {
-        {"worker", "c", 0}, {"run", "cdlS", 1},      {"upload", "cl", 1},   {"broker", "c", 0},
-        {"submit", "c", 1}, {"stop", "cr", 1},       {"update", "cLAX", 1}, {"watch", "ct", -1},
-        {"list", "ca", 0},  {"dashboard", "cH", 0},  {"config-doc", "", 0}, {"version", "", 0},
-        {"help", "", 0},    {"render", "cLoPFT", 1},
+        {"worker", "c", 0}, {"run", "cdlS", 1},       {"upload", "cl", 1},   {"broker", "c", 0},
+        {"submit", "c", 1}, {"stop", "cr", 1},        {"update", "cLAX", 1}, {"watch", "ct", -1},
+        {"list", "ca", 0},  {"dashboard", "cH", 0},   {"config-doc", "", 0}, {"version", "", 0},
+        {"help", "", 0},    {"render", "cLoPFTs", 1},
 };
 
 struct cli {
@@ -46,6 +46,7 @@ struct cli {
 	int lifeline, help, all;
 	const char *reason, *layout, *listen;
 	const char *output, *preset; /* render */
+	int width, height;           /* render: --size */
 	double from, to;             /* render: trim, -1 when not given */
 	const char *add[URLS_MAX], *remove[URLS_MAX];
 	size_t n_add, n_remove;
@@ -78,7 +79,8 @@ static void usage(FILE *f)
 	        "                               finish the uploads an egress left in the spool\n"
 	        "                               (spool_dir): status events as for run (the\n"
 	        "                               worker does this itself when it starts)\n"
-	        "  render MANIFEST [--layout L] [--output FILE] [--preset P] [--from S] [--to S]\n"
+	        "  render MANIFEST [--layout L] [--output FILE] [--preset P | --size WxH]\n"
+	        "         [--from S] [--to S]\n"
 	        "                               composite a recording's tracks (its manifest,\n"
 	        "                               docs/manifest.md) as fast as the machine goes:\n"
 	        "                               layout grid (default), speaker, screenshare,\n"
@@ -167,23 +169,15 @@ static int usage_error(const char *cmd, const char *fmt, ...)
 }
 
 static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"duration", required_argument, NULL, 'd'},
-        {"lifeline", no_argument, NULL, 'l'},
-        {"spare", no_argument, NULL, 'S'},
-        {"reason", required_argument, NULL, 'r'},
-        {"layout", required_argument, NULL, 'L'},
-        {"add-url", required_argument, NULL, 'A'},
-        {"remove-url", required_argument, NULL, 'X'},
-        {"timeout", required_argument, NULL, 't'},
-        {"all", no_argument, NULL, 'a'},
-        {"help", no_argument, NULL, 'h'},
-        {"listen", required_argument, NULL, 'H'},
-        {"output", required_argument, NULL, 'o'},
-        {"preset", required_argument, NULL, 'P'},
-        {"from", required_argument, NULL, 'F'},
-        {"to", required_argument, NULL, 'T'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},  {"duration", required_argument, NULL, 'd'},
+        {"lifeline", no_argument, NULL, 'l'},      {"spare", no_argument, NULL, 'S'},
+        {"reason", required_argument, NULL, 'r'},  {"layout", required_argument, NULL, 'L'},
+        {"add-url", required_argument, NULL, 'A'}, {"remove-url", required_argument, NULL, 'X'},
+        {"timeout", required_argument, NULL, 't'}, {"all", no_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},          {"listen", required_argument, NULL, 'H'},
+        {"output", required_argument, NULL, 'o'},  {"preset", required_argument, NULL, 'P'},
+        {"from", required_argument, NULL, 'F'},    {"to", required_argument, NULL, 'T'},
+        {"size", required_argument, NULL, 's'},    {NULL, 0, NULL, 0},
 };
 
 static const char *long_name(int opt)
@@ -229,6 +223,17 @@ static int take_option(struct cli *cli, int opt, const char *arg)
 	case 'o':
 		cli->output = arg;
 		break;
+	case 's': {
+		char x;
+		if (sscanf(arg, "%d%c%d", &cli->width, &x, &cli->height) != 3 || x != 'x' ||
+		    cli->width < 16 || cli->height < 16 || cli->width > 7680 ||
+		    cli->height > 4320 || cli->width % 2 || cli->height % 2)
+			return usage_error(name,
+			                   "--size must be WIDTHxHEIGHT (even, 16x16 to "
+			                   "7680x4320), not '%s'",
+			                   arg);
+		break;
+	}
 	case 'P':
 		cli->preset = arg;
 		break;
@@ -264,7 +269,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 
 	optind = 2;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":c:d:lSr:L:A:X:t:aH:ho:P:F:T:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":c:d:lSr:L:A:X:t:aH:ho:P:F:T:s:", opts, NULL)) !=
+	       -1) {
 		if (opt == '?')
 			return usage_error(name, "unknown option '%s'", argv[optind - 1]);
 		if (opt == ':')
@@ -429,8 +435,17 @@ static int cmd_render(const egw_config_t *cfg, const struct cli *cli)
 	}
 	job = json_pack("{s:s, s:s, s:o, s:[o], s:{s:s, s:s}}", "type", "start", "egress_id", id,
 	                "source", src, "outputs", output, "storage", "kind", "local", "dir", dir);
+	if (cli->preset && cli->width) {
+		ret = usage_error("render", "--preset and --size do not go together");
+		json_decref(job);
+		goto out;
+	}
 	if (cli->preset)
 		json_object_set_new(job, "encoding", json_pack("{s:s}", "preset", cli->preset));
+	else if (cli->width)
+		json_object_set_new(
+		        job, "encoding",
+		        json_pack("{s:i, s:i}", "width", cli->width, "height", cli->height));
 	if ((fd = g_file_open_tmp("egress-render-XXXXXX.json", &tmp, NULL)) < 0 ||
 	    json_dumpfd(job, fd, JSON_COMPACT) || close(fd)) {
 		fprintf(stderr, "egress render: cannot write the request to a temporary file\n");

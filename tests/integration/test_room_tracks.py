@@ -117,7 +117,8 @@ def run(w):
     grid = os.path.join(w.dir, "grid.mp4")
     e = {k: v for k, v in os.environ.items() if not k.startswith("EGRESS_")}
     e["EGRESS_LOG_LEVEL"] = "debug"
-    p = subprocess.run([egwtest.EGRESS, "render", manifest_out[0]["location"], "--output", grid],
+    p = subprocess.run([egwtest.EGRESS, "render", manifest_out[0]["location"], "--output", grid,
+                        "--size", "640x360"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        timeout=900 if egwtest.SANITIZED else 180, env=e)
     final = json.loads(p.stdout.strip().splitlines()[-1])
@@ -138,12 +139,15 @@ def run(w):
         return cur
 
     def crop(rect):
+        """The 320x180 picture at its own size when it nearly fits its
+        cell, else scaled into it (aspect kept); less a margin."""
         x, y, w_, h = rect
-        pw, ph = min(320, w_), min(180, h)  # 16:9 pictures shown at their size or scaled
-        if w_ < 320 or h < 180:
-            pw, ph = w_, w_ * 9 // 16
+        if abs(w_ - 320) <= 8.4 and abs(h - 180) <= 5.6:
+            pw, ph = min(320, w_), min(180, h)
+        else:
+            pw, ph = (w_, w_ * 9 // 16) if w_ * 9 <= h * 16 else (h * 16 // 9, h)
         px, py = x + (w_ - pw) // 2, y + (h - ph) // 2
-        return (px + 8, py + 8, max(8, pw - 16), max(8, ph - 40))
+        return (px + pw // 20, py + ph // 20, pw - pw // 10, ph - ph // 5)
 
     for name in COLOR:
         v = tracks[(name, "video")]
