@@ -364,8 +364,13 @@ static egw_err_t input_build(struct render *g, struct rinput *in, char *errstr,
 	in->g = g;
 	in->next_ns = GST_CLOCK_TIME_NONE;
 	gst_segment_init(&in->seg, GST_FORMAT_UNDEFINED);
-	in->shift_ns = (gint64)llround((in->t->offset_s - g->rp->start_s) * GST_SECOND) -
-	               (video ? 0 : (gint64)egw_encode_audio_delay(&g->enc));
+	/* The mixer shows a frame from the first output frame its time falls
+	 * in, up to a frame period early; half a period later, it is shown at
+	 * the output frame nearest its time (within half a period either
+	 * way): recorded frames are rarely on the output's grid. */
+	in->shift_ns = (gint64)llround((in->t->offset_s - g->rp->start_s) * GST_SECOND) +
+	               (video ? (gint64)(GST_SECOND / (2 * (g->enc.fps > 0 ? g->enc.fps : 30)))
+	                      : -(gint64)egw_encode_audio_delay(&g->enc));
 	if (!(src = in_add(in, "filesrc", errstr, errstr_size)) ||
 	    !(dec = in_add(in, "decodebin", errstr, errstr_size)))
 		return EGW_ERR_MEDIA;
