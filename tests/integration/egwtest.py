@@ -308,7 +308,15 @@ def expect_span(report, out, t_first, t_stop, t_end, what):
     starts = {s["type"]: s.get("start_time") for s in report.get("streams", [])
               if s.get("start_time") is not None}
     lead = max(0.0, starts["video"] - starts["audio"]) if len(starts) == 2 else 0.0
-    expect(t_stop - t_first - 0.5 <= d <= t_end - t_first + lead + 0.5,
+    # Under the sanitizers a job that starts on a loaded machine writes its
+    # first byte late behind its first media (seen in CI: 1.6 s, both
+    # files of an egress, audio and video alike): that stage reports the
+    # excess, the release stage holds the bound.
+    slack = 2.5 if SANITIZED else 0.5
+    if d > t_end - t_first + lead + 0.5:
+        print("metric: %s begins %.2f s before its first byte was written"
+              % (what, d - (t_end - t_first + lead)), flush=True)
+    expect(t_stop - t_first - 0.5 <= d <= t_end - t_first + lead + slack,
            "%s: %.2f s, between first byte -> stop (%.2f s) and first byte -> end (%.2f s, "
            "+ %.2f s of audio before the first video frame)"
            % (what, d, t_stop - t_first, t_end - t_first, lead))
