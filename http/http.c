@@ -5,10 +5,12 @@
 #include "http/http.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <glib-unix.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_MAX_REPLY (4u << 20)
@@ -31,6 +33,9 @@ struct egw_http_req {
 	GString *reply;
 	size_t max_reply;
 	int overflow;
+	int body_fd;      /* > 0: 2xx bodies go here */
+	guint64 written;  /* to body_fd */
+	int write_failed; /* errno of a failed write to body_fd, 0: none */
 	char *location;
 	char *etag;
 	char *content_md5;
@@ -150,6 +155,24 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
 {
 	egw_http_req_t *r = user;
 	size_t n = size * nmemb;
+	long status = 0;
+
+	if (r->body_fd > 0 &&
+	    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+	    status >= 200 && status < 300) {
+		for (size_t done = 0; done < n;) {
+			ssize_t k = write(r->body_fd, ptr + done, n - done);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0) {
+				r->write_failed = k < 0 ? errno : EIO;
+				return 0;
+			}
+			done += (size_t)k;
+		}
+		r->written += n;
+		return n;
+	}
 	if (r->reply->len + n > r->max_reply) {
 		r->overflow = 1;
 		return 0;
@@ -232,9 +255,14 @@ static void describe(egw_http_req_t *r, CURLcode rc, egw_http_response_t *res, c
 		res->location = r->location;
 		res->etag = r->etag;
 		res->content_md5 = r->content_md5;
+		res->written = r->written;
 		return;
 	}
-	if (r->overflow) {
+	if (r->write_failed) {
+		res->err = EGW_ERR_INTERNAL;
+		snprintf(msg, msg_size, "cannot write the answer to its file: %s",
+		         g_strerror(r->write_failed));
+	} else if (r->overflow) {
 		res->err = EGW_ERR_INTERNAL;
 		snprintf(msg, msg_size, "reply larger than %zu bytes", r->max_reply);
 	} else {
@@ -369,6 +397,7 @@ egw_http_req_t *egw_http_send(egw_http_t *h, const egw_http_request_t *rq, egw_h
 	r->user = user;
 	r->reply = g_string_new(NULL);
 	r->max_reply = rq->max_reply ? rq->max_reply : DEFAULT_MAX_REPLY;
+	r->body_fd = rq->body_fd;
 	if (!(r->easy = curl_easy_init())) {
 		if (rq->take_body)
 			g_free((char *)rq->body);

@@ -32,6 +32,8 @@ typedef struct egw_http_request {
 	int take_body;              /* body was g_malloc'ed: the request owns it now (no copy) */
 	const char *aws_sigv4;      /* libcurl's CURLOPT_AWS_SIGV4 ("aws:amz:REGION:s3"); NULL: none */
 	const char *userpwd;        /* "user:password" (secret; the signing keys with aws_sigv4) */
+	int body_fd; /* > 0: a 2xx answer's body is written to this descriptor (downloads),
+	              * not kept (max_reply does not apply); other answers are kept */
 } egw_http_request_t;
 
 typedef struct egw_http_response {
@@ -48,6 +50,7 @@ typedef struct egw_http_response {
 	const char *location;     /* Location header, NULL when absent */
 	const char *etag;         /* ETag header without its quotes, NULL when absent */
 	const char *content_md5;  /* Content-MD5 header (base64), NULL when absent */
+	guint64 written;          /* with body_fd: bytes written to it */
 } egw_http_response_t;
 
 typedef void (*egw_http_done_fn)(void *user, const egw_http_response_t *res);

@@ -105,6 +105,11 @@ egw_err_t egw_delivery_open(const egw_job_t *job, const egw_job_settings_t *st,
 	return EGW_OK;
 }
 
+struct egw_store *egw_delivery_store(const egw_delivery_t *d)
+{
+	return d ? d->store : NULL;
+}
+
 const char *egw_delivery_dir(const egw_delivery_t *d)
 {
 	return d->dir;

@@ -38,6 +38,8 @@ typedef struct egw_delivery_events {
  * and locks it. *out stays NULL for other jobs. */
 egw_err_t egw_delivery_open(const egw_job_t *job, const egw_job_settings_t *st,
                             egw_delivery_t **out, char *errstr, size_t errstr_size);
+/* The job's object storage (NULL d: none). */
+struct egw_store *egw_delivery_store(const egw_delivery_t *d);
 /* The local directory the outputs are written to. */
 const char *egw_delivery_dir(const egw_delivery_t *d);
 

@@ -52,7 +52,7 @@ static char *find_file(const char *manifest_path, const char *location)
 	char *dir, *base, *beside;
 
 	dir = g_path_get_dirname(manifest_path);
-	if (!g_path_is_absolute(location)) { /* relative to the manifest */
+	if (!g_path_is_absolute(location) && !strstr(location, "://")) { /* relative to it */
 		beside = g_build_filename(dir, location, NULL);
 		g_free(dir);
 		if (g_file_test(beside, G_FILE_TEST_IS_REGULAR))
@@ -60,7 +60,7 @@ static char *find_file(const char *manifest_path, const char *location)
 		g_free(beside);
 		return NULL;
 	}
-	if (g_file_test(location, G_FILE_TEST_IS_REGULAR)) {
+	if (!strstr(location, "://") && g_file_test(location, G_FILE_TEST_IS_REGULAR)) {
 		g_free(dir);
 		return g_strdup(location);
 	}
@@ -203,14 +203,15 @@ static egw_err_t track(egw_render_input_t *in, const char *manifest_path, GstDis
 		double *first = (double *)t->published;
 		first[0] = t->offset_s < first[1] ? t->offset_s : first[1];
 	}
-	if (strstr(loc, "://")) {
+	if (!(path = find_file(manifest_path, loc)) && strstr(loc, "://")) {
 		snprintf(errstr, errstr_size,
-		         "manifest %s: its file %s is in object storage; rendering from storage is "
-		         "not supported yet (put the files beside the manifest)",
+		         "manifest %s: its file %s is in object storage, not beside the manifest "
+		         "(give source.manifest as the manifest's location in the storage, and the "
+		         "worker fetches the files)",
 		         named, loc);
-		return EGW_ERR_NOT_SUPPORTED;
+		return EGW_ERR_NOT_FOUND;
 	}
-	if (!(path = find_file(manifest_path, loc))) {
+	if (!path) {
 		snprintf(errstr, errstr_size, "manifest %s: its file %s is missing", named, loc);
 		return EGW_ERR_NOT_FOUND;
 	}
@@ -343,6 +344,46 @@ egw_err_t egw_render_input_load(const char *path, double trim_start_s, double tr
 fail:
 	egw_render_input_free(in);
 	return err;
+}
+
+int egw_render_manifest_files(const char *path, char ***locations, char ***whats)
+{
+	json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, NULL), *p, *tj;
+	GPtrArray *locs = g_ptr_array_new(), *named = g_ptr_array_new();
+	GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
+	size_t i, k;
+
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		g_ptr_array_unref(locs);
+		g_ptr_array_unref(named);
+		g_hash_table_destroy(seen);
+		return -1;
+	}
+	json_array_foreach(json_object_get(doc, "participants"), i, p)
+	{
+		json_array_foreach(json_object_get(p, "tracks"), k, tj)
+		{
+			const char *loc = NULL,
+			           *id = json_string_value(json_object_get(tj, "track_id"));
+			char what[160], errstr[8];
+			snprintf(what, sizeof(what), "participants[%zu].tracks[%zu] (%s)", i, k,
+			         id ? id : "?");
+			if (location_of(doc, tj, what, &loc, errstr, sizeof(errstr)) ||
+			    g_hash_table_contains(seen, loc))
+				continue;
+			g_hash_table_add(seen, (gpointer)loc);
+			g_ptr_array_add(locs, g_strdup(loc));
+			g_ptr_array_add(named, g_strdup(what));
+		}
+	}
+	g_ptr_array_add(locs, NULL);
+	g_ptr_array_add(named, NULL);
+	*locations = (char **)g_ptr_array_free(locs, FALSE);
+	*whats = (char **)g_ptr_array_free(named, FALSE);
+	g_hash_table_destroy(seen);
+	json_decref(doc);
+	return 0;
 }
 
 const egw_render_plan_t *egw_render_input_plan(const egw_render_input_t *in)

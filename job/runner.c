@@ -49,8 +49,6 @@ static gboolean on_run_over(gpointer user)
 	return G_SOURCE_REMOVE;
 }
 
-static gboolean report_progress(gpointer user);
-
 static void on_first_media(void *opaque)
 {
 	runner_t *r = opaque;
@@ -68,7 +66,7 @@ static void on_first_media(void *opaque)
 	}
 	egw_runner_cancel(&r->absent_timer);
 	if (r->progress_timer) /* a render: its first progress, whatever its speed */
-		report_progress(r);
+		egw_runner_render_progress(r);
 	if (r->run_s > 0) /* `egress run --duration`: that much media */
 		r->run_timer = g_timeout_add((guint)(r->run_s * 1000), on_run_over, r);
 }
@@ -549,64 +547,9 @@ static egw_err_t trust_tls(const char *path, char *errstr, size_t errstr_size)
 	return EGW_OK;
 }
 
-/* A render's progress: to the status topic (an `active` event with
- * details.event "progress", at most every PROGRESS_EVENT_S or every 5 %),
- * and for `egress run`/`egress render`, a bar on a terminal or a log line
- * every PROGRESS_LINE_S otherwise. */
-#define PROGRESS_EVENT_S 10
-#define RENDER_NICE 10
-#define PROGRESS_LINE_S 5
-static gboolean report_progress(gpointer user)
-{
-	runner_t *r = user;
-	const egw_render_plan_t *rp = r->plan->media.render;
-	double span = rp->end_s - rp->start_s, at = egw_session_position_s(r->session);
-	double elapsed = (g_get_monotonic_time() - r->t_start_us) / 1e6;
-	double speed = elapsed > 0 ? at / elapsed : 0, eta = speed > 0 ? (span - at) / speed : -1;
-	int pct = span > 0 ? (int)(100.0 * (at < span ? at : span) / span) : 100;
-	gint64 now = g_get_monotonic_time();
-
-	if (!r->active || r->done)
-		return G_SOURCE_CONTINUE;
-	if (pct >= r->progress_pct + 5 ||
-	    now - r->progress_emit_us >= (gint64)PROGRESS_EVENT_S * G_USEC_PER_SEC) {
-		json_t *d = json_pack("{s:{s:s, s:i, s:f, s:f, s:f}}", "details", "event",
-		                      "progress", "percent", pct, "position_s", at, "speed", speed,
-		                      "eta_s", eta < 0 ? 0.0 : eta);
-		egw_runner_emit(r, "active", NULL, d);
-		r->progress_pct = pct;
-		r->progress_emit_us = now;
-		if (!r->lifeline && !r->progress_bar)
-			EGW_LOG(r->status.egress_id, INFO,
-			        "rendered %d%% (%.1f of %.1f s, %.1fx real time, %.0f s left)", pct,
-			        at, span, speed, eta < 0 ? 0.0 : eta);
-	}
-	if (r->progress_bar) {
-		char bar[41];
-		int n = pct * 40 / 100;
-		memset(bar, '#', (size_t)n);
-		memset(bar + n, '.', (size_t)(40 - n));
-		bar[40] = '\0';
-		fprintf(stderr, "\r[%s] %3d%%  %.1fx  %4.0f s left ", bar, pct, speed,
-		        eta < 0 ? 0.0 : eta);
-		fflush(stderr);
-	}
-	return G_SOURCE_CONTINUE;
-}
-
-static void start_render(runner_t *r)
-{
-	EGW_LOG(r->status.egress_id, INFO, "rendering %s (%zu tracks of %s)",
-	        r->job->source.manifest, r->plan->media.render->n_tracks,
-	        egw_render_input_egress_id(r->plan->render)
-	                ? egw_render_input_egress_id(r->plan->render)
-	                : "a recording");
-	r->progress_bar = !r->lifeline && isatty(STDERR_FILENO);
-	r->progress_emit_us = 0; /* the first report goes out at once */
-	r->progress_timer = g_timeout_add(r->progress_bar ? 500 : 1000, report_progress, r);
-}
-
-static int start(runner_t *r, double duration_s)
+/* The rest of the start, once a render's recording is local: the plan,
+ * the session, and the room joined or the render begun. */
+int egw_runner_start_media(runner_t *r)
 {
 	static const egw_session_events_t sev = {
 	        on_first_media, on_output_failed, on_session_failed,
@@ -617,26 +560,14 @@ static int start(runner_t *r, double duration_s)
 	char errstr[512], url[256];
 	egw_err_t err;
 
-	egw_runner_emit(r, "starting", NULL, NULL);
-	/* A render takes what CPU the live egresses beside it leave: a lower
-	 * priority, before its threads are made (they inherit it). */
-	if (r->job->source.kind == EGW_SOURCE_RENDER && setpriority(PRIO_PROCESS, 0, RENDER_NICE))
-		EGW_LOG(r->status.egress_id, WARN, "cannot lower the render's priority");
-	if (r->job->webhook.url && !r->lifeline)
-		EGW_LOG(r->status.egress_id, INFO,
-		        "webhooks are sent by the worker; `egress run` "
-		        "writes its events to standard output only");
-	if ((err = trust_tls(r->st->tls_ca_file, errstr, sizeof(errstr))) ||
-	    (err = egw_plan_check(r->job, errstr, sizeof(errstr))) ||
-	    (err = open_delivery(r, errstr, sizeof(errstr))) ||
-	    (err = egw_plan_build(r->job, &r->local_st, r->plan_time = time(NULL), &r->plan, errstr,
+	if ((err = egw_plan_build(r->job, &r->local_st, r->plan_time = time(NULL), &r->plan, errstr,
 	                          sizeof(errstr))) ||
 	    !(r->session =
 	              egw_session_new(&r->plan->media, &sev, r, &err, errstr, sizeof(errstr))) ||
 	    (err = egw_session_play(r->session, errstr, sizeof(errstr))))
 		goto fail;
 	if (r->job->source.kind == EGW_SOURCE_RENDER) {
-		start_render(r);
+		egw_runner_render_begin(r);
 	} else {
 		egw_log_redact_url(r->job->room.url, url, sizeof(url));
 		EGW_LOG(r->status.egress_id, INFO, "joining room %s on %s (%s)",
@@ -651,12 +582,42 @@ static int start(runner_t *r, double duration_s)
 	}
 	/* max_duration_s counts from the start; --duration from the first
 	 * media (on_first_media), so that a slow join shortens nothing */
-	r->run_s = duration_s > 0 && duration_s < r->job->limits.max_duration_s ? duration_s : 0;
+	r->run_s = r->arg_duration_s > 0 && r->arg_duration_s < r->job->limits.max_duration_s
+	                   ? r->arg_duration_s
+	                   : 0;
 	r->stop_timer =
 	        g_timeout_add((guint)(r->job->limits.max_duration_s * 1000.0), on_duration, r);
 	if (r->lifeline)
 		r->flow_timer = g_timeout_add_seconds(FLOW_EVERY_S, report_flow, r);
 	return 0;
+fail:
+	egw_runner_fail(r, err, errstr);
+	return r->done ? -1 : 0;
+}
+
+static int start(runner_t *r, double duration_s)
+{
+	char errstr[512];
+	egw_err_t err;
+	int fetching = 0;
+
+	r->arg_duration_s = duration_s;
+	egw_runner_emit(r, "starting", NULL, NULL);
+	if (r->job->source.kind == EGW_SOURCE_RENDER)
+		egw_runner_render_prepare(r);
+	if (r->job->webhook.url && !r->lifeline)
+		EGW_LOG(r->status.egress_id, INFO,
+		        "webhooks are sent by the worker; `egress run` "
+		        "writes its events to standard output only");
+	if ((err = trust_tls(r->st->tls_ca_file, errstr, sizeof(errstr))) ||
+	    (err = egw_plan_check(r->job, errstr, sizeof(errstr))) ||
+	    (err = open_delivery(r, errstr, sizeof(errstr))) ||
+	    (r->job->source.kind == EGW_SOURCE_RENDER &&
+	     (err = egw_runner_render_fetch(r, &fetching, errstr, sizeof(errstr)))))
+		goto fail;
+	if (fetching) /* egw_runner_start_media() follows */
+		return 0;
+	return egw_runner_start_media(r);
 fail:
 	egw_runner_fail(r, err, errstr);
 	return r->done ? -1 : 0;
@@ -780,9 +741,7 @@ out:
 	egw_runner_cancel(&r.absent_timer);
 	egw_runner_cancel(&r.grace_timer);
 	egw_runner_cancel(&r.leave_timer);
-	egw_runner_cancel(&r.progress_timer);
-	if (r.progress_bar)
-		fputc('\n', stderr);
+	egw_runner_render_end(&r);
 	if (warming) /* GStreamer must not go away under it */
 		g_thread_join(warming);
 	egw_lifeline_free(r.lifeline);

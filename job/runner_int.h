@@ -52,6 +52,11 @@ typedef struct runner {
 	guint run_timer;    /* `egress run --duration`: from the first media */
 	guint progress_timer; /* a render: how far it has got */
 	gint64 progress_emit_us;
+	gint64 render_t0_us;            /* the render began (after any fetching) */
+	struct egw_render_fetch *fetch; /* a render's recording coming from object storage */
+	char *inputs_dir;               /* where it goes, removed at the end */
+	char *render_from;              /* the manifest's location in the storage */
+	double arg_duration_s;          /* `egress run --duration` */
 	int progress_pct, progress_bar; /* last percent told; drawing a bar on stderr */
 	double run_s;
 } runner_t;
@@ -67,6 +72,19 @@ int egw_runner_worker_gone(runner_t *r);
 void egw_runner_emit(runner_t *r, const char *status, json_t *outputs, json_t *details);
 /* room_tracks: deletes the tracks' files (nothing was recorded). */
 void egw_runner_discard_track_files(runner_t *r);
+/* The start once the job's inputs are at hand (runner.c): the plan, the
+ * session, the room or the render. Returns -1 when the job is over. */
+int egw_runner_start_media(runner_t *r);
+
+/* runner_render.c: a render job's part. */
+void egw_runner_render_prepare(runner_t *r); /* before anything: its priority */
+/* A manifest in object storage: its recording fetched, *fetching set, and
+ * egw_runner_start_media() called when it is here (or the job failed). */
+egw_err_t egw_runner_render_fetch(runner_t *r, int *fetching, char *errstr, size_t errstr_size);
+void egw_runner_render_begin(runner_t *r);    /* the session plays: progress reports */
+void egw_runner_render_progress(runner_t *r); /* one report now */
+void egw_runner_render_end(runner_t *r);      /* at exit: timers, fetched files */
+
 /* Removes a GLib source by id and zeroes the id. */
 void egw_runner_cancel(guint *id);
 /* Begins the end (EOS through every stream), for reason. */

@@ -55,6 +55,7 @@ def run(w):
     pubs = {p[0]: start(w, p) for p in PEOPLE}
     for p in pubs.values():
         p.wait_for("webrtcup", 30)
+    time.sleep(egwtest.PUBLISHER_SETTLE_S)
 
     job = {"type": "start", "egress_id": "EG_grid",
            "room": {"sfu": "janus", "url": w.janus_url, "room_id": 1234},

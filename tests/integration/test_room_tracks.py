@@ -60,12 +60,21 @@ def run(w):
     expect(done["error"]["code"] == "not_found" and not os.path.exists(os.path.join(out, "EG_none")),
            "an empty room: failed not_found, no files (%s)" % done["error"]["message"])
 
+    # The recording goes to object storage (spooled, uploaded at the end).
+    s3 = w.start_s3()
+    s3.make_bucket("rec")
+    storage = {"kind": "s3", "bucket": "rec", "endpoint": s3.endpoint, "path_style": True,
+               "access_key": s3.access_key, "secret_key": s3.secret_key, "prefix": "room/"}
+    spool = os.path.join(w.dir, "spool")
+    env_s3 = dict(env, EGRESS_SPOOL_DIR=spool)
+
     pubs = {"p0": start(w, PEOPLE[0])}
     pubs["p0"].wait_for("webrtcup", 30)
-    job = dict(job, egress_id="EG_tracks", limits={"empty_room_timeout_s": 30},
+    time.sleep(egwtest.PUBLISHER_SETTLE_S)
+    job = dict(job, egress_id="EG_tracks", limits={"empty_room_timeout_s": 30}, storage=storage,
                outputs=[{"kind": "file", "format": "mkv",
                          "path": "{egress_id}/{participant}-{media}-{track}.mkv"}])
-    r = egwtest.Run(w, "tracks", job, env)
+    r = egwtest.Run(w, "tracks", job, env_s3)
     r.wait("active", 60)
     time.sleep(3)
     pubs["p1"] = start(w, PEOPLE[1])
@@ -87,7 +96,18 @@ def run(w):
     manifest_out = [o for o in done["outputs"] if o["kind"] == "manifest"]
     expect(len(files) == 8 and len(manifest_out) == 1,
            "a file per track (8: p2 twice) and a manifest: %s" % [o["location"] for o in files])
-    with open(manifest_out[0]["location"]) as f:
+    expect(all(o["location"].startswith("s3://rec/room/EG_tracks/") for o in files) and
+           manifest_out[0]["location"] == "s3://rec/room/EG_tracks.manifest.json" and
+           not os.listdir(spool), "every file and the manifest stored, the spool empty: %s, %s"
+           % (manifest_out[0]["location"], os.listdir(spool)))
+    # The recording as the bucket holds it, here: the manifest's relative
+    # `file`s must still lead to the files.
+    for o in s3.list("rec", "room/"):
+        dest = os.path.join(out, o["key"][len("room/"):])
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        s3.get("rec", o["key"], dest)
+    manifest_path = os.path.join(out, "EG_tracks.manifest.json")
+    with open(manifest_path) as f:
         m = json.load(f)
     tracks, all_tracks = {}, []
     for p in m["participants"]:
@@ -117,7 +137,7 @@ def run(w):
     grid = os.path.join(w.dir, "grid.mp4")
     e = {k: v for k, v in os.environ.items() if not k.startswith("EGRESS_")}
     e["EGRESS_LOG_LEVEL"] = "debug"
-    p = subprocess.run([egwtest.EGRESS, "render", manifest_out[0]["location"], "--output", grid,
+    p = subprocess.run([egwtest.EGRESS, "render", manifest_path, "--output", grid,
                         "--size", "640x360"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        timeout=900 if egwtest.SANITIZED else 180, env=e)
@@ -171,27 +191,55 @@ def run(w):
     egwtest.check_media(grid, "--start", back + 1.0, "--end", end, "--expect-freq",
                         "440,550,660")
 
-    # ---- a render job (egress run) into object storage ----
-    s3 = w.start_s3()
-    s3.make_bucket("renders")
+    # ---- a render job (egress run) from object storage into it ----
+    render_storage = dict(storage, prefix="renders/")
     job = {"type": "start", "egress_id": "EG_rendered",
            "source": {"kind": "render", "manifest": manifest_out[0]["location"],
                       "layout": "speaker", "trim_start_s": 2.0},
            "encoding": {"width": 640, "height": 360},
-           "storage": {"kind": "s3", "bucket": "renders", "endpoint": s3.endpoint,
-                       "path_style": True, "access_key": s3.access_key,
-                       "secret_key": s3.secret_key, "prefix": "r/"},
+           "storage": render_storage,
            "outputs": [{"kind": "file", "format": "mp4", "path": "{egress_id}.mp4"}]}
-    r = egwtest.Run(w, "rendered", job, dict(env, EGRESS_SPOOL_DIR=os.path.join(w.dir, "spool")))
+    r = egwtest.Run(w, "rendered", job, env_s3)
     done = r.wait("complete", 900 if egwtest.SANITIZED else 120)
     stored = [o for o in done["outputs"] if o["kind"] == "file"]
-    expect(r.exit() == 0 and stored and stored[0]["location"] == "s3://renders/r/EG_rendered.mp4"
-           and s3.head("renders", "r/EG_rendered.mp4"),
-           "a render job stores its file in the bucket: %s" % [o["location"] for o in stored])
+    expect(r.exit() == 0 and stored and
+           stored[0]["location"] == "s3://rec/renders/EG_rendered.mp4" and
+           s3.head("rec", "renders/EG_rendered.mp4"),
+           "a render job reads the recording from the bucket and stores its file there: %s"
+           % [o["location"] for o in stored])
+    expect(not os.listdir(spool), "what it fetched is gone from the spool: %s"
+           % os.listdir(spool))
+    fetched = re.search(r"fetched the recording: (\d+) files", w.log_text("rendered"))
+    expect(fetched and int(fetched.group(1)) == 9, "it fetched the manifest and 8 files (%s)"
+           % (fetched.group(0) if fetched else "no log line"))
     got = os.path.join(w.dir, "rendered.mp4")
-    s3.get("renders", "r/EG_rendered.mp4", got)
+    s3.get("rec", "renders/EG_rendered.mp4", got)
     egwtest.check_media(got, "--expect-codecs", "h264,aac",
                         "--expect-duration", m["duration_s"] - 2.0, "--duration-tol", 0.2)
+
+    # ---- renders from object storage that cannot be ----
+    broken = json.loads(json.dumps(m))
+    broken["participants"][0]["tracks"][0]["file"] = "EG_tracks/gone.mkv"
+    broken_path = os.path.join(w.dir, "broken.manifest.json")
+    with open(broken_path, "w") as f:
+        json.dump(broken, f)
+    s3.put("rec", "room/broken.manifest.json", broken_path)
+    cases = [("s3://rec/room/nope.manifest.json", "not_found", "nope.manifest.json"),
+             ("s3://rec/room/broken.manifest.json", "not_found",
+              "participants[0].tracks[0] (%s)" % broken["participants"][0]["tracks"][0]["track_id"]),
+             ("s3://elsewhere/room/EG_tracks.manifest.json", "invalid_request",
+              "not in the job's storage")]
+    for i, (where, code, named) in enumerate(cases):
+        job = dict(job, egress_id="EG_bad%d" % i, source={"kind": "render", "manifest": where})
+        r = egwtest.Run(w, "bad%d" % i, job, env_s3)
+        done = r.wait("failed", 120 if egwtest.SANITIZED else 30)
+        err = done.get("error") or {}
+        expect(err.get("code") == code and named in err.get("message", "") and
+               s3.access_key not in json.dumps(done) and s3.secret_key not in json.dumps(done),
+               "render of %s: failed %s naming %s (%s)" % (where, code, named, err))
+        r.exit()
+    expect(not os.listdir(spool), "the failed renders leave nothing in the spool: %s"
+           % os.listdir(spool))
 
 
 if __name__ == "__main__":

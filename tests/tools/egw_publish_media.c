@@ -20,6 +20,7 @@
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,11 +42,24 @@ struct pub_link {
 	void *user;
 };
 
+/* How late each stream's packets leave for webrtcbin after their capture
+ * time (the encoder's delay): a publisher that falls behind sends its own
+ * A/V offset, which no receiver can see or undo. Streaming threads add,
+ * the main context reports every SEND_REPORT_S and resets. */
+#define SEND_REPORT_S 1
+struct send_delay {
+	char name[16];
+	atomic_llong sum_us, max_us, count;
+};
+
 struct pub_media {
 	GstElement *pipeline;
 	GstElement *webrtc;
 	struct pub_link *link;
 	guint bus_watch;
+	guint report;
+	struct send_delay delays[3];
+	int n_delays;
 };
 
 enum call_kind { CALL_OFFER, CALL_CANDIDATE, CALL_GATHERED, CALL_ERROR };
@@ -215,6 +229,72 @@ static gboolean set_sendonly(GstElement *webrtc, GstPad *pad, gpointer data)
 			     NULL);
 	gst_clear_object(&trans);
 	return TRUE;
+}
+
+static GstPadProbeReturn send_delay_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	struct send_delay *d = data;
+	GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+	GstElement *el = gst_pad_get_parent_element(pad);
+	GstClock *clock = el ? gst_element_get_clock(el) : NULL;
+
+	GstEvent *seg_ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0);
+	const GstSegment *seg = NULL;
+	GstClockTime rt = GST_CLOCK_TIME_NONE;
+
+	if (seg_ev)
+		gst_event_parse_segment(seg_ev, &seg);
+	if (seg && GST_BUFFER_PTS_IS_VALID(buf))
+		rt = gst_segment_to_running_time(seg, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
+	if (seg_ev)
+		gst_event_unref(seg_ev);
+	if (clock && GST_CLOCK_TIME_IS_VALID(rt)) {
+		GstClockTime now = gst_clock_get_time(clock) - gst_element_get_base_time(el);
+		long long late = ((gint64)now - (gint64)rt) / 1000;
+		long long max = atomic_load(&d->max_us);
+		atomic_fetch_add(&d->sum_us, late);
+		atomic_fetch_add(&d->count, 1);
+		while (late > max && !atomic_compare_exchange_weak(&d->max_us, &max, late))
+			;
+	}
+	if (clock)
+		gst_object_unref(clock);
+	if (el)
+		gst_object_unref(el);
+	return GST_PAD_PROBE_OK;
+}
+
+static gboolean watch_send_delay(GstElement *webrtc, GstPad *pad, gpointer data)
+{
+	struct pub_media *media = data;
+	struct send_delay *d;
+
+	if (media->n_delays >= (int)G_N_ELEMENTS(media->delays))
+		return FALSE;
+	d = &media->delays[media->n_delays++];
+	snprintf(d->name, sizeof(d->name), "%s", GST_PAD_NAME(pad));
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, send_delay_probe, d, NULL);
+	return TRUE;
+}
+
+/* locality: main thread. */
+static gboolean report_send_delay(gpointer data)
+{
+	struct pub_media *media = data;
+	GString *line = g_string_new("send delay after capture:");
+
+	for (int i = 0; i < media->n_delays; i++) {
+		struct send_delay *d = &media->delays[i];
+		long long n = atomic_exchange(&d->count, 0);
+		long long sum = atomic_exchange(&d->sum_us, 0);
+		long long max = atomic_exchange(&d->max_us, 0);
+		if (n)
+			g_string_append_printf(line, " %s mean %.1f ms max %.1f ms;", d->name,
+			                       sum / 1000.0 / n, max / 1000.0);
+	}
+	EGW_LOG(NULL, INFO, "%s", line->str);
+	g_string_free(line, TRUE);
+	return G_SOURCE_CONTINUE;
 }
 
 /* What a promise callback needs: the link, and the element to talk to. */
@@ -457,6 +537,8 @@ struct pub_media *pub_media_new(const struct pub_options *opt, struct pub_contro
 		goto fail;
 	}
 	gst_element_foreach_sink_pad(media->webrtc, set_sendonly, NULL);
+	gst_element_foreach_sink_pad(media->webrtc, watch_send_delay, media);
+	media->report = g_timeout_add_seconds(SEND_REPORT_S, report_send_delay, media);
 	connect_webrtc(media);
 	bus = gst_pipeline_get_bus(GST_PIPELINE(media->pipeline));
 	media->bus_watch = gst_bus_add_watch(bus, on_bus_message, media);
@@ -545,6 +627,8 @@ void pub_media_free(struct pub_media *media)
 	media->link->dead = TRUE;
 	if (media->bus_watch)
 		g_source_remove(media->bus_watch);
+	if (media->report)
+		g_source_remove(media->report);
 	if (media->pipeline)
 		gst_element_set_state(media->pipeline, GST_STATE_NULL);
 	gst_clear_object(&media->webrtc);
