@@ -71,6 +71,58 @@ static void set_if_exists(GstElement *e, const char *prop)
 		g_object_set(e, prop, TRUE, NULL);
 }
 
+/* ---- lateness (streaming thread) ----
+ * How long after its time each buffer reaches its mixer (the mixers wait
+ * MIX_LATENCY for it): logged per input every LATE_REPORT_US at debug, so
+ * that a tile or a voice out of step can be told from its input. */
+#define LATE_REPORT_US (5 * G_USEC_PER_SEC)
+
+static GstPadProbeReturn late_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	struct input *in = user;
+	GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
+	GstEvent *ev;
+	const GstSegment *seg = NULL;
+	GstClockTime rt = GST_CLOCK_TIME_NONE;
+	GstClock *clock;
+	gint64 late, now_us = g_get_monotonic_time();
+
+	if (!GST_BUFFER_PTS_IS_VALID(b) ||
+	    !(ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0)))
+		return GST_PAD_PROBE_OK;
+	gst_event_parse_segment(ev, &seg);
+	rt = gst_segment_to_running_time(seg, GST_FORMAT_TIME, GST_BUFFER_PTS(b));
+	gst_event_unref(ev);
+	if (!GST_CLOCK_TIME_IS_VALID(rt) ||
+	    !(clock = gst_element_get_clock(in->g->vmix ? in->g->vmix : in->g->amix)))
+		return GST_PAD_PROBE_OK;
+	late = ((gint64)(gst_clock_get_time(clock) -
+	                 gst_element_get_base_time(in->g->vmix ? in->g->vmix : in->g->amix)) -
+	        (gint64)rt - gst_pad_get_offset(pad)) /
+	       1000;
+	gst_object_unref(clock);
+	if (!in->late_n || late < in->late_min)
+		in->late_min = late;
+	if (!in->late_n || late > in->late_max)
+		in->late_max = late;
+	in->late_sum += late;
+	in->late_n++;
+	if (!in->late_win_end)
+		in->late_win_end = now_us + LATE_REPORT_US;
+	if (now_us >= in->late_win_end) {
+		EGW_LOG(in->g->log_id, DEBUG,
+		        "%s's %s reaches the mixer %.1f ms after its time (%.1f to %.1f ms, "
+		        "%" G_GINT64_FORMAT " buffers)",
+		        in->participant, egw_media2str(in->media),
+		        in->late_sum / 1000.0 / in->late_n, in->late_min / 1000.0,
+		        in->late_max / 1000.0, in->late_n);
+		in->late_n = 0;
+		in->late_sum = 0;
+		in->late_win_end = now_us + LATE_REPORT_US;
+	}
+	return GST_PAD_PROBE_OK;
+}
+
 /* ---- loudness (streaming thread) ---- */
 
 struct level_report {
@@ -330,6 +382,7 @@ static egw_err_t link_branch(struct input *in, char *errstr, size_t errstr_size)
 		gst_object_unref(src);
 		goto fail;
 	}
+	gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, late_probe, in, NULL);
 	gst_object_unref(src);
 	in->sinkpad = gst_element_get_static_pad(in->els[0], "sink");
 	return EGW_OK;

@@ -45,6 +45,8 @@ struct input {
 	/* audio level, streaming thread only */
 	double sum_sq;
 	guint64 n_samples;
+	/* how late buffers reach the mixer, streaming thread only */
+	gint64 late_win_end, late_min, late_max, late_sum, late_n;
 };
 
 /* A participant without video: initials on a colour. */

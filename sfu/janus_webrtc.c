@@ -226,6 +226,50 @@ static void no_upnp(GstElement *webrtc)
 		g_object_unref(ice);
 }
 
+/* rtpbin's lip-sync moves a stream (the jitter buffer's ts-offset) when
+ * the sender reports disagree with the first packets' timing: told in the
+ * log, since it moves that stream in the recording. */
+struct jb_note {
+	char *log_id;
+	guint ssrc;
+};
+
+static void jb_note_free(gpointer data, GClosure *closure)
+{
+	struct jb_note *n = data;
+	(void)closure;
+	g_free(n->log_id);
+	g_free(n);
+}
+
+static void on_ts_offset(GObject *jb, GParamSpec *pspec, gpointer data)
+{
+	struct jb_note *n = data;
+	gint64 off = 0;
+	(void)pspec;
+	g_object_get(jb, "ts-offset", &off, NULL);
+	EGW_LOG(n->log_id, DEBUG, "lip-sync: the stream of SSRC %08x moved by %.1f ms", n->ssrc,
+	        off / 1e6);
+}
+
+static void free_string(gpointer data, GClosure *closure)
+{
+	(void)closure;
+	g_free(data);
+}
+
+static void on_new_jitterbuffer(GstElement *rtpbin, GstElement *jb, guint session, guint ssrc,
+                                gpointer data)
+{
+	struct jb_note *n = g_new0(struct jb_note, 1);
+	(void)rtpbin;
+	(void)session;
+	n->log_id = g_strdup(data);
+	n->ssrc = ssrc;
+	g_signal_connect_data(jb, "notify::ts-offset", G_CALLBACK(on_ts_offset), n, jb_note_free,
+	                      0);
+}
+
 static GstElement *make_webrtc(struct janus_sub *sub, char *errstr, size_t errstr_size)
 {
 	GstElement *webrtc = gst_element_factory_make("webrtcbin", NULL);
@@ -246,6 +290,8 @@ static GstElement *make_webrtc(struct janus_sub *sub, char *errstr, size_t errst
 	rtpbin = gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin");
 	if (rtpbin) {
 		gst_util_set_object_arg(G_OBJECT(rtpbin), "buffer-mode", "synced");
+		g_signal_connect_data(rtpbin, "new-jitterbuffer", G_CALLBACK(on_new_jitterbuffer),
+		                      g_strdup(JOB_ID(sub->src)), free_string, 0);
 		gst_object_unref(rtpbin);
 	} else
 		EGW_LOG(JOB_ID(sub->src), WARN, "webrtcbin has no rtpbin: jitter buffer mode unchanged");

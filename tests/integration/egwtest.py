@@ -29,17 +29,6 @@ class Failure(Exception):
     pass
 
 
-# Publishers that start together on the test machine fall behind for their
-# first moments (their encoders catching up: up to 0.6 s seen, reported by
-# egw-publish as "send delay after capture"). Janus times each stream of a
-# subscription from the first packets it forwards, so an egress subscribing
-# then would take that delay's audio/video difference as the participant's
-# own A/V offset for good (docs/architecture.md, "A/V sync through the
-# SFU"). Tests that measure A/V sync let publishers settle this long after
-# their webrtcup before the egress subscribes.
-PUBLISHER_SETTLE_S = 2.0
-
-
 def expect(cond, what):
     if not cond:
         raise Failure(what)

@@ -70,7 +70,6 @@ def run(w):
 
     pubs = {"p0": start(w, PEOPLE[0])}
     pubs["p0"].wait_for("webrtcup", 30)
-    time.sleep(egwtest.PUBLISHER_SETTLE_S)
     job = dict(job, egress_id="EG_tracks", limits={"empty_room_timeout_s": 30}, storage=storage,
                outputs=[{"kind": "file", "format": "mkv",
                          "path": "{egress_id}/{participant}-{media}-{track}.mkv"}])

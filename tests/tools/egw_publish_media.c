@@ -20,6 +20,7 @@
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,10 +47,16 @@ struct pub_link {
  * time (the encoder's delay): a publisher that falls behind sends its own
  * A/V offset, which no receiver can see or undo. Streaming threads add,
  * the main context reports every SEND_REPORT_S and resets. */
-#define SEND_REPORT_S 1
+#define SEND_REPORT_S 2
 struct send_delay {
 	char name[16];
 	atomic_llong sum_us, max_us, count;
+	/* the RTP clock against the wall clock, from the first packet on (us):
+	 * how far the stream's RTP time ran ahead (+) or behind */
+	int rtp_started; /* streaming thread */
+	uint32_t rtp_last;
+	long long rtp_ext, rtp0, wall0;
+	atomic_llong drift_min, drift_max;
 };
 
 struct pub_media {
@@ -257,6 +264,31 @@ static GstPadProbeReturn send_delay_probe(GstPad *pad, GstPadProbeInfo *info, gp
 		while (late > max && !atomic_compare_exchange_weak(&d->max_us, &max, late))
 			;
 	}
+	{
+		guint8 hdr[8];
+		if (gst_buffer_extract(buf, 0, hdr, 8) == 8) {
+			uint32_t ts = (uint32_t)hdr[4] << 24 | (uint32_t)hdr[5] << 16 |
+			              (uint32_t)hdr[6] << 8 | hdr[7];
+			int pt = hdr[1] & 0x7f;
+			long long rate = pt == PT_OPUS ? 48000 : pt == 0 ? 8000 : 90000;
+			long long now_us = g_get_monotonic_time(), drift, v;
+			if (!d->rtp_started) {
+				d->rtp_started = 1;
+				d->rtp_last = ts;
+				d->rtp_ext = d->rtp0 = ts;
+				d->wall0 = now_us;
+			}
+			d->rtp_ext += (int32_t)(ts - d->rtp_last);
+			d->rtp_last = ts;
+			drift = (d->rtp_ext - d->rtp0) * 1000000 / rate - (now_us - d->wall0);
+			v = atomic_load(&d->drift_min);
+			while (drift < v && !atomic_compare_exchange_weak(&d->drift_min, &v, drift))
+				;
+			v = atomic_load(&d->drift_max);
+			while (drift > v && !atomic_compare_exchange_weak(&d->drift_max, &v, drift))
+				;
+		}
+	}
 	if (clock)
 		gst_object_unref(clock);
 	if (el)
@@ -272,6 +304,8 @@ static gboolean watch_send_delay(GstElement *webrtc, GstPad *pad, gpointer data)
 	if (media->n_delays >= (int)G_N_ELEMENTS(media->delays))
 		return FALSE;
 	d = &media->delays[media->n_delays++];
+	atomic_store(&d->drift_min, LLONG_MAX);
+	atomic_store(&d->drift_max, LLONG_MIN);
 	snprintf(d->name, sizeof(d->name), "%s", GST_PAD_NAME(pad));
 	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, send_delay_probe, d, NULL);
 	return TRUE;
@@ -288,9 +322,13 @@ static gboolean report_send_delay(gpointer data)
 		long long n = atomic_exchange(&d->count, 0);
 		long long sum = atomic_exchange(&d->sum_us, 0);
 		long long max = atomic_exchange(&d->max_us, 0);
+		long long dmin = atomic_exchange(&d->drift_min, LLONG_MAX);
+		long long dmax = atomic_exchange(&d->drift_max, LLONG_MIN);
 		if (n)
-			g_string_append_printf(line, " %s mean %.1f ms max %.1f ms;", d->name,
-			                       sum / 1000.0 / n, max / 1000.0);
+			g_string_append_printf(
+			        line, " %s mean %.1f ms max %.1f ms (RTP clock %+.1f..%+.1f ms);",
+			        d->name, sum / 1000.0 / n, max / 1000.0, dmin / 1000.0,
+			        dmax / 1000.0);
 	}
 	EGW_LOG(NULL, INFO, "%s", line->str);
 	g_string_free(line, TRUE);
