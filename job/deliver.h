@@ -63,6 +63,9 @@ void egw_delivery_free(egw_delivery_t *d);
 /* Egress ids whose journals in spool_dir wait for their uploads and that
  * no process holds (g_strfreev). */
 char **egw_delivery_pending(const char *spool_dir);
+/* Removes what killed render jobs fetched into the spool
+ * (<egress_id>.inputs, held by no process); how many went. */
+int egw_delivery_sweep_inputs(const char *spool_dir);
 /* The webhook of egress_id's request, from its journal: 1 and *url (and
  * *secret, may be NULL; g_free both) when it has one. */
 int egw_delivery_webhook(const char *spool_dir, const char *egress_id, char **url,

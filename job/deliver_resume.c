@@ -164,6 +164,11 @@ int egw_delivery_webhook(const char *spool_dir, const char *egress_id, char **ur
 	return *url != NULL;
 }
 
+int egw_delivery_sweep_inputs(const char *spool_dir)
+{
+	return egw_spool_sweep_inputs(spool_dir);
+}
+
 char **egw_delivery_pending(const char *spool_dir)
 {
 	char **ids = egw_spool_journals(spool_dir);

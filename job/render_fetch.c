@@ -83,12 +83,27 @@ static void next_file(egw_render_fetch_t *f)
 		} else {
 			continue; /* a path on some machine: the render looks beside the manifest */
 		}
+		if (g_file_test(path, G_FILE_TEST_EXISTS)) {
+			/* two objects of one name put beside the manifest: the
+			 * render could not tell them apart */
+			snprintf(errstr, sizeof(errstr),
+			         "manifest %s: its file %s has the name of another track's file; a "
+			         "render from storage needs the files' names to differ",
+			         f->whats[f->next], loc);
+			g_free(key);
+			g_free(path);
+			finish(f, EGW_ERR_INVALID_REQUEST, errstr);
+			return;
+		}
 		parent = g_path_get_dirname(path);
-		if (g_mkdir_with_parents(parent, 0700) || g_file_test(path, G_FILE_TEST_EXISTS)) {
+		if (g_mkdir_with_parents(parent, 0700)) {
+			snprintf(errstr, sizeof(errstr), "cannot make %s: %s", parent,
+			         g_strerror(errno));
 			g_free(parent);
 			g_free(key);
 			g_free(path);
-			continue; /* two outputs of one name: the first is kept */
+			finish(f, EGW_ERR_INTERNAL, errstr);
+			return;
 		}
 		g_free(parent);
 		f->fetch = egw_store_fetch(f->store, key, path, on_file, f, errstr, sizeof(errstr));

@@ -2,7 +2,6 @@
  * fetched from object storage first when its manifest is there
  * (render_fetch.h), its lower priority, its progress. */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "job/render.h"
 #include "job/render_fetch.h"
 #include "job/runner_int.h"
+#include "storage/spool.h"
 
 /* A render's progress: to the status topic (an `active` event with
  * details.event "progress", at most every PROGRESS_EVENT_S or every 5 %),
@@ -87,18 +87,9 @@ void egw_runner_render_prepare(runner_t *r)
 		EGW_LOG(r->status.egress_id, WARN, "cannot lower the render's priority");
 }
 
-static int unlink_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path) && errno != ENOENT ? -1 : 0;
-}
-
 static void remove_inputs(runner_t *r)
 {
-	if (r->inputs_dir && g_file_test(r->inputs_dir, G_FILE_TEST_IS_DIR) &&
-	    nftw(r->inputs_dir, unlink_one, 16, FTW_DEPTH | FTW_PHYS))
+	if (r->inputs_dir && egw_spool_rmtree(r->inputs_dir))
 		EGW_LOG(r->status.egress_id, WARN, "cannot remove %s: %s", r->inputs_dir,
 		        g_strerror(errno));
 }
@@ -148,7 +139,7 @@ egw_err_t egw_runner_render_fetch(runner_t *r, int *fetching, char *errstr, size
 	}
 	/* beside the egress's spool directory, not in it: what is in it is
 	 * uploaded */
-	r->inputs_dir = g_strdup_printf("%s/%s.inputs", r->st->spool_dir, r->status.egress_id);
+	r->inputs_dir = egw_spool_inputs_of(r->st->spool_dir, r->status.egress_id);
 	remove_inputs(r); /* a run of this egress that was killed left them */
 	r->fetch = egw_render_fetch_start(store, r->job->source.manifest, r->inputs_dir,
 	                                  r->status.egress_id, on_fetched, r, &err, errstr,

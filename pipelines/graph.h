@@ -71,6 +71,20 @@ void egw_graph_swallow(GstPad *pad);
  * it, instead of going back up the tee and stopping every branch. */
 void egw_graph_guard_queue(GstElement *queue);
 
+/* ---- shared by the graphs that keep tracks as they came (graph_chain.c) ---- */
+
+/* factory made and added to bin; NULL with errstr ("GStreamer element X
+ * is missing"). */
+GstElement *egw_graph_make(GstBin *bin, const char *factory, char *errstr, size_t errstr_size);
+/* A track's RTP made into its codec's stream without decoding: the
+ * codec's depayloader (asking for key frames and waiting for one) and its
+ * parser when it has one, added to bin and linked; *first (the
+ * depayloader) and *last (the parser, or the depayloader). On failure
+ * nothing stays in bin: EGW_ERR_NOT_SUPPORTED (no depayloader for codec)
+ * or EGW_ERR_MEDIA, with errstr. */
+egw_err_t egw_graph_depay_chain(GstBin *bin, const char *codec, GstElement **first,
+                                GstElement **last, char *errstr, size_t errstr_size);
+
 /* ---- shared by the graphs that composite (composite_input.c) ---- */
 
 /* Scaling and fitting of a compositor pad (video inputs, placeholders). */

@@ -53,17 +53,6 @@ struct passthrough {
 	int finishing;
 };
 
-/* Depayloader and parser per codec. */
-static const struct codec_chain {
-	const char *codec, *depay, *parse;
-} chains[] = {
-	{"opus", "rtpopusdepay", "opusparse"},
-	{"vp8", "rtpvp8depay", NULL},
-	{"vp9", "rtpvp9depay", "vp9parse"},
-	{"h264", "rtph264depay", "h264parse"},
-	{"av1", "rtpav1depay", "av1parse"},
-};
-
 static struct branch *branch_for(struct passthrough *g, egw_media_t media)
 {
 	for (size_t i = 0; i < g->n_branches; i++)
@@ -239,67 +228,29 @@ static GstPadProbeReturn on_event(struct branch *b, GstPadProbeInfo *info)
 
 /* ---- branches ---- */
 
-static const struct codec_chain *chain_for(const char *codec)
-{
-	for (size_t i = 0; codec && i < G_N_ELEMENTS(chains); i++)
-		if (!strcmp(chains[i].codec, codec))
-			return &chains[i];
-	return NULL;
-}
-
-static GstElement *make(const char *factory, GstBin *bin, char *errstr, size_t errstr_size)
-{
-	GstElement *e = gst_element_factory_make(factory, NULL);
-	if (!e) {
-		snprintf(errstr, errstr_size, "GStreamer element %s is missing", factory);
-		return NULL;
-	}
-	if (!gst_bin_add(bin, e)) {
-		snprintf(errstr, errstr_size, "cannot add %s to the pipeline", factory);
-		gst_object_unref(e);
-		return NULL;
-	}
-	return e;
-}
-
-static void set_if_exists(GstElement *e, const char *prop)
-{
-	if (g_object_class_find_property(G_OBJECT_GET_CLASS(e), prop))
-		g_object_set(e, prop, TRUE, NULL);
-}
-
 static egw_err_t add_branch(struct passthrough *g, const egw_track_t *t, char *errstr,
 			    size_t errstr_size)
 {
-	const struct codec_chain *ch = chain_for(t->codec);
 	struct branch *b = &g->branches[g->n_branches];
-	GstElement *depay = NULL, *parse = NULL, *els[2];
+	GstElement *depay = NULL, *last = NULL, *els[2];
 	size_t n = 0;
 	egw_err_t err;
 
-	if (!ch) {
-		snprintf(errstr, errstr_size, "no depayloader for %s", t->codec);
-		return EGW_ERR_MEDIA;
-	}
 	memset(b, 0, sizeof(*b));
 	/* No queue of its own: the source's jitter buffer pushes from its
 	 * own thread, and every output has a queue after the tee. */
-	if (!(depay = els[n++] = make(ch->depay, g->bin, errstr, errstr_size)) ||
-	    (ch->parse && !(parse = els[n++] = make(ch->parse, g->bin, errstr, errstr_size))))
-		goto fail;
-	set_if_exists(depay, "request-keyframe");
-	set_if_exists(depay, "wait-for-keyframe");
-	if (parse && !gst_element_link(depay, parse)) {
-		snprintf(errstr, errstr_size, "cannot link the %s branch", t->codec);
-		goto fail;
-	}
+	if ((err = egw_graph_depay_chain(g->bin, t->codec, &depay, &last, errstr, errstr_size)))
+		return err == EGW_ERR_NOT_SUPPORTED ? EGW_ERR_MEDIA : err;
+	els[n++] = depay;
+	if (last != depay)
+		els[n++] = last;
 	b->g = g;
 	b->media = t->media;
 	snprintf(b->codec, sizeof(b->codec), "%s", t->codec);
 	egw_retime_stream_init(&b->retime);
 	gst_segment_init(&b->in_seg, GST_FORMAT_UNDEFINED);
 	g_queue_init(&b->held);
-	b->srcpad = gst_element_get_static_pad(parse ? parse : depay, "src");
+	b->srcpad = gst_element_get_static_pad(last, "src");
 	b->sinkpad = gst_element_get_static_pad(depay, "sink");
 	gst_pad_add_probe(b->srcpad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
 			  retime_probe, b, NULL);
@@ -308,15 +259,13 @@ static egw_err_t add_branch(struct passthrough *g, const egw_track_t *t, char *e
 		gst_object_unref(b->srcpad);
 		gst_object_unref(b->sinkpad);
 		n = 0; /* linked into the session now: freed with the pipeline */
-		goto fail_err;
+		goto fail;
 	}
 	for (size_t i = 0; i < n; i++)
 		gst_element_sync_state_with_parent(els[i]);
 	g->n_branches++;
 	return EGW_OK;
 fail:
-	err = EGW_ERR_MEDIA;
-fail_err:
 	for (size_t i = 0; i < n; i++) {
 		gst_element_set_state(els[i], GST_STATE_NULL);
 		gst_bin_remove(g->bin, els[i]);

@@ -46,16 +46,6 @@ struct tracks {
 	int finishing;
 };
 
-static const struct codec_chain {
-	const char *codec, *depay, *parse;
-} chains[] = {
-	{"opus", "rtpopusdepay", "opusparse"},
-	{"vp8", "rtpvp8depay", NULL},
-	{"vp9", "rtpvp9depay", "vp9parse"},
-	{"h264", "rtph264depay", "h264parse"},
-	{"av1", "rtpav1depay", "av1parse"},
-};
-
 /* ---- retiming (the branch's streaming thread) ---- */
 
 static GstPadProbeReturn on_event(struct tbranch *b, GstPadProbeInfo *info)
@@ -142,21 +132,6 @@ static GstPadProbeReturn retime(GstPad *pad, GstPadProbeInfo *info, gpointer use
 
 /* ---- branches ---- */
 
-static GstElement *make(struct tracks *g, const char *factory, char *errstr, size_t errstr_size)
-{
-	GstElement *e = gst_element_factory_make(factory, NULL);
-	if (!e) {
-		snprintf(errstr, errstr_size, "GStreamer element %s is missing", factory);
-		return NULL;
-	}
-	if (!gst_bin_add(g->bin, e)) {
-		snprintf(errstr, errstr_size, "cannot add %s to the pipeline", factory);
-		gst_object_unref(e);
-		return NULL;
-	}
-	return e;
-}
-
 static void branch_free(gpointer p)
 {
 	struct tbranch *b = p;
@@ -172,29 +147,12 @@ static void branch_free(gpointer p)
 static egw_err_t add_branch(struct tracks *g, const egw_track_t *t, char *errstr,
                             size_t errstr_size)
 {
-	const struct codec_chain *ch = NULL;
 	struct tbranch *b;
-	GstElement *depay, *parse = NULL;
+	GstElement *depay, *last;
 	egw_err_t err;
 
-	for (size_t i = 0; i < G_N_ELEMENTS(chains); i++)
-		if (t->codec && !strcmp(chains[i].codec, t->codec))
-			ch = &chains[i];
-	if (!ch) {
-		snprintf(errstr, errstr_size, "no depayloader for %s", t->codec ? t->codec : "?");
-		return EGW_ERR_NOT_SUPPORTED;
-	}
-	if (!(depay = make(g, ch->depay, errstr, errstr_size)) ||
-	    (ch->parse && !(parse = make(g, ch->parse, errstr, errstr_size))))
-		return EGW_ERR_MEDIA;
-	if (g_object_class_find_property(G_OBJECT_GET_CLASS(depay), "request-keyframe"))
-		g_object_set(depay, "request-keyframe", TRUE, NULL);
-	if (g_object_class_find_property(G_OBJECT_GET_CLASS(depay), "wait-for-keyframe"))
-		g_object_set(depay, "wait-for-keyframe", TRUE, NULL);
-	if (parse && !gst_element_link(depay, parse)) {
-		snprintf(errstr, errstr_size, "cannot link the %s branch", t->codec);
-		return EGW_ERR_MEDIA;
-	}
+	if ((err = egw_graph_depay_chain(g->bin, t->codec, &depay, &last, errstr, errstr_size)))
+		return err;
 	b = g_new0(struct tbranch, 1);
 	b->g = g;
 	b->track_id = g_strdup(t->id);
@@ -203,7 +161,7 @@ static egw_err_t add_branch(struct tracks *g, const egw_track_t *t, char *errstr
 	b->first_rt = b->last_out = b->end_out = GST_CLOCK_TIME_NONE;
 	gst_segment_init(&b->in_seg, GST_FORMAT_UNDEFINED);
 	b->sinkpad = gst_element_get_static_pad(depay, "sink");
-	b->srcpad = gst_element_get_static_pad(parse ? parse : depay, "src");
+	b->srcpad = gst_element_get_static_pad(last, "src");
 	gst_pad_add_probe(b->srcpad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
 	                  retime, b, NULL);
 	g_hash_table_insert(g->branches, b->track_id, b);
@@ -215,8 +173,8 @@ static egw_err_t add_branch(struct tracks *g, const egw_track_t *t, char *errstr
 	while (g->by_index->len <= b->out_index)
 		g_ptr_array_add(g->by_index, NULL);
 	g_ptr_array_index(g->by_index, b->out_index) = b;
-	if (parse)
-		gst_element_sync_state_with_parent(parse);
+	if (last != depay)
+		gst_element_sync_state_with_parent(last);
 	gst_element_sync_state_with_parent(depay);
 	EGW_LOG(g->log_id, INFO, "recording %s %s (%s, %s) in its own file", t->participant.name,
 	        egw_media2str(t->media), t->id, t->codec);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
@@ -166,6 +167,59 @@ void egw_spool_remove(const char *spool_dir, const char *egress_id)
 		g_unlink(jpath);
 	g_free(dir);
 	g_free(jpath);
+}
+
+#define INPUTS_SUFFIX ".inputs"
+
+char *egw_spool_inputs_of(const char *spool_dir, const char *egress_id)
+{
+	return g_strdup_printf("%s/%s" INPUTS_SUFFIX, spool_dir, egress_id);
+}
+
+static int remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path) && errno != ENOENT ? -1 : 0;
+}
+
+int egw_spool_rmtree(const char *path)
+{
+	struct stat sb;
+	if (lstat(path, &sb))
+		return errno == ENOENT ? 0 : -1;
+	return nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int egw_spool_sweep_inputs(const char *spool_dir)
+{
+	GDir *d = g_dir_open(spool_dir, 0, NULL);
+	const char *name;
+	int n = 0;
+
+	while (d && (name = g_dir_read_name(d))) {
+		char *id, *path, *dir;
+		int fd, orphan;
+		if (!g_str_has_suffix(name, INPUTS_SUFFIX) || strlen(name) == strlen(INPUTS_SUFFIX))
+			continue;
+		id = g_strndup(name, strlen(name) - strlen(INPUTS_SUFFIX));
+		dir = egw_spool_dir_of(spool_dir, id);
+		fd = egw_spool_lock(spool_dir, id);
+		/* gone, or nobody holds it: its process is dead */
+		orphan = fd >= 0 || !g_file_test(dir, G_FILE_TEST_IS_DIR);
+		path = g_build_filename(spool_dir, name, NULL);
+		if (orphan && egw_spool_rmtree(path) == 0)
+			n++;
+		if (fd >= 0)
+			close(fd);
+		g_free(path);
+		g_free(dir);
+		g_free(id);
+	}
+	if (d)
+		g_dir_close(d);
+	return n;
 }
 
 static void walk(const char *root, const char *rel, GPtrArray *out)

@@ -5,6 +5,8 @@
  *   <spool_dir>/<egress_id>/...    the egress's files (its path templates)
  *   <spool_dir>/<egress_id>.json   its journal (mode 0600: it may hold the
  *                                  job's storage credentials)
+ *   <spool_dir>/<egress_id>.inputs/  a render's recording, fetched from
+ *                                  object storage (removed when it ends)
  *
  * The process that owns an egress holds an exclusive flock() on its
  * directory for as long as it runs, so that a worker scanning the spool
@@ -48,6 +50,16 @@ void egw_spool_remove(const char *spool_dir, const char *egress_id);
 char **egw_spool_files(const char *spool_dir, const char *egress_id);
 /* Egress ids that have a journal in spool_dir (g_strfreev; NULL if none). */
 char **egw_spool_journals(const char *spool_dir);
+
+/* <spool_dir>/<egress_id>.inputs (g_free it). */
+char *egw_spool_inputs_of(const char *spool_dir, const char *egress_id);
+/* Removes a directory and everything under it (symbolic links are not
+ * followed); 0, or -1 with errno. A missing directory is 0. */
+int egw_spool_rmtree(const char *path);
+/* Removes the inputs directories that no running egress holds: those
+ * whose egress directory is gone or not locked (its process was killed).
+ * Returns how many went. */
+int egw_spool_sweep_inputs(const char *spool_dir);
 
 /* Content-Type for an output file by its extension. */
 const char *egw_spool_content_type(const char *path);

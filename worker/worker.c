@@ -408,9 +408,13 @@ static void resume_uploads(egw_worker_t *w, time_t *last_scan)
 {
 	time_t now = time(NULL);
 	char **ids;
+	int swept;
 	if (*last_scan && now - *last_scan < RESUME_SCAN_S)
 		return;
 	*last_scan = now;
+	if ((swept = egw_delivery_sweep_inputs(w->cfg->spool_dir)))
+		EGW_LOG(NULL, INFO, "removed %d render input directories left by killed jobs",
+		        swept);
 	ids = egw_delivery_pending(w->cfg->spool_dir);
 	for (char **id = ids; id && *id; id++) {
 		egw_jobproc_cmd_t cmd = {NULL, w->config_path, w->cfg->worker_id, *id, 0};

@@ -1,0 +1,71 @@
+/* Depayloading chains shared by the graphs that keep tracks as they came
+ * (graph_passthrough.c, graph_tracks.c): see graph.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "pipelines/graph.h"
+
+/* Depayloader and parser per codec. */
+static const struct codec_chain {
+	const char *codec, *depay, *parse;
+} chains[] = {
+        {"opus", "rtpopusdepay", "opusparse"},
+        {"vp8", "rtpvp8depay", NULL},
+        {"vp9", "rtpvp9depay", "vp9parse"},
+        {"h264", "rtph264depay", "h264parse"},
+        {"av1", "rtpav1depay", "av1parse"},
+};
+
+GstElement *egw_graph_make(GstBin *bin, const char *factory, char *errstr, size_t errstr_size)
+{
+	GstElement *e = gst_element_factory_make(factory, NULL);
+	if (!e) {
+		snprintf(errstr, errstr_size, "GStreamer element %s is missing", factory);
+		return NULL;
+	}
+	if (!gst_bin_add(bin, e)) {
+		snprintf(errstr, errstr_size, "cannot add %s to the pipeline", factory);
+		gst_object_unref(e);
+		return NULL;
+	}
+	return e;
+}
+
+static void set_if_exists(GstElement *e, const char *prop)
+{
+	if (g_object_class_find_property(G_OBJECT_GET_CLASS(e), prop))
+		g_object_set(e, prop, TRUE, NULL);
+}
+
+egw_err_t egw_graph_depay_chain(GstBin *bin, const char *codec, GstElement **first,
+                                GstElement **last, char *errstr, size_t errstr_size)
+{
+	const struct codec_chain *ch = NULL;
+	GstElement *depay = NULL, *parse = NULL;
+
+	for (size_t i = 0; codec && i < G_N_ELEMENTS(chains); i++)
+		if (!strcmp(chains[i].codec, codec))
+			ch = &chains[i];
+	if (!ch) {
+		snprintf(errstr, errstr_size, "no depayloader for %s", codec ? codec : "?");
+		return EGW_ERR_NOT_SUPPORTED;
+	}
+	if (!(depay = egw_graph_make(bin, ch->depay, errstr, errstr_size)) ||
+	    (ch->parse && !(parse = egw_graph_make(bin, ch->parse, errstr, errstr_size))))
+		goto fail;
+	set_if_exists(depay, "request-keyframe");
+	set_if_exists(depay, "wait-for-keyframe");
+	if (parse && !gst_element_link(depay, parse)) {
+		snprintf(errstr, errstr_size, "cannot link the %s branch", codec);
+		goto fail;
+	}
+	*first = depay;
+	*last = parse ? parse : depay;
+	return EGW_OK;
+fail:
+	if (parse)
+		gst_bin_remove(bin, parse);
+	if (depay)
+		gst_bin_remove(bin, depay);
+	return EGW_ERR_MEDIA;
+}
