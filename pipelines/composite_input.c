@@ -51,17 +51,9 @@ int egw_composite_decodes(const char *codec)
 
 static GstElement *add(struct input *in, const char *factory, char *errstr, size_t errstr_size)
 {
-	GstElement *e = gst_element_factory_make(factory, NULL);
-	if (!e) {
-		snprintf(errstr, errstr_size, "GStreamer element %s is missing", factory);
-		return NULL;
-	}
-	if (!gst_bin_add(in->g->bin, e)) {
-		snprintf(errstr, errstr_size, "cannot add %s to the pipeline", factory);
-		gst_object_unref(e);
-		return NULL;
-	}
-	in->els[in->n_els++] = e;
+	GstElement *e = egw_graph_make(in->g->bin, factory, errstr, errstr_size);
+	if (e)
+		in->els[in->n_els++] = e;
 	return e;
 }
 
@@ -84,6 +76,7 @@ static GstPadProbeReturn late_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 	GstEvent *ev;
 	const GstSegment *seg = NULL;
 	GstClockTime rt = GST_CLOCK_TIME_NONE;
+	GstElement *mixer = in->media == EGW_MEDIA_VIDEO ? in->g->vmix : in->g->amix;
 	GstClock *clock;
 	gint64 late, now_us = g_get_monotonic_time();
 
@@ -93,11 +86,9 @@ static GstPadProbeReturn late_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 	gst_event_parse_segment(ev, &seg);
 	rt = gst_segment_to_running_time(seg, GST_FORMAT_TIME, GST_BUFFER_PTS(b));
 	gst_event_unref(ev);
-	if (!GST_CLOCK_TIME_IS_VALID(rt) ||
-	    !(clock = gst_element_get_clock(in->g->vmix ? in->g->vmix : in->g->amix)))
+	if (!GST_CLOCK_TIME_IS_VALID(rt) || !(clock = gst_element_get_clock(mixer)))
 		return GST_PAD_PROBE_OK;
-	late = ((gint64)(gst_clock_get_time(clock) -
-	                 gst_element_get_base_time(in->g->vmix ? in->g->vmix : in->g->amix)) -
+	late = ((gint64)(gst_clock_get_time(clock) - gst_element_get_base_time(mixer)) -
 	        (gint64)rt - gst_pad_get_offset(pad)) /
 	       1000;
 	gst_object_unref(clock);
@@ -382,7 +373,8 @@ static egw_err_t link_branch(struct input *in, char *errstr, size_t errstr_size)
 		gst_object_unref(src);
 		goto fail;
 	}
-	gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, late_probe, in, NULL);
+	if (egw_log_enabled(EGW_LOG_DEBUG)) /* its only reader: no work per buffer otherwise */
+		gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, late_probe, in, NULL);
 	gst_object_unref(src);
 	in->sinkpad = gst_element_get_static_pad(in->els[0], "sink");
 	return EGW_OK;

@@ -8,20 +8,11 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "pipelines/graph.h"
 
 static GstElement *add(GstBin *bin, const char *factory, char *errstr, size_t errstr_size)
 {
-	GstElement *e = gst_element_factory_make(factory, NULL);
-	if (!e) {
-		snprintf(errstr, errstr_size, "GStreamer element %s is missing", factory);
-		return NULL;
-	}
-	if (!gst_bin_add(bin, e)) {
-		snprintf(errstr, errstr_size, "cannot add %s to the pipeline", factory);
-		gst_object_unref(e);
-		return NULL;
-	}
-	return e;
+	return egw_graph_make(bin, factory, errstr, errstr_size);
 }
 
 void egw_encode_defaults(egw_encode_plan_t *p)

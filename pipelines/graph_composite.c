@@ -187,17 +187,7 @@ static gboolean on_tick(gpointer user)
 
 static GstElement *add(struct composite *g, const char *factory, char *errstr, size_t errstr_size)
 {
-	GstElement *e = gst_element_factory_make(factory, NULL);
-	if (!e) {
-		snprintf(errstr, errstr_size, "GStreamer element %s is missing", factory);
-		return NULL;
-	}
-	if (!gst_bin_add(g->bin, e)) {
-		snprintf(errstr, errstr_size, "cannot add %s to the pipeline", factory);
-		gst_object_unref(e);
-		return NULL;
-	}
-	return e;
+	return egw_graph_make(g->bin, factory, errstr, errstr_size);
 }
 
 /* The canvas is drawn in the encoder's own picture format: a capsfilter
