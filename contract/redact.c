@@ -108,12 +108,38 @@ static json_t *reduce_stream_url(const char *url)
 
 static json_t *redact_value(json_t *v);
 
-/* A string: reduced when it holds a URL; a new reference. */
+/* SDES keys in an SDP (a=crypto:... inline:<key>): masked in place. */
+static char *mask_sdes_keys(const char *s)
+{
+	size_t len = strlen(s);
+	char *out = NULL, *at;
+	/* each "inline:" (7 bytes) grows by at most 3: a short key becomes *** */
+	if (!strstr(s, "inline:") || !(out = malloc(len + 3 * (len / 7) + 4)))
+		return NULL;
+	memcpy(out, s, len + 1);
+	for (at = strstr(out, "inline:"); at; at = strstr(at, "inline:")) {
+		char *key = at + 7;
+		size_t n = strcspn(key, " \t\r\n|");
+		memmove(key + 3, key + n, strlen(key + n) + 1);
+		memcpy(key, MASK, 3);
+		at = key + 3;
+	}
+	return out;
+}
+
+/* A string: reduced when it holds a URL, SDES keys masked; a new
+ * reference. */
 static json_t *redact_string(json_t *v)
 {
-	char *reduced = reduce_url(json_string_value(v));
+	char *reduced = mask_sdes_keys(json_string_value(v));
 	json_t *out;
 
+	if (reduced) {
+		out = json_string(reduced);
+		free(reduced);
+		return out;
+	}
+	reduced = reduce_url(json_string_value(v));
 	if (!reduced)
 		return json_incref(v);
 	out = json_string(reduced);

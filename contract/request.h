@@ -103,6 +103,10 @@ typedef struct egw_job {
 		char *room_id; /* as text; room_id_is_number says how it came */
 		int room_id_is_number;
 		char *pin;     /* secret; NULL when absent or null */
+		/* rtp: one SDP per participant (room.sdp is sdps[0]); each
+		 * holds its SRTP keys: secrets */
+		char **sdps;
+		size_t n_sdps;
 	} room;
 	struct {
 		egw_source_kind_t kind;

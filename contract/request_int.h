@@ -17,6 +17,7 @@
 #define EGW_JOB_OUTPUTS_MAX 16
 #define EGW_JOB_HEADERS_MAX 16 /* per websocket output */
 #define EGW_JOB_NAME_MAX 256 /* participant names, ids, pins, bucket names */
+#define EGW_JOB_SDPS_MAX 16  /* room.sdps: participants of an rtp room */
 
 /* Table helpers. Optional fields also accept null, meaning absent; strings
  * (EGW_F_STR) must be non-empty and free of control characters. */

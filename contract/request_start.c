@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/sdp.h"
+
 #define REQ EGW_JSON_REQUIRED
 #define SECRET EGW_JSON_SECRET
 #define N(table) (sizeof(table) / sizeof((table)[0]))
@@ -64,16 +66,101 @@ static egw_err_t invalid(char *errstr, size_t errstr_size, const char *path, con
 
 /* ---- room ---- */
 
+static int is_render(const json_t *root);
+
 static const egw_json_field_t room_fields[] = {
-	EGW_F_ENUM("sfu", REQ, sfu_names, egw_job_t, room.sfu),
-	EGW_F_STR("url", 0, EGW_JOB_URL_MAX, egw_job_t, room.url),
-	{.name = "room_id", .types = EGW_JSON_T_STRING | EGW_JSON_T_INT,
-	 .flags = REQ | EGW_JSON_NONEMPTY | EGW_JSON_PRINTABLE, .max_len = EGW_JOB_NAME_MAX,
-	 .dest = EGW_JSON_DEST_STR, .offset = offsetof(egw_job_t, room.room_id)},
-	EGW_F_STR("pin", SECRET, EGW_JOB_NAME_MAX, egw_job_t, room.pin),
+        EGW_F_ENUM("sfu", REQ, sfu_names, egw_job_t, room.sfu),
+        EGW_F_STR("url", 0, EGW_JOB_URL_MAX, egw_job_t, room.url),
+        {.name = "room_id",
+         .types = EGW_JSON_T_STRING | EGW_JSON_T_INT,
+         .flags = REQ | EGW_JSON_NONEMPTY | EGW_JSON_PRINTABLE,
+         .max_len = EGW_JOB_NAME_MAX,
+         .dest = EGW_JSON_DEST_STR,
+         .offset = offsetof(egw_job_t, room.room_id)},
+        EGW_F_STR("pin", SECRET, EGW_JOB_NAME_MAX, egw_job_t, room.pin),
+        {.name = "sdp",
+         .types = EGW_JSON_T_STRING | EGW_JSON_T_NULL,
+         .flags = SECRET | EGW_JSON_NONEMPTY,
+         .max_len = EGW_SDP_MAX_BYTES},
+        {.name = "sdps",
+         .types = EGW_JSON_T_ARRAY | EGW_JSON_T_NULL,
+         .flags = SECRET,
+         .min = 1,
+         .max = EGW_JOB_SDPS_MAX},
 };
 
-static egw_err_t parse_room(const json_t *room, egw_job_t *job, char *errstr, size_t errstr_size)
+/* One SDP of an rtp room, checked and copied; its ports must differ from
+ * the ones of the SDPs before it, and its participant's name too. */
+static egw_err_t add_sdp(egw_job_t *job, const json_t *v, const char *path, egw_sdp_t *seen,
+                         char *errstr, size_t errstr_size)
+{
+	egw_sdp_t *s = &seen[job->room.n_sdps];
+	char msg[400];
+	egw_err_t err;
+
+	if (!json_is_string(v) || !json_string_length(v) ||
+	    json_string_length(v) > EGW_SDP_MAX_BYTES)
+		return invalid(errstr, errstr_size, path, NULL,
+		               "must be an SDP text of at most 16384 bytes");
+	if ((err = egw_sdp_parse(json_string_value(v), s, msg, sizeof(msg)))) {
+		egw_json_seterr(errstr, errstr_size, path, NULL, "%s", msg);
+		return err;
+	}
+	for (size_t i = 0; i < job->room.n_sdps; i++) {
+		if (!strcmp(seen[i].name, s->name))
+			return invalid(errstr, errstr_size, path, NULL,
+			               "names the same participant (s=) as an SDP before it");
+		for (size_t a = 0; a < seen[i].n_streams; a++)
+			for (size_t b = 0; b < s->n_streams; b++) {
+				const egw_sdp_stream_t *x = &seen[i].streams[a],
+				                       *y = &s->streams[b];
+				if (x->port == y->port || x->port == y->rtcp_port ||
+				    x->rtcp_port == y->port || x->rtcp_port == y->rtcp_port)
+					return invalid(errstr, errstr_size, path, NULL,
+					               "uses a port of an SDP before it");
+			}
+	}
+	job->room.sdps[job->room.n_sdps++] = strdup(json_string_value(v));
+	return job->room.sdps[job->room.n_sdps - 1] ? EGW_OK : EGW_ERR_NOMEM;
+}
+
+/* rtp: room.sdp (one participant) or room.sdps (a list, for composites). */
+static egw_err_t parse_sdps(const json_t *room, egw_job_t *job, char *errstr, size_t errstr_size)
+{
+	json_t *one = egw_json_get(room, "sdp"), *list = egw_json_get(room, "sdps"), *v;
+	egw_sdp_t *seen;
+	char path[32];
+	egw_err_t err = EGW_OK;
+	size_t i;
+
+	if (strcmp(job->room.sfu, "rtp"))
+		return one || list ? invalid(errstr, errstr_size, "room", one ? "sdp" : "sdps",
+		                             "is for sfu rtp only")
+		                   : EGW_OK;
+	if (!one == !list)
+		return invalid(errstr, errstr_size, "room", "sdp",
+		               one ? "give room.sdp or room.sdps, not both"
+		                   : "is required for sfu rtp (or room.sdps, a list)");
+	if (!(job->room.sdps = calloc(EGW_JOB_SDPS_MAX, sizeof(char *))) ||
+	    !(seen = calloc(EGW_JOB_SDPS_MAX, sizeof(*seen))))
+		return EGW_ERR_NOMEM;
+	if (one)
+		err = add_sdp(job, one, "room.sdp", seen, errstr, errstr_size);
+	else
+		json_array_foreach(list, i, v)
+		{
+			egw_json_path_index(path, sizeof(path), "room.sdps", i);
+			if ((err = add_sdp(job, v, path, seen, errstr, errstr_size)))
+				break;
+		}
+	for (i = 0; i < EGW_JOB_SDPS_MAX; i++)
+		egw_sdp_wipe(&seen[i]);
+	free(seen);
+	return err;
+}
+
+static egw_err_t parse_room(const json_t *room, egw_job_t *job, int render, char *errstr,
+                            size_t errstr_size)
 {
 	json_t *id;
 	int signalled = 0;
@@ -93,7 +180,8 @@ static egw_err_t parse_room(const json_t *room, egw_job_t *job, char *errstr, si
 	if (signalled && !egw_job_url_ok(job->room.url, http_schemes))
 		return invalid(errstr, errstr_size, "room", "url",
 			       "must be an http:// or https:// URL");
-	return EGW_OK;
+	/* (a render's media comes from its manifest: no SDP to receive) */
+	return render ? EGW_OK : parse_sdps(room, job, errstr, errstr_size);
 }
 
 /* ---- source ---- */
@@ -487,7 +575,7 @@ egw_err_t egw_job_parse_start(const json_t *root, const char *egress_id, egw_job
 	snprintf(job->egress_id, sizeof(job->egress_id), "%s", egress_id);
 	/* A render's room is its manifest's: room may be left out. */
 	if ((v = egw_json_get(root, "room")))
-		err = parse_room(v, job, errstr, errstr_size);
+		err = parse_room(v, job, is_render(root), errstr, errstr_size);
 	if (!err)
 		err = parse_source(json_object_get(root, "source"), job, errstr, errstr_size);
 	if (!err && (v = egw_json_get(root, "encoding")))
@@ -517,6 +605,7 @@ void egw_job_free(egw_job_t *job)
 	free(job->room.url);
 	free(job->room.room_id);
 	free(job->room.pin);
+	egw_job_free_strv(job->room.sdps, job->room.n_sdps);
 	free(job->source.participant);
 	free(job->source.track_id);
 	free(job->source.audio_track_id);

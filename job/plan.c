@@ -150,16 +150,18 @@ egw_err_t egw_plan_check(const egw_job_t *job, char *errstr, size_t errstr_size)
 static void source_spec(const egw_job_t *job, const egw_job_settings_t *st, egw_source_spec_t *s)
 {
 	*s = (egw_source_spec_t){
-		.sfu = job->room.sfu,
-		.url = job->room.url,
-		.room_id = job->room.room_id,
-		.room_id_is_number = job->room.room_id_is_number,
-		.pin = job->room.pin,
-		.filter = {.participant = job->source.participant,
-			   .track_ids = {job->source.track_id},
-			   .media = media_of(job)},
-		.timeout_ms = st->sfu_timeout_ms,
-		.log_id = job->egress_id,
+	        .sfu = job->room.sfu,
+	        .url = job->room.url,
+	        .room_id = job->room.room_id,
+	        .room_id_is_number = job->room.room_id_is_number,
+	        .pin = job->room.pin,
+	        .filter = {.participant = job->source.participant,
+	                   .track_ids = {job->source.track_id},
+	                   .media = media_of(job)},
+	        .timeout_ms = st->sfu_timeout_ms,
+	        .sdps = (const char *const *)job->room.sdps,
+	        .n_sdps = job->room.n_sdps,
+	        .log_id = job->egress_id,
 	};
 }
 

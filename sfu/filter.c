@@ -1,6 +1,7 @@
 /* Track selection: participant and track egresses are filters over the
  * room. Pure: unit-tested in tests/unit/test_filter.c. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sfu/source.h"
@@ -54,4 +55,25 @@ int egw_source_filter_track(const egw_source_filter_t *f, const egw_track_t *t)
 		if (!strcmp(id, f->track_ids[i]))
 			return 1;
 	return 0;
+}
+
+static char *copy(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+void egw_source_filter_copy(egw_source_filter_copy_t *dst, const egw_source_filter_t *f)
+{
+	dst->filter = *f;
+	dst->filter.participant = dst->participant = copy(f->participant);
+	for (size_t i = 0; i < EGW_SOURCE_TRACK_IDS_MAX; i++)
+		dst->filter.track_ids[i] = dst->track_ids[i] = copy(f->track_ids[i]);
+}
+
+void egw_source_filter_copy_clear(egw_source_filter_copy_t *c)
+{
+	free(c->participant);
+	for (size_t i = 0; i < EGW_SOURCE_TRACK_IDS_MAX; i++)
+		free(c->track_ids[i]);
+	*c = (egw_source_filter_copy_t){0};
 }

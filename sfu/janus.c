@@ -238,9 +238,7 @@ static void free_source(struct egw_source *src)
 	g_free(src->url);
 	g_free(src->room_id);
 	g_free(src->pin);
-	g_free(src->participant);
-	for (size_t i = 0; i < EGW_SOURCE_TRACK_IDS_MAX; i++)
-		g_free(src->track_ids[i]);
+	egw_source_filter_copy_clear(&src->filter);
 	g_free(src->log_id);
 	g_free(src);
 }
@@ -261,17 +259,13 @@ static egw_source_t *janus_open(const egw_source_spec_t *spec, GstBin *bin, GMai
 	src->url = g_strdup(spec->url);
 	src->room_id = g_strdup(spec->room_id);
 	src->pin = g_strdup(spec->pin);
-	src->participant = g_strdup(spec->filter.participant);
-	for (size_t i = 0; i < EGW_SOURCE_TRACK_IDS_MAX; i++)
-		src->track_ids[i] = g_strdup(spec->filter.track_ids[i]);
+	egw_source_filter_copy(&src->filter, &spec->filter);
 	src->log_id = g_strdup(spec->log_id);
 	src->spec = *spec;
 	src->spec.url = src->url;
 	src->spec.room_id = src->room_id;
 	src->spec.pin = src->pin;
-	src->spec.filter.participant = src->participant;
-	for (size_t i = 0; i < EGW_SOURCE_TRACK_IDS_MAX; i++)
-		src->spec.filter.track_ids[i] = src->track_ids[i];
+	src->spec.filter = src->filter.filter;
 	src->spec.log_id = src->log_id;
 	src->room = spec->room_id_is_number ? json_integer(g_ascii_strtoll(spec->room_id, NULL, 10))
 					    : json_string(spec->room_id);

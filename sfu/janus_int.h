@@ -56,8 +56,8 @@ struct janus_pub {
 
 struct egw_source {
 	egw_source_spec_t spec; /* strings owned below */
-	char *url, *room_id, *pin, *participant, *log_id;
-	char *track_ids[EGW_SOURCE_TRACK_IDS_MAX];
+	char *url, *room_id, *pin, *log_id;
+	egw_source_filter_copy_t filter;
 	json_t *room;           /* room id as the request gave it */
 	GstBin *bin;
 	GMainContext *ctx;

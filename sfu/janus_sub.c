@@ -99,8 +99,8 @@ static json_t *join_streams(struct janus_sub *sub)
 	size_t idlen = strlen(sub->pub->id);
 	json_t *list = json_array();
 
-	for (size_t i = 0; i < EGW_SOURCE_TRACK_IDS_MAX && src->track_ids[i]; i++) {
-		const char *tid = src->track_ids[i];
+	for (size_t i = 0; i < EGW_SOURCE_TRACK_IDS_MAX && src->filter.track_ids[i]; i++) {
+		const char *tid = src->filter.track_ids[i];
 		if (strncmp(tid, sub->pub->id, idlen) || tid[idlen] != '/')
 			continue;
 		json_array_append_new(list, json_pack("{s:O, s:s}", "feed", sub->pub->feed, "mid",

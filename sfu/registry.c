@@ -4,10 +4,12 @@
 #include <string.h>
 
 #include "sfu/janus.h"
+#include "sfu/rtp.h"
 #include "sfu/source.h"
 
 static const egw_source_ops_t *const adapters[] = {
-	&egw_janus_source,
+        &egw_janus_source,
+        &egw_rtp_source,
 };
 
 const egw_source_ops_t *egw_source_find(const char *name)
@@ -20,5 +22,5 @@ const egw_source_ops_t *egw_source_find(const char *name)
 
 const char *egw_source_names(void)
 {
-	return "janus";
+	return "janus, rtp";
 }

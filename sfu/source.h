@@ -48,6 +48,10 @@ typedef struct egw_source_spec {
 	const char *pin; /* secret; NULL when none */
 	egw_source_filter_t filter;
 	int timeout_ms;     /* one signalling request */
+	/* rtp: the SDPs of the forwarded streams, one per participant
+	 * (base/sdp.h); they hold SRTP keys */
+	const char *const *sdps;
+	size_t n_sdps;
 	const char *log_id; /* the egress id, for log lines */
 } egw_source_spec_t;
 
@@ -116,6 +120,13 @@ const char *egw_source_names(void);
 int egw_source_filter_participant(const egw_source_filter_t *f, const egw_participant_t *p);
 /* Does the filter take this track? */
 int egw_source_filter_track(const egw_source_filter_t *f, const egw_track_t *t);
+/* A filter that owns copies of its strings (a source keeps its job's). */
+typedef struct egw_source_filter_copy {
+	egw_source_filter_t filter; /* its strings are the ones below */
+	char *participant, *track_ids[EGW_SOURCE_TRACK_IDS_MAX];
+} egw_source_filter_copy_t;
+void egw_source_filter_copy(egw_source_filter_copy_t *dst, const egw_source_filter_t *f);
+void egw_source_filter_copy_clear(egw_source_filter_copy_t *c);
 /* Writes the stable track id "<participant id>/<mid>" into out. */
 void egw_source_track_id(char *out, size_t out_size, const char *participant_id,
 			 const char *mid);

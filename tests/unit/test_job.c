@@ -221,6 +221,51 @@ static void test_composites(void)
 	egw_request_free(req2);
 }
 
+/* room.sfu rtp: room.sdp or room.sdps, checked by the SDP parser, ports and
+ * participants distinct across them; never for another SFU. */
+#define SDP_A "\"v=0\\r\\ns=alice\\r\\nc=IN IP4 127.0.0.1\\r\\nm=audio 5000 RTP/AVP 0\\r\\n\""
+#define SDP_B                                                                                      \
+	"\"v=0\\r\\ns=bob\\r\\nc=IN IP4 127.0.0.1\\r\\nm=audio 5002 RTP/SAVP 0\\r\\n"              \
+	"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:s3cr3tMDEy\""
+
+#define SDP_C                                                                                      \
+	"\"v=0\\r\\ns=carol\\r\\nc=IN IP4 127.0.0.1\\r\\nm=video 5001 RTP/AVP 96\\r\\n"            \
+	"a=rtpmap:96 VP8/90000\\r\\n\""
+
+static void test_rtp_room(void)
+{
+	char id[80], err[512];
+	egw_request_t *req = NULL;
+	egw_err_t rc;
+
+	rc = parse_mutated2(P, "room", "{\"sfu\":\"rtp\",\"room_id\":\"f\",\"sdp\":" SDP_A "}",
+	                    NULL, NULL, &req, id, err, sizeof(err));
+	CHECK(rc == EGW_OK && req && req->job->room.n_sdps == 1);
+	if (req)
+		CHECK(strstr(req->job->room.sdps[0], "s=alice") != NULL);
+	egw_request_free(req);
+	req = NULL;
+#define RTP_BAD(room, want)                                                                        \
+	expect_error(__LINE__, parse_mutated(P, "room", room, id, err, sizeof(err)), err, want)
+	RTP_BAD("{\"sfu\":\"rtp\",\"room_id\":1}", "room.sdp: is required for sfu rtp");
+	RTP_BAD("{\"sfu\":\"rtp\",\"room_id\":1,\"sdp\":" SDP_A ",\"sdps\":[" SDP_A "]}",
+	        "room.sdp: give room.sdp or room.sdps, not both");
+	RTP_BAD("{\"sfu\":\"janus\",\"url\":\"http://h/janus\",\"room_id\":1,\"sdp\":" SDP_A "}",
+	        "room.sdp: is for sfu rtp only");
+	RTP_BAD("{\"sfu\":\"rtp\",\"room_id\":1,\"sdp\":\"v=0\\r\\ns=x\\r\\n\"}",
+	        "room.sdp: no m= line with a port");
+	RTP_BAD("{\"sfu\":\"rtp\",\"room_id\":1,\"sdps\":[" SDP_A "," SDP_B "]}",
+	        "room.sdps[1]: line 5: a=crypto: the AES_CM_128_HMAC_SHA1_80 key must be 30 bytes");
+	RTP_BAD("{\"sfu\":\"rtp\",\"room_id\":1,\"sdps\":[" SDP_A "," SDP_A "]}",
+	        "room.sdps[1]: names the same participant (s=) as an SDP before it");
+	RTP_BAD("{\"sfu\":\"rtp\",\"room_id\":1,\"sdps\":[" SDP_A "," SDP_C "]}",
+	        "room.sdps[1]: uses a port of an SDP before it");
+	RTP_BAD("{\"sfu\":\"rtp\",\"room_id\":1,\"sdps\":[]}", "room.sdps");
+	RTP_BAD("{\"sfu\":\"rtp\",\"room_id\":1,\"sdps\":[5]}",
+	        "room.sdps[0]: must be an SDP text");
+#undef RTP_BAD
+}
+
 static void test_websocket(void)
 {
 	egw_request_t *req = NULL;
@@ -421,6 +466,7 @@ int main(void)
 	test_composites();
 	test_control();
 	test_websocket();
+	test_rtp_room();
 	test_lenient();
 	test_bad_requests();
 	test_bad_text();

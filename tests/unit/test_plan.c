@@ -62,7 +62,7 @@ static const struct support_case {
         S(TC, "outputs", "[{\"kind\": \"file\", \"format\": \"webm\"}]", "storage", "null", EGW_OK,
           ""),
         S(RC, NULL, NULL, NULL, NULL, EGW_ERR_NOT_SUPPORTED,
-          "room.sfu: whep is not supported yet (this build has janus)"),
+          "room.sfu: whep is not supported yet (this build has janus, rtp)"),
         /* composites: codecs follow the formats, encoded once */
         S(RCJ, NULL, NULL, NULL, NULL, EGW_OK, ""),
         S(RCJ, "outputs.1", "{\"kind\": \"file\", \"format\": \"mkv\", \"path\": \"b.mkv\"}", NULL,
@@ -130,8 +130,8 @@ static const struct support_case {
         S(MIN, "storage", "{\"kind\": \"gcs\", \"bucket\": \"b\"}", NULL, NULL, EGW_OK, ""),
         S(MIN, "storage", "{\"kind\": \"gcs\", \"bucket\": \"b\", \"credentials_json\": {}}", NULL,
           NULL, EGW_OK, ""), /* (the key file is read when the spool is made) */
-        S(MIN, "storage", "{\"kind\": \"azure\", \"account\": \"acct1\", \"container\": \"c\"}", NULL,
-          NULL, EGW_OK, ""),
+        S(MIN, "storage", "{\"kind\": \"azure\", \"account\": \"acct1\", \"container\": \"c\"}",
+          NULL, NULL, EGW_OK, ""),
         S(MIN, "storage", "{\"kind\": \"local\"}", NULL, NULL, EGW_OK, ""),
         S(MIN, "outputs.1", "{\"kind\": \"file\", \"format\": \"webm\", \"path\": \"b.webm\"}",
           NULL, NULL, EGW_OK, ""), /* several files from one egress */

@@ -24,7 +24,10 @@ static const char *full_of_secrets =
         "\"extra\":{\"api_token\":\"SEKRIT11\",\"Password\":[\"SEKRIT12\"],\"pin\":4321,"
         "\"note\":\"see rtmp://x.test/app/SEKRIT13 now\",\"rtmp://h/a/SEKRIT14\":1},"
         "\"gcs\":{\"credentials_json\":{\"private_key\":\"SEKRIT15\"}},"
-        "\"azure\":{\"account_key\":\"SEKRIT16\"}}";
+        "\"azure\":{\"account_key\":\"SEKRIT16\"},"
+        "\"rtp\":{\"sdp\":\"v=0\\r\\ns=x\\r\\na=crypto:1 AES_CM_128_HMAC_SHA1_80 "
+        "inline:SEKRIT19|2^31\\r\\na=crypto:2 AEAD_AES_128_GCM inline:S\\r\\n\","
+        "\"sdps\":[\"a=crypto:1 X inline:SEKRIT20\"]}}";
 
 static json_t *redact_json(const char *text, char **out)
 {
@@ -49,6 +52,10 @@ static void test_secrets(void)
 	json_t *room = json_object_get(j, "room");
 	CHECK(json_integer_value(json_object_get(room, "room_id")) == 1234);
 	CHECK_STR(json_string_value(json_object_get(room, "pin")), "***");
+	/* SDES keys masked, the rest of the SDP kept */
+	CHECK_STR(json_string_value(json_object_get(json_object_get(j, "rtp"), "sdp")),
+	          "v=0\r\ns=x\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:***|2^31\r\n"
+	          "a=crypto:2 AEAD_AES_128_GCM inline:***\r\n");
 	CHECK_STR(json_string_value(json_object_get(room, "url")),
 	          "http://***@127.0.0.1:8088/janus");
 	json_t *outs = json_object_get(j, "outputs");

@@ -1,0 +1,821 @@
+/* Plain RTP forwarded by an SFU (Janus rtp_forward, mediasoup
+ * PlainTransport, FFmpeg...), optionally SRTP with SDES keys, as a
+ * room-wide source. Nothing is signalled: each SDP of the job says where
+ * one participant's streams arrive (base/sdp.h); the worker listens there.
+ *
+ * Per SDP (participant): one rtpbin (lip-sync across its streams by their
+ * RTCP sender reports). Per m= line (track): a UDP socket for RTP and one
+ * for RTCP, bound here so that a port in use is a clear error, an srtpdec
+ * when the line has a key, and an rtpbin session.
+ *
+ * A track is published when its first packet gets through, and gone after
+ * SILENT_US without one (the egress then waits empty_room_timeout_s for
+ * it, as for a participant who left). Packets that arrive but never get
+ * through (wrong key, payload type the SDP does not list) end the egress
+ * with what is wrong after VERDICT_US, counted rather than logged one by
+ * one.
+ *
+ * Threads: the probes count into atomics of their stream (the elements
+ * stop before a stream is freed); rtpbin's pad-added and pad-removed block
+ * the pad and queue the work to the main context through the source's
+ * life token. Everything else runs on the job's main context. */
+#include <gio/gio.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/life.h"
+#include "base/log.h"
+#include "base/sdp.h"
+#include "sfu/rtp.h"
+
+#define TICK_MS 250
+#define SILENT_US (3 * G_USEC_PER_SEC)
+#define VERDICT_US (2 * G_USEC_PER_SEC)
+#define WARN_EVERY_US (10 * G_USEC_PER_SEC)
+#define LATENCY_MS 200
+#define SOCKET_BUFFER (2 * 1024 * 1024)
+
+GST_DEBUG_CATEGORY_STATIC(egw_rtp_debug);
+#define GST_CAT_DEFAULT egw_rtp_debug
+
+struct rtp_party;
+
+struct rtp_stream {
+	struct rtp_party *party;
+	egw_sdp_stream_t sdp; /* its key is wiped once srtpdec has it */
+	char id[400];
+	GstElement *rtp_src, *rtcp_src, *srtp;
+	GstCaps *srtp_caps; /* what srtpdec asks for (holds the key) */
+	guint session;
+	int wanted;    /* the job's filter takes it */
+	int refused;   /* the consumer refused it (track_added failed) */
+	int announced; /* track_added given, track_removed not yet */
+	GstPad *pad;   /* rtpbin's pad of the current sender */
+	guint pad_ssrc;
+	int pad_linked; /* given to the consumer for this announcement */
+	gulong drop_id; /* while the track is gone: its packets dropped */
+	/* counted by the probes (streaming threads) */
+	gint arrived, passed, unlisted_pt, other_pt;
+	gint last_pt;
+	guint last_ssrc;
+	/* main context */
+	gint seen_passed, seen_failed, seen_unlisted, warned_failed;
+	gint64 last_us, failing_since_us, unlisted_since_us, warned_us;
+};
+
+struct rtp_party {
+	struct egw_source *src;
+	char *name;
+	GstElement *rtpbin;
+	struct rtp_stream streams[EGW_SDP_STREAMS_MAX];
+	size_t n_streams;
+	int present;
+};
+
+struct egw_source {
+	GstBin *bin;
+	GMainContext *ctx;
+	egw_source_events_t ev;
+	void *opaque;
+	char *log_id;
+	egw_source_filter_copy_t filter;
+	egw_life_t *life;
+	struct rtp_party *parties;
+	size_t n_parties;
+	GSList *discards; /* fakesinks of senders nobody records */
+	guint tick;
+	int failed;
+};
+
+static void fail(struct egw_source *src, egw_err_t err, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void fail(struct egw_source *src, egw_err_t err, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	if (src->failed)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	src->failed = 1;
+	EGW_LOG(src->log_id, ERROR, "%s", msg);
+	src->ev.error(src->opaque, err, msg);
+}
+
+static void view(const struct rtp_stream *s, egw_track_t *out)
+{
+	*out = (egw_track_t){
+	        .id = s->id,
+	        .participant = {s->party->name, s->party->name},
+	        .mid = s->sdp.mid,
+	        .media = s->sdp.media,
+	        .codec = s->sdp.formats[0].codec,
+	        .screen = s->sdp.screen,
+	};
+}
+
+/* ---- probes (streaming threads: atomics only) ---- */
+
+/* Raw packets off the RTP socket: counted; payload types other than the
+ * track's dropped here (rtpbin would only drop them later). */
+static GstPadProbeReturn on_arrival(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	struct rtp_stream *s = user;
+	GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+	guint8 head[12];
+	int pt;
+	(void)pad;
+	g_atomic_int_inc(&s->arrived);
+	if (gst_buffer_extract(buf, 0, head, sizeof(head)) < sizeof(head) || (head[0] >> 6) != 2) {
+		g_atomic_int_inc(&s->unlisted_pt); /* not RTP at all */
+		return GST_PAD_PROBE_DROP;
+	}
+	pt = head[1] & 0x7f;
+	g_atomic_int_set(&s->last_ssrc, (gint)GST_READ_UINT32_BE(head + 8));
+	if (pt == s->sdp.formats[0].pt) {
+		if (!s->srtp)
+			g_atomic_int_inc(&s->passed);
+		return GST_PAD_PROBE_OK;
+	}
+	g_atomic_int_set(&s->last_pt, pt);
+	for (size_t i = 1; i < s->sdp.n_formats; i++)
+		if (s->sdp.formats[i].pt == pt) {
+			g_atomic_int_inc(&s->other_pt);
+			return GST_PAD_PROBE_DROP;
+		}
+	g_atomic_int_inc(&s->unlisted_pt);
+	return GST_PAD_PROBE_DROP;
+}
+
+/* Packets srtpdec let through (authenticated and decrypted). */
+static GstPadProbeReturn on_decrypted(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	struct rtp_stream *s = user;
+	(void)pad;
+	(void)info;
+	g_atomic_int_inc(&s->passed);
+	return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn drop_all(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	(void)pad;
+	(void)user;
+	return GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER ? GST_PAD_PROBE_DROP
+	                                                                 : GST_PAD_PROBE_PASS;
+}
+
+static GstPadProbeReturn hold(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	(void)pad;
+	(void)info;
+	(void)user;
+	return GST_PAD_PROBE_OK;
+}
+
+/* ---- publishing and leaving (main context) ---- */
+
+static void set_present(struct rtp_party *p)
+{
+	int any = 0;
+	for (size_t i = 0; i < p->n_streams; i++)
+		any |= p->streams[i].announced;
+	if (any != p->present && p->src->ev.participant) {
+		egw_participant_t who = {p->name, p->name};
+		p->present = any;
+		p->src->ev.participant(p->src->opaque, &who, any);
+	}
+	p->present = any;
+}
+
+static void announce(struct rtp_stream *s)
+{
+	struct egw_source *src = s->party->src;
+	char errstr[256] = "";
+	egw_track_t t;
+	if (s->announced || s->refused || !s->wanted || src->failed)
+		return;
+	view(s, &t);
+	s->announced = 1;
+	set_present(s->party);
+	if (src->ev.track_added(src->opaque, &t, errstr, sizeof(errstr))) {
+		s->announced = 0;
+		s->refused = 1;
+		set_present(s->party);
+		return;
+	}
+	EGW_LOG(src->log_id, INFO, "receiving %s %s of %s on %s:%d (track %s)",
+	        egw_media2str(s->sdp.media), s->sdp.formats[0].codec, s->party->name,
+	        s->sdp.address, s->sdp.port, s->id);
+}
+
+/* A participant's first packet publishes all of its tracks at once (a
+ * recording of them starts with every track it will have); after that,
+ * a track that went silent comes back on its own. */
+static void publish(struct rtp_stream *s, gint64 now)
+{
+	struct rtp_party *p = s->party;
+	if (p->present) {
+		announce(s);
+		return;
+	}
+	for (size_t i = 0; i < p->n_streams; i++) {
+		p->streams[i].last_us = now;
+		announce(&p->streams[i]);
+	}
+}
+
+static void discard(struct egw_source *src, GstPad *pad)
+{
+	GstElement *sink = gst_element_factory_make("fakesink", NULL);
+	GstPad *sinkpad;
+	if (!sink || !gst_bin_add(src->bin, sink)) {
+		if (sink)
+			gst_object_unref(sink);
+		return;
+	}
+	g_object_set(sink, "async", FALSE, "sync", FALSE, NULL);
+	src->discards = g_slist_prepend(src->discards, gst_object_ref(sink));
+	gst_element_sync_state_with_parent(sink);
+	sinkpad = gst_element_get_static_pad(sink, "sink");
+	gst_pad_link(pad, sinkpad);
+	gst_object_unref(sinkpad);
+}
+
+/* The announced track's pad goes to the consumer; its packets flow. */
+static void link_pad(struct rtp_stream *s)
+{
+	struct egw_source *src = s->party->src;
+	egw_track_t t;
+	if (!s->announced || !s->pad || s->pad_linked)
+		return;
+	view(s, &t);
+	src->ev.track_pad(src->opaque, &t, s->pad);
+	s->pad_linked = 1;
+	if (s->drop_id) {
+		gst_pad_remove_probe(s->pad, s->drop_id);
+		s->drop_id = 0;
+	}
+}
+
+/* The track is gone (silent, or its sender's pad went): its pad, if it
+ * stays, drops what comes until the track is back. */
+static void unannounce(struct rtp_stream *s, const char *why)
+{
+	struct egw_source *src = s->party->src;
+	egw_track_t t;
+	if (!s->announced)
+		return;
+	if (s->pad && s->pad_linked && !s->drop_id)
+		s->drop_id = gst_pad_add_probe(s->pad, GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM, drop_all,
+		                               NULL, NULL);
+	if (s->pad && s->pad_linked) {
+		GstPad *peer = gst_pad_get_peer(s->pad);
+		if (peer) {
+			gst_pad_unlink(s->pad, peer);
+			gst_object_unref(peer);
+		}
+	}
+	s->pad_linked = 0;
+	s->announced = 0;
+	EGW_LOG(src->log_id, INFO, "track %s of %s is gone: %s", s->id, s->party->name, why);
+	view(s, &t);
+	src->ev.track_removed(src->opaque, &t);
+	set_present(s->party);
+}
+
+/* ---- rtpbin's pads (queued from streaming threads) ---- */
+
+struct pad_work {
+	GstPad *pad;
+	guint session, ssrc;
+	gulong block_id;
+	int added;
+};
+
+static void pad_work_free(gpointer data)
+{
+	struct pad_work *w = data;
+	if (w->block_id)
+		gst_pad_remove_probe(w->pad, w->block_id);
+	gst_object_unref(w->pad);
+	g_free(w);
+}
+
+static struct rtp_stream *stream_of(struct egw_source *src, GstElement *rtpbin, guint session)
+{
+	for (size_t i = 0; i < src->n_parties; i++)
+		if (src->parties[i].rtpbin == rtpbin && session < src->parties[i].n_streams)
+			return &src->parties[i].streams[session];
+	return NULL;
+}
+
+static void on_pad_main(void *target, void *data)
+{
+	struct egw_source *src = target;
+	struct pad_work *w = data;
+	GstElement *rtpbin = GST_ELEMENT(gst_pad_get_parent(w->pad));
+	struct rtp_stream *s = rtpbin ? stream_of(src, rtpbin, w->session) : NULL;
+
+	if (rtpbin)
+		gst_object_unref(rtpbin);
+	if (!s)
+		return;
+	if (!w->added) { /* pad-removed */
+		if (s->pad == w->pad) {
+			unannounce(s, "its sender timed out");
+			gst_object_unref(s->pad);
+			s->pad = NULL;
+		}
+		return;
+	}
+	if (s->pad && s->pad_linked) {
+		if ((guint)g_atomic_int_get(&s->last_ssrc) != w->ssrc || s->pad_ssrc == w->ssrc) {
+			EGW_LOG(src->log_id, WARN,
+			        "a second sender (SSRC %08x) on %s:%d is ignored while the first "
+			        "one sends",
+			        w->ssrc, s->sdp.address, s->sdp.port);
+			discard(src, w->pad);
+			return;
+		}
+		unannounce(s, "its sender changed (new SSRC)"); /* then back as the new one */
+	}
+	if (s->pad) {
+		if (!s->drop_id) /* the old sender's pad: nobody takes it */
+			discard(src, s->pad);
+		gst_object_unref(s->pad);
+	}
+	s->pad = gst_object_ref(w->pad);
+	s->pad_ssrc = w->ssrc;
+	s->drop_id = 0;
+	publish(s, g_get_monotonic_time());
+	if (s->announced)
+		link_pad(s);
+	else {
+		discard(src, s->pad);
+		s->pad_linked = 1; /* (to the discard) */
+	}
+}
+
+static void queue_pad(GstElement *rtpbin, GstPad *pad, gpointer user, int added)
+{
+	egw_life_t *life = user;
+	guint session, ssrc, pt;
+	struct pad_work *w;
+	const char *name = GST_PAD_NAME(pad);
+	(void)rtpbin;
+	if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC ||
+	    sscanf(name, "recv_rtp_src_%u_%u_%u", &session, &ssrc, &pt) != 3)
+		return;
+	w = g_new0(struct pad_work, 1);
+	w->pad = gst_object_ref(pad);
+	w->session = session;
+	w->ssrc = ssrc;
+	w->added = added;
+	if (added) /* nothing flows before the main context links it */
+		w->block_id = gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, hold,
+		                                NULL, NULL);
+	egw_life_invoke(life, on_pad_main, w, pad_work_free);
+}
+
+static void on_pad_added(GstElement *rtpbin, GstPad *pad, gpointer user)
+{
+	queue_pad(rtpbin, pad, user, 1);
+}
+
+static void on_pad_removed(GstElement *rtpbin, GstPad *pad, gpointer user)
+{
+	queue_pad(rtpbin, pad, user, 0);
+}
+
+/* ---- the tick: publishing, silence, verdicts (main context) ---- */
+
+static void check_stream(struct rtp_stream *s, gint64 now)
+{
+	struct egw_source *src = s->party->src;
+	gint passed = g_atomic_int_get(&s->passed), arrived = g_atomic_int_get(&s->arrived);
+	gint unlisted = g_atomic_int_get(&s->unlisted_pt);
+	gint failed = arrived - passed - unlisted - g_atomic_int_get(&s->other_pt);
+	const char *media = egw_media2str(s->sdp.media);
+
+	if (passed != s->seen_passed) {
+		s->seen_passed = passed;
+		s->last_us = now;
+		s->failing_since_us = s->unlisted_since_us = 0;
+		publish(s, now);
+		if (s->pad && (guint)g_atomic_int_get(&s->last_ssrc) == s->pad_ssrc)
+			link_pad(s);
+	} else if (s->announced && now - s->last_us > SILENT_US)
+		unannounce(s, "no packet for 3 s");
+	/* failed counts packets srtpdec rejected (a few in flight too) */
+	if (s->srtp && failed > s->seen_failed + 2) {
+		if (!s->failing_since_us)
+			s->failing_since_us = now;
+		s->seen_failed = failed;
+	}
+	if (unlisted != s->seen_unlisted) {
+		if (!s->unlisted_since_us)
+			s->unlisted_since_us = now;
+		s->seen_unlisted = unlisted;
+	}
+	if (s->failing_since_us && now - s->failing_since_us > VERDICT_US)
+		fail(src, EGW_ERR_UNAUTHORIZED,
+		     "%s of %s on %s:%d: %d packets arrived but failed SRTP authentication "
+		     "(%s): the key or suite in room.sdp is not the sender's",
+		     media, s->party->name, s->sdp.address, s->sdp.port, failed,
+		     egw_srtp_suite2str(s->sdp.suite));
+	else if (s->unlisted_since_us && now - s->unlisted_since_us > VERDICT_US)
+		fail(src, EGW_ERR_INVALID_REQUEST,
+		     "%s of %s on %s:%d: %d packets arrived with payload type %d, which its m= "
+		     "line does not list (it has %d)",
+		     media, s->party->name, s->sdp.address, s->sdp.port, unlisted,
+		     g_atomic_int_get(&s->last_pt), s->sdp.formats[0].pt);
+	else if (failed > s->warned_failed && now - s->warned_us > WARN_EVERY_US &&
+	         s->seen_passed > 0) {
+		EGW_LOG(src->log_id, WARN,
+		        "%s of %s on %s:%d: %d packets failed SRTP authentication", media,
+		        s->party->name, s->sdp.address, s->sdp.port, failed);
+		s->warned_failed = failed;
+		s->warned_us = now;
+	}
+}
+
+static gboolean on_tick(gpointer user)
+{
+	struct egw_source *src = user;
+	gint64 now = g_get_monotonic_time();
+	for (size_t i = 0; i < src->n_parties && !src->failed; i++)
+		for (size_t j = 0; j < src->parties[i].n_streams && !src->failed; j++)
+			check_stream(&src->parties[i].streams[j], now);
+	return G_SOURCE_CONTINUE;
+}
+
+/* ---- elements ---- */
+
+static const char *srtp_cipher(egw_srtp_suite_t s)
+{
+	return s == EGW_SRTP_AEAD_AES_128_GCM   ? "aes-128-gcm"
+	       : s == EGW_SRTP_AEAD_AES_256_GCM ? "aes-256-gcm"
+	                                        : "aes-128-icm";
+}
+
+static const char *srtp_auth(egw_srtp_suite_t s)
+{
+	return s == EGW_SRTP_AES_CM_128_HMAC_SHA1_80   ? "hmac-sha1-80"
+	       : s == EGW_SRTP_AES_CM_128_HMAC_SHA1_32 ? "hmac-sha1-32"
+	                                               : "null";
+}
+
+/* srtpdec asks for the key of each new SSRC: the one of the SDP. */
+static GstCaps *on_request_key(GstElement *srtpdec, guint ssrc, gpointer user)
+{
+	struct rtp_stream *s = user;
+	(void)srtpdec;
+	(void)ssrc;
+	return gst_caps_ref(s->srtp_caps);
+}
+
+static GstCaps *on_request_pt_map(GstElement *rtpbin, guint session, guint pt, gpointer user)
+{
+	struct rtp_party *p = user;
+	const egw_sdp_format_t *f;
+	GstCaps *caps;
+	char *encoding;
+	(void)rtpbin;
+	if (session >= p->n_streams || (int)pt != p->streams[session].sdp.formats[0].pt)
+		return NULL;
+	f = &p->streams[session].sdp.formats[0];
+	/* depayloaders want the encoding name in capitals (RFC 4855) */
+	encoding = g_ascii_strup(f->encoding, -1);
+	caps = gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING,
+	                           egw_media2str(p->streams[session].sdp.media), "clock-rate",
+	                           G_TYPE_INT, f->clock_rate, "encoding-name", G_TYPE_STRING,
+	                           encoding, "payload", G_TYPE_INT, (int)pt, NULL);
+	g_free(encoding);
+	if (f->channels) {
+		char ch[8];
+		snprintf(ch, sizeof(ch), "%d", f->channels);
+		gst_caps_set_simple(caps, "encoding-params", G_TYPE_STRING, ch, NULL);
+	}
+	return caps;
+}
+
+/* A UDP socket bound to address:port, or NULL with why. */
+static GSocket *bind_port(const char *address, int port, char *errstr, size_t errstr_size,
+                          const char *what)
+{
+	GInetAddress *ia = g_inet_address_new_from_string(address);
+	GSocketAddress *sa = NULL;
+	GSocket *sock = NULL;
+	GError *gerr = NULL;
+
+	if (!ia) {
+		snprintf(errstr, errstr_size, "%s: %s is not an address", what, address);
+		return NULL;
+	}
+	sa = g_inet_socket_address_new(ia, (guint16)port);
+	sock = g_socket_new(g_inet_address_get_family(ia), G_SOCKET_TYPE_DATAGRAM,
+	                    G_SOCKET_PROTOCOL_UDP, &gerr);
+	if (sock && !g_socket_bind(sock, sa, FALSE, &gerr))
+		g_clear_object(&sock);
+	if (!sock)
+		snprintf(errstr, errstr_size, "%s: cannot listen on %s port %d: %s", what, address,
+		         port, gerr ? gerr->message : "no socket");
+	g_clear_error(&gerr);
+	g_object_unref(sa);
+	g_object_unref(ia);
+	return sock;
+}
+
+static GstElement *make(struct egw_source *src, const char *factory, char *errstr,
+                        size_t errstr_size)
+{
+	GstElement *e = gst_element_factory_make(factory, NULL);
+	if (!e)
+		snprintf(errstr, errstr_size, "GStreamer element %s is missing", factory);
+	else if (!gst_bin_add(src->bin, e)) {
+		gst_object_unref(e);
+		snprintf(errstr, errstr_size, "cannot add %s to the pipeline", factory);
+		e = NULL;
+	}
+	return e;
+}
+
+static GstElement *udp_source(struct egw_source *src, GSocket *sock, const char *caps_text,
+                              char *errstr, size_t errstr_size)
+{
+	GstElement *e = make(src, "udpsrc", errstr, errstr_size);
+	GstCaps *caps = gst_caps_from_string(caps_text);
+	if (e)
+		g_object_set(e, "socket", sock, "close-socket", TRUE, "buffer-size", SOCKET_BUFFER,
+		             "caps", caps, NULL);
+	gst_caps_unref(caps);
+	g_object_unref(sock);
+	return e;
+}
+
+static int link_pads(GstElement *a, const char *a_pad, GstElement *b, const char *b_pad)
+{
+	return gst_element_link_pads(a, a_pad, b, b_pad) ? 0 : -1;
+}
+
+/* The elements of one m= line: sockets, SRTP, its rtpbin session. */
+static int build_stream(struct rtp_stream *s, char *errstr, size_t errstr_size)
+{
+	struct egw_source *src = s->party->src;
+	GstElement *rtpbin = s->party->rtpbin;
+	char what[128], rtp_sink[32], rtcp_sink[32];
+	GSocket *rtp = NULL, *rtcp = NULL;
+	GstPad *pad;
+	int secure = s->sdp.suite != EGW_SRTP_NONE;
+
+	snprintf(what, sizeof(what), "%s of %s", egw_media2str(s->sdp.media), s->party->name);
+	if (!(rtp = bind_port(s->sdp.address, s->sdp.port, errstr, errstr_size, what)) ||
+	    !(rtcp = bind_port(s->sdp.address, s->sdp.rtcp_port, errstr, errstr_size, what))) {
+		if (rtp)
+			g_object_unref(rtp);
+		return -1;
+	}
+	s->rtp_src = udp_source(src, rtp, secure ? "application/x-srtp" : "application/x-rtp",
+	                        errstr, errstr_size);
+	s->rtcp_src = udp_source(src, rtcp, secure ? "application/x-srtcp" : "application/x-rtcp",
+	                         errstr, errstr_size);
+	if (!s->rtp_src || !s->rtcp_src)
+		return -1;
+	pad = gst_element_get_static_pad(s->rtp_src, "src");
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_arrival, s, NULL);
+	gst_object_unref(pad);
+	snprintf(rtp_sink, sizeof(rtp_sink), "recv_rtp_sink_%u", s->session);
+	snprintf(rtcp_sink, sizeof(rtcp_sink), "recv_rtcp_sink_%u", s->session);
+	if (!secure)
+		return link_pads(s->rtp_src, "src", rtpbin, rtp_sink) ||
+		                       link_pads(s->rtcp_src, "src", rtpbin, rtcp_sink)
+		               ? (snprintf(errstr, errstr_size, "%s: cannot link its RTP", what),
+		                  -1)
+		               : 0;
+	if (!(s->srtp = make(src, "srtpdec", errstr, errstr_size)))
+		return -1;
+	{
+		GstBuffer *key = gst_buffer_new_memdup(s->sdp.key, s->sdp.key_len);
+		s->srtp_caps = gst_caps_new_simple(
+		        "application/x-srtp", "srtp-key", GST_TYPE_BUFFER, key, "srtp-cipher",
+		        G_TYPE_STRING, srtp_cipher(s->sdp.suite), "srtp-auth", G_TYPE_STRING,
+		        srtp_auth(s->sdp.suite), "srtcp-cipher", G_TYPE_STRING,
+		        srtp_cipher(s->sdp.suite), "srtcp-auth", G_TYPE_STRING,
+		        srtp_auth(s->sdp.suite), NULL);
+		gst_buffer_unref(key);
+	}
+	g_signal_connect(s->srtp, "request-key", G_CALLBACK(on_request_key), s);
+	pad = gst_element_get_static_pad(s->srtp, "rtp_src");
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_decrypted, s, NULL);
+	gst_object_unref(pad);
+	if (link_pads(s->rtp_src, "src", s->srtp, "rtp_sink") ||
+	    link_pads(s->rtcp_src, "src", s->srtp, "rtcp_sink") ||
+	    link_pads(s->srtp, "rtp_src", rtpbin, rtp_sink) ||
+	    link_pads(s->srtp, "rtcp_src", rtpbin, rtcp_sink)) {
+		snprintf(errstr, errstr_size, "%s: cannot link its SRTP", what);
+		return -1;
+	}
+	return 0;
+}
+
+/* A participant: its rtpbin and the streams the filter takes. */
+static int build_party(struct egw_source *src, struct rtp_party *p, const egw_sdp_t *sdp,
+                       char *errstr, size_t errstr_size)
+{
+	p->src = src;
+	p->name = g_strdup(sdp->name);
+	for (size_t i = 0; i < sdp->n_streams; i++) {
+		struct rtp_stream *s = &p->streams[p->n_streams];
+		egw_track_t t;
+		s->party = p;
+		s->sdp = sdp->streams[i];
+		egw_source_track_id(s->id, sizeof(s->id), p->name, s->sdp.mid);
+		view(s, &t);
+		if (!egw_source_filter_track(&src->filter.filter, &t)) {
+			memset(s, 0, sizeof(*s)); /* (its key too) */
+			continue;
+		}
+		s->wanted = 1;
+		s->session = (guint)p->n_streams++;
+	}
+	if (!p->n_streams)
+		return 0;
+	if (!(p->rtpbin = make(src, "rtpbin", errstr, errstr_size)))
+		return -1;
+	g_object_set(p->rtpbin, "latency", LATENCY_MS, NULL);
+	gst_util_set_object_arg(G_OBJECT(p->rtpbin), "buffer-mode", "synced");
+	g_signal_connect(p->rtpbin, "request-pt-map", G_CALLBACK(on_request_pt_map), p);
+	g_signal_connect_data(p->rtpbin, "pad-added", G_CALLBACK(on_pad_added),
+	                      egw_life_ref(src->life),
+	                      (GClosureNotify)(void (*)(void))egw_life_unref, 0);
+	g_signal_connect_data(p->rtpbin, "pad-removed", G_CALLBACK(on_pad_removed),
+	                      egw_life_ref(src->life),
+	                      (GClosureNotify)(void (*)(void))egw_life_unref, 0);
+	for (size_t i = 0; i < p->n_streams; i++) {
+		int rc = build_stream(&p->streams[i], errstr, errstr_size);
+		/* the key lives on in srtp_caps only */
+		memset(p->streams[i].sdp.key, 0, sizeof(p->streams[i].sdp.key));
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- the source ---- */
+
+static void remove_element(GstBin *bin, GstElement **e)
+{
+	if (!*e)
+		return;
+	gst_element_set_state(*e, GST_STATE_NULL);
+	gst_bin_remove(bin, *e);
+	*e = NULL;
+}
+
+static void rtp_close(egw_source_t *src, void (*done)(void *user), void *user)
+{
+	if (!src) {
+		if (done)
+			done(user);
+		return;
+	}
+	if (src->tick) {
+		GSource *t = g_main_context_find_source_by_id(src->ctx, src->tick);
+		if (t)
+			g_source_destroy(t);
+	}
+	egw_life_end(src->life); /* queued pad work finds it dead */
+	for (size_t i = 0; i < src->n_parties; i++) {
+		struct rtp_party *p = &src->parties[i];
+		/* sources first: no packet enters what is being taken down */
+		for (size_t j = 0; j < p->n_streams; j++) {
+			remove_element(src->bin, &p->streams[j].rtp_src);
+			remove_element(src->bin, &p->streams[j].rtcp_src);
+		}
+		remove_element(src->bin, &p->rtpbin);
+		for (size_t j = 0; j < p->n_streams; j++) {
+			struct rtp_stream *s = &p->streams[j];
+			remove_element(src->bin, &s->srtp);
+			if (s->pad)
+				gst_object_unref(s->pad);
+			if (s->srtp_caps)
+				gst_caps_unref(s->srtp_caps);
+		}
+		g_free(p->name);
+	}
+	for (GSList *l = src->discards; l; l = l->next) {
+		GstElement *e = l->data;
+		remove_element(src->bin, &e);
+		gst_object_unref(l->data);
+	}
+	g_slist_free(src->discards);
+	g_free(src->parties);
+	egw_source_filter_copy_clear(&src->filter);
+	g_free(src->log_id);
+	g_free(src);
+	if (done) /* nothing to say goodbye to */
+		done(user);
+}
+
+/* The job's filter names something none of the SDPs has. */
+static int nothing_selected(const struct egw_source *src, const egw_source_spec_t *spec,
+                            char *errstr, size_t errstr_size)
+{
+	for (size_t i = 0; i < src->n_parties; i++)
+		if (src->parties[i].n_streams)
+			return 0;
+	if (spec->filter.participant)
+		snprintf(errstr, errstr_size,
+		         "source.participant: %s is not the session name (s=) of any room.sdp",
+		         spec->filter.participant);
+	else if (spec->filter.track_ids[0])
+		snprintf(errstr, errstr_size,
+		         "source: no m= line of room.sdp is track %s (\"<s=>/<a=mid>\")",
+		         spec->filter.track_ids[0]);
+	else
+		snprintf(errstr, errstr_size, "room.sdp has no stream this egress records");
+	return 1;
+}
+
+static egw_source_t *rtp_open(const egw_source_spec_t *spec, GstBin *bin, GMainContext *ctx,
+                              const egw_source_events_t *ev, void *opaque, char *errstr,
+                              size_t errstr_size)
+{
+	struct egw_source *src = NULL;
+	egw_sdp_t *sdp = g_new0(egw_sdp_t, 1);
+	char msg[400];
+
+	if (!egw_rtp_debug)
+		GST_DEBUG_CATEGORY_INIT(egw_rtp_debug, "egw-rtp", 0, "plain RTP source");
+	if (!spec->n_sdps) {
+		snprintf(errstr, errstr_size, "room.sdp: is required for sfu rtp");
+		g_free(sdp);
+		return NULL;
+	}
+	src = g_new0(struct egw_source, 1);
+	src->bin = bin;
+	src->ctx = ctx ? ctx : g_main_context_default();
+	src->ev = *ev;
+	src->opaque = opaque;
+	src->log_id = g_strdup(spec->log_id);
+	egw_source_filter_copy(&src->filter, &spec->filter);
+	src->life = egw_life_new(ctx, src);
+	src->parties = g_new0(struct rtp_party, spec->n_sdps);
+	for (size_t i = 0; i < spec->n_sdps; i++) {
+		int rc;
+		if (egw_sdp_parse(spec->sdps[i], sdp, msg, sizeof(msg))) {
+			snprintf(errstr, errstr_size, "room.sdps[%zu]: %s", i, msg);
+			goto fail;
+		}
+		src->n_parties++;
+		rc = build_party(src, &src->parties[i], sdp, errstr, errstr_size);
+		egw_sdp_wipe(sdp);
+		if (rc)
+			goto fail;
+	}
+	if (nothing_selected(src, spec, errstr, errstr_size))
+		goto fail;
+	for (size_t i = 0; i < src->n_parties; i++) {
+		struct rtp_party *p = &src->parties[i];
+		for (size_t j = 0; j < p->n_streams; j++) {
+			struct rtp_stream *s = &p->streams[j];
+			if (s->srtp)
+				gst_element_sync_state_with_parent(s->srtp);
+		}
+		if (p->rtpbin)
+			gst_element_sync_state_with_parent(p->rtpbin);
+		for (size_t j = 0; j < p->n_streams; j++) {
+			gst_element_sync_state_with_parent(p->streams[j].rtcp_src);
+			gst_element_sync_state_with_parent(p->streams[j].rtp_src);
+			EGW_LOG(src->log_id, INFO, "listening for %s of %s on %s:%d (RTCP %d%s%s)",
+			        egw_media2str(p->streams[j].sdp.media), p->name,
+			        p->streams[j].sdp.address, p->streams[j].sdp.port,
+			        p->streams[j].sdp.rtcp_port, p->streams[j].srtp ? ", SRTP " : "",
+			        p->streams[j].srtp ? egw_srtp_suite2str(p->streams[j].sdp.suite)
+			                           : "");
+		}
+	}
+	{
+		GSource *t = g_timeout_source_new(TICK_MS);
+		g_source_set_callback(t, on_tick, src, NULL);
+		src->tick = g_source_attach(t, src->ctx);
+		g_source_unref(t);
+	}
+	g_free(sdp);
+	return src;
+fail:
+	egw_sdp_wipe(sdp);
+	g_free(sdp);
+	rtp_close(src, NULL, NULL);
+	return NULL;
+}
+
+const egw_source_ops_t egw_rtp_source = {
+        .name = "rtp",
+        .open = rtp_open,
+        .close = rtp_close,
+};
