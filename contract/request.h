@@ -95,6 +95,13 @@ typedef struct egw_storage {
 	int path_style;
 } egw_storage_t;
 
+/* A WHEP endpoint of a room (room.url, room.endpoints[]). */
+typedef struct egw_job_endpoint {
+	char *url;
+	char *token;       /* bearer token; secret; NULL when none */
+	char *participant; /* its name; NULL: the URL's last path segment */
+} egw_job_endpoint_t;
+
 typedef struct egw_job {
 	char egress_id[EGW_EGRESS_ID_MAX + 1];
 	struct {
@@ -107,6 +114,10 @@ typedef struct egw_job {
 		 * holds its SRTP keys: secrets */
 		char **sdps;
 		size_t n_sdps;
+		/* whep: one endpoint per participant (room.url and room.token
+		 * are endpoints[0]) */
+		egw_job_endpoint_t *endpoints;
+		size_t n_endpoints;
 	} room;
 	struct {
 		egw_source_kind_t kind;

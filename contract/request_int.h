@@ -17,7 +17,8 @@
 #define EGW_JOB_OUTPUTS_MAX 16
 #define EGW_JOB_HEADERS_MAX 16 /* per websocket output */
 #define EGW_JOB_NAME_MAX 256 /* participant names, ids, pins, bucket names */
-#define EGW_JOB_SDPS_MAX 16  /* room.sdps: participants of an rtp room */
+#define EGW_JOB_SDPS_MAX 16  /* room.sdps, room.endpoints: participants of an rtp or whep room */
+#define EGW_JOB_TOKEN_MAX 4096 /* bearer tokens */
 
 /* Table helpers. Optional fields also accept null, meaning absent; strings
  * (EGW_F_STR) must be non-empty and free of control characters. */

@@ -87,6 +87,14 @@ static const egw_json_field_t room_fields[] = {
          .flags = SECRET,
          .min = 1,
          .max = EGW_JOB_SDPS_MAX},
+        {.name = "token",
+         .types = EGW_JSON_T_STRING | EGW_JSON_T_NULL,
+         .flags = SECRET | EGW_JSON_NONEMPTY | EGW_JSON_PRINTABLE,
+         .max_len = EGW_JOB_TOKEN_MAX},
+        {.name = "endpoints",
+         .types = EGW_JSON_T_ARRAY | EGW_JSON_T_NULL,
+         .min = 1,
+         .max = EGW_JOB_SDPS_MAX},
 };
 
 /* One SDP of an rtp room, checked and copied; its ports must differ from
@@ -159,6 +167,67 @@ static egw_err_t parse_sdps(const json_t *room, egw_job_t *job, char *errstr, si
 	return err;
 }
 
+static const egw_json_field_t endpoint_fields[] = {
+        EGW_F_STR("url", REQ, EGW_JOB_URL_MAX, egw_job_endpoint_t, url),
+        EGW_F_STR("token", SECRET, EGW_JOB_TOKEN_MAX, egw_job_endpoint_t, token),
+        EGW_F_STR("participant", 0, EGW_JOB_NAME_MAX, egw_job_endpoint_t, participant),
+};
+
+/* whep: room.url (and room.token), or room.endpoints, a list (for
+ * composites); each endpoint an http(s) URL, participants distinct. */
+static egw_err_t parse_endpoints(const json_t *room, egw_job_t *job, char *errstr,
+                                 size_t errstr_size)
+{
+	json_t *list = egw_json_get(room, "endpoints"), *tok = egw_json_get(room, "token"), *v;
+	char path[48];
+	egw_err_t err;
+	size_t i;
+
+	if (strcmp(job->room.sfu, "whep"))
+		return list || tok ? invalid(errstr, errstr_size, "room",
+		                             list ? "endpoints" : "token", "is for sfu whep only")
+		                   : EGW_OK;
+	if (!list == !job->room.url)
+		return invalid(errstr, errstr_size, "room", "url",
+		               list ? "give room.url or room.endpoints, not both"
+		                    : "is required (the WHEP endpoint; or room.endpoints, a list)");
+	if (list && tok)
+		return invalid(errstr, errstr_size, "room", "token",
+		               "goes with room.url; each of room.endpoints has its own");
+	job->room.endpoints = calloc(list ? json_array_size(list) : 1, sizeof(egw_job_endpoint_t));
+	if (!job->room.endpoints)
+		return EGW_ERR_NOMEM;
+	if (!list) {
+		egw_job_endpoint_t *e = &job->room.endpoints[job->room.n_endpoints++];
+		if (!(e->url = strdup(job->room.url)) ||
+		    (tok && !(e->token = strdup(json_string_value(tok)))))
+			return EGW_ERR_NOMEM;
+		return EGW_OK;
+	}
+	json_array_foreach(list, i, v)
+	{
+		egw_job_endpoint_t *e = &job->room.endpoints[job->room.n_endpoints++];
+		egw_json_path_index(path, sizeof(path), "room.endpoints", i);
+		if (!json_is_object(v))
+			return invalid(errstr, errstr_size, path, NULL, "must be an object");
+		if ((err = SECTION(v, path, endpoint_fields, e)))
+			return err;
+		if (!egw_job_url_ok(e->url, http_schemes))
+			return invalid(errstr, errstr_size, path, "url",
+			               "must be an http:// or https:// URL");
+		if (e->participant && strchr(e->participant, '/'))
+			return invalid(errstr, errstr_size, path, "participant",
+			               "must not contain '/'");
+		for (size_t j = 0; e->participant && j + 1 < job->room.n_endpoints; j++)
+			if (job->room.endpoints[j].participant &&
+			    !strcmp(job->room.endpoints[j].participant, e->participant))
+				return invalid(
+				        errstr, errstr_size, path, "participant",
+				        "names the same participant as an endpoint before it");
+	}
+	return EGW_OK;
+}
+
 static egw_err_t parse_room(const json_t *room, egw_job_t *job, int render, char *errstr,
                             size_t errstr_size)
 {
@@ -175,11 +244,13 @@ static egw_err_t parse_room(const json_t *room, egw_job_t *job, int render, char
 			       "must be a positive integer or a non-empty string");
 	/* janus and whep are signalled over HTTP; rtp only receives. */
 	signalled = strcmp(job->room.sfu, "rtp") != 0;
-	if (signalled && !job->room.url)
+	if (!strcmp(job->room.sfu, "janus") && !job->room.url)
 		return invalid(errstr, errstr_size, "room", "url", "is required");
-	if (signalled && !egw_job_url_ok(job->room.url, http_schemes))
+	if (signalled && job->room.url && !egw_job_url_ok(job->room.url, http_schemes))
 		return invalid(errstr, errstr_size, "room", "url",
 			       "must be an http:// or https:// URL");
+	if (!render && (err = parse_endpoints(room, job, errstr, errstr_size)))
+		return err;
 	/* (a render's media comes from its manifest: no SDP to receive) */
 	return render ? EGW_OK : parse_sdps(room, job, errstr, errstr_size);
 }
@@ -606,6 +677,12 @@ void egw_job_free(egw_job_t *job)
 	free(job->room.room_id);
 	free(job->room.pin);
 	egw_job_free_strv(job->room.sdps, job->room.n_sdps);
+	for (size_t i = 0; i < job->room.n_endpoints; i++) {
+		free(job->room.endpoints[i].url);
+		free(job->room.endpoints[i].token);
+		free(job->room.endpoints[i].participant);
+	}
+	free(job->room.endpoints);
 	free(job->source.participant);
 	free(job->source.track_id);
 	free(job->source.audio_track_id);

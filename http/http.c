@@ -39,6 +39,7 @@ struct egw_http_req {
 	char *location;
 	char *etag;
 	char *content_md5;
+	GString *link; /* every Link header, joined by ", " */
 	char errbuf[CURL_ERROR_SIZE];
 	egw_http_done_fn done;
 	void *user;
@@ -213,6 +214,12 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *user)
 	} else if ((v = header_value(buf, n, "content-md5:", 0))) {
 		g_free(r->content_md5);
 		r->content_md5 = v;
+	} else if ((v = header_value(buf, n, "link:", 0))) {
+		if (!r->link)
+			r->link = g_string_new(v);
+		else
+			g_string_append_printf(r->link, ", %s", v);
+		g_free(v);
 	}
 	return n;
 }
@@ -238,6 +245,8 @@ static void free_req(egw_http_req_t *r)
 	g_free(r->location);
 	g_free(r->etag);
 	g_free(r->content_md5);
+	if (r->link)
+		g_string_free(r->link, TRUE);
 	if (r->reply)
 		g_string_free(r->reply, TRUE);
 	g_free(r);
@@ -255,6 +264,7 @@ static void describe(egw_http_req_t *r, CURLcode rc, egw_http_response_t *res, c
 		res->location = r->location;
 		res->etag = r->etag;
 		res->content_md5 = r->content_md5;
+		res->link = r->link ? r->link->str : NULL;
 		res->written = r->written;
 		return;
 	}

@@ -50,6 +50,7 @@ typedef struct egw_http_response {
 	const char *location;     /* Location header, NULL when absent */
 	const char *etag;         /* ETag header without its quotes, NULL when absent */
 	const char *content_md5;  /* Content-MD5 header (base64), NULL when absent */
+	const char *link;         /* every Link header, joined by ", "; NULL when none */
 	guint64 written;          /* with body_fd: bytes written to it */
 } egw_http_response_t;
 

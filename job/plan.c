@@ -196,6 +196,13 @@ egw_err_t egw_plan_build(const egw_job_t *job, const egw_job_settings_t *st, tim
 		goto fail;
 	p->sfu = egw_source_find(job->room.sfu);
 	source_spec(job, st, &p->source);
+	p->endpoints = g_new0(egw_source_endpoint_t, job->room.n_endpoints + 1);
+	for (size_t i = 0; i < job->room.n_endpoints; i++)
+		p->endpoints[i] = (egw_source_endpoint_t){job->room.endpoints[i].url,
+		                                          job->room.endpoints[i].token,
+		                                          job->room.endpoints[i].participant};
+	p->source.endpoints = p->endpoints;
+	p->source.n_endpoints = job->room.n_endpoints;
 	p->media.graph = EGW_GRAPH_PASSTHROUGH;
 	if (egw_plan_transcodes(job) &&
 	    (err = egw_plan_composite(job, &p->media, &p->source.filter, errstr, errstr_size)))
@@ -297,6 +304,7 @@ void egw_plan_free(egw_job_plan_t *p)
 	for (size_t i = 0; i < EGW_PLAN_OUTPUTS_MAX; i++)
 		egw_local_free(p->files[i]);
 	egw_render_input_free(p->render);
+	g_free(p->endpoints);
 	g_free(p->dir);
 	g_free(p);
 }

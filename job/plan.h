@@ -18,6 +18,7 @@
 typedef struct egw_job_plan {
 	const egw_source_ops_t *sfu;
 	egw_source_spec_t source; /* strings borrowed from the job */
+	egw_source_endpoint_t *endpoints; /* source.endpoints (whep) */
 	egw_media_plan_t media;
 	char *dir; /* the storage directory, absolute */
 	struct egw_render_input *render; /* a render's manifest, read */

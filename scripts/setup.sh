@@ -39,7 +39,8 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 		{ echo "setup: cannot install node and npm: the storage tests need them" >&2; exit 1; }
 fi
 # Their npm packages: s3rver (S3), Azurite and Microsoft's SDK (Azure).
-for dir in tests/world/s3rver tests/world/azurite; do
+# and janus-whep-server (WHEP, in front of the test Janus).
+for dir in tests/world/s3rver tests/world/azurite tests/world/whep; do
 	if [ ! -f $dir/node_modules/.package-lock.json ] ||
 		[ $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ] ||
 		[ $dir/package.json -nt $dir/node_modules/.package-lock.json ]; then

@@ -21,14 +21,10 @@ void egw_janus_fail(struct egw_source *src, egw_err_t err, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
-	if (src->failed)
-		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	src->failed = 1;
-	EGW_LOG(JOB_ID(src), ERROR, "%s", msg);
-	src->ev.error(src->opaque, err, msg);
+	egw_source_fail(&src->ev, src->opaque, JOB_ID(src), &src->failed, err, "%s", msg);
 }
 
 void egw_janus_track_view(const struct janus_sub *sub, const struct janus_track *t,
@@ -145,10 +141,7 @@ static gboolean watch_tick(gpointer user)
 
 static void schedule_watch(struct egw_source *src)
 {
-	GSource *t = g_timeout_source_new(WATCH_MS);
-	g_source_set_callback(t, watch_tick, src, NULL);
-	src->watch_timer = g_source_attach(t, src->ctx);
-	g_source_unref(t);
+	src->watch_timer = egw_source_timer_add(src->ctx, WATCH_MS, watch_tick, src);
 }
 
 static void on_list(void *owner, const egw_janus_reply_t *r)
@@ -295,11 +288,7 @@ static void janus_close(egw_source_t *src, void (*done)(void *user), void *user)
 		return;
 	}
 	src->failed = 1; /* no more events */
-	if (src->watch_timer) {
-		GSource *t = g_main_context_find_source_by_id(src->ctx, src->watch_timer);
-		if (t)
-			g_source_destroy(t);
-	}
+	egw_source_timer_remove(src->ctx, &src->watch_timer);
 	while (src->pubs)
 		drop_pub(src, src->pubs, 0);
 	/* Destroying the session detaches every handle on the server. The

@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "sfu/janus_int.h"
+#include "sfu/webrtc.h"
 
 GST_DEBUG_CATEGORY_STATIC(egw_webrtc_debug);
 #define GST_CAT_DEFAULT egw_webrtc_debug
@@ -31,26 +32,6 @@ static const struct janus_track *track_for_pad(struct janus_sub *sub, GstPad *pa
 	if (trans)
 		gst_object_unref(trans);
 	return t;
-}
-
-/* A stream nobody asked for (Janus sent it anyway): drain it into a
- * fakesink that leaves with the subscription. Called with sub->lock. */
-static void discard(struct janus_sub *sub, GstPad *pad)
-{
-	GstElement *sink = gst_element_factory_make("fakesink", NULL);
-	GstPad *sinkpad;
-	if (!sink)
-		return;
-	g_object_set(sink, "async", FALSE, "sync", FALSE, NULL);
-	if (!gst_bin_add(sub->src->bin, sink)) {
-		gst_object_unref(sink);
-		return;
-	}
-	sub->discards = g_slist_prepend(sub->discards, gst_object_ref(sink));
-	gst_element_sync_state_with_parent(sink);
-	sinkpad = gst_element_get_static_pad(sink, "sink");
-	gst_pad_link(pad, sinkpad);
-	gst_object_unref(sinkpad);
 }
 
 /* Streaming thread: link now, data follows immediately. */
@@ -75,7 +56,7 @@ static void on_pad_added(GstElement *webrtc, GstPad *pad, gpointer user)
 		sub->src->ev.track_pad(sub->src->opaque, &view, pad);
 	} else {
 		GST_INFO("discarding a stream this job does not record");
-		discard(sub, pad);
+		sub->discards = egw_source_discard(sub->discards, sub->src->bin, pad);
 	}
 	g_mutex_unlock(&sub->lock);
 }
@@ -144,29 +125,6 @@ static void emit_promised(struct janus_sub *sub, const char *signal, gpointer ar
 	gst_promise_unref(p);
 }
 
-/* The answer takes the DTLS server role (a=setup:passive): Janus starts
- * the handshake once its own ICE is up. As the client (webrtcbin's
- * choice) our first ClientHello can reach Janus before it has a DTLS
- * context for the handle and be dropped, which costs OpenSSL's 1 s
- * retransmission (seen in 1 of 16 subscriptions when several start at
- * once; none in 48 as the server). Passive costs nothing here: Janus
- * cannot start ICE before it has the answer anyway. */
-static void make_passive(GstSDPMessage *sdp)
-{
-	for (guint i = 0; i < gst_sdp_message_medias_len(sdp); i++) {
-		GstSDPMedia *m = (GstSDPMedia *)gst_sdp_message_get_media(sdp, i);
-		for (guint j = 0; j < gst_sdp_media_attributes_len(m); j++) {
-			const GstSDPAttribute *a = gst_sdp_media_get_attribute(m, j);
-			if (!strcmp(a->key, "setup")) {
-				GstSDPAttribute na;
-				gst_sdp_attribute_set(&na, "setup", "passive");
-				gst_sdp_media_replace_attribute(m, j, &na);
-				break;
-			}
-		}
-	}
-}
-
 static void on_answer_created(GstPromise *promise, gpointer user)
 {
 	struct janus_sub *sub = user;
@@ -179,7 +137,7 @@ static void on_answer_created(GstPromise *promise, gpointer user)
 		egw_life_invoke(sub->life, send_answer, NULL, NULL);
 		return;
 	}
-	make_passive(answer->sdp);
+	egw_webrtc_make_passive(answer->sdp);
 	g_signal_emit_by_name(sub->webrtc, "set-local-description", answer, NULL);
 	/* Take the SDP from the answer itself: the local description is set
 	 * asynchronously. */
@@ -207,102 +165,6 @@ static void connect_handlers(struct janus_sub *sub)
 						    0);
 }
 
-/* libnice asks the network's UPnP gateway for port mappings by default:
- * SSDP searches on every interface and neighbour-table lookups at each
- * subscription's gathering, for a NAT a receiver on the SFU's network does
- * not have (a public address comes from STUN or TURN, not from this). */
-static void no_upnp(GstElement *webrtc)
-{
-	GObject *ice = NULL, *agent = NULL;
-
-	g_object_get(webrtc, "ice-agent", &ice, NULL);
-	if (ice && g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent"))
-		g_object_get(ice, "agent", &agent, NULL);
-	if (agent && g_object_class_find_property(G_OBJECT_GET_CLASS(agent), "upnp"))
-		g_object_set(agent, "upnp", FALSE, NULL);
-	if (agent)
-		g_object_unref(agent);
-	if (ice)
-		g_object_unref(ice);
-}
-
-/* rtpbin's lip-sync moves a stream (the jitter buffer's ts-offset) when
- * the sender reports disagree with the first packets' timing: told in the
- * log, since it moves that stream in the recording. */
-struct jb_note {
-	char *log_id;
-	guint ssrc;
-};
-
-static void jb_note_free(gpointer data, GClosure *closure)
-{
-	struct jb_note *n = data;
-	(void)closure;
-	g_free(n->log_id);
-	g_free(n);
-}
-
-static void on_ts_offset(GObject *jb, GParamSpec *pspec, gpointer data)
-{
-	struct jb_note *n = data;
-	gint64 off = 0;
-	(void)pspec;
-	g_object_get(jb, "ts-offset", &off, NULL);
-	EGW_LOG(n->log_id, DEBUG, "lip-sync: the stream of SSRC %08x moved by %.1f ms", n->ssrc,
-	        off / 1e6);
-}
-
-static void free_string(gpointer data, GClosure *closure)
-{
-	(void)closure;
-	g_free(data);
-}
-
-static void on_new_jitterbuffer(GstElement *rtpbin, GstElement *jb, guint session, guint ssrc,
-                                gpointer data)
-{
-	struct jb_note *n = g_new0(struct jb_note, 1);
-	(void)rtpbin;
-	(void)session;
-	n->log_id = g_strdup(data);
-	n->ssrc = ssrc;
-	g_signal_connect_data(jb, "notify::ts-offset", G_CALLBACK(on_ts_offset), n, jb_note_free,
-	                      0);
-}
-
-static GstElement *make_webrtc(struct janus_sub *sub, char *errstr, size_t errstr_size)
-{
-	GstElement *webrtc = gst_element_factory_make("webrtcbin", NULL);
-	GstElement *rtpbin;
-
-	if (!webrtc) {
-		snprintf(errstr, errstr_size, "GStreamer element webrtcbin is missing");
-		return NULL;
-	}
-	g_object_set(webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency", 200,
-		     NULL);
-	no_upnp(webrtc);
-	/* Time media by its RTP timestamps from the first packet on (the
-	 * sender's own clock) rather than by the jitter buffer's arrival-skew
-	 * estimate: Janus restarts each stream's RTP time for a subscriber and
-	 * its sender reports agree with the first packets' arrival, so
-	 * rtpbin's lip-sync has nothing to move mid-recording. */
-	rtpbin = gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin");
-	if (rtpbin) {
-		gst_util_set_object_arg(G_OBJECT(rtpbin), "buffer-mode", "synced");
-		g_signal_connect_data(rtpbin, "new-jitterbuffer", G_CALLBACK(on_new_jitterbuffer),
-		                      g_strdup(JOB_ID(sub->src)), free_string, 0);
-		gst_object_unref(rtpbin);
-	} else
-		EGW_LOG(JOB_ID(sub->src), WARN, "webrtcbin has no rtpbin: jitter buffer mode unchanged");
-	if (!gst_bin_add(sub->src->bin, webrtc)) {
-		gst_object_unref(webrtc);
-		snprintf(errstr, errstr_size, "cannot add webrtcbin to the pipeline");
-		return NULL;
-	}
-	return gst_object_ref(webrtc);
-}
-
 int egw_janus_webrtc_answer(struct janus_sub *sub, const char *offer_sdp, char *errstr,
 			    size_t errstr_size)
 {
@@ -316,7 +178,8 @@ int egw_janus_webrtc_answer(struct janus_sub *sub, const char *offer_sdp, char *
 		gst_sdp_message_free(sdp);
 		return -1;
 	}
-	if (!(sub->webrtc = make_webrtc(sub, errstr, errstr_size))) {
+	if (!(sub->webrtc =
+	              egw_webrtc_make(sub->src->bin, JOB_ID(sub->src), errstr, errstr_size))) {
 		gst_sdp_message_free(sdp);
 		return -1;
 	}
@@ -343,10 +206,6 @@ void egw_janus_webrtc_remove(struct janus_sub *sub)
 		memset(sub->sig, 0, sizeof(sub->sig));
 		remove_element(sub->src->bin, sub->webrtc);
 	}
-	for (GSList *l = sub->discards; l; l = l->next) {
-		remove_element(sub->src->bin, l->data);
-		gst_object_unref(l->data);
-	}
-	g_slist_free(sub->discards);
+	egw_source_discards_remove(sub->discards, sub->src->bin);
 	sub->discards = NULL;
 }

@@ -6,10 +6,12 @@
 #include "sfu/janus.h"
 #include "sfu/rtp.h"
 #include "sfu/source.h"
+#include "sfu/whep.h"
 
 static const egw_source_ops_t *const adapters[] = {
         &egw_janus_source,
         &egw_rtp_source,
+        &egw_whep_source,
 };
 
 const egw_source_ops_t *egw_source_find(const char *name)
@@ -22,5 +24,5 @@ const egw_source_ops_t *egw_source_find(const char *name)
 
 const char *egw_source_names(void)
 {
-	return "janus, rtp";
+	return "janus, rtp, whep";
 }

@@ -95,14 +95,10 @@ static void fail(struct egw_source *src, egw_err_t err, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
-	if (src->failed)
-		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	src->failed = 1;
-	EGW_LOG(src->log_id, ERROR, "%s", msg);
-	src->ev.error(src->opaque, err, msg);
+	egw_source_fail(&src->ev, src->opaque, src->log_id, &src->failed, err, "%s", msg);
 }
 
 static void view(const struct rtp_stream *s, egw_track_t *out)
@@ -228,23 +224,6 @@ static void publish(struct rtp_stream *s, gint64 now)
 	}
 }
 
-static void discard(struct egw_source *src, GstPad *pad)
-{
-	GstElement *sink = gst_element_factory_make("fakesink", NULL);
-	GstPad *sinkpad;
-	if (!sink || !gst_bin_add(src->bin, sink)) {
-		if (sink)
-			gst_object_unref(sink);
-		return;
-	}
-	g_object_set(sink, "async", FALSE, "sync", FALSE, NULL);
-	src->discards = g_slist_prepend(src->discards, gst_object_ref(sink));
-	gst_element_sync_state_with_parent(sink);
-	sinkpad = gst_element_get_static_pad(sink, "sink");
-	gst_pad_link(pad, sinkpad);
-	gst_object_unref(sinkpad);
-}
-
 /* The announced track's pad goes to the consumer; its packets flow. */
 static void link_pad(struct rtp_stream *s)
 {
@@ -338,14 +317,14 @@ static void on_pad_main(void *target, void *data)
 			        "a second sender (SSRC %08x) on %s:%d is ignored while the first "
 			        "one sends",
 			        w->ssrc, s->sdp.address, s->sdp.port);
-			discard(src, w->pad);
+			src->discards = egw_source_discard(src->discards, src->bin, w->pad);
 			return;
 		}
 		unannounce(s, "its sender changed (new SSRC)"); /* then back as the new one */
 	}
 	if (s->pad) {
 		if (!s->drop_id) /* the old sender's pad: nobody takes it */
-			discard(src, s->pad);
+			src->discards = egw_source_discard(src->discards, src->bin, s->pad);
 		gst_object_unref(s->pad);
 	}
 	s->pad = gst_object_ref(w->pad);
@@ -355,7 +334,7 @@ static void on_pad_main(void *target, void *data)
 	if (s->announced)
 		link_pad(s);
 	else {
-		discard(src, s->pad);
+		src->discards = egw_source_discard(src->discards, src->bin, s->pad);
 		s->pad_linked = 1; /* (to the discard) */
 	}
 }
@@ -683,11 +662,8 @@ static void rtp_close(egw_source_t *src, void (*done)(void *user), void *user)
 			done(user);
 		return;
 	}
-	if (src->tick) {
-		GSource *t = g_main_context_find_source_by_id(src->ctx, src->tick);
-		if (t)
-			g_source_destroy(t);
-	}
+	egw_source_timer_remove(src->ctx, &src->tick);
+
 	egw_life_end(src->life); /* queued pad work finds it dead */
 	for (size_t i = 0; i < src->n_parties; i++) {
 		struct rtp_party *p = &src->parties[i];
@@ -707,12 +683,7 @@ static void rtp_close(egw_source_t *src, void (*done)(void *user), void *user)
 		}
 		g_free(p->name);
 	}
-	for (GSList *l = src->discards; l; l = l->next) {
-		GstElement *e = l->data;
-		remove_element(src->bin, &e);
-		gst_object_unref(l->data);
-	}
-	g_slist_free(src->discards);
+	egw_source_discards_remove(src->discards, src->bin);
 	g_free(src->parties);
 	egw_source_filter_copy_clear(&src->filter);
 	g_free(src->log_id);
@@ -799,12 +770,8 @@ static egw_source_t *rtp_open(const egw_source_spec_t *spec, GstBin *bin, GMainC
 			                           : "");
 		}
 	}
-	{
-		GSource *t = g_timeout_source_new(TICK_MS);
-		g_source_set_callback(t, on_tick, src, NULL);
-		src->tick = g_source_attach(t, src->ctx);
-		g_source_unref(t);
-	}
+	src->tick = egw_source_timer_add(src->ctx, TICK_MS, on_tick, src);
+
 	g_free(sdp);
 	return src;
 fail:

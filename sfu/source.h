@@ -39,6 +39,12 @@ typedef struct egw_source_filter {
 #define EGW_SOURCE_AUDIO (1u << EGW_MEDIA_AUDIO)
 #define EGW_SOURCE_VIDEO (1u << EGW_MEDIA_VIDEO)
 
+/* A WHEP endpoint: its URL, bearer token (secret; NULL: none), and the
+ * name of its participant (NULL: the URL's last path segment). */
+typedef struct egw_source_endpoint {
+	const char *url, *token, *participant;
+} egw_source_endpoint_t;
+
 /* What a source needs to know: where, which room, which tracks. */
 typedef struct egw_source_spec {
 	const char *sfu;     /* adapter name */
@@ -52,6 +58,9 @@ typedef struct egw_source_spec {
 	 * (base/sdp.h); they hold SRTP keys */
 	const char *const *sdps;
 	size_t n_sdps;
+	/* whep: the endpoints, one per participant */
+	const struct egw_source_endpoint *endpoints;
+	size_t n_endpoints;
 	const char *log_id; /* the egress id, for log lines */
 } egw_source_spec_t;
 
@@ -130,5 +139,22 @@ void egw_source_filter_copy_clear(egw_source_filter_copy_t *c);
 /* Writes the stable track id "<participant id>/<mid>" into out. */
 void egw_source_track_id(char *out, size_t out_size, const char *participant_id,
 			 const char *mid);
+
+/* ---- helpers for adapters (sfu/common.c) ---- */
+
+/* Drains pad (a stream nobody records) into a fakesink added to bin;
+ * returns discards with the sink prepended (NULL-safe list). */
+GSList *egw_source_discard(GSList *discards, GstBin *bin, GstPad *pad);
+/* Stops and removes every sink of discards and frees the list. */
+void egw_source_discards_remove(GSList *discards, GstBin *bin);
+/* The source cannot go on: logs the message and reports it through
+ * ev->error, once (*failed is set; later calls do nothing). */
+void egw_source_fail(const egw_source_events_t *ev, void *opaque, const char *log_id, int *failed,
+                     egw_err_t err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* A timer on ctx (not the thread's default); its id, for
+ * egw_source_timer_remove(), which zeroes it (0: nothing to remove). */
+guint egw_source_timer_add(GMainContext *ctx, guint interval_ms, GSourceFunc fn, gpointer data);
+void egw_source_timer_remove(GMainContext *ctx, guint *id);
 
 #endif

@@ -266,6 +266,54 @@ static void test_rtp_room(void)
 #undef RTP_BAD
 }
 
+/* room.sfu whep: room.url (+ token) or room.endpoints, never both. */
+static void test_whep_room(void)
+{
+	char id[80], err[512];
+	egw_request_t *req = NULL;
+	egw_err_t rc =
+	        parse_mutated2(RC, "room",
+	                       "{\"sfu\":\"whep\",\"room_id\":1,\"endpoints\":["
+	                       "{\"url\":\"http://h/whep/endpoint/alice\",\"token\":\"s3cr3t\"},"
+	                       "{\"url\":\"https://h/e/2\",\"participant\":\"bob\"}]}",
+	                       NULL, NULL, &req, id, err, sizeof(err));
+	CHECK(rc == EGW_OK && req && req->job->room.n_endpoints == 2);
+	if (req && req->job->room.n_endpoints == 2) {
+		CHECK_STR(req->job->room.endpoints[0].token, "s3cr3t");
+		CHECK(req->job->room.endpoints[0].participant == NULL);
+		CHECK_STR(req->job->room.endpoints[1].participant, "bob");
+	}
+	egw_request_free(req);
+	req = NULL;
+	rc = parse_mutated2(RC, "room",
+	                    "{\"sfu\":\"whep\",\"room_id\":1,\"url\":\"http://h/e/a\","
+	                    "\"token\":\"s3cr3t\"}",
+	                    NULL, NULL, &req, id, err, sizeof(err));
+	CHECK(rc == EGW_OK && req && req->job->room.n_endpoints == 1);
+	if (req && req->job->room.n_endpoints == 1)
+		CHECK_STR(req->job->room.endpoints[0].token, "s3cr3t");
+	egw_request_free(req);
+#define WHEP_BAD(room, want)                                                                       \
+	expect_error(__LINE__, parse_mutated(RC, "room", room, id, err, sizeof(err)), err, want)
+	WHEP_BAD("{\"sfu\":\"whep\",\"room_id\":1}", "room.url: is required (the WHEP endpoint");
+	WHEP_BAD("{\"sfu\":\"whep\",\"room_id\":1,\"url\":\"http://h/e\",\"endpoints\":[{\"url\":"
+	         "\"http://h/e\"}]}",
+	         "room.url: give room.url or room.endpoints, not both");
+	WHEP_BAD("{\"sfu\":\"whep\",\"room_id\":1,\"endpoints\":[{\"url\":\"ftp://h/e\"}]}",
+	         "room.endpoints[0].url: must be an http:// or https:// URL");
+	WHEP_BAD("{\"sfu\":\"whep\",\"room_id\":1,\"endpoints\":[{\"url\":\"http://h/a\","
+	         "\"participant\":\"x\"},{\"url\":\"http://h/b\",\"participant\":\"x\"}]}",
+	         "room.endpoints[1].participant: names the same participant");
+	WHEP_BAD("{\"sfu\":\"whep\",\"room_id\":1,\"endpoints\":[{\"token\":\"s3cr3t\"}]}",
+	         "room.endpoints[0].url: is required");
+	WHEP_BAD("{\"sfu\":\"whep\",\"room_id\":1,\"endpoints\":[{\"url\":\"http://h/a\"}],"
+	         "\"token\":\"s3cr3t\"}",
+	         "room.token: goes with room.url");
+	WHEP_BAD("{\"sfu\":\"janus\",\"room_id\":1,\"url\":\"http://h/j\",\"token\":\"s3cr3t\"}",
+	         "room.token: is for sfu whep only");
+#undef WHEP_BAD
+}
+
 static void test_websocket(void)
 {
 	egw_request_t *req = NULL;
@@ -340,8 +388,8 @@ static void test_lenient(void)
 		"encoding", "storage", "limits", "webhook", "room.pin", "source.audio_only",
 		"outputs.0.path", "webhook.secret", "limits.max_duration_s", "encoding.preset",
 	};
-	static const char *const unknown[] = {"future", "room.token", "source.x", "outputs.0.x",
-					      "storage.x", "limits.x", "webhook.x", "encoding.x"};
+	static const char *const unknown[] = {"future",    "room.x",   "source.x",  "outputs.0.x",
+	                                      "storage.x", "limits.x", "webhook.x", "encoding.x"};
 	egw_request_t *req = NULL;
 	char id[EGW_EGRESS_ID_MAX + 1], err[512];
 
@@ -467,6 +515,7 @@ int main(void)
 	test_control();
 	test_websocket();
 	test_rtp_room();
+	test_whep_room();
 	test_lenient();
 	test_bad_requests();
 	test_bad_text();

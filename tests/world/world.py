@@ -711,14 +711,20 @@ class World:
         return proc.returncode
 
     # -- Janus
-    def start_janus(self, port=8088, timeout=10):
+    def start_janus(self, port=8088, timeout=10, ws_port=None, streaming=False):
         """Renders tests/world/janus into <dir>/janus-<port>, starts Janus in
         the namespace and waits until GET /janus/info answers with the
-        videoroom plugin and the HTTP transport. Returns the REST URL."""
+        videoroom plugin and the HTTP transport. Returns the REST URL.
+        ws_port: also the WebSocket transport, on 127.0.0.1:ws_port (for
+        clients speaking Janus's WebSocket API, e.g. the WHEP server).
+        streaming: also the Streaming plugin (mountpoints made through the
+        API, e.g. fed by a VideoRoom rtp_forward)."""
         jdir = os.path.join(self.dir, "janus-%d" % port)
         os.makedirs(jdir)
         libdir = _find_janus_libdir()
-        for sub, keep in (("plugins", ["libjanus_videoroom.so"]), ("transports", ["libjanus_http.so"]),
+        transports = ["libjanus_http.so"] + (["libjanus_websockets.so"] if ws_port else [])
+        plugins = ["libjanus_videoroom.so"] + (["libjanus_streaming.so"] if streaming else [])
+        for sub, keep in (("plugins", plugins), ("transports", transports),
                           ("events", []), ("loggers", [])):
             os.makedirs(os.path.join(jdir, sub))
             for so in keep:
@@ -727,8 +733,20 @@ class World:
             with open(tpl) as f:
                 text = f.read()
             text = text.replace("@DIR@", jdir).replace("@PORT@", str(port))
+            if ws_port:
+                text = text.replace(",libjanus_websockets.so", "")
+            if streaming:
+                text = text.replace("libjanus_streaming.so,", "")
             with open(os.path.join(jdir, os.path.basename(tpl)), "w") as f:
                 f.write(text)
+        if streaming:
+            with open(os.path.join(jdir, "janus.plugin.streaming.jcfg"), "w") as f:
+                f.write("general: {\n\tevents = false\n}\n")
+        if ws_port:
+            with open(os.path.join(jdir, "janus.transport.websockets.jcfg"), "w") as f:
+                f.write('general: {\n\tjson = "indented"\n\tws = true\n\tws_port = %d\n'
+                        '\tws_ip = "127.0.0.1"\n\twss = false\n}\n'
+                        'admin: {\n\tadmin_ws = false\n\tadmin_wss = false\n}\n' % ws_port)
         name = "janus" if self.janus_port is None else "janus-%d" % port
         p = self.run(["janus", "-C", os.path.join(jdir, "janus.jcfg"), "-F", jdir], name=name)
         self.add_log(p.egw_name, os.path.join(jdir, "janus.log"))
