@@ -130,6 +130,10 @@ void egw_whep_ended(struct whep_peer *peer, const char *why)
 	peer->ended = 1;
 	EGW_LOG(JOB_ID(src), INFO, "%s: the WHEP session ended: %s", peer->name, why);
 	g_mutex_lock(&peer->lock);
+	peer->closed = 1; /* no pad-added handler links past this point */
+	g_mutex_unlock(&peer->lock);
+	/* The graph lets go of the tracks first (it unlinks their pads), then
+	 * webrtcbin stops: no streaming thread of it waits inside the graph. */
 	for (size_t i = 0; i < peer->n_tracks; i++) {
 		struct whep_track *t = &peer->tracks[i];
 		egw_track_t view;
@@ -139,7 +143,7 @@ void egw_whep_ended(struct whep_peer *peer, const char *why)
 		egw_whep_track_view(peer, t, &view);
 		src->ev.track_removed(src->opaque, &view);
 	}
-	g_mutex_unlock(&peer->lock);
+	egw_whep_media_remove(peer);
 	if (peer->present && src->ev.participant)
 		src->ev.participant(src->opaque, &who, 0);
 	peer->present = 0;

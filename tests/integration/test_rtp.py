@@ -75,7 +75,7 @@ def check_recording(done, color, freq, what):
 
 
 def test():
-    with egwtest.Env("rtp", max_jobs=4) as env:
+    with egwtest.Env("rtp", max_jobs=5) as env:
         alice = env.w.start_publisher("alice", color="ff0000", freq=440, video="vp8")
         bob = env.w.start_publisher("bob", color="0000ff", freq=660, video="vp8")
         alice.wait_for("webrtcup", 15)
@@ -95,7 +95,14 @@ def test():
         env.submit(rtp_job(env, "EG_rtp_plain", sdp("alice", 21000, 21002), "alice",
                            timeout_s=8))
         env.submit(rtp_job(env, "EG_rtp_srtp", sdp("bob", 21010, 21012, KEY), "bob"))
-        env.w.wait_log("worker", "listening for video of bob", 30)
+        # A track egress takes one m= line by track_id "<s=>/<mid>": only
+        # its port is bound.
+        track = rtp_job(env, "EG_rtp_track", sdp("bob", 21060, 21062, KEY), "bob")
+        track["source"] = {"kind": "track", "track_id": "bob/v"}
+        track["outputs"][0].update(format="webm", path="{room_id}/{egress_id}.webm")
+        env.submit(track)
+        env.w.wait_log("worker", "listening for video of bob on 127.0.0.1:21062", 30)
+        env.w.wait_log("worker", "listening for video of bob on 127.0.0.1:21012", 30)
         env.w.wait_log("worker", "listening for video of alice", 30)
 
         # A port in use: the plain job holds 21000.
@@ -106,6 +113,7 @@ def test():
 
         a_pid, a_fwd = forward(env, "alice", 21000, 21002)
         forward(env, "bob", 21010, 21012, KEY)
+        forward(env, "bob", 21060, 21062, KEY)
         act_a = env.wait("EG_rtp_plain", "active", 30)
         act_b = env.wait("EG_rtp_srtp", "active", 30)
         t_a = egwtest.parse_time(act_a["started_at"])
@@ -144,6 +152,7 @@ def test():
         t_unfwd = time.time()
         stop_forward(env, a_pid, a_fwd)
         env.stop("EG_rtp_srtp")
+        env.stop("EG_rtp_track")
         done_a = env.wait("EG_rtp_plain", "complete", 40)
         expect(done_a.get("reason") == "source absent",
                "alice's egress ends when nothing comes: %s" % done_a.get("reason"))
@@ -153,6 +162,13 @@ def test():
         done_b = env.wait("EG_rtp_srtp", "complete", 30)
         check_recording(done_a, "ff0000", 440, "plain RTP (alice)")
         check_recording(done_b, "0000ff", 660, "SRTP (bob)")
+        done_t = env.wait("EG_rtp_track", "complete", 30)
+        rep = egwtest.check_media(done_t["outputs"][0]["location"], "--expect-codecs", "vp8",
+                                  "--expect-color", "0000ff", "--max-decode-errors", 0)
+        expect(rep["duration"] >= 6, "the track egress: bob's video only, %.1f s"
+               % rep["duration"])
+        expect("listening for audio of bob on 127.0.0.1:21060" not in env.w.log_text("worker"),
+               "the track egress left the other m= line's port alone")
         man = json.load(open(done_b["outputs"][-1]["location"]))
         tracks = sorted((t["track_id"], t["codec"]) for p in man["participants"]
                         for t in p["tracks"])

@@ -107,7 +107,9 @@ def run(w):
                "%s: %s" % (k, ev["error"]))
         runs[k].exit()
 
-    # The recordings.
+    # The recordings; the server names a STUN server in Link headers (none
+    # answers there: the host candidates connect).
+    whep.ice_servers("stun:198.18.0.1:3478")
     p = egwtest.Run(w, "whep_p", job("EG_wp", {"url": alice_url, "token": TOKEN},
                                      {"kind": "participant", "participant": "alice"},
                                      limits={"empty_room_timeout_s": 5}), env)
@@ -136,6 +138,8 @@ def run(w):
     expect(done_p.get("reason") == "source absent", "alice left: %s" % done_p.get("reason"))
     p.exit()
     expect("the WHEP session ended" in w.log_text("whep_p"), "the session's end is logged")
+    expect("alice: 1 ICE server from the WHEP server" in w.log_text("whep_p"),
+           "the Link header's STUN server is used")
     egwtest.check_media(done_p["outputs"][0]["location"], "--expect-codecs", "vp8,opus",
                         "--expect-freq", 440, "--max-sync-ms", 40, "--min-markers", 3,
                         "--expect-color", "ff0000", "--max-decode-errors", 0)

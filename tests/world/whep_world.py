@@ -50,6 +50,11 @@ class WhepServer:
         self._expect("endpoint " + endpoint_id, 10)
         return self.url(endpoint_id)
 
+    def ice_servers(self, *uris):
+        """Later answers carry these ICE servers in Link headers."""
+        self._send("ice " + " ".join(uris))
+        self._expect("ice %d" % len(uris), 10)
+
     def destroy(self, endpoint_id):
         self._send("destroy " + endpoint_id)
         self._expect("destroyed " + endpoint_id, 10)

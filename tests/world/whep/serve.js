@@ -4,6 +4,7 @@
 //   videoroom <id> <room> <feed> [token]   -> "endpoint <id>"
 //   streaming <id> <mountpoint> [token]    -> "endpoint <id>"
 //   destroy <id>                           -> "destroyed <id>"
+//   ice <uri> [<uri>...]                   -> "ice <n>" (Link headers of later answers)
 // Usage: node serve.js --janus ws://127.0.0.1:8188 --port 7090
 import {JanusWhepServer} from 'janus-whep-server';
 import readline from 'node:readline';
@@ -41,7 +42,11 @@ rl.on('line', (line) => {
 				mountpoint : parseInt(w[2], 10),
 				token : w[3]
 			});
-		else if (w[0] === 'destroy') {
+		else if (w[0] === 'ice') {
+			server.config.iceServers = w.slice(1).map((uri) => ({ uri }));
+			console.log('ice ' + (w.length - 1));
+			return;
+		} else if (w[0] === 'destroy') {
 			server.destroyEndpoint({id : w[1]});
 			console.log('destroyed ' + w[1]);
 			return;
