@@ -310,9 +310,10 @@ def expect_span(report, out, t_first, t_stop, t_end, what):
     lead = max(0.0, starts["video"] - starts["audio"]) if len(starts) == 2 else 0.0
     # Under the sanitizers a job that starts on a loaded machine writes its
     # first byte late behind its first media (seen in CI: 1.6 s, both
-    # files of an egress, audio and video alike): that stage reports the
-    # excess, the release stage holds the bound.
-    slack = 2.5 if SANITIZED else 0.5
+    # files of an egress, audio and video alike; later 2.5 s with more
+    # tests beside it): that stage reports the excess, the release stage
+    # holds the bound.
+    slack = 3.5 if SANITIZED else 0.5
     if d > t_end - t_first + lead + 0.5:
         print("metric: %s begins %.2f s before its first byte was written"
               % (what, d - (t_end - t_first + lead)), flush=True)

@@ -112,7 +112,7 @@ def run(w):
     whep.ice_servers("stun:198.18.0.1:3478")
     p = egwtest.Run(w, "whep_p", job("EG_wp", {"url": alice_url, "token": TOKEN},
                                      {"kind": "participant", "participant": "alice"},
-                                     limits={"empty_room_timeout_s": 5}), env)
+                                     limits={"empty_room_timeout_s": 8}), env)
     c = egwtest.Run(w, "whep_c", job("EG_wc", {"endpoints": [
         {"url": alice2_url, "participant": "alice"}, {"url": bob_url}]},
         {"kind": "room_composite", "layout": "grid"}, "mp4"), env, ["--duration", "8"])
@@ -140,9 +140,11 @@ def run(w):
     expect("the WHEP session ended" in w.log_text("whep_p"), "the session's end is logged")
     expect("alice: 1 ICE server from the WHEP server" in w.log_text("whep_p"),
            "the Link header's STUN server is used")
+    # (flash-to-beep: a real-time bound, held by the release stage)
+    sync = [] if egwtest.SANITIZED else ["--max-sync-ms", 40, "--min-markers", 3]
     egwtest.check_media(done_p["outputs"][0]["location"], "--expect-codecs", "vp8,opus",
-                        "--expect-freq", 440, "--max-sync-ms", 40, "--min-markers", 3,
-                        "--expect-color", "ff0000", "--max-decode-errors", 0)
+                        "--expect-freq", 440, "--expect-color", "ff0000",
+                        "--max-decode-errors", 0, *sync)
     ended = w.log_text("whep").count("Terminating WHEP session")
     expect(ended >= 2, "the composite's two sessions were DELETEd (%d DELETEs)" % ended)
 
