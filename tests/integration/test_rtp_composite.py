@@ -6,6 +6,8 @@ participant: three tiles in their colours, the three tones mixed."""
 
 import base64
 import os
+import signal
+import time
 
 import egwtest
 from egwtest import expect
@@ -64,22 +66,30 @@ def run(w):
            "room": {"sfu": "rtp", "room_id": "fwd", "sdps": sdps},
            "source": {"kind": "room_composite", "layout": "grid"},
            "outputs": [{"kind": "file", "format": "mp4", "path": "{egress_id}.mp4"}]}
-    r = egwtest.Run(w, "rtpc", req, env, ["--duration", "8"])
-    w.wait_log("rtpc", "listening for video of green", 30)
+    r = egwtest.Run(w, "rtpc", req, env)
+    w.wait_log("rtpc", "listening for video of green", 60)
+    gcm_sender(w, 22020, 22022)
     forward(w, "red", 22000, 22002)
     forward(w, "blue", 22010, 22012, KEY_CM)
-    gcm_sender(w, 22020, 22022)
+    # Six seconds once all three are in (each started at its own pace).
+    for who in ("red", "blue", "green"):
+        for media in ("audio opus", "video vp8"):
+            w.wait_log("rtpc", "receiving %s of %s" % (media, who), 60)
+    t_all = time.time()
+    time.sleep(7)
+    r.proc.send_signal(signal.SIGINT)
     done = r.wait("complete", 60)
+    r.exit()
     path = done["outputs"][0]["location"]
-    egwtest.check_media(path, "--expect-codecs", "h264,aac", "--expect-freq", "440,660,880",
-                        "--start", 2, "--max-decode-errors", 0)
     log = egwtest.JobLog(w, "rtpc")
-    tiles = log.tiles_at(log.time0 + 6)
+    start, end = log.media_time(t_all) + 1, log.media_time(t_all) + 6
+    egwtest.check_media(path, "--expect-codecs", "h264,aac", "--expect-freq", "440,660,880",
+                        "--start", start, "--end", end, "--max-decode-errors", 0)
+    tiles = log.tiles_at(t_all + 3)
     expect(sorted(tiles) == ["blue", "green", "red"], "three tiles: %s" % sorted(tiles))
     for name, color in (("red", "ff0000"), ("blue", "0000ff"), ("green", "00ff00")):
-        egwtest.check_media(path, "--crop", tiles[name], "--start", 3, "--end", 7,
+        egwtest.check_media(path, "--crop", tiles[name], "--start", start, "--end", end,
                             "--expect-color", color)
-    r.exit()
 
 
 def test():
