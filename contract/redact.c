@@ -127,19 +127,19 @@ static char *mask_sdes_keys(const char *s)
 	return out;
 }
 
-/* A string: reduced when it holds a URL, SDES keys masked; a new
- * reference. */
+/* A string with its SDES keys masked, then reduced when it holds a URL; a
+ * new reference. */
 static json_t *redact_string(json_t *v)
 {
-	char *reduced = mask_sdes_keys(json_string_value(v));
+	char *masked = mask_sdes_keys(json_string_value(v));
+	char *reduced = reduce_url(masked ? masked : json_string_value(v));
 	json_t *out;
 
-	if (reduced) {
-		out = json_string(reduced);
-		free(reduced);
-		return out;
+	if (!reduced && masked) {
+		reduced = masked;
+		masked = NULL;
 	}
-	reduced = reduce_url(json_string_value(v));
+	free(masked);
 	if (!reduced)
 		return json_incref(v);
 	out = json_string(reduced);

@@ -60,6 +60,19 @@ typedef struct egw_field_table {
 	size_t n;
 } egw_field_table_t;
 
+/* "http" and "https", NULL-terminated (for egw_job_url_ok). */
+extern const char *const egw_job_http_schemes[];
+
+/* Writes "path.key: msg" into errstr; returns EGW_ERR_INVALID_REQUEST. */
+egw_err_t egw_job_invalid(char *errstr, size_t errstr_size, const char *path, const char *key,
+                          const char *msg);
+
+/* The room section (request_room.c); render: a render request (whose
+ * media comes from its manifest). */
+egw_err_t egw_job_parse_room(const json_t *room, egw_job_t *job, int render, char *errstr,
+                             size_t errstr_size);
+void egw_job_free_room(egw_job_t *job);
+
 /* Validates obj (at path) against table and fills base from it. */
 egw_err_t egw_job_section(const json_t *obj, const char *path, const egw_json_field_t *table,
 			  size_t n, void *base, char *errstr, size_t errstr_size);

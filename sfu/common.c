@@ -33,19 +33,24 @@ void egw_source_discards_remove(GSList *discards, GstBin *bin)
 	g_slist_free(discards);
 }
 
-void egw_source_fail(const egw_source_events_t *ev, void *opaque, const char *log_id, int *failed,
-                     egw_err_t err, const char *fmt, ...)
+void egw_source_failv(const egw_source_events_t *ev, void *opaque, const char *log_id, int *failed,
+                      egw_err_t err, const char *fmt, va_list ap)
 {
 	char msg[512];
-	va_list ap;
 	if (*failed)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	*failed = 1;
 	EGW_LOG(log_id, ERROR, "%s", msg);
 	ev->error(opaque, err, msg);
+}
+
+GstPadProbeReturn egw_source_count_buffers(GstPad *pad, GstPadProbeInfo *info, gpointer counter)
+{
+	(void)pad;
+	(void)info;
+	g_atomic_int_inc((gint *)counter);
+	return GST_PAD_PROBE_OK;
 }
 
 guint egw_source_timer_add(GMainContext *ctx, guint interval_ms, GSourceFunc fn, gpointer data)

@@ -19,12 +19,10 @@ GST_DEBUG_CATEGORY_STATIC(egw_janus_debug);
 
 void egw_janus_fail(struct egw_source *src, egw_err_t err, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	egw_source_failv(&src->ev, src->opaque, JOB_ID(src), &src->failed, err, fmt, ap);
 	va_end(ap);
-	egw_source_fail(&src->ev, src->opaque, JOB_ID(src), &src->failed, err, "%s", msg);
 }
 
 void egw_janus_track_view(const struct janus_sub *sub, const struct janus_track *t,

@@ -18,19 +18,12 @@ GST_DEBUG_CATEGORY_STATIC(egw_webrtc_debug);
 
 static const struct janus_track *track_for_pad(struct janus_sub *sub, GstPad *pad)
 {
-	GstWebRTCRTPTransceiver *trans = NULL;
-	gchar *mid = NULL;
+	gchar *mid = egw_webrtc_pad_mid(pad);
 	const struct janus_track *t = NULL;
-
-	g_object_get(pad, "transceiver", &trans, NULL);
-	if (trans)
-		g_object_get(trans, "mid", &mid, NULL);
 	for (size_t i = 0; mid && i < sub->n_tracks && !t; i++)
 		if (!strcmp(sub->tracks[i].sub_mid, mid))
 			t = &sub->tracks[i];
 	g_free(mid);
-	if (trans)
-		gst_object_unref(trans);
 	return t;
 }
 

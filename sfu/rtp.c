@@ -42,12 +42,10 @@ static void fail(struct egw_source *src, egw_err_t err, const char *fmt, ...)
 
 static void fail(struct egw_source *src, egw_err_t err, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	egw_source_failv(&src->ev, src->opaque, src->log_id, &src->failed, err, fmt, ap);
 	va_end(ap);
-	egw_source_fail(&src->ev, src->opaque, src->log_id, &src->failed, err, "%s", msg);
 }
 
 void egw_rtp_view(const struct rtp_stream *s, egw_track_t *out)

@@ -43,26 +43,6 @@ static GstPadProbeReturn on_arrival(GstPad *pad, GstPadProbeInfo *info, gpointer
 	return GST_PAD_PROBE_DROP;
 }
 
-/* RTCP from the sender (its sender reports align its streams). */
-static GstPadProbeReturn on_rtcp(GstPad *pad, GstPadProbeInfo *info, gpointer user)
-{
-	struct rtp_stream *s = user;
-	(void)pad;
-	(void)info;
-	g_atomic_int_inc(&s->rtcp);
-	return GST_PAD_PROBE_OK;
-}
-
-/* Packets srtpdec let through (authenticated and decrypted). */
-static GstPadProbeReturn on_decrypted(GstPad *pad, GstPadProbeInfo *info, gpointer user)
-{
-	struct rtp_stream *s = user;
-	(void)pad;
-	(void)info;
-	g_atomic_int_inc(&s->passed);
-	return GST_PAD_PROBE_OK;
-}
-
 /* ---- elements ---- */
 
 static const char *srtp_cipher(egw_srtp_suite_t s)
@@ -199,7 +179,7 @@ static int build_stream(struct rtp_stream *s, char *errstr, size_t errstr_size)
 	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_arrival, s, NULL);
 	gst_object_unref(pad);
 	pad = gst_element_get_static_pad(s->rtcp_src, "src");
-	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_rtcp, s, NULL);
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, egw_source_count_buffers, &s->rtcp, NULL);
 	gst_object_unref(pad);
 	snprintf(rtp_sink, sizeof(rtp_sink), "recv_rtp_sink_%u", s->session);
 	snprintf(rtcp_sink, sizeof(rtcp_sink), "recv_rtcp_sink_%u", s->session);
@@ -223,7 +203,8 @@ static int build_stream(struct rtp_stream *s, char *errstr, size_t errstr_size)
 	}
 	g_signal_connect(s->srtp, "request-key", G_CALLBACK(on_request_key), s);
 	pad = gst_element_get_static_pad(s->srtp, "rtp_src");
-	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_decrypted, s, NULL);
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, egw_source_count_buffers, &s->passed,
+	                  NULL); /* what srtpdec authenticated and decrypted */
 	gst_object_unref(pad);
 	if (link_pads(s->rtp_src, "src", s->srtp, "rtp_sink") ||
 	    link_pads(s->rtcp_src, "src", s->srtp, "rtcp_sink") ||

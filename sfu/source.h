@@ -19,6 +19,7 @@
 #define EGW_SOURCE_H
 
 #include <gst/gst.h>
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "base/err.h"
@@ -149,8 +150,12 @@ GSList *egw_source_discard(GSList *discards, GstBin *bin, GstPad *pad);
 void egw_source_discards_remove(GSList *discards, GstBin *bin);
 /* The source cannot go on: logs the message and reports it through
  * ev->error, once (*failed is set; later calls do nothing). */
-void egw_source_fail(const egw_source_events_t *ev, void *opaque, const char *log_id, int *failed,
-                     egw_err_t err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void egw_source_failv(const egw_source_events_t *ev, void *opaque, const char *log_id, int *failed,
+                      egw_err_t err, const char *fmt, va_list ap)
+        __attribute__((format(printf, 6, 0)));
+/* A pad probe counting the buffers that pass into the gint at counter
+ * (atomically: it runs on streaming threads). */
+GstPadProbeReturn egw_source_count_buffers(GstPad *pad, GstPadProbeInfo *info, gpointer counter);
 
 /* A timer on ctx (not the thread's default); its id, for
  * egw_source_timer_remove(), which zeroes it (0: nothing to remove). */

@@ -127,3 +127,15 @@ void egw_webrtc_make_passive(GstSDPMessage *sdp)
 		}
 	}
 }
+
+gchar *egw_webrtc_pad_mid(GstPad *pad)
+{
+	GstWebRTCRTPTransceiver *trans = NULL;
+	gchar *mid = NULL;
+	g_object_get(pad, "transceiver", &trans, NULL);
+	if (trans) {
+		g_object_get(trans, "mid", &mid, NULL);
+		gst_object_unref(trans);
+	}
+	return mid;
+}

@@ -11,6 +11,10 @@
  * lip-sync moves logged under log_id. NULL with errstr when it cannot. */
 GstElement *egw_webrtc_make(GstBin *bin, const char *log_id, char *errstr, size_t errstr_size);
 
+/* The mid of the transceiver a webrtcbin src pad belongs to (g_free it),
+ * or NULL. */
+gchar *egw_webrtc_pad_mid(GstPad *pad);
+
 /* Makes an answer take the DTLS server role (a=setup:passive). */
 void egw_webrtc_make_passive(GstSDPMessage *sdp);
 

@@ -30,12 +30,10 @@
 
 void egw_whep_fail(struct egw_source *src, egw_err_t err, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	egw_source_failv(&src->ev, src->opaque, JOB_ID(src), &src->failed, err, fmt, ap);
 	va_end(ap);
-	egw_source_fail(&src->ev, src->opaque, JOB_ID(src), &src->failed, err, "%s", msg);
 }
 
 void egw_whep_track_view(const struct whep_peer *peer, const struct whep_track *t, egw_track_t *out)

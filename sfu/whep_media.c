@@ -91,28 +91,13 @@ static void on_connection_state(GstElement *webrtc, GParamSpec *ps, gpointer use
 
 static const struct whep_track *track_for_pad(struct whep_peer *peer, GstPad *pad)
 {
-	GstWebRTCRTPTransceiver *trans = NULL;
-	gchar *mid = NULL;
+	gchar *mid = egw_webrtc_pad_mid(pad);
 	const struct whep_track *t = NULL;
-	g_object_get(pad, "transceiver", &trans, NULL);
-	if (trans)
-		g_object_get(trans, "mid", &mid, NULL);
 	for (size_t i = 0; mid && i < peer->n_tracks && !t; i++)
 		if (!strcmp(peer->tracks[i].mid, mid))
 			t = &peer->tracks[i];
 	g_free(mid);
-	if (trans)
-		gst_object_unref(trans);
 	return t;
-}
-
-static GstPadProbeReturn count_packet(GstPad *pad, GstPadProbeInfo *info, gpointer user)
-{
-	struct whep_peer *peer = user;
-	(void)pad;
-	(void)info;
-	g_atomic_int_inc(&peer->packets);
-	return GST_PAD_PROBE_OK;
 }
 
 /* Streaming thread: link now, data follows immediately. */
@@ -131,7 +116,8 @@ static void on_pad_added(GstElement *webrtc, GstPad *pad, gpointer user)
 			egw_whep_track_view(peer, t, &view);
 			EGW_LOG(JOB_ID(peer->src), INFO, "receiving %s %s of %s (track %s)",
 			        egw_media2str(t->media), t->codec, peer->name, t->id);
-			gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, count_packet, peer, NULL);
+			gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, egw_source_count_buffers,
+			                  &peer->packets, NULL);
 			peer->src->ev.track_pad(peer->src->opaque, &view, pad);
 		} else
 			peer->discards = egw_source_discard(peer->discards, peer->src->bin, pad);

@@ -27,7 +27,8 @@ static const char *full_of_secrets =
         "\"azure\":{\"account_key\":\"SEKRIT16\"},"
         "\"rtp\":{\"sdp\":\"v=0\\r\\ns=x\\r\\na=crypto:1 AES_CM_128_HMAC_SHA1_80 "
         "inline:SEKRIT19|2^31\\r\\na=crypto:2 AEAD_AES_128_GCM inline:S\\r\\n\","
-        "\"sdps\":[\"a=crypto:1 X inline:SEKRIT20\"]}}";
+        "\"sdps\":[\"a=crypto:1 X inline:SEKRIT20\","
+        "\"see rtmp://h/app/SEKRIT21 and a=crypto:1 X inline:SEKRIT22\"]}}";
 
 static json_t *redact_json(const char *text, char **out)
 {
