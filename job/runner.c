@@ -34,7 +34,7 @@
 #define MAX_JOB_BYTES (1 << 20)
 #define FLOW_EVERY_S 5       /* report_flow() */
 #define SIGNAL_SETTLE_MS 300 /* on_signal() */
-static json_t *detail(const char *event, const char *key, const char *value)
+json_t *egw_runner_detail(const char *event, const char *key, const char *value)
 {
 	return json_pack("{s:{s:s, s:s}}", "details", "event", event, key, value);
 }
@@ -210,104 +210,6 @@ static void on_finished(void *opaque)
 	egw_runner_finish(r);
 }
 
-/* ---- the source's events ---- */
-
-/* Does the egress follow the whole room (not one participant or track)? */
-static int room_wide(const runner_t *r)
-{
-	return r->job->source.kind == EGW_SOURCE_ROOM_COMPOSITE ||
-	       r->job->source.kind == EGW_SOURCE_ROOM_TRACKS;
-}
-
-static gboolean absent_expired(gpointer user)
-{
-	runner_t *r = user;
-	char msg[512];
-	r->absent_timer = 0;
-	if (r->active) {
-		egw_runner_request_stop(r, room_wide(r) ? "room empty" : "source absent");
-		return G_SOURCE_REMOVE;
-	}
-	if (room_wide(r))
-		snprintf(msg, sizeof(msg), "nobody published in the room within %d s",
-		         r->job->limits.empty_room_timeout_s);
-	else
-		snprintf(msg, sizeof(msg), "%s did not publish within %d s",
-		         r->job->source.participant ? r->job->source.participant
-		         : r->job->source.track_id  ? r->job->source.track_id
-		                                    : "the source",
-		         r->job->limits.empty_room_timeout_s);
-	egw_runner_fail(r, EGW_ERR_NOT_FOUND, msg);
-	return G_SOURCE_REMOVE;
-}
-
-static void start_absent(runner_t *r)
-{
-	if (!r->absent_timer && !r->stopping)
-		r->absent_timer = g_timeout_add_seconds((guint)r->job->limits.empty_room_timeout_s,
-		                                        absent_expired, r);
-}
-
-static void src_participant(void *opaque, const egw_participant_t *p, int present)
-{
-	runner_t *r = opaque;
-	egw_manifest_participant(r->manifest, p->name, present, g_get_real_time());
-	if (r->session)
-		egw_session_room_event(r->session,
-		                       present ? "participant_joined" : "participant_left", p->name,
-		                       NULL);
-	if (r->active && !r->stopping)
-		egw_runner_emit(
-		        r, "active", NULL,
-		        detail(present ? "participant_published" : "participant_unpublished",
-		               "participant", p->name));
-}
-
-static egw_err_t src_track_added(void *opaque, const egw_track_t *t, char *errstr,
-                                 size_t errstr_size)
-{
-	runner_t *r = opaque;
-	egw_err_t err = egw_session_track_added(r->session, t, errstr, errstr_size);
-	if (err == EGW_ERR_NOT_SUPPORTED) { /* the egress goes on without it */
-		EGW_LOG(r->status.egress_id, WARN, "track %s skipped: %s", t->id, errstr);
-		if (!r->stopping)
-			egw_runner_emit(r, r->active ? "active" : "starting", NULL,
-			                json_pack("{s:{s:s, s:s, s:s, s:s}}", "details", "event",
-			                          "track_skipped", "track", t->id, "participant",
-			                          t->participant.name, "reason", errstr));
-		return err;
-	}
-	if (err) {
-		egw_runner_fail(r, err, errstr);
-		return err;
-	}
-	egw_manifest_track(r->manifest, t->participant.name, t->id, egw_media2str(t->media),
-	                   t->codec, t->screen, 1, g_get_real_time());
-	r->n_tracks++;
-	egw_runner_cancel(&r->absent_timer);
-	return EGW_OK;
-}
-
-static void src_track_pad(void *opaque, const egw_track_t *t, GstPad *pad)
-{
-	runner_t *r = opaque;
-	egw_session_track_pad(r->session, t, pad);
-}
-
-static void src_track_removed(void *opaque, const egw_track_t *t)
-{
-	runner_t *r = opaque;
-	egw_session_track_removed(r->session, t);
-	egw_manifest_track(r->manifest, NULL, t->id, NULL, NULL, 0, 0, g_get_real_time());
-	if (r->n_tracks > 0 && --r->n_tracks == 0)
-		start_absent(r); /* wait for them to come back */
-}
-
-static void src_error(void *opaque, egw_err_t err, const char *message)
-{
-	egw_runner_fail(opaque, err, message);
-}
-
 /* ---- requests ---- */
 
 static char *read_job(const char *path, size_t *len, char *errstr, size_t errstr_size)
@@ -405,9 +307,9 @@ static void update_layout(runner_t *r, const char *layout)
 		return;
 	}
 	if (!r->done)
-		egw_runner_emit(
-		        r, r->active ? "active" : "starting", NULL,
-		        detail("layout_updated", "layout", layout[0] == '{' ? "custom" : layout));
+		egw_runner_emit(r, r->active ? "active" : "starting", NULL,
+		                egw_runner_detail("layout_updated", "layout",
+		                                  layout[0] == '{' ? "custom" : layout));
 }
 
 /* A control request from the worker, through the lifeline. */
@@ -555,8 +457,6 @@ int egw_runner_start_media(runner_t *r)
 	        on_first_media, on_output_failed, on_session_failed,
 	        on_finished,    on_output_event,  on_file_closed,
 	        on_room_event,  on_track_output,  on_track_file_started};
-	static const egw_source_events_t srcev = {src_participant, src_track_added, src_track_pad,
-	                                          src_track_removed, src_error};
 	char errstr[512], url[256];
 	egw_err_t err;
 
@@ -573,12 +473,12 @@ int egw_runner_start_media(runner_t *r)
 		EGW_LOG(r->status.egress_id, INFO, "joining room %s on %s (%s)",
 		        r->job->room.room_id, url, r->plan->sfu->name);
 		r->src = r->plan->sfu->open(&r->plan->source, egw_session_bin(r->session), NULL,
-		                            &srcev, r, errstr, sizeof(errstr));
+		                            egw_runner_source_events(), r, errstr, sizeof(errstr));
 		if (!r->src) {
 			err = EGW_ERR_INVALID_REQUEST;
 			goto fail;
 		}
-		start_absent(r);
+		egw_runner_start_absent(r);
 	}
 	/* max_duration_s counts from the start; --duration from the first
 	 * media (on_first_media), so that a slow join shortens nothing */

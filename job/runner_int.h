@@ -43,6 +43,9 @@ typedef struct runner {
 	int gone_handled;         /* on_lifeline_closed() ran */
 	egw_outbox_namer_t namer; /* (base/outbox.h) */
 	int n_tracks;  /* tracks present now */
+	int sfu_down;  /* the source lost the SFU and is reconnecting (runner_source.c) */
+	gint64 sfu_down_us;
+	char sfu_down_msg[256];
 	egw_err_t err; /* first error, EGW_OK if none */
 	char errmsg[512];
 	char stop_reason[260]; /* a stop request's reason: up to 256 bytes */
@@ -84,6 +87,13 @@ egw_err_t egw_runner_render_fetch(runner_t *r, int *fetching, char *errstr, size
 void egw_runner_render_begin(runner_t *r);    /* the session plays: progress reports */
 void egw_runner_render_progress(runner_t *r); /* one report now */
 void egw_runner_render_end(runner_t *r);      /* at exit: timers, fetched files */
+
+/* runner_source.c: the source's events. */
+const egw_source_events_t *egw_runner_source_events(void);
+/* Waits empty_room_timeout_s for the source to come (back). */
+void egw_runner_start_absent(runner_t *r);
+/* {"details": {"event": event, key: value}} */
+json_t *egw_runner_detail(const char *event, const char *key, const char *value);
 
 /* Removes a GLib source by id and zeroes the id. */
 void egw_runner_cancel(guint *id);

@@ -2,7 +2,12 @@
  * never joins as a publisher, so participants never see it), lists the
  * room's publishers every WATCH_MS, subscribes to the ones the filter
  * selects (sfu/janus_sub.c) and resubscribes when they publish again.
- * Everything here runs on the job's main context; no call blocks it. */
+ * When Janus goes away after the first listing (its session unknown, its
+ * event stream or its API unreachable), the tracks are removed and a new
+ * session is made with backoff until Janus answers again, which then
+ * resubscribes; how long to wait for it is the consumer's decision (it
+ * closes the source). Everything here runs on the job's main context; no
+ * call blocks it. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +18,8 @@
 #define WATCH_MS 500
 #define WATCH_TRIES 10 /* consecutive failures before the SFU counts as gone */
 #define GOODBYE_MS 2000
+#define RECONNECT_FIRST_MS 250 /* the first attempt after Janus was lost... */
+#define RECONNECT_MAX_MS 2000  /* ...doubling up to this */
 
 GST_DEBUG_CATEGORY_STATIC(egw_janus_debug);
 #define GST_CAT_DEFAULT egw_janus_debug
@@ -106,12 +113,14 @@ static void update_pubs(struct egw_source *src, json_t *list)
 			p = add_pub(src, feed, display);
 		p->seen = 1;
 	}
+	/* Those who left first: one who comes back as someone new (after a
+	 * republish elsewhere, or Janus's restart) leaves before they join. */
 	for (struct janus_pub *p = src->pubs, *next; p; p = next) {
 		next = p->next;
-		if (!p->seen) {
+		if (!p->seen)
 			drop_pub(src, p, 1);
-			continue;
-		}
+	}
+	for (struct janus_pub *p = src->pubs; p; p = p->next) {
 		egw_participant_t view = {p->id, p->name};
 		if (!egw_source_filter_participant(&src->spec.filter, &view))
 			continue;
@@ -125,6 +134,85 @@ static void update_pubs(struct egw_source *src, json_t *list)
 		if (src->failed)
 			return;
 	}
+}
+
+/* ---- reconnecting ---- */
+
+static void on_created(void *owner, const egw_janus_reply_t *r);
+
+/* A fresh client for the next session; the old one says goodbye (its
+ * session is gone or going: best effort, bounded) and cancels whatever it
+ * still had in flight. */
+static void new_client(struct egw_source *src)
+{
+	egw_janus_goodbye(src->js, 500, 1, NULL, NULL);
+	src->ctl_handle = 0;
+	src->listing = 0;
+	src->http = egw_http_new(src->ctx);
+	src->js = egw_janus_new(src->http, src->url, src->spec.timeout_ms, src->log_id);
+}
+
+static gboolean reconnect_tick(gpointer user)
+{
+	struct egw_source *src = user;
+	src->reconnect_timer = 0;
+	src->attempts++;
+	egw_janus_create(src->js, on_created, src);
+	return G_SOURCE_REMOVE;
+}
+
+static void schedule_reconnect(struct egw_source *src)
+{
+	src->reconnect_timer =
+	        egw_source_timer_add(src->ctx, (guint)src->reconnect_ms, reconnect_tick, src);
+	src->reconnect_ms = MIN(src->reconnect_ms * 2, RECONNECT_MAX_MS);
+}
+
+/* Janus went away after the source had joined: its subscriptions go (the
+ * consumer sees the tracks removed, the publishers stay until a listing
+ * after the return says otherwise) and a new session is tried. */
+static void session_lost(struct egw_source *src, const char *why)
+{
+	if (src->failed || src->reconnecting)
+		return;
+	src->reconnecting = 1;
+	src->attempts = 0;
+	src->lost_us = g_get_monotonic_time();
+	src->reconnect_ms = RECONNECT_FIRST_MS;
+	src->watch_failures = 0;
+	EGW_LOG(JOB_ID(src), WARN, "lost Janus: %s; reconnecting", why);
+	egw_source_timer_remove(src->ctx, &src->watch_timer);
+	for (struct janus_pub *p = src->pubs; p; p = p->next) {
+		if (p->sub)
+			egw_janus_sub_close(p->sub, 1);
+		p->retry_at_us = 0;
+	}
+	new_client(src);
+	if (src->ev.connection)
+		src->ev.connection(src->opaque, 0, why);
+	if (!src->failed)
+		schedule_reconnect(src);
+}
+
+/* An attempt failed: the next one after the backoff, on a new client. */
+static void attempt_failed(struct egw_source *src, const char *why)
+{
+	EGW_LOG(JOB_ID(src), INFO, "Janus not back yet (attempt %d, %.1f s): %s", src->attempts,
+	        (g_get_monotonic_time() - src->lost_us) / 1e6, why);
+	new_client(src);
+	schedule_reconnect(src);
+}
+
+/* The first listing of a new session: back in the room. */
+static void reconnected(struct egw_source *src)
+{
+	char msg[128];
+	src->reconnecting = 0;
+	snprintf(msg, sizeof(msg), "back in the room after %.1f s (%d attempts)",
+	         (g_get_monotonic_time() - src->lost_us) / 1e6, src->attempts);
+	EGW_LOG(JOB_ID(src), INFO, "Janus: %s", msg);
+	if (src->ev.connection)
+		src->ev.connection(src->opaque, 1, msg);
 }
 
 static void list(struct egw_source *src);
@@ -148,17 +236,31 @@ static void on_list(void *owner, const egw_janus_reply_t *r)
 	json_t *list = json_object_get(r->data, "participants");
 
 	src->listing = 0;
+	if (r->err && src->reconnecting) {
+		attempt_failed(src, r->errmsg); /* e.g. the room is not made again yet */
+		return;
+	}
 	if (r->err) {
-		/* A missing room is final; an unreachable SFU gets a few tries. */
-		if (r->err == EGW_ERR_NOT_FOUND || r->err == EGW_ERR_UNAUTHORIZED ||
-		    !src->listed_once || ++src->watch_failures >= WATCH_TRIES) {
+		/* Before the first listing every error is final. After it, a
+		 * missing room or a refusal is final too; a lost session or an
+		 * SFU that stopped answering (a few tries) is Janus gone, for
+		 * now. */
+		if (!src->listed_once || r->err == EGW_ERR_NOT_FOUND ||
+		    r->err == EGW_ERR_UNAUTHORIZED) {
 			egw_janus_fail(src, r->err, "room %s: %s", src->room_id, r->errmsg);
+			return;
+		}
+		if (r->code == EGW_JANUS_ERR_SESSION_NOT_FOUND ||
+		    ++src->watch_failures >= WATCH_TRIES) {
+			session_lost(src, r->errmsg);
 			return;
 		}
 		EGW_LOG(JOB_ID(src), WARN, "room %s: %s; retrying", src->room_id, r->errmsg);
 	} else {
 		if (!src->listed_once)
 			EGW_LOG(JOB_ID(src), INFO, "in room %s as a hidden subscriber", src->room_id);
+		if (src->reconnecting)
+			reconnected(src);
 		src->listed_once = 1;
 		src->watch_failures = 0;
 		update_pubs(src, json_is_array(list) ? list : NULL);
@@ -192,8 +294,14 @@ static void on_event(void *user, json_t *ev, const egw_janus_reply_t *error)
 {
 	struct egw_source *src = user;
 	if (!ev) {
-		egw_janus_fail(src, error->err == EGW_ERR_NOT_FOUND ? EGW_ERR_SFU : error->err,
-			       "Janus went away: %s", error->errmsg);
+		if (src->reconnecting)
+			attempt_failed(src, error->errmsg);
+		else if (src->listed_once)
+			session_lost(src, error->errmsg);
+		else
+			egw_janus_fail(src,
+			               error->err == EGW_ERR_NOT_FOUND ? EGW_ERR_SFU : error->err,
+			               "Janus went away: %s", error->errmsg);
 		return;
 	}
 	struct janus_sub *sub = sub_of_sender(src, json_object_get(ev, "sender"));
@@ -204,6 +312,10 @@ static void on_event(void *user, json_t *ev, const egw_janus_reply_t *error)
 static void on_ctl_attached(void *owner, const egw_janus_reply_t *r)
 {
 	struct egw_source *src = owner;
+	if (r->err && src->reconnecting) {
+		attempt_failed(src, r->errmsg);
+		return;
+	}
 	if (r->err) {
 		egw_janus_fail(src, r->err, "%s", r->errmsg);
 		return;
@@ -215,6 +327,10 @@ static void on_ctl_attached(void *owner, const egw_janus_reply_t *r)
 static void on_created(void *owner, const egw_janus_reply_t *r)
 {
 	struct egw_source *src = owner;
+	if (r->err && src->reconnecting) {
+		attempt_failed(src, r->errmsg);
+		return;
+	}
 	if (r->err) {
 		egw_janus_fail(src, r->err, "%s", r->errmsg);
 		return;
@@ -287,6 +403,7 @@ static void janus_close(egw_source_t *src, void (*done)(void *user), void *user)
 	}
 	src->failed = 1; /* no more events */
 	egw_source_timer_remove(src->ctx, &src->watch_timer);
+	egw_source_timer_remove(src->ctx, &src->reconnect_timer);
 	while (src->pubs)
 		drop_pub(src, src->pubs, 0);
 	/* Destroying the session detaches every handle on the server. The

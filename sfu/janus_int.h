@@ -71,6 +71,12 @@ struct egw_source {
 	int listed_once;
 	int watch_failures;
 	int failed;
+	/* Janus was lost after the first listing: a new session is being
+	 * made (janus.c reconnect), every reconnect_ms at most */
+	int reconnecting;
+	guint reconnect_timer;
+	int reconnect_ms, attempts;
+	gint64 lost_us;
 	struct janus_pub *pubs;
 };
 

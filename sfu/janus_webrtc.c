@@ -134,7 +134,9 @@ static void on_answer_created(GstPromise *promise, gpointer user)
 	g_signal_emit_by_name(sub->webrtc, "set-local-description", answer, NULL);
 	/* Take the SDP from the answer itself: the local description is set
 	 * asynchronously. */
-	egw_life_invoke(sub->life, send_answer, gst_sdp_message_as_text(answer->sdp), g_free);
+	gchar *text = gst_sdp_message_as_text(answer->sdp);
+	GST_DEBUG("answer:\n%s", text);
+	egw_life_invoke(sub->life, send_answer, text, g_free);
 	gst_webrtc_session_description_free(answer);
 }
 
@@ -166,6 +168,7 @@ int egw_janus_webrtc_answer(struct janus_sub *sub, const char *offer_sdp, char *
 
 	if (!egw_webrtc_debug)
 		GST_DEBUG_CATEGORY_INIT(egw_webrtc_debug, "egw-webrtc", 0, "Janus subscription media");
+	GST_DEBUG("offer:\n%s", offer_sdp);
 	if (gst_sdp_message_new_from_text(offer_sdp, &sdp) != GST_SDP_OK) {
 		snprintf(errstr, errstr_size, "Janus sent an unparsable SDP offer");
 		gst_sdp_message_free(sdp);

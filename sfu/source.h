@@ -98,6 +98,11 @@ typedef struct egw_source_events {
 	void (*track_removed)(void *opaque, const egw_track_t *t);
 	/* The source cannot go on (SFU gone, room gone, refused...). */
 	void (*error)(void *opaque, egw_err_t err, const char *message);
+	/* The connection to the SFU was lost after the source had joined
+	 * (up=0: every track was removed first; the source reconnects by
+	 * itself, with backoff, and resubscribes) or is back (up=1). message
+	 * says what happened (no secrets). Optional. */
+	void (*connection)(void *opaque, int up, const char *message);
 } egw_source_events_t;
 
 typedef struct egw_source egw_source_t;

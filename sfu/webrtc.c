@@ -72,6 +72,16 @@ static void on_new_jitterbuffer(GstElement *rtpbin, GstElement *jb, guint sessio
 	                      0);
 }
 
+/* Lost packets are asked for again (RTCP NACK, retransmissions as RTX
+ * when the sender offers it) within the jitter buffer's latency: without
+ * this webrtcbin answers without "nack", and an SFU retransmits nothing. */
+static void on_new_transceiver(GstElement *webrtc, GstWebRTCRTPTransceiver *trans, gpointer unused)
+{
+	(void)webrtc;
+	(void)unused;
+	g_object_set(trans, "do-nack", TRUE, NULL);
+}
+
 GstElement *egw_webrtc_make(GstBin *bin, const char *log_id, char *errstr, size_t errstr_size)
 {
 	GstElement *webrtc = gst_element_factory_make("webrtcbin", NULL);
@@ -84,6 +94,7 @@ GstElement *egw_webrtc_make(GstBin *bin, const char *log_id, char *errstr, size_
 	g_object_set(webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency", 200,
 	             NULL);
 	no_upnp(webrtc);
+	g_signal_connect(webrtc, "on-new-transceiver", G_CALLBACK(on_new_transceiver), NULL);
 	/* Time media by its RTP timestamps from the first packet on (the
 	 * sender's own clock) rather than by the jitter buffer's arrival-skew
 	 * estimate: an SFU (Janus) restarts each stream's RTP time for a subscriber

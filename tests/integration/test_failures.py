@@ -1,5 +1,5 @@
 """Bad rooms, unreachable SFUs, absent participants, early stops, a job
-process that dies and an SFU that vanishes mid-recording: each is reported
+process that dies and an SFU that vanishes mid-recording for good: each is reported
 with a clear error on the status topic, the worker keeps running, and what
 was recorded stays playable."""
 
@@ -81,15 +81,27 @@ def test():
                             "--expect-freq", 440, "--max-decode-errors", 0, "--min-markers", 1)
 
         # The worker carries on.
-        env.submit(env.job("EG_after", src, MKV))
+        env.submit(env.job("EG_after", src, MKV, limits={"empty_room_timeout_s": 6}))
         env.wait("EG_after", "active")
         time.sleep(5)
 
-        # The SFU vanishes mid-recording: failed, with the file as far as it got.
+        # The SFU vanishes mid-recording for good: the egress reports it
+        # and waits for its return (integration.janus_restart: it comes
+        # back) as long as for an empty room, then fails, with the file as
+        # far as it got.
+        t_kill = time.time()
         env.w.stop(env.w.janus_proc, sig=signal.SIGKILL)
         ev = env.wait("EG_after", "failed", timeout=40)
-        expect(ev["error"]["code"] in ("sfu_unreachable", "sfu_error"),
+        t_failed = time.time()
+        expect(ev["error"]["code"] == "sfu_unreachable" and
+               "did not come back within 6 s" in ev["error"]["message"],
                "SFU gone: %s" % ev["error"])
+        expect(6 <= t_failed - t_kill <= 20, "failed %.1f s after the SFU went: "
+               "empty_room_timeout_s (6 s) after it was noticed" % (t_failed - t_kill))
+        lost = [e for e in env.status.events("EG_after")
+                if (e.get("details") or {}).get("event") == "sfu_disconnected"]
+        expect(len(lost) == 1 and lost[0]["status"] == "active" and lost[0]["details"]["reason"],
+               "one sfu_disconnected event, with its reason, before the end: %s" % lost)
         expect([o["kind"] for o in ev["outputs"]] == ["file", "manifest"] and
                ev["outputs"][0]["size"] > 0,
                "the failed event lists what was recorded, and its manifest: %s" % ev["outputs"])
