@@ -36,10 +36,11 @@ def expect(cond, what):
 
 
 class Env:
-    """World + Janus + broker + worker + status reader."""
+    """World + Janus + broker + worker + status reader. impair: a World
+    impaired between Janus and the worker (world.World's impair)."""
 
-    def __init__(self, name, max_jobs=2, worker_env=None):
-        self.w = world.World(name)
+    def __init__(self, name, max_jobs=2, worker_env=None, impair=None):
+        self.w = world.World(name, impair=impair)
         self.out = os.path.join(self.w.dir, "out")
         self.spool = os.path.join(self.w.dir, "spool")
         self.janus = self.w.start_janus()

@@ -21,6 +21,20 @@ Everything started through a World runs inside the namespace `egw-<name>-<pid>`
 IPv6 disabled), via `ip netns exec`. Python in this process is NOT inside the
 namespace: talk to anything in there through World.call()/run() (curl, kcat).
 
+The impaired world, World(name, impair={...}), has two namespaces joined by
+one link whose Janus -> worker direction loses, delays and reorders UDP:
+
+    media namespace egw-<name>-<pid>-media (w.media_ns): Janus, publishers
+        lo, TAP egw0 198.18.0.1/24
+            | relay.py (a host process copying frames between the TAPs;
+            |           IPv4 UDP egw0 -> egw1 impaired, all else untouched)
+        lo, TAP egw1 198.18.0.2/24
+    worker namespace egw-<name>-<pid> (w.ns, the default of run()/call()):
+        broker, kcat, `egress worker`, `egress run`, RTMP/S3/... servers
+
+Janus's HTTP API listens on 198.18.0.1 there, so w.janus_url works from both.
+w.impair(loss=0.1) changes the link at run time, w.relay_stats() counts.
+
 Needs root (ip netns). Facts behind the choices: docs/testing.md ("The test world").
 
 Environment:
@@ -38,6 +52,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -55,6 +70,10 @@ PUBLISH_BIN = os.path.join(BUILD_DIR, "tests", "egw-publish")
 NS_ADDR_A = "198.18.0.1"  # egw0: Janus announces this address
 NS_ADDR_B = "198.18.0.2"  # egw1: clients' ICE candidates
 NS_PREFIX = "egw-"
+MEDIA_SUFFIX = "-media"   # the impaired world's second namespace: egw-<name>-<pid>-media
+RELAY = os.path.join(HERE, "relay.py")
+# What World.impair() may change (relay.py checks the values).
+IMPAIR_KEYS = ("loss", "delay_ms", "jitter_ms", "seed")
 
 TERMINAL_STATUSES = ("complete", "failed", "aborted")
 
@@ -146,16 +165,39 @@ def _destroy_ns(ns):
     _sh(["ip", "netns", "del", ns], check=False)
 
 
+def _relay_pids(ns):
+    """Relays (relay.py) joining namespace ns to another, by their command
+    line."""
+    pids = []
+    for d in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            with open(d, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if any(a.endswith(b"relay.py") for a in argv[:2]) and \
+                any(a.startswith((ns + ":").encode()) for a in argv):
+            pids.append(int(d.split("/")[2]))
+    return pids
+
+
 def reap_stale_namespaces():
-    """Deletes egw-<name>-<pid> namespaces whose owning test process is gone
-    (a test killed with SIGKILL cannot clean up after itself)."""
+    """Deletes egw-<name>-<pid> (and egw-<name>-<pid>-media) namespaces whose
+    owning test process is gone (a test killed with SIGKILL cannot clean up
+    after itself), and a relay still joining them (it exits by itself when
+    its parent dies, within 0.2 s)."""
     for ns in _ns_list():
-        m = re.match(r"^egw-.+-(\d+)$", ns)
+        m = re.match(r"^egw-.+-(\d+)(?:%s)?$" % re.escape(MEDIA_SUFFIX), ns)
         if not m:
             continue
         pid = int(m.group(1))
         if pid == os.getpid() or _pid_alive(pid):
             continue
+        for rp in _relay_pids(ns):
+            try:
+                os.kill(rp, signal.SIGKILL)
+            except OSError:
+                pass
         _destroy_ns(ns)
 
 
@@ -504,9 +546,14 @@ class StatusReader:
 # ---------------------------------------------------------------- World
 
 class World:
-    """A network namespace and everything the tests start inside it."""
+    """A network namespace and everything the tests start inside it; with
+    impair, two namespaces joined by an impairing relay (module docstring)."""
 
-    def __init__(self, name):
+    def __init__(self, name, impair=None):
+        """impair: None for the usual world (one namespace, a veth pair);
+        a dict of relay settings for the impaired world, e.g. {"loss": 0.05,
+        "delay_ms": 30, "jitter_ms": 10, "seed": 1} ({} for a clean link
+        through the relay). Keys: IMPAIR_KEYS."""
         _install_handlers()
         if os.environ.get("EGW_NO_REAP") != "1":
             try:
@@ -514,14 +561,26 @@ class World:
             except Exception:
                 pass
         safe = re.sub(r"[^A-Za-z0-9_-]", "_", name)[:32] or "w"
+        if impair is not None:
+            impair = dict(impair)
+            bad = sorted(set(impair) - set(IMPAIR_KEYS))
+            if bad:
+                raise WorldError("impair: unknown settings %s (known: %s)"
+                                 % (bad, ", ".join(IMPAIR_KEYS)))
         with _LIVE_LOCK:
-            used = {w.ns for w in _LIVE}
+            used = {n for w in _LIVE for n in w.namespaces}
         base, k = safe, 1
         while "%s%s-%d" % (NS_PREFIX, safe, os.getpid()) in used:
             k += 1
             safe = "%s%d" % (base, k)
         self.name = safe
+        # The worker's namespace: the default of run()/call()/ns_argv().
         self.ns = "%s%s-%d" % (NS_PREFIX, safe, os.getpid())
+        # Where Janus and the publishers run: the same one unless impaired.
+        self.impaired = impair is not None
+        self.media_ns = self.ns + MEDIA_SUFFIX if self.impaired else self.ns
+        self.relay_proc = None
+        self._relay_sock = None
         self.dir = tempfile.mkdtemp(prefix="egw-%s-" % safe)
         self.logdir = os.path.join(self.dir, "logs")
         os.makedirs(self.logdir)
@@ -536,27 +595,126 @@ class World:
         with _LIVE_LOCK:
             _LIVE.add(self)
         try:
-            self._make_ns()
+            if self.impaired:
+                self._make_impaired(impair)
+            else:
+                self._make_ns()
         except BaseException:
             self.close()
             raise
 
+    @property
+    def namespaces(self):
+        """Every namespace of this world (the media one first)."""
+        return [self.media_ns, self.ns] if self.impaired else [self.ns]
+
     # -- namespace
-    def _make_ns(self):
-        if _ns_exists(self.ns):
-            _destroy_ns(self.ns)
-        _sh(["ip", "netns", "add", self.ns])
-        ns = self.ns
-        # IPv6 off first so the veth never gets fe80:: addresses.
+    def _new_ns(self, ns):
+        """An empty namespace ns, lo up, IPv6 off (first, so no interface
+        ever gets an fe80:: address)."""
+        if _ns_exists(ns):
+            _destroy_ns(ns)
+        _sh(["ip", "netns", "add", ns])
         for key in ("all", "default", "lo"):
             _sh(["ip", "netns", "exec", ns, "sysctl", "-q", "-w",
                  "net.ipv6.conf.%s.disable_ipv6=1" % key], check=False)
         _sh(["ip", "-n", ns, "link", "set", "lo", "up"])
+
+    def _make_ns(self):
+        self._new_ns(self.ns)
+        ns = self.ns
         _sh(["ip", "-n", ns, "link", "add", "egw0", "type", "veth", "peer", "name", "egw1"])
         _sh(["ip", "-n", ns, "addr", "add", NS_ADDR_A + "/24", "dev", "egw0"])
         _sh(["ip", "-n", ns, "addr", "add", NS_ADDR_B + "/24", "dev", "egw1"])
         _sh(["ip", "-n", ns, "link", "set", "egw0", "up"])
         _sh(["ip", "-n", ns, "link", "set", "egw1", "up"])
+
+    def _make_impaired(self, settings, timeout=5):
+        """Two namespaces, each with a TAP on the same /24, and the relay
+        joining them (see relay.py). Not veths: frames between TAPs pass
+        through a process of ours, which can drop and delay them (this
+        kernel has no netem). One L2 link, not a routed hop: libnice pins
+        every ICE socket to its interface (IP_UNICAST_IF), so the worker
+        must sit on the link of Janus's ICE interface, egw0."""
+        for ns, dev, addr in ((self.media_ns, "egw0", NS_ADDR_A), (self.ns, "egw1", NS_ADDR_B)):
+            self._new_ns(ns)
+            _sh(["ip", "-n", ns, "tuntap", "add", "dev", dev, "mode", "tap"])
+            _sh(["ip", "-n", ns, "addr", "add", addr + "/24", "dev", dev])
+            _sh(["ip", "-n", ns, "link", "set", dev, "up"])
+        # The relay runs on the host side (it enters each namespace only to
+        # open its TAP) and exits when this process dies; its control
+        # socket appears once both TAPs are open.
+        self._relay_sock = os.path.join(self.dir, "relay.sock")
+        name = self._log_name("relay")
+        out_path = os.path.join(self.logdir, name + ".out")
+        err_path = os.path.join(self.logdir, name + ".err")
+        with open(out_path, "ab") as out, open(err_path, "ab") as err:
+            p = subprocess.Popen(
+                ["/usr/bin/python3", RELAY, "--a", "%s:egw0" % self.media_ns,
+                 "--b", "%s:egw1" % self.ns, "--control", self._relay_sock,
+                 "--settings", json.dumps(settings), "--parent", str(os.getpid())],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        p.egw_name = name
+        self._procs.append((name, p))
+        self._logs[name] = [out_path, err_path]
+        self.relay_proc = p
+        deadline = time.time() + timeout
+        while not os.path.exists(self._relay_sock):
+            if p.poll() is not None or time.time() > deadline:
+                raise WorldError("relay did not come up (%s)\n%s"
+                                 % ("exit %s" % p.returncode if p.poll() is not None
+                                    else "timeout", self.tail(name)))
+            time.sleep(0.02)
+
+    def _relay(self, req, timeout=5):
+        """One request to the relay's control socket; returns its answer."""
+        if not self.impaired:
+            raise WorldError("world %s is not impaired (World(name, impair={...}))" % self.ns)
+        if self.relay_proc is None or self.relay_proc.poll() is not None:
+            raise WorldError("relay of %s is not running\n%s" % (self.ns, self.tail("relay")))
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect(self._relay_sock)
+            s.sendall((json.dumps(req) + "\n").encode())
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError as e:
+            raise WorldError("relay %s: %s\n%s" % (req.get("cmd"), e, self.tail("relay")))
+        finally:
+            s.close()
+        try:
+            answer = json.loads(data)
+        except ValueError:
+            raise WorldError("relay %s: answer %r" % (req.get("cmd"), data[:200]))
+        if not answer.get("ok"):
+            raise WorldError("relay %s: %s" % (req.get("cmd"), answer.get("error")))
+        return answer
+
+    def impair(self, **settings):
+        """Changes the impaired link at run time, e.g. w.impair(loss=0.1) or
+        w.impair(delay_ms=30, jitter_ms=10); settings not given stay as they
+        are (seed reseeds the random generator). Takes effect with the next
+        packet (packets already held keep their release time). Returns every
+        setting now in force."""
+        bad = sorted(set(settings) - set(IMPAIR_KEYS))
+        if bad:
+            raise WorldError("impair: unknown settings %s (known: %s)"
+                             % (bad, ", ".join(IMPAIR_KEYS)))
+        return self._relay({"cmd": "set", "settings": settings})["settings"]
+
+    def relay_stats(self):
+        """The relay's counters: a_to_b_in, a_to_b_out (frames read from
+        egw0, written to egw1), b_to_a, udp (IPv4 UDP frames Janus's side ->
+        worker's side), udp_dropped, udp_delayed, udp_passed, queued (held
+        now), write_errors, oversize (should stay 0); plus "settings", the
+        settings in force."""
+        a = self._relay({"cmd": "stats"})
+        return dict(a["stats"], settings=a["settings"])
 
     def __enter__(self):
         return self
@@ -577,13 +735,15 @@ class World:
             n = "%s.%d" % (base, k)
         return n
 
-    def ns_argv(self, argv):
-        """argv wrapped to run inside the namespace."""
-        return ["ip", "netns", "exec", self.ns] + [str(a) for a in argv]
+    def ns_argv(self, argv, ns=None):
+        """argv wrapped to run inside namespace ns (default: self.ns, the
+        worker's)."""
+        return ["ip", "netns", "exec", ns or self.ns] + [str(a) for a in argv]
 
     def run(self, argv, name=None, stdin=subprocess.DEVNULL, stdout=None, stderr=None,
-            env=None, cwd=None, pdeathsig=True):
-        """Starts argv inside the namespace and returns the Popen (its pid is
+            env=None, cwd=None, pdeathsig=True, ns=None):
+        """Starts argv inside namespace ns (default self.ns; self.media_ns
+        for Janus's) and returns the Popen (its pid is
         the program's own: ip netns exec execs). By default stdout and stderr
         go to <dir>/logs/<name>.out/.err (see logs()/tail()); pass
         subprocess.PIPE or a file to override. The process is killed on
@@ -609,7 +769,7 @@ class World:
             if env:
                 e.update({k: str(v) for k, v in env.items()})
             try:
-                p = subprocess.Popen(self.ns_argv(full), stdin=stdin, stdout=stdout,
+                p = subprocess.Popen(self.ns_argv(full, ns), stdin=stdin, stdout=stdout,
                                      stderr=stderr, env=e, cwd=cwd)
             finally:
                 for f in files:
@@ -619,10 +779,10 @@ class World:
             self._logs[name] = [out_path, err_path]
             return p
 
-    def call(self, argv, timeout=30, check=True, input=None):
-        """Runs argv inside the namespace to completion; returns the
-        CompletedProcess (bytes stdout/stderr)."""
-        r = subprocess.run(self.ns_argv(argv), input=input, stdout=subprocess.PIPE,
+    def call(self, argv, timeout=30, check=True, input=None, ns=None):
+        """Runs argv inside namespace ns (default self.ns) to completion;
+        returns the CompletedProcess (bytes stdout/stderr)."""
+        r = subprocess.run(self.ns_argv(argv, ns), input=input, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=timeout)
         if check and r.returncode != 0:
             raise WorldError("%s: exit %d: %s" % (" ".join(map(str, argv)), r.returncode,
@@ -713,10 +873,14 @@ class World:
     # -- Janus
     def start_janus(self, port=8088, timeout=10, ws_port=None, streaming=False):
         """Renders tests/world/janus into <dir>/janus-<port>, starts Janus in
-        the namespace and waits until GET /janus/info answers with the
-        videoroom plugin and the HTTP transport. Returns the REST URL.
+        the namespace (the media one when impaired) and waits until GET
+        /janus/info answers with the videoroom plugin and the HTTP transport.
+        Returns the REST URL: http://127.0.0.1:PORT/janus, or when impaired
+        http://198.18.0.1:PORT/janus (Janus's transports listen on egw0's
+        address there, reached from both namespaces).
         ws_port: also the WebSocket transport, on 127.0.0.1:ws_port (for
-        clients speaking Janus's WebSocket API, e.g. the WHEP server).
+        clients speaking Janus's WebSocket API, e.g. the WHEP server;
+        198.18.0.1 when impaired).
         streaming: also the Streaming plugin (mountpoints made through the
         API, e.g. fed by a VideoRoom rtp_forward)."""
         jdir = os.path.join(self.dir, "janus-%d" % port)
@@ -729,10 +893,19 @@ class World:
             os.makedirs(os.path.join(jdir, sub))
             for so in keep:
                 os.symlink(os.path.join(libdir, sub, so), os.path.join(jdir, sub, so))
+        # Impaired: the worker is in another namespace, so the API listens
+        # on egw0's address instead of the namespace's loopback.
+        api_ip = NS_ADDR_A if self.impaired else "127.0.0.1"
         for tpl in sorted(glob.glob(os.path.join(JANUS_TEMPLATES, "*.jcfg"))):
             with open(tpl) as f:
                 text = f.read()
             text = text.replace("@DIR@", jdir).replace("@PORT@", str(port))
+            if self.impaired and os.path.basename(tpl) == "janus.transport.http.jcfg":
+                loop = 'ip = "127.0.0.1"'
+                if text.count(loop) != 1:
+                    raise WorldError("%s: expected one line %s to render for the impaired world"
+                                     % (tpl, loop))
+                text = text.replace(loop, 'ip = "%s"' % api_ip)
             if ws_port:
                 text = text.replace(",libjanus_websockets.so", "")
             if streaming:
@@ -745,12 +918,15 @@ class World:
         if ws_port:
             with open(os.path.join(jdir, "janus.transport.websockets.jcfg"), "w") as f:
                 f.write('general: {\n\tjson = "indented"\n\tws = true\n\tws_port = %d\n'
-                        '\tws_ip = "127.0.0.1"\n\twss = false\n}\n'
-                        'admin: {\n\tadmin_ws = false\n\tadmin_wss = false\n}\n' % ws_port)
+                        '\tws_ip = "%s"\n\twss = false\n}\n'
+                        'admin: {\n\tadmin_ws = false\n\tadmin_wss = false\n}\n'
+                        % (ws_port, api_ip))
         name = "janus" if self.janus_port is None else "janus-%d" % port
-        p = self.run(["janus", "-C", os.path.join(jdir, "janus.jcfg"), "-F", jdir], name=name)
+        p = self.run(["janus", "-C", os.path.join(jdir, "janus.jcfg"), "-F", jdir], name=name,
+                     ns=self.media_ns)
         self.add_log(p.egw_name, os.path.join(jdir, "janus.log"))
-        url = "http://127.0.0.1:%d/janus" % port
+        # Checked from the worker's namespace: when impaired, through the relay.
+        url = "http://%s:%d/janus" % (api_ip, port)
         deadline = time.time() + timeout
         last = ""
         while True:
@@ -780,8 +956,26 @@ class World:
         self.janus_proc = p
         return url
 
+    def restart_janus(self, timeout=10):
+        """Starts the world's first Janus again after it was stopped or
+        killed (same port, same URL, a fresh configuration directory and
+        log; rooms as configured, no sessions). Returns the REST URL."""
+        if self.janus_port is None:
+            raise WorldError("start_janus() first")
+        old = self.janus_proc
+        if old.poll() is None:
+            raise WorldError("Janus (pid %d) is still running: stop it first" % old.pid)
+        port = self.janus_port
+        jdir = os.path.join(self.dir, "janus-%d" % port)
+        k = 1
+        while os.path.exists("%s.run%d" % (jdir, k)):
+            k += 1
+        os.rename(jdir, "%s.run%d" % (jdir, k))
+        self.janus_port = self.janus_url = None  # start_janus() sets them again
+        return self.start_janus(port=port, timeout=timeout)
+
     def janus_request(self, path="", body=None, url=None, timeout=10):
-        """One Janus REST call from inside the namespace: POST body (a dict,
+        """One Janus REST call from inside the (worker's) namespace: POST body (a dict,
         a "transaction" is added) to <url>/<path>, or GET when body is None.
         Returns the parsed JSON answer."""
         base = url or self.janus_url
@@ -912,7 +1106,8 @@ class World:
     # -- publishers
     def start_publisher(self, display, color="ff0000", freq=440, video="vp8", audio="opus",
                         room=1234, url=None, extra=None, pin=None):
-        """Starts a synthetic participant; returns a Publisher (call
+        """Starts a synthetic participant (in the media namespace when
+        impaired: its leg to Janus is not); returns a Publisher (call
         wait_for("webrtcup") before relying on its media)."""
         url = url or self.janus_url
         if not url:
@@ -924,7 +1119,8 @@ class World:
         if pin:
             argv += ["--pin", pin]
         argv += list(extra or [])
-        p = self.run(argv, name="pub-" + display, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        p = self.run(argv, name="pub-" + display, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                     ns=self.media_ns)
         reader = _LineReader(p.stdout, os.path.join(self.logdir, p.egw_name + ".out"))
         self._readers.append(reader)
         return Publisher(self, display, p, reader, p.egw_name)
@@ -1002,7 +1198,8 @@ class World:
     def close(self, grace=3.0):
         """Kills every process (SIGTERM, SIGKILL after `grace` s), makes sure
         the namespace is empty, deletes it and removes the run directory
-        (kept with EGW_KEEP_WORLD=1). Idempotent."""
+        (kept with EGW_KEEP_WORLD=1). Impaired: both namespaces; the relay
+        goes last, so goodbyes between them still pass. Idempotent."""
         with self._lock:
             if self._closed:
                 return
@@ -1011,7 +1208,7 @@ class World:
             for r in self._readers:
                 if isinstance(r, StatusReader):
                     r._closed = True
-            procs = [p for _, p in self._procs]
+            procs = [p for _, p in self._procs if p is not self.relay_proc]
             for p in procs:
                 if p.poll() is None:
                     try:
@@ -1042,16 +1239,25 @@ class World:
                     except OSError:
                         pass
             # Anything else in there (children of our processes).
-            stray = _kill_ns_pids(self.ns) if _ns_exists(self.ns) else []
-            if stray:
-                sys.stderr.write("world %s: killed stray pids %s\n" % (self.ns, stray))
-            left = _ns_pids(self.ns) if _ns_exists(self.ns) else []
-            if left:
-                sys.stderr.write("world %s: pids still inside after SIGKILL: %s\n" % (self.ns, left))
-            if _ns_exists(self.ns):
-                _sh(["ip", "netns", "del", self.ns], check=False)
-            if _ns_exists(self.ns):
-                sys.stderr.write("world %s: namespace could not be deleted\n" % self.ns)
+            for ns in self.namespaces:
+                stray = _kill_ns_pids(ns) if _ns_exists(ns) else []
+                if stray:
+                    sys.stderr.write("world %s: killed stray pids %s\n" % (ns, stray))
+            # The relay holds both namespaces (its TAP fds): it goes before
+            # they are deleted, or deleting only removes their names.
+            if self.relay_proc is not None:
+                self.stop(self.relay_proc, timeout=grace)
+                for f in (self.relay_proc.stdout, self.relay_proc.stderr):
+                    if f:
+                        f.close()
+            for ns in self.namespaces:
+                left = _ns_pids(ns) if _ns_exists(ns) else []
+                if left:
+                    sys.stderr.write("world %s: pids still inside after SIGKILL: %s\n" % (ns, left))
+                if _ns_exists(ns):
+                    _sh(["ip", "netns", "del", ns], check=False)
+                if _ns_exists(ns):
+                    sys.stderr.write("world %s: namespace could not be deleted\n" % ns)
         finally:
             with _LIVE_LOCK:
                 _LIVE.discard(self)
