@@ -8,7 +8,6 @@ the outage, not an end, with sound and picture in sync on both sides; the
 composite's output never stops (clock-driven) and shows the participants
 again. Both end `complete` when stopped."""
 
-import os
 import signal
 import time
 
