@@ -11,7 +11,7 @@
 #define REQ EGW_JSON_REQUIRED
 #define SECRET EGW_JSON_SECRET
 #define N(table) (sizeof(table) / sizeof((table)[0]))
-#define SECTION(obj, path, table, base) \
+#define SECTION(obj, path, table, base)                                                            \
 	egw_job_section((obj), (path), (table), N(table), (base), errstr, errstr_size)
 #define invalid egw_job_invalid
 
@@ -178,7 +178,7 @@ static egw_err_t parse_endpoints(const json_t *room, egw_job_t *job, char *errst
 }
 
 egw_err_t egw_job_parse_room(const json_t *room, egw_job_t *job, int render, char *errstr,
-                            size_t errstr_size)
+                             size_t errstr_size)
 {
 	json_t *id;
 	int signalled = 0;
@@ -190,14 +190,14 @@ egw_err_t egw_job_parse_room(const json_t *room, egw_job_t *job, int render, cha
 	job->room.room_id_is_number = json_is_integer(id);
 	if (json_is_integer(id) && json_integer_value(id) < 1)
 		return invalid(errstr, errstr_size, "room", "room_id",
-			       "must be a positive integer or a non-empty string");
+		               "must be a positive integer or a non-empty string");
 	/* janus and whep are signalled over HTTP; rtp only receives. */
 	signalled = strcmp(job->room.sfu, "rtp") != 0;
 	if (!strcmp(job->room.sfu, "janus") && !job->room.url)
 		return invalid(errstr, errstr_size, "room", "url", "is required");
 	if (signalled && job->room.url && !egw_job_url_ok(job->room.url, egw_job_http_schemes))
 		return invalid(errstr, errstr_size, "room", "url",
-			       "must be an http:// or https:// URL");
+		               "must be an http:// or https:// URL");
 	if (!render && (err = parse_endpoints(room, job, errstr, errstr_size)))
 		return err;
 	/* (a render's media comes from its manifest: no SDP to receive) */
