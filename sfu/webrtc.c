@@ -54,18 +54,101 @@ static void on_ts_offset(GObject *jb, GParamSpec *pspec, gpointer data)
 	        off / 1e6);
 }
 
-static void free_string(gpointer data, GClosure *closure)
+static void free_data(gpointer data, GClosure *closure)
 {
 	(void)closure;
 	g_free(data);
+}
+
+/* ---- receiver reports an SFU can use ----
+ *
+ * Janus keeps a subscriber's packets for retransmission as long as the
+ * round-trip time its receiver reports give (plus 100 ms, at least its
+ * min_nack_queue) and, until a report gives one, not at all. Two things in
+ * rtpsession's reports kept that from happening with a bundled receiver:
+ * report blocks leave only in regular reports (an early one carries an
+ * empty RR and the feedback), every 2.5-7.5 s by the AVPF default and its
+ * assumed 64 kbit/s session, and under loss nearly every report went out
+ * early because feedback was pending when a regular one was due; and all
+ * streams are reported in one RR, which Janus files under the medium of
+ * its first report block. So: regular reports every 50-150 ms, early ones
+ * allowed again within tens of milliseconds (a 1 Mbit/s session, 5% of it
+ * RTCP: at most ~50 kbit/s, a few kbit/s without loss), and a video
+ * stream's block first in each RR (the video streams taking turns), the
+ * stream whose NACKs need the buffer. Measured in the impaired test world
+ * (BENCHMARKS.md, "Loss and SFU restarts"). */
+#define RTCP_MIN_INTERVAL_NS (100 * GST_MSECOND)
+#define RTCP_SESSION_BANDWIDTH_BPS 1e6 /* of which 5% (50 kbit/s) may be RTCP */
+#define RR_HEADER 8                    /* version..length, reporter's SSRC */
+#define RR_BLOCK 24
+
+static int is_video_ssrc(GObject *sess, guint32 ssrc)
+{
+	GObject *src = NULL;
+	GstStructure *st = NULL;
+	gint rate = 0;
+	g_signal_emit_by_name(sess, "get-source-by-ssrc", ssrc, &src);
+	if (!src)
+		return 0;
+	g_object_get(src, "stats", &st, NULL);
+	if (st)
+		gst_structure_get_int(st, "clock-rate", &rate);
+	if (st)
+		gst_structure_free(st);
+	g_object_unref(src);
+	return rate == 90000;
+}
+
+/* The session's RTCP thread, the session unlocked, the compound writable
+ * and not yet encrypted. */
+static gboolean on_sending_rtcp(GObject *sess, GstBuffer *buf, gboolean early, gpointer data)
+{
+	guint *turn = data;
+	GstMapInfo map;
+	(void)early;
+	if (!gst_buffer_map(buf, &map, GST_MAP_READWRITE))
+		return FALSE;
+	guint8 *p = map.data;
+	size_t count = map.size >= RR_HEADER ? p[0] & 0x1f : 0;
+	if (map.size >= RR_HEADER + count * RR_BLOCK && (p[0] >> 6) == 2 && p[1] == 201 &&
+	    count >= 2) {
+		size_t video[31], n = 0;
+		for (size_t i = 0; i < count && n < G_N_ELEMENTS(video); i++)
+			if (is_video_ssrc(sess, GST_READ_UINT32_BE(p + RR_HEADER + i * RR_BLOCK)))
+				video[n++] = i;
+		if (n) {
+			size_t k = video[(*turn)++ % n];
+			guint8 tmp[RR_BLOCK], *a = p + RR_HEADER, *b = a + k * RR_BLOCK;
+			memcpy(tmp, a, RR_BLOCK);
+			memcpy(a, b, RR_BLOCK);
+			memcpy(b, tmp, RR_BLOCK);
+		}
+	}
+	gst_buffer_unmap(buf, &map);
+	return FALSE; /* no say in suppression */
+}
+
+static void tune_session(GstElement *rtpbin, guint session)
+{
+	GObject *sess = NULL;
+	g_signal_emit_by_name(rtpbin, "get-internal-session", session, &sess);
+	if (!sess)
+		return;
+	if (!g_object_get_data(sess, "egw-tuned")) {
+		g_object_set_data(sess, "egw-tuned", GINT_TO_POINTER(1));
+		g_object_set(sess, "rtcp-min-interval", (guint64)RTCP_MIN_INTERVAL_NS, "bandwidth",
+		             RTCP_SESSION_BANDWIDTH_BPS, NULL);
+		g_signal_connect_data(sess, "on-sending-rtcp", G_CALLBACK(on_sending_rtcp),
+		                      g_new0(guint, 1), free_data, 0);
+	}
+	g_object_unref(sess);
 }
 
 static void on_new_jitterbuffer(GstElement *rtpbin, GstElement *jb, guint session, guint ssrc,
                                 gpointer data)
 {
 	struct jb_note *n = g_new0(struct jb_note, 1);
-	(void)rtpbin;
-	(void)session;
+	tune_session(rtpbin, session);
 	n->log_id = g_strdup(data);
 	n->ssrc = ssrc;
 	g_signal_connect_data(jb, "notify::ts-offset", G_CALLBACK(on_ts_offset), n, jb_note_free,
@@ -104,7 +187,7 @@ GstElement *egw_webrtc_make(GstBin *bin, const char *log_id, char *errstr, size_
 	if (rtpbin) {
 		gst_util_set_object_arg(G_OBJECT(rtpbin), "buffer-mode", "synced");
 		g_signal_connect_data(rtpbin, "new-jitterbuffer", G_CALLBACK(on_new_jitterbuffer),
-		                      g_strdup(log_id), free_string, 0);
+		                      g_strdup(log_id), free_data, 0);
 		gst_object_unref(rtpbin);
 	} else
 		EGW_LOG(log_id, WARN, "webrtcbin has no rtpbin: jitter buffer mode unchanged");

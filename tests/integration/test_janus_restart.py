@@ -81,8 +81,11 @@ def test():
             back_s = egwtest.parse_time(ev["time"]) - t_back
             expect(back_s <= BACK_S, "%s: back in the room %.1f s after Janus's return "
                    "(bound %.0f s)" % (eid, back_s, BACK_S))
-            expect(ev["details"]["down_s"] >= DOWN_S - 0.5,
-                   "%s: down_s %.1f covers the outage" % (eid, ev["details"]["down_s"]))
+            lost = events_of(env, eid, "sfu_disconnected")[0]
+            gone_s = egwtest.parse_time(ev["time"]) - egwtest.parse_time(lost["time"])
+            expect(abs(ev["details"]["down_s"] - gone_s) <= 0.3,
+                   "%s: down_s %.1f is the time from the loss to the return (%.1f s)"
+                   % (eid, ev["details"]["down_s"], gone_s))
         t_media = time.time()
         time.sleep(6)
         env.stop("EG_jr_part")

@@ -110,13 +110,19 @@ def _tail_file(path, n=40):
 
 
 def _pid_alive(pid):
+    """Is pid running? An exited process nobody has reaped yet (a zombie:
+    an orphan waits for whoever adopts it) is not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _ns_pids(ns):
