@@ -145,14 +145,16 @@ def main():
            "the same file, with a gap as long as the participant was away."
            % (len(rec), statistics.median(noticed), min(noticed), max(noticed),
               statistics.median(back), min(back), max(back)), "",
-           "Video under loss waits for the publisher's next keyframe after each lost packet: "
-           "the worker asks for retransmissions (NACK, RTX negotiated) and keyframes (PLI), "
-           "but Janus 1.1 retransmits nothing to it (docs/architecture.md, \"Loss on the "
-           "SFU's leg\"). The composite's output stays at its frame rate whatever its inputs "
-           "do; audio (Opus) loses only the lost packets. Flash-to-beep under loss is not only "
-           "timing: a flash whose first frames were lost is detected at its first frame that "
-           "arrived (-159 ms is five frames at 30 fps); telling that apart from a timestamp "
-           "offset needs the lost frames counted per marker, not done yet.", "",
+           "The worker asks for lost packets (NACK; Janus answers with RTX) and for a "
+           "keyframe (PLI) when one stays lost: each freeze above is a packet whose "
+           "retransmission was lost or late, until the next keyframe. Janus keeps a "
+           "subscriber's packets only 200 ms (its min_nack_queue) and does not answer audio "
+           "NACKs (it does not offer them for Opus). The composite's output stays at its "
+           "frame rate whatever its inputs do. Flash-to-beep under loss is not only timing: "
+           "a flash or a beep whose first frames or packets were lost is detected late "
+           "(-94 ms is three frames at 30 fps, +85 ms four audio packets); telling that "
+           "apart from a timestamp offset needs the losses counted per marker, not done "
+           "yet.", "",
            "<!-- bench_resilience:end -->"]
     benchmd.write_block(md)
 
