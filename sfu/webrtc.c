@@ -149,7 +149,16 @@ static void on_new_jitterbuffer(GstElement *rtpbin, GstElement *jb, guint sessio
                                 gpointer data)
 {
 	struct jb_note *n = g_new0(struct jb_note, 1);
+	GObject *sess = NULL;
 	tune_session(rtpbin, session);
+	/* webrtcbin asks for retransmissions on every stream of a transceiver
+	 * with do-nack: not on audio (see on_new_transceiver) */
+	g_signal_emit_by_name(rtpbin, "get-internal-session", session, &sess);
+	if (sess) {
+		if (!is_video_ssrc(sess, ssrc))
+			g_object_set(jb, "do-retransmission", FALSE, NULL);
+		g_object_unref(sess);
+	}
 	n->log_id = g_strdup(data);
 	n->ssrc = ssrc;
 	g_signal_connect_data(jb, "notify::ts-offset", G_CALLBACK(on_ts_offset), n, jb_note_free,
@@ -163,21 +172,13 @@ static void on_new_jitterbuffer(GstElement *rtpbin, GstElement *jb, guint sessio
  * buffer waiting for retransmissions that never come moved the first
  * participant's sound in a composite by 10-30 ms (integration.room_tracks:
  * +33..+39 ms with audio NACK in three runs, -4..+35 ms without, as
- * before the change). The kind may come after the transceiver. */
-static void set_nack(GObject *trans, GParamSpec *pspec, gpointer unused)
-{
-	GstWebRTCKind kind = GST_WEBRTC_KIND_UNKNOWN;
-	(void)pspec;
-	(void)unused;
-	g_object_get(trans, "kind", &kind, NULL);
-	g_object_set(trans, "do-nack", kind != GST_WEBRTC_KIND_AUDIO, NULL);
-}
-
+ * before the change); so on_new_jitterbuffer() turns it off again for
+ * every stream without a 90 kHz clock. */
 static void on_new_transceiver(GstElement *webrtc, GstWebRTCRTPTransceiver *trans, gpointer unused)
 {
 	(void)webrtc;
-	set_nack(G_OBJECT(trans), NULL, unused);
-	g_signal_connect(trans, "notify::kind", G_CALLBACK(set_nack), NULL);
+	(void)unused;
+	g_object_set(trans, "do-nack", TRUE, NULL);
 }
 
 GstElement *egw_webrtc_make(GstBin *bin, const char *log_id, char *errstr, size_t errstr_size)

@@ -34,6 +34,7 @@ The socket exists once both TAPs are open: its appearance means ready.
 
 Counters (stats): a_to_b_in / a_to_b_out (frames read from A / written to
 B), b_to_a (frames copied B -> A), udp (IPv4 UDP frames A -> B seen),
+rtp_pt ({payload type: RTP packets A -> B, before the loss}: e.g. RTX),
 udp_dropped, udp_delayed (held for a delay > 0), udp_passed (written to B,
 delayed or not), queued (held right now), write_errors, oversize (frames
 longer than a 1500-byte MTU allows: offloads would hand those over; there
@@ -113,6 +114,17 @@ def is_ipv4_udp(frame):
         and frame[ETH_HLEN + 9] == 17
 
 
+def rtp_pt(frame):
+    """The payload type of an RTP packet in an IPv4 UDP frame (SRTP keeps
+    the header in the clear), or None (RTCP: payload types 64-95 with the
+    marker bit, RFC 5761; STUN, DTLS: another version)."""
+    off = ETH_HLEN + (frame[ETH_HLEN] & 0x0F) * 4 + 8
+    if len(frame) < off + 12 or frame[off] >> 6 != 2:
+        return None
+    pt = frame[off + 1] & 0x7F
+    return None if 64 <= pt <= 95 else pt
+
+
 def check_settings(new, old):
     """old updated with new (validated); raises ValueError."""
     if not isinstance(new, dict):
@@ -145,6 +157,7 @@ class Relay:
         self.seq = 0
         self.stats = dict.fromkeys(("a_to_b_in", "a_to_b_out", "b_to_a", "udp", "udp_dropped",
                                     "udp_delayed", "udp_passed", "write_errors", "oversize"), 0)
+        self.stats["rtp_pt"] = {}  # RTP packets A -> B by payload type (before the loss)
         self.stop = False
 
     # -- frames
@@ -184,6 +197,9 @@ class Relay:
                     self.stats["a_to_b_out"] += 1
                 continue
             self.stats["udp"] += 1
+            pt = rtp_pt(f)
+            if pt is not None:
+                self.stats["rtp_pt"][str(pt)] = self.stats["rtp_pt"].get(str(pt), 0) + 1
             if s["loss"] > 0 and self.rng.random() < s["loss"]:
                 self.stats["udp_dropped"] += 1
                 continue

@@ -717,8 +717,9 @@ class World:
         """The relay's counters: a_to_b_in, a_to_b_out (frames read from
         egw0, written to egw1), b_to_a, udp (IPv4 UDP frames Janus's side ->
         worker's side), udp_dropped, udp_delayed, udp_passed, queued (held
-        now), write_errors, oversize (should stay 0); plus "settings", the
-        settings in force."""
+        now), write_errors, oversize (should stay 0), rtp_pt ({"96": n, ...}:
+        RTP packets toward the worker by payload type, before the loss);
+        plus "settings", the settings in force."""
         a = self._relay({"cmd": "stats"})
         return dict(a["stats"], settings=a["settings"])
 
