@@ -200,8 +200,8 @@ def test_world():
         rep = flood(w)
         check(rep["lost"] == 0, "delay: none lost")
         check(27 <= rep["median_ms"] <= 35, "delay 30 +- 10: median %.1f ms" % rep["median_ms"])
-        d = sorted(rep["delays"])
-        p99 = d[int(len(d) * 0.99) - 1]
+        ds = sorted(rep["delays"])
+        p99 = ds[int(len(ds) * 0.99) - 1]
         # The relay is a Python process: on a busy machine a datagram now
         # and then leaves some tens of ms late; 99% must not.
         check(19 <= rep["min_ms"] and p99 <= 50 and rep["max_ms"] <= 250,
