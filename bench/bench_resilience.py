@@ -152,7 +152,7 @@ def main():
            "NACKs (it does not offer them for Opus). The composite's output stays at its "
            "frame rate whatever its inputs do. Flash-to-beep under loss is not only timing: "
            "a flash or a beep whose first frames or packets were lost is detected late "
-           "(-94 ms is three frames at 30 fps, +85 ms four audio packets); telling that "
+           "(-92 ms is three frames at 30 fps, +64 ms three audio packets); telling that "
            "apart from a timestamp offset needs the losses counted per marker, not done "
            "yet.", "",
            "<!-- bench_resilience:end -->"]
