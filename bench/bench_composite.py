@@ -175,14 +175,6 @@ def faults_of(pid):
     return int(fields[7]) if fields else 0
 
 
-def peak_rss_mb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    return 0.0
-
-
 def machine_jiffies():
     """(busy, steal, total) jiffies of the whole machine so far."""
     with open("/proc/stat") as f:
@@ -205,7 +197,7 @@ class Window:
     def close(self):
         dt = time.time() - self.t0
         m1 = machine_jiffies()
-        r = {"cpu": (cpu_of(self.pid) - self.c0) / dt, "rss": peak_rss_mb(self.pid),
+        r = {"cpu": (cpu_of(self.pid) - self.c0) / dt, "rss": egwtest.memory_mb(self.pid, "VmHWM"),
              "faults": (faults_of(self.pid) - self.f0) / dt,
              "machine": (m1[0] - self.m0[0]) / CLK / dt,
              "steal": (m1[1] - self.m0[1]) / CLK / dt, "seconds": dt}

@@ -22,14 +22,11 @@ import egwtest  # noqa: E402
 
 
 def rss_mb(pid):
+    """VmRSS in MB, or None once the process is gone."""
     try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
+        return egwtest.memory_mb(pid)
     except OSError:
-        pass
-    return None
+        return None
 
 
 def sync(path, start, end):

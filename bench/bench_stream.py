@@ -67,14 +67,6 @@ def run_case(b, case, servers, rx, tag, seconds, warmup):
     return r
 
 
-def vm_rss_mb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return 0.0
-
-
 def frozen_run(b, servers, seconds=60, step=5):
     eid = "EG_frozen"
     job = Job(b, eid, bc.composite_source(),
@@ -82,13 +74,13 @@ def frozen_run(b, servers, seconds=60, step=5):
               {"preset": "H264_720P_30"})
     job.wait("active", 30)
     time.sleep(5)
-    samples = [(0, vm_rss_mb(job.p.pid))]
+    samples = [(0, bc.egwtest.memory_mb(job.p.pid))]
     servers[1].freeze()
     t0 = time.time()
     try:
         while time.time() - t0 < seconds:
             time.sleep(step)
-            samples.append((round(time.time() - t0), vm_rss_mb(job.p.pid)))
+            samples.append((round(time.time() - t0), bc.egwtest.memory_mb(job.p.pid)))
     finally:
         servers[1].thaw()
     states = []

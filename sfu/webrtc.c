@@ -129,20 +129,16 @@ static gboolean on_sending_rtcp(GObject *sess, GstBuffer *buf, gboolean early, g
 	return FALSE; /* no say in suppression */
 }
 
-static void tune_session(GstElement *rtpbin, guint session)
+/* Once per session (the first of its jitter buffers). */
+static void tune_session(GObject *sess)
 {
-	GObject *sess = NULL;
-	g_signal_emit_by_name(rtpbin, "get-internal-session", session, &sess);
-	if (!sess)
+	if (g_object_get_data(sess, "egw-tuned"))
 		return;
-	if (!g_object_get_data(sess, "egw-tuned")) {
-		g_object_set_data(sess, "egw-tuned", GINT_TO_POINTER(1));
-		g_object_set(sess, "rtcp-min-interval", (guint64)RTCP_MIN_INTERVAL_NS, "bandwidth",
-		             RTCP_SESSION_BANDWIDTH_BPS, NULL);
-		g_signal_connect_data(sess, "on-sending-rtcp", G_CALLBACK(on_sending_rtcp),
-		                      g_new0(guint, 1), free_data, 0);
-	}
-	g_object_unref(sess);
+	g_object_set_data(sess, "egw-tuned", GINT_TO_POINTER(1));
+	g_object_set(sess, "rtcp-min-interval", (guint64)RTCP_MIN_INTERVAL_NS, "bandwidth",
+	             RTCP_SESSION_BANDWIDTH_BPS, NULL);
+	g_signal_connect_data(sess, "on-sending-rtcp", G_CALLBACK(on_sending_rtcp),
+	                      g_new0(guint, 1), free_data, 0);
 }
 
 static void on_new_jitterbuffer(GstElement *rtpbin, GstElement *jb, guint session, guint ssrc,
@@ -150,11 +146,11 @@ static void on_new_jitterbuffer(GstElement *rtpbin, GstElement *jb, guint sessio
 {
 	struct jb_note *n = g_new0(struct jb_note, 1);
 	GObject *sess = NULL;
-	tune_session(rtpbin, session);
-	/* webrtcbin asks for retransmissions on every stream of a transceiver
-	 * with do-nack: not on audio (see on_new_transceiver) */
 	g_signal_emit_by_name(rtpbin, "get-internal-session", session, &sess);
 	if (sess) {
+		tune_session(sess);
+		/* webrtcbin asks for retransmissions on every stream of a
+		 * transceiver with do-nack: not on audio (see on_new_transceiver) */
 		if (!is_video_ssrc(sess, ssrc))
 			g_object_set(jb, "do-retransmission", FALSE, NULL);
 		g_object_unref(sess);

@@ -211,6 +211,17 @@ class Run:
             raise Failure("%s did not exit within %d s" % (self.name, timeout))
 
 
+def memory_mb(pid, field="VmRSS"):
+    """A memory figure of a live process from /proc/<pid>/status, in MB
+    (VmRSS: resident now; VmHWM: its peak); 0.0 when the field is absent.
+    Raises OSError when the process is gone."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
 def fit_16_9(x, y, w, h):
     """The 16:9 picture letterboxed in a cell (the compositor keeps aspect)."""
     if w * 9 > h * 16:  # bars left and right

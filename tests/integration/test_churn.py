@@ -21,14 +21,6 @@ RSS_GROWTH_MB = 20
 ROOM = 1237  # up to 16 publishers (tests/world/janus)  # after the warm-up (the first quarter of the samples)
 
 
-def rss_mb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return 0.0
-
-
 def test():
     rnd = random.Random(12)
     with egwtest.Env("churn", worker_env={"EGRESS_LOG_LEVEL": "debug"}) as env:
@@ -64,7 +56,7 @@ def test():
                 pubs[n].wait_for("webrtcup", 30)
                 present.add(n)
             toggles += 1
-            samples.append(rss_mb(pid))
+            samples.append(egwtest.memory_mb(pid))
             time.sleep(EVERY_S)
         for n in NAMES:
             if n not in present:
@@ -72,7 +64,7 @@ def test():
                 pubs[n].wait_for("webrtcup", 30)
         time.sleep(5)
         t_look = time.time() - 1.5
-        samples.append(rss_mb(pid))
+        samples.append(egwtest.memory_mb(pid))
         env.stop("EG_churn")
         done = env.wait("EG_churn", "complete", 60)
         print("churn: %d leaves and joins in %.0f s; job RSS %s MB"
