@@ -142,14 +142,24 @@ static void on_created(void *owner, const egw_janus_reply_t *r);
 
 /* A fresh client for the next session; the old one says goodbye (its
  * session is gone or going: best effort, bounded) and cancels whatever it
- * still had in flight. */
-static void new_client(struct egw_source *src)
+ * still had in flight. Without a new one (no memory for an HTTP client)
+ * the source fails, keeping the old client for its close. */
+static int new_client(struct egw_source *src)
 {
+	egw_http_t *http = egw_http_new(src->ctx);
+	egw_janus_t *js =
+	        http ? egw_janus_new(http, src->url, src->spec.timeout_ms, src->log_id) : NULL;
+	if (!js) {
+		egw_http_free(http);
+		egw_janus_fail(src, EGW_ERR_INTERNAL, "cannot make an HTTP client to reconnect");
+		return -1;
+	}
 	egw_janus_goodbye(src->js, 500, 1, NULL, NULL);
+	src->http = http;
+	src->js = js;
 	src->ctl_handle = 0;
 	src->listing = 0;
-	src->http = egw_http_new(src->ctx);
-	src->js = egw_janus_new(src->http, src->url, src->spec.timeout_ms, src->log_id);
+	return 0;
 }
 
 static gboolean reconnect_tick(gpointer user)
@@ -187,7 +197,8 @@ static void session_lost(struct egw_source *src, const char *why)
 			egw_janus_sub_close(p->sub, 1);
 		p->retry_at_us = 0;
 	}
-	new_client(src);
+	if (new_client(src))
+		return;
 	if (src->ev.connection)
 		src->ev.connection(src->opaque, 0, why);
 	if (!src->failed)
@@ -199,8 +210,8 @@ static void attempt_failed(struct egw_source *src, const char *why)
 {
 	EGW_LOG(JOB_ID(src), INFO, "Janus not back yet (attempt %d, %.1f s): %s", src->attempts,
 	        (g_get_monotonic_time() - src->lost_us) / 1e6, why);
-	new_client(src);
-	schedule_reconnect(src);
+	if (!new_client(src))
+		schedule_reconnect(src);
 }
 
 /* The first listing of a new session: back in the room. */
