@@ -99,8 +99,16 @@ def test():
         expect(env.worker.poll() is None, "the worker is still running")
 
         # The participant: before and after, in sync, the gap no longer
-        # than the time alice was away (killed with Janus, back after it).
-        gap_wall = t_media - t_kill
+        # than the time alice was away: from the kill to the worker's
+        # "receiving video of alice" after the return (the new
+        # subscription's media), plus a keyframe's wait.
+        back = [egwtest.parse_time(line.split(" ", 1)[0])
+                for line in env.w.log_text("worker").splitlines()
+                if "[EG_jr_part]" in line and "receiving video vp8 of alice" in line]
+        expect(len(back) == 2 and back[1] > t_kill,
+               "participant: alice's video received before and after the outage (%d times)"
+               % len(back))
+        gap_wall = back[-1] - t_kill
         loc = part["outputs"][0]["location"]
         rep = egwtest.check_media(loc, "--expect-codecs", "vp8,opus", "--expect-freq", 523,
                                   "--max-decode-errors", 0)
