@@ -7,6 +7,9 @@ the worker only, tests/world/relay.py):
     -> MP4), recorded at the same time: the participant's longest video
     freeze, video frames kept, audio missing and flash-to-beep offsets; the
     composite's longest output frame gap and audio missing;
+  * at each level, beside them, the reference: a bare GStreamer receiver
+    (bench/bare_receiver.py: webrtcbin with its defaults, and with do-nack)
+    recording the same participant as it arrives;
   * Janus SIGKILLed mid-recording and started again 2 s later (publishers
     rejoining): how long the worker takes to notice and to be back in the
     room after Janus answers again.
@@ -29,6 +32,8 @@ import benchmd  # noqa: E402
 import egwtest  # noqa: E402
 
 LEVELS = (0.0, 0.02, 0.05, 0.10)
+BARE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bare_receiver.py")
+BARES = (("bare webrtcbin (defaults)", []), ("bare webrtcbin + do-nack", ["--nack"]))
 
 
 def publishers(env):
@@ -48,24 +53,41 @@ def one_level(env, loss, seconds, k):
                        encoding={"width": 640, "height": 360, "fps": 15}))
     env.wait(part, "active", 30)
     env.wait(comp, "active", 30)
+    bares = []
+    for j, (_, extra) in enumerate(BARES):
+        out = os.path.join(env.w.dir, "bare%d_%d.mkv" % (k, j))
+        bares.append((out, env.w.run(["/usr/bin/python3", BARE, "--janus", env.w.janus_url,
+                                      "--participant", "alice", "--seconds", seconds,
+                                      "--out", out] + extra, name="bare%d_%d" % (k, j))))
     time.sleep(seconds)
     env.stop(part)
     env.stop(comp)
     p = env.wait(part, "complete", 30)["outputs"][0]["location"]
     c = env.wait(comp, "complete", 30)["outputs"][0]["location"]
+    for out, proc in bares:
+        if proc.wait(timeout=30) != 0:
+            raise egwtest.Failure("%s: exit %s\n%s" % (proc.egw_name, proc.returncode,
+                                                       env.w.tail(proc.egw_name)))
     s1 = env.w.relay_stats()
-    rp = egwtest.check_media(p)
     rc = egwtest.check_media(c)
-    offs = [x["offset_ms"] for x in rp["sync"].get("pairs") or []]
-    return {
-        "loss": 100.0 * (s1["udp_dropped"] - s0["udp_dropped"]) / max(1, s1["udp"] - s0["udp"]),
-        "freeze": rp["video"]["max_frame_gap_ms"],
-        "frames": rp["video"]["frames"], "dur": rp["duration"],
-        "a_gap": rp["audio"].get("max_packet_gap_ms") or 0,
-        "sync": (min(offs), max(offs), len(offs)) if offs else None,
-        "c_gap": rc["video"]["max_frame_gap_ms"], "c_fps": rc["video"].get("fps"),
-        "c_a_gap": rc["audio"].get("max_packet_gap_ms") or 0,
-    }
+    r = dict(participant(egwtest.check_media(p)),
+             loss=100.0 * (s1["udp_dropped"] - s0["udp_dropped"]) / max(1, s1["udp"] - s0["udp"]),
+             c_gap=rc["video"]["max_frame_gap_ms"], c_fps=rc["video"].get("fps"),
+             c_a_gap=rc["audio"].get("max_packet_gap_ms") or 0)
+    r["bare"] = [participant(egwtest.check_media(out)) for out, _ in bares]
+    return r
+
+
+def fmt_sync(s):
+    return "%+.0f..%+.0f ms (%d)" % s if s else "no pair seen"
+
+
+def participant(rep):
+    """A participant file's figures (the worker's or a bare receiver's)."""
+    offs = [x["offset_ms"] for x in rep["sync"].get("pairs") or []]
+    return {"freeze": rep["video"]["max_frame_gap_ms"], "frames": rep["video"]["frames"],
+            "dur": rep["duration"], "a_gap": rep["audio"].get("max_packet_gap_ms") or 0,
+            "sync": (min(offs), max(offs), len(offs)) if offs else None}
 
 
 def restart(env, pubs, rounds):
@@ -132,10 +154,20 @@ def main():
           "gap | composite fps | composite audio: largest hole |",
           "|---|---|---|---|---|---|---|---|"]
     for loss, r in rows:
-        sync = "%+.0f..%+.0f ms (%d)" % r["sync"] if r["sync"] else "no pair seen"
         md.append("| %.0f%% (%.1f%%) | %.0f ms | %d in %.1f s | %.0f ms | %s | %.0f ms | %s | "
                   "%.0f ms |" % (100 * loss, r["loss"], r["freeze"], r["frames"], r["dur"],
-                                 r["a_gap"], sync, r["c_gap"], r["c_fps"], r["c_a_gap"]))
+                                 r["a_gap"], fmt_sync(r["sync"]), r["c_gap"], r["c_fps"],
+                                 r["c_a_gap"]))
+    md += ["", "The same participant at the same time, recorded by the reference receivers "
+           "(bench/bare_receiver.py: webrtcbin subscribing to Janus, VP8 and Opus written "
+           "as they arrive, no decoding):", "",
+           "| loss | receiver | longest video freeze | video frames | audio: largest hole | "
+           "flash-to-beep |", "|---|---|---|---|---|---|"]
+    for loss, r in rows:
+        for (name, _), b in zip(BARES, r["bare"]):
+            md.append("| %.0f%% | %s | %.0f ms | %d in %.1f s | %.0f ms | %s |"
+                      % (100 * loss, name, b["freeze"], b["frames"], b["dur"], b["a_gap"],
+                         fmt_sync(b["sync"])))
     noticed = [x[0] for x in rec]
     back = [x[1] for x in rec]
     md += ["",

@@ -234,6 +234,14 @@ void egw_compositor_remove_track(egw_compositor_t *c, const char *track_id)
 	}
 }
 
+void egw_compositor_video_stalled(egw_compositor_t *c, const char *track_id, int stalled)
+{
+	comp_track_t *t = c ? egw_comp_find_track(c, track_id) : NULL;
+
+	if (t && t->media == EGW_MEDIA_VIDEO && !t->screen)
+		t->stalled = !!stalled;
+}
+
 /* ---- the scene ---- */
 
 void egw_comp_scene_clear(egw_scene_t *s)

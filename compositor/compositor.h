@@ -150,6 +150,13 @@ const egw_layout_t *egw_compositor_layout(const egw_compositor_t *c);
 void egw_compositor_add_track(egw_compositor_t *c, const egw_comp_track_t *t);
 void egw_compositor_remove_track(egw_compositor_t *c, const char *track_id);
 
+/* A camera (video, not a screen share) whose pictures stopped coming
+ * (stalled 1) is shown as its participant's placeholder in the same cell,
+ * the layout unchanged, until its pictures come back (stalled 0). Unknown
+ * tracks, audio and screen shares are ignored (a screen share may send a
+ * picture only when its content changes). */
+void egw_compositor_video_stalled(egw_compositor_t *c, const char *track_id, int stalled);
+
 /* The loudness of an audio track, RMS in dBFS (-127..0), measured at
  * now_ms (a monotonic clock in milliseconds). Feeds the active speaker. */
 void egw_compositor_audio_level(egw_compositor_t *c, const char *track_id, double db,

@@ -85,6 +85,7 @@ typedef struct comp_track {
 	comp_participant_t *p;
 	egw_media_t media;
 	int screen;
+	int stalled;    /* camera: no picture for a while, a placeholder instead */
 	uint64_t seq;   /* add order */
 	egw_pan_t pan;  /* EGW_MIX_ALTERNATE: its side, kept for its lifetime */
 	int has_level;  /* audio: a level arrived */

@@ -84,7 +84,7 @@ static egw_err_t add_tile(const egw_compositor_t *c, egw_scene_t *s, egw_rect_t 
 	tile->z = z;
 	if (!(tile->participant_id = strdup(src->p->id)))
 		return EGW_ERR_NOMEM;
-	if (src->track && !(tile->track_id = strdup(src->track->id)))
+	if (src->track && !src->track->stalled && !(tile->track_id = strdup(src->track->id)))
 		return EGW_ERR_NOMEM;
 	egw_placeholder_initials(name, tile->initials, sizeof(tile->initials));
 	tile->color = egw_placeholder_color(src->p->id);

@@ -172,6 +172,50 @@ void egw_composite_check_mutes(struct composite *g)
 	}
 }
 
+/* ---- stalled pictures ---- */
+
+/* Longer than the freezes packet loss causes (up to about 2 s at 10% loss,
+ * until the next keyframe): a placeholder for what will not come back
+ * soon, not a flicker for every lost keyframe. */
+#define EGW_STALL_MS 3000
+
+static GstPadProbeReturn picture_seen(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	struct input *in = user;
+	__atomic_store_n(&in->last_pic_us, g_get_monotonic_time(), __ATOMIC_RELAXED);
+	return GST_PAD_PROBE_OK;
+}
+
+void egw_composite_check_stalls(struct composite *g)
+{
+	gint64 now_us = g_get_monotonic_time();
+	GHashTableIter it;
+	gpointer v;
+
+	if (!g->comp)
+		return; /* a track composite holds its one picture */
+	g_hash_table_iter_init(&it, g->inputs);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		struct input *in = v;
+		gint64 last = __atomic_load_n(&in->last_pic_us, __ATOMIC_RELAXED);
+		int stalled;
+		if (in->media != EGW_MEDIA_VIDEO || !last)
+			continue;
+		stalled = now_us - last >= EGW_STALL_MS * 1000;
+		if (stalled == in->stalled)
+			continue;
+		in->stalled = stalled;
+		if (stalled)
+			EGW_LOG(g->log_id, INFO,
+			        "no picture from %s (track %s) for %.1f s: its placeholder instead",
+			        in->participant, in->track_id, (now_us - last) / 1e6);
+		else
+			EGW_LOG(g->log_id, INFO, "pictures from %s (track %s) again",
+			        in->participant, in->track_id);
+		egw_compositor_video_stalled(g->comp, in->track_id, stalled);
+	}
+}
+
 static GstPadProbeReturn level_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
 {
 	struct input *in = user;
@@ -375,6 +419,8 @@ static egw_err_t link_branch(struct input *in, char *errstr, size_t errstr_size)
 	}
 	if (egw_log_enabled(EGW_LOG_DEBUG)) /* its only reader: no work per buffer otherwise */
 		gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, late_probe, in, NULL);
+	if (in->media == EGW_MEDIA_VIDEO)
+		gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, picture_seen, in, NULL);
 	gst_object_unref(src);
 	in->sinkpad = gst_element_get_static_pad(in->els[0], "sink");
 	return EGW_OK;

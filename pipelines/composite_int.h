@@ -42,6 +42,9 @@ struct input {
 	char *participant; /* display name */
 	gint64 heard_ms;   /* audio: when it last carried sound (monotonic), 0: no data yet */
 	int muted;         /* audio: silent for EGW_MUTE_MS (composite_input.c) */
+	gint64 last_pic_us; /* video: its newest picture's arrival (monotonic); 0: none
+	                     * yet. Written by the streaming thread (atomic). */
+	int stalled;        /* video: no picture for EGW_STALL_MS (main context) */
 	/* audio level, streaming thread only */
 	double sum_sq;
 	guint64 n_samples;
@@ -113,6 +116,11 @@ void egw_composite_input_fit(struct input *in);
  * nothing) for EGW_MUTE_MS is "muted", and "unmuted" at its next sound;
  * both told to the session's outputs (egw_session_room_event). */
 void egw_composite_check_mutes(struct composite *g);
+/* Main context, every tick: a camera that sent no picture for
+ * EGW_STALL_MS (frozen or lost on the network) is shown as its
+ * participant's placeholder, its tile keeping its place, until its next
+ * picture; before that its tile holds the last picture. */
+void egw_composite_check_stalls(struct composite *g);
 /* Can this build decode codec? */
 int egw_composite_decodes(const char *codec);
 

@@ -177,6 +177,7 @@ static void refresh(struct composite *g, int force)
 
 static gboolean on_tick(gpointer user)
 {
+	egw_composite_check_stalls(user);
 	refresh(user, 0);
 	egw_composite_check_gate(user);
 	egw_composite_check_mutes(user);

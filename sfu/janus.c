@@ -3,7 +3,8 @@
  * room's publishers every WATCH_MS, subscribes to the ones the filter
  * selects (sfu/janus_sub.c) and resubscribes when they publish again.
  * When Janus goes away after the first listing (its session unknown, its
- * event stream or its API unreachable), the tracks are removed and a new
+ * event stream or its API unreachable, or no answer for WATCH_SILENT_MS:
+ * frozen), the tracks are removed and a new
  * session is made with backoff until Janus answers again, which then
  * resubscribes; how long to wait for it is the consumer's decision (it
  * closes the source). Everything here runs on the job's main context; no
@@ -16,7 +17,10 @@
 #include "sfu/janus_int.h"
 
 #define WATCH_MS 500
-#define WATCH_TRIES 10 /* consecutive failures before the SFU counts as gone */
+#define WATCH_TRIES 10 /* consecutive failures before the SFU counts as gone... */
+#define WATCH_SILENT_MS                                                                            \
+	5000 /* ...or a failure this long after its last answer                                    \
+	      * (a frozen Janus: each listing times out) */
 #define GOODBYE_MS 2000
 #define RECONNECT_FIRST_MS 250 /* the first attempt after Janus was lost... */
 #define RECONNECT_MAX_MS 2000  /* ...doubling up to this */
@@ -262,7 +266,8 @@ static void on_list(void *owner, const egw_janus_reply_t *r)
 			return;
 		}
 		if (r->code == EGW_JANUS_ERR_SESSION_NOT_FOUND ||
-		    ++src->watch_failures >= WATCH_TRIES) {
+		    ++src->watch_failures >= WATCH_TRIES ||
+		    g_get_monotonic_time() - src->answered_us >= WATCH_SILENT_MS * 1000LL) {
 			session_lost(src, r->errmsg);
 			return;
 		}
@@ -274,6 +279,7 @@ static void on_list(void *owner, const egw_janus_reply_t *r)
 			reconnected(src);
 		src->listed_once = 1;
 		src->watch_failures = 0;
+		src->answered_us = g_get_monotonic_time();
 		update_pubs(src, json_is_array(list) ? list : NULL);
 	}
 	if (!src->failed)

@@ -70,6 +70,7 @@ struct egw_source {
 	int listing;            /* a listparticipants is in flight */
 	int listed_once;
 	int watch_failures;
+	gint64 answered_us; /* the last listing Janus answered (monotonic) */
 	int failed;
 	/* Janus was lost after the first listing: a new session is being
 	 * made (janus.c reconnect), every reconnect_ms at most */

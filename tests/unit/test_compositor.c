@@ -2,7 +2,8 @@
  * (tests/unit/data/layouts/<layout>_<n>.json; EGW_GOLDEN_UPDATE=1 writes
  * them), with the geometry checked in code too (inside the canvas, even,
  * no overlaps); tile stability on leave and join; the active speaker's
- * hysteresis; the three audio mixes; placeholders and labels; reuse
+ * hysteresis; the three audio mixes; placeholders and labels; a stalled
+ * camera shown as a placeholder; reuse
  * policies of custom regions; update() reporting only changes. The custom
  * layout validation is in test_layout.c. */
 #include <stdio.h>
@@ -529,6 +530,50 @@ static void test_placeholders(void)
 	egw_compositor_free(c);
 }
 
+/* A camera that stops sending: its participant's placeholder in the same
+ * cell, everything else as it was; the picture again when it is back.
+ * Screen shares, audio and unknown tracks are not affected. */
+static void test_stalled(void)
+{
+	egw_compositor_t *c = compositor("grid", EGW_MIX_EVERYONE, NULL);
+	const egw_scene_t *s;
+	egw_tile_t before[3];
+
+	join(c, 1);
+	join(c, 2);
+	add(c, 2, 2, EGW_MEDIA_VIDEO, 1); /* bob's screen */
+	egw_compositor_update(c, 0);
+	s = egw_compositor_scene(c);
+	CHECK(s->n_tiles == 3);
+	memcpy(before, s->tiles, sizeof(before));
+
+	egw_compositor_video_stalled(c, "p02/1", 1);
+	CHECK(egw_compositor_update(c, 100) == 1);
+	s = egw_compositor_scene(c);
+	CHECK(s->n_tiles == 3);
+	CHECK_STR(s->tiles[0].track_id, "p01/1");
+	CHECK(s->tiles[1].track_id == NULL); /* bob's camera: a placeholder */
+	CHECK_STR(s->tiles[1].participant_id, "p02");
+	CHECK_STR(s->tiles[1].initials, "B");
+	CHECK_STR(s->tiles[2].track_id, "p02/2"); /* his screen still shown */
+	for (int i = 0; i < 3; i++)
+		CHECK(s->tiles[i].x == before[i].x && s->tiles[i].y == before[i].y &&
+		      s->tiles[i].width == before[i].width);
+	CHECK(s->n_mix == 2);
+
+	/* ignored: screen shares, audio, unknown tracks, a second report */
+	egw_compositor_video_stalled(c, "p02/2", 1);
+	egw_compositor_video_stalled(c, "p01/0", 1);
+	egw_compositor_video_stalled(c, "p09/1", 1);
+	egw_compositor_video_stalled(c, "p02/1", 1);
+	CHECK(egw_compositor_update(c, 200) == 0);
+
+	egw_compositor_video_stalled(c, "p02/1", 0);
+	CHECK(egw_compositor_update(c, 300) == 1);
+	CHECK_STR(egw_compositor_scene(c)->tiles[1].track_id, "p02/1");
+	egw_compositor_free(c);
+}
+
 /* ---- custom regions ---- */
 
 static void test_custom_reuse(void)
@@ -673,6 +718,7 @@ int main(void)
 	test_hysteresis();
 	test_mix();
 	test_placeholders();
+	test_stalled();
 	test_custom_reuse();
 	test_changes();
 	return CHECK_DONE();

@@ -1,0 +1,229 @@
+"""A bare GStreamer receiver of one Janus VideoRoom publisher, the reference
+row of bench_resilience.py: what a plain webrtcbin subscriber (GStreamer's
+defaults: 200 ms jitter buffer, default RTCP) keeps of a participant when
+the network loses packets, next to what the egress worker keeps.
+
+It subscribes to the publisher whose display name is --participant, writes
+its VP8 and Opus as they arrive (depayloaded, no decoding) to --out (MKV)
+for --seconds, then finalises the file and exits 0. --nack asks for
+retransmissions (do-nack on every transceiver: `a=rtcp-fb:96 nack` in the
+answer); without it the answer carries only what webrtcbin offers by
+default (`nack pli`: keyframe requests).
+
+    python3 bench/bare_receiver.py --janus URL --room 1234 \
+        --participant alice --seconds 20 --out bare.mkv [--nack]
+"""
+
+import argparse
+import itertools
+import json
+import queue
+import sys
+import threading
+import time
+import urllib.request
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstSdp", "1.0")
+gi.require_version("GstWebRTC", "1.0")
+from gi.repository import GLib, Gst, GstSdp, GstWebRTC  # noqa: E402
+
+
+class Janus:
+    """The few Janus REST calls a subscriber needs."""
+
+    def __init__(self, url):
+        self.url = url.rstrip("/")
+        self.n = itertools.count(1)  # called from two threads
+
+    def call(self, path, body, timeout=10):
+        body = dict(body, transaction="bare-%d" % next(self.n))
+        req = urllib.request.Request(self.url + path, json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return json.load(r)
+
+    def poll(self, sid, timeout=35):
+        with urllib.request.urlopen("%s/%s?maxev=1" % (self.url, sid), timeout=timeout) as r:
+            return json.load(r)
+
+
+def feed_of(janus, sid, hid, room, name):
+    r = janus.call("/%s/%s" % (sid, hid),
+                   {"janus": "message", "body": {"request": "listparticipants", "room": room}})
+    for p in r["plugindata"]["data"].get("participants", []):
+        if p.get("display") == name and p.get("publisher"):
+            return p["id"]
+    raise SystemExit("bare_receiver: no publisher %r in room %s" % (name, room))
+
+
+class Receiver:
+    def __init__(self, a):
+        self.a = a
+        self.janus = Janus(a.janus)
+        self.loop = GLib.MainLoop()
+        self.pipe = Gst.Pipeline.new("bare")
+        self.webrtc = Gst.ElementFactory.make("webrtcbin", "recv")
+        self.mux = Gst.ElementFactory.make("matroskamux", "mux")
+        sink = Gst.ElementFactory.make("filesink", "sink")
+        sink.set_property("location", a.out)
+        for e in (self.webrtc, self.mux, sink):
+            self.pipe.add(e)
+        self.mux.link(sink)
+        self.webrtc.connect("pad-added", self.on_pad)
+        self.webrtc.connect("on-ice-candidate", self.on_candidate)
+        self.webrtc.connect("notify::ice-gathering-state", self.on_gathering)
+        self.pipe.get_bus().add_signal_watch()
+        self.pipe.get_bus().connect("message", self.on_message)
+        self.linked = set()
+        self.error = None
+        # Requests from webrtcbin's threads go out in order from one
+        # thread of their own: no streaming thread waits on HTTP.
+        self.outbox = queue.Queue()
+        threading.Thread(target=self.send_loop, daemon=True).start()
+
+    def send(self, body):
+        self.outbox.put(body)
+
+    def send_loop(self):
+        while True:
+            body = self.outbox.get()
+            try:
+                self.janus.call("/%s/%s" % (self.sid, self.hid), body)
+            except OSError as e:
+                GLib.idle_add(self.fail, "Janus %s: %s" % (body.get("janus"), e))
+
+    # -- signalling (HTTP calls run on the main loop or the poll thread)
+    def start(self):
+        r = self.janus.call("", {"janus": "create"})
+        self.sid = r["data"]["id"]
+        r = self.janus.call("/%s" % self.sid,
+                            {"janus": "attach", "plugin": "janus.plugin.videoroom"})
+        self.hid = r["data"]["id"]
+        feed = feed_of(self.janus, self.sid, self.hid, self.a.room, self.a.participant)
+        self.pipe.set_state(Gst.State.PLAYING)
+        self.janus.call("/%s/%s" % (self.sid, self.hid),
+                        {"janus": "message",
+                         "body": {"request": "join", "ptype": "subscriber", "room": self.a.room,
+                                  "streams": [{"feed": feed}]}})
+        threading.Thread(target=self.poll_loop, daemon=True).start()
+
+    def poll_loop(self):
+        while True:
+            try:
+                ev = self.janus.poll(self.sid)
+            except OSError as e:
+                GLib.idle_add(self.fail, "event poll: %s" % e)
+                return
+            jsep = ev.get("jsep")
+            if jsep and jsep.get("type") == "offer":
+                GLib.idle_add(self.on_offer, jsep["sdp"])
+
+    def on_offer(self, sdp):
+        _, msg = GstSdp.SDPMessage.new_from_text(sdp)
+        offer = GstWebRTC.WebRTCSessionDescription.new(GstWebRTC.WebRTCSDPType.OFFER, msg)
+        self.webrtc.emit("set-remote-description", offer,
+                         Gst.Promise.new_with_change_func(self.on_remote_set))
+        return False
+
+    def on_remote_set(self, promise):
+        if self.a.nack:
+            for i in range(16):
+                t = self.webrtc.emit("get-transceiver", i)
+                if t is None:
+                    break
+                t.set_property("do-nack", True)
+        self.webrtc.emit("create-answer", None,
+                         Gst.Promise.new_with_change_func(self.on_answer))
+
+    def on_answer(self, promise):
+        answer = promise.get_reply().get_value("answer")
+        self.webrtc.emit("set-local-description", answer, Gst.Promise.new())
+        self.send({"janus": "message", "body": {"request": "start"},
+                   "jsep": {"type": "answer", "sdp": answer.sdp.as_text()}})
+
+    def on_candidate(self, _el, mline, cand):
+        self.send({"janus": "trickle", "candidate": {"candidate": cand, "sdpMLineIndex": mline}})
+
+    def on_gathering(self, el, _pspec):
+        if el.get_property("ice-gathering-state") == GstWebRTC.WebRTCICEGatheringState.COMPLETE:
+            self.send({"janus": "trickle", "candidate": {"completed": True}})
+
+    # -- media
+    def on_pad(self, _el, pad):
+        if pad.get_direction() != Gst.PadDirection.SRC:
+            return
+        caps = pad.get_current_caps() or pad.query_caps(None)
+        enc = caps.get_structure(0).get_string("encoding-name") or ""
+        depay = {"VP8": "rtpvp8depay", "OPUS": "rtpopusdepay"}.get(enc.upper())
+        if not depay or enc in self.linked:
+            fakesink = Gst.ElementFactory.make("fakesink")
+            self.pipe.add(fakesink)
+            fakesink.sync_state_with_parent()
+            pad.link(fakesink.get_static_pad("sink"))
+            return
+        self.linked.add(enc)
+        d = Gst.ElementFactory.make(depay)
+        q = Gst.ElementFactory.make("queue")
+        self.pipe.add(d)
+        self.pipe.add(q)
+        d.link(q)
+        kind = "video_%u" if enc.upper() == "VP8" else "audio_%u"
+        q.get_static_pad("src").link(self.mux.request_pad_simple(kind))
+        for e in (q, d):
+            e.sync_state_with_parent()
+        pad.link(d.get_static_pad("sink"))
+        print("bare_receiver: receiving %s" % enc, flush=True)
+
+    def on_message(self, _bus, msg):
+        if msg.type == Gst.MessageType.ERROR:
+            err, dbg = msg.parse_error()
+            self.fail("%s (%s)" % (err.message, dbg))
+        elif msg.type == Gst.MessageType.EOS:
+            self.loop.quit()
+
+    def fail(self, why):
+        self.error = why
+        self.loop.quit()
+        return False
+
+    def finish(self):
+        self.pipe.send_event(Gst.Event.new_eos())
+        GLib.timeout_add_seconds(5, self.fail, "no EOS 5 s after the end")
+        return False
+
+    def run(self):
+        self.start()
+        GLib.timeout_add(int(self.a.seconds * 1000), self.finish)
+        self.loop.run()
+        self.pipe.set_state(Gst.State.NULL)
+        try:
+            self.janus.call("/%s" % self.sid, {"janus": "destroy"})
+        except OSError:
+            pass
+        if self.error:
+            print("bare_receiver: %s" % self.error, file=sys.stderr)
+            return 1
+        return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--janus", required=True)
+    ap.add_argument("--room", type=int, default=1234)
+    ap.add_argument("--participant", required=True)
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--nack", action="store_true")
+    a = ap.parse_args()
+    Gst.init(None)
+    started = time.time()
+    rc = Receiver(a).run()
+    print("bare_receiver: done after %.1f s, rc %d" % (time.time() - started, rc), flush=True)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
