@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "pipelines/composite_int.h"
 #include "pipelines/encode.h"
+#include <gst/audio/audio.h>
 #include <gst/base/gstaggregator.h>
 
 /* Logs the wall-clock time of media time 0 (to align the recording with
@@ -41,12 +42,52 @@ static void end_stream(GstPad *mixsrc)
 	}
 }
 
+/* The mix's first buffer at output time t > 0 (the audio mixer's output
+ * runs behind the canvas by up to its latency when the gate opens): the
+ * same samples, preceded by t of silence, at time 0. MP4 (fragmented)
+ * keeps no track start offset: without this a player would start the
+ * audio with the picture, that much early, for the whole file. Returns a
+ * new buffer, or NULL when buf's format is unknown (buf is not taken). */
+static GstBuffer *lead_in_silence(struct composite *g, GstPad *pad, GstBuffer *buf, GstClockTime t)
+{
+	GstCaps *caps = gst_pad_get_current_caps(pad);
+	GstAudioInfo info;
+	GstBuffer *out;
+	GstMapInfo map;
+	gsize n, size = gst_buffer_get_size(buf);
+	int ok = caps && gst_audio_info_from_caps(&info, caps);
+
+	if (caps)
+		gst_caps_unref(caps);
+	if (!ok || !GST_AUDIO_INFO_BPF(&info))
+		return NULL;
+	n = (gsize)gst_util_uint64_scale_round(t, (guint64)GST_AUDIO_INFO_RATE(&info), GST_SECOND) *
+	    (gsize)GST_AUDIO_INFO_BPF(&info);
+	out = gst_buffer_new_allocate(NULL, n + size, NULL);
+	if (!out || !gst_buffer_map(out, &map, GST_MAP_WRITE)) {
+		if (out)
+			gst_buffer_unref(out);
+		return NULL;
+	}
+	gst_audio_format_info_fill_silence(info.finfo, map.data, n);
+	gst_buffer_extract(buf, 0, map.data + n, size);
+	gst_buffer_unmap(out, &map);
+	GST_BUFFER_PTS(out) = 0;
+	GST_BUFFER_DURATION(out) = gst_util_uint64_scale(n + size, GST_SECOND,
+	                                                 (guint64)GST_AUDIO_INFO_RATE(&info) *
+	                                                         GST_AUDIO_INFO_BPF(&info));
+	EGW_LOG(g->log_id, DEBUG, "the mix begins %.1f ms after the picture: silence before it",
+	        t / 1e6);
+	return out;
+}
+
 static GstPadProbeReturn gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
 {
 	struct composite *g = user;
 	GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
 	GstClockTime pts = GST_BUFFER_PTS(buf), t, origin;
-	int first = 0, is_video;
+	GstBuffer *padded;
+	int first = 0, first_audio, is_video;
 
 	if (!GST_CLOCK_TIME_IS_VALID(pts))
 		return GST_PAD_PROBE_DROP;
@@ -77,12 +118,18 @@ static GstPadProbeReturn gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 		first = 1;
 	}
 	t = pts - origin;
+	first_audio = !is_video && g->vmix && !g->passed[1];
 	g->passed[!is_video]++;
 	if (GST_BUFFER_DURATION_IS_VALID(buf) && t + GST_BUFFER_DURATION(buf) > g->end)
 		g->end = t + GST_BUFFER_DURATION(buf);
 	g_mutex_unlock(&g->lock);
 	if (first)
 		log_time_zero(g, pad, pts);
+	if (first_audio && t > 0 && (padded = lead_in_silence(g, pad, buf, t))) {
+		gst_buffer_unref(buf);
+		buf = padded;
+		t = 0;
+	}
 	buf = gst_buffer_make_writable(buf);
 	GST_BUFFER_PTS(buf) = t;
 	GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
