@@ -4,8 +4,9 @@ defaults: 200 ms jitter buffer, default RTCP) keeps of a participant when
 the network loses packets, next to what the egress worker keeps.
 
 It subscribes to the publisher whose display name is --participant, writes
-its VP8 and Opus as they arrive (depayloaded, no decoding) to --out (MKV)
-for --seconds, then finalises the file and exits 0. --nack asks for
+its VP8 and Opus as they arrive (depayloaded, from the first keyframe, no
+decoding) to --out (MKV) for --seconds, then finalises the file and exits
+0. --nack asks for
 retransmissions (do-nack on every transceiver: `a=rtcp-fb:96 nack` in the
 answer); without it the answer carries only what webrtcbin offers by
 default (`nack pli`: keyframe requests).
@@ -66,18 +67,29 @@ class Receiver:
         self.loop = GLib.MainLoop()
         self.pipe = Gst.Pipeline.new("bare")
         self.webrtc = Gst.ElementFactory.make("webrtcbin", "recv")
+        # Janus bundles everything on one transport (its offer's
+        # a=group:BUNDLE); webrtcbin's default policy would not follow it.
+        self.webrtc.set_property("bundle-policy", GstWebRTC.WebRTCBundlePolicy.MAX_BUNDLE)
         self.mux = Gst.ElementFactory.make("matroskamux", "mux")
         sink = Gst.ElementFactory.make("filesink", "sink")
         sink.set_property("location", a.out)
         for e in (self.webrtc, self.mux, sink):
             self.pipe.add(e)
         self.mux.link(sink)
+        # The file is complete when the muxer's end reaches it (the
+        # pipeline never posts EOS: webrtcbin's own sinks never end).
+        sink.get_static_pad("sink").add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM, self.on_sink_event)
+        # Both muxer inputs from the start: matroskamux takes no new
+        # stream once it has begun writing.
+        self.mux_pads = {"VP8": self.mux.request_pad_simple("video_%u"),
+                         "OPUS": self.mux.request_pad_simple("audio_%u")}
         self.webrtc.connect("pad-added", self.on_pad)
         self.webrtc.connect("on-ice-candidate", self.on_candidate)
         self.webrtc.connect("notify::ice-gathering-state", self.on_gathering)
         self.pipe.get_bus().add_signal_watch()
         self.pipe.get_bus().connect("message", self.on_message)
         self.linked = set()
+        self.depays = []
         self.error = None
         # Requests from webrtcbin's threads go out in order from one
         # thread of their own: no streaming thread waits on HTTP.
@@ -139,7 +151,11 @@ class Receiver:
                          Gst.Promise.new_with_change_func(self.on_answer))
 
     def on_answer(self, promise):
-        answer = promise.get_reply().get_value("answer")
+        reply = promise.get_reply()
+        answer = reply.get_value("answer") if reply and reply.has_field("answer") else None
+        if answer is None or answer.sdp is None:
+            GLib.idle_add(self.fail, "no answer: %s" % (reply.to_string() if reply else None))
+            return
         self.webrtc.emit("set-local-description", answer, Gst.Promise.new())
         self.send({"janus": "message", "body": {"request": "start"},
                    "jsep": {"type": "answer", "sdp": answer.sdp.as_text()}})
@@ -157,7 +173,9 @@ class Receiver:
             return
         caps = pad.get_current_caps() or pad.query_caps(None)
         enc = caps.get_structure(0).get_string("encoding-name") or ""
+        print("bare_receiver: pad %s: %s" % (pad.get_name(), caps.to_string()), flush=True)
         depay = {"VP8": "rtpvp8depay", "OPUS": "rtpopusdepay"}.get(enc.upper())
+        enc = enc.upper()
         if not depay or enc in self.linked:
             fakesink = Gst.ElementFactory.make("fakesink")
             self.pipe.add(fakesink)
@@ -166,23 +184,30 @@ class Receiver:
             return
         self.linked.add(enc)
         d = Gst.ElementFactory.make(depay)
+        self.depays.append(d)
+        if enc == "VP8":
+            # the muxer needs the picture size before anything else: from
+            # the first keyframe (keyframe requests stay off, as default)
+            d.set_property("wait-for-keyframe", True)
         q = Gst.ElementFactory.make("queue")
         self.pipe.add(d)
         self.pipe.add(q)
         d.link(q)
-        kind = "video_%u" if enc.upper() == "VP8" else "audio_%u"
-        q.get_static_pad("src").link(self.mux.request_pad_simple(kind))
+        q.get_static_pad("src").link(self.mux_pads[enc.upper()])
         for e in (q, d):
             e.sync_state_with_parent()
         pad.link(d.get_static_pad("sink"))
         print("bare_receiver: receiving %s" % enc, flush=True)
 
+    def on_sink_event(self, _pad, info):
+        if info.get_event().type == Gst.EventType.EOS:
+            GLib.idle_add(self.loop.quit)
+        return Gst.PadProbeReturn.OK
+
     def on_message(self, _bus, msg):
         if msg.type == Gst.MessageType.ERROR:
             err, dbg = msg.parse_error()
             self.fail("%s (%s)" % (err.message, dbg))
-        elif msg.type == Gst.MessageType.EOS:
-            self.loop.quit()
 
     def fail(self, why):
         self.error = why
@@ -190,7 +215,14 @@ class Receiver:
         return False
 
     def finish(self):
-        self.pipe.send_event(Gst.Event.new_eos())
+        # webrtcbin's sources never end: the end goes in after them.
+        if not self.depays:
+            return self.fail("nothing received")
+        for d in self.depays:
+            d.get_static_pad("sink").send_event(Gst.Event.new_eos())
+        for enc, pad in self.mux_pads.items():
+            if enc not in self.linked:
+                pad.send_event(Gst.Event.new_eos())
         GLib.timeout_add_seconds(5, self.fail, "no EOS 5 s after the end")
         return False
 
