@@ -199,16 +199,18 @@ void egw_composite_check_stalls(struct composite *g)
 		struct input *in = v;
 		gint64 last = __atomic_load_n(&in->last_pic_us, __ATOMIC_RELAXED);
 		int stalled;
-		if (in->media != EGW_MEDIA_VIDEO || !last)
+		if (in->media != EGW_MEDIA_VIDEO)
 			continue;
-		stalled = now_us - last >= EGW_STALL_MS * 1000;
+		/* a camera that never sent a picture counts from its arrival */
+		stalled = now_us - (last ? last : in->added_us) >= EGW_STALL_MS * 1000;
 		if (stalled == in->stalled)
 			continue;
 		in->stalled = stalled;
 		if (stalled)
 			EGW_LOG(g->log_id, INFO,
-			        "no picture from %s (track %s) for %.1f s: its placeholder instead",
-			        in->participant, in->track_id, (now_us - last) / 1e6);
+			        "no picture from %s (track %s) %s %.1f s: its placeholder instead",
+			        in->participant, in->track_id, last ? "for" : "yet, after",
+			        (now_us - (last ? last : in->added_us)) / 1e6);
 		else
 			EGW_LOG(g->log_id, INFO, "pictures from %s (track %s) again",
 			        in->participant, in->track_id);
@@ -449,6 +451,7 @@ egw_err_t egw_composite_input_new(struct composite *g, const egw_track_t *t, str
 	in->track_id = g_strdup(t->id);
 	in->participant = g_strdup(t->participant.name);
 	in->media = t->media;
+	in->added_us = g_get_monotonic_time();
 	snprintf(in->codec, sizeof(in->codec), "%s", t->codec);
 	err = EGW_ERR_MEDIA;
 	if (!(e = add(in, d->depay, errstr, errstr_size)))

@@ -44,6 +44,7 @@ struct input {
 	int muted;         /* audio: silent for EGW_MUTE_MS (composite_input.c) */
 	gint64 last_pic_us; /* video: its newest picture's arrival (monotonic); 0: none
 	                     * yet. Written by the streaming thread (atomic). */
+	gint64 added_us;    /* when the branch was made (monotonic) */
 	int stalled;        /* video: no picture for EGW_STALL_MS (main context) */
 	/* audio level, streaming thread only */
 	double sum_sq;

@@ -5,7 +5,14 @@ then all come back. The egress never fails and its job process never
 restarts; the output is 15 fps from the first frame to the last and
 decodes without an error; the last scene has exactly the eight tiles; the
 job's resident memory is flat after the warm-up (not checked under the
-sanitizers, whose quarantine grows it by design)."""
+sanitizers, whose quarantine grows it by design).
+
+Beside them a ninth participant stays all along, with a flash and a beep
+every second, recorded also as a participant egress: the short version of
+the long-recording soak (bench/bench_soak.py). At the end both keep A/V
+sync (the participant file within 40 ms; its tile in the 15 fps composite
+within half a frame, the canvas's own grid, plus 15 ms) and the
+participant job's memory is flat too."""
 
 import os
 import random
@@ -18,7 +25,18 @@ CHURN_S = float(os.environ.get("EGW_CHURN_S", "60"))
 EVERY_S = 2.0
 NAMES = ["p%d" % i for i in range(8)]
 RSS_GROWTH_MB = 20
-ROOM = 1237  # up to 16 publishers (tests/world/janus)  # after the warm-up (the first quarter of the samples)
+ROOM = 1237  # up to 16 publishers (tests/world/janus)
+FPS = 15
+# A 15 fps canvas shows a picture at the output frame nearest its time.
+COMPOSITE_SYNC_MS = 1000 / FPS / 2 + 15
+
+
+def flat(samples, what):
+    """Resident memory flat after the warm-up (the first quarter)."""
+    warm = samples[len(samples) // 4:]
+    expect(max(warm) - warm[0] <= RSS_GROWTH_MB,
+           "%s RSS flat after the warm-up: %.0f -> %.0f MB (max %.0f)"
+           % (what, warm[0], warm[-1], max(warm)))
 
 
 def test():
@@ -30,20 +48,29 @@ def test():
                 n, color="%02x%02x%02x" % (30 * i, 255 - 30 * i, 120), freq=300 + 70 * i,
                 video="vp8" if i % 2 == 0 else "h264", room=ROOM,
                 extra=["--width", "160", "--height", "90", "--fps", "15"])
-        for p in pubs.values():
+        steady = env.w.start_publisher("steady", color="3050a0", freq=500, room=ROOM,
+                                       extra=["--width", "320", "--height", "180", "--fps",
+                                              str(FPS), "--marks"])
+        for p in list(pubs.values()) + [steady]:
             p.wait_for("webrtcup", 30)
+        part = env.job("EG_steady", {"kind": "participant", "participant": "steady"},
+                       [{"kind": "file", "format": "mkv", "path": "{egress_id}.mkv"}])
+        part["room"]["room_id"] = ROOM
+        env.submit(part)
+        env.wait("EG_steady", "active", 30)
+        part_pid = env.job_pids()[0]
         job = env.job("EG_churn", {"kind": "room_composite", "layout": "grid"},
                       [{"kind": "file", "format": "mp4", "path": "{egress_id}.mp4"}],
-                      encoding={"width": 640, "height": 360, "fps": 15})
+                      encoding={"width": 640, "height": 360, "fps": FPS})
         job["room"]["room_id"] = ROOM
         env.submit(job)
         env.wait("EG_churn", "active", 30)
-        pids = env.job_pids()
-        expect(len(pids) == 1, "one job process: %s" % pids)
+        pids = [p for p in env.job_pids() if p != part_pid]
+        expect(len(pids) == 1, "one job process for the composite: %s" % pids)
         pid = pids[0]
 
         present = set(NAMES)
-        samples, toggles = [], 0
+        samples, part_samples, toggles = [], [], 0
         t_end = time.time() + CHURN_S
         while time.time() < t_end:
             n = rnd.choice(NAMES)
@@ -57,6 +84,7 @@ def test():
                 present.add(n)
             toggles += 1
             samples.append(egwtest.memory_mb(pid))
+            part_samples.append(egwtest.memory_mb(part_pid))
             time.sleep(EVERY_S)
         for n in NAMES:
             if n not in present:
@@ -65,13 +93,17 @@ def test():
         time.sleep(5)
         t_look = time.time() - 1.5
         samples.append(egwtest.memory_mb(pid))
+        part_samples.append(egwtest.memory_mb(part_pid))
         env.stop("EG_churn")
+        env.stop("EG_steady")
         done = env.wait("EG_churn", "complete", 60)
+        part_done = env.wait("EG_steady", "complete", 60)
         print("churn: %d leaves and joins in %.0f s; job RSS %s MB"
               % (toggles, CHURN_S, [round(s) for s in samples]), flush=True)
 
-        expect(not [e for e in env.status.events("EG_churn") if e["status"] == "failed"],
-               "the egress never failed")
+        for eid in ("EG_churn", "EG_steady"):
+            expect(not [e for e in env.status.events(eid) if e["status"] == "failed"],
+                   "%s never failed" % eid)
         deadline = time.time() + 15
         while pid in env.job_pids() and time.time() < deadline:
             time.sleep(0.2)
@@ -84,13 +116,25 @@ def test():
                                   "--max-decode-errors", 0)
         expect(rep["duration"] >= CHURN_S, "the output spans the churn (%.1f s)"
                % rep["duration"])
-        tiles = egwtest.JobLog(env.w, "worker", "EG_churn").tiles_at(t_look)
-        expect(sorted(tiles) == NAMES, "the last scene has the eight tiles: %s" % sorted(tiles))
+        log = egwtest.JobLog(env.w, "worker", "EG_churn")
+        tiles = log.tiles_at(t_look)
+        expect(sorted(tiles) == sorted(NAMES + ["steady"]),
+               "the last scene has the nine tiles: %s" % sorted(tiles))
+        # A/V sync at the end: the steady participant's file, and its tile
+        # in the composite (everyone back, the grid still).
+        prep = egwtest.check_media(part_done["outputs"][0]["location"], "--expect-codecs",
+                                   "vp8,opus", "--max-decode-errors", 0)
+        expect(prep["duration"] >= CHURN_S, "the participant file spans the churn (%.1f s)"
+               % prep["duration"])
+        egwtest.check_media(part_done["outputs"][0]["location"], "--start",
+                            prep["duration"] - 10, "--max-sync-ms", 40, "--min-markers", 5)
+        at = log.media_time(t_look)
+        egwtest.check_media(done["outputs"][0]["location"], "--crop", tiles["steady"],
+                            "--start", at - 3.5, "--end", at + 1.0, "--max-sync-ms",
+                            COMPOSITE_SYNC_MS, "--min-markers", 2)
         if not egwtest.SANITIZED:
-            warm = samples[len(samples) // 4:]
-            expect(max(warm) - warm[0] <= RSS_GROWTH_MB,
-                   "job RSS flat after the warm-up: %.0f -> %.0f MB (max %.0f)"
-                   % (warm[0], warm[-1], max(warm)))
+            flat(samples, "composite job")
+            flat(part_samples, "participant job")
 
 
 if __name__ == "__main__":
