@@ -1,8 +1,8 @@
 /* The composite's inputs (see composite_int.h): a decoding branch per
  * track, ending on a request pad of the compositor (video) or the
  * audiomixer (audio), and placeholders for participants without video.
- * Audio branches measure their loudness for the active speaker. */
-#include <math.h>
+ * What the branches are watched for (loudness, mutes, stalls, lateness) is
+ * in composite_watch.c. */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,10 +12,8 @@
 
 #include <gst/video/video.h>
 
-/* Loudness is reported to the compositor every LEVEL_WINDOW samples of
- * the branch's 48 kHz mono (100 ms). */
+/* Audio branches end in 48 kHz mono (composite_watch.c measures it). */
 #define LEVEL_RATE 48000
-#define LEVEL_WINDOW (LEVEL_RATE / 10)
 #define PLACEHOLDER_W 320
 #define PLACEHOLDER_H 180
 
@@ -61,187 +59,6 @@ static void set_if_exists(GstElement *e, const char *prop)
 {
 	if (g_object_class_find_property(G_OBJECT_GET_CLASS(e), prop))
 		g_object_set(e, prop, TRUE, NULL);
-}
-
-/* ---- lateness (streaming thread) ----
- * How long after its time each buffer reaches its mixer (the mixers wait
- * MIX_LATENCY for it): logged per input every LATE_REPORT_US at debug, so
- * that a tile or a voice out of step can be told from its input. */
-#define LATE_REPORT_US (5 * G_USEC_PER_SEC)
-
-static GstPadProbeReturn late_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
-{
-	struct input *in = user;
-	GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
-	GstEvent *ev;
-	const GstSegment *seg = NULL;
-	GstClockTime rt = GST_CLOCK_TIME_NONE;
-	GstElement *mixer = in->media == EGW_MEDIA_VIDEO ? in->g->vmix : in->g->amix;
-	GstClock *clock;
-	gint64 late, now_us = g_get_monotonic_time();
-
-	if (!GST_BUFFER_PTS_IS_VALID(b) ||
-	    !(ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0)))
-		return GST_PAD_PROBE_OK;
-	gst_event_parse_segment(ev, &seg);
-	rt = gst_segment_to_running_time(seg, GST_FORMAT_TIME, GST_BUFFER_PTS(b));
-	gst_event_unref(ev);
-	if (!GST_CLOCK_TIME_IS_VALID(rt) || !(clock = gst_element_get_clock(mixer)))
-		return GST_PAD_PROBE_OK;
-	late = ((gint64)(gst_clock_get_time(clock) - gst_element_get_base_time(mixer)) -
-	        (gint64)rt - gst_pad_get_offset(pad)) /
-	       1000;
-	gst_object_unref(clock);
-	if (!in->late_n || late < in->late_min)
-		in->late_min = late;
-	if (!in->late_n || late > in->late_max)
-		in->late_max = late;
-	in->late_sum += late;
-	in->late_n++;
-	if (!in->late_win_end)
-		in->late_win_end = now_us + LATE_REPORT_US;
-	if (now_us >= in->late_win_end) {
-		EGW_LOG(in->g->log_id, DEBUG,
-		        "%s's %s reaches the mixer %.1f ms after its time (%.1f to %.1f ms, "
-		        "%" G_GINT64_FORMAT " buffers)",
-		        in->participant, egw_media2str(in->media),
-		        in->late_sum / 1000.0 / in->late_n, in->late_min / 1000.0,
-		        in->late_max / 1000.0, in->late_n);
-		in->late_n = 0;
-		in->late_sum = 0;
-		in->late_win_end = now_us + LATE_REPORT_US;
-	}
-	return GST_PAD_PROBE_OK;
-}
-
-/* ---- loudness (streaming thread) ---- */
-
-struct level_report {
-	char *track_id;
-	double db;
-};
-
-static void level_report_free(gpointer p)
-{
-	struct level_report *lr = p;
-	g_free(lr->track_id);
-	g_free(lr);
-}
-
-/* Muted: what a muted browser microphone sends (digital silence), or
- * nothing, for this long; quiet rooms are far louder than EGW_MUTE_DB. */
-#define EGW_MUTE_DB (-80.0)
-#define EGW_MUTE_MS 1000
-
-static void tell_mute(struct input *in, int muted)
-{
-	in->muted = muted;
-	EGW_LOG(in->g->log_id, INFO, "%s %s", in->track_id, muted ? "muted" : "unmuted");
-	egw_session_room_event(in->g->s, muted ? "muted" : "unmuted", in->participant,
-	                       in->track_id);
-}
-
-static void on_level(void *target, void *data)
-{
-	struct composite *g = target;
-	struct level_report *lr = data;
-	gint64 now_ms = g_get_monotonic_time() / 1000;
-	struct input *in = g_hash_table_lookup(g->inputs, lr->track_id);
-
-	if (g->comp)
-		egw_compositor_audio_level(g->comp, lr->track_id, lr->db, (uint64_t)now_ms);
-	if (!in || (lr->db <= EGW_MUTE_DB && in->heard_ms))
-		return; /* silent (counted from its first data) */
-	in->heard_ms = now_ms;
-	if (in->muted && lr->db > EGW_MUTE_DB)
-		tell_mute(in, 0);
-}
-
-void egw_composite_check_mutes(struct composite *g)
-{
-	gint64 now_ms = g_get_monotonic_time() / 1000;
-	GHashTableIter it;
-	gpointer v;
-
-	g_hash_table_iter_init(&it, g->inputs);
-	while (g_hash_table_iter_next(&it, NULL, &v)) {
-		struct input *in = v;
-		if (in->media == EGW_MEDIA_AUDIO && !in->muted && in->heard_ms &&
-		    now_ms - in->heard_ms >= EGW_MUTE_MS)
-			tell_mute(in, 1);
-	}
-}
-
-/* ---- stalled pictures ---- */
-
-/* Longer than the freezes packet loss causes (up to about 2 s at 10% loss,
- * until the next keyframe): a placeholder for what will not come back
- * soon, not a flicker for every lost keyframe. */
-#define EGW_STALL_MS 3000
-
-static GstPadProbeReturn picture_seen(GstPad *pad, GstPadProbeInfo *info, gpointer user)
-{
-	struct input *in = user;
-	__atomic_store_n(&in->last_pic_us, g_get_monotonic_time(), __ATOMIC_RELAXED);
-	return GST_PAD_PROBE_OK;
-}
-
-void egw_composite_check_stalls(struct composite *g)
-{
-	gint64 now_us = g_get_monotonic_time();
-	GHashTableIter it;
-	gpointer v;
-
-	if (!g->comp)
-		return; /* a track composite holds its one picture */
-	g_hash_table_iter_init(&it, g->inputs);
-	while (g_hash_table_iter_next(&it, NULL, &v)) {
-		struct input *in = v;
-		gint64 last = __atomic_load_n(&in->last_pic_us, __ATOMIC_RELAXED);
-		int stalled;
-		if (in->media != EGW_MEDIA_VIDEO)
-			continue;
-		/* a camera that never sent a picture counts from its arrival */
-		stalled = now_us - (last ? last : in->added_us) >= EGW_STALL_MS * 1000;
-		if (stalled == in->stalled)
-			continue;
-		in->stalled = stalled;
-		if (stalled)
-			EGW_LOG(g->log_id, INFO,
-			        "no picture from %s (track %s) %s %.1f s: its placeholder instead",
-			        in->participant, in->track_id, last ? "for" : "yet, after",
-			        (now_us - (last ? last : in->added_us)) / 1e6);
-		else
-			EGW_LOG(g->log_id, INFO, "pictures from %s (track %s) again",
-			        in->participant, in->track_id);
-		egw_compositor_video_stalled(g->comp, in->track_id, stalled);
-	}
-}
-
-static GstPadProbeReturn level_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
-{
-	struct input *in = user;
-	GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
-	GstMapInfo map;
-
-	if (!gst_buffer_map(buf, &map, GST_MAP_READ))
-		return GST_PAD_PROBE_OK;
-	for (size_t i = 0; i + sizeof(float) <= map.size; i += sizeof(float)) {
-		float v;
-		memcpy(&v, map.data + i, sizeof(v));
-		in->sum_sq += (double)v * v;
-		if (++in->n_samples < LEVEL_WINDOW)
-			continue;
-		struct level_report *lr = g_new(struct level_report, 1);
-		double rms = sqrt(in->sum_sq / (double)in->n_samples);
-		lr->track_id = g_strdup(in->track_id);
-		lr->db = rms > 1e-7 ? 20.0 * log10(rms) : -127.0;
-		egw_life_invoke(in->g->life, on_level, lr, level_report_free);
-		in->sum_sq = 0;
-		in->n_samples = 0;
-	}
-	gst_buffer_unmap(buf, &map);
-	return GST_PAD_PROBE_OK;
 }
 
 /* ---- the picture in its cell ---- */
@@ -391,7 +208,7 @@ static egw_err_t audio_tail(struct input *in, char *errstr, size_t errstr_size)
 	}
 	gst_util_set_object_arg(G_OBJECT(in->pan), "method", "simple");
 	pad = gst_element_get_static_pad(caps, "src");
-	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, level_probe, in, NULL);
+	egw_composite_watch_level(in, pad);
 	gst_object_unref(pad);
 	return EGW_OK;
 }
@@ -419,10 +236,7 @@ static egw_err_t link_branch(struct input *in, char *errstr, size_t errstr_size)
 		gst_object_unref(src);
 		goto fail;
 	}
-	if (egw_log_enabled(EGW_LOG_DEBUG)) /* its only reader: no work per buffer otherwise */
-		gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, late_probe, in, NULL);
-	if (in->media == EGW_MEDIA_VIDEO)
-		gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, picture_seen, in, NULL);
+	egw_composite_watch_output(in, src);
 	gst_object_unref(src);
 	in->sinkpad = gst_element_get_static_pad(in->els[0], "sink");
 	return EGW_OK;

@@ -1,8 +1,9 @@
 /* The composite graph's parts, shared by graph_composite.c (the graph: the
  * canvas, the mix, the encoders, applying the compositor's scene),
- * composite_gate.c (where the outputs begin and end) and composite_input.c
- * (one decoding branch per track, placeholders). Do not include outside
- * these three.
+ * composite_gate.c (where the outputs begin and end), composite_input.c
+ * (one decoding branch per track, placeholders) and composite_watch.c
+ * (loudness, mutes, stalls of the branches). Do not include outside these
+ * four.
  *
  *   track RTP -> depay -> decode -> [label] --------> compositor -> gate -> encode -> outputs
  *   placeholder (colour, initials) -----------------> compositor
@@ -41,7 +42,7 @@ struct input {
 	GstElement *pan;   /* audio: audiopanorama */
 	char *participant; /* display name */
 	gint64 heard_ms;   /* audio: when it last carried sound (monotonic), 0: no data yet */
-	int muted;         /* audio: silent for EGW_MUTE_MS (composite_input.c) */
+	int muted;         /* audio: silent for EGW_MUTE_MS (composite_watch.c) */
 	gint64 last_pic_us; /* video: its newest picture's arrival (monotonic); 0: none
 	                     * yet. Written by the streaming thread (atomic). */
 	gint64 added_us;    /* when the branch was made (monotonic) */
@@ -113,10 +114,15 @@ void egw_composite_guard_pad(GstPad *pad);
 /* Places a video input's picture in its cell (in->cell, in->pic_*):
  * shown at its own size when it almost fits (egw_fit_native), else scaled. */
 void egw_composite_input_fit(struct input *in);
-/* Main context, every tick: an audio input that carried only silence (or
+/* composite_watch.c, main context, every tick: an audio input that carried only silence (or
  * nothing) for EGW_MUTE_MS is "muted", and "unmuted" at its next sound;
  * both told to the session's outputs (egw_session_room_event). */
 void egw_composite_check_mutes(struct composite *g);
+/* composite_watch.c: the probes on a branch: its audio as the mixer will
+ * take it (loudness, mutes), and its last pad before the mixer (pictures
+ * seen; lateness at debug). */
+void egw_composite_watch_level(struct input *in, GstPad *pad);
+void egw_composite_watch_output(struct input *in, GstPad *src);
 /* Main context, every tick: a camera that sent no picture for
  * EGW_STALL_MS (frozen or lost on the network) is shown as its
  * participant's placeholder, its tile keeping its place, until its next
