@@ -79,7 +79,9 @@ def one_level(env, loss, seconds, k):
 
 
 def fmt_sync(s):
-    return "%+.0f..%+.0f ms (%d)" % s if s else "no pair seen"
+    """Median (min..max, pairs): a marker whose first frames or packets were
+    lost is detected late, which moves its own pair, not the median."""
+    return "%+.0f ms (%+.0f..%+.0f, %d)" % s if s else "no pair seen"
 
 
 def participant(rep):
@@ -87,7 +89,7 @@ def participant(rep):
     offs = [x["offset_ms"] for x in rep["sync"].get("pairs") or []]
     return {"freeze": rep["video"]["max_frame_gap_ms"], "frames": rep["video"]["frames"],
             "dur": rep["duration"], "a_gap": rep["audio"].get("max_packet_gap_ms") or 0,
-            "sync": (min(offs), max(offs), len(offs)) if offs else None}
+            "sync": (statistics.median(offs), min(offs), max(offs), len(offs)) if offs else None}
 
 
 def restart(env, pubs, rounds):
@@ -150,7 +152,7 @@ def main():
           % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.cpu_count(), a.seconds),
           "",
           "| loss asked (measured) | participant: longest video freeze | video frames | "
-          "audio: largest hole | flash-to-beep (min..max, pairs) | composite: longest frame "
+          "audio: largest hole | flash-to-beep median (min..max, pairs) | composite: longest frame "
           "gap | composite fps | composite audio: largest hole |",
           "|---|---|---|---|---|---|---|---|"]
     for loss, r in rows:
@@ -183,10 +185,12 @@ def main():
            "subscriber's packets only 200 ms (its min_nack_queue) and does not answer audio "
            "NACKs (it does not offer them for Opus). The composite's output stays at its "
            "frame rate whatever its inputs do. Flash-to-beep under loss is not only timing: "
-           "a flash or a beep whose first frames or packets were lost is detected late "
-           "(-92 ms is three frames at 30 fps, +64 ms three audio packets); telling that "
-           "apart from a timestamp offset needs the losses counted per marker, not done "
-           "yet.", "",
+           "a flash or a beep whose first frames or packets were lost is detected late, "
+           "which moves that pair (the min and max) but not the median. The bare receivers "
+           "keep no keyframe requests of their own (GStreamer's depayloader asks for none "
+           "by default) and, without NACK, repair nothing; with do-nack they ask, but "
+           "webrtcbin's default reports give Janus no round-trip time, so Janus keeps no "
+           "packets to resend (docs/architecture.md, \"Loss on the SFU's leg\").", "",
            "<!-- bench_resilience:end -->"]
     benchmd.write_block(md)
 
