@@ -29,6 +29,7 @@ ROOM = 1237  # up to 16 publishers (tests/world/janus)
 FPS = 15
 # A 15 fps canvas shows a picture at the output frame nearest its time.
 COMPOSITE_SYNC_MS = 1000 / FPS / 2 + 15
+STEADY_BEEP = 4500  # the others beep at the publisher's default
 
 
 def flat(samples, what):
@@ -50,7 +51,7 @@ def test():
                 extra=["--width", "160", "--height", "90", "--fps", "15"])
         steady = env.w.start_publisher("steady", color="3050a0", freq=500, room=ROOM,
                                        extra=["--width", "320", "--height", "180", "--fps",
-                                              str(FPS), "--marks"])
+                                              str(FPS), "--beep-hz", STEADY_BEEP, "--marks"])
         for p in list(pubs.values()) + [steady]:
             p.wait_for("webrtcup", 30)
         part = env.job("EG_steady", {"kind": "participant", "participant": "steady"},
@@ -127,10 +128,13 @@ def test():
         expect(prep["duration"] >= CHURN_S, "the participant file spans the churn (%.1f s)"
                % prep["duration"])
         egwtest.check_media(part_done["outputs"][0]["location"], "--start",
-                            prep["duration"] - 10, "--max-sync-ms", 40, "--min-markers", 5)
+                            prep["duration"] - 10, "--beep-hz", STEADY_BEEP, "--max-sync-ms", 40,
+                            "--min-markers", 4)
         at = log.media_time(t_look)
+        # (its tile's colour, and its own beeps: every publisher beeps)
         egwtest.check_media(done["outputs"][0]["location"], "--crop", tiles["steady"],
-                            "--start", at - 3.5, "--end", at + 1.0, "--max-sync-ms",
+                            "--start", at - 3.5, "--end", at + 1.0, "--expect-color",
+                            "3050a0", "--beep-hz", STEADY_BEEP, "--max-sync-ms",
                             COMPOSITE_SYNC_MS, "--min-markers", 2)
         if not egwtest.SANITIZED:
             flat(samples, "composite job")
