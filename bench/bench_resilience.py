@@ -7,9 +7,9 @@ the worker only, tests/world/relay.py):
     -> MP4), recorded at the same time: the participant's longest video
     freeze, video frames kept, audio missing and flash-to-beep offsets; the
     composite's longest output frame gap and audio missing;
-  * at each level, beside them, the reference: a bare GStreamer receiver
+  * at each level, after them, the reference: bare GStreamer receivers
     (bench/bare_receiver.py: webrtcbin with its defaults, and with do-nack)
-    recording the same participant as it arrives;
+    recording the same participant as it arrives, for as long;
   * Janus SIGKILLed mid-recording and started again 2 s later (publishers
     rejoining): how long the worker takes to notice and to be back in the
     room after Janus answers again.
@@ -53,22 +53,24 @@ def one_level(env, loss, seconds, k):
                        encoding={"width": 640, "height": 360, "fps": 15}))
     env.wait(part, "active", 30)
     env.wait(comp, "active", 30)
+    time.sleep(seconds)
+    env.stop(part)
+    env.stop(comp)
+    p = env.wait(part, "complete", 30)["outputs"][0]["location"]
+    c = env.wait(comp, "complete", 30)["outputs"][0]["location"]
+    s1 = env.w.relay_stats()
+    # Then the reference receivers, together, on their own (the relay and
+    # the machine no busier than for the worker's run).
     bares = []
     for j, (_, extra) in enumerate(BARES):
         out = os.path.join(env.w.dir, "bare%d_%d.mkv" % (k, j))
         bares.append((out, env.w.run(["/usr/bin/python3", BARE, "--janus", env.w.janus_url,
                                       "--participant", "alice", "--seconds", seconds,
                                       "--out", out] + extra, name="bare%d_%d" % (k, j))))
-    time.sleep(seconds)
-    env.stop(part)
-    env.stop(comp)
-    p = env.wait(part, "complete", 30)["outputs"][0]["location"]
-    c = env.wait(comp, "complete", 30)["outputs"][0]["location"]
     for out, proc in bares:
-        if proc.wait(timeout=30) != 0:
+        if proc.wait(timeout=seconds + 30) != 0:
             raise egwtest.Failure("%s: exit %s\n%s" % (proc.egw_name, proc.returncode,
                                                        env.w.tail(proc.egw_name)))
-    s1 = env.w.relay_stats()
     rc = egwtest.check_media(c)
     r = dict(participant(egwtest.check_media(p)),
              loss=100.0 * (s1["udp_dropped"] - s0["udp_dropped"]) / max(1, s1["udp"] - s0["udp"]),
@@ -131,6 +133,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--restarts", type=int, default=3)
+    ap.add_argument("--note", default="", help="said of this run in BENCHMARKS.md "
+                    "(e.g. what else ran on the machine)")
     a = ap.parse_args()
     rows = []
     with egwtest.Env("benchres", max_jobs=3,
@@ -149,7 +153,8 @@ def main():
           "(hence reordering) on the UDP from Janus to the worker only. At each level a "
           "participant recording (VP8 640x360 30 fps + Opus -> MKV) and a room composite of "
           "two participants (grid 640x360 15 fps -> MP4) record %d s at the same time."
-          % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.cpu_count(), a.seconds),
+          % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.cpu_count(), a.seconds)
+          + (" " + a.note if a.note else ""),
           "",
           "| loss asked (measured) | participant: longest video freeze | video frames | "
           "audio: largest hole | flash-to-beep median (min..max, pairs) | composite: longest frame "
@@ -160,7 +165,8 @@ def main():
                   "%.0f ms |" % (100 * loss, r["loss"], r["freeze"], r["frames"], r["dur"],
                                  r["a_gap"], fmt_sync(r["sync"]), r["c_gap"], r["c_fps"],
                                  r["c_a_gap"]))
-    md += ["", "The same participant at the same time, recorded by the reference receivers "
+    md += ["", "The same participant right after, as long, at the same loss, recorded by the "
+           "reference receivers "
            "(bench/bare_receiver.py: webrtcbin subscribing to Janus, VP8 and Opus written "
            "as they arrive, no decoding):", "",
            "| loss | receiver | longest video freeze | video frames | audio: largest hole | "
