@@ -6,7 +6,8 @@ the worker only, tests/world/relay.py):
     -> MKV) and a room composite of two participants (grid, 640x360 15 fps
     -> MP4), recorded at the same time: the participant's longest video
     freeze, video frames kept, audio missing and flash-to-beep offsets; the
-    composite's longest output frame gap and audio missing;
+    composite's longest output frame gap, audio missing and the
+    participant's flash-to-beep in its tile;
   * at each level, after them, the reference: bare GStreamer receivers
     (bench/bare_receiver.py: webrtcbin with its defaults, and with do-nack)
     recording the same participant as it arrives, for as long;
@@ -39,7 +40,8 @@ BARES = (("bare webrtcbin (defaults)", []), ("bare webrtcbin + do-nack", ["--nac
 def publishers(env):
     return [env.w.start_publisher("alice", color="00c000", freq=523, extra=["--marks"]),
             env.w.start_publisher("bob", color="0000ff", freq=660, video="h264",
-                                  extra=["--width", "320", "--height", "180"])]
+                                  extra=["--width", "320", "--height", "180",
+                                         "--beep-hz", "4500"])]  # alice's are 3000 Hz
 
 
 def one_level(env, loss, seconds, k):
@@ -71,11 +73,14 @@ def one_level(env, loss, seconds, k):
         if proc.wait(timeout=seconds + 30) != 0:
             raise egwtest.Failure("%s: exit %s\n%s" % (proc.egw_name, proc.returncode,
                                                        env.w.tail(proc.egw_name)))
+    # alice in the composite: her tile's flashes, her beeps (bob's beep higher)
+    tile = egwtest.JobLog(env.w, "worker", comp).tiles_at(time.time() - 3)["alice"]
     rc = egwtest.check_media(c)
+    c_sync = participant(egwtest.check_media(c, "--crop", tile))["sync"]
     r = dict(participant(egwtest.check_media(p)),
              loss=100.0 * (s1["udp_dropped"] - s0["udp_dropped"]) / max(1, s1["udp"] - s0["udp"]),
              c_gap=rc["video"]["max_frame_gap_ms"], c_fps=rc["video"].get("fps"),
-             c_a_gap=rc["audio"].get("max_packet_gap_ms") or 0)
+             c_a_gap=rc["audio"].get("max_packet_gap_ms") or 0, c_sync=c_sync)
     r["bare"] = [participant(egwtest.check_media(out)) for out, _ in bares]
     return r
 
@@ -137,7 +142,7 @@ def main():
                     "(e.g. what else ran on the machine)")
     a = ap.parse_args()
     rows = []
-    with egwtest.Env("benchres", max_jobs=3,
+    with egwtest.Env("benchres", max_jobs=3, worker_env={"EGRESS_LOG_LEVEL": "debug"},
                      impair={"loss": 0.0, "delay_ms": 30, "jitter_ms": 10, "seed": 11}) as env:
         pubs = publishers(env)
         for p in pubs:
@@ -158,13 +163,14 @@ def main():
           "",
           "| loss asked (measured) | participant: longest video freeze | video frames | "
           "audio: largest hole | flash-to-beep median (min..max, pairs) | composite: longest frame "
-          "gap | composite fps | composite audio: largest hole |",
-          "|---|---|---|---|---|---|---|---|"]
+          "gap | composite fps | composite audio: largest hole | composite: the participant's "
+          "flash-to-beep |",
+          "|---|---|---|---|---|---|---|---|---|"]
     for loss, r in rows:
         md.append("| %.0f%% (%.1f%%) | %.0f ms | %d in %.1f s | %.0f ms | %s | %.0f ms | %s | "
-                  "%.0f ms |" % (100 * loss, r["loss"], r["freeze"], r["frames"], r["dur"],
-                                 r["a_gap"], fmt_sync(r["sync"]), r["c_gap"], r["c_fps"],
-                                 r["c_a_gap"]))
+                  "%.0f ms | %s |" % (100 * loss, r["loss"], r["freeze"], r["frames"], r["dur"],
+                                      r["a_gap"], fmt_sync(r["sync"]), r["c_gap"], r["c_fps"],
+                                      r["c_a_gap"], fmt_sync(r["c_sync"])))
     md += ["", "The same participant right after, as long, at the same loss, recorded by the "
            "reference receivers "
            "(bench/bare_receiver.py: webrtcbin subscribing to Janus, VP8 and Opus written "
