@@ -86,17 +86,22 @@ def one_level(env, loss, seconds, k):
 
 
 def fmt_sync(s):
-    """Median (min..max, pairs): a marker whose first frames or packets were
-    lost is detected late, which moves its own pair, not the median."""
-    return "%+.0f ms (%+.0f..%+.0f, %d)" % s if s else "no pair seen"
+    """Median (min..max; pairs counted of pairs found)."""
+    return "%+.0f ms (%+.0f..%+.0f; %d of %d)" % s if s else "no pair seen"
 
 
 def participant(rep):
-    """A participant file's figures (the worker's or a bare receiver's)."""
-    offs = [x["offset_ms"] for x in rep["sync"].get("pairs") or []]
+    """A participant file's figures (the worker's or a bare receiver's).
+    Flash-to-beep leaves out the flashes right after missing frames (lost
+    on the network: the flash's onset may be in the gap, so its time only
+    bounds it; check_media's flashes_after_gap)."""
+    late = set(rep["video"].get("flashes_after_gap") or [])
+    pairs = rep["sync"].get("pairs") or []
+    offs = [x["offset_ms"] for x in pairs if x["flash"] not in late]
     return {"freeze": rep["video"]["max_frame_gap_ms"], "frames": rep["video"]["frames"],
             "dur": rep["duration"], "a_gap": rep["audio"].get("max_packet_gap_ms") or 0,
-            "sync": (statistics.median(offs), min(offs), max(offs), len(offs)) if offs else None}
+            "sync": ((statistics.median(offs), min(offs), max(offs), len(offs), len(pairs))
+                     if offs else None)}
 
 
 def restart(env, pubs, rounds):
@@ -197,8 +202,11 @@ def main():
            "subscriber's packets only 200 ms (its min_nack_queue) and does not answer audio "
            "NACKs (it does not offer them for Opus). The composite's output stays at its "
            "frame rate whatever its inputs do. Flash-to-beep under loss is not only timing: "
-           "a flash or a beep whose first frames or packets were lost is detected late, "
-           "which moves that pair (the min and max) but not the median. The bare receivers "
+           "a flash whose first frames were lost is seen at its first frame that came, "
+           "late; pairs whose flash follows missing frames are left out of the participant "
+           "files' figures (\"n of m\": pairs counted of pairs found). In the composite "
+           "lost input frames are repeated frames, not gaps, so all its pairs count. The "
+           "bare receivers "
            "keep no keyframe requests of their own (GStreamer's depayloader asks for none "
            "by default) and, without NACK, repair nothing; with do-nack they ask, but "
            "webrtcbin's default reports give Janus no round-trip time, so Janus keeps no "

@@ -66,7 +66,7 @@ def analyse_video(frames, t0, full_range):
     # does not hide a white flash (Y 235, neutral chroma).
     white = ys - np.abs(us - 128.0) - np.abs(vs - 128.0)
     base, peak = float(np.median(white)), float(np.max(white))
-    flashes, flagged = [], np.zeros(len(ys), bool)
+    flashes, late, flagged = [], [], np.zeros(len(ys), bool)
     if peak - base >= FLASH_MIN_RISE and peak >= 150:
         thr = base + 0.5 * (peak - base)
         above = white >= thr
@@ -82,12 +82,17 @@ def analyse_video(frames, t0, full_range):
             run_len = ts[j] - ts[i] + frame_dur
             if run_len <= FLASH_MAX_LEN_S and i > 0:   # a run open at the start has no onset
                 flashes.append(float(ts[i]))
+                # frames missing right before it (lost on the network): its
+                # true onset may lie in that gap, so its time is a bound
+                if ts[i] - ts[i - 1] > 1.5 * frame_dur:
+                    late.append(round(float(ts[i]), 4))
                 # the run, plus a frame either side (encoder ramp)
                 flagged[max(0, i - 1): min(len(ys), j + 3)] = True
             i = j + 1
         res["flash_threshold"] = round(thr, 1)
     res["whiteness_baseline"] = round(base, 1)
     res["flashes"] = [round(t, 4) for t in flashes]
+    res["flashes_after_gap"] = late
     if len(flashes) > 1:
         res["max_flash_interval_s"] = round(float(np.max(np.diff(flashes))), 3)
     keep = ~flagged
