@@ -142,12 +142,19 @@ void egw_composite_gate(struct composite *g, GstPad *mixsrc)
 	gst_pad_add_probe(mixsrc, GST_PAD_PROBE_TYPE_BUFFER, gate_probe, g, NULL);
 }
 
+/* A camera's frame period as WebRTC clients send it (30 fps). */
+#define CAMERA_FRAME_NS (GST_SECOND / 30)
+
 /* How much earlier the audio is placed than the canvas, for A/V sync:
- * - for the output frame at T the compositor takes the newest input frame
- *   that starts before T + one output frame, so a picture shows up to an
- *   output frame before its time, half a frame on average; moving the
- *   audio by half a frame centres that error (within +-half a frame
- *   instead of 0 to one frame);
+ * - the live compositor shows a camera's picture early: for the output
+ *   frame at T it takes a frame that starts after T. Measured with a
+ *   30 fps camera (flash-to-beep against the same participant's own
+ *   recording): about a camera frame early on a 30 fps canvas, a few ms on
+ *   average on a 15 fps one (each run anywhere within half a canvas frame
+ *   either way, by the phase of the camera's frames against the
+ *   canvas's). Half a frame, of the canvas or of the camera whichever is
+ *   shorter, centres both: mean +3 ms at 30 fps, about -10 ms at 15 fps
+ *   (half a canvas frame there measured -27 ms, over-corrected);
  * - the audio encoder's priming (AAC), which plays before the first
  *   sample and which the muxers do not record.
  * (Applied to the audio: fragmented MP4 loses a track's start offset, so
@@ -155,9 +162,12 @@ void egw_composite_gate(struct composite *g, GstPad *mixsrc)
  * Audio only: nothing to be in sync with, 0. */
 GstClockTime egw_composite_av_shift(const egw_encode_plan_t *enc)
 {
+	GstClockTime half;
+
 	if (!enc->video_codec || enc->fps <= 0)
 		return 0;
-	return GST_SECOND / enc->fps / 2 + egw_encode_audio_delay(enc);
+	half = MIN(GST_SECOND / enc->fps, CAMERA_FRAME_NS) / 2;
+	return half + egw_encode_audio_delay(enc);
 }
 
 /* The mixer's latency and which of its inputs hold data, for the log. */
