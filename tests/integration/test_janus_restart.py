@@ -121,9 +121,16 @@ def test():
         egwtest.check_media(loc, "--start", 1.5, "--end", 6.5, "--max-sync-ms", 40,
                             "--min-markers", 2)
         # (the last 6.5 s but the very end, which a stop may cut in one
-        # stream first: markers every 2 s)
+        # stream first: markers every 2 s). After the rejoin the A/V is
+        # the new publisher's as Janus forwards it: Janus's sender reports
+        # map each stream from its first forwarded packet, so a publisher
+        # that starts on a sanitizer-loaded machine, one stream's first
+        # packets leaving up to a second late (its own log: "send delay
+        # after capture ... max 1095 ms"), keeps that offset (-49 ms seen);
+        # the release build holds 40 ms.
         egwtest.check_media(loc, "--start", rep["duration"] - 6.5, "--end",
-                            rep["duration"] - 0.5, "--max-sync-ms", 40, "--min-markers", 2)
+                            rep["duration"] - 0.5, "--max-sync-ms",
+                            80 if egwtest.SANITIZED else 40, "--min-markers", 2)
         vgap = rep["video"]["max_frame_gap_ms"] / 1000.0
         expect(vgap <= gap_wall + 0.5, "participant: the video gap %.2f s is the outage "
                "(alice away %.2f s), not an end" % (vgap, gap_wall))
