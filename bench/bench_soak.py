@@ -11,7 +11,9 @@ Writes the figures to BENCHMARKS.md (between its bench_soak markers).
 """
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import time
 
@@ -30,8 +32,13 @@ def rss_mb(pid):
 
 
 def sync(path, start, end):
-    rep = egwtest.check_media(path, "--start", start, "--end", end)
-    offs = [p["offset_ms"] for p in rep["sync"].get("pairs") or []]
+    """Flash-to-beep (min, max, pairs) between start and end (s). check_media
+    decodes a file from its start: the last minute of a 2-hour file takes
+    minutes, beyond egwtest.check_media's timeout, hence the direct call."""
+    p = subprocess.run(["/usr/bin/python3", egwtest.CHECK, path, "--json", "--start", str(start),
+                        "--end", str(end)], stdout=subprocess.PIPE, text=True, timeout=7200)
+    rep = json.loads(p.stdout)
+    offs = [x["offset_ms"] for x in rep["sync"].get("pairs") or []]
     return (min(offs), max(offs), len(offs)) if offs else None
 
 
@@ -64,6 +71,9 @@ def main():
         while time.time() - t0 < secs:
             rss["part"].append((time.time() - t0, rss_mb(part_pid)))
             rss["comp"].append((time.time() - t0, rss_mb(comp_pid)))
+            # in the log as they come: a long run's samples outlive a crash
+            print("rss t=%.0f s participant %s MB composite %s MB"
+                  % (rss["part"][-1][0], rss["part"][-1][1], rss["comp"][-1][1]), flush=True)
             time.sleep(10)
         env.stop("EG_soak_part")
         env.stop("EG_soak_comp")
@@ -74,6 +84,8 @@ def main():
                                ("room composite (MP4)", comp, "comp")):
             d = out["duration_s"]
             first, last = sync(out["location"], 0, 60), sync(out["location"], d - 60, d)
+            print("%s: A/V first minute %s, last minute %s" % (name, fmt(first), fmt(last)),
+                  flush=True)
             samples = [m for t, m in rss[key] if m is not None]
             at2 = next((m for t, m in rss[key] if t >= 120 and m is not None), samples[0])
             rows.append("| %s | %.1f min | %s | %s | %.0f MB | %.0f MB | %.0f MB |"
