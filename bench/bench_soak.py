@@ -93,7 +93,7 @@ def main():
     md = ["<!-- bench_soak:begin -->", "",
           "### Long recordings (`bench/bench_soak.py`)", "",
           "Run %s, %d cores: one participant (VP8 640x360 30 fps + Opus, a flash and a beep "
-          "every second) recorded as a participant egress and as a room composite, side by "
+          "every 2 s) recorded as a participant egress and as a room composite, side by "
           "side, %.0f minutes. A/V: flash-to-beep over the first and the last minute of each "
           "file (min..max, pairs). RSS of each job process, sampled every 10 s."
           % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.cpu_count(), a.minutes),
