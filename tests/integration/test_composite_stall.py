@@ -39,7 +39,7 @@ def corner(tile, size=32, inset=8):
 def test():
     with egwtest.Env("cstall", worker_env={"EGRESS_LOG_LEVEL": "debug"}) as env:
         alice = env.w.start_publisher("alice", color="00c000", freq=523, extra=["--marks"])
-        bob = env.w.start_publisher("bob", color="0000ff", freq=660)
+        bob = env.w.start_publisher("bob", color="0000ff", freq=660, extra=["--marks"])
         for p in (alice, bob):
             p.wait_for("webrtcup", 15)
         eid = "EG_stall"
@@ -51,6 +51,14 @@ def test():
         env.w.wait_log("worker", "[%s] receiving video vp8 of bob" % eid, 30)
         time.sleep(5)
 
+        # Frozen 0.3-0.8 s after one of bob's flashes (100 ms of white every
+        # 2 s), so that the picture his tile holds is his colour.
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            marks = [int(l.split()[1]) / 1e6 for l in bob.lines if l.startswith("mark ")]
+            if marks and 0.3 <= time.time() - marks[-1] <= 0.8:
+                break
+            time.sleep(0.02)
         t_freeze = time.time()
         os.kill(bob.proc.pid, signal.SIGSTOP)
         time.sleep(FROZEN_S)
