@@ -40,6 +40,23 @@ def flat(samples, what):
            % (what, warm[0], warm[-1], max(warm)))
 
 
+def everyone_shown(env, since, timeout=30):
+    """Wall time of the first scene after since that shows all nine (a
+    participant appears once its subscription is up: within a second,
+    as integration.composite checks, or some seconds on a loaded
+    machine under the sanitizers)."""
+    deadline = time.time() + timeout
+    while True:
+        log = egwtest.JobLog(env.w, "worker", "EG_churn")
+        for t in [since] + [t for t, _ in log.scenes if t > since]:
+            if sorted(log.tiles_at(t)) == sorted(NAMES + ["steady"]):
+                return t
+        if time.time() > deadline:
+            raise egwtest.Failure("no scene with the nine tiles within %d s of the last join: "
+                                  "last %s" % (timeout, sorted(log.tiles_at(time.time()))))
+        time.sleep(0.5)
+
+
 def test():
     rnd = random.Random(12)
     with egwtest.Env("churn", worker_env={"EGRESS_LOG_LEVEL": "debug"}) as env:
@@ -91,8 +108,13 @@ def test():
             if n not in present:
                 pubs[n].send("join")
                 pubs[n].wait_for("webrtcup", 30)
-        time.sleep(5)
-        t_look = time.time() - 1.5
+        t_back = time.time()
+        t_nine = everyone_shown(env, t_back)
+        print("churn: all nine tiles in the scene %.1f s after the last publisher was up"
+              % (t_nine - t_back), flush=True)
+        # The grid then stays: looked at 1 s to 5.5 s after it appeared.
+        time.sleep(max(0.0, t_nine + 6 - time.time()))
+        t_look = t_nine + 4.5
         samples.append(egwtest.memory_mb(pid))
         part_samples.append(egwtest.memory_mb(part_pid))
         env.stop("EG_churn")

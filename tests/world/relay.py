@@ -188,9 +188,12 @@ class Relay:
             frames.append(f)
         return frames
 
-    def from_a(self, now):
+    def from_a(self):
         s = self.settings
         for f in self._read_some(self.a):
+            # A frame's hold starts no earlier than its read: a burst
+            # read while the relay is descheduled spans milliseconds.
+            now = time.monotonic()
             self.stats["a_to_b_in"] += 1
             if not is_ipv4_udp(f):
                 if self._write(self.b, f):
@@ -294,7 +297,7 @@ class Relay:
                     if fd in (self.a, self.b):
                         raise OSError("TAP fd %d: poll events 0x%x" % (fd, ev))
                 if fd == self.a:
-                    self.from_a(now)
+                    self.from_a()
                 elif fd == self.b:
                     self.from_b()
                 elif fd == self.ctl.fileno():
