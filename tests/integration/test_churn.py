@@ -27,6 +27,9 @@ NAMES = ["p%d" % i for i in range(8)]
 RSS_GROWTH_MB = 20
 ROOM = 1237  # up to 16 publishers (tests/world/janus)
 FPS = 15
+# The steady participant's camera: 30 fps, as in the soak (a 15 fps
+# camera's participant recording measures about -30 ms: docs/architecture.md).
+STEADY_FPS = 30
 # A 15 fps canvas shows a picture at the output frame nearest its time.
 COMPOSITE_SYNC_MS = 1000 / FPS / 2 + 15
 STEADY_BEEP = 4500  # the others beep at the publisher's default
@@ -68,7 +71,8 @@ def test():
                 extra=["--width", "160", "--height", "90", "--fps", "15"])
         steady = env.w.start_publisher("steady", color="3050a0", freq=500, room=ROOM,
                                        extra=["--width", "320", "--height", "180", "--fps",
-                                              str(FPS), "--beep-hz", STEADY_BEEP, "--marks"])
+                                              str(STEADY_FPS), "--beep-hz", STEADY_BEEP,
+                                              "--marks"])
         for p in list(pubs.values()) + [steady]:
             p.wait_for("webrtcup", 30)
         part = env.job("EG_steady", {"kind": "participant", "participant": "steady"},
