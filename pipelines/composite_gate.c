@@ -8,28 +8,6 @@
 #include <gst/audio/audio.h>
 #include <gst/base/gstaggregator.h>
 
-/* Logs the wall-clock time of media time 0 (to align the recording with
- * other clocks: the room's events, other recordings). */
-static void log_time_zero(struct composite *g, GstPad *pad, GstClockTime t0)
-{
-	GstElement *e = gst_pad_get_parent_element(pad);
-	GstClock *clock = e ? gst_element_get_clock(e) : NULL;
-	if (clock) {
-		GstClockTime now = gst_clock_get_time(clock) - gst_element_get_base_time(e);
-		gint64 wall_us = g_get_real_time() - (gint64)(now - t0) / 1000;
-		GDateTime *dt = g_date_time_new_from_unix_utc(wall_us / G_USEC_PER_SEC);
-		gchar *text = dt ? g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S") : NULL;
-		EGW_LOG(g->log_id, INFO, "outputs begin: media time 0 is %s.%03dZ (wall clock)",
-		        text ? text : "?", (int)(wall_us % G_USEC_PER_SEC / 1000));
-		g_free(text);
-		if (dt)
-			g_date_time_unref(dt);
-		gst_object_unref(clock);
-	}
-	if (e)
-		gst_object_unref(e);
-}
-
 /* The stream's end, at the stop: straight into the encoder, from the
  * mixer's own thread (the inputs are not drained: they are live, and what
  * they would add lies after the stop). */
@@ -124,7 +102,7 @@ static GstPadProbeReturn gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 		g->end = t + GST_BUFFER_DURATION(buf);
 	g_mutex_unlock(&g->lock);
 	if (first)
-		log_time_zero(g, pad, pts);
+		egw_graph_log_time_zero(g->log_id, pad, pts);
 	if (first_audio && t > 0 && (padded = lead_in_silence(g, pad, buf, t))) {
 		gst_buffer_unref(buf);
 		buf = padded;

@@ -70,6 +70,10 @@ void egw_graph_swallow(GstPad *pad);
  * the branch, which the main loop cuts off when the error message reaches
  * it, instead of going back up the tee and stopping every branch. */
 void egw_graph_guard_queue(GstElement *queue);
+/* Logs the wall-clock time of media time 0 (running time t0 of the
+ * pipeline pad's parent is in), to align a recording with other clocks:
+ * the room's events, other recordings, a publisher's own log. Any thread. */
+void egw_graph_log_time_zero(const char *log_id, GstPad *pad, GstClockTime t0);
 
 /* ---- shared by the graphs that keep tracks as they came (graph_chain.c) ---- */
 

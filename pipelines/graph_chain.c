@@ -1,9 +1,31 @@
 /* Depayloading chains shared by the graphs that keep tracks as they came
- * (graph_passthrough.c, graph_tracks.c): see graph.h. */
+ * (graph_passthrough.c, graph_tracks.c), and the wall clock of a graph's
+ * media time 0: see graph.h. */
 #include <stdio.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "pipelines/graph.h"
+
+void egw_graph_log_time_zero(const char *log_id, GstPad *pad, GstClockTime t0)
+{
+	GstElement *e = gst_pad_get_parent_element(pad);
+	GstClock *clock = e ? gst_element_get_clock(e) : NULL;
+	if (clock) {
+		GstClockTime now = gst_clock_get_time(clock) - gst_element_get_base_time(e);
+		gint64 wall_us = g_get_real_time() - ((gint64)now - (gint64)t0) / 1000;
+		GDateTime *dt = g_date_time_new_from_unix_utc(wall_us / G_USEC_PER_SEC);
+		gchar *text = dt ? g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S") : NULL;
+		EGW_LOG(log_id, INFO, "outputs begin: media time 0 is %s.%06dZ (wall clock)",
+		        text ? text : "?", (int)(wall_us % G_USEC_PER_SEC));
+		g_free(text);
+		if (dt)
+			g_date_time_unref(dt);
+		gst_object_unref(clock);
+	}
+	if (e)
+		gst_object_unref(e);
+}
 
 /* Depayloader and parser per codec. */
 static const struct codec_chain {

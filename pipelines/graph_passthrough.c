@@ -101,16 +101,22 @@ static uint64_t retime(struct branch *b, GstBuffer *buf, int give_up, GstClockTi
 	GstClockTime rt = running_time(b, buf);
 	int flags = (b->media == EGW_MEDIA_AUDIO ? EGW_RETIME_AUDIO : 0) |
 		    (give_up ? EGW_RETIME_GIVE_UP : 0);
-	uint64_t out, back;
+	uint64_t out, back, t0 = EGW_TS_NONE;
 
 	*rt_out = rt;
 	if (!GST_CLOCK_TIME_IS_VALID(rt))
 		return EGW_TS_NONE;
 	g_mutex_lock(&g->lock);
+	if (g->timeline.t0 == EGW_TS_NONE)
+		t0 = rt; /* unless this buffer waits */
 	back = egw_retime(&g->timeline, &b->retime, rt,
 			  GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0, flags,
 			  &out);
+	if (t0 != EGW_TS_NONE && g->timeline.t0 != t0)
+		t0 = EGW_TS_NONE;
 	g_mutex_unlock(&g->lock);
+	if (t0 != EGW_TS_NONE)
+		egw_graph_log_time_zero(g->log_id, b->srcpad, t0);
 	if (back && (b->retime.clamped + b->retime.dropped) % 100 == 1)
 		EGW_LOG(g->log_id, DEBUG, "%s timestamps went back %.1f ms; %s",
 			egw_media2str(b->media), (double)back / GST_MSECOND,
