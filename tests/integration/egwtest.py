@@ -211,6 +211,32 @@ class Run:
             raise Failure("%s did not exit within %d s" % (self.name, timeout))
 
 
+def detail_events(events, kind):
+    """The status events (of a list) whose details.event is kind."""
+    return [e for e in events if (e.get("details") or {}).get("event") == kind]
+
+
+def wait_detail(env, eid, kind, n=1, timeout=15):
+    """The n-th event of egress eid whose details.event is kind, and the
+    wall time it was seen; Failure after timeout s."""
+    deadline = time.time() + timeout
+    while True:
+        found = detail_events(env.status.events(eid), kind)
+        if len(found) >= n:
+            return found[n - 1], time.time()
+        if time.time() >= deadline:
+            raise Failure("%s: no %s event (%d wanted) within %.0f s: %s\n%s"
+                          % (eid, kind, n, timeout, env.statuses(eid), env.w.tail("worker", 30)))
+        time.sleep(0.1)
+
+
+def log_times(w, eid, text, name="worker"):
+    """Wall times of the log lines of job eid (in process name's log) that
+    hold text."""
+    return [parse_time(line.split(" ", 1)[0]) for line in w.log_text(name).splitlines()
+            if "[%s]" % eid in line and text in line]
+
+
 def memory_mb(pid, field="VmRSS"):
     """A memory figure of a live process from /proc/<pid>/status, in MB
     (VmRSS: resident now; VmHWM: its peak); 0.0 when the field is absent.

@@ -22,19 +22,6 @@ SCREEN = "0000ff"  # bob's screen share
 FRAME = 1.0 / 30
 
 
-def wait_detail(env, eid, event, n=1, timeout=15):
-    """The n-th event of egress eid whose details.event is event."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = [ev for ev in env.status.events(eid)
-                 if (ev.get("details") or {}).get("event") == event]
-        if len(found) >= n:
-            return found[n - 1]
-        time.sleep(0.1)
-    raise egwtest.Failure("no %s event for %s within %d s: %s"
-                          % (event, eid, timeout, env.statuses(eid)))
-
-
 def update_layout(env, eid, layout):
     env.w.produce(env.bootstrap, "egress.control", eid,
                   json.dumps({"type": "update_layout", "egress_id": eid, "layout": layout}))
@@ -96,7 +83,7 @@ def test():
 
         # grid -> speaker: the stage shows at the next frame.
         update_layout(env, eid, "speaker")
-        wait_detail(env, eid, "layout_updated")
+        egwtest.wait_detail(env, eid, "layout_updated")
         t_speaker = handled_at(w, eid, "speaker")
         time.sleep(3)
 
@@ -107,7 +94,7 @@ def test():
         time.sleep(6)
 
         update_layout(env, eid, "screenshare")
-        wait_detail(env, eid, "layout_updated", 2)
+        egwtest.wait_detail(env, eid, "layout_updated", 2)
         t_share = handled_at(w, eid, "screenshare")
         time.sleep(3)
 
@@ -118,7 +105,7 @@ def test():
              "max_columns": 1, "max_rows": 2, "participants": ["*"], "exclude": ["ann"],
              "sources": "camera", "reuse": "show_newest"}]}
         update_layout(env, eid, custom)
-        wait_detail(env, eid, "layout_updated", 3)
+        egwtest.wait_detail(env, eid, "layout_updated", 3)
         time.sleep(3)
         t_custom = time.time()
         pubs["dan"] = w.start_publisher("dan", color=COLORS["dan"], freq=770, video="vp8",
@@ -132,7 +119,7 @@ def test():
 
         # An invalid layout mid-egress: ignored, with the field named.
         update_layout(env, eid, {"regions": [{"x": 0, "y": 0, "width": 99999}]})
-        ign = wait_detail(env, eid, "update_ignored")
+        ign, _ = egwtest.wait_detail(env, eid, "update_ignored")
         expect("layout.regions[0].width" in ign["details"]["reason"],
                "an invalid update_layout is ignored naming the field: %s"
                % ign["details"]["reason"])
@@ -142,8 +129,7 @@ def test():
         bob = env.wait("EG_bob", "complete", 40)
         egwtest.check_media(bob["outputs"][0]["location"], "--expect-codecs", "h264,opus",
                             "--expect-color", COLORS["bob"], "--max-decode-errors", 0)
-        expect(any((e.get("details") or {}).get("event") == "track_skipped"
-                   for e in env.status.events("EG_bob")),
+        expect(egwtest.detail_events(env.status.events("EG_bob"), "track_skipped"),
                "the participant recording says it skipped bob's screen share")
 
         env.stop(eid)

@@ -22,13 +22,6 @@ SLACK_S = 3.0 if egwtest.SANITIZED else 1.0
 BACK_S = 10.0 if egwtest.SANITIZED else 5.0
 
 
-def worker_line(w, eid, text):
-    """Wall times of the worker's log lines of job eid that hold text."""
-    return [egwtest.parse_time(line.split(" ", 1)[0])
-            for line in w.log_text("worker").splitlines()
-            if "[%s]" % eid in line and text in line]
-
-
 def corner(tile, size=32, inset=8):
     """A small square in a tile's top-left corner: the placeholder's colour
     there, away from its initials in the middle."""
@@ -72,11 +65,11 @@ def test():
 
         # The worker saw the stall after STALL_S (not at the first missing
         # frame, not never) and the pictures again after the thaw.
-        stalled = [t for t in worker_line(env.w, eid, "no picture from bob") if t > t_freeze]
+        stalled = [t for t in egwtest.log_times(env.w, eid, "no picture from bob") if t > t_freeze]
         expect(len(stalled) == 1 and STALL_S - 0.3 <= stalled[0] - t_freeze <= STALL_S + SLACK_S,
                "bob's stall seen once, %s s after the freeze (after %.0f s without a picture)"
                % (["%.1f" % (t - t_freeze) for t in stalled], STALL_S))
-        again = [t for t in worker_line(env.w, eid, "pictures from bob") if t > t_thaw]
+        again = [t for t in egwtest.log_times(env.w, eid, "pictures from bob") if t > t_thaw]
         expect(len(again) == 1 and again[0] - t_thaw <= BACK_S,
                "bob's pictures back %s s after he resumed (bound %.0f s)"
                % (["%.1f" % (t - t_thaw) for t in again], BACK_S))

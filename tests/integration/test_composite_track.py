@@ -55,8 +55,7 @@ def run(w):
                                                     "background": "#3050a0"},
                                     "mkv", room=1238), env, ["--duration", "8"])
     done = r.wait("complete", 60)
-    skipped = [e["details"] for e in r.events()
-               if (e.get("details") or {}).get("event") == "track_skipped"]
+    skipped = [e["details"] for e in egwtest.detail_events(r.events(), "track_skipped")]
     expect(len(skipped) == 1 and skipped[0]["participant"] == "red" and
            "pcmu" in skipped[0]["reason"],
            "red's G.711 audio is skipped with an event: %s" % skipped)

@@ -98,8 +98,7 @@ def test():
                "SFU gone: %s" % ev["error"])
         expect(6 <= t_failed - t_kill <= 20, "failed %.1f s after the SFU went: "
                "empty_room_timeout_s (6 s) after it was noticed" % (t_failed - t_kill))
-        lost = [e for e in env.status.events("EG_after")
-                if (e.get("details") or {}).get("event") == "sfu_disconnected"]
+        lost = egwtest.detail_events(env.status.events("EG_after"), "sfu_disconnected")
         expect(len(lost) == 1 and lost[0]["status"] == "active" and lost[0]["details"]["reason"],
                "one sfu_disconnected event, with its reason, before the end: %s" % lost)
         expect([o["kind"] for o in ev["outputs"]] == ["file", "manifest"] and

@@ -21,11 +21,6 @@ NOTICE_S = 15.0 if egwtest.SANITIZED else 12.0
 BACK_S = 8.0 if egwtest.SANITIZED else 4.0
 
 
-def detail_events(env, eid, kind):
-    return [e for e in env.status.events(eid)
-            if (e.get("details") or {}).get("event") == kind]
-
-
 def test():
     with egwtest.Env("jfreeze") as env:
         alice = env.w.start_publisher("alice", color="00c000", freq=523, extra=["--marks"])
@@ -42,9 +37,9 @@ def test():
         os.kill(env.w.janus_proc.pid, signal.SIGSTOP)
         try:
             deadline = t_freeze + NOTICE_S + 5
-            while time.time() < deadline and not detail_events(env, eid, "sfu_disconnected"):
+            while time.time() < deadline and not egwtest.detail_events(env.status.events(eid), "sfu_disconnected"):
                 time.sleep(0.2)
-            lost = detail_events(env, eid, "sfu_disconnected")
+            lost = egwtest.detail_events(env.status.events(eid), "sfu_disconnected")
             expect(lost and lost[0]["status"] == "active" and lost[0]["details"].get("reason"),
                    "the silence reported as sfu_disconnected with a reason: %s"
                    % [e["details"] for e in lost])
@@ -57,9 +52,9 @@ def test():
         t_thaw = time.time()
 
         deadline = t_thaw + BACK_S + 10
-        while time.time() < deadline and not detail_events(env, eid, "sfu_reconnected"):
+        while time.time() < deadline and not egwtest.detail_events(env.status.events(eid), "sfu_reconnected"):
             time.sleep(0.2)
-        back = detail_events(env, eid, "sfu_reconnected")
+        back = egwtest.detail_events(env.status.events(eid), "sfu_reconnected")
         expect(back, "back in the room after Janus resumed:\n%s" % env.w.tail("worker", 30))
         back_s = egwtest.parse_time(back[0]["time"]) - t_thaw
         expect(back_s <= BACK_S, "back %.1f s after Janus resumed (bound %.0f s)"
@@ -73,9 +68,7 @@ def test():
 
         # The file: before and after, in sync; its gap the freeze and the
         # return, not an end.
-        video_back = [egwtest.parse_time(line.split(" ", 1)[0])
-                      for line in env.w.log_text("worker").splitlines()
-                      if "[%s] receiving video vp8 of alice" % eid in line]
+        video_back = egwtest.log_times(env.w, eid, "receiving video vp8 of alice")
         expect(len(video_back) == 2, "alice's video received before and after the freeze "
                "(%d times)" % len(video_back))
         loc = done["outputs"][0]["location"]

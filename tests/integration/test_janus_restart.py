@@ -27,22 +27,6 @@ def publishers(env):
                                   extra=["--width", "320", "--height", "180"])]
 
 
-def events_of(env, eid, kind):
-    return [e for e in env.status.events(eid)
-            if (e.get("details") or {}).get("event") == kind]
-
-
-def wait_event(env, eid, kind, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = events_of(env, eid, kind)
-        if found:
-            return found[0], time.time()
-        time.sleep(0.1)
-    raise egwtest.Failure("%s: no %s event within %.0f s:\n%s"
-                          % (eid, kind, timeout, env.w.tail("worker", 30)))
-
-
 def test():
     # debug: the composite's scenes are in its log (egwtest.JobLog)
     with egwtest.Env("jrestart", worker_env={"EGRESS_LOG_LEVEL": "debug"}) as env:
@@ -65,7 +49,7 @@ def test():
         for p in pubs:  # their sessions died with Janus
             env.w.stop(p.proc, sig=signal.SIGKILL)
         for eid in ("EG_jr_part", "EG_jr_comp"):
-            lost, t_lost = wait_event(env, eid, "sfu_disconnected", 15)
+            lost, t_lost = egwtest.wait_detail(env, eid, "sfu_disconnected", timeout=15)
             expect(lost["status"] == "active" and lost["details"].get("reason"),
                    "%s: the loss reported with its reason: %s" % (eid, lost["details"]))
             print("%s: noticed %.1f s after the kill" % (eid, t_lost - t_kill), flush=True)
@@ -77,11 +61,11 @@ def test():
         for p in pubs:
             p.wait_for("webrtcup", 15)
         for eid in ("EG_jr_part", "EG_jr_comp"):
-            ev, t_seen = wait_event(env, eid, "sfu_reconnected", BACK_S + 5)
+            ev, t_seen = egwtest.wait_detail(env, eid, "sfu_reconnected", timeout=BACK_S + 5)
             back_s = egwtest.parse_time(ev["time"]) - t_back
             expect(back_s <= BACK_S, "%s: back in the room %.1f s after Janus's return "
                    "(bound %.0f s)" % (eid, back_s, BACK_S))
-            lost = events_of(env, eid, "sfu_disconnected")[0]
+            lost = egwtest.detail_events(env.status.events(eid), "sfu_disconnected")[0]
             gone_s = egwtest.parse_time(ev["time"]) - egwtest.parse_time(lost["time"])
             expect(abs(ev["details"]["down_s"] - gone_s) <= 0.3,
                    "%s: down_s %.1f is the time from the loss to the return (%.1f s)"
@@ -102,9 +86,7 @@ def test():
         # than the time alice was away: from the kill to the worker's
         # "receiving video of alice" after the return (the new
         # subscription's media), plus a keyframe's wait.
-        back = [egwtest.parse_time(line.split(" ", 1)[0])
-                for line in env.w.log_text("worker").splitlines()
-                if "[EG_jr_part]" in line and "receiving video vp8 of alice" in line]
+        back = egwtest.log_times(env.w, "EG_jr_part", "receiving video vp8 of alice")
         expect(len(back) == 2 and back[1] > t_kill,
                "participant: alice's video received before and after the outage (%d times)"
                % len(back))

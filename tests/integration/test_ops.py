@@ -111,8 +111,7 @@ def test():
         expect(rc == 0, "update sent")
         deadline, ignored = time.time() + 20, []
         while not ignored and time.time() < deadline:
-            ignored = [e for e in env.status.events("EG_ops")
-                       if (e.get("details") or {}).get("event") == "update_ignored"]
+            ignored = egwtest.detail_events(env.status.events("EG_ops"), "update_ignored")
             time.sleep(0.2)
         expect(ignored, "the job answered the update: %s" % (ignored and ignored[0]["details"]))
 

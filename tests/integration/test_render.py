@@ -161,7 +161,7 @@ def run(d):
     rc, final, err, events = render(manifest, "--output", grid)
     expect(rc == 0 and final.get("status") == "complete" and final.get("reason") == "rendered",
            "grid render complete (exit %s, %s)" % (rc, final.get("error") or final.get("status")))
-    expect(any((e.get("details") or {}).get("event") == "progress" for e in events),
+    expect(egwtest.detail_events(events, "progress"),
            "progress events on the way")
     sched = schedule(err)
     rep = egwtest.check_media(grid, "--expect-codecs", "h264,aac", "--expect-duration", DURATION,

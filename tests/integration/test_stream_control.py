@@ -31,8 +31,8 @@ def update_stream(env, eid, add=(), remove=()):
 
 
 def stream_states(env, eid):
-    return [(ev["details"]["url"], ev["details"]["state"]) for ev in env.status.events(eid)
-            if (ev.get("details") or {}).get("event") == "stream_state"]
+    return [(ev["details"]["url"], ev["details"]["state"])
+            for ev in egwtest.detail_events(env.status.events(eid), "stream_state")]
 
 
 def output_metrics(env):
@@ -133,8 +133,7 @@ def test():
         ign = None
         deadline = time.time() + 10
         while not ign and time.time() < deadline:
-            ign = [ev for ev in env.status.events("EG_ctl")
-                   if (ev.get("details") or {}).get("event") == "update_ignored"]
+            ign = egwtest.detail_events(env.status.events("EG_ctl"), "update_ignored")
             time.sleep(0.2)
         expect(ign and "already" in ign[0]["details"]["reason"],
                "adding a URL already streamed is ignored with the reason: %s" % ign)
