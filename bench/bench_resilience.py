@@ -91,11 +91,13 @@ def fmt_sync(s):
 
 
 def participant(rep):
-    """A participant file's figures (the worker's or a bare receiver's).
-    Flash-to-beep leaves out the flashes right after missing frames (lost
-    on the network: the flash's onset may be in the gap, so its time only
-    bounds it; check_media's flashes_after_gap)."""
-    late = set(rep["video"].get("flashes_after_gap") or [])
+    """A participant file's (or tile's) figures. Flash-to-beep leaves out
+    the flashes whose time only bounds their onset: right after missing
+    frames, or with fewer white frames than a whole flash (lost on the
+    network, the first may be in the gap or came damaged; check_media's
+    flashes_after_gap and flashes_short)."""
+    late = set(rep["video"].get("flashes_after_gap") or []) | \
+        set(rep["video"].get("flashes_short") or [])
     pairs = rep["sync"].get("pairs") or []
     offs = [x["offset_ms"] for x in pairs if x["flash"] not in late]
     return {"freeze": rep["video"]["max_frame_gap_ms"], "frames": rep["video"]["frames"],
@@ -203,10 +205,9 @@ def main():
            "NACKs (it does not offer them for Opus). The composite's output stays at its "
            "frame rate whatever its inputs do. Flash-to-beep under loss is not only timing: "
            "a flash whose first frames were lost is seen at its first frame that came, "
-           "late; pairs whose flash follows missing frames are left out of the participant "
-           "files' figures (\"n of m\": pairs counted of pairs found). In the composite "
-           "lost input frames are repeated frames, not gaps, so all its pairs count. The "
-           "bare receivers "
+           "late; pairs whose flash follows missing frames, or has fewer white frames than "
+           "a whole flash (some came damaged), are left out (\"n of m\": pairs counted of "
+           "pairs found). The bare receivers "
            "keep no keyframe requests of their own (GStreamer's depayloader asks for none "
            "by default) and, without NACK, repair nothing; with do-nack they ask, but "
            "webrtcbin's default reports give Janus no round-trip time, so Janus keeps no "

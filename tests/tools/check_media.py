@@ -25,7 +25,11 @@ of its 0.25 tone. Flash onsets come from the per-frame mean luma (exact frame
 PTS), beep onsets from the decoded audio (sample accurate: 50 % crossing of
 the envelope at the beep frequency, corrected for the detector's delay).
 Each flash is paired with the nearest beep within 500 ms; offset = beep -
-flash (positive: audio late).
+flash (positive: audio late). A flash's time is only a bound when frames
+were lost near it: the video report lists the flashes right after missing
+frames (flashes_after_gap) and those with fewer white frames than 100 ms
+covers at the file's frame rate (flashes_short: some came damaged, maybe
+the first).
 
 Composites: --crop picks one participant's tile (its flashes) and --beep-hz
 its own beep in the mix (or --participant X,Y,W,H:HZ, repeatable, measures

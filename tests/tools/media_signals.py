@@ -23,6 +23,7 @@ SILENCE_RMS = 1e-3       # spectrum windows below -60 dBFS are silence
 MAX_SPECTRA = 400
 FLASH_MIN_RISE = 40.0   # whiteness levels between the baseline and the flash
 FLASH_MAX_LEN_S = 0.5   # longer bright runs are content, not markers
+FLASH_LEN_S = 0.1       # the test publisher's flash (tests/tools/egw_publish_pattern.c)
 
 
 # ---------------------------------------------------------------- video
@@ -66,12 +67,14 @@ def analyse_video(frames, t0, full_range):
     # does not hide a white flash (Y 235, neutral chroma).
     white = ys - np.abs(us - 128.0) - np.abs(vs - 128.0)
     base, peak = float(np.median(white)), float(np.max(white))
-    flashes, late, flagged = [], [], np.zeros(len(ys), bool)
+    flashes, late, short, flagged = [], [], [], np.zeros(len(ys), bool)
     if peak - base >= FLASH_MIN_RISE and peak >= 150:
         thr = base + 0.5 * (peak - base)
         above = white >= thr
         i = 0
         frame_dur = float(np.median(np.diff(ts))) if len(ts) > 1 else 0.0
+        # frames a whole flash covers at this rate, whatever its phase
+        min_frames = int(FLASH_LEN_S / frame_dur + 1e-6) if frame_dur > 0 else 0
         while i < len(ys):
             if not above[i]:
                 i += 1
@@ -86,6 +89,10 @@ def analyse_video(frames, t0, full_range):
                 # true onset may lie in that gap, so its time is a bound
                 if ts[i] - ts[i - 1] > 1.5 * frame_dur:
                     late.append(round(float(ts[i]), 4))
+                # fewer white frames than a flash covers: some of its frames
+                # came damaged (decoded, not white), maybe its first
+                if j - i + 1 < min_frames:
+                    short.append(round(float(ts[i]), 4))
                 # the run, plus a frame either side (encoder ramp)
                 flagged[max(0, i - 1): min(len(ys), j + 3)] = True
             i = j + 1
@@ -93,6 +100,7 @@ def analyse_video(frames, t0, full_range):
     res["whiteness_baseline"] = round(base, 1)
     res["flashes"] = [round(t, 4) for t in flashes]
     res["flashes_after_gap"] = late
+    res["flashes_short"] = short
     if len(flashes) > 1:
         res["max_flash_interval_s"] = round(float(np.max(np.diff(flashes))), 3)
     keep = ~flagged

@@ -19,7 +19,8 @@ appears at 2 s (colour timeline, first_time_color); a stereo VP8 + Opus
 WebM with a different tone and beep per channel and a 600 ms audio gap; a
 VP8 file with two jittered frame timestamps (20 ms: off, 10 ms: within half
 a frame). Each new option is checked to pass on the truth and to fail on a
-wrong expectation.
+wrong expectation. Flashes damaged or lost on the network (a first frame
+not white, a first frame missing) are flagged, from frames as decoded.
 
 Known bias: FFmpeg 5.1's own Matroska/WebM muxer writes Opus 6.5 ms (one
 pre-skip) early relative to video (its demuxer subtracts CodecDelay that its
@@ -471,8 +472,30 @@ def check_skip(tmp):
                 "--start is a file timestamp")
 
 
+def check_damaged_flashes():
+    """Flashes whose time only bounds their onset, from frames as decoded
+    (30 fps, dark, a 100 ms flash = 3 white frames every 2 s): whole; its
+    first frame damaged (decoded, not white); its first frame missing."""
+    frames, white = [], set()
+    for k in range(3):
+        white.update(15 + 60 * k + i for i in range(3))  # from 0.5 s, 2.5 s, 4.5 s
+    white.discard(75)  # 2.5 s: damaged
+    for n in range(6 * 30):
+        if n == 135:
+            continue  # 4.5 s: lost
+        frames.append((n / 30.0, 235.0 if n in white else 40.0, 128.0, 128.0))
+    rep, flashes = media.analyse_video(frames, 0.0, False)
+    want = {"flashes": [0.5, 2.5333, 4.5333], "flashes_short": [2.5333, 4.5333],
+            "flashes_after_gap": [4.5333]}
+    got = {k: rep.get(k) for k in want}
+    print("damaged flashes: %s" % got)
+    if got != want:
+        fail("damaged flashes: %s, want %s" % (got, want))
+
+
 def main():
     t0 = time.time()
+    check_damaged_flashes()
     tmp = tempfile.mkdtemp(prefix="egw-check-media-")
     try:
         have_gst = shutil.which("gst-launch-1.0") is not None
