@@ -49,7 +49,7 @@ extern const egw_graph_ops_t egw_graph_composite;
 extern const egw_graph_ops_t egw_graph_render;
 extern const egw_graph_ops_t egw_graph_tracks;
 
-/* ---- what the session offers graphs (pipelines/session.c) ---- */
+/* ---- what the session offers graphs (pipelines/session_outputs.c) ---- */
 
 /* A stream of the egress, leaving at srcpad (an element of the session's
  * bin): tees it to every output, each through its own queue. Call before
@@ -61,6 +61,9 @@ egw_err_t egw_session_add_stream(egw_session_t *s, egw_media_t media, const char
  * (fragmented MP4 drops each track's start offset, see retime.h)? */
 int egw_session_anchor_video(const egw_session_t *s);
 const char *egw_session_log_id(const egw_session_t *s);
+
+/* ---- helpers for every graph (graph_chain.c) ---- */
+
 /* A source pad no branch takes (any more): its data is dropped, not
  * refused (not-linked would be an error in the source), until the pad is
  * linked again, when the probe goes. Any thread. */

@@ -1,11 +1,48 @@
-/* Depayloading chains shared by the graphs that keep tracks as they came
- * (graph_passthrough.c, graph_tracks.c), and the wall clock of a graph's
- * media time 0: see graph.h. */
+/* Helpers the graphs share (see graph.h): pads that swallow what no
+ * branch takes, queues guarded against a failed output, the wall clock of
+ * media time 0, and the depayloading chains of the graphs that keep
+ * tracks as they came (graph_passthrough.c, graph_tracks.c). */
 #include <stdio.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "pipelines/graph.h"
+
+static GstPadProbeReturn drop_if_broken(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	GstPad *src = user;
+	(void)pad;
+	(void)info;
+	/* (a queue whose push failed pushes an EOS on: its last flow return
+	 * may then read EOS, the pad is EOS either way) */
+	return gst_pad_get_last_flow_return(src) < GST_FLOW_EOS || GST_PAD_IS_EOS(src)
+	               ? GST_PAD_PROBE_DROP
+	               : GST_PAD_PROBE_OK;
+}
+
+void egw_graph_guard_queue(GstElement *queue)
+{
+	GstPad *sink = gst_element_get_static_pad(queue, "sink");
+	GstPad *src = gst_element_get_static_pad(queue, "src");
+	if (sink && src)
+		gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+		                  drop_if_broken, gst_object_ref(src), gst_object_unref);
+	if (sink)
+		gst_object_unref(sink);
+	if (src)
+		gst_object_unref(src);
+}
+
+static GstPadProbeReturn drop_unlinked(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	return gst_pad_is_linked(pad) ? GST_PAD_PROBE_REMOVE : GST_PAD_PROBE_DROP;
+}
+
+void egw_graph_swallow(GstPad *pad)
+{
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+	                  drop_unlinked, NULL, NULL);
+}
 
 void egw_graph_log_time_zero(const char *log_id, GstPad *pad, GstClockTime t0)
 {
