@@ -80,6 +80,26 @@ void egw_graph_log_time_zero(const char *log_id, GstPad *pad, GstClockTime t0);
 
 /* ---- shared by the graphs that keep tracks as they came (graph_chain.c) ---- */
 
+/* The events of a stream re-timed onto an egress's one timeline on its
+ * way to the outputs (one streaming thread): the input's segment is kept
+ * (in_seg: for running times) and one fresh TIME segment goes on instead,
+ * once; one stream-start; caps only when they change; no flush (a
+ * departing SFU session must not reset a muxer). */
+typedef struct egw_restream {
+	GstSegment in_seg; /* format UNDEFINED before the first */
+	int sent_segment, sent_stream_start;
+	GstCaps *last_caps;
+} egw_restream_t;
+
+void egw_restream_init(egw_restream_t *r);
+/* The probe's answer for the event in info: passed, dropped, or replaced
+ * (the fresh segment). */
+GstPadProbeReturn egw_restream_event(egw_restream_t *r, GstPadProbeInfo *info);
+/* The segments only (every other event passes): for inputs whose other
+ * events are their own (a render's files). */
+GstPadProbeReturn egw_restream_segment(egw_restream_t *r, GstPadProbeInfo *info);
+void egw_restream_clear(egw_restream_t *r);
+
 /* factory made and added to bin; NULL with errstr ("GStreamer element X
  * is missing"). */
 GstElement *egw_graph_make(GstBin *bin, const char *factory, char *errstr, size_t errstr_size);

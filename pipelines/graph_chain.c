@@ -128,3 +128,58 @@ fail:
 		gst_bin_remove(bin, depay);
 	return EGW_ERR_MEDIA;
 }
+
+void egw_restream_init(egw_restream_t *r)
+{
+	memset(r, 0, sizeof(*r));
+	gst_segment_init(&r->in_seg, GST_FORMAT_UNDEFINED);
+}
+
+GstPadProbeReturn egw_restream_segment(egw_restream_t *r, GstPadProbeInfo *info)
+{
+	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+	GstSegment fresh;
+
+	if (GST_EVENT_TYPE(ev) != GST_EVENT_SEGMENT)
+		return GST_PAD_PROBE_OK;
+	gst_event_copy_segment(ev, &r->in_seg);
+	if (r->sent_segment)
+		return GST_PAD_PROBE_DROP;
+	r->sent_segment = 1;
+	gst_segment_init(&fresh, GST_FORMAT_TIME);
+	gst_event_unref(ev);
+	GST_PAD_PROBE_INFO_DATA(info) = gst_event_new_segment(&fresh);
+	return GST_PAD_PROBE_OK;
+}
+
+GstPadProbeReturn egw_restream_event(egw_restream_t *r, GstPadProbeInfo *info)
+{
+	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+	GstCaps *caps;
+
+	switch (GST_EVENT_TYPE(ev)) {
+	case GST_EVENT_SEGMENT:
+		return egw_restream_segment(r, info);
+	case GST_EVENT_STREAM_START:
+		if (r->sent_stream_start)
+			return GST_PAD_PROBE_DROP;
+		r->sent_stream_start = 1;
+		return GST_PAD_PROBE_OK;
+	case GST_EVENT_CAPS:
+		gst_event_parse_caps(ev, &caps);
+		if (r->last_caps && gst_caps_is_equal(caps, r->last_caps))
+			return GST_PAD_PROBE_DROP;
+		gst_caps_replace(&r->last_caps, caps);
+		return GST_PAD_PROBE_OK;
+	case GST_EVENT_FLUSH_START:
+	case GST_EVENT_FLUSH_STOP:
+		return GST_PAD_PROBE_DROP;
+	default:
+		return GST_PAD_PROBE_OK;
+	}
+}
+
+void egw_restream_clear(egw_restream_t *r)
+{
+	gst_caps_replace(&r->last_caps, NULL);
+}

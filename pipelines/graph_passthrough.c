@@ -33,9 +33,7 @@ struct branch {
 	GstPad *sinkpad; /* the depayloader's: where source pads link */
 	GstPad *srcpad;  /* the last parser's: retimed here */
 	/* retiming state: this branch's streaming thread only */
-	GstSegment in_seg;
-	int sent_segment, sent_stream_start;
-	GstCaps *last_caps;
+	egw_restream_t rs;
 	egw_retime_stream_t retime;
 	GQueue held;            /* audio waiting for the video anchor */
 	GstClockTime held_from; /* running time of the first held buffer */
@@ -68,9 +66,9 @@ static int release_held(struct branch *b, GstPad *pad, int give_up);
 
 static GstClockTime to_running(struct branch *b, GstClockTime ts)
 {
-	if (b->in_seg.format != GST_FORMAT_TIME)
+	if (b->rs.in_seg.format != GST_FORMAT_TIME)
 		return ts;
-	return gst_segment_to_running_time(&b->in_seg, GST_FORMAT_TIME, ts);
+	return gst_segment_to_running_time(&b->rs.in_seg, GST_FORMAT_TIME, ts);
 }
 
 static GstClockTime running_time(struct branch *b, GstBuffer *buf)
@@ -192,44 +190,9 @@ static GstPadProbeReturn retime_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
 
 static GstPadProbeReturn on_event(struct branch *b, GstPadProbeInfo *info)
 {
-	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
-	switch (GST_EVENT_TYPE(ev)) {
-	case GST_EVENT_SEGMENT: {
-		const GstSegment *seg;
-		GstSegment out;
-		gst_event_parse_segment(ev, &seg);
-		gst_segment_copy_into(seg, &b->in_seg);
-		if (b->sent_segment)
-			return GST_PAD_PROBE_DROP;
-		gst_segment_init(&out, GST_FORMAT_TIME);
-		gst_event_unref(ev);
-		GST_PAD_PROBE_INFO_DATA(info) = gst_event_new_segment(&out);
-		b->sent_segment = 1;
-		return GST_PAD_PROBE_OK;
-	}
-	case GST_EVENT_STREAM_START:
-		if (b->sent_stream_start)
-			return GST_PAD_PROBE_DROP;
-		b->sent_stream_start = 1;
-		return GST_PAD_PROBE_OK;
-	case GST_EVENT_CAPS: {
-		GstCaps *caps;
-		gst_event_parse_caps(ev, &caps);
-		if (b->last_caps && gst_caps_is_equal(caps, b->last_caps))
-			return GST_PAD_PROBE_DROP;
-		gst_caps_replace(&b->last_caps, caps);
-		return GST_PAD_PROBE_OK;
-	}
-	case GST_EVENT_EOS:
+	if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS)
 		release_held(b, b->srcpad, 1); /* before the end goes on */
-		return GST_PAD_PROBE_OK;
-	case GST_EVENT_FLUSH_START:
-	case GST_EVENT_FLUSH_STOP:
-		/* A flush from a departing SFU session must not reset the muxer. */
-		return GST_PAD_PROBE_DROP;
-	default:
-		return GST_PAD_PROBE_OK;
-	}
+	return egw_restream_event(&b->rs, info);
 }
 
 /* ---- branches ---- */
@@ -254,7 +217,7 @@ static egw_err_t add_branch(struct passthrough *g, const egw_track_t *t, char *e
 	b->media = t->media;
 	snprintf(b->codec, sizeof(b->codec), "%s", t->codec);
 	egw_retime_stream_init(&b->retime);
-	gst_segment_init(&b->in_seg, GST_FORMAT_UNDEFINED);
+	egw_restream_init(&b->rs);
 	g_queue_init(&b->held);
 	b->srcpad = gst_element_get_static_pad(last, "src");
 	b->sinkpad = gst_element_get_static_pad(depay, "sink");
@@ -408,7 +371,7 @@ static void pt_free(egw_graph_t *graph)
 		struct branch *b = &g->branches[i];
 		gst_object_unref(b->sinkpad);
 		gst_object_unref(b->srcpad);
-		gst_caps_replace(&b->last_caps, NULL);
+		egw_restream_clear(&b->rs);
 		g_queue_clear_full(&b->held, (GDestroyNotify)gst_buffer_unref);
 	}
 	g_mutex_clear(&g->lock);

@@ -29,9 +29,7 @@ struct tbranch {
 	GstPad *srcpad;  /* the last parser's: retimed here */
 	size_t out_index;
 	/* streaming thread of the branch (and the graph's lock for the ends) */
-	GstSegment in_seg;
-	int sent_segment, sent_stream_start;
-	GstCaps *last_caps;
+	egw_restream_t rs;
 	GstClockTime first_rt, last_out, end_out; /* end_out: under the lock */
 };
 
@@ -50,38 +48,7 @@ struct tracks {
 
 static GstPadProbeReturn on_event(struct tbranch *b, GstPadProbeInfo *info)
 {
-	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
-	switch (GST_EVENT_TYPE(ev)) {
-	case GST_EVENT_SEGMENT: {
-		GstSegment out;
-		gst_event_copy_segment(ev, &b->in_seg);
-		if (b->sent_segment)
-			return GST_PAD_PROBE_DROP;
-		gst_segment_init(&out, GST_FORMAT_TIME);
-		gst_event_unref(ev);
-		GST_PAD_PROBE_INFO_DATA(info) = gst_event_new_segment(&out);
-		b->sent_segment = 1;
-		return GST_PAD_PROBE_OK;
-	}
-	case GST_EVENT_STREAM_START:
-		if (b->sent_stream_start)
-			return GST_PAD_PROBE_DROP;
-		b->sent_stream_start = 1;
-		return GST_PAD_PROBE_OK;
-	case GST_EVENT_CAPS: {
-		GstCaps *caps;
-		gst_event_parse_caps(ev, &caps);
-		if (b->last_caps && gst_caps_is_equal(caps, b->last_caps))
-			return GST_PAD_PROBE_DROP;
-		gst_caps_replace(&b->last_caps, caps);
-		return GST_PAD_PROBE_OK;
-	}
-	case GST_EVENT_FLUSH_START:
-	case GST_EVENT_FLUSH_STOP: /* a departing SFU session must not reset the muxer */
-		return GST_PAD_PROBE_DROP;
-	default:
-		return GST_PAD_PROBE_OK;
-	}
+	return egw_restream_event(&b->rs, info);
 }
 
 static GstPadProbeReturn retime(GstPad *pad, GstPadProbeInfo *info, gpointer user)
@@ -98,8 +65,8 @@ static GstPadProbeReturn retime(GstPad *pad, GstPadProbeInfo *info, gpointer use
 	buf = GST_PAD_PROBE_INFO_BUFFER(info);
 	/* PTS: the jitter buffer's smoothed, lip-synced time */
 	ts = GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) : GST_BUFFER_DTS(buf);
-	rt = GST_CLOCK_TIME_IS_VALID(ts) && b->in_seg.format == GST_FORMAT_TIME
-	             ? gst_segment_to_running_time(&b->in_seg, GST_FORMAT_TIME, ts)
+	rt = GST_CLOCK_TIME_IS_VALID(ts) && b->rs.in_seg.format == GST_FORMAT_TIME
+	             ? gst_segment_to_running_time(&b->rs.in_seg, GST_FORMAT_TIME, ts)
 	             : ts;
 	if (!GST_CLOCK_TIME_IS_VALID(rt))
 		return GST_PAD_PROBE_DROP;
@@ -139,7 +106,7 @@ static void branch_free(gpointer p)
 		gst_object_unref(b->sinkpad);
 	if (b->srcpad)
 		gst_object_unref(b->srcpad);
-	gst_caps_replace(&b->last_caps, NULL);
+	egw_restream_clear(&b->rs);
 	g_free(b->track_id);
 	g_free(b);
 }
@@ -159,7 +126,7 @@ static egw_err_t add_branch(struct tracks *g, const egw_track_t *t, char *errstr
 	b->media = t->media;
 	snprintf(b->codec, sizeof(b->codec), "%s", t->codec);
 	b->first_rt = b->last_out = b->end_out = GST_CLOCK_TIME_NONE;
-	gst_segment_init(&b->in_seg, GST_FORMAT_UNDEFINED);
+	egw_restream_init(&b->rs);
 	b->sinkpad = gst_element_get_static_pad(depay, "sink");
 	b->srcpad = gst_element_get_static_pad(last, "src");
 	gst_pad_add_probe(b->srcpad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,

@@ -116,17 +116,8 @@ static GstPadProbeReturn on_event(struct rinput *in, GstPad *pad, GstPadProbeInf
 	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
 
 	switch (GST_EVENT_TYPE(ev)) {
-	case GST_EVENT_SEGMENT: {
-		GstSegment fresh;
-		gst_event_copy_segment(ev, &in->seg);
-		if (in->sent_segment)
-			return GST_PAD_PROBE_DROP;
-		in->sent_segment = 1;
-		gst_segment_init(&fresh, GST_FORMAT_TIME);
-		gst_event_unref(ev);
-		GST_PAD_PROBE_INFO_DATA(info) = gst_event_new_segment(&fresh);
-		return GST_PAD_PROBE_OK;
-	}
+	case GST_EVENT_SEGMENT:
+		return egw_restream_segment(&in->rs, info);
 	case GST_EVENT_EOS:
 		if (in->eos_sent)
 			return GST_PAD_PROBE_DROP;
@@ -173,8 +164,8 @@ static GstPadProbeReturn retime(GstPad *pad, GstPadProbeInfo *info, gpointer use
 	ts = GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) : GST_BUFFER_DTS(buf);
 	if (!GST_CLOCK_TIME_IS_VALID(ts))
 		return GST_PAD_PROBE_DROP;
-	if (in->seg.format == GST_FORMAT_TIME) {
-		GstClockTime rt = gst_segment_to_running_time(&in->seg, GST_FORMAT_TIME, ts);
+	if (in->rs.in_seg.format == GST_FORMAT_TIME) {
+		GstClockTime rt = gst_segment_to_running_time(&in->rs.in_seg, GST_FORMAT_TIME, ts);
 		if (!GST_CLOCK_TIME_IS_VALID(rt))
 			return GST_PAD_PROBE_DROP; /* outside the file's segment */
 		ts = rt;
@@ -288,7 +279,7 @@ egw_err_t egw_render_input_build(struct render *g, struct rinput *in, char *errs
 
 	in->g = g;
 	in->next_ns = GST_CLOCK_TIME_NONE;
-	gst_segment_init(&in->seg, GST_FORMAT_UNDEFINED);
+	egw_restream_init(&in->rs);
 	/* The mixer shows a frame from the first output frame its time falls
 	 * in, up to a frame period early; half a period later, it is shown at
 	 * the output frame nearest its time (within half a period either

@@ -20,10 +20,10 @@ struct rinput {
 	size_t n_els;
 	GstPad *mixpad;
 	/* streaming threads (the decoder's, one at a time) */
-	GstSegment seg;
+	egw_restream_t rs; /* its segment */
 	gint64 shift_ns; /* file running time -> output time */
 	GstClockTime next_ns;
-	int linked, bound, ended, eos_sent, sent_segment;
+	int linked, bound, ended, eos_sent;
 };
 
 struct render {
