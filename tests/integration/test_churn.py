@@ -75,6 +75,11 @@ def test():
                                               "--marks"])
         for p in list(pubs.values()) + [steady]:
             p.wait_for("webrtcup", 30)
+        # (a publisher just started on a busy machine sends its first second
+        # late, in a burst: Janus's sender reports keep that delay for the
+        # subscription's life, -190 ms seen under the sanitizers; as in
+        # test_kinds.py, the recordings begin once they have settled)
+        time.sleep(3)
         part = env.job("EG_steady", {"kind": "participant", "participant": "steady"},
                        [{"kind": "file", "format": "mkv", "path": "{egress_id}.mkv"}])
         part["room"]["room_id"] = ROOM
@@ -155,7 +160,7 @@ def test():
                % prep["duration"])
         # (flash-to-beep a real-time bound: the release stage's, reported
         # under the sanitizers, as in test_kinds.py: 125 ms seen there)
-        bound = egwtest.SANITIZED and [] or ["--max-sync-ms", 40]
+        bound = [] if egwtest.SANITIZED else ["--max-sync-ms", 40]
         egwtest.check_media(part_done["outputs"][0]["location"], "--start",
                             prep["duration"] - 10, "--beep-hz", STEADY_BEEP, "--min-markers", 4,
                             *bound)
@@ -164,7 +169,7 @@ def test():
         egwtest.check_media(done["outputs"][0]["location"], "--crop", tiles["steady"],
                             "--start", at - 3.5, "--end", at + 1.0, "--expect-color",
                             "3050a0", "--beep-hz", STEADY_BEEP, "--min-markers", 2,
-                            *(egwtest.SANITIZED and [] or ["--max-sync-ms", COMPOSITE_SYNC_MS]))
+                            *([] if egwtest.SANITIZED else ["--max-sync-ms", COMPOSITE_SYNC_MS]))
         if not egwtest.SANITIZED:
             flat(samples, "composite job")
             flat(part_samples, "participant job")
