@@ -100,6 +100,19 @@ GstPadProbeReturn egw_restream_event(egw_restream_t *r, GstPadProbeInfo *info);
 GstPadProbeReturn egw_restream_segment(egw_restream_t *r, GstPadProbeInfo *info);
 void egw_restream_clear(egw_restream_t *r);
 
+/* The holes of an Opus stream on its way to the outputs (frames lost and
+ * not resent, or never sent: DTX) filled with empty frames: retime.h. */
+typedef struct egw_opus_holes {
+	uint64_t next;   /* output time the next frame is due at */
+	uint64_t filled; /* empty frames put in */
+} egw_opus_holes_t;
+
+void egw_opus_holes_init(egw_opus_holes_t *h);
+/* Before the Opus buffer buf leaves pad at output time t: the hole since
+ * the one before filled, chained into pad's peer. Its streaming thread. */
+void egw_opus_fill(egw_opus_holes_t *h, GstPad *pad, GstBuffer *buf, uint64_t t,
+                   const char *log_id);
+
 /* factory made and added to bin; NULL with errstr ("GStreamer element X
  * is missing"). */
 GstElement *egw_graph_make(GstBin *bin, const char *factory, char *errstr, size_t errstr_size);

@@ -1,12 +1,14 @@
 /* Helpers the graphs share (see graph.h): pads that swallow what no
  * branch takes, queues guarded against a failed output, the wall clock of
- * media time 0, and the depayloading chains of the graphs that keep
- * tracks as they came (graph_passthrough.c, graph_tracks.c). */
+ * media time 0, and for the graphs that keep tracks as they came
+ * (graph_passthrough.c, graph_tracks.c, graph_render.c's inputs) the
+ * depayloading chains, the re-timed streams' events and Opus holes. */
 #include <stdio.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "pipelines/graph.h"
+#include "pipelines/retime.h"
 
 static GstPadProbeReturn drop_if_broken(GstPad *pad, GstPadProbeInfo *info, gpointer user)
 {
@@ -182,4 +184,40 @@ GstPadProbeReturn egw_restream_event(egw_restream_t *r, GstPadProbeInfo *info)
 void egw_restream_clear(egw_restream_t *r)
 {
 	gst_caps_replace(&r->last_caps, NULL);
+}
+
+void egw_opus_holes_init(egw_opus_holes_t *h)
+{
+	h->next = EGW_TS_NONE;
+	h->filled = 0;
+}
+
+void egw_opus_fill(egw_opus_holes_t *h, GstPad *pad, GstBuffer *buf, uint64_t t, const char *log_id)
+{
+	guint8 toc, empty;
+	uint64_t frame, n;
+	GstPad *peer;
+
+	if (gst_buffer_extract(buf, 0, &toc, 1) != 1)
+		return;
+	frame = egw_opus_frame_ns(toc);
+	n = egw_gap_frames(h->next, t, frame);
+	if (n && (peer = gst_pad_get_peer(pad))) {
+		empty = toc & 0xfc; /* code 0: one frame, here of no bytes */
+		for (uint64_t i = 0; i < n; i++) {
+			GstBuffer *f = gst_buffer_new_memdup(&empty, 1);
+			GST_BUFFER_PTS(f) = GST_BUFFER_DTS(f) = h->next + i * frame;
+			GST_BUFFER_DURATION(f) = frame;
+			if (gst_pad_chain(peer, f) != GST_FLOW_OK)
+				break;
+		}
+		gst_object_unref(peer);
+		h->filled += n;
+		if (n * frame >= 100 * GST_MSECOND)
+			EGW_LOG(log_id, DEBUG,
+			        "audio: a hole of %.0f ms filled with empty frames "
+			        "(%" G_GUINT64_FORMAT " in all)",
+			        (double)(n * frame) / GST_MSECOND, h->filled);
+	}
+	h->next = t + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : frame);
 }

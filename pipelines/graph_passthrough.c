@@ -37,6 +37,8 @@ struct branch {
 	egw_retime_stream_t retime;
 	GQueue held;            /* audio waiting for the video anchor */
 	GstClockTime held_from; /* running time of the first held buffer */
+	int opus;
+	egw_opus_holes_t holes;
 };
 
 struct passthrough {
@@ -147,10 +149,13 @@ static int release_held(struct branch *b, GstPad *pad, int give_up)
 	peer = gst_pad_get_peer(pad);
 	while ((buf = g_queue_pop_head(&b->held))) {
 		uint64_t t = retime(b, buf, give_up, &rt);
-		if (t == EGW_TS_NONE || t == EGW_TS_WAIT || !peer)
+		if (t == EGW_TS_NONE || t == EGW_TS_WAIT || !peer) {
 			gst_buffer_unref(buf);
-		else
+		} else {
+			if (b->opus)
+				egw_opus_fill(&b->holes, pad, buf, t, b->g->log_id);
 			gst_pad_chain(peer, stamp(buf, t));
+		}
 	}
 	if (peer)
 		gst_object_unref(peer);
@@ -184,6 +189,8 @@ static GstPadProbeReturn retime_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
 	}
 	if (t == EGW_TS_NONE)
 		return GST_PAD_PROBE_DROP;
+	if (b->opus)
+		egw_opus_fill(&b->holes, pad, buf, t, b->g->log_id);
 	GST_PAD_PROBE_INFO_DATA(info) = stamp(buf, t);
 	return GST_PAD_PROBE_OK;
 }
@@ -219,6 +226,8 @@ static egw_err_t add_branch(struct passthrough *g, const egw_track_t *t, char *e
 	egw_retime_stream_init(&b->retime);
 	egw_restream_init(&b->rs);
 	g_queue_init(&b->held);
+	b->opus = !strcmp(t->codec, "opus");
+	egw_opus_holes_init(&b->holes);
 	b->srcpad = gst_element_get_static_pad(last, "src");
 	b->sinkpad = gst_element_get_static_pad(depay, "sink");
 	gst_pad_add_probe(b->srcpad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,

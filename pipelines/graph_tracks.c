@@ -31,6 +31,8 @@ struct tbranch {
 	/* streaming thread of the branch (and the graph's lock for the ends) */
 	egw_restream_t rs;
 	GstClockTime first_rt, last_out, end_out; /* end_out: under the lock */
+	int opus;
+	egw_opus_holes_t holes;
 };
 
 struct tracks {
@@ -90,6 +92,8 @@ static GstPadProbeReturn retime(GstPad *pad, GstPadProbeInfo *info, gpointer use
 	g_mutex_unlock(&g->lock);
 	if (first)
 		egw_session_track_file_started(g->s, b->track_id, offset);
+	if (b->opus)
+		egw_opus_fill(&b->holes, b->srcpad, buf, out, g->log_id);
 	buf = gst_buffer_make_writable(buf);
 	GST_BUFFER_PTS(buf) = out;
 	GST_BUFFER_DTS(buf) = out;
@@ -127,6 +131,8 @@ static egw_err_t add_branch(struct tracks *g, const egw_track_t *t, char *errstr
 	snprintf(b->codec, sizeof(b->codec), "%s", t->codec);
 	b->first_rt = b->last_out = b->end_out = GST_CLOCK_TIME_NONE;
 	egw_restream_init(&b->rs);
+	b->opus = !strcmp(t->codec, "opus");
+	egw_opus_holes_init(&b->holes);
 	b->sinkpad = gst_element_get_static_pad(depay, "sink");
 	b->srcpad = gst_element_get_static_pad(last, "src");
 	gst_pad_add_probe(b->srcpad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,

@@ -62,3 +62,24 @@ uint64_t egw_retime(egw_timeline_t *tl, egw_retime_stream_t *st, uint64_t rt, ui
 		tl->max_end = t + duration;
 	return back;
 }
+
+uint64_t egw_opus_frame_ns(uint8_t toc)
+{
+	static const uint64_t silk[4] = {10000000, 20000000, 40000000, 60000000};
+	static const uint64_t celt[4] = {2500000, 5000000, 10000000, 20000000};
+	unsigned config = toc >> 3;
+
+	if (config < 12)
+		return silk[config & 3];
+	if (config < 16)
+		return config & 1 ? 20000000 : 10000000; /* hybrid */
+	return celt[config & 3];
+}
+
+uint64_t egw_gap_frames(uint64_t next, uint64_t t, uint64_t frame_ns)
+{
+	if (next == EGW_TS_NONE || !frame_ns || t <= next + frame_ns / 2 ||
+	    t - next > EGW_GAP_FILL_MAX_NS)
+		return 0;
+	return (t - next + frame_ns / 2) / frame_ns;
+}

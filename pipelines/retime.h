@@ -55,4 +55,20 @@ void egw_retime_stream_init(egw_retime_stream_t *st);
 uint64_t egw_retime(egw_timeline_t *tl, egw_retime_stream_t *st, uint64_t rt, uint64_t duration,
 		    int flags, uint64_t *out);
 
+/* Audio frames that never came (lost on the network and not resent, or
+ * not sent: a silence with DTX). Players play audio back to back, so a
+ * hole would bring all the audio after it early; the passthrough graph
+ * fills it with empty Opus frames instead (a TOC byte alone, RFC 6716
+ * 3.2.1: a lost frame, which decoders conceal and fade to silence). */
+#define EGW_GAP_FILL_MAX_NS (300 * 1000000000ull) /* a longer hole stays one */
+
+/* Duration of one frame of the Opus packet whose TOC byte is toc (2.5 to
+ * 60 ms), in ns. */
+uint64_t egw_opus_frame_ns(uint8_t toc);
+/* Frames of frame_ns to put between next (where the stream's next frame
+ * was expected; EGW_TS_NONE before the first) and t (where the next one
+ * is): 0 when they meet, within half a frame, or the hole is longer than
+ * EGW_GAP_FILL_MAX_NS. */
+uint64_t egw_gap_frames(uint64_t next, uint64_t t, uint64_t frame_ns);
+
 #endif

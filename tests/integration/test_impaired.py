@@ -2,7 +2,8 @@
 UDP from Janus to it dropped and the rest delayed 30 +- 10 ms (so also
 reordered), the publishers' leg clean (tests/world/relay.py). A participant
 recording and a room composite both end `complete`, with files that decode
-without an error, both tones and the audio nearly whole; Janus retransmits
+without an error, both tones, the participant's audio timeline whole (its
+holes filled with empty Opus frames) and in sync within 40 ms; Janus retransmits
 lost video packets (RTX seen on the link; the frames they save, 37-76% kept
 against 18-30% without, are printed: docs/architecture.md, "Loss on the
 SFU's leg"); the
@@ -49,9 +50,12 @@ def test():
                "the link dropped %d of %d datagrams toward the worker (%.1f%%)"
                % (dropped, udp, 100.0 * dropped / max(udp, 1)))
 
+        # (lost audio is not resent: its holes are filled with empty Opus
+        # frames, so no 20 ms frame is missing from the audio timeline: no
+        # interval of two)
         rep = egwtest.check_media(part["outputs"][0]["location"], "--expect-codecs", "vp8,opus",
                                   "--expect-freq", 523, "--max-decode-errors", 0,
-                                  "--max-audio-gap-ms", 300)
+                                  "--max-audio-gap-ms", 35)
         expect(rep["duration"] >= 14.0, "participant: the whole span recorded (%.2f s)"
                % rep["duration"])
         # Janus retransmits what the worker asks for, as RTX (payload type
@@ -62,15 +66,20 @@ def test():
                "(RTP toward the worker by payload type: %s)" % (rtx, vid, s1["rtp_pt"]))
         kept = rep["video"]["frames"] / (30.0 * rep["duration"])
         print("participant video at 5%% loss: %.0f%% of 30 fps kept" % (100 * kept), flush=True)
-        # Not asserted: the freezes (a retransmission lost too), and the
-        # flash-to-beep offsets, which under loss also move with the flash
-        # frames that never arrived (a flash whose first frames were lost is
-        # seen late): BENCHMARKS.md, "Loss and SFU restarts".
+        # Not asserted: the freezes (a retransmission lost too). A/V sync
+        # from the flashes whose time is their onset: not those right after
+        # missing frames or with frames that came damaged (their first may
+        # be among them: seen late); a real-time bound, so the release
+        # stage's, reported under the sanitizers.
+        bound = set(rep["video"].get("flashes_after_gap") or []) | \
+            set(rep["video"].get("flashes_short") or [])
+        offs = [p["offset_ms"] for p in rep["sync"].get("pairs") or [] if p["flash"] not in bound]
         print("participant video at 5%% loss: longest freeze %.0f ms, %s frames; "
-              "flash-to-beep %s ms" % (rep["video"]["max_frame_gap_ms"],
-                                       rep["video"].get("frames"),
-                                       [p["offset_ms"] for p in rep["sync"].get("pairs") or []]),
-              flush=True)
+              "flash-to-beep %s ms (of %d pairs)"
+              % (rep["video"]["max_frame_gap_ms"], rep["video"].get("frames"), offs,
+                 len(rep["sync"].get("pairs") or [])), flush=True)
+        expect(len(offs) >= 3 and (egwtest.SANITIZED or max(abs(o) for o in offs) <= 40),
+               "participant at 5%% loss: flash-to-beep within 40 ms (%s)" % offs)
 
         rep = egwtest.check_media(comp["outputs"][0]["location"], "--expect-codecs", "h264,aac",
                                   "--expect-fps", 15, "--max-video-gap-ms", 100,

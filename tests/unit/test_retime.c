@@ -1,5 +1,6 @@
 /* The recording timeline: zero start, per-stream monotonicity, gaps kept,
- * audio dropped rather than stacked when it lies behind. */
+ * audio dropped rather than stacked when it lies behind; how many empty
+ * frames fill an Opus hole, and the frame length of every TOC. */
 #include "pipelines/retime.h"
 #include "tests/unit/check.h"
 
@@ -149,8 +150,37 @@ static void mp4_without_video_gives_up(void)
 	CHECK(out == 20 * MS);
 }
 
+static void opus_frame_lengths(void)
+{
+	/* TOC config (bits 7-3): SILK 0-11, hybrid 12-15, CELT 16-31; the
+	 * stereo and code bits do not change the frame length */
+	CHECK(egw_opus_frame_ns(0 << 3) == 10 * MS);
+	CHECK(egw_opus_frame_ns(1 << 3) == 20 * MS);
+	CHECK(egw_opus_frame_ns(11 << 3) == 60 * MS);
+	CHECK(egw_opus_frame_ns(12 << 3) == 10 * MS);
+	CHECK(egw_opus_frame_ns(13 << 3) == 20 * MS);
+	CHECK(egw_opus_frame_ns(16 << 3) == 2500000);
+	CHECK(egw_opus_frame_ns(31 << 3 | 0x7) == 20 * MS); /* fullband 20 ms, what WebRTC sends */
+	CHECK(egw_opus_frame_ns(0xfc) == 20 * MS);
+}
+
+static void holes_filled(void)
+{
+	CHECK(egw_gap_frames(EGW_TS_NONE, 500 * MS, 20 * MS) == 0); /* the first frame */
+	CHECK(egw_gap_frames(1000 * MS, 1000 * MS, 20 * MS) == 0);  /* back to back */
+	CHECK(egw_gap_frames(1000 * MS, 1009 * MS, 20 * MS) == 0);  /* jitter, not a frame */
+	CHECK(egw_gap_frames(1000 * MS, 1020 * MS, 20 * MS) == 1);  /* one lost */
+	CHECK(egw_gap_frames(1000 * MS, 1061 * MS, 20 * MS) == 3);  /* three, rounded */
+	CHECK(egw_gap_frames(1000 * MS, 1000 * MS - 5 * MS, 20 * MS) == 0);    /* behind */
+	CHECK(egw_gap_frames(0, 60000 * MS, 20 * MS) == 3000);                 /* a minute away */
+	CHECK(egw_gap_frames(0, EGW_GAP_FILL_MAX_NS + 20 * MS, 20 * MS) == 0); /* too long */
+	CHECK(egw_gap_frames(0, 100 * MS, 0) == 0);
+}
+
 int main(void)
 {
+	opus_frame_lengths();
+	holes_filled();
 	mp4_anchors_on_video();
 	mp4_without_video_gives_up();
 	first_buffer_is_zero();
