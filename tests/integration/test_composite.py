@@ -143,10 +143,17 @@ def run(w):
         # Each tile from its first frame on (an H.264 participant's first
         # keyframe takes longer, more so on a loaded machine), which must
         # come within BACK_BOUND_S of the output's start.
+        # Under the sanitizers a first H.264 picture once took 20 s after
+        # its track arrived (its keyframe late, the machine loaded): there
+        # it must come, in time or not (a real-time bound, reported).
         seen = cm.first_time_color(path, parse_crop(tiles[name]), color, 50, after=0, hold=3)
-        expect(seen is not None and seen <= BACK_BOUND_S,
-               "%s's first frame at %s s (at most %g s)"
-               % (name, "never" if seen is None else "%.2f" % seen, BACK_BOUND_S))
+        expect(seen is not None and (egwtest.SANITIZED or seen <= BACK_BOUND_S),
+               "%s's first frame at %s s (at most %g s%s)"
+               % (name, "never" if seen is None else "%.2f" % seen, BACK_BOUND_S,
+                  "; reported under the sanitizers" if egwtest.SANITIZED else ""))
+        if seen + 0.2 > a1 - 2.0:
+            print("metric: %s shown too late for its A/V window" % name, flush=True)
+            continue
         # A/V precision is checked in the release stage; under the
         # sanitizers (several times slower, frames late) it is reported.
         rep = egwtest.check_media(path, "--crop", tiles[name], "--start", max(a0, seen + 0.2),
