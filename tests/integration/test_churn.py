@@ -28,8 +28,10 @@ RSS_GROWTH_MB = 20
 ROOM = 1237  # up to 16 publishers (tests/world/janus)
 FPS = 15
 # The steady participant's camera: 30 fps, as in the soak (a 15 fps
-# camera's participant recording measures about -30 ms: docs/architecture.md).
-STEADY_FPS = 30
+# camera's participant recording measures about -30 ms: docs/architecture.md);
+# 15 fps under the sanitizers, where sync is reported, not bounded, and a
+# sanitized 30 fps publisher beside eight others lost most of its flashes.
+STEADY_FPS = 15 if egwtest.SANITIZED else 30
 # A 15 fps canvas shows a picture at the output frame nearest its time.
 COMPOSITE_SYNC_MS = 1000 / FPS / 2 + 15
 STEADY_BEEP = 4500  # the others beep at the publisher's default
@@ -161,8 +163,7 @@ def test():
         # (flash-to-beep a real-time bound: the release stage's, reported
         # under the sanitizers, as in test_kinds.py: 125 ms seen there)
         bound = [] if egwtest.SANITIZED else ["--max-sync-ms", 40]
-        # (under the sanitizers the publisher's 30 fps flashes come short
-        # at times: 3 of 5 seen)
+        # (under the sanitizers a flash comes short at times)
         egwtest.check_media(part_done["outputs"][0]["location"], "--start",
                             prep["duration"] - 10, "--beep-hz", STEADY_BEEP, "--min-markers",
                             2 if egwtest.SANITIZED else 4, *bound)
