@@ -92,14 +92,9 @@ def fmt_sync(s):
 
 def participant(rep):
     """A participant file's (or tile's) figures. Flash-to-beep leaves out
-    the flashes whose time only bounds their onset: right after missing
-    frames, or with fewer white frames than a whole flash (lost on the
-    network, the first may be in the gap or came damaged; check_media's
-    flashes_after_gap and flashes_short)."""
-    late = set(rep["video"].get("flashes_after_gap") or []) | \
-        set(rep["video"].get("flashes_short") or [])
+    the flashes whose time only bounds their onset (egwtest.onset_offsets)."""
     pairs = rep["sync"].get("pairs") or []
-    offs = [x["offset_ms"] for x in pairs if x["flash"] not in late]
+    offs = egwtest.onset_offsets(rep)
     return {"freeze": rep["video"]["max_frame_gap_ms"], "frames": rep["video"]["frames"],
             "dur": rep["duration"], "a_gap": rep["audio"].get("max_packet_gap_ms") or 0,
             "sync": ((statistics.median(offs), min(offs), max(offs), len(offs), len(pairs))

@@ -92,6 +92,9 @@ typedef struct egw_restream {
 } egw_restream_t;
 
 void egw_restream_init(egw_restream_t *r);
+/* The running time of ts in the input's segment; ts itself before a TIME
+ * segment came. */
+GstClockTime egw_restream_running(const egw_restream_t *r, GstClockTime ts);
 /* The probe's answer for the event in info: passed, dropped, or replaced
  * (the fresh segment). */
 GstPadProbeReturn egw_restream_event(egw_restream_t *r, GstPadProbeInfo *info);
@@ -103,13 +106,15 @@ void egw_restream_clear(egw_restream_t *r);
 /* The holes of an Opus stream on its way to the outputs (frames lost and
  * not resent, or never sent: DTX) filled with empty frames: retime.h. */
 typedef struct egw_opus_holes {
+	int opus;        /* the stream is Opus: otherwise nothing is filled */
 	uint64_t next;   /* output time the next frame is due at */
 	uint64_t filled; /* empty frames put in */
 } egw_opus_holes_t;
 
-void egw_opus_holes_init(egw_opus_holes_t *h);
-/* Before the Opus buffer buf leaves pad at output time t: the hole since
- * the one before filled, chained into pad's peer. Its streaming thread. */
+void egw_opus_holes_init(egw_opus_holes_t *h, const char *codec);
+/* Before the buffer buf leaves pad at output time t: for an Opus stream,
+ * the hole since the one before filled, chained into pad's peer. Its
+ * streaming thread. */
 void egw_opus_fill(egw_opus_holes_t *h, GstPad *pad, GstBuffer *buf, uint64_t t,
                    const char *log_id);
 

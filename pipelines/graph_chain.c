@@ -137,6 +137,13 @@ void egw_restream_init(egw_restream_t *r)
 	gst_segment_init(&r->in_seg, GST_FORMAT_UNDEFINED);
 }
 
+GstClockTime egw_restream_running(const egw_restream_t *r, GstClockTime ts)
+{
+	if (!GST_CLOCK_TIME_IS_VALID(ts) || r->in_seg.format != GST_FORMAT_TIME)
+		return ts;
+	return gst_segment_to_running_time(&r->in_seg, GST_FORMAT_TIME, ts);
+}
+
 GstPadProbeReturn egw_restream_segment(egw_restream_t *r, GstPadProbeInfo *info)
 {
 	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
@@ -186,8 +193,9 @@ void egw_restream_clear(egw_restream_t *r)
 	gst_caps_replace(&r->last_caps, NULL);
 }
 
-void egw_opus_holes_init(egw_opus_holes_t *h)
+void egw_opus_holes_init(egw_opus_holes_t *h, const char *codec)
 {
+	h->opus = !strcmp(codec, "opus");
 	h->next = EGW_TS_NONE;
 	h->filled = 0;
 }
@@ -198,7 +206,7 @@ void egw_opus_fill(egw_opus_holes_t *h, GstPad *pad, GstBuffer *buf, uint64_t t,
 	uint64_t frame, n;
 	GstPad *peer;
 
-	if (gst_buffer_extract(buf, 0, &toc, 1) != 1)
+	if (!h->opus || gst_buffer_extract(buf, 0, &toc, 1) != 1)
 		return;
 	frame = egw_opus_frame_ns(toc);
 	n = egw_gap_frames(h->next, t, frame);

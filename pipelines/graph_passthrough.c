@@ -37,7 +37,6 @@ struct branch {
 	egw_retime_stream_t retime;
 	GQueue held;            /* audio waiting for the video anchor */
 	GstClockTime held_from; /* running time of the first held buffer */
-	int opus;
 	egw_opus_holes_t holes;
 };
 
@@ -66,19 +65,12 @@ static struct branch *branch_for(struct passthrough *g, egw_media_t media)
 static GstPadProbeReturn on_event(struct branch *b, GstPadProbeInfo *info);
 static int release_held(struct branch *b, GstPad *pad, int give_up);
 
-static GstClockTime to_running(struct branch *b, GstClockTime ts)
-{
-	if (b->rs.in_seg.format != GST_FORMAT_TIME)
-		return ts;
-	return gst_segment_to_running_time(&b->rs.in_seg, GST_FORMAT_TIME, ts);
-}
-
 static GstClockTime running_time(struct branch *b, GstBuffer *buf)
 {
 	/* PTS is the jitter buffer's smoothed, lip-synced time; DTS is the raw
 	 * arrival time of the packet and would carry network jitter. */
 	GstClockTime ts = GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) : GST_BUFFER_DTS(buf);
-	return GST_CLOCK_TIME_IS_VALID(ts) ? to_running(b, ts) : GST_CLOCK_TIME_NONE;
+	return egw_restream_running(&b->rs, ts);
 }
 
 /* Would buf still wait for the video anchor? (No state changes.) */
@@ -102,18 +94,18 @@ static uint64_t retime(struct branch *b, GstBuffer *buf, int give_up, GstClockTi
 	int flags = (b->media == EGW_MEDIA_AUDIO ? EGW_RETIME_AUDIO : 0) |
 		    (give_up ? EGW_RETIME_GIVE_UP : 0);
 	uint64_t out, back, t0 = EGW_TS_NONE;
+	int had_t0;
 
 	*rt_out = rt;
 	if (!GST_CLOCK_TIME_IS_VALID(rt))
 		return EGW_TS_NONE;
 	g_mutex_lock(&g->lock);
-	if (g->timeline.t0 == EGW_TS_NONE)
-		t0 = rt; /* unless this buffer waits */
+	had_t0 = g->timeline.t0 != EGW_TS_NONE;
 	back = egw_retime(&g->timeline, &b->retime, rt,
 			  GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0, flags,
 			  &out);
-	if (t0 != EGW_TS_NONE && g->timeline.t0 != t0)
-		t0 = EGW_TS_NONE;
+	if (!had_t0)
+		t0 = g->timeline.t0; /* this buffer set it (still none when it waits) */
 	g_mutex_unlock(&g->lock);
 	if (t0 != EGW_TS_NONE)
 		egw_graph_log_time_zero(g->log_id, b->srcpad, t0);
@@ -152,8 +144,7 @@ static int release_held(struct branch *b, GstPad *pad, int give_up)
 		if (t == EGW_TS_NONE || t == EGW_TS_WAIT || !peer) {
 			gst_buffer_unref(buf);
 		} else {
-			if (b->opus)
-				egw_opus_fill(&b->holes, pad, buf, t, b->g->log_id);
+			egw_opus_fill(&b->holes, pad, buf, t, b->g->log_id);
 			gst_pad_chain(peer, stamp(buf, t));
 		}
 	}
@@ -189,8 +180,7 @@ static GstPadProbeReturn retime_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
 	}
 	if (t == EGW_TS_NONE)
 		return GST_PAD_PROBE_DROP;
-	if (b->opus)
-		egw_opus_fill(&b->holes, pad, buf, t, b->g->log_id);
+	egw_opus_fill(&b->holes, pad, buf, t, b->g->log_id);
 	GST_PAD_PROBE_INFO_DATA(info) = stamp(buf, t);
 	return GST_PAD_PROBE_OK;
 }
@@ -226,8 +216,7 @@ static egw_err_t add_branch(struct passthrough *g, const egw_track_t *t, char *e
 	egw_retime_stream_init(&b->retime);
 	egw_restream_init(&b->rs);
 	g_queue_init(&b->held);
-	b->opus = !strcmp(t->codec, "opus");
-	egw_opus_holes_init(&b->holes);
+	egw_opus_holes_init(&b->holes, t->codec);
 	b->srcpad = gst_element_get_static_pad(last, "src");
 	b->sinkpad = gst_element_get_static_pad(depay, "sink");
 	gst_pad_add_probe(b->srcpad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,

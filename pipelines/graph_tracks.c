@@ -31,7 +31,6 @@ struct tbranch {
 	/* streaming thread of the branch (and the graph's lock for the ends) */
 	egw_restream_t rs;
 	GstClockTime first_rt, last_out, end_out; /* end_out: under the lock */
-	int opus;
 	egw_opus_holes_t holes;
 };
 
@@ -67,9 +66,7 @@ static GstPadProbeReturn retime(GstPad *pad, GstPadProbeInfo *info, gpointer use
 	buf = GST_PAD_PROBE_INFO_BUFFER(info);
 	/* PTS: the jitter buffer's smoothed, lip-synced time */
 	ts = GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) : GST_BUFFER_DTS(buf);
-	rt = GST_CLOCK_TIME_IS_VALID(ts) && b->rs.in_seg.format == GST_FORMAT_TIME
-	             ? gst_segment_to_running_time(&b->rs.in_seg, GST_FORMAT_TIME, ts)
-	             : ts;
+	rt = egw_restream_running(&b->rs, ts);
 	if (!GST_CLOCK_TIME_IS_VALID(rt))
 		return GST_PAD_PROBE_DROP;
 	dur = GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0;
@@ -92,8 +89,7 @@ static GstPadProbeReturn retime(GstPad *pad, GstPadProbeInfo *info, gpointer use
 	g_mutex_unlock(&g->lock);
 	if (first)
 		egw_session_track_file_started(g->s, b->track_id, offset);
-	if (b->opus)
-		egw_opus_fill(&b->holes, b->srcpad, buf, out, g->log_id);
+	egw_opus_fill(&b->holes, b->srcpad, buf, out, g->log_id);
 	buf = gst_buffer_make_writable(buf);
 	GST_BUFFER_PTS(buf) = out;
 	GST_BUFFER_DTS(buf) = out;
@@ -131,8 +127,7 @@ static egw_err_t add_branch(struct tracks *g, const egw_track_t *t, char *errstr
 	snprintf(b->codec, sizeof(b->codec), "%s", t->codec);
 	b->first_rt = b->last_out = b->end_out = GST_CLOCK_TIME_NONE;
 	egw_restream_init(&b->rs);
-	b->opus = !strcmp(t->codec, "opus");
-	egw_opus_holes_init(&b->holes);
+	egw_opus_holes_init(&b->holes, t->codec);
 	b->sinkpad = gst_element_get_static_pad(depay, "sink");
 	b->srcpad = gst_element_get_static_pad(last, "src");
 	gst_pad_add_probe(b->srcpad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,

@@ -164,12 +164,9 @@ static GstPadProbeReturn retime(GstPad *pad, GstPadProbeInfo *info, gpointer use
 	ts = GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) : GST_BUFFER_DTS(buf);
 	if (!GST_CLOCK_TIME_IS_VALID(ts))
 		return GST_PAD_PROBE_DROP;
-	if (in->rs.in_seg.format == GST_FORMAT_TIME) {
-		GstClockTime rt = gst_segment_to_running_time(&in->rs.in_seg, GST_FORMAT_TIME, ts);
-		if (!GST_CLOCK_TIME_IS_VALID(rt))
-			return GST_PAD_PROBE_DROP; /* outside the file's segment */
-		ts = rt;
-	}
+	ts = egw_restream_running(&in->rs, ts);
+	if (!GST_CLOCK_TIME_IS_VALID(ts))
+		return GST_PAD_PROBE_DROP; /* outside the file's segment */
 	out = (gint64)ts + in->shift_ns;
 	dur = GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0;
 	if (out + (gint64)dur <= 0 || (in->t->media == EGW_MEDIA_AUDIO && out < 0))

@@ -57,9 +57,10 @@ uint64_t egw_retime(egw_timeline_t *tl, egw_retime_stream_t *st, uint64_t rt, ui
 
 /* Audio frames that never came (lost on the network and not resent, or
  * not sent: a silence with DTX). Players play audio back to back, so a
- * hole would bring all the audio after it early; the passthrough graph
- * fills it with empty Opus frames instead (a TOC byte alone, RFC 6716
- * 3.2.1: a lost frame, which decoders conceal and fade to silence). */
+ * hole would bring all the audio after it early; the graphs that keep
+ * tracks as they came fill it with empty Opus frames instead (a TOC byte
+ * alone, RFC 6716 3.2.1: a lost frame, which decoders conceal and fade to
+ * silence). */
 #define EGW_GAP_FILL_MAX_NS (300 * 1000000000ull) /* a longer hole stays one */
 
 /* Duration of one frame of the Opus packet whose TOC byte is toc (2.5 to

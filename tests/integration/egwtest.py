@@ -314,6 +314,17 @@ class JobLog:
         return tiles
 
 
+def onset_offsets(rep):
+    """Flash-to-beep offsets (ms) of a check_media report, leaving out the
+    flashes whose time only bounds their onset: right after missing frames,
+    or with fewer white frames than a whole flash (lost on the network,
+    their first may be in the gap or came damaged: flashes_after_gap,
+    flashes_short)."""
+    bound = set(rep["video"].get("flashes_after_gap") or []) | \
+        set(rep["video"].get("flashes_short") or [])
+    return [p["offset_ms"] for p in rep["sync"].get("pairs") or [] if p["flash"] not in bound]
+
+
 def check_media(path, *args):
     """Runs the independent checker; returns its JSON report, raises with
     its messages when an expectation fails."""

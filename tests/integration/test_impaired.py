@@ -71,9 +71,7 @@ def test():
         # missing frames or with frames that came damaged (their first may
         # be among them: seen late); a real-time bound, so the release
         # stage's, reported under the sanitizers.
-        bound = set(rep["video"].get("flashes_after_gap") or []) | \
-            set(rep["video"].get("flashes_short") or [])
-        offs = [p["offset_ms"] for p in rep["sync"].get("pairs") or [] if p["flash"] not in bound]
+        offs = egwtest.onset_offsets(rep)
         print("participant video at 5%% loss: longest freeze %.0f ms, %s frames; "
               "flash-to-beep %s ms (of %d pairs)"
               % (rep["video"]["max_frame_gap_ms"], rep["video"].get("frames"), offs,
