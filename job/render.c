@@ -366,7 +366,7 @@ int egw_render_manifest_files(const char *path, char ***locations, char ***whats
 		{
 			const char *loc = NULL,
 			           *id = json_string_value(json_object_get(tj, "track_id"));
-			char what[160], errstr[8];
+			char what[160], errstr[256]; /* (not reported: such a track is skipped) */
 			snprintf(what, sizeof(what), "participants[%zu].tracks[%zu] (%s)", i, k,
 			         id ? id : "?");
 			if (location_of(doc, tj, what, &loc, errstr, sizeof(errstr)) ||

@@ -70,7 +70,7 @@ static int check(egw_spares_t *s, egw_jobproc_t *p, int dismissing)
 	return 1;
 }
 
-void egw_spares_tend(egw_spares_t *s, int want)
+void egw_spares_tend(egw_spares_t *s, int want, int starting)
 {
 	int warming = 0;
 	char errstr[256];
@@ -89,8 +89,10 @@ void egw_spares_tend(egw_spares_t *s, int want)
 		warming += !p->spare_ready;
 		i++;
 	}
-	/* one warming at a time, so refilling never crowds out running jobs */
-	if (!want || warming || (int)s->procs->len >= s->target ||
+	/* One warming at a time, so refilling never crowds out running jobs;
+	 * none while starts are on their way: a spare's warming (its RSA key
+	 * alone is 0.1-1 s of CPU) would slow every one of them. */
+	if (!want || warming || starting > 0 || (int)s->procs->len >= s->target ||
 	    egw_jobproc_now() < s->pause_until)
 		return;
 	if (!(p = egw_jobproc_spawn(&s->cmd, NULL, NULL, 0, errstr, sizeof(errstr)))) {
@@ -158,7 +160,7 @@ void egw_spares_free(egw_spares_t *s)
 	if (!s)
 		return;
 	for (int waited = 0; s->procs->len && waited < DISMISS_WAIT_MS; waited += 20) {
-		egw_spares_tend(s, 0);
+		egw_spares_tend(s, 0, 0);
 		if (s->procs->len)
 			nanosleep(&pause, NULL);
 	}

@@ -7,8 +7,10 @@
  * it only joins the room. Each egress still has a process of its own.
  *
  * Spares are made one at a time, the next only once the last is warm, so
- * that refilling the pool during a burst takes at most one core's worth of
- * warming from the jobs that run. A spare that dies is replaced (after a
+ * that refilling the pool takes at most one core's worth of warming from
+ * the jobs that run; and none begins warming while a start taken in the
+ * last few seconds is still on its way to its first media byte (a burst's
+ * starts first, the pool after them). A spare that dies is replaced (after a
  * pause when they keep dying); spares are dismissed (their lifeline
  * closed) when the worker stops taking jobs.
  * locality: worker thread. */
@@ -27,8 +29,14 @@ typedef struct egw_spares egw_spares_t;
 egw_spares_t *egw_spares_new(const egw_jobproc_cmd_t *cmd, int target);
 
 /* Reads what the spares say, replaces those that died and tops the pool up
- * to target (want) or dismisses every spare (!want). Call it from the loop. */
-void egw_spares_tend(egw_spares_t *s, int want);
+ * to target (want) or dismisses every spare (!want). starting: how many
+ * starts taken in the last EGW_SPARES_QUIET_S seconds have not reached
+ * their first media byte yet; while there are any no spare begins warming.
+ * Call it from the loop. */
+void egw_spares_tend(egw_spares_t *s, int want, int starting);
+
+/* How long after a start it holds the pool's refill (at most). */
+#define EGW_SPARES_QUIET_S 5.0
 
 /* Descriptors to poll for the spares' output (at most max); how many. */
 size_t egw_spares_pollfds(const egw_spares_t *s, struct pollfd *fds, size_t max);

@@ -102,6 +102,18 @@ static void finish_proc(egw_worker_t *w, egw_jobproc_t *p)
 
 /* Reads job output, feeds lifelines, reaps ended jobs, enforces the stop
  * grace period. */
+/* Job processes given their start less than EGW_SPARES_QUIET_S ago that
+ * have not reported their first media byte yet. */
+static int starting_jobs(const egw_worker_t *w)
+{
+	int n = 0;
+	double now = egw_jobproc_now();
+	for (const egw_jobproc_t *p = w->procs; p; p = p->next)
+		n += !p->active_seen && !p->upload && !p->exited &&
+		     now - p->spawned_s < EGW_SPARES_QUIET_S;
+	return n;
+}
+
 static void supervise(egw_worker_t *w, int timeout_ms)
 {
 	struct pollfd fds[2 * 256 + 2];
@@ -536,7 +548,8 @@ int egw_worker_run(const egw_config_t *cfg, const char *config_path, volatile si
 		w.spares = egw_spares_new(&spare, cfg->spare_jobs);
 	}
 	while (!*stop) {
-		egw_spares_tend(w.spares, !w.short_of[0]); /* (spares cost memory) */
+		/* (spares cost memory) */
+		egw_spares_tend(w.spares, !w.short_of[0], starting_jobs(&w));
 		egw_metrics_poll(w.metrics);
 		egw_webhooks_poll(w.webhooks);
 		resume_uploads(&w, &last_scan);

@@ -125,8 +125,8 @@ static void test_broken_lifeline(const char *dir)
 
 /* Spares: the pool starts one at a time, the next once the last is warm;
  * a taken spare gets its request (after --spare in its arguments) and
- * the pool refills; dismissed spares exit
- * quietly. */
+ * the pool refills, though not while starts are on their way; dismissed
+ * spares exit quietly. */
 static void test_spares(const char *dir)
 {
 	char script[256], out[256], body[512];
@@ -141,11 +141,13 @@ static void test_spares(const char *dir)
 	egw_jobproc_cmd_t cmd = {script, NULL, "w-test", NULL, 0};
 	egw_spares_t *s = egw_spares_new(&cmd, 2);
 
-	egw_spares_tend(s, 1);
+	egw_spares_tend(s, 1, 1);
+	CHECK(egw_spares_count(s, NULL) == 0); /* a start on its way: none yet */
+	egw_spares_tend(s, 1, 0);
 	CHECK(egw_spares_count(s, &warm) == 1 && warm == 0); /* one at a time */
 	for (int i = 0; i < 200 && (egw_spares_count(s, &warm) < 2 || warm < 2); i++) {
 		usleep(25000);
-		egw_spares_tend(s, 1);
+		egw_spares_tend(s, 1, 0);
 	}
 	CHECK(egw_spares_count(s, &warm) == 2 && warm == 2);
 
@@ -167,11 +169,16 @@ static void test_spares(const char *dir)
 	CHECK(wait_exit(p));
 	egw_jobproc_free(p);
 
-	/* the pool refills */
-	egw_spares_tend(s, 1);
+	/* the pool refills once no start is on its way */
+	for (int i = 0; i < 4; i++) {
+		usleep(25000);
+		egw_spares_tend(s, 1, 3);
+	}
+	CHECK(egw_spares_count(s, NULL) == 1);
+	egw_spares_tend(s, 1, 0);
 	for (int i = 0; i < 200 && (egw_spares_count(s, &warm) < 2 || warm < 2); i++) {
 		usleep(25000);
-		egw_spares_tend(s, 1);
+		egw_spares_tend(s, 1, 0);
 	}
 	CHECK(egw_spares_count(s, &warm) == 2 && warm == 2);
 	egw_spares_free(s); /* dismissed: they read EOF and exit */
