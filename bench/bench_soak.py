@@ -32,14 +32,19 @@ def rss_mb(pid):
 
 
 def sync(path, start, end):
-    """Flash-to-beep (min, max, pairs) between start and end (s). check_media
-    decodes a file from its start: the last minute of a 2-hour file takes
-    minutes, beyond egwtest.check_media's timeout, hence the direct call."""
+    """Flash-to-beep (min, max, pairs) between start and end (s), and the
+    audio's overlaps minus holes (ms) from the file's start to end: how
+    far its samples played back to back have strayed from their
+    timestamps by then (check_media seeks to a window far into a file and
+    measures there by the timestamps; this adds what a player playing
+    every sample from the start would hear on top)."""
     p = subprocess.run(["/usr/bin/python3", egwtest.CHECK, path, "--json", "--start", str(start),
                         "--end", str(end)], stdout=subprocess.PIPE, text=True, timeout=7200)
     rep = json.loads(p.stdout)
     offs = [x["offset_ms"] for x in rep["sync"].get("pairs") or []]
-    return (min(offs), max(offs), len(offs)) if offs else None
+    audio = next((s for s in rep["streams"] if s.get("type") == "audio"), {})
+    drift = (audio.get("overlap_total_ms") or 0.0) - (audio.get("hole_total_ms") or 0.0)
+    return ((min(offs), max(offs), len(offs)) if offs else None), drift
 
 
 def fmt(s):
@@ -83,23 +88,26 @@ def main():
         for name, out, key in (("participant recording (MKV)", part, "part"),
                                ("room composite (MP4)", comp, "comp")):
             d = out["duration_s"]
-            first, last = sync(out["location"], 0, 60), sync(out["location"], d - 60, d)
-            print("%s: A/V first minute %s, last minute %s" % (name, fmt(first), fmt(last)),
-                  flush=True)
+            (first, _), (last, drift) = sync(out["location"], 0, 60), sync(out["location"], d - 60, d)
+            print("%s: A/V first minute %s, last minute %s, audio drift %+.0f ms"
+                  % (name, fmt(first), fmt(last), drift), flush=True)
             samples = [m for t, m in rss[key] if m is not None]
             at2 = next((m for t, m in rss[key] if t >= 120 and m is not None), samples[0])
-            rows.append("| %s | %.1f min | %s | %s | %.0f MB | %.0f MB | %.0f MB |"
-                        % (name, d / 60, fmt(first), fmt(last), at2, samples[-1], max(samples)))
+            rows.append("| %s | %.1f min | %s | %s | %+.0f ms | %.0f MB | %.0f MB | %.0f MB |"
+                        % (name, d / 60, fmt(first), fmt(last), drift, at2, samples[-1],
+                           max(samples)))
     md = ["<!-- bench_soak:begin -->", "",
           "### Long recordings (`bench/bench_soak.py`)", "",
           "Run %s, %d cores: one participant (VP8 640x360 30 fps + Opus, a flash and a beep "
           "every 2 s) recorded as a participant egress and as a room composite (grid 640x360 30 fps), side by "
           "side, %.0f minutes. A/V: flash-to-beep over the first and the last minute of each "
-          "file (min..max, pairs). RSS of each job process, sampled every 10 s."
+          "file (min..max, pairs), by the file's timestamps; audio drift: the audio's "
+          "overlaps minus its holes over the whole file (what playing every sample from the "
+          "start adds to the last minute's figure). RSS of each job process, sampled every 10 s."
           % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.cpu_count(), a.minutes),
           "",
-          "| egress | length | A/V first minute | A/V last minute | RSS at 2 min | RSS at the end "
-          "| RSS max |", "|---|---|---|---|---|---|---|"] + rows + [
+          "| egress | length | A/V first minute | A/V last minute | audio drift | RSS at 2 min "
+          "| RSS at the end | RSS max |", "|---|---|---|---|---|---|---|---|"] + rows + [
           "", "<!-- bench_soak:end -->"]
     benchmd.write_block(md)
 

@@ -103,20 +103,23 @@ GstPadProbeReturn egw_restream_event(egw_restream_t *r, GstPadProbeInfo *info);
 GstPadProbeReturn egw_restream_segment(egw_restream_t *r, GstPadProbeInfo *info);
 void egw_restream_clear(egw_restream_t *r);
 
-/* The holes of an Opus stream on its way to the outputs (frames lost and
- * not resent, or never sent: DTX) filled with empty frames: retime.h. */
+/* An Opus stream on its way to the outputs kept contiguous (retime.h,
+ * egw_audio_place): holes (frames lost and not resent, or never sent:
+ * DTX) filled with empty frames, jitter absorbed, overlaps dropped. */
 typedef struct egw_opus_holes {
-	int opus;        /* the stream is Opus: otherwise nothing is filled */
-	uint64_t next;   /* output time the next frame is due at */
-	uint64_t filled; /* empty frames put in */
+	int opus;         /* the stream is Opus: otherwise nothing is done */
+	uint64_t next;    /* output time the next frame is due at */
+	uint64_t filled;  /* empty frames put in */
+	uint64_t dropped; /* packets dropped as overlapping */
 } egw_opus_holes_t;
 
 void egw_opus_holes_init(egw_opus_holes_t *h, const char *codec);
 /* Before the buffer buf leaves pad at output time t: for an Opus stream,
- * the hole since the one before filled, chained into pad's peer. Its
- * streaming thread. */
-void egw_opus_fill(egw_opus_holes_t *h, GstPad *pad, GstBuffer *buf, uint64_t t,
-                   const char *log_id);
+ * the hole since the one before filled (empty frames chained into pad's
+ * peer); returns the time to stamp buf with (t for other streams), or
+ * EGW_TS_NONE when buf must be dropped. Its streaming thread. */
+uint64_t egw_opus_place(egw_opus_holes_t *h, GstPad *pad, GstBuffer *buf, uint64_t t,
+                        const char *log_id);
 
 /* factory made and added to bin; NULL with errstr ("GStreamer element X
  * is missing"). */

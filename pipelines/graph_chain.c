@@ -197,19 +197,28 @@ void egw_opus_holes_init(egw_opus_holes_t *h, const char *codec)
 {
 	h->opus = !strcmp(codec, "opus");
 	h->next = EGW_TS_NONE;
-	h->filled = 0;
+	h->filled = h->dropped = 0;
 }
 
-void egw_opus_fill(egw_opus_holes_t *h, GstPad *pad, GstBuffer *buf, uint64_t t, const char *log_id)
+uint64_t egw_opus_place(egw_opus_holes_t *h, GstPad *pad, GstBuffer *buf, uint64_t t,
+                        const char *log_id)
 {
 	guint8 toc, empty;
-	uint64_t frame, n;
+	uint64_t frame, n, at;
 	GstPad *peer;
 
 	if (!h->opus || gst_buffer_extract(buf, 0, &toc, 1) != 1)
-		return;
+		return t;
 	frame = egw_opus_frame_ns(toc);
-	n = egw_gap_frames(h->next, t, frame);
+	at = egw_audio_place(h->next, t, frame, &n);
+	if (at == EGW_TS_NONE) {
+		if (h->dropped++ % 100 == 0)
+			EGW_LOG(log_id, DEBUG,
+			        "audio: a packet %.1f ms behind the one before dropped "
+			        "(%" G_GUINT64_FORMAT " in all)",
+			        (double)(h->next - t) / GST_MSECOND, h->dropped);
+		return EGW_TS_NONE;
+	}
 	if (n && (peer = gst_pad_get_peer(pad))) {
 		empty = toc & 0xfc; /* code 0: one frame, here of no bytes */
 		for (uint64_t i = 0; i < n; i++) {
@@ -227,5 +236,6 @@ void egw_opus_fill(egw_opus_holes_t *h, GstPad *pad, GstBuffer *buf, uint64_t t,
 			        "(%" G_GUINT64_FORMAT " in all)",
 			        (double)(n * frame) / GST_MSECOND, h->filled);
 	}
-	h->next = t + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : frame);
+	h->next = at + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : frame);
+	return at;
 }

@@ -141,12 +141,12 @@ static int release_held(struct branch *b, GstPad *pad, int give_up)
 	peer = gst_pad_get_peer(pad);
 	while ((buf = g_queue_pop_head(&b->held))) {
 		uint64_t t = retime(b, buf, give_up, &rt);
-		if (t == EGW_TS_NONE || t == EGW_TS_WAIT || !peer) {
+		if (t != EGW_TS_NONE && t != EGW_TS_WAIT && peer)
+			t = egw_opus_place(&b->holes, pad, buf, t, b->g->log_id);
+		if (t == EGW_TS_NONE || t == EGW_TS_WAIT || !peer)
 			gst_buffer_unref(buf);
-		} else {
-			egw_opus_fill(&b->holes, pad, buf, t, b->g->log_id);
+		else
 			gst_pad_chain(peer, stamp(buf, t));
-		}
 	}
 	if (peer)
 		gst_object_unref(peer);
@@ -178,9 +178,10 @@ static GstPadProbeReturn retime_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
 		g_queue_push_tail(&b->held, gst_buffer_ref(buf));
 		return GST_PAD_PROBE_DROP;
 	}
+	if (t != EGW_TS_NONE)
+		t = egw_opus_place(&b->holes, pad, buf, t, b->g->log_id);
 	if (t == EGW_TS_NONE)
 		return GST_PAD_PROBE_DROP;
-	egw_opus_fill(&b->holes, pad, buf, t, b->g->log_id);
 	GST_PAD_PROBE_INFO_DATA(info) = stamp(buf, t);
 	return GST_PAD_PROBE_OK;
 }

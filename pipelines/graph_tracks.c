@@ -14,6 +14,7 @@
 
 #include "base/log.h"
 #include "pipelines/graph.h"
+#include "pipelines/retime.h"
 
 GST_DEBUG_CATEGORY_STATIC(egw_tracks_debug);
 #define GST_CAT_DEFAULT egw_tracks_debug
@@ -77,6 +78,8 @@ static GstPadProbeReturn retime(GstPad *pad, GstPadProbeInfo *info, gpointer use
 	out = rt >= b->first_rt ? rt - b->first_rt : 0;
 	if (GST_CLOCK_TIME_IS_VALID(b->last_out) && out < b->last_out)
 		out = b->last_out; /* never back: the muxers want them in order */
+	if ((out = egw_opus_place(&b->holes, b->srcpad, buf, out, g->log_id)) == EGW_TS_NONE)
+		return GST_PAD_PROBE_DROP;
 	b->last_out = out;
 	g_mutex_lock(&g->lock);
 	if (first) {
@@ -89,7 +92,6 @@ static GstPadProbeReturn retime(GstPad *pad, GstPadProbeInfo *info, gpointer use
 	g_mutex_unlock(&g->lock);
 	if (first)
 		egw_session_track_file_started(g->s, b->track_id, offset);
-	egw_opus_fill(&b->holes, b->srcpad, buf, out, g->log_id);
 	buf = gst_buffer_make_writable(buf);
 	GST_BUFFER_PTS(buf) = out;
 	GST_BUFFER_DTS(buf) = out;

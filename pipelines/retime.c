@@ -76,10 +76,20 @@ uint64_t egw_opus_frame_ns(uint8_t toc)
 	return celt[config & 3];
 }
 
-uint64_t egw_gap_frames(uint64_t next, uint64_t t, uint64_t frame_ns)
+uint64_t egw_audio_place(uint64_t next, uint64_t t, uint64_t frame_ns, uint64_t *fill)
 {
-	if (next == EGW_TS_NONE || !frame_ns || t <= next + frame_ns / 2 ||
-	    t - next > EGW_GAP_FILL_MAX_NS)
-		return 0;
-	return (t - next + frame_ns / 2) / frame_ns;
+	uint64_t tol = frame_ns * 3 / 4;
+
+	*fill = 0;
+	if (next == EGW_TS_NONE || !frame_ns)
+		return t;
+	if (t > next + tol) {
+		if (t - next > EGW_GAP_FILL_MAX_NS)
+			return t;
+		*fill = (t - next + frame_ns / 2) / frame_ns;
+		return next + *fill * frame_ns;
+	}
+	if (t + tol < next)
+		return EGW_TS_NONE;
+	return next;
 }

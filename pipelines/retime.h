@@ -66,10 +66,18 @@ uint64_t egw_retime(egw_timeline_t *tl, egw_retime_stream_t *st, uint64_t rt, ui
 /* Duration of one frame of the Opus packet whose TOC byte is toc (2.5 to
  * 60 ms), in ns. */
 uint64_t egw_opus_frame_ns(uint8_t toc);
-/* Frames of frame_ns to put between next (where the stream's next frame
- * was expected; EGW_TS_NONE before the first) and t (where the next one
- * is): 0 when they meet, within half a frame, or the hole is longer than
- * EGW_GAP_FILL_MAX_NS. */
-uint64_t egw_gap_frames(uint64_t next, uint64_t t, uint64_t frame_ns);
+/* Where an audio packet goes in a stream kept contiguous, as players play
+ * it (sample after sample, whatever the timestamps say). next: where the
+ * stream's next packet is due (the end of the one before; EGW_TS_NONE
+ * before the first); t: where the timeline puts this one; frame_ns: one
+ * frame of it. Within 3/4 of a frame of next (jitter of the smoothed
+ * arrival times, up to ~15 ms on a starved machine) it goes at next; a
+ * later one goes after *fill frames that never came (returned: next + the
+ * fill); one that would overlap the packet before by more than 3/4 of a
+ * frame is dropped (EGW_TS_NONE: its audio is already in, or a fill stood
+ * for it). A hole longer than EGW_GAP_FILL_MAX_NS stays one: t. So the
+ * samples before any packet never differ from its time by more than 3/4
+ * of a frame, however long the recording and however jittery its input. */
+uint64_t egw_audio_place(uint64_t next, uint64_t t, uint64_t frame_ns, uint64_t *fill);
 
 #endif

@@ -44,7 +44,10 @@ intermittent beeps do not.
 --channel analyses the left or right channel of a stereo stream instead of
 their mean. --start/--end restrict the analysis (frames, samples, markers,
 packet jumps, frame rate, timeline) to that window of file timestamps; the
-container and stream durations stay whole-file. --color-timeline reports
+container and stream durations stay whole-file, and an audio stream's
+overlap_total_ms / hole_total_ms (its packets' overlaps and holes, added
+up: how far its samples played back to back stray from their timestamps)
+run from the file's start to the window's end. --color-timeline reports
 [t, "rrggbb"] of a region for every decoded frame (color_timeline).
 --expect-fps N: every interval between frame timestamps is 1/N s within
 half a frame (reported: short ones as duplicates, long ones as gaps) and
@@ -57,7 +60,9 @@ the same timeline (ffmpeg subtracts the file's start_time; reported times add
 it back, i.e. they are the file's own timestamps). Audio is decoded with
 aresample=async=1:first_pts=0 to 48 kHz (mono, or stereo for files with two
 or more channels), so sample index = time since the start even across gaps
-in the audio packets.
+in the audio packets. A --start more than SEEK_FROM_S into the file seeks
+there (less SEEK_MARGIN_S) instead of decoding everything before it: the
+samples then count from the seek point, the times stay the file's.
 
 As a module (tests import it): analyse(path, crop=..., beep_hz=...,
 channel=..., start=..., end=..., timeline=..., expect_fps=...) returns the
@@ -84,6 +89,7 @@ from media_signals import (BEEP_HZ, SR, analyse_video, color_distance, dominant_
                            find_beeps, frame_rate, parse_rgb, rms_dbfs, yuv_to_rgb)
 
 PAIR_WINDOW_S = 0.500
+SEEK_FROM_S, SEEK_MARGIN_S = 120.0, 5.0  # see decode(): a window far into a file
 SCALE_W, SCALE_H = 160, 90
 BENIGN = ("non monotonically increasing dts", "non-monotonically increasing dts")
 
@@ -173,15 +179,20 @@ def parse_stats(text):
     return [tuple(f) for f in frames if f[1] is not None]
 
 
-def decode(path, has_video, has_audio, regions=(None,), channels=1, until=None):
+def decode(path, has_video, has_audio, regions=(None,), channels=1, until=None, since=0.0):
     """One ffmpeg run: per-frame luma/chroma means of the first video stream
     for each region (a crop X,Y,W,H, or None for the whole picture), and
     48 kHz float samples of the first audio stream (mono, or stereo when
-    channels >= 2). until: stop about there (decode timeline, s). Returns
-    (frames per region [[(t, Y, U, V)]], samples np.float32 shaped
-    (n, channels), error lines, exit status)."""
-    argv = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-i", path]
-    stop = ["-to", "%.3f" % until] if until is not None else []
+    channels >= 2). until: stop about there (decode timeline, s); since:
+    begin there (ffmpeg seeks, then decodes from the keyframe before it and
+    drops what comes before it): frame times stay on the decode timeline,
+    and the first sample is at `since`. Returns (frames per region
+    [[(t, Y, U, V)]], samples np.float32 shaped (n, channels), error lines,
+    exit status)."""
+    seek = ["-ss", "%.6f" % since] if since > 0 else []
+    argv = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error"] + seek + ["-i", path]
+    # (an input -ss starts the output timestamps at 0: -to counts from there)
+    stop = ["-to", "%.3f" % (until - since)] if until is not None else []
     # One output per region and one for the audio, each with its own simple
     # graph: ffmpeg decodes the input once for all of them, and a video size
     # change re-creates a video graph without re-creating (re-padding) the
@@ -227,7 +238,8 @@ def decode(path, has_video, has_audio, regions=(None,), channels=1, until=None):
     for f in files:
         f.close()
 
-    frames = [parse_stats(b"".join(c).decode(errors="replace")) for c in meta_chunks]
+    frames = [[(f[0] + since,) + tuple(f[1:]) for f in parse_stats(b"".join(c).decode(errors="replace"))]
+              for c in meta_chunks]
     raw = b"".join(audio_chunks)
     samples = np.frombuffer(raw[: len(raw) // (4 * nch) * 4 * nch], dtype="<f4").reshape(-1, nch)
     errors, last_benign = [], False
@@ -264,6 +276,20 @@ def packet_stats(plist):
             "max_packet_gap_ms": round(max(0.0, float(holes.max())) * 1000, 1)}
 
 
+def timeline_drift(plist):
+    """How far the packets' samples, played back to back from the first
+    (as players play audio), stray from their timestamps by the last one:
+    the overlaps (samples ahead of time: sound later than its timestamps)
+    and the holes (sound earlier) added up from the file's start."""
+    if len(plist) < 2:
+        return {}
+    pts = np.array([p for p, _ in plist])
+    durs = np.array([d for _, d in plist])
+    step = pts[1:] - (pts[:-1] + durs[:-1])
+    return {"overlap_total_ms": round(float(-step[step < -1e-4].sum()) * 1000, 1),
+            "hole_total_ms": round(float(step[step > 1e-4].sum()) * 1000, 1)}
+
+
 def stream_entry(s, plist, start, end):
     """One stream of the report. Its packet and duration figures cover the
     whole file; its packet jumps only the analysed window."""
@@ -282,6 +308,8 @@ def stream_entry(s, plist, start, end):
         ent["first_pts"] = round(first, 6)
         ent["duration"] = round(last - first, 6)
         ent.update(packet_stats([p for p in plist if in_window(p[0], start, end)]))
+        if s.get("codec_type") == "audio":
+            ent.update(timeline_drift([p for p in plist if end is None or p[0] < end]))
     else:
         ent["duration"] = ent["header_duration"]
     return ent
@@ -383,7 +411,10 @@ def analyse(path, crop=None, beep_hz=BEEP_HZ, channel="mono", start=None, end=No
     if has_v or has_a:
         channels = int(astreams[0].get("channels") or 1) if has_a else 1
         until = end - t0 + 1.0 if end is not None else None
-        frames, samples, errors, rc = decode(path, has_v, has_a, regions, channels, until)
+        # a window far into a file: seek to it rather than decode up to it
+        since = max(0.0, start - t0 - SEEK_MARGIN_S) if start is not None and start - t0 > SEEK_FROM_S else 0.0
+        frames, samples, errors, rc = decode(path, has_v, has_a, regions, channels, until, since)
+        sample0 = int(round(since * SR))
     rep["decode_errors"] = {"count": len(errors) + (1 if rc != 0 and not errors else 0),
                             "exit_status": rc, "lines": errors[:20]}
 
@@ -406,9 +437,9 @@ def analyse(path, crop=None, beep_hz=BEEP_HZ, channel="mono", start=None, end=No
                                      for f in sorted(frames[1]) if in_window(f[0] + t0, start, end)]
     x, x_start = None, None
     if has_a:
-        first = 0 if start is None else max(0, int(round((start - t0) * SR)))
-        last = len(samples) if end is None else max(first, int(round((end - t0) * SR)))
-        x, x_start = select_channel(samples[first:last], channel), t0 + first / SR
+        first = 0 if start is None else max(0, int(round((start - t0) * SR)) - sample0)
+        last = len(samples) if end is None else max(first, int(round((end - t0) * SR)) - sample0)
+        x, x_start = select_channel(samples[first:last], channel), t0 + (sample0 + first) / SR
         rep["audio"], beeps = analyse_audio(samples[first:last], x_start, beep_hz, channel)
         rep["audio"].update(stream=astreams[0].get("index"), codec=astreams[0].get("codec_name"))
         se = next(e for e in rep["streams"] if e["index"] == astreams[0].get("index"))

@@ -164,23 +164,68 @@ static void opus_frame_lengths(void)
 	CHECK(egw_opus_frame_ns(0xfc) == 20 * MS);
 }
 
-static void holes_filled(void)
+static uint64_t place(uint64_t next, uint64_t t, uint64_t *fill)
 {
-	CHECK(egw_gap_frames(EGW_TS_NONE, 500 * MS, 20 * MS) == 0); /* the first frame */
-	CHECK(egw_gap_frames(1000 * MS, 1000 * MS, 20 * MS) == 0);  /* back to back */
-	CHECK(egw_gap_frames(1000 * MS, 1009 * MS, 20 * MS) == 0);  /* jitter, not a frame */
-	CHECK(egw_gap_frames(1000 * MS, 1020 * MS, 20 * MS) == 1);  /* one lost */
-	CHECK(egw_gap_frames(1000 * MS, 1061 * MS, 20 * MS) == 3);  /* three, rounded */
-	CHECK(egw_gap_frames(1000 * MS, 1000 * MS - 5 * MS, 20 * MS) == 0);    /* behind */
-	CHECK(egw_gap_frames(0, 60000 * MS, 20 * MS) == 3000);                 /* a minute away */
-	CHECK(egw_gap_frames(0, EGW_GAP_FILL_MAX_NS + 20 * MS, 20 * MS) == 0); /* too long */
-	CHECK(egw_gap_frames(0, 100 * MS, 0) == 0);
+	return egw_audio_place(next, t, 20 * MS, fill);
+}
+
+/* Holes filled, jitter absorbed, overlaps dropped: a stream kept
+ * contiguous whatever its input times do. */
+static void audio_kept_contiguous(void)
+{
+	uint64_t fill = 9, next, t;
+
+	CHECK(place(EGW_TS_NONE, 500 * MS, &fill) == 500 * MS && fill == 0);  /* the first */
+	CHECK(place(1000 * MS, 1000 * MS, &fill) == 1000 * MS && fill == 0);  /* back to back */
+	CHECK(place(1000 * MS, 1009 * MS, &fill) == 1000 * MS && fill == 0);  /* jitter */
+	CHECK(place(1000 * MS, 1014 * MS, &fill) == 1000 * MS && fill == 0);  /* starved */
+	CHECK(place(1000 * MS, 986 * MS, &fill) == 1000 * MS && fill == 0);   /* early */
+	CHECK(place(1000 * MS, 1020 * MS, &fill) == 1020 * MS && fill == 1);  /* one lost */
+	CHECK(place(1000 * MS, 1016 * MS, &fill) == 1020 * MS && fill == 1);  /* one, early */
+	CHECK(place(1000 * MS, 1061 * MS, &fill) == 1060 * MS && fill == 3);  /* three */
+	CHECK(place(1000 * MS, 984 * MS, &fill) == EGW_TS_NONE && fill == 0); /* overlaps */
+	CHECK(place(1000 * MS, 900 * MS, &fill) == EGW_TS_NONE);
+	CHECK(place(0, 60000 * MS, &fill) == 60000 * MS && fill == 3000); /* a minute away */
+	CHECK(place(0, EGW_GAP_FILL_MAX_NS + 20 * MS, &fill) == EGW_GAP_FILL_MAX_NS + 20 * MS &&
+	      fill == 0); /* too long: stays a hole */
+	CHECK(egw_audio_place(100 * MS, 300 * MS, 0, &fill) == 300 * MS && fill == 0);
+
+	/* A starved receiver's times: each packet 20 ms on, one of them 13 ms
+	 * late, then 20 ms frames again. Before, the late one counted as a
+	 * hole (filled) and the ones after it overlapped it: 20 ms of audio
+	 * more than time, each time it happened. */
+	next = EGW_TS_NONE;
+	for (int i = 0, filled = 0; i < 200; i++) {
+		t = i * 20 * MS + (i % 50 == 25 ? 13 * MS : 0);
+		uint64_t at = place(next, t, &fill);
+		CHECK(at != EGW_TS_NONE);
+		filled += (int)fill;
+		if (at != EGW_TS_NONE)
+			next = at + 20 * MS;
+		if (i == 199)
+			CHECK(filled == 0 && next == 200 * 20 * MS);
+	}
+	/* A clock a little fast (+1 ms per 20): a frame dropped now and then,
+	 * never more than 15 ms between a packet's time and its place. */
+	next = EGW_TS_NONE;
+	for (int i = 0, dropped = 0; i < 400; i++) {
+		t = (uint64_t)i * 19 * MS;
+		uint64_t at = place(next, t, &fill);
+		if (at == EGW_TS_NONE) {
+			dropped++;
+			continue;
+		}
+		CHECK(fill == 0 && (at >= t ? at - t : t - at) <= 15 * MS);
+		next = at + 20 * MS;
+		if (i == 399)
+			CHECK(dropped >= 18 && dropped <= 21);
+	}
 }
 
 int main(void)
 {
 	opus_frame_lengths();
-	holes_filled();
+	audio_kept_contiguous();
 	mp4_anchors_on_video();
 	mp4_without_video_gives_up();
 	first_buffer_is_zero();
