@@ -73,7 +73,13 @@ int egw_runner_worker_gone(runner_t *r);
  * the worker is gone, into the spool's outbox instead, for the next worker
  * on that spool to deliver (base/outbox.h). */
 void egw_runner_emit(runner_t *r, const char *status, json_t *outputs, json_t *details);
-/* room_tracks: deletes the tracks' files (nothing was recorded). */
+/* runner_tracks.c, room_tracks: a track's file made (the session's
+ * on_track_output, opaque the runner); a track's file begun offset_s
+ * after the recording (into the manifest); the tracks' files deleted
+ * (nothing was recorded). */
+egw_err_t egw_runner_track_output(void *opaque, const egw_track_t *t,
+                                  const egw_output_plan_t **plan, char *errstr, size_t errstr_size);
+void egw_runner_track_file_started(void *opaque, const char *track_id, double offset_s);
 void egw_runner_discard_track_files(runner_t *r);
 /* The start once the job's inputs are at hand (runner.c): the plan, the
  * session, the room or the render. Returns -1 when the job is over. */
