@@ -90,6 +90,13 @@ struct composite {
 	guint64 passed[2];
 };
 
+/* composite_scene.c, main context: the scene worked out again from the
+ * room and applied to the mixers' pads and the placeholders (force: even
+ * when nothing seems to have changed); on the tick (a GSourceFunc, user
+ * the composite): the active speaker, mutes, stalls, the gate. */
+void egw_composite_refresh(struct composite *g, int force);
+gboolean egw_composite_tick(gpointer user);
+
 /* composite_gate.c */
 /* Puts the gate on a mixer's output (mixsrc: the mixer's src pad). */
 void egw_composite_gate(struct composite *g, GstPad *mixsrc);
