@@ -74,9 +74,6 @@ struct egw_source {
 /* whep.c */
 void egw_whep_fail(struct egw_source *src, egw_err_t err, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
-/* The session ended (the server hung up, ICE or DTLS failed): its tracks
- * are gone, as if the participant left. */
-void egw_whep_ended(struct whep_peer *peer, const char *why);
 /* The local description's ICE credentials and mids are known (offer or
  * answer): candidates can be sent. */
 void egw_whep_local_sdp(struct whep_peer *peer, const GstSDPMessage *sdp);
@@ -86,9 +83,6 @@ void egw_whep_candidate(struct whep_peer *peer, int mline, const char *candidate
 void egw_whep_send_answer(struct whep_peer *peer, const char *sdp);
 /* The offer to POST, on the main context (NULL: it could not be made). */
 void egw_whep_send_offer(struct whep_peer *peer, const char *sdp);
-void egw_whep_track_view(const struct whep_peer *peer, const struct whep_track *t,
-                         egw_track_t *out);
-
 /* whep_media.c */
 /* A webrtcbin for the peer: with wanted transceivers and an offer to make
  * (client offer), or empty, to answer the server's offer. */
@@ -99,5 +93,18 @@ void egw_whep_media_remote(struct whep_peer *peer, GstSDPMessage *sdp, int is_of
 /* Uses the ICE servers of a Link header (RFC 8288, rel="ice-server"). */
 void egw_whep_media_ice_servers(struct whep_peer *peer, const char *link);
 void egw_whep_media_remove(struct whep_peer *peer);
+
+/* whep_tracks.c */
+/* The remote description's streams toward us become the peer's tracks
+ * (-1: none); the wanted ones told to the graph. */
+int egw_whep_read_tracks(struct whep_peer *peer, const GstSDPMessage *sdp);
+void egw_whep_announce(struct whep_peer *peer);
+/* The session ended (the server hung up, ICE or DTLS failed): its tracks
+ * are gone, as if the participant left. */
+void egw_whep_ended(struct whep_peer *peer, const char *why);
+void egw_whep_track_view(const struct whep_peer *peer, const struct whep_track *t,
+                         egw_track_t *out);
+/* An SDP media attribute's value (NULL when absent). */
+const char *egw_whep_sdp_attr(const GstSDPMedia *m, const char *key);
 
 #endif
