@@ -101,6 +101,11 @@ void egw_stream_bury_dead(egw_output_t *o, int all);
 void egw_stream_dest_set(egw_output_t *o, struct dest *d, dest_state_t st, const char *why);
 /* It dropped (error or stall): reconnecting, failed or done. */
 void egw_stream_dest_down(egw_output_t *o, struct dest *d, const char *why);
+/* Its end went out: done (or, removed, gone). */
+void egw_stream_dest_end_out(egw_output_t *o, struct dest *d);
+/* Past its reconnect window: failed, whatever attempt is under way (a
+ * frozen server can hold an attempt for seconds). 1 when it gave up. */
+int egw_stream_dest_past_window(egw_output_t *o, struct dest *d, gint64 now);
 void egw_stream_watch_dest(egw_output_t *o, struct dest *d, gint64 now);
 /* update_stream took it away: cut from the tees, the end sent into its
  * queues so what it had goes out whole (a receiver gets whole frames and
