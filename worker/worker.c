@@ -130,7 +130,11 @@ static void supervise(egw_worker_t *w, int timeout_ms)
 		if (egw_jobproc_pending(p))
 			egw_jobproc_flush(p);
 		int open = egw_jobproc_read(p, on_job_line, w);
-		if (p->stop_at && time(NULL) - p->stop_at > w->cfg->stop_grace_s &&
+		/* The job's own deadline is stop_grace_s (then it closes its
+		 * outputs as they are and reports): killed only when that, too,
+		 * did not end it. */
+		if (p->stop_at &&
+		    time(NULL) - p->stop_at > w->cfg->stop_grace_s + EGW_KILL_AFTER_GRACE_S &&
 		    !egw_jobproc_uploading(p))
 			egw_jobproc_kill(p);
 		if (!open && egw_jobproc_reap(p)) {

@@ -19,6 +19,10 @@
 #include "worker/spares.h"
 #include "worker/webhook.h"
 
+/* A stopped job past stop_grace_s has closed its outputs as they were and
+ * reported; one still there this much later is killed (worker_lost). */
+#define EGW_KILL_AFTER_GRACE_S 2
+
 #define EGW_EARLY_STOPS 64
 
 typedef struct egw_worker {
