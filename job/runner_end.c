@@ -245,6 +245,7 @@ static gboolean grace_expired(gpointer user)
 	r->grace_timer = 0;
 	EGW_LOG(r->status.egress_id, WARN,
 	        "outputs did not finalise in time; closing them as they are");
+	egw_session_abandon(r->session); /* nothing more written, then reported */
 	egw_runner_finish(r);
 	return G_SOURCE_REMOVE;
 }

@@ -74,6 +74,10 @@ typedef struct egw_output_ops {
 			   const char *track_id);
 	/* Its entry in status events ("outputs"): kind, location, size... */
 	json_t *(*describe)(egw_output_t *o, double duration_s);
+	/* The pipeline was stopped before the output finished (a job closing
+	 * its outputs as they are): what it wrote made as playable as it can
+	 * be. NULL: nothing to do. */
+	void (*abandon)(egw_output_t *o);
 	void (*free)(egw_output_t *o);
 } egw_output_ops_t;
 

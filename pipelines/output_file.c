@@ -4,12 +4,14 @@
  * swapped), and buffers its writes in 8 KiB (fdsink would make a system
  * call per muxer chunk). Files stay playable however the process ends:
  * Matroska/WebM clusters, Ogg pages, and MP4 written as fragments. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/log.h"
+#include "pipelines/mp4_cut.h"
 #include "pipelines/output.h"
 
 #define FILE_BUFFER_BYTES 8192
@@ -159,14 +161,33 @@ static json_t *file_describe(egw_output_t *o, double duration_s)
 			 "duration_s", (double)(gint64)(duration_s * 1000) / 1000.0);
 }
 
+/* The pipeline stopped before the muxer finished: an MP4's unfinished
+ * last fragment cut (a Matroska file plays as far as it got as it is). */
+static void file_abandon(egw_output_t *o)
+{
+	struct stat st;
+	int64_t whole;
+	if (o->ct->container != EGW_CONTAINER_MP4 || fstat(o->fd, &st) != 0 ||
+	    (whole = egw_mp4_whole_length(o->fd)) < 0 || whole >= (int64_t)st.st_size)
+		return;
+	if (ftruncate(o->fd, (off_t)whole) != 0)
+		EGW_LOG(o->log_id, WARN, "%s: cannot cut its unfinished last fragment: %s", o->name,
+		        g_strerror(errno));
+	else
+		EGW_LOG(o->log_id, INFO,
+		        "%s closed as it was: its unfinished last fragment (%lld bytes) cut",
+		        o->name, (long long)(st.st_size - whole));
+}
+
 const egw_output_ops_t egw_output_file = {
-	.kind = "file",
-	.create = file_create,
-	.bin = file_bin,
-	.add_stream = file_add_stream,
-	.sink = file_sink,
-	.describe = file_describe,
-	.free = file_free,
+        .kind = "file",
+        .create = file_create,
+        .bin = file_bin,
+        .add_stream = file_add_stream,
+        .sink = file_sink,
+        .describe = file_describe,
+        .abandon = file_abandon,
+        .free = file_free,
 };
 
 void egw_output_state_event(const egw_output_events_t *ev, void *opaque, const char *event,

@@ -213,6 +213,18 @@ void egw_session_stop(egw_session_t *s)
 		gst_element_set_state(s->pipeline, GST_STATE_NULL);
 }
 
+void egw_session_abandon(egw_session_t *s)
+{
+	if (!s)
+		return;
+	egw_session_stop(s);
+	for (size_t i = 0; i < s->n_outs; i++) {
+		struct out *o = &s->outs[i];
+		if (o->wrote && !o->finished && !o->failed && o->ops->abandon)
+			o->ops->abandon(o->o);
+	}
+}
+
 double egw_session_position_s(egw_session_t *s)
 {
 	return s && s->graph ? s->gops->duration_s(s->graph) : 0.0;

@@ -101,6 +101,10 @@ void egw_session_finish(egw_session_t *s);
 /* Stops the pipeline (every element to NULL, downstream first); after
  * the end, before the source leaves. Outputs stay as they are. */
 void egw_session_stop(egw_session_t *s);
+/* Stops the pipeline (as egw_session_stop) before the outputs finished,
+ * and has each unfinished one make what it wrote playable (an MP4's cut
+ * last fragment removed). */
+void egw_session_abandon(egw_session_t *s);
 /* Status "outputs": one entry per output that has written something,
  * with "error" on failed ones. */
 json_t *egw_session_outputs(egw_session_t *s);

@@ -115,7 +115,8 @@ const struct conf_prop egw_conf_props[] = {
           "system's: for ingest servers with a private CA. Empty: the system's trust store."),
         I(stop_grace_s, 10, 1, 600,
           "After a stop, how long a job may take to finalise its files; then it closes them "
-          "as they are (what was written stays; the last MP4 fragment may be cut) and reports, "
+          "as they are (what was written stays, less an MP4's unfinished last fragment, so that "
+          "it plays) and reports, "
           "and a job process still running 2 s later is killed (`failed`, `worker_lost`)."),
         S(http_listen, 0, "",
           "`IPV4:PORT` where the worker serves `/healthz` (200 while its loop runs), `/readyz` "
