@@ -100,8 +100,6 @@ static void finish_proc(egw_worker_t *w, egw_jobproc_t *p)
 	        p->last_status[0] ? p->last_status : "no status");
 }
 
-/* Reads job output, feeds lifelines, reaps ended jobs, enforces the stop
- * grace period. */
 /* Job processes given their start less than EGW_SPARES_QUIET_S ago that
  * have not reported their first media byte yet. */
 static int starting_jobs(const egw_worker_t *w)
@@ -114,6 +112,8 @@ static int starting_jobs(const egw_worker_t *w)
 	return n;
 }
 
+/* Reads job output, feeds lifelines, reaps ended jobs, enforces the stop
+ * grace period. */
 static void supervise(egw_worker_t *w, int timeout_ms)
 {
 	struct pollfd fds[2 * 256 + 2];
