@@ -18,7 +18,7 @@ cmake --build build-asan -j"$jobs"
 
 echo "== fuzz targets, briefly"
 CC=clang cmake -S . -B build-fuzz -DEGW_FUZZ=ON -DEGW_INTEGRATION=OFF >/dev/null
-cmake --build build-fuzz --target fuzz_job fuzz_layout fuzz_config fuzz_sdp -j"$jobs"
+cmake --build build-fuzz --target fuzz_job fuzz_layout fuzz_config fuzz_sdp fuzz_manifest -j"$jobs"
 (cd build-fuzz && ctest -L fuzz --output-on-failure)
 
 echo "== all tests"
