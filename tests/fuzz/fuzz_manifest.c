@@ -20,8 +20,6 @@
 
 static char dir[64], path[96];
 
-static void load(void);
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
@@ -29,17 +27,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(dir, sizeof(dir), "/tmp/egw-fuzz-manifest-%d", (int)getpid());
 	g_mkdir_with_parents(dir, 0700);
 	snprintf(path, sizeof(path), "%s/EG_fuzz.manifest.json", dir);
-	/* Once before the inputs: what GLib and GStreamer allocate on first
-	 * use for the process's life (the discoverer's types, charset
-	 * caches) is not then taken for a leak of the first input. */
-	FILE *f = fopen(path, "wb");
-	if (f) {
-		fputs("{\"manifest_version\": 1, \"duration_s\": 1, \"participants\": [{\"tracks\": "
-		      "[{\"track_id\": \"p/a\", \"media\": \"audio\", \"file\": \"a.ogg\"}]}]}",
-		      f);
-		fclose(f);
-		load();
-	}
 	return 0;
 }
 
@@ -75,12 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fwrite(data, 1, size, f);
 	fclose(f);
-	load();
-	return 0;
-}
 
-static void load(void)
-{
 	egw_render_input_t *in = NULL;
 	char errstr[512] = "";
 	egw_err_t err = egw_render_input_load(path, 0, 0, &in, errstr, sizeof(errstr));
@@ -102,4 +84,5 @@ static void load(void)
 	g_strfreev(locs);
 	g_strfreev(whats);
 	unlink(path);
+	return 0;
 }
