@@ -203,10 +203,11 @@ static void deliver(runner_t *r, const char *status, json_t *outs, json_t *detai
 /* The final event: complete, failed (with what was written) or aborted. */
 void egw_runner_finish(runner_t *r)
 {
-	json_t *outs = NULL, *details = usage();
+	json_t *outs = NULL, *details;
 	if (r->done)
 		return;
 	r->done = 1;
+	details = usage();
 	egw_runner_cancel(&r->grace_timer);
 	egw_runner_cancel(&r->absent_timer);
 	egw_runner_cancel(&r->stop_timer);

@@ -239,6 +239,7 @@ static egw_err_t link_branch(struct input *in, char *errstr, size_t errstr_size)
 	egw_composite_watch_output(in, src);
 	gst_object_unref(src);
 	in->sinkpad = gst_element_get_static_pad(in->els[0], "sink");
+	egw_composite_watch_entry(in, in->sinkpad);
 	return EGW_OK;
 fail:
 	snprintf(errstr, errstr_size, "cannot link the %s %s branch", in->codec,
@@ -326,10 +327,8 @@ void egw_composite_input_free(struct input *in)
 		gst_element_release_request_pad(mixer, in->mixpad);
 		gst_object_unref(in->mixpad);
 	}
-	for (size_t i = 0; i < in->n_els; i++) {
-		gst_element_set_state(in->els[i], GST_STATE_NULL);
-		gst_bin_remove(in->g->bin, in->els[i]);
-	}
+	for (size_t i = 0; i < in->n_els; i++)
+		egw_element_drop(in->g->bin, in->els[i]);
 	if (in->sinkpad)
 		gst_object_unref(in->sinkpad);
 	g_free(in->track_id);
@@ -423,10 +422,13 @@ void egw_composite_placeholder_free(struct placeholder *ph)
 	els[1] = ph->caps;
 	els[2] = ph->text;
 	/* The source stops first: its thread must not push into a pad that
-	 * is gone (not-linked is an error for a source). */
+	 * is gone (not-linked is an error for a source). Locked, so that the
+	 * bin cannot set them playing again before they are removed. */
 	for (size_t i = 0; i < G_N_ELEMENTS(els); i++)
-		if (els[i])
+		if (els[i]) {
+			gst_element_set_locked_state(els[i], TRUE);
 			gst_element_set_state(els[i], GST_STATE_NULL);
+		}
 	if (ph->mixpad) {
 		parent = GST_ELEMENT(gst_object_get_parent(GST_OBJECT(ph->mixpad)));
 		if (parent) {

@@ -52,6 +52,9 @@ struct input {
 	guint64 n_samples;
 	/* how late buffers reach the mixer, streaming thread only */
 	gint64 late_win_end, late_min, late_max, late_sum, late_n;
+	/* video: packets dropped at the branch's entry for being too late to
+	 * show (composite_watch.c), streaming thread only */
+	gint64 behind_since_us, behind_dropped, behind_worst_us, behind_reported_us;
 };
 
 /* A participant without video: initials on a colour. */
@@ -130,6 +133,9 @@ void egw_composite_check_mutes(struct composite *g);
  * seen; lateness at debug). */
 void egw_composite_watch_level(struct input *in, GstPad *pad);
 void egw_composite_watch_output(struct input *in, GstPad *src);
+/* composite_watch.c: the probe on a video branch's entry (the
+ * depayloader's sink pad) that drops packets too late to be shown. */
+void egw_composite_watch_entry(struct input *in, GstPad *sink);
 /* Main context, every tick: a camera that sent no picture for
  * EGW_STALL_MS (frozen or lost on the network) is shown as its
  * participant's placeholder, its tile keeping its place, until its next

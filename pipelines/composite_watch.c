@@ -20,29 +20,45 @@
  * that a tile or a voice out of step can be told from its input. */
 #define LATE_REPORT_US (5 * G_USEC_PER_SEC)
 
-static GstPadProbeReturn late_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+/* How long after its time (microseconds) b, on pad, is there: its running
+ * time against the mixer's clock. 0 with *known 0 when it cannot be told
+ * (no timestamp, no segment, the pipeline not playing yet). */
+static gint64 lateness(struct input *in, GstPad *pad, GstBuffer *b, int *known)
 {
-	struct input *in = user;
-	GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
 	GstEvent *ev;
 	const GstSegment *seg = NULL;
 	GstClockTime rt = GST_CLOCK_TIME_NONE;
 	GstElement *mixer = in->media == EGW_MEDIA_VIDEO ? in->g->vmix : in->g->amix;
 	GstClock *clock;
-	gint64 late, now_us = g_get_monotonic_time();
+	gint64 late;
 
+	*known = 0;
 	if (!GST_BUFFER_PTS_IS_VALID(b) ||
 	    !(ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0)))
-		return GST_PAD_PROBE_OK;
+		return 0;
 	gst_event_parse_segment(ev, &seg);
-	rt = gst_segment_to_running_time(seg, GST_FORMAT_TIME, GST_BUFFER_PTS(b));
+	if (seg->format == GST_FORMAT_TIME)
+		rt = gst_segment_to_running_time(seg, GST_FORMAT_TIME, GST_BUFFER_PTS(b));
 	gst_event_unref(ev);
 	if (!GST_CLOCK_TIME_IS_VALID(rt) || !(clock = gst_element_get_clock(mixer)))
-		return GST_PAD_PROBE_OK;
+		return 0;
 	late = ((gint64)(gst_clock_get_time(clock) - gst_element_get_base_time(mixer)) -
 	        (gint64)rt - gst_pad_get_offset(pad)) /
 	       1000;
 	gst_object_unref(clock);
+	*known = 1;
+	return late;
+}
+
+static GstPadProbeReturn late_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	struct input *in = user;
+	gint64 late, now_us = g_get_monotonic_time();
+	int known;
+
+	late = lateness(in, pad, GST_PAD_PROBE_INFO_BUFFER(info), &known);
+	if (!known)
+		return GST_PAD_PROBE_OK;
 	if (!in->late_n || late < in->late_min)
 		in->late_min = late;
 	if (!in->late_n || late > in->late_max)
@@ -63,6 +79,58 @@ static GstPadProbeReturn late_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 		in->late_win_end = now_us + LATE_REPORT_US;
 	}
 	return GST_PAD_PROBE_OK;
+}
+
+/* ---- pictures too late to show (streaming thread) ----
+ * A camera whose packets reach its branch more than EGW_BEHIND_DROP_MS
+ * after their time (a decoder slower than real time on a starved machine,
+ * a backlog in the jitter buffer behind it) would be decoded only for the
+ * compositor to throw the pictures away, and its backlog would stay: such
+ * packets are dropped before the depayloader, which then waits for a key
+ * frame and asks the sender for one. That tile catches up (its last
+ * picture, then its placeholder meanwhile); the rest of the canvas and
+ * the machine are spared the work. Audio is cheap to decode and left to
+ * the mixer. */
+#define EGW_BEHIND_DROP_MS 1000
+
+static GstPadProbeReturn behind_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+	struct input *in = user;
+	int known, drop;
+	gint64 late = lateness(in, pad, GST_PAD_PROBE_INFO_BUFFER(info), &known);
+	gint64 now_us;
+
+	drop = known && late > EGW_BEHIND_DROP_MS * 1000;
+	if (!drop && !in->behind_dropped)
+		return GST_PAD_PROBE_OK;
+	now_us = g_get_monotonic_time();
+	if (drop) {
+		if (!in->behind_dropped++)
+			in->behind_since_us = now_us;
+		if (late > in->behind_worst_us)
+			in->behind_worst_us = late;
+	}
+	/* What was dropped is told once caught up, or every LATE_REPORT_US
+	 * while it lasts; at most one line per input every LATE_REPORT_US (a
+	 * starved machine drops in bursts). */
+	if (now_us - in->behind_reported_us >= LATE_REPORT_US &&
+	    (!drop || now_us - in->behind_since_us >= LATE_REPORT_US)) {
+		EGW_LOG(in->g->log_id, INFO,
+		        "%s's video came too late to be shown: %" G_GINT64_FORMAT
+		        " packets up to %.1f s late dropped before decoding in %.1f s%s",
+		        in->participant, in->behind_dropped, in->behind_worst_us / 1e6,
+		        (now_us - in->behind_since_us) / 1e6, drop ? ", still behind" : "");
+		in->behind_reported_us = now_us;
+		in->behind_dropped = 0;
+		in->behind_worst_us = 0;
+	}
+	return drop ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+}
+
+void egw_composite_watch_entry(struct input *in, GstPad *sink)
+{
+	if (in->media == EGW_MEDIA_VIDEO)
+		gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_BUFFER, behind_probe, in, NULL);
 }
 
 /* ---- loudness (streaming thread) ---- */

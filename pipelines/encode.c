@@ -221,9 +221,7 @@ egw_err_t egw_encode_build(GstBin *bin, const egw_encode_plan_t *p, egw_media_t 
 	return EGW_OK;
 fail:
 	for (size_t i = 0; i < n; i++)
-		if (els[i]) {
-			gst_element_set_state(els[i], GST_STATE_NULL);
-			gst_bin_remove(bin, els[i]);
-		}
+		if (els[i])
+			egw_element_drop(bin, els[i]);
 	return EGW_ERR_MEDIA;
 }

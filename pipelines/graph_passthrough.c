@@ -234,10 +234,8 @@ static egw_err_t add_branch(struct passthrough *g, const egw_track_t *t, char *e
 	g->n_branches++;
 	return EGW_OK;
 fail:
-	for (size_t i = 0; i < n; i++) {
-		gst_element_set_state(els[i], GST_STATE_NULL);
-		gst_bin_remove(g->bin, els[i]);
-	}
+	for (size_t i = 0; i < n; i++)
+		egw_element_drop(g->bin, els[i]);
 	memset(b, 0, sizeof(*b));
 	return err;
 }

@@ -26,11 +26,17 @@ GSList *egw_source_discard(GSList *discards, GstBin *bin, GstPad *pad)
 void egw_source_discards_remove(GSList *discards, GstBin *bin)
 {
 	for (GSList *l = discards; l; l = l->next) {
-		gst_element_set_state(l->data, GST_STATE_NULL);
-		gst_bin_remove(bin, l->data);
+		egw_element_drop(bin, l->data);
 		gst_object_unref(l->data);
 	}
 	g_slist_free(discards);
+}
+
+void egw_element_drop(GstBin *bin, GstElement *e)
+{
+	gst_element_set_locked_state(e, TRUE);
+	gst_element_set_state(e, GST_STATE_NULL);
+	gst_bin_remove(bin, e);
 }
 
 void egw_source_failv(const egw_source_events_t *ev, void *opaque, const char *log_id, int *failed,

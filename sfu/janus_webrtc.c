@@ -187,12 +187,6 @@ int egw_janus_webrtc_answer(struct janus_sub *sub, const char *offer_sdp, char *
 	return 0;
 }
 
-static void remove_element(GstBin *bin, GstElement *e)
-{
-	gst_element_set_state(e, GST_STATE_NULL);
-	gst_bin_remove(bin, e);
-}
-
 void egw_janus_webrtc_remove(struct janus_sub *sub)
 {
 	if (sub->webrtc) {
@@ -200,7 +194,7 @@ void egw_janus_webrtc_remove(struct janus_sub *sub)
 			if (sub->sig[i])
 				g_signal_handler_disconnect(sub->webrtc, sub->sig[i]);
 		memset(sub->sig, 0, sizeof(sub->sig));
-		remove_element(sub->src->bin, sub->webrtc);
+		egw_element_drop(sub->src->bin, sub->webrtc);
 	}
 	egw_source_discards_remove(sub->discards, sub->src->bin);
 	sub->discards = NULL;

@@ -347,8 +347,7 @@ static void remove_element(GstBin *bin, GstElement **e)
 {
 	if (!*e)
 		return;
-	gst_element_set_state(*e, GST_STATE_NULL);
-	gst_bin_remove(bin, *e);
+	egw_element_drop(bin, *e);
 	*e = NULL;
 }
 

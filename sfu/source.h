@@ -153,6 +153,12 @@ void egw_source_track_id(char *out, size_t out_size, const char *participant_id,
 GSList *egw_source_discard(GSList *discards, GstBin *bin, GstPad *pad);
 /* Stops and removes every sink of discards and frees the list. */
 void egw_source_discards_remove(GSList *discards, GstBin *bin);
+/* e, a child of bin that may be running, stopped (NULL state) and removed
+ * from bin, which drops its reference. Its state is locked first, so a
+ * state change of bin on another thread (a bin redoing its state after an
+ * async change) cannot set it playing again in between: an element
+ * disposed while playing leaves its streaming thread behind. Main loop. */
+void egw_element_drop(GstBin *bin, GstElement *e);
 /* The source cannot go on: logs the message and reports it through
  * ev->error, once (*failed is set; later calls do nothing). */
 void egw_source_failv(const egw_source_events_t *ev, void *opaque, const char *log_id, int *failed,

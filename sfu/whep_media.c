@@ -274,12 +274,6 @@ void egw_whep_media_ice_servers(struct whep_peer *peer, const char *link)
 		        peer->name, n, n == 1 ? "" : "s");
 }
 
-static void remove_element(GstBin *bin, GstElement *e)
-{
-	gst_element_set_state(e, GST_STATE_NULL);
-	gst_bin_remove(bin, e);
-}
-
 void egw_whep_media_remove(struct whep_peer *peer)
 {
 	if (peer->webrtc) {
@@ -287,7 +281,7 @@ void egw_whep_media_remove(struct whep_peer *peer)
 			if (peer->sig[i])
 				g_signal_handler_disconnect(peer->webrtc, peer->sig[i]);
 		memset(peer->sig, 0, sizeof(peer->sig));
-		remove_element(peer->src->bin, peer->webrtc);
+		egw_element_drop(peer->src->bin, peer->webrtc);
 		gst_object_unref(peer->webrtc);
 		peer->webrtc = NULL;
 	}

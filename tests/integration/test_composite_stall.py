@@ -3,8 +3,9 @@
 The canvas goes on at its frame rate and alice's tile keeps its picture
 and its flashes; bob's tile holds his last picture, then, 3 s without one,
 shows his placeholder in the same cell (the layout unchanged), and his
-picture again after he resumes (the worker asks for a keyframe). The
-worker logs both changes; the egress ends `complete`."""
+picture again after he resumes (the worker asks for a keyframe; the
+pictures he sends late on resuming are dropped before decoding). The
+worker logs these changes; the egress ends `complete`."""
 
 import os
 import signal
@@ -74,6 +75,12 @@ def test():
                "bob's pictures back %s s after he resumed (bound %.0f s)"
                % (["%.1f" % (t - t_thaw) for t in again], BACK_S))
         t_stall, t_again = stalled[0], again[0]
+        # Resumed, bob's publisher sends the pictures it owed at once, seconds
+        # late: dropped before decoding (the tile could not show them), not a
+        # backlog the decoder works through.
+        late = [t for t in egwtest.log_times(env.w, eid, "bob's video came too late to be shown")
+                if t > t_thaw]
+        expect(late, "bob's stale pictures dropped before decoding after he resumed")
 
         log = egwtest.JobLog(env.w, "worker", eid)
         before = log.scene_at(t_freeze - 0.5)["tiles"]
