@@ -51,6 +51,9 @@ extern const egw_graph_ops_t egw_graph_tracks;
 
 /* ---- what the session offers graphs (pipelines/session_outputs.c) ---- */
 
+/* How much a live output's queue holds (running time) before it drops its
+ * oldest data, so that a slow output does not hold up the others. */
+#define EGW_OUTPUT_QUEUE_NS (10 * GST_SECOND)
 /* A stream of the egress, leaving at srcpad (an element of the session's
  * bin): tees it to every output, each through its own queue. Call before
  * data flows on srcpad. EGW_ERR_INVALID_REQUEST when an output cannot hold

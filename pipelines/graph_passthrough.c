@@ -6,7 +6,15 @@
  *
  * Muxers need every stream before data flows: branches are built when
  * their tracks are announced (track_added comes before any pad), and a
- * media kind that first appears after data flowed is not taken. */
+ * media kind that first appears after data flowed is not taken. They also
+ * interleave by time and wait for data on every stream (GAP events do not
+ * move matroskamux or mp4mux): a stream gone quiet (a camera that stopped
+ * sending, a track unpublished for a while) would hold the others up in
+ * the outputs' queues until those dropped them. A tick of the main context
+ * finds such a stream (egw_retime_gap) and puts a stand-in over its gap:
+ * for video, its last key frame again (a still of what was last seen), for
+ * Opus, empty frames (silence); so the other streams go on into the
+ * files. */
 #include <stdio.h>
 #include <string.h>
 
@@ -21,6 +29,13 @@ GST_DEBUG_CATEGORY_STATIC(egw_passthrough_debug);
  * an output needs both to start together (fragmented MP4) before it
  * starts without it. */
 #define ANCHOR_WAIT_NS (2 * GST_SECOND)
+/* How often quiet streams are looked for. */
+#define QUIET_TICK_MS 250
+/* A stream of the participant's that has sent nothing at all while the
+ * others have this much in the files (a camera off from the start): it is
+ * ended, so that the outputs (which wait for every stream) write the
+ * others; what it sends later is not recorded. */
+#define EGW_NEVER_CAME_NS (3 * GST_SECOND)
 
 struct passthrough;
 
@@ -38,6 +53,19 @@ struct branch {
 	GQueue held;            /* audio waiting for the video anchor */
 	GstClockTime held_from; /* running time of the first held buffer */
 	egw_opus_holes_t holes;
+	/* under the graph's lock: the end of the gap last stood in for, for
+	 * the streaming thread to move the Opus holes' state past; when the
+	 * quiet began (output time; EGW_TS_NONE: not quiet); the stand-ins:
+	 * the latest video key frame, the latest Opus TOC byte */
+	uint64_t gap_end, quiet_from;
+	GstBuffer *last_key;
+	int has_toc;
+	guint8 toc;
+	/* nothing came while the rest had EGW_NEVER_CAME_NS: the stream is
+	 * ended (1: its EOS on the way, 2: sent; nothing more passes) so the
+	 * outputs go on without it, or (3) waited for (an MP4 output);
+	 * told_late: what came after was logged (atomics) */
+	gint given_up, told_late;
 };
 
 struct passthrough {
@@ -50,6 +78,7 @@ struct passthrough {
 	egw_timeline_t timeline;
 	gint flowing; /* data reached a branch: no new branches */
 	int finishing;
+	guint quiet_tick; /* main context */
 };
 
 static struct branch *branch_for(struct passthrough *g, egw_media_t media)
@@ -84,6 +113,16 @@ static int retime_peek_waits(struct branch *b)
 	return waits;
 }
 
+/* What stands in for the stream over a gap (see the top): its latest key
+ * frame, its Opus TOC. Under the graph's lock. */
+static void keep_stand_in(struct branch *b, GstBuffer *buf)
+{
+	if (b->media == EGW_MEDIA_VIDEO && !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT))
+		gst_buffer_replace(&b->last_key, buf);
+	else if (b->holes.opus && gst_buffer_extract(buf, 0, &b->toc, 1) == 1)
+		b->has_toc = 1;
+}
+
 /* Maps buf onto the timeline: returns its output time, EGW_TS_NONE to drop
  * it, or EGW_TS_WAIT (audio before the video anchor); *rt_out gets its
  * running time. */
@@ -93,7 +132,7 @@ static uint64_t retime(struct branch *b, GstBuffer *buf, int give_up, GstClockTi
 	GstClockTime rt = running_time(b, buf);
 	int flags = (b->media == EGW_MEDIA_AUDIO ? EGW_RETIME_AUDIO : 0) |
 		    (give_up ? EGW_RETIME_GIVE_UP : 0);
-	uint64_t out, back, t0 = EGW_TS_NONE;
+	uint64_t out, back, t0 = EGW_TS_NONE, gap_end, quiet_from;
 	int had_t0;
 
 	*rt_out = rt;
@@ -106,7 +145,20 @@ static uint64_t retime(struct branch *b, GstBuffer *buf, int give_up, GstClockTi
 			  &out);
 	if (!had_t0)
 		t0 = g->timeline.t0; /* this buffer set it (still none when it waits) */
+	gap_end = b->gap_end;
+	quiet_from = b->quiet_from;
+	if (out != EGW_TS_NONE && out != EGW_TS_WAIT) {
+		b->quiet_from = EGW_TS_NONE;
+		keep_stand_in(b, buf);
+	}
 	g_mutex_unlock(&g->lock);
+	/* Audio after an announced gap: its holes are counted from the gap's
+	 * end (the muxers were told nothing comes before it). */
+	if (gap_end != EGW_TS_NONE && b->holes.next != EGW_TS_NONE && b->holes.next < gap_end)
+		b->holes.next = gap_end;
+	if (quiet_from != EGW_TS_NONE && out != EGW_TS_NONE && out != EGW_TS_WAIT)
+		EGW_LOG(g->log_id, INFO, "%s again after %.1f s without it",
+		        egw_media2str(b->media), (double)(out - quiet_from) / GST_SECOND);
 	if (t0 != EGW_TS_NONE)
 		egw_graph_log_time_zero(g->log_id, b->srcpad, t0);
 	if (back && (b->retime.clamped + b->retime.dropped) % 100 == 1)
@@ -159,10 +211,20 @@ static GstPadProbeReturn retime_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
 	GstClockTime rt;
 	GstBuffer *buf;
 	uint64_t t;
+	int given_up;
 
+	given_up = g_atomic_int_get(&b->given_up);
 	if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM)
-		return on_event(b, info);
+		return given_up == 2 ? GST_PAD_PROBE_DROP : on_event(b, info);
 	buf = GST_PAD_PROBE_INFO_BUFFER(info);
+	if (given_up == 1 || given_up == 2) {
+		if (g_atomic_int_compare_and_exchange(&b->told_late, 0, 1))
+			EGW_LOG(b->g->log_id, WARN,
+			        "%s came after its stream was ended (it sent nothing at first); "
+			        "not in this recording",
+			        egw_media2str(b->media));
+		return GST_PAD_PROBE_DROP;
+	}
 	if (b->held.length && !release_held(b, pad, 0)) {
 		/* Still no video: hold this one too, up to a limit. */
 		rt = running_time(b, buf);
@@ -218,6 +280,7 @@ static egw_err_t add_branch(struct passthrough *g, const egw_track_t *t, char *e
 	egw_restream_init(&b->rs);
 	g_queue_init(&b->held);
 	egw_opus_holes_init(&b->holes, t->codec);
+	b->gap_end = b->quiet_from = EGW_TS_NONE;
 	b->srcpad = gst_element_get_static_pad(last, "src");
 	b->sinkpad = gst_element_get_static_pad(depay, "sink");
 	gst_pad_add_probe(b->srcpad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
@@ -238,6 +301,119 @@ fail:
 		egw_element_drop(g->bin, els[i]);
 	memset(b, 0, sizeof(*b));
 	return err;
+}
+
+/* The stand-ins for the gap [from, to) of b (see the top), on a list
+ * (NULL when it has none: a GAP event is all it gets); *end: where they
+ * end. Under the graph's lock. */
+static GSList *stand_ins(struct branch *b, uint64_t from, uint64_t to, uint64_t *end)
+{
+	GSList *l = NULL;
+	GstBuffer *f;
+
+	*end = to;
+	if (b->media == EGW_MEDIA_VIDEO && b->last_key) {
+		f = gst_buffer_copy(b->last_key); /* its memory shared, not copied */
+		GST_BUFFER_FLAG_UNSET(f, GST_BUFFER_FLAG_DISCONT);
+		GST_BUFFER_PTS(f) = GST_BUFFER_DTS(f) = from;
+		GST_BUFFER_DURATION(f) = to - from;
+		return g_slist_prepend(l, f);
+	}
+	if (b->media == EGW_MEDIA_AUDIO && b->has_toc) {
+		guint8 empty = b->toc & 0xfc; /* one frame of no bytes: silence */
+		uint64_t frame = egw_opus_frame_ns(b->toc), t;
+		for (t = from; frame && t < to; t += frame) {
+			f = gst_buffer_new_memdup(&empty, 1);
+			GST_BUFFER_PTS(f) = GST_BUFFER_DTS(f) = t;
+			GST_BUFFER_DURATION(f) = frame;
+			l = g_slist_prepend(l, f);
+		}
+		*end = t;
+		return g_slist_reverse(l);
+	}
+	return NULL;
+}
+
+/* Main context, every QUIET_TICK_MS: the stand-ins for each stream that
+ * has fallen behind the others (egw_retime_gap), chained into the
+ * branch's peer as the streaming thread would push them (the tee's
+ * stream lock keeps the two apart; every output's queue is leaky, so
+ * this does not wait). */
+static gboolean quiet_tick(gpointer user)
+{
+	struct passthrough *g = user;
+
+	for (size_t i = 0; i < g->n_branches; i++) {
+		struct branch *b = &g->branches[i];
+		uint64_t from, to = 0, end = 0, quiet_from;
+		GSList *fill = NULL;
+		GstFlowReturn fr = GST_FLOW_OK;
+		GstPad *peer;
+
+		g_mutex_lock(&g->lock);
+		if (!g->finishing && b->retime.last == EGW_TS_NONE &&
+		    g->timeline.max_end > EGW_NEVER_CAME_NS && !g_atomic_int_get(&b->given_up)) {
+			/* An MP4 muxer writes a track it never had caps for as
+			 * one no player reads: there the stream is waited for
+			 * (and the others' data beyond the outputs' queues is
+			 * lost until it comes; not solved yet). */
+			int mp4 = egw_session_anchor_video(g->s);
+			g_atomic_int_set(&b->given_up, mp4 ? 3 : 1);
+			g_mutex_unlock(&g->lock);
+			if (mp4) {
+				EGW_LOG(g->log_id, WARN,
+				        "no %s at all in the first %.0f s while the rest came: an "
+				        "MP4 "
+				        "output cannot begin without it and waits; what the others "
+				        "send beyond %.0f s before it comes is lost",
+				        egw_media2str(b->media),
+				        (double)EGW_NEVER_CAME_NS / GST_SECOND,
+				        (double)EGW_OUTPUT_QUEUE_NS / GST_SECOND);
+				continue;
+			}
+			EGW_LOG(g->log_id, WARN,
+			        "no %s at all in the first %.0f s while the rest came: the files "
+			        "go "
+			        "on without it (what it sends later is not recorded)",
+			        egw_media2str(b->media), (double)EGW_NEVER_CAME_NS / GST_SECOND);
+			gst_pad_push_event(b->srcpad, gst_event_new_eos());
+			g_atomic_int_set(&b->given_up, 2);
+			continue;
+		}
+		from = g->finishing ? EGW_TS_NONE : egw_retime_gap(&g->timeline, &b->retime, &to);
+		quiet_from = b->quiet_from;
+		if (from != EGW_TS_NONE) {
+			fill = stand_ins(b, from, to, &end);
+			b->gap_end = end;
+			if (quiet_from == EGW_TS_NONE)
+				b->quiet_from = from;
+		}
+		g_mutex_unlock(&g->lock);
+		if (from == EGW_TS_NONE)
+			continue;
+		if (quiet_from == EGW_TS_NONE)
+			EGW_LOG(g->log_id, INFO,
+			        "no %s since %.1f s into the recording while the rest goes on: %s "
+			        "stands in until it comes back",
+			        egw_media2str(b->media), (double)from / GST_SECOND,
+			        !fill                         ? "a gap"
+			        : b->media == EGW_MEDIA_VIDEO ? "its last key frame"
+			                                      : "silence");
+		if (!fill) {
+			gst_pad_push_event(b->srcpad, gst_event_new_gap(from, to - from));
+			continue;
+		}
+		peer = gst_pad_get_peer(b->srcpad);
+		for (GSList *l = fill; l; l = l->next)
+			if (peer && fr == GST_FLOW_OK)
+				fr = gst_pad_chain(peer, l->data);
+			else
+				gst_buffer_unref(l->data);
+		g_slist_free(fill);
+		if (peer)
+			gst_object_unref(peer);
+	}
+	return G_SOURCE_CONTINUE;
 }
 
 static void take(struct passthrough *g, struct branch *b, const egw_track_t *t)
@@ -331,6 +507,9 @@ static int pt_finish(egw_graph_t *graph)
 	g_mutex_lock(&g->lock);
 	g->finishing = 1;
 	g_mutex_unlock(&g->lock);
+	if (g->quiet_tick)
+		g_source_remove(g->quiet_tick);
+	g->quiet_tick = 0;
 	for (size_t i = 0; i < g->n_branches; i++)
 		gst_pad_send_event(g->branches[i].sinkpad, gst_event_new_eos());
 	return g->n_branches > 0;
@@ -358,18 +537,22 @@ static egw_graph_t *pt_create(egw_session_t *s, GstBin *bin, const egw_media_pla
 	g->log_id = egw_session_log_id(s);
 	g_mutex_init(&g->lock);
 	egw_timeline_init(&g->timeline);
+	g->quiet_tick = g_timeout_add(QUIET_TICK_MS, quiet_tick, g);
 	return (egw_graph_t *)g;
 }
 
 static void pt_free(egw_graph_t *graph)
 {
 	struct passthrough *g = (struct passthrough *)graph;
+	if (g->quiet_tick)
+		g_source_remove(g->quiet_tick);
 	for (size_t i = 0; i < g->n_branches; i++) {
 		struct branch *b = &g->branches[i];
 		gst_object_unref(b->sinkpad);
 		gst_object_unref(b->srcpad);
 		egw_restream_clear(&b->rs);
 		g_queue_clear_full(&b->held, (GDestroyNotify)gst_buffer_unref);
+		gst_buffer_replace(&b->last_key, NULL);
 	}
 	g_mutex_clear(&g->lock);
 	g_free(g);

@@ -10,6 +10,7 @@ void egw_timeline_init(egw_timeline_t *tl)
 void egw_retime_stream_init(egw_retime_stream_t *st)
 {
 	st->last = EGW_TS_NONE;
+	st->end = 0;
 	st->clamped = 0;
 	st->dropped = 0;
 	st->max_back = 0;
@@ -58,9 +59,24 @@ uint64_t egw_retime(egw_timeline_t *tl, egw_retime_stream_t *st, uint64_t rt, ui
 	}
 	st->last = t;
 	*out = t;
+	if (t + duration > st->end)
+		st->end = t + duration;
 	if (t + duration > tl->max_end)
 		tl->max_end = t + duration;
 	return back;
+}
+
+uint64_t egw_retime_gap(const egw_timeline_t *tl, egw_retime_stream_t *st, uint64_t *to)
+{
+	uint64_t from = st->end;
+
+	if (st->last == EGW_TS_NONE || tl->max_end <= st->end + EGW_GAP_AFTER_NS)
+		return EGW_TS_NONE;
+	*to = tl->max_end - EGW_GAP_BEHIND_NS;
+	st->end = *to;
+	if (st->last < *to)
+		st->last = *to;
+	return from;
 }
 
 uint64_t egw_opus_frame_ns(uint8_t toc)

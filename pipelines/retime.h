@@ -35,6 +35,7 @@ typedef struct egw_timeline {
 
 typedef struct egw_retime_stream {
 	uint64_t last;     /* EGW_TS_NONE before the first buffer */
+	uint64_t end;      /* end of its latest buffer, or of the gap it announced */
 	uint64_t clamped;  /* buffers whose input went backwards, moved forward */
 	uint64_t dropped;  /* buffers dropped (drop_late): before t0 or backwards */
 	uint64_t max_back; /* largest backward step seen */
@@ -54,6 +55,21 @@ void egw_retime_stream_init(egw_retime_stream_t *st);
  * was clamped or dropped (0 when none; a buffer before t0 is not one). */
 uint64_t egw_retime(egw_timeline_t *tl, egw_retime_stream_t *st, uint64_t rt, uint64_t duration,
 		    int flags, uint64_t *out);
+
+/* A stream gone quiet while the others go on (a camera that stopped
+ * sending, a track unpublished for a while): the muxers interleave by time
+ * and would wait for it, and the outputs' queues would drop the others'
+ * data after 10 s. Once the timeline's newest end (max_end) is more than
+ * EGW_GAP_AFTER_NS past the stream's own end, the stream announces a gap
+ * (a GAP event: nothing of it before the gap's end) up to
+ * EGW_GAP_BEHIND_NS before that newest end. What the stream sends later
+ * that lies before the gap's end is a backward step (video clamped, audio
+ * dropped). Returns the gap's start with *to its end (the stream's end
+ * moves there), or EGW_TS_NONE when no gap is due (the stream has not
+ * begun, or is not that far behind). */
+#define EGW_GAP_AFTER_NS (1500 * 1000000ull)
+#define EGW_GAP_BEHIND_NS (500 * 1000000ull)
+uint64_t egw_retime_gap(const egw_timeline_t *tl, egw_retime_stream_t *st, uint64_t *to);
 
 /* Audio frames that never came (lost on the network and not resent, or
  * not sent: a silence with DTX). Players play audio back to back, so a

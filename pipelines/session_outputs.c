@@ -9,7 +9,6 @@
 
 /* Per output: how far behind the others it may fall before it drops its
  * oldest data instead of holding up the tee (live input cannot wait). */
-#define OUTPUT_QUEUE_NS (10 * GST_SECOND)
 
 /* ---- outputs: first byte, end, failure ---- */
 
@@ -124,7 +123,7 @@ static GstElement *output_queue(int live)
 	GstElement *q = gst_element_factory_make("queue", NULL);
 	if (q)
 		g_object_set(q, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
-		             (guint64)OUTPUT_QUEUE_NS, "leaky",
+		             (guint64)EGW_OUTPUT_QUEUE_NS, "leaky",
 		             live ? 2 /* downstream: drop old */ : 0, NULL);
 	return q;
 }

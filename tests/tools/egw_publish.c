@@ -4,9 +4,10 @@
  * (see egw_publish_media.c and egw_publish_pattern.c), optionally with a
  * second video stream described to Janus as a screen share. Commands on
  * stdin, one per line: leave, join, mute audio|video|screen,
- * unmute audio|video|screen, screen on|off, volume X, quit. Reports on
- * stdout, one line each: joined <id>, webrtcup, media audio|video, left,
- * muted <kind>, unmuted <kind>, screen on|off, volume <X>, error <message>.
+ * unmute audio|video|screen, screen on|off, camera on|off, mic on|off,
+ * volume X, quit. Reports on stdout, one line each: joined <id>, webrtcup,
+ * media audio|video, left, muted <kind>, unmuted <kind>, screen on|off,
+ * camera on|off, mic on|off, volume <X>, error <message>.
  * Logs go to stderr.
  *
  * One thread: the GLib main loop owns all state, and Janus is spoken to
@@ -366,6 +367,22 @@ static void set_screen(struct publisher *pub, const char *arg)
 	pub_media_renegotiate(pub->media);
 }
 
+/* camera|mic on|off: the camera's or the audio's stream stops or resumes
+ * sending, without telling Janus (a browser's track replaced by none, or
+ * a device that stops delivering): its packets just stop, the other
+ * stream goes on. */
+static void set_device(const char *name, atomic_int *off, const char *arg)
+{
+	int on = !strcmp(arg, "on");
+
+	if (!on && strcmp(arg, "off")) {
+		report("error %s: expected on or off", name);
+		return;
+	}
+	atomic_store(off, !on);
+	report("%s %s", name, on ? "on" : "off");
+}
+
 static void quit_loop(void *user)
 {
 	struct publisher *pub = user;
@@ -403,6 +420,10 @@ static void run_command(struct publisher *pub, char *line)
 		set_mute(pub, arg, !strcmp(line, "mute"));
 	} else if (!strcmp(line, "screen")) {
 		set_screen(pub, arg);
+	} else if (!strcmp(line, "camera")) {
+		set_device("camera", &pub->ctl.camera_off, arg);
+	} else if (!strcmp(line, "mic")) {
+		set_device("mic", &pub->ctl.mic_off, arg);
 	} else if (!strcmp(line, "volume")) {
 		set_volume(pub, arg);
 	} else if (!strcmp(line, "quit")) {
@@ -442,27 +463,31 @@ static gboolean on_signal(gpointer data)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: egw-publish --janus URL --room ID --display NAME [--color RRGGBB]\n"
-		"       [--freq HZ] [--beep-hz HZ] [--video vp8|h264|none] [--audio opus|pcmu|none]\n"
-		"       [--width W] [--height H] [--fps N] [--pin PIN]\n"
-		"       [--screen-color RRGGBB [--screen-size WxH] [--screen-fps N]] [--marks]\n"
-		"       [--mark-phase MS]\n"
-		"  --color, --freq     camera background (ff0000), tone (440 Hz, amplitude 0.25)\n"
-		"  --beep-hz           marker beep (3000 Hz): every 2 s a 100 ms white flash on\n"
-		"                      every video stream and this beep in place of the tone\n"
-		"  --mark-phase        the markers at running times MS + k * 2 s (0; a multiple\n"
-		"                      of the frame duration), so that publishers started\n"
-		"                      together do not beep together\n"
-		"  --screen-color      also publish a screen share: a second video stream of\n"
-		"                      this solid colour (with the flashes), same codec, described\n"
-		"                      to Janus as \"screen\" (the camera as \"camera\");\n"
-		"                      --screen-size 960x540, --screen-fps 15 by default\n"
-		"  --marks             print \"mark <unix_us>\" as each camera flash leaves the\n"
-		"                      source (wall clock, for latency measurements)\n"
-		"stdin: leave | join | mute audio|video|screen | unmute audio|video|screen\n"
-		"       | screen on|off (stops/resumes the screen share: renegotiated, the\n"
-		"         stream inactive / sendonly for Janus)\n"
-		"       | volume X (tone x X, 0-4, default 1; the beep x min(X, 1)) | quit\n");
+	        "usage: egw-publish --janus URL --room ID --display NAME [--color RRGGBB]\n"
+	        "       [--freq HZ] [--beep-hz HZ] [--video vp8|h264|none] [--audio "
+	        "opus|pcmu|none]\n"
+	        "       [--width W] [--height H] [--fps N] [--pin PIN]\n"
+	        "       [--screen-color RRGGBB [--screen-size WxH] [--screen-fps N]] [--marks]\n"
+	        "       [--mark-phase MS]\n"
+	        "  --color, --freq     camera background (ff0000), tone (440 Hz, amplitude 0.25)\n"
+	        "  --beep-hz           marker beep (3000 Hz): every 2 s a 100 ms white flash on\n"
+	        "                      every video stream and this beep in place of the tone\n"
+	        "  --mark-phase        the markers at running times MS + k * 2 s (0; a multiple\n"
+	        "                      of the frame duration), so that publishers started\n"
+	        "                      together do not beep together\n"
+	        "  --screen-color      also publish a screen share: a second video stream of\n"
+	        "                      this solid colour (with the flashes), same codec, "
+	        "described\n"
+	        "                      to Janus as \"screen\" (the camera as \"camera\");\n"
+	        "                      --screen-size 960x540, --screen-fps 15 by default\n"
+	        "  --marks             print \"mark <unix_us>\" as each camera flash leaves the\n"
+	        "                      source (wall clock, for latency measurements)\n"
+	        "stdin: leave | join | mute audio|video|screen | unmute audio|video|screen\n"
+	        "       | screen on|off (stops/resumes the screen share: renegotiated, the\n"
+	        "         stream inactive / sendonly for Janus)\n"
+	        "       | camera on|off, mic on|off (stop/resume the camera's or the\n"
+	        "         audio's packets, Janus not told)\n"
+	        "       | volume X (tone x X, 0-4, default 1; the beep x min(X, 1)) | quit\n");
 }
 
 static int parse_int(const char *s, long lo, long hi, long *out)

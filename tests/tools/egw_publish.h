@@ -35,6 +35,8 @@ struct pub_controls {
 	atomic_int video_muted;  /* the camera stream */
 	atomic_int screen_muted; /* the screen share stream */
 	atomic_int screen_off;   /* the screen share sends nothing */
+	atomic_int camera_off;   /* the camera stream sends nothing (no renegotiation) */
+	atomic_int mic_off;      /* the audio stream sends nothing (no renegotiation) */
 	_Atomic double volume;   /* tone amplitude multiplier, 1 = normal */
 };
 

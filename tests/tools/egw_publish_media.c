@@ -564,12 +564,11 @@ struct pub_media *pub_media_new(const struct pub_options *opt, struct pub_contro
 	}
 	media->webrtc = gst_bin_get_by_name(GST_BIN(media->pipeline), "wb");
 	if (!media->webrtc ||
-	    (opt->video &&
-	     pub_pattern_video(media->pipeline, "vraw", &ctl->video_muted, NULL, opt->fps,
-			       opt->marks, phase)) ||
+	    (opt->video && pub_pattern_video(media->pipeline, "vraw", &ctl->video_muted,
+	                                     &ctl->camera_off, opt->fps, opt->marks, phase)) ||
 	    (opt->video && opt->screen &&
 	     pub_pattern_video(media->pipeline, "sraw", &ctl->screen_muted, &ctl->screen_off,
-			       opt->screen_fps, 0, phase)) ||
+	                       opt->screen_fps, 0, phase)) ||
 	    (opt->audio && pub_pattern_audio(media->pipeline, "araw", ctl, opt->beep_hz, phase))) {
 		snprintf(errstr, errstr_size, "pipeline: missing webrtcbin or raw capsfilter");
 		goto fail;

@@ -124,7 +124,8 @@ static int16_t clip16(double v)
 /* Audio: audiotestsrc makes the tone; each sample whose own running time
  * (sample index n since running time 0) falls in a marker becomes the beep,
  * whose phase follows n so that every marker starts the same way; every
- * sample is silence while muted. locality: audio streaming thread. */
+ * sample is silence while muted; nothing goes on while the mic is off.
+ * locality: audio streaming thread. */
 static GstPadProbeReturn on_audio_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
 	struct audio_pattern *pat = data;
@@ -137,6 +138,8 @@ static GstPadProbeReturn on_audio_buffer(GstPad *pad, GstPadProbeInfo *info, gpo
 	GstBuffer *buf;
 	GstMapInfo map;
 
+	if (atomic_load(&pat->ctl->mic_off))
+		return GST_PAD_PROBE_DROP; /* nothing to encode, nothing sent */
 	if (!(buf = snap_to_grid(pad, info, RATE, &n0)))
 		return GST_PAD_PROBE_OK;
 	n0 += period - pat->phase; /* sample index into the marker periods */

@@ -1,5 +1,6 @@
 /* The recording timeline: zero start, per-stream monotonicity, gaps kept,
- * audio dropped rather than stacked when it lies behind; how many empty
+ * audio dropped rather than stacked when it lies behind, the gaps a quiet
+ * stream announces; how many empty
  * frames fill an Opus hole, and the frame length of every TOC. */
 #include "pipelines/retime.h"
 #include "tests/unit/check.h"
@@ -222,6 +223,41 @@ static void audio_kept_contiguous(void)
 	}
 }
 
+/* A camera that stops while the audio goes on: a gap is announced for it
+ * once the audio is 1.5 s ahead, up to 0.5 s behind the audio, and again
+ * as the audio goes on; what the camera sends late after it is clamped to
+ * the gap's end; a stream that never began announces nothing. */
+static void quiet_stream_announces_gaps(void)
+{
+	egw_timeline_t tl;
+	egw_retime_stream_t a, v, never;
+	uint64_t back, to = 0, rt;
+	egw_timeline_init(&tl);
+	egw_retime_stream_init(&a);
+	egw_retime_stream_init(&v);
+	egw_retime_stream_init(&never);
+	CHECK(put(&tl, &v, 1000, &back) == 0);
+	CHECK(put_audio(&tl, &a, 1000, &back) == 0);
+	CHECK(egw_retime_gap(&tl, &v, &to) == EGW_TS_NONE); /* both at 20 ms */
+	for (rt = 1020; rt <= 2500; rt += 20)               /* the camera stops at 20 ms */
+		CHECK(put_audio(&tl, &a, rt, &back) == rt - 1000);
+	CHECK(tl.max_end == 1520 * MS);
+	CHECK(egw_retime_gap(&tl, &v, &to) == EGW_TS_NONE); /* 1.5 s ahead: not more */
+	CHECK(put_audio(&tl, &a, 2520, &back) == 1520);
+	CHECK(egw_retime_gap(&tl, &v, &to) == 20 * MS && to == 1040 * MS);
+	CHECK(v.end == 1040 * MS);
+	CHECK(egw_retime_gap(&tl, &v, &to) == EGW_TS_NONE); /* announced up to there */
+	CHECK(egw_retime_gap(&tl, &a, &to) == EGW_TS_NONE); /* the audio is the newest */
+	CHECK(egw_retime_gap(&tl, &never, &to) == EGW_TS_NONE);
+	for (rt = 2540; rt <= 4100; rt += 20)
+		put_audio(&tl, &a, rt, &back);
+	CHECK(egw_retime_gap(&tl, &v, &to) == 1040 * MS && to == 2620 * MS);
+	/* A frame sent before the gap's end comes late: clamped to it; the
+	 * next ones keep their time. */
+	CHECK(put(&tl, &v, 3500, &back) == 2620 && back == 120 * MS);
+	CHECK(put(&tl, &v, 3700, &back) == 2700 && back == 0);
+}
+
 int main(void)
 {
 	opus_frame_lengths();
@@ -233,5 +269,6 @@ int main(void)
 	gaps_are_kept();
 	audio_before_t0_is_dropped();
 	audio_stepping_back_is_dropped();
+	quiet_stream_announces_gaps();
 	return CHECK_DONE();
 }
