@@ -117,6 +117,9 @@ typedef struct egw_opus_holes {
 } egw_opus_holes_t;
 
 void egw_opus_holes_init(egw_opus_holes_t *h, const char *codec);
+/* One empty Opus frame (a TOC byte alone, the frame size of toc: decoders
+ * conceal it as lost, fading to silence) at output time t. */
+GstBuffer *egw_opus_empty_frame(guint8 toc, uint64_t t);
 /* Before the buffer buf leaves pad at output time t: for an Opus stream,
  * the hole since the one before filled (empty frames chained into pad's
  * peer); returns the time to stamp buf with (t for other streams), or

@@ -200,10 +200,19 @@ void egw_opus_holes_init(egw_opus_holes_t *h, const char *codec)
 	h->filled = h->dropped = 0;
 }
 
+GstBuffer *egw_opus_empty_frame(guint8 toc, uint64_t t)
+{
+	guint8 empty = toc & 0xfc; /* code 0: one frame, here of no bytes */
+	GstBuffer *f = gst_buffer_new_memdup(&empty, 1);
+	GST_BUFFER_PTS(f) = GST_BUFFER_DTS(f) = t;
+	GST_BUFFER_DURATION(f) = egw_opus_frame_ns(toc);
+	return f;
+}
+
 uint64_t egw_opus_place(egw_opus_holes_t *h, GstPad *pad, GstBuffer *buf, uint64_t t,
                         const char *log_id)
 {
-	guint8 toc, empty;
+	guint8 toc;
 	uint64_t frame, n, at;
 	GstPad *peer;
 
@@ -220,14 +229,10 @@ uint64_t egw_opus_place(egw_opus_holes_t *h, GstPad *pad, GstBuffer *buf, uint64
 		return EGW_TS_NONE;
 	}
 	if (n && (peer = gst_pad_get_peer(pad))) {
-		empty = toc & 0xfc; /* code 0: one frame, here of no bytes */
-		for (uint64_t i = 0; i < n; i++) {
-			GstBuffer *f = gst_buffer_new_memdup(&empty, 1);
-			GST_BUFFER_PTS(f) = GST_BUFFER_DTS(f) = h->next + i * frame;
-			GST_BUFFER_DURATION(f) = frame;
-			if (gst_pad_chain(peer, f) != GST_FLOW_OK)
+		for (uint64_t i = 0; i < n; i++)
+			if (gst_pad_chain(peer, egw_opus_empty_frame(toc, h->next + i * frame)) !=
+			    GST_FLOW_OK)
 				break;
-		}
 		gst_object_unref(peer);
 		h->filled += n;
 		if (n * frame >= 100 * GST_MSECOND)

@@ -320,14 +320,9 @@ static GSList *stand_ins(struct branch *b, uint64_t from, uint64_t to, uint64_t 
 		return g_slist_prepend(l, f);
 	}
 	if (b->media == EGW_MEDIA_AUDIO && b->has_toc) {
-		guint8 empty = b->toc & 0xfc; /* one frame of no bytes: silence */
 		uint64_t frame = egw_opus_frame_ns(b->toc), t;
-		for (t = from; frame && t < to; t += frame) {
-			f = gst_buffer_new_memdup(&empty, 1);
-			GST_BUFFER_PTS(f) = GST_BUFFER_DTS(f) = t;
-			GST_BUFFER_DURATION(f) = frame;
-			l = g_slist_prepend(l, f);
-		}
+		for (t = from; frame && t < to; t += frame)
+			l = g_slist_prepend(l, egw_opus_empty_frame(b->toc, t));
 		*end = t;
 		return g_slist_reverse(l);
 	}
@@ -362,19 +357,18 @@ static gboolean quiet_tick(gpointer user)
 			g_mutex_unlock(&g->lock);
 			if (mp4) {
 				EGW_LOG(g->log_id, WARN,
-				        "no %s at all in the first %.0f s while the rest came: an "
-				        "MP4 "
-				        "output cannot begin without it and waits; what the others "
-				        "send beyond %.0f s before it comes is lost",
+				        "no %s at all in the first %.0f s while the rest came: "
+				        "an MP4 output cannot begin without it and waits; what "
+				        "the others send beyond %.0f s before it comes is lost",
 				        egw_media2str(b->media),
 				        (double)EGW_NEVER_CAME_NS / GST_SECOND,
 				        (double)EGW_OUTPUT_QUEUE_NS / GST_SECOND);
 				continue;
 			}
 			EGW_LOG(g->log_id, WARN,
-			        "no %s at all in the first %.0f s while the rest came: the files "
-			        "go "
-			        "on without it (what it sends later is not recorded)",
+			        "no %s at all in the first %.0f s while the rest came: "
+			        "the files go on without it (what it sends later is not "
+			        "recorded)",
 			        egw_media2str(b->media), (double)EGW_NEVER_CAME_NS / GST_SECOND);
 			gst_pad_push_event(b->srcpad, gst_event_new_eos());
 			g_atomic_int_set(&b->given_up, 2);

@@ -7,9 +7,6 @@
 #include "base/log.h"
 #include "pipelines/session_int.h"
 
-/* Per output: how far behind the others it may fall before it drops its
- * oldest data instead of holding up the tee (live input cannot wait). */
-
 /* ---- outputs: first byte, end, failure ---- */
 
 void egw_session_check_done(egw_session_t *s)

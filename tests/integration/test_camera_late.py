@@ -19,8 +19,7 @@ def test():
     with egwtest.Env("camlate", worker_env={"EGRESS_LOG_LEVEL": "debug"}) as env:
         alice = env.w.start_publisher("alice", color="ff0000", freq=440, video="vp8")
         alice.wait_for("webrtcup", 15)
-        alice.send("camera off")
-        alice.wait_for("camera off", 5)
+        alice.switch("camera", False)
         time.sleep(1)
         eid = "EG_camlate"
         env.submit(env.job(eid, {"kind": "participant", "participant": "alice"},
@@ -29,8 +28,7 @@ def test():
         env.wait(eid, "active", 30)
         time.sleep(16)
         t_on = time.time()
-        alice.send("camera on")
-        alice.wait_for("camera on", 5)
+        alice.switch("camera", True)
         time.sleep(5)
         env.stop(eid)
         done = env.wait(eid, "complete", 40)

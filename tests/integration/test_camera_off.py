@@ -21,12 +21,10 @@ MIC_OFF_S = 12.0
 def pause(pub, device, seconds):
     """device ("camera" or "mic") off for seconds: (when off, when on)."""
     t_off = time.time()
-    pub.send(device + " off")
-    pub.wait_for(device + " off", 5)
+    pub.switch(device, False)
     time.sleep(seconds)
     t_on = time.time()
-    pub.send(device + " on")
-    pub.wait_for(device + " on", 5)
+    pub.switch(device, True)
     return t_off, t_on
 
 

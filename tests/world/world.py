@@ -360,6 +360,13 @@ class Publisher:
             raise WorldError("publisher %s: cannot send %r: %s\n%s"
                              % (self.display, cmd, e, self.tail()))
 
+    def switch(self, device, on, timeout=10):
+        """device ("camera", "mic" or "screen") on or off; returns once the
+        tool reported it."""
+        state = "%s %s" % (device, "on" if on else "off")
+        self.send(state)
+        return self.wait_for(state, timeout)
+
     def wait_for(self, prefix, timeout=10, fail_on_error=True):
         """Waits for the next not-yet-consumed stdout line starting with
         prefix and returns it. Raises WorldError (with the log tail) on
