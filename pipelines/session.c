@@ -42,6 +42,12 @@ static gboolean on_bus(GstBus *bus, GstMessage *msg, gpointer user)
 			                        gerr->domain == GST_RESOURCE_ERROR ? EGW_ERR_IO
 			                                                           : EGW_ERR_MEDIA,
 			                        clean);
+		else if (GST_MESSAGE_SRC(msg) != GST_OBJECT(s->pipeline) &&
+		         !gst_object_has_as_ancestor(GST_MESSAGE_SRC(msg), GST_OBJECT(s->pipeline)))
+			/* From an element taken out since (a placeholder or a
+			 * branch gone): its error came too late to matter. */
+			EGW_LOG(s->log_id, WARN,
+			        "%s came from %s, no longer in the pipeline; ignored", clean, path);
 		else if (!s->done) {
 			s->done = 1;
 			s->ev.failed(s->opaque, EGW_ERR_MEDIA, text);
