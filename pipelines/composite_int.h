@@ -54,7 +54,9 @@ struct input {
 	gint64 late_win_end, late_min, late_max, late_sum, late_n;
 	/* video: packets dropped at the branch's entry for being too late to
 	 * show (composite_watch.c), streaming thread only */
-	gint64 behind_since_us, behind_dropped, behind_worst_us, behind_reported_us;
+	gint64 behind_first_us, behind_since_us, behind_dropped, behind_worst_us;
+	gint64 behind_reported_us;
+	int behind_dropping;
 };
 
 /* A participant without video: initials on a colour. */

@@ -20,30 +20,41 @@
  * that a tile or a voice out of step can be told from its input. */
 #define LATE_REPORT_US (5 * G_USEC_PER_SEC)
 
+/* b's running time on its mixer's timeline (pad's offset applied), or
+ * GST_CLOCK_TIME_NONE when it cannot be told (no timestamp, no segment). */
+static GstClockTime mixer_time(GstPad *pad, GstBuffer *b)
+{
+	GstEvent *ev;
+	const GstSegment *seg = NULL;
+	GstClockTime rt = GST_CLOCK_TIME_NONE;
+
+	if (!GST_BUFFER_PTS_IS_VALID(b) ||
+	    !(ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0)))
+		return GST_CLOCK_TIME_NONE;
+	gst_event_parse_segment(ev, &seg);
+	if (seg->format == GST_FORMAT_TIME)
+		rt = gst_segment_to_running_time(seg, GST_FORMAT_TIME, GST_BUFFER_PTS(b));
+	gst_event_unref(ev);
+	if (!GST_CLOCK_TIME_IS_VALID(rt) || (gint64)rt + gst_pad_get_offset(pad) < 0)
+		return GST_CLOCK_TIME_NONE;
+	return rt + gst_pad_get_offset(pad);
+}
+
 /* How long after its time (microseconds) b, on pad, is there: its running
  * time against the mixer's clock. 0 with *known 0 when it cannot be told
  * (no timestamp, no segment, the pipeline not playing yet). */
 static gint64 lateness(struct input *in, GstPad *pad, GstBuffer *b, int *known)
 {
-	GstEvent *ev;
-	const GstSegment *seg = NULL;
-	GstClockTime rt = GST_CLOCK_TIME_NONE;
+	GstClockTime t = mixer_time(pad, b);
 	GstElement *mixer = in->media == EGW_MEDIA_VIDEO ? in->g->vmix : in->g->amix;
 	GstClock *clock;
 	gint64 late;
 
 	*known = 0;
-	if (!GST_BUFFER_PTS_IS_VALID(b) ||
-	    !(ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0)))
-		return 0;
-	gst_event_parse_segment(ev, &seg);
-	if (seg->format == GST_FORMAT_TIME)
-		rt = gst_segment_to_running_time(seg, GST_FORMAT_TIME, GST_BUFFER_PTS(b));
-	gst_event_unref(ev);
-	if (!GST_CLOCK_TIME_IS_VALID(rt) || !(clock = gst_element_get_clock(mixer)))
+	if (!GST_CLOCK_TIME_IS_VALID(t) || !(clock = gst_element_get_clock(mixer)))
 		return 0;
 	late = ((gint64)(gst_clock_get_time(clock) - gst_element_get_base_time(mixer)) -
-	        (gint64)rt - gst_pad_get_offset(pad)) /
+	        (gint64)t) /
 	       1000;
 	gst_object_unref(clock);
 	*known = 1;
@@ -84,26 +95,68 @@ static GstPadProbeReturn late_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 /* ---- pictures too late to show (streaming thread) ----
  * A camera whose packets reach its branch more than EGW_BEHIND_DROP_MS
  * after their time (a decoder slower than real time on a starved machine,
- * a backlog in the jitter buffer behind it) would be decoded only for the
- * compositor to throw the pictures away, and its backlog would stay: such
- * packets are dropped before the depayloader, which then waits for a key
- * frame and asks the sender for one. That tile catches up (its last
- * picture, then its placeholder meanwhile); the rest of the canvas and
- * the machine are spared the work. Audio is cheap to decode and left to
- * the mixer. */
+ * a backlog in the jitter buffer behind it, a sender resuming with the
+ * pictures it owed) would be decoded only for the compositor to throw the
+ * pictures away, and its backlog would stay: such packets are dropped
+ * before the depayloader, which then waits for a key frame and asks the
+ * sender for one. That tile catches up (its last picture, then its
+ * placeholder meanwhile); the rest of the canvas and the machine are
+ * spared the work.
+ *
+ * Late means late for the canvas: behind the last frame the compositor
+ * made, not only behind the clock. A compositor that itself runs behind
+ * real time (a starved machine) still shows pictures that late by the
+ * clock, and dropping them would empty every tile at once (seen under
+ * the sanitizers: nine cameras rejoining together, all of them 1.5 s
+ * late, all frozen). And a short hiccup (a thread starved for a second, a
+ * few packets late) is not dropped: its pictures are lost anyway, but the
+ * decoder keeps its references and the next picture shows, where a drop
+ * would freeze the tile until a key frame. So a camera is dropped once it
+ * has been late for EGW_BEHIND_SUSTAIN_MS, or at once when more than
+ * EGW_BEHIND_FAR_MS late (a burst from a sender that resumed), and until
+ * it is in time again. Audio is cheap to decode and left to the mixer. */
 #define EGW_BEHIND_DROP_MS 1000
+#define EGW_BEHIND_SUSTAIN_MS 1000
+#define EGW_BEHIND_FAR_MS 3000
+
+/* How far (microseconds) a picture at mixer time t is behind the last
+ * frame the compositor made; 0 before its first. */
+static gint64 behind_canvas(struct input *in, GstClockTime t)
+{
+	GstClockTime made;
+
+	g_mutex_lock(&in->g->lock);
+	made = in->g->last_pts[0];
+	g_mutex_unlock(&in->g->lock);
+	return GST_CLOCK_TIME_IS_VALID(made) ? ((gint64)made - (gint64)t) / 1000 : 0;
+}
 
 static GstPadProbeReturn behind_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
 {
 	struct input *in = user;
+	GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
 	int known, drop;
-	gint64 late = lateness(in, pad, GST_PAD_PROBE_INFO_BUFFER(info), &known);
+	gint64 late = lateness(in, pad, b, &known);
 	gint64 now_us;
 
-	drop = known && late > EGW_BEHIND_DROP_MS * 1000;
-	if (!drop && !in->behind_dropped)
-		return GST_PAD_PROBE_OK;
+	/* (by the clock first: cheap, and never less than behind the canvas) */
+	if (known && late > EGW_BEHIND_DROP_MS * 1000)
+		late = behind_canvas(in, mixer_time(pad, b));
+	if (!known || late <= EGW_BEHIND_DROP_MS * 1000) {
+		in->behind_first_us = 0;
+		in->behind_dropping = 0;
+		if (!in->behind_dropped)
+			return GST_PAD_PROBE_OK;
+	}
 	now_us = g_get_monotonic_time();
+	drop = 0;
+	if (known && late > EGW_BEHIND_DROP_MS * 1000) {
+		if (!in->behind_first_us)
+			in->behind_first_us = now_us;
+		drop = in->behind_dropping || late > EGW_BEHIND_FAR_MS * 1000 ||
+		       now_us - in->behind_first_us >= EGW_BEHIND_SUSTAIN_MS * 1000;
+		in->behind_dropping = drop;
+	}
 	if (drop) {
 		if (!in->behind_dropped++)
 			in->behind_since_us = now_us;
@@ -113,11 +166,12 @@ static GstPadProbeReturn behind_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
 	/* What was dropped is told once caught up, or every LATE_REPORT_US
 	 * while it lasts; at most one line per input every LATE_REPORT_US (a
 	 * starved machine drops in bursts). */
-	if (now_us - in->behind_reported_us >= LATE_REPORT_US &&
+	if (in->behind_dropped && now_us - in->behind_reported_us >= LATE_REPORT_US &&
 	    (!drop || now_us - in->behind_since_us >= LATE_REPORT_US)) {
 		EGW_LOG(in->g->log_id, INFO,
 		        "%s's video came too late to be shown: %" G_GINT64_FORMAT
-		        " packets up to %.1f s late dropped before decoding in %.1f s%s",
+		        " packets up to %.1f s behind the canvas dropped before decoding in %.1f "
+		        "s%s",
 		        in->participant, in->behind_dropped, in->behind_worst_us / 1e6,
 		        (now_us - in->behind_since_us) / 1e6, drop ? ", still behind" : "");
 		in->behind_reported_us = now_us;
