@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <gst/app/gstappsink.h>
+
 #include "base/log.h"
 #include "pipelines/graph.h"
 #include "pipelines/retime.h"
@@ -34,8 +36,20 @@ GST_DEBUG_CATEGORY_STATIC(egw_passthrough_debug);
 /* A stream of the participant's that has sent nothing at all while the
  * others have this much in the files (a camera off from the start): it is
  * ended, so that the outputs (which wait for every stream) write the
- * others; what it sends later is not recorded. */
+ * others, or, where an output cannot do without it (MP4 writes a track it
+ * never had caps for as one no player reads), a made-up start stands in
+ * for it (a black picture, silence) and the quiet stream's stand-ins go
+ * on from there; either way what it sends later is not recorded. */
 #define EGW_NEVER_CAME_NS (3 * GST_SECOND)
+
+/* What became of a stream that never came (branch.given_up). */
+enum {
+	NEVER_CAME_NO = 0,    /* it came, or it is not time yet */
+	NEVER_CAME_ENDING,    /* its EOS is on the way */
+	NEVER_CAME_ENDED,     /* EOS sent; nothing more passes */
+	NEVER_CAME_STANDS_IN, /* a made-up start and stand-ins; only EOS passes */
+	NEVER_CAME_WAITED,    /* waited for: no start could be made */
+};
 
 struct passthrough;
 
@@ -61,9 +75,7 @@ struct branch {
 	GstBuffer *last_key;
 	int has_toc;
 	guint8 toc;
-	/* nothing came while the rest had EGW_NEVER_CAME_NS: the stream is
-	 * ended (1: its EOS on the way, 2: sent; nothing more passes) so the
-	 * outputs go on without it, or (3) waited for (an MP4 output);
+	/* NEVER_CAME_*: nothing came while the rest had EGW_NEVER_CAME_NS;
 	 * told_late: what came after was logged (atomics) */
 	gint given_up, told_late;
 };
@@ -139,6 +151,10 @@ static uint64_t retime(struct branch *b, GstBuffer *buf, int give_up, GstClockTi
 	if (!GST_CLOCK_TIME_IS_VALID(rt))
 		return EGW_TS_NONE;
 	g_mutex_lock(&g->lock);
+	if (g_atomic_int_get(&b->given_up) == NEVER_CAME_STANDS_IN) {
+		g_mutex_unlock(&g->lock); /* (came as the start was made up) */
+		return EGW_TS_NONE;
+	}
 	had_t0 = g->timeline.t0 != EGW_TS_NONE;
 	back = egw_retime(&g->timeline, &b->retime, rt,
 			  GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0, flags,
@@ -214,15 +230,22 @@ static GstPadProbeReturn retime_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
 	int given_up;
 
 	given_up = g_atomic_int_get(&b->given_up);
-	if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM)
-		return given_up == 2 ? GST_PAD_PROBE_DROP : on_event(b, info);
+	if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+		GstEventType type = GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info));
+		if (given_up == NEVER_CAME_ENDED ||
+		    (given_up == NEVER_CAME_STANDS_IN && type != GST_EVENT_EOS))
+			return GST_PAD_PROBE_DROP;
+		return on_event(b, info);
+	}
 	buf = GST_PAD_PROBE_INFO_BUFFER(info);
-	if (given_up == 1 || given_up == 2) {
+	if (given_up == NEVER_CAME_ENDING || given_up == NEVER_CAME_ENDED ||
+	    given_up == NEVER_CAME_STANDS_IN) {
 		if (g_atomic_int_compare_and_exchange(&b->told_late, 0, 1))
 			EGW_LOG(b->g->log_id, WARN,
-			        "%s came after its stream was ended (it sent nothing at first); "
+			        "%s came after its stream was %s (it sent nothing at first); "
 			        "not in this recording",
-			        egw_media2str(b->media));
+			        egw_media2str(b->media),
+			        given_up == NEVER_CAME_STANDS_IN ? "begun without it" : "ended");
 		return GST_PAD_PROBE_DROP;
 	}
 	if (b->held.length && !release_held(b, pad, 0)) {
@@ -329,6 +352,123 @@ static GSList *stand_ins(struct branch *b, uint64_t from, uint64_t to, uint64_t 
 	return NULL;
 }
 
+/* The first frame of a made-up start for a stream that never came, and
+ * its caps: a black H.264 key frame (320x180), or an Opus frame (its TOC
+ * is what the stand-ins' empty frames are made from). NULL when it cannot
+ * be made (another codec). Main context, once per stream: an encoder run
+ * over one small frame, milliseconds. */
+static GstBuffer *made_up_frame(const struct branch *b, GstCaps **caps)
+{
+	const char *desc =
+	        b->media == EGW_MEDIA_VIDEO && !strcmp(b->codec, "h264")
+	                ? "videotestsrc pattern=black num-buffers=1 ! "
+	                  "video/x-raw,format=I420,width=320,height=180,framerate=30/1 ! "
+	                  "x264enc speed-preset=ultrafast tune=zerolatency key-int-max=1 ! "
+	                  "h264parse ! "
+	                  "video/x-h264,stream-format=avc,alignment=au ! appsink name=out "
+	                  "sync=false"
+	        : b->media == EGW_MEDIA_AUDIO && !strcmp(b->codec, "opus")
+	                ? "audiotestsrc wave=silence num-buffers=1 samplesperbuffer=960 ! "
+	                  "audio/x-raw,rate=48000,channels=2 ! opusenc ! appsink name=out "
+	                  "sync=false"
+	                : NULL;
+	GError *err = NULL;
+	GstElement *p = desc ? gst_parse_launch(desc, &err) : NULL, *sink;
+	GstSample *smp = NULL;
+	GstBuffer *buf = NULL;
+
+	*caps = NULL;
+	g_clear_error(&err);
+	if (!p)
+		return NULL;
+	sink = gst_bin_get_by_name(GST_BIN(p), "out");
+	if (sink && gst_element_set_state(p, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE)
+		smp = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 5 * GST_SECOND);
+	if (smp && gst_sample_get_buffer(smp) && gst_sample_get_caps(smp)) {
+		buf = gst_buffer_ref(gst_sample_get_buffer(smp));
+		*caps = gst_caps_ref(gst_sample_get_caps(smp));
+	}
+	if (smp)
+		gst_sample_unref(smp);
+	gst_element_set_state(p, GST_STATE_NULL);
+	if (sink)
+		gst_object_unref(sink);
+	gst_object_unref(p);
+	return buf;
+}
+
+/* Main context: b never came and an output cannot begin without it (an
+ * MP4 output): its stream is begun with a made-up first frame, which the
+ * quiet stream's stand-ins then go on from (from the outputs' time 0: a
+ * black picture held, silence). Its own data, should it come later, is
+ * dropped (another encoder's parameters than the ones the outputs took).
+ * When no start can be made, the stream is waited for, as before. */
+static void stand_in_start(struct passthrough *g, struct branch *b)
+{
+	GstCaps *caps = NULL;
+	GstBuffer *first = made_up_frame(b, &caps);
+	GstPad *peer = gst_pad_get_peer(b->srcpad);
+	GstSegment seg;
+	guint8 toc;
+
+	if (!first || !peer || gst_pad_has_current_caps(peer)) {
+		EGW_LOG(g->log_id, WARN,
+		        "no %s at all in the first %.0f s while the rest came: an MP4 output "
+		        "cannot begin without it and waits; what the others send beyond %.0f s "
+		        "before it comes is lost",
+		        egw_media2str(b->media), (double)EGW_NEVER_CAME_NS / GST_SECOND,
+		        (double)EGW_OUTPUT_QUEUE_NS / GST_SECOND);
+		goto out;
+	}
+	g_mutex_lock(&g->lock);
+	if (b->retime.last != EGW_TS_NONE) { /* it came meanwhile */
+		g_mutex_unlock(&g->lock);
+		goto out;
+	}
+	if (b->media == EGW_MEDIA_VIDEO) {
+		gst_buffer_replace(&b->last_key, first);
+	} else if (gst_buffer_extract(first, 0, &toc, 1) == 1) {
+		b->toc = toc;
+		b->has_toc = 1;
+	}
+	/* As if it had ended at time 0: the stand-ins cover it from there
+	 * (quiet since 0, so no "no video since" line of its own). From now
+	 * on its own data is dropped. */
+	b->retime.last = b->retime.end = 0;
+	b->quiet_from = 0;
+	g_atomic_int_set(&b->given_up, NEVER_CAME_STANDS_IN);
+	g_mutex_unlock(&g->lock);
+	gst_pad_send_event(peer, gst_event_new_stream_start("egw-made-up-start"));
+	gst_pad_send_event(peer, gst_event_new_caps(caps));
+	gst_segment_init(&seg, GST_FORMAT_TIME);
+	gst_pad_send_event(peer, gst_event_new_segment(&seg));
+	EGW_LOG(g->log_id, WARN,
+	        "no %s at all in the first %.0f s while the rest came: %s stands in for it "
+	        "from the start (an MP4 output cannot begin without it; what it sends later "
+	        "is not recorded)",
+	        egw_media2str(b->media), (double)EGW_NEVER_CAME_NS / GST_SECOND,
+	        b->media == EGW_MEDIA_VIDEO ? "a black picture" : "silence");
+out:
+	if (first)
+		gst_buffer_unref(first);
+	if (caps)
+		gst_caps_unref(caps);
+	if (peer)
+		gst_object_unref(peer);
+}
+
+/* Main context: b never came; its stream is ended so the outputs go on
+ * without it. */
+static void end_never_came(struct passthrough *g, struct branch *b)
+{
+	EGW_LOG(g->log_id, WARN,
+	        "no %s at all in the first %.0f s while the rest came: the files go on "
+	        "without it (what it sends later is not recorded)",
+	        egw_media2str(b->media), (double)EGW_NEVER_CAME_NS / GST_SECOND);
+	gst_pad_push_event(b->srcpad, gst_event_new_eos());
+	g_atomic_int_set(&b->given_up, NEVER_CAME_ENDED);
+}
+
 /* Main context, every QUIET_TICK_MS: the stand-ins for each stream that
  * has fallen behind the others (egw_retime_gap), chained into the
  * branch's peer as the streaming thread would push them (the tee's
@@ -347,31 +487,15 @@ static gboolean quiet_tick(gpointer user)
 
 		g_mutex_lock(&g->lock);
 		if (!g->finishing && b->retime.last == EGW_TS_NONE &&
-		    g->timeline.max_end > EGW_NEVER_CAME_NS && !g_atomic_int_get(&b->given_up)) {
-			/* An MP4 muxer writes a track it never had caps for as
-			 * one no player reads: there the stream is waited for
-			 * (and the others' data beyond the outputs' queues is
-			 * lost until it comes; not solved yet). */
+		    g->timeline.max_end > EGW_NEVER_CAME_NS &&
+		    g_atomic_int_get(&b->given_up) == NEVER_CAME_NO) {
 			int mp4 = egw_session_anchor_video(g->s);
-			g_atomic_int_set(&b->given_up, mp4 ? 3 : 1);
+			g_atomic_int_set(&b->given_up, mp4 ? NEVER_CAME_WAITED : NEVER_CAME_ENDING);
 			g_mutex_unlock(&g->lock);
-			if (mp4) {
-				EGW_LOG(g->log_id, WARN,
-				        "no %s at all in the first %.0f s while the rest came: "
-				        "an MP4 output cannot begin without it and waits; what "
-				        "the others send beyond %.0f s before it comes is lost",
-				        egw_media2str(b->media),
-				        (double)EGW_NEVER_CAME_NS / GST_SECOND,
-				        (double)EGW_OUTPUT_QUEUE_NS / GST_SECOND);
-				continue;
-			}
-			EGW_LOG(g->log_id, WARN,
-			        "no %s at all in the first %.0f s while the rest came: "
-			        "the files go on without it (what it sends later is not "
-			        "recorded)",
-			        egw_media2str(b->media), (double)EGW_NEVER_CAME_NS / GST_SECOND);
-			gst_pad_push_event(b->srcpad, gst_event_new_eos());
-			g_atomic_int_set(&b->given_up, 2);
+			if (mp4)
+				stand_in_start(g, b);
+			else
+				end_never_came(g, b);
 			continue;
 		}
 		from = g->finishing ? EGW_TS_NONE : egw_retime_gap(&g->timeline, &b->retime, &to);

@@ -1,13 +1,22 @@
-"""A participant whose camera is off from the start (its video track
-published, nothing sent: a browser's camera track replaced by none), in a
-participant recording kept as it came (MKV and WebM). The muxers wait for
-every stream and there is no picture to stand in: 3 s into the recording
-the worker ends the video stream, says so, and the files go on with the
-audio whole. The camera comes on 16 s later: the worker says it is not in
-this recording (a muxer cannot take a new stream once it began). The
-egress ends `complete` with both files playable. (An MP4 output cannot
-begin without the stream: there the audio beyond its output queue is
-lost until the video comes; written down as not solved.)"""
+"""Participants whose camera is off from the start (the video track
+published, nothing sent: a browser's camera track replaced by none), in
+participant recordings kept as they came. The muxers wait for every
+stream and there is no picture to stand in with: 3 s into the recording
+the worker says so and
+
+* for alice (VP8) recorded to MKV and WebM, ends the video stream: the
+  files go on with the audio whole;
+* for bob (H.264) recorded to MP4 (and MKV beside it), where a track
+  without caps makes a file no player reads, begins the video with a
+  black picture, held: the files have their audio whole and a black
+  video as long.
+
+Carol's microphone is off from the start instead, her camera on (MP4):
+her audio begins with silence, held as long as her picture goes on.
+
+The cameras (and carol's microphone) come on 16 s later: the worker says they are not in these
+recordings (a muxer cannot take a new stream, or new parameters, once it
+began). Both egresses end `complete` with every file playable."""
 
 import time
 
@@ -15,42 +24,96 @@ import egwtest
 from egwtest import expect
 
 
+def audio_whole(out, freq, *more):
+    rep = egwtest.check_media(out["location"], "--expect-freq", freq,
+                              "--max-audio-gap-ms", 100, "--max-decode-errors", 0, *more)
+    audio = [s for s in rep["streams"] if s["type"] == "audio"][0]
+    expect(audio["codec"] == "opus" and audio["duration"] >= 20,
+           "%s: the audio whole from the start (%s, %.1f s)"
+           % (out["location"], audio["codec"], audio["duration"]))
+    return rep, audio
+
+
+def told(env, eid, first, late, t_on, what):
+    """The worker said first once, and late once after the device came on
+    at t_on."""
+    said = egwtest.log_times(env.w, eid, first)
+    after = [t for t in egwtest.log_times(env.w, eid, late) if t > t_on]
+    expect(len(said) == 1 and len(after) == 1,
+           "%s: the worker said %r (%d) and, after it came on, %r (%d)"
+           % (what, first, len(said), late, len(after)))
+
+
 def test():
-    with egwtest.Env("camlate", worker_env={"EGRESS_LOG_LEVEL": "debug"}) as env:
+    with egwtest.Env("camlate", max_jobs=3, worker_env={"EGRESS_LOG_LEVEL": "debug"}) as env:
         alice = env.w.start_publisher("alice", color="ff0000", freq=440, video="vp8")
-        alice.wait_for("webrtcup", 15)
-        alice.switch("camera", False)
+        bob = env.w.start_publisher("bob", color="00ff00", freq=660, video="h264")
+        carol = env.w.start_publisher("carol", color="0000ff", freq=550, video="h264")
+        for p in (alice, bob, carol):
+            p.wait_for("webrtcup", 15)
+        for p in (alice, bob):
+            p.switch("camera", False)
+        carol.switch("mic", False)
         time.sleep(1)
-        eid = "EG_camlate"
-        env.submit(env.job(eid, {"kind": "participant", "participant": "alice"},
-                           [{"kind": "file", "format": "mkv", "path": "{egress_id}.mkv"},
-                            {"kind": "file", "format": "webm", "path": "{egress_id}.webm"}]))
-        env.wait(eid, "active", 30)
+        jobs = {"EG_camlate": ("alice", ["mkv", "webm"]), "EG_camlate_mp4": ("bob", ["mp4", "mkv"]),
+                "EG_miclate": ("carol", ["mp4"])}
+        for eid, (name, formats) in jobs.items():
+            env.submit(env.job(eid, {"kind": "participant", "participant": name},
+                               [{"kind": "file", "format": f, "path": "{egress_id}.%s" % f}
+                                for f in formats]))
+        for eid in jobs:
+            env.wait(eid, "active", 30)
         time.sleep(16)
         t_on = time.time()
-        alice.switch("camera", True)
+        for p in (alice, bob):
+            p.switch("camera", True)
+        carol.switch("mic", True)
         time.sleep(5)
-        env.stop(eid)
-        done = env.wait(eid, "complete", 40)
+        done = {}
+        for eid in jobs:
+            env.stop(eid)
+        for eid in jobs:
+            done[eid] = env.wait(eid, "complete", 40)
+            files = [o for o in done[eid]["outputs"] if o["kind"] == "file"]
+            expect(len(files) == len(jobs[eid][1]) and not [o for o in files if o.get("error")],
+                   "%s: every file, no output failed: %s" % (eid, files))
 
-        files = [o for o in done["outputs"] if o["kind"] == "file"]
-        expect(len(files) == 2 and not [o for o in files if o.get("error")],
-               "two files, no output failed: %s" % files)
-        for out in files:
-            rep = egwtest.check_media(out["location"], "--expect-codecs", "opus",
-                                      "--expect-freq", 440, "--max-audio-gap-ms", 100,
-                                      "--max-decode-errors", 0)
+        # alice: the video ended, the audio whole
+        for out in [o for o in done["EG_camlate"]["outputs"] if o["kind"] == "file"]:
+            rep, _ = audio_whole(out, 440)
             kinds = [s["type"] for s in rep["streams"]]
-            audio = [s for s in rep["streams"] if s["type"] == "audio"][0]
             expect(kinds == ["audio"], "%s: the audio only (%s)" % (out["location"], kinds))
-            expect(audio["duration"] >= 20, "%s: the audio whole from the start (%.1f s)"
-                   % (out["location"], audio["duration"]))
-        ended = egwtest.log_times(env.w, eid, "no video at all in the first 3 s")
-        late = [t for t in egwtest.log_times(env.w, eid, "video came after its stream was ended")
-                if t > t_on]
-        expect(len(ended) == 1 and len(late) == 1,
-               "the worker said it ended the video (%d) and that the late camera is not "
-               "recorded (%d)" % (len(ended), len(late)))
+        told(env, "EG_camlate",
+             "no video at all in the first 3 s while the rest came: the files go on",
+             "video came after its stream was ended", t_on, "alice")
+
+        # bob: a black picture from the start, held as long as the audio
+        for out in [o for o in done["EG_camlate_mp4"]["outputs"] if o["kind"] == "file"]:
+            rep, audio = audio_whole(out, 660, "--expect-codecs", "h264,opus",
+                                     "--expect-color", "000000")
+            video = [s for s in rep["streams"] if s["type"] == "video"]
+            expect(len(video) == 1 and video[0]["duration"] >= audio["duration"] - 2.5,
+                   "%s: a black picture as long as the audio (%s s, audio %.1f s)"
+                   % (out["location"], [v["duration"] for v in video], audio["duration"]))
+        told(env, "EG_camlate_mp4", "a black picture stands in for it from the start",
+             "video came after its stream was begun without it", t_on, "bob")
+
+        # carol: silence from the start, held as long as her picture
+        out = [o for o in done["EG_miclate"]["outputs"] if o["kind"] == "file"][0]
+        rep = egwtest.check_media(out["location"], "--expect-codecs", "h264,opus",
+                                  "--expect-color", "0000ff", "--max-audio-gap-ms", 100,
+                                  "--max-decode-errors", 0)
+        audio = [s for s in rep["streams"] if s["type"] == "audio"]
+        video = [s for s in rep["streams"] if s["type"] == "video"][0]
+        rms = rep["audio"]["rms_dbfs"]  # (None: every sample zero)
+        expect(video["duration"] >= 20 and len(audio) == 1
+               and audio[0]["duration"] >= video["duration"] - 2.5
+               and (rms is None or rms < -60),
+               "%s: her picture whole (%.1f s) and silence as long (%s s, %s dBFS)"
+               % (out["location"], video["duration"], [a["duration"] for a in audio],
+                  rep["audio"]["rms_dbfs"]))
+        told(env, "EG_miclate", "silence stands in for it from the start",
+             "audio came after its stream was begun without it", t_on, "carol")
 
 
 if __name__ == "__main__":
