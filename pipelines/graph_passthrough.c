@@ -39,8 +39,16 @@ GST_DEBUG_CATEGORY_STATIC(egw_passthrough_debug);
  * others, or, where an output cannot do without it (MP4 writes a track it
  * never had caps for as one no player reads), a made-up start stands in
  * for it (a black picture, silence) and the quiet stream's stand-ins go
- * on from there; either way what it sends later is not recorded. */
-#define EGW_NEVER_CAME_NS (3 * GST_SECOND)
+ * on from there; either way what it sends later is not recorded. Until
+ * then the others wait in the outputs' queues, which lose nothing for
+ * EGW_OUTPUT_QUEUE_NS: a camera that starts a few seconds after the
+ * microphone is recorded whole. Not with an MP4 output: fragmented MP4
+ * loses a track's offset from the file start (see retime.h), so a camera
+ * that comes after the audio stopped waiting for it (ANCHOR_WAIT_NS)
+ * would be out of step with it by its delay for the whole file; there it
+ * is given up soon after, EGW_NEVER_CAME_MP4_NS. */
+#define EGW_NEVER_CAME_NS (EGW_OUTPUT_QUEUE_NS - 2 * GST_SECOND)
+#define EGW_NEVER_CAME_MP4_NS (3 * GST_SECOND)
 
 /* What became of a stream that never came (branch.given_up). */
 enum {
@@ -352,6 +360,12 @@ static GSList *stand_ins(struct branch *b, uint64_t from, uint64_t to, uint64_t 
 	return NULL;
 }
 
+/* How long a stream that sends nothing is waited for (see the top). */
+static GstClockTime never_came_ns(const struct passthrough *g)
+{
+	return egw_session_anchor_video(g->s) ? EGW_NEVER_CAME_MP4_NS : EGW_NEVER_CAME_NS;
+}
+
 /* The first frame of a made-up start for a stream that never came, and
  * its caps: a black H.264 key frame (320x180), or an Opus frame (its TOC
  * is what the stand-ins' empty frames are made from). NULL when it cannot
@@ -416,7 +430,7 @@ static void stand_in_start(struct passthrough *g, struct branch *b)
 		        "no %s at all in the first %.0f s while the rest came: an MP4 output "
 		        "cannot begin without it and waits; what the others send beyond %.0f s "
 		        "before it comes is lost",
-		        egw_media2str(b->media), (double)EGW_NEVER_CAME_NS / GST_SECOND,
+		        egw_media2str(b->media), (double)never_came_ns(g) / GST_SECOND,
 		        (double)EGW_OUTPUT_QUEUE_NS / GST_SECOND);
 		goto out;
 	}
@@ -446,7 +460,7 @@ static void stand_in_start(struct passthrough *g, struct branch *b)
 	        "no %s at all in the first %.0f s while the rest came: %s stands in for it "
 	        "from the start (an MP4 output cannot begin without it; what it sends later "
 	        "is not recorded)",
-	        egw_media2str(b->media), (double)EGW_NEVER_CAME_NS / GST_SECOND,
+	        egw_media2str(b->media), (double)never_came_ns(g) / GST_SECOND,
 	        b->media == EGW_MEDIA_VIDEO ? "a black picture" : "silence");
 out:
 	if (first)
@@ -464,16 +478,32 @@ static void end_never_came(struct passthrough *g, struct branch *b)
 	EGW_LOG(g->log_id, WARN,
 	        "no %s at all in the first %.0f s while the rest came: the files go on "
 	        "without it (what it sends later is not recorded)",
-	        egw_media2str(b->media), (double)EGW_NEVER_CAME_NS / GST_SECOND);
+	        egw_media2str(b->media), (double)never_came_ns(g) / GST_SECOND);
 	gst_pad_push_event(b->srcpad, gst_event_new_eos());
 	g_atomic_int_set(&b->given_up, NEVER_CAME_ENDED);
 }
 
+/* Main context: stand-ins (from stand_ins) chained into b's peer as the
+ * streaming thread would push them (the tee's stream lock keeps the two
+ * apart; every output's queue is leaky, so this does not wait). */
+static void chain_fill(struct branch *b, GSList *fill)
+{
+	GstPad *peer = fill ? gst_pad_get_peer(b->srcpad) : NULL;
+	GstFlowReturn fr = GST_FLOW_OK;
+
+	for (GSList *l = fill; l; l = l->next)
+		if (peer && fr == GST_FLOW_OK)
+			fr = gst_pad_chain(peer, l->data);
+		else
+			gst_buffer_unref(l->data);
+	g_slist_free(fill);
+	if (peer)
+		gst_object_unref(peer);
+}
+
 /* Main context, every QUIET_TICK_MS: the stand-ins for each stream that
  * has fallen behind the others (egw_retime_gap), chained into the
- * branch's peer as the streaming thread would push them (the tee's
- * stream lock keeps the two apart; every output's queue is leaky, so
- * this does not wait). */
+ * branch's peer (chain_fill). */
 static gboolean quiet_tick(gpointer user)
 {
 	struct passthrough *g = user;
@@ -482,12 +512,10 @@ static gboolean quiet_tick(gpointer user)
 		struct branch *b = &g->branches[i];
 		uint64_t from, to = 0, end = 0, quiet_from;
 		GSList *fill = NULL;
-		GstFlowReturn fr = GST_FLOW_OK;
-		GstPad *peer;
 
 		g_mutex_lock(&g->lock);
 		if (!g->finishing && b->retime.last == EGW_TS_NONE &&
-		    g->timeline.max_end > EGW_NEVER_CAME_NS &&
+		    g->timeline.max_end > never_came_ns(g) &&
 		    g_atomic_int_get(&b->given_up) == NEVER_CAME_NO) {
 			int mp4 = egw_session_anchor_video(g->s);
 			g_atomic_int_set(&b->given_up, mp4 ? NEVER_CAME_WAITED : NEVER_CAME_ENDING);
@@ -521,17 +549,26 @@ static gboolean quiet_tick(gpointer user)
 			gst_pad_push_event(b->srcpad, gst_event_new_gap(from, to - from));
 			continue;
 		}
-		peer = gst_pad_get_peer(b->srcpad);
-		for (GSList *l = fill; l; l = l->next)
-			if (peer && fr == GST_FLOW_OK)
-				fr = gst_pad_chain(peer, l->data);
-			else
-				gst_buffer_unref(l->data);
-		g_slist_free(fill);
-		if (peer)
-			gst_object_unref(peer);
+		chain_fill(b, fill);
 	}
 	return G_SOURCE_CONTINUE;
+}
+
+/* Main context, finishing: a stream begun with a made-up start is stood in
+ * for up to the others' end, so that its track ends with them. */
+static void stand_in_to_end(struct passthrough *g, struct branch *b)
+{
+	GSList *fill = NULL;
+	uint64_t end;
+
+	g_mutex_lock(&g->lock);
+	if (g_atomic_int_get(&b->given_up) == NEVER_CAME_STANDS_IN &&
+	    g->timeline.max_end > b->retime.end) {
+		fill = stand_ins(b, b->retime.end, g->timeline.max_end, &end);
+		b->retime.end = end;
+	}
+	g_mutex_unlock(&g->lock);
+	chain_fill(b, fill);
 }
 
 static void take(struct passthrough *g, struct branch *b, const egw_track_t *t)
@@ -628,6 +665,8 @@ static int pt_finish(egw_graph_t *graph)
 	if (g->quiet_tick)
 		g_source_remove(g->quiet_tick);
 	g->quiet_tick = 0;
+	for (size_t i = 0; i < g->n_branches; i++)
+		stand_in_to_end(g, &g->branches[i]);
 	for (size_t i = 0; i < g->n_branches; i++)
 		gst_pad_send_event(g->branches[i].sinkpad, gst_event_new_eos());
 	return g->n_branches > 0;

@@ -1,18 +1,20 @@
 """Participants whose camera is off from the start (the video track
 published, nothing sent: a browser's camera track replaced by none), in
 participant recordings kept as they came. The muxers wait for every
-stream and there is no picture to stand in with: 3 s into the recording
-the worker says so and
+stream and there is no picture to stand in with; the worker says so and
 
-* for alice (VP8) recorded to MKV and WebM, ends the video stream: the
-  files go on with the audio whole;
-* for bob (H.264) recorded to MP4 (and MKV beside it), where a track
+* for alice (VP8) recorded to MKV and WebM, 8 s in (what the outputs'
+  queues hold without loss), ends the video stream: the files go on with
+  the audio whole;
+* for bob (H.264) recorded to MP4 (and MKV beside it), 3 s in, where a track
   without caps makes a file no player reads, begins the video with a
   black picture, held: the files have their audio whole and a black
   video as long.
 
 Carol's microphone is off from the start instead, her camera on (MP4):
 her audio begins with silence, held as long as her picture goes on.
+Dave's camera (VP8, MKV) comes on 4 s in, within the wait: his file has
+his picture and his sound whole.
 
 The cameras (and carol's microphone) come on 16 s later: the worker says they are not in these
 recordings (a muxer cannot take a new stream, or new parameters, once it
@@ -34,6 +36,14 @@ def audio_whole(out, freq, *more):
     return rep, audio
 
 
+def one_picture(out, rep, audio, slack, what):
+    """One video stream, ending at most slack s before the audio."""
+    video = [s for s in rep["streams"] if s["type"] == "video"]
+    expect(len(video) == 1 and video[0]["duration"] >= audio["duration"] - slack,
+           "%s: %s (%s s, audio %.1f s)" % (out["location"], what,
+                                            [v["duration"] for v in video], audio["duration"]))
+
+
 def told(env, eid, first, late, t_on, what):
     """The worker said first once, and late once after the device came on
     at t_on."""
@@ -45,22 +55,25 @@ def told(env, eid, first, late, t_on, what):
 
 
 def test():
-    with egwtest.Env("camlate", max_jobs=3, worker_env={"EGRESS_LOG_LEVEL": "debug"}) as env:
+    with egwtest.Env("camlate", max_jobs=4, worker_env={"EGRESS_LOG_LEVEL": "debug"}) as env:
         alice = env.w.start_publisher("alice", color="ff0000", freq=440, video="vp8")
         bob = env.w.start_publisher("bob", color="00ff00", freq=660, video="h264")
         carol = env.w.start_publisher("carol", color="0000ff", freq=550, video="h264")
-        for p in (alice, bob, carol):
+        dave = env.w.start_publisher("dave", color="ffff00", freq=330, video="vp8")
+        for p in (alice, bob, carol, dave):
             p.wait_for("webrtcup", 15)
-        for p in (alice, bob):
+        for p in (alice, bob, dave):
             p.switch("camera", False)
         carol.switch("mic", False)
         time.sleep(1)
         jobs = {"EG_camlate": ("alice", ["mkv", "webm"]), "EG_camlate_mp4": ("bob", ["mp4", "mkv"]),
-                "EG_miclate": ("carol", ["mp4"])}
+                "EG_miclate": ("carol", ["mp4"]), "EG_camsoon": ("dave", ["mkv"])}
         for eid, (name, formats) in jobs.items():
             env.submit(env.job(eid, {"kind": "participant", "participant": name},
                                [{"kind": "file", "format": f, "path": "{egress_id}.%s" % f}
                                 for f in formats]))
+        time.sleep(4)
+        dave.switch("camera", True)
         for eid in jobs:
             env.wait(eid, "active", 30)
         time.sleep(16)
@@ -84,17 +97,14 @@ def test():
             kinds = [s["type"] for s in rep["streams"]]
             expect(kinds == ["audio"], "%s: the audio only (%s)" % (out["location"], kinds))
         told(env, "EG_camlate",
-             "no video at all in the first 3 s while the rest came: the files go on",
+             "no video at all in the first 8 s while the rest came: the files go on",
              "video came after its stream was ended", t_on, "alice")
 
         # bob: a black picture from the start, held as long as the audio
         for out in [o for o in done["EG_camlate_mp4"]["outputs"] if o["kind"] == "file"]:
             rep, audio = audio_whole(out, 660, "--expect-codecs", "h264,opus",
                                      "--expect-color", "000000")
-            video = [s for s in rep["streams"] if s["type"] == "video"]
-            expect(len(video) == 1 and video[0]["duration"] >= audio["duration"] - 2.5,
-                   "%s: a black picture as long as the audio (%s s, audio %.1f s)"
-                   % (out["location"], [v["duration"] for v in video], audio["duration"]))
+            one_picture(out, rep, audio, 2.5, "a black picture as long as the audio")
         told(env, "EG_camlate_mp4", "a black picture stands in for it from the start",
              "video came after its stream was begun without it", t_on, "bob")
 
@@ -114,6 +124,14 @@ def test():
                   rep["audio"]["rms_dbfs"]))
         told(env, "EG_miclate", "silence stands in for it from the start",
              "audio came after its stream was begun without it", t_on, "carol")
+
+        # dave: his camera, late by 4 s, in the file with his sound whole
+        out = [o for o in done["EG_camsoon"]["outputs"] if o["kind"] == "file"][0]
+        rep, audio = audio_whole(out, 330, "--expect-codecs", "vp8,opus",
+                                 "--expect-color", "ffff00")
+        one_picture(out, rep, audio, 8, "his picture from when it came")
+        expect(not egwtest.log_times(env.w, "EG_camsoon", "no video at all"),
+               "dave: his camera was waited for")
 
 
 if __name__ == "__main__":
