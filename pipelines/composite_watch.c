@@ -40,12 +40,11 @@ static GstClockTime mixer_time(GstPad *pad, GstBuffer *b)
 	return rt + gst_pad_get_offset(pad);
 }
 
-/* How long after its time (microseconds) b, on pad, is there: its running
- * time against the mixer's clock. 0 with *known 0 when it cannot be told
- * (no timestamp, no segment, the pipeline not playing yet). */
-static gint64 lateness(struct input *in, GstPad *pad, GstBuffer *b, int *known)
+/* How long after its time (microseconds) a buffer at mixer time t (see
+ * mixer_time) is there, by the mixer's clock. 0 with *known 0 when it
+ * cannot be told (t unknown, the pipeline not playing yet). */
+static gint64 lateness(struct input *in, GstClockTime t, int *known)
 {
-	GstClockTime t = mixer_time(pad, b);
 	GstElement *mixer = in->media == EGW_MEDIA_VIDEO ? in->g->vmix : in->g->amix;
 	GstClock *clock;
 	gint64 late;
@@ -67,7 +66,7 @@ static GstPadProbeReturn late_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
 	gint64 late, now_us = g_get_monotonic_time();
 	int known;
 
-	late = lateness(in, pad, GST_PAD_PROBE_INFO_BUFFER(info), &known);
+	late = lateness(in, mixer_time(pad, GST_PAD_PROBE_INFO_BUFFER(info)), &known);
 	if (!known)
 		return GST_PAD_PROBE_OK;
 	if (!in->late_n || late < in->late_min)
@@ -134,23 +133,23 @@ static gint64 behind_canvas(struct input *in, GstClockTime t)
 static GstPadProbeReturn behind_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
 {
 	struct input *in = user;
-	GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
-	int known, drop;
-	gint64 late = lateness(in, pad, b, &known);
+	GstClockTime t = mixer_time(pad, GST_PAD_PROBE_INFO_BUFFER(info));
+	int known, behind, drop = 0;
+	gint64 late = lateness(in, t, &known);
 	gint64 now_us;
 
 	/* (by the clock first: cheap, and never less than behind the canvas) */
 	if (known && late > EGW_BEHIND_DROP_MS * 1000)
-		late = behind_canvas(in, mixer_time(pad, b));
-	if (!known || late <= EGW_BEHIND_DROP_MS * 1000) {
+		late = behind_canvas(in, t);
+	behind = known && late > EGW_BEHIND_DROP_MS * 1000;
+	if (!behind) {
 		in->behind_first_us = 0;
 		in->behind_dropping = 0;
 		if (!in->behind_dropped)
 			return GST_PAD_PROBE_OK;
 	}
 	now_us = g_get_monotonic_time();
-	drop = 0;
-	if (known && late > EGW_BEHIND_DROP_MS * 1000) {
+	if (behind) {
 		if (!in->behind_first_us)
 			in->behind_first_us = now_us;
 		drop = in->behind_dropping || late > EGW_BEHIND_FAR_MS * 1000 ||

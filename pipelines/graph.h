@@ -120,6 +120,12 @@ void egw_opus_holes_init(egw_opus_holes_t *h, const char *codec);
 /* One empty Opus frame (a TOC byte alone, the frame size of toc: decoders
  * conceal it as lost, fading to silence) at output time t. */
 GstBuffer *egw_opus_empty_frame(guint8 toc, uint64_t t);
+/* The first frame of a made-up start for a stream that never came, and
+ * its caps (*caps, the caller's): a black H.264 key frame (320x180), or
+ * an Opus frame of silence (its TOC is what empty frames are then made
+ * from). NULL when it cannot be made (another codec). An encoder run over
+ * one small frame on the calling thread: milliseconds. */
+GstBuffer *egw_made_up_frame(egw_media_t media, const char *codec, GstCaps **caps);
 /* Before the buffer buf leaves pad at output time t: for an Opus stream,
  * the hole since the one before filled (empty frames chained into pad's
  * peer); returns the time to stamp buf with (t for other streams), or

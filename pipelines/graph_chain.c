@@ -2,9 +2,12 @@
  * branch takes, queues guarded against a failed output, the wall clock of
  * media time 0, and for the graphs that keep tracks as they came
  * (graph_passthrough.c, graph_tracks.c, graph_render.c's inputs) the
- * depayloading chains, the re-timed streams' events and Opus holes. */
+ * depayloading chains, the re-timed streams' events, Opus holes and the
+ * made-up first frame of a stream that never came. */
 #include <stdio.h>
 #include <string.h>
+
+#include <gst/app/gstappsink.h>
 
 #include "base/log.h"
 #include "pipelines/graph.h"
@@ -76,6 +79,46 @@ static const struct codec_chain {
         {"h264", "rtph264depay", "h264parse"},
         {"av1", "rtpav1depay", "av1parse"},
 };
+
+GstBuffer *egw_made_up_frame(egw_media_t media, const char *codec, GstCaps **caps)
+{
+	const char *desc =
+	        media == EGW_MEDIA_VIDEO && !strcmp(codec, "h264")
+	                ? "videotestsrc pattern=black num-buffers=1 ! "
+	                  "video/x-raw,format=I420,width=320,height=180,framerate=30/1 ! "
+	                  "x264enc speed-preset=ultrafast tune=zerolatency key-int-max=1 ! "
+	                  "h264parse ! "
+	                  "video/x-h264,stream-format=avc,alignment=au ! appsink name=out "
+	                  "sync=false"
+	        : media == EGW_MEDIA_AUDIO && !strcmp(codec, "opus")
+	                ? "audiotestsrc wave=silence num-buffers=1 samplesperbuffer=960 ! "
+	                  "audio/x-raw,rate=48000,channels=2 ! opusenc ! appsink name=out "
+	                  "sync=false"
+	                : NULL;
+	GError *err = NULL;
+	GstElement *p = desc ? gst_parse_launch(desc, &err) : NULL, *sink;
+	GstSample *smp = NULL;
+	GstBuffer *buf = NULL;
+
+	*caps = NULL;
+	g_clear_error(&err);
+	if (!p)
+		return NULL;
+	sink = gst_bin_get_by_name(GST_BIN(p), "out");
+	if (sink && gst_element_set_state(p, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE)
+		smp = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 5 * GST_SECOND);
+	if (smp && gst_sample_get_buffer(smp) && gst_sample_get_caps(smp)) {
+		buf = gst_buffer_ref(gst_sample_get_buffer(smp));
+		*caps = gst_caps_ref(gst_sample_get_caps(smp));
+	}
+	if (smp)
+		gst_sample_unref(smp);
+	gst_element_set_state(p, GST_STATE_NULL);
+	if (sink)
+		gst_object_unref(sink);
+	gst_object_unref(p);
+	return buf;
+}
 
 GstElement *egw_graph_make(GstBin *bin, const char *factory, char *errstr, size_t errstr_size)
 {

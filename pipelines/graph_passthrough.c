@@ -18,8 +18,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <gst/app/gstappsink.h>
-
 #include "base/log.h"
 #include "pipelines/graph.h"
 #include "pipelines/retime.h"
@@ -366,51 +364,6 @@ static GstClockTime never_came_ns(const struct passthrough *g)
 	return egw_session_anchor_video(g->s) ? EGW_NEVER_CAME_MP4_NS : EGW_NEVER_CAME_NS;
 }
 
-/* The first frame of a made-up start for a stream that never came, and
- * its caps: a black H.264 key frame (320x180), or an Opus frame (its TOC
- * is what the stand-ins' empty frames are made from). NULL when it cannot
- * be made (another codec). Main context, once per stream: an encoder run
- * over one small frame, milliseconds. */
-static GstBuffer *made_up_frame(const struct branch *b, GstCaps **caps)
-{
-	const char *desc =
-	        b->media == EGW_MEDIA_VIDEO && !strcmp(b->codec, "h264")
-	                ? "videotestsrc pattern=black num-buffers=1 ! "
-	                  "video/x-raw,format=I420,width=320,height=180,framerate=30/1 ! "
-	                  "x264enc speed-preset=ultrafast tune=zerolatency key-int-max=1 ! "
-	                  "h264parse ! "
-	                  "video/x-h264,stream-format=avc,alignment=au ! appsink name=out "
-	                  "sync=false"
-	        : b->media == EGW_MEDIA_AUDIO && !strcmp(b->codec, "opus")
-	                ? "audiotestsrc wave=silence num-buffers=1 samplesperbuffer=960 ! "
-	                  "audio/x-raw,rate=48000,channels=2 ! opusenc ! appsink name=out "
-	                  "sync=false"
-	                : NULL;
-	GError *err = NULL;
-	GstElement *p = desc ? gst_parse_launch(desc, &err) : NULL, *sink;
-	GstSample *smp = NULL;
-	GstBuffer *buf = NULL;
-
-	*caps = NULL;
-	g_clear_error(&err);
-	if (!p)
-		return NULL;
-	sink = gst_bin_get_by_name(GST_BIN(p), "out");
-	if (sink && gst_element_set_state(p, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE)
-		smp = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 5 * GST_SECOND);
-	if (smp && gst_sample_get_buffer(smp) && gst_sample_get_caps(smp)) {
-		buf = gst_buffer_ref(gst_sample_get_buffer(smp));
-		*caps = gst_caps_ref(gst_sample_get_caps(smp));
-	}
-	if (smp)
-		gst_sample_unref(smp);
-	gst_element_set_state(p, GST_STATE_NULL);
-	if (sink)
-		gst_object_unref(sink);
-	gst_object_unref(p);
-	return buf;
-}
-
 /* Main context: b never came and an output cannot begin without it (an
  * MP4 output): its stream is begun with a made-up first frame, which the
  * quiet stream's stand-ins then go on from (from the outputs' time 0: a
@@ -420,7 +373,7 @@ static GstBuffer *made_up_frame(const struct branch *b, GstCaps **caps)
 static void stand_in_start(struct passthrough *g, struct branch *b)
 {
 	GstCaps *caps = NULL;
-	GstBuffer *first = made_up_frame(b, &caps);
+	GstBuffer *first = egw_made_up_frame(b->media, b->codec, &caps);
 	GstPad *peer = gst_pad_get_peer(b->srcpad);
 	GstSegment seg;
 	guint8 toc;
