@@ -1,18 +1,25 @@
-"""A bare GStreamer receiver of one Janus VideoRoom publisher, the reference
-row of bench_resilience.py: what a plain webrtcbin subscriber (GStreamer's
-defaults: 200 ms jitter buffer, default RTCP) keeps of a participant when
-the network loses packets, next to what the egress worker keeps.
+"""A bare GStreamer receiver of Janus VideoRoom publishers: a plain
+webrtcbin subscriber (GStreamer's defaults: 200 ms jitter buffer, default
+RTCP), the reference of two benchmarks.
 
-It subscribes to the publisher whose display name is --participant, writes
-its VP8 and Opus as they arrive (depayloaded, from the first keyframe, no
-decoding) to --out (MKV) for --seconds, then finalises the file and exits
-0. --nack asks for
-retransmissions (do-nack on every transceiver: `a=rtcp-fb:96 nack` in the
-answer); without it the answer carries only what webrtcbin offers by
-default (`nack pli`: keyframe requests).
+  * bench_resilience.py: what it keeps of a participant when the network
+    loses packets, next to what the egress worker keeps. It subscribes to
+    the publisher whose display name is --participant, writes its VP8 and
+    Opus as they arrive (depayloaded, from the first keyframe, no decoding)
+    to --out (MKV) for --seconds, then finalises the file and exits 0.
+  * bench_composite.py: what receiving alone costs. With --discard it
+    subscribes to every --participant given (one multistream subscription),
+    depayloads each stream (VP8, H.264, Opus) into a fakesink and writes
+    nothing.
+
+--nack asks for retransmissions (do-nack on every transceiver:
+`a=rtcp-fb:96 nack` in the answer); without it the answer carries only
+what webrtcbin offers by default (`nack pli`: keyframe requests).
 
     python3 bench/bare_receiver.py --janus URL --room 1234 \
         --participant alice --seconds 20 --out bare.mkv [--nack]
+    python3 bench/bare_receiver.py --janus URL --room 1234 --discard \
+        --participant p00 --participant p01 ... --seconds 30
 """
 
 import argparse
@@ -51,13 +58,15 @@ class Janus:
             return json.load(r)
 
 
-def feed_of(janus, sid, hid, room, name):
+def feeds_of(janus, sid, hid, room, names):
     r = janus.call("/%s/%s" % (sid, hid),
                    {"janus": "message", "body": {"request": "listparticipants", "room": room}})
-    for p in r["plugindata"]["data"].get("participants", []):
-        if p.get("display") == name and p.get("publisher"):
-            return p["id"]
-    raise SystemExit("bare_receiver: no publisher %r in room %s" % (name, room))
+    ids = {p.get("display"): p["id"] for p in r["plugindata"]["data"].get("participants", [])
+           if p.get("publisher")}
+    missing = [n for n in names if n not in ids]
+    if missing:
+        raise SystemExit("bare_receiver: no publisher %s in room %s" % (missing, room))
+    return [ids[n] for n in names]
 
 
 class Receiver:
@@ -70,19 +79,23 @@ class Receiver:
         # Janus bundles everything on one transport (its offer's
         # a=group:BUNDLE); webrtcbin's default policy would not follow it.
         self.webrtc.set_property("bundle-policy", GstWebRTC.WebRTCBundlePolicy.MAX_BUNDLE)
-        self.mux = Gst.ElementFactory.make("matroskamux", "mux")
-        sink = Gst.ElementFactory.make("filesink", "sink")
-        sink.set_property("location", a.out)
-        for e in (self.webrtc, self.mux, sink):
-            self.pipe.add(e)
-        self.mux.link(sink)
-        # The file is complete when the muxer's end reaches it (the
-        # pipeline never posts EOS: webrtcbin's own sinks never end).
-        sink.get_static_pad("sink").add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM, self.on_sink_event)
-        # Both muxer inputs from the start: matroskamux takes no new
-        # stream once it has begun writing.
-        self.mux_pads = {"VP8": self.mux.request_pad_simple("video_%u"),
-                         "OPUS": self.mux.request_pad_simple("audio_%u")}
+        self.pipe.add(self.webrtc)
+        self.mux_pads = {}
+        if not a.discard:
+            self.mux = Gst.ElementFactory.make("matroskamux", "mux")
+            sink = Gst.ElementFactory.make("filesink", "sink")
+            sink.set_property("location", a.out)
+            for e in (self.mux, sink):
+                self.pipe.add(e)
+            self.mux.link(sink)
+            # The file is complete when the muxer's end reaches it (the
+            # pipeline never posts EOS: webrtcbin's own sinks never end).
+            sink.get_static_pad("sink").add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM,
+                                                  self.on_sink_event)
+            # Both muxer inputs from the start: matroskamux takes no new
+            # stream once it has begun writing.
+            self.mux_pads = {"VP8": self.mux.request_pad_simple("video_%u"),
+                             "OPUS": self.mux.request_pad_simple("audio_%u")}
         self.webrtc.connect("pad-added", self.on_pad)
         self.webrtc.connect("on-ice-candidate", self.on_candidate)
         self.webrtc.connect("notify::ice-gathering-state", self.on_gathering)
@@ -114,12 +127,12 @@ class Receiver:
         r = self.janus.call("/%s" % self.sid,
                             {"janus": "attach", "plugin": "janus.plugin.videoroom"})
         self.hid = r["data"]["id"]
-        feed = feed_of(self.janus, self.sid, self.hid, self.a.room, self.a.participant)
+        feeds = feeds_of(self.janus, self.sid, self.hid, self.a.room, self.a.participant)
         self.pipe.set_state(Gst.State.PLAYING)
         self.janus.call("/%s/%s" % (self.sid, self.hid),
                         {"janus": "message",
                          "body": {"request": "join", "ptype": "subscriber", "room": self.a.room,
-                                  "streams": [{"feed": feed}]}})
+                                  "streams": [{"feed": f} for f in feeds]}})
         threading.Thread(target=self.poll_loop, daemon=True).start()
 
     def poll_loop(self):
@@ -174,6 +187,8 @@ class Receiver:
         caps = pad.get_current_caps() or pad.query_caps(None)
         enc = caps.get_structure(0).get_string("encoding-name") or ""
         print("bare_receiver: pad %s: %s" % (pad.get_name(), caps.to_string()), flush=True)
+        if self.a.discard:
+            return self.discard(pad, enc.upper())
         depay = {"VP8": "rtpvp8depay", "OPUS": "rtpopusdepay"}.get(enc.upper())
         enc = enc.upper()
         if not depay or enc in self.linked:
@@ -199,6 +214,25 @@ class Receiver:
         pad.link(d.get_static_pad("sink"))
         print("bare_receiver: receiving %s" % enc, flush=True)
 
+    def discard(self, pad, enc):
+        """Depayloaded into a fakesink: what receiving costs, nothing more."""
+        depay = {"VP8": "rtpvp8depay", "H264": "rtph264depay", "OPUS": "rtpopusdepay"}.get(enc)
+        if not depay:
+            GLib.idle_add(self.fail, "cannot depayload %s" % enc)
+            return
+        d = Gst.ElementFactory.make(depay)
+        sink = Gst.ElementFactory.make("fakesink")
+        sink.set_property("sync", False)
+        sink.set_property("async", False)
+        self.pipe.add(d)
+        self.pipe.add(sink)
+        d.link(sink)
+        for e in (sink, d):
+            e.sync_state_with_parent()
+        pad.link(d.get_static_pad("sink"))
+        self.depays.append(d)
+        print("bare_receiver: receiving %s" % enc, flush=True)
+
     def on_sink_event(self, _pad, info):
         if info.get_event().type == Gst.EventType.EOS:
             GLib.idle_add(self.loop.quit)
@@ -218,6 +252,9 @@ class Receiver:
         # webrtcbin's sources never end: the end goes in after them.
         if not self.depays:
             return self.fail("nothing received")
+        if self.a.discard:  # nothing to finalise
+            self.loop.quit()
+            return False
         for d in self.depays:
             d.get_static_pad("sink").send_event(Gst.Event.new_eos())
         for enc, pad in self.mux_pads.items():
@@ -245,11 +282,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--janus", required=True)
     ap.add_argument("--room", type=int, default=1234)
-    ap.add_argument("--participant", required=True)
+    ap.add_argument("--participant", required=True, action="append",
+                    help="display name of a publisher (several with --discard)")
     ap.add_argument("--seconds", type=float, default=20)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", help="the MKV file (one participant)")
+    ap.add_argument("--discard", action="store_true",
+                    help="depayload every stream into a fakesink, write nothing")
     ap.add_argument("--nack", action="store_true")
     a = ap.parse_args()
+    if a.discard == bool(a.out) or (a.out and len(a.participant) != 1):
+        ap.error("either --out with one --participant, or --discard")
     Gst.init(None)
     started = time.time()
     rc = Receiver(a).run()
