@@ -14,13 +14,12 @@
  * finds such a stream (egw_retime_gap) and puts a stand-in over its gap:
  * for video, its last key frame again (a still of what was last seen), for
  * Opus, empty frames (silence); so the other streams go on into the
- * files. */
+ * files (passthrough_fill.c). */
 #include <stdio.h>
 #include <string.h>
 
 #include "base/log.h"
-#include "pipelines/graph.h"
-#include "pipelines/retime.h"
+#include "pipelines/passthrough_int.h"
 
 GST_DEBUG_CATEGORY_STATIC(egw_passthrough_debug);
 #define GST_CAT_DEFAULT egw_passthrough_debug
@@ -31,73 +30,6 @@ GST_DEBUG_CATEGORY_STATIC(egw_passthrough_debug);
 #define ANCHOR_WAIT_NS (2 * GST_SECOND)
 /* How often quiet streams are looked for. */
 #define QUIET_TICK_MS 250
-/* A stream of the participant's that has sent nothing at all while the
- * others have this much in the files (a camera off from the start): it is
- * ended, so that the outputs (which wait for every stream) write the
- * others, or, where an output cannot do without it (MP4 writes a track it
- * never had caps for as one no player reads), a made-up start stands in
- * for it (a black picture, silence) and the quiet stream's stand-ins go
- * on from there; either way what it sends later is not recorded. Until
- * then the others wait in the outputs' queues, which lose nothing for
- * EGW_OUTPUT_QUEUE_NS: a camera that starts a few seconds after the
- * microphone is recorded whole. Not with an MP4 output: fragmented MP4
- * loses a track's offset from the file start (see retime.h), so a camera
- * that comes after the audio stopped waiting for it (ANCHOR_WAIT_NS)
- * would be out of step with it by its delay for the whole file; there it
- * is given up soon after, EGW_NEVER_CAME_MP4_NS. */
-#define EGW_NEVER_CAME_NS (EGW_OUTPUT_QUEUE_NS - 2 * GST_SECOND)
-#define EGW_NEVER_CAME_MP4_NS (3 * GST_SECOND)
-
-/* What became of a stream that never came (branch.given_up). */
-enum {
-	NEVER_CAME_NO = 0,    /* it came, or it is not time yet */
-	NEVER_CAME_ENDING,    /* its EOS is on the way */
-	NEVER_CAME_ENDED,     /* EOS sent; nothing more passes */
-	NEVER_CAME_STANDS_IN, /* a made-up start and stand-ins; only EOS passes */
-	NEVER_CAME_WAITED,    /* waited for: no start could be made */
-};
-
-struct passthrough;
-
-struct branch {
-	struct passthrough *g;
-	egw_media_t media;
-	char codec[16];
-	char track_id[256]; /* the track it takes now (main context, under lock) */
-	int present;
-	GstPad *sinkpad; /* the depayloader's: where source pads link */
-	GstPad *srcpad;  /* the last parser's: retimed here */
-	/* retiming state: this branch's streaming thread only */
-	egw_restream_t rs;
-	egw_retime_stream_t retime;
-	GQueue held;            /* audio waiting for the video anchor */
-	GstClockTime held_from; /* running time of the first held buffer */
-	egw_opus_holes_t holes;
-	/* under the graph's lock: the end of the gap last stood in for, for
-	 * the streaming thread to move the Opus holes' state past; when the
-	 * quiet began (output time; EGW_TS_NONE: not quiet); the stand-ins:
-	 * the latest video key frame, the latest Opus TOC byte */
-	uint64_t gap_end, quiet_from;
-	GstBuffer *last_key;
-	int has_toc;
-	guint8 toc;
-	/* NEVER_CAME_*: nothing came while the rest had EGW_NEVER_CAME_NS;
-	 * told_late: what came after was logged (atomics) */
-	gint given_up, told_late;
-};
-
-struct passthrough {
-	egw_session_t *s;
-	GstBin *bin;
-	const char *log_id;
-	struct branch branches[2];
-	size_t n_branches;
-	GMutex lock; /* timeline; branch links */
-	egw_timeline_t timeline;
-	gint flowing; /* data reached a branch: no new branches */
-	int finishing;
-	guint quiet_tick; /* main context */
-};
 
 static struct branch *branch_for(struct passthrough *g, egw_media_t media)
 {
@@ -217,10 +149,12 @@ static int release_held(struct branch *b, GstPad *pad, int give_up)
 		uint64_t t = retime(b, buf, give_up, &rt);
 		if (t != EGW_TS_NONE && t != EGW_TS_WAIT && peer)
 			t = egw_opus_place(&b->holes, pad, buf, t, b->g->log_id);
-		if (t == EGW_TS_NONE || t == EGW_TS_WAIT || !peer)
+		if (t == EGW_TS_NONE || t == EGW_TS_WAIT || !peer) {
 			gst_buffer_unref(buf);
-		else
-			gst_pad_chain(peer, stamp(buf, t));
+			continue;
+		}
+		egw_passthrough_lead_in(b, buf, t);
+		gst_pad_chain(peer, stamp(buf, t));
 	}
 	if (peer)
 		gst_object_unref(peer);
@@ -273,6 +207,7 @@ static GstPadProbeReturn retime_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
 		t = egw_opus_place(&b->holes, pad, buf, t, b->g->log_id);
 	if (t == EGW_TS_NONE)
 		return GST_PAD_PROBE_DROP;
+	egw_passthrough_lead_in(b, buf, t);
 	GST_PAD_PROBE_INFO_DATA(info) = stamp(buf, t);
 	return GST_PAD_PROBE_OK;
 }
@@ -330,198 +265,6 @@ fail:
 		egw_element_drop(g->bin, els[i]);
 	memset(b, 0, sizeof(*b));
 	return err;
-}
-
-/* The stand-ins for the gap [from, to) of b (see the top), on a list
- * (NULL when it has none: a GAP event is all it gets); *end: where they
- * end. Under the graph's lock. */
-static GSList *stand_ins(struct branch *b, uint64_t from, uint64_t to, uint64_t *end)
-{
-	GSList *l = NULL;
-	GstBuffer *f;
-
-	*end = to;
-	if (b->media == EGW_MEDIA_VIDEO && b->last_key) {
-		f = gst_buffer_copy(b->last_key); /* its memory shared, not copied */
-		GST_BUFFER_FLAG_UNSET(f, GST_BUFFER_FLAG_DISCONT);
-		GST_BUFFER_PTS(f) = GST_BUFFER_DTS(f) = from;
-		GST_BUFFER_DURATION(f) = to - from;
-		return g_slist_prepend(l, f);
-	}
-	if (b->media == EGW_MEDIA_AUDIO && b->has_toc) {
-		uint64_t frame = egw_opus_frame_ns(b->toc), t;
-		for (t = from; frame && t < to; t += frame)
-			l = g_slist_prepend(l, egw_opus_empty_frame(b->toc, t));
-		*end = t;
-		return g_slist_reverse(l);
-	}
-	return NULL;
-}
-
-/* How long a stream that sends nothing is waited for (see the top). */
-static GstClockTime never_came_ns(const struct passthrough *g)
-{
-	return egw_session_anchor_video(g->s) ? EGW_NEVER_CAME_MP4_NS : EGW_NEVER_CAME_NS;
-}
-
-/* Main context: b never came and an output cannot begin without it (an
- * MP4 output): its stream is begun with a made-up first frame, which the
- * quiet stream's stand-ins then go on from (from the outputs' time 0: a
- * black picture held, silence). Its own data, should it come later, is
- * dropped (another encoder's parameters than the ones the outputs took).
- * When no start can be made, the stream is waited for, as before. */
-static void stand_in_start(struct passthrough *g, struct branch *b)
-{
-	GstCaps *caps = NULL;
-	GstBuffer *first = egw_made_up_frame(b->media, b->codec, &caps);
-	GstPad *peer = gst_pad_get_peer(b->srcpad);
-	GstSegment seg;
-	guint8 toc;
-
-	if (!first || !peer || gst_pad_has_current_caps(peer)) {
-		EGW_LOG(g->log_id, WARN,
-		        "no %s at all in the first %.0f s while the rest came: an MP4 output "
-		        "cannot begin without it and waits; what the others send beyond %.0f s "
-		        "before it comes is lost",
-		        egw_media2str(b->media), (double)never_came_ns(g) / GST_SECOND,
-		        (double)EGW_OUTPUT_QUEUE_NS / GST_SECOND);
-		goto out;
-	}
-	g_mutex_lock(&g->lock);
-	if (b->retime.last != EGW_TS_NONE) { /* it came meanwhile */
-		g_mutex_unlock(&g->lock);
-		goto out;
-	}
-	if (b->media == EGW_MEDIA_VIDEO) {
-		gst_buffer_replace(&b->last_key, first);
-	} else if (gst_buffer_extract(first, 0, &toc, 1) == 1) {
-		b->toc = toc;
-		b->has_toc = 1;
-	}
-	/* As if it had ended at time 0: the stand-ins cover it from there
-	 * (quiet since 0, so no "no video since" line of its own). From now
-	 * on its own data is dropped. */
-	b->retime.last = b->retime.end = 0;
-	b->quiet_from = 0;
-	g_atomic_int_set(&b->given_up, NEVER_CAME_STANDS_IN);
-	g_mutex_unlock(&g->lock);
-	gst_pad_send_event(peer, gst_event_new_stream_start("egw-made-up-start"));
-	gst_pad_send_event(peer, gst_event_new_caps(caps));
-	gst_segment_init(&seg, GST_FORMAT_TIME);
-	gst_pad_send_event(peer, gst_event_new_segment(&seg));
-	EGW_LOG(g->log_id, WARN,
-	        "no %s at all in the first %.0f s while the rest came: %s stands in for it "
-	        "from the start (an MP4 output cannot begin without it; what it sends later "
-	        "is not recorded)",
-	        egw_media2str(b->media), (double)never_came_ns(g) / GST_SECOND,
-	        b->media == EGW_MEDIA_VIDEO ? "a black picture" : "silence");
-out:
-	if (first)
-		gst_buffer_unref(first);
-	if (caps)
-		gst_caps_unref(caps);
-	if (peer)
-		gst_object_unref(peer);
-}
-
-/* Main context: b never came; its stream is ended so the outputs go on
- * without it. */
-static void end_never_came(struct passthrough *g, struct branch *b)
-{
-	EGW_LOG(g->log_id, WARN,
-	        "no %s at all in the first %.0f s while the rest came: the files go on "
-	        "without it (what it sends later is not recorded)",
-	        egw_media2str(b->media), (double)never_came_ns(g) / GST_SECOND);
-	gst_pad_push_event(b->srcpad, gst_event_new_eos());
-	g_atomic_int_set(&b->given_up, NEVER_CAME_ENDED);
-}
-
-/* Main context: stand-ins (from stand_ins) chained into b's peer as the
- * streaming thread would push them (the tee's stream lock keeps the two
- * apart; every output's queue is leaky, so this does not wait). */
-static void chain_fill(struct branch *b, GSList *fill)
-{
-	GstPad *peer = fill ? gst_pad_get_peer(b->srcpad) : NULL;
-	GstFlowReturn fr = GST_FLOW_OK;
-
-	for (GSList *l = fill; l; l = l->next)
-		if (peer && fr == GST_FLOW_OK)
-			fr = gst_pad_chain(peer, l->data);
-		else
-			gst_buffer_unref(l->data);
-	g_slist_free(fill);
-	if (peer)
-		gst_object_unref(peer);
-}
-
-/* Main context, every QUIET_TICK_MS: the stand-ins for each stream that
- * has fallen behind the others (egw_retime_gap), chained into the
- * branch's peer (chain_fill). */
-static gboolean quiet_tick(gpointer user)
-{
-	struct passthrough *g = user;
-
-	for (size_t i = 0; i < g->n_branches; i++) {
-		struct branch *b = &g->branches[i];
-		uint64_t from, to = 0, end = 0, quiet_from;
-		GSList *fill = NULL;
-
-		g_mutex_lock(&g->lock);
-		if (!g->finishing && b->retime.last == EGW_TS_NONE &&
-		    g->timeline.max_end > never_came_ns(g) &&
-		    g_atomic_int_get(&b->given_up) == NEVER_CAME_NO) {
-			int mp4 = egw_session_anchor_video(g->s);
-			g_atomic_int_set(&b->given_up, mp4 ? NEVER_CAME_WAITED : NEVER_CAME_ENDING);
-			g_mutex_unlock(&g->lock);
-			if (mp4)
-				stand_in_start(g, b);
-			else
-				end_never_came(g, b);
-			continue;
-		}
-		from = g->finishing ? EGW_TS_NONE : egw_retime_gap(&g->timeline, &b->retime, &to);
-		quiet_from = b->quiet_from;
-		if (from != EGW_TS_NONE) {
-			fill = stand_ins(b, from, to, &end);
-			b->gap_end = end;
-			if (quiet_from == EGW_TS_NONE)
-				b->quiet_from = from;
-		}
-		g_mutex_unlock(&g->lock);
-		if (from == EGW_TS_NONE)
-			continue;
-		if (quiet_from == EGW_TS_NONE)
-			EGW_LOG(g->log_id, INFO,
-			        "no %s since %.1f s into the recording while the rest goes on: %s "
-			        "stands in until it comes back",
-			        egw_media2str(b->media), (double)from / GST_SECOND,
-			        !fill                         ? "a gap"
-			        : b->media == EGW_MEDIA_VIDEO ? "its last key frame"
-			                                      : "silence");
-		if (!fill) {
-			gst_pad_push_event(b->srcpad, gst_event_new_gap(from, to - from));
-			continue;
-		}
-		chain_fill(b, fill);
-	}
-	return G_SOURCE_CONTINUE;
-}
-
-/* Main context, finishing: a stream begun with a made-up start is stood in
- * for up to the others' end, so that its track ends with them. */
-static void stand_in_to_end(struct passthrough *g, struct branch *b)
-{
-	GSList *fill = NULL;
-	uint64_t end;
-
-	g_mutex_lock(&g->lock);
-	if (g_atomic_int_get(&b->given_up) == NEVER_CAME_STANDS_IN &&
-	    g->timeline.max_end > b->retime.end) {
-		fill = stand_ins(b, b->retime.end, g->timeline.max_end, &end);
-		b->retime.end = end;
-	}
-	g_mutex_unlock(&g->lock);
-	chain_fill(b, fill);
 }
 
 static void take(struct passthrough *g, struct branch *b, const egw_track_t *t)
@@ -619,7 +362,7 @@ static int pt_finish(egw_graph_t *graph)
 		g_source_remove(g->quiet_tick);
 	g->quiet_tick = 0;
 	for (size_t i = 0; i < g->n_branches; i++)
-		stand_in_to_end(g, &g->branches[i]);
+		egw_passthrough_stand_in_to_end(g, &g->branches[i]);
 	for (size_t i = 0; i < g->n_branches; i++)
 		gst_pad_send_event(g->branches[i].sinkpad, gst_event_new_eos());
 	return g->n_branches > 0;
@@ -647,7 +390,7 @@ static egw_graph_t *pt_create(egw_session_t *s, GstBin *bin, const egw_media_pla
 	g->log_id = egw_session_log_id(s);
 	g_mutex_init(&g->lock);
 	egw_timeline_init(&g->timeline);
-	g->quiet_tick = g_timeout_add(QUIET_TICK_MS, quiet_tick, g);
+	g->quiet_tick = g_timeout_add(QUIET_TICK_MS, egw_passthrough_quiet_tick, g);
 	return (egw_graph_t *)g;
 }
 
