@@ -307,8 +307,8 @@ static egw_err_t pt_track_added(egw_graph_t *graph, const egw_track_t *t, char *
 	take(g, &g->branches[g->n_branches - 1], t);
 	/* Fragmented MP4 loses each track's start offset (see retime.h). */
 	g_mutex_lock(&g->lock);
-	g->timeline.anchor_video = egw_session_anchor_video(g->s) &&
-				   branch_for(g, EGW_MEDIA_VIDEO) != NULL;
+	g->mp4 = egw_session_anchor_video(g->s);
+	g->timeline.anchor_video = g->mp4 && branch_for(g, EGW_MEDIA_VIDEO) != NULL;
 	g_mutex_unlock(&g->lock);
 	return EGW_OK;
 }

@@ -150,7 +150,7 @@ gboolean egw_passthrough_quiet_tick(gpointer user)
 		if (!g->finishing && b->retime.last == EGW_TS_NONE &&
 		    g->timeline.max_end > EGW_NEVER_CAME_NS &&
 		    g_atomic_int_get(&b->given_up) == NEVER_CAME_NO) {
-			int mp4 = egw_session_anchor_video(g->s);
+			int mp4 = g->mp4;
 			g_atomic_int_set(&b->given_up, mp4 ? NEVER_CAME_WAITED : NEVER_CAME_ENDING);
 			g_mutex_unlock(&g->lock);
 			if (mp4)
@@ -219,7 +219,7 @@ void egw_passthrough_lead_in(struct branch *b, GstBuffer *buf, uint64_t t)
 	if (b->began)
 		return;
 	b->began = 1;
-	if (!t || !egw_session_anchor_video(b->g->s))
+	if (!t || !b->g->mp4)
 		return;
 	if (b->media == EGW_MEDIA_VIDEO &&
 	    !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT)) {

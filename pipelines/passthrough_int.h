@@ -75,6 +75,9 @@ struct passthrough {
 	GMutex lock; /* timeline; branch links */
 	egw_timeline_t timeline;
 	gint flowing; /* data reached a branch: no new branches */
+	/* an MP4 output: its tracks begin at their first sample (set with
+	 * the first branch, before any data flows) */
+	int mp4;
 	int finishing;
 	guint quiet_tick; /* main context */
 };
