@@ -26,6 +26,7 @@ import argparse
 import itertools
 import json
 import queue
+import signal
 import sys
 import threading
 import time
@@ -266,6 +267,9 @@ class Receiver:
     def run(self):
         self.start()
         GLib.timeout_add(int(self.a.seconds * 1000), self.finish)
+        # SIGTERM ends it early, as the time would (the Janus session
+        # destroyed, a file finalised)
+        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, self.finish)
         self.loop.run()
         self.pipe.set_state(Gst.State.NULL)
         try:

@@ -502,7 +502,7 @@ def run_recv(b, n, tag):
     win = Window(p.pid, b.others(n))
     time.sleep(b.a.seconds)
     r = win.close()
-    p.send_signal(signal.SIGINT)
+    p.send_signal(signal.SIGTERM)  # it leaves Janus and exits
     try:
         p.wait(10)
     except subprocess.TimeoutExpired:
