@@ -7,6 +7,17 @@
 #include "base/log.h"
 #include "pipelines/passthrough_int.h"
 
+/* A key frame again at t for duration d: a still (its memory shared, not
+ * copied). */
+static GstBuffer *still(GstBuffer *key, uint64_t t, uint64_t d)
+{
+	GstBuffer *f = gst_buffer_copy(key);
+	GST_BUFFER_FLAG_UNSET(f, GST_BUFFER_FLAG_DISCONT);
+	GST_BUFFER_PTS(f) = GST_BUFFER_DTS(f) = t;
+	GST_BUFFER_DURATION(f) = d;
+	return f;
+}
+
 /* The stand-ins for the gap [from, to) of b (see the top), on a list
  * (NULL when it has none: a GAP event is all it gets); *end: where they
  * end. A made-up start's first stand-in (seconds of the others waiting in
@@ -17,20 +28,14 @@
 static GSList *stand_ins(struct branch *b, uint64_t from, uint64_t to, uint64_t *end)
 {
 	GSList *l = NULL;
-	GstBuffer *f;
 
 	*end = to;
 	if (b->media == EGW_MEDIA_VIDEO && b->last_key) {
 		uint64_t piece = to - from, t;
 		if (!from && g_atomic_int_get(&b->given_up) == NEVER_CAME_STANDS_IN)
 			piece = GST_SECOND;
-		for (t = from; t < to; t += piece) {
-			f = gst_buffer_copy(b->last_key); /* its memory shared, not copied */
-			GST_BUFFER_FLAG_UNSET(f, GST_BUFFER_FLAG_DISCONT);
-			GST_BUFFER_PTS(f) = GST_BUFFER_DTS(f) = t;
-			GST_BUFFER_DURATION(f) = MIN(piece, to - t);
-			l = g_slist_prepend(l, f);
-		}
+		for (t = from; t < to; t += piece)
+			l = g_slist_prepend(l, still(b->last_key, t, MIN(piece, to - t)));
 		return g_slist_reverse(l);
 	}
 	if (b->media == EGW_MEDIA_AUDIO && b->has_toc) {
@@ -223,11 +228,7 @@ void egw_passthrough_lead_in(struct branch *b, GstBuffer *buf, uint64_t t)
 		return;
 	if (b->media == EGW_MEDIA_VIDEO &&
 	    !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT)) {
-		GstBuffer *f = gst_buffer_copy(buf); /* its memory shared, not copied */
-		GST_BUFFER_FLAG_UNSET(f, GST_BUFFER_FLAG_DISCONT);
-		GST_BUFFER_PTS(f) = GST_BUFFER_DTS(f) = 0;
-		GST_BUFFER_DURATION(f) = t;
-		fill = g_slist_prepend(fill, f);
+		fill = g_slist_prepend(fill, still(buf, 0, t));
 	} else if (b->media == EGW_MEDIA_AUDIO && b->holes.opus &&
 	           gst_buffer_extract(buf, 0, &toc, 1) == 1) {
 		uint64_t frame = egw_opus_frame_ns(toc);
