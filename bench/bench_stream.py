@@ -136,7 +136,6 @@ def med(v):
 
 def write_markdown(a, res, samples, states, lat, started):
     begin, end = "<!-- bench_stream:begin -->", "<!-- bench_stream:end -->"
-    base = [r["cpu"] for r in res["file"]]
     md = [begin, "", "### Live outputs (`bench/bench_stream.py`)", "",
           "Run %s UTC on this machine, %d cores, shared; %d rounds, the cases taken in turn; "
           "steady window %d s opening %d s after the job's first media. Job: `egress run` of a "

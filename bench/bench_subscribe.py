@@ -37,6 +37,7 @@ import threading
 import time
 import urllib.request
 
+import benchmd
 from procstat import cpu_of
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -6,7 +6,6 @@ was recorded stays playable."""
 import json
 import os
 import signal
-import subprocess
 import time
 
 import egwtest

@@ -5,8 +5,6 @@ dead-letter copy, and the egress records on until the real stop. (The
 lifeline when the worker dies: test_supervision.py.)"""
 
 import json
-import os
-import signal
 import time
 
 import egwtest

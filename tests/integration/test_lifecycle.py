@@ -11,7 +11,6 @@
 * a disk that fills up under one of two outputs: that output is reported
   failed and cut off, the other records on to `complete`."""
 
-import json
 import os
 import signal
 import subprocess

@@ -32,7 +32,8 @@ def test():
             time.sleep(3 if cycle == 0 else 1)
             alice.send("join")
             alice.wait_for("webrtcup", 15)
-            t_back = time.time() if cycle == 0 else t_back
+            if cycle == 0:
+                t_back = time.time()
             time.sleep(5 if cycle == 0 else 3)
             if cycle == 0:
                 gap_s = t_back - t_left

@@ -120,7 +120,7 @@ def test():
         forward(env, "bob", 21010, 21012, KEY)
         forward(env, "bob", 21060, 21062, KEY)
         act_a = env.wait("EG_rtp_plain", "active", 30)
-        act_b = env.wait("EG_rtp_srtp", "active", 30)
+        env.wait("EG_rtp_srtp", "active", 30)
         t_a = egwtest.parse_time(act_a["started_at"])
         print("metric: rtp_forward -> first media written: plain %.0f ms"
               % ((t_a - env.t_produced["EG_rtp_plain"]) * 1000), flush=True)
