@@ -66,6 +66,17 @@ static void src_participant(void *opaque, const egw_participant_t *p, int presen
 		                                  "participant", p->name));
 }
 
+/* A track the egress goes on without, on the status topic. */
+static void emit_skipped(runner_t *r, const char *track_id, const char *participant,
+                         const char *reason)
+{
+	if (!r->stopping)
+		egw_runner_emit(r, r->active ? "active" : "starting", NULL,
+		                json_pack("{s:{s:s, s:s, s:s, s:s}}", "details", "event",
+		                          "track_skipped", "track", track_id, "participant",
+		                          participant, "reason", reason));
+}
+
 static egw_err_t src_track_added(void *opaque, const egw_track_t *t, char *errstr,
                                  size_t errstr_size)
 {
@@ -73,11 +84,7 @@ static egw_err_t src_track_added(void *opaque, const egw_track_t *t, char *errst
 	egw_err_t err = egw_session_track_added(r->session, t, errstr, errstr_size);
 	if (err == EGW_ERR_NOT_SUPPORTED) { /* the egress goes on without it */
 		EGW_LOG(r->status.egress_id, WARN, "track %s skipped: %s", t->id, errstr);
-		if (!r->stopping)
-			egw_runner_emit(r, r->active ? "active" : "starting", NULL,
-			                json_pack("{s:{s:s, s:s, s:s, s:s}}", "details", "event",
-			                          "track_skipped", "track", t->id, "participant",
-			                          t->participant.name, "reason", errstr));
+		emit_skipped(r, t->id, t->participant.name, errstr);
 		return err;
 	}
 	if (err) {
@@ -140,9 +147,17 @@ static void src_connection(void *opaque, int up, const char *message)
 		json_decref(d);
 }
 
+/* (The source has logged it.) */
+static void src_track_missing(void *opaque, const egw_participant_t *p, const char *track_id,
+                              const char *message)
+{
+	emit_skipped(opaque, track_id, p->name, message);
+}
+
 const egw_source_events_t *egw_runner_source_events(void)
 {
 	static const egw_source_events_t ev = {src_participant,   src_track_added, src_track_pad,
-	                                       src_track_removed, src_error,       src_connection};
+	                                       src_track_removed, src_error,       src_connection,
+	                                       src_track_missing};
 	return &ev;
 }

@@ -51,6 +51,7 @@ struct janus_pub {
 	int announced;      /* participant(present=1) was sent */
 	struct janus_sub *sub;
 	gint64 retry_at_us; /* no new subscription before this */
+	int missing_told;   /* told that a track asked for by id is not published */
 	struct janus_pub *next;
 };
 

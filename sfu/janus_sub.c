@@ -10,6 +10,7 @@
 
 #define RETRY_US (1 * G_USEC_PER_SEC)      /* after a failed subscription */
 #define NOTHING_US (5 * G_USEC_PER_SEC)    /* publisher has nothing we record */
+#define MISSING_US (5 * G_USEC_PER_SEC)    /* a track asked for by id is not there */
 
 static void sub_clear(gpointer p)
 {
@@ -248,6 +249,53 @@ void egw_janus_sub_send_candidate(struct janus_sub *sub, const char *candidate, 
 
 /* ---- events ---- */
 
+/* Janus refused the subscription because a track asked for by id is not
+ * among the publisher's streams ("No such mid 'x' in feed (...)"): a
+ * wrong id, or a track not published yet. Told once per publisher (a
+ * warning and the consumer's track_missing), then asked again quietly. */
+static void no_such_track(struct janus_sub *sub, const char *msg)
+{
+	struct egw_source *src = sub->src;
+	struct janus_pub *pub = sub->pub;
+	const char *track = NULL;
+	size_t idlen;
+
+	if (!pub)
+		return;
+	if (pub->missing_told) {
+		EGW_LOG(JOB_ID(src), DEBUG, "subscription to %s: %s; asking again in %d s",
+		        pub->name, msg, (int)(MISSING_US / G_USEC_PER_SEC));
+		return;
+	}
+	pub->missing_told = 1;
+	idlen = strlen(pub->id);
+	for (size_t i = 0; i < EGW_SOURCE_TRACK_IDS_MAX && src->filter.track_ids[i]; i++) {
+		const char *tid = src->filter.track_ids[i];
+		char *quoted;
+		int named;
+		if (strncmp(tid, pub->id, idlen) || tid[idlen] != '/')
+			continue;
+		quoted = g_strdup_printf("'%s'", tid + idlen + 1);
+		named = strstr(msg, quoted) != NULL;
+		g_free(quoted);
+		if (named || !track)
+			track = tid;
+		if (named)
+			break;
+	}
+	EGW_LOG(JOB_ID(src), WARN,
+	        "%s does not publish track %s (Janus: %s); going on without it, asking again "
+	        "every %d s",
+	        pub->name, track ? track : pub->id, msg, (int)(MISSING_US / G_USEC_PER_SEC));
+	if (src->ev.track_missing) {
+		egw_participant_t view = {pub->id, pub->name};
+		char why[256];
+		snprintf(why, sizeof(why), "%s does not publish this track (Janus: %s)", pub->name,
+		         msg);
+		src->ev.track_missing(src->opaque, &view, track ? track : pub->id, why);
+	}
+}
+
 void egw_janus_sub_event(struct janus_sub *sub, json_t *ev)
 {
 	struct egw_source *src = sub->src;
@@ -266,6 +314,11 @@ void egw_janus_sub_event(struct janus_sub *sub, json_t *ev)
 			egw_janus_fail(src, EGW_ERR_UNAUTHORIZED,
 				       "room %s: subscription refused: Janus error %d: %s",
 				       src->room_id, code, msg ? msg : "(no message)");
+			return;
+		}
+		if (msg && strstr(msg, "No such mid")) {
+			no_such_track(sub, msg);
+			retry_later(sub, MISSING_US);
 			return;
 		}
 		EGW_LOG(JOB_ID(src), WARN, "subscription to %s: %s", sub->pub->name, msg);

@@ -103,6 +103,12 @@ typedef struct egw_source_events {
 	 * itself, with backoff, and resubscribes) or is back (up=1). message
 	 * says what happened (no secrets). Optional. */
 	void (*connection)(void *opaque, int up, const char *message);
+	/* A track asked for by id (`<publisher id>/<mid>`) that its publisher
+	 * does not publish: told once per publisher; the source goes on with
+	 * the others and asks again now and then (the track may come later).
+	 * message says why (no secrets). Optional. */
+	void (*track_missing)(void *opaque, const egw_participant_t *p, const char *track_id,
+	                      const char *message);
 } egw_source_events_t;
 
 typedef struct egw_source egw_source_t;

@@ -7,6 +7,9 @@
     background colour of the job's;
   * `track_composite` of one participant's VP8 video and another's Opus
     audio, into WebM (VP8 + Opus): that colour, that tone only;
+  * beside it, a `track_composite` whose video track id names a mid its
+    publisher does not publish: a `track_skipped` event naming the track
+    and why (once), the audio recorded all the same;
   * an audio-only room composite mixed dual channel into Ogg: one
     participant on the left, the other on the right."""
 
@@ -88,7 +91,22 @@ def run(w):
     r = egwtest.Run(w, "tc", job(w, "EG_tc", {"kind": "track_composite", "video_track_id": video,
                                               "audio_track_id": audio}, "webm"),
                     env, ["--duration", "8"])
+    wrong = video.split("/")[0] + "/nosuchmid"
+    bad = egwtest.Run(w, "tcbad", job(w, "EG_tcbad", {"kind": "track_composite",
+                                                      "video_track_id": wrong,
+                                                      "audio_track_id": audio}, "webm"),
+                      env, ["--duration", "8"])
     done = r.wait("complete", 60)
+    done_bad = bad.wait("complete", 60)
+    skipped = [e["details"] for e in egwtest.detail_events(bad.events(), "track_skipped")]
+    expect(len(skipped) == 1 and skipped[0]["track"] == wrong and
+           skipped[0]["participant"] == "green" and
+           "does not publish" in skipped[0]["reason"],
+           "a track id its publisher does not publish: one track_skipped event: %s" % skipped)
+    egwtest.check_media(done_bad["outputs"][0]["location"], "--expect-codecs", "vp8,opus",
+                        "--expect-freq", "880", "--start", 1, "--max-decode-errors", 0)
+    expect(w.log_text("tcbad").count("does not publish track") == 1,
+           "the missing track is warned about once")
     rep = egwtest.check_media(done["outputs"][0]["location"], "--expect-codecs", "vp8,opus",
                               "--expect-color", "00ff00", "--expect-freq", "880",
                               "--expect-fps", 30, "--max-decode-errors", 0)
