@@ -92,20 +92,26 @@ static void on_joined(void *owner, const egw_janus_reply_t *r)
 	retry_later(sub, RETRY_US);
 }
 
+/* The mid of track id tid (`<publisher id>/<mid>`) when it is one of pub's,
+ * else NULL. */
+static const char *mid_of(const struct janus_pub *pub, const char *tid)
+{
+	size_t idlen = strlen(pub->id);
+	return strncmp(tid, pub->id, idlen) || tid[idlen] != '/' ? NULL : tid + idlen + 1;
+}
+
 /* The streams to ask for: the whole feed, or, for tracks given by id,
  * just their streams (mids) of this publisher. */
 static json_t *join_streams(struct janus_sub *sub)
 {
 	struct egw_source *src = sub->src;
-	size_t idlen = strlen(sub->pub->id);
 	json_t *list = json_array();
 
 	for (size_t i = 0; i < EGW_SOURCE_TRACK_IDS_MAX && src->filter.track_ids[i]; i++) {
-		const char *tid = src->filter.track_ids[i];
-		if (strncmp(tid, sub->pub->id, idlen) || tid[idlen] != '/')
-			continue;
-		json_array_append_new(list, json_pack("{s:O, s:s}", "feed", sub->pub->feed, "mid",
-						      tid + idlen + 1));
+		const char *mid = mid_of(sub->pub, src->filter.track_ids[i]);
+		if (mid)
+			json_array_append_new(
+			        list, json_pack("{s:O, s:s}", "feed", sub->pub->feed, "mid", mid));
 	}
 	if (!json_array_size(list))
 		json_array_append_new(list, json_pack("{s:O}", "feed", sub->pub->feed));
@@ -258,7 +264,6 @@ static void no_such_track(struct janus_sub *sub, const char *msg)
 	struct egw_source *src = sub->src;
 	struct janus_pub *pub = sub->pub;
 	const char *track = NULL;
-	size_t idlen;
 
 	if (!pub)
 		return;
@@ -268,14 +273,13 @@ static void no_such_track(struct janus_sub *sub, const char *msg)
 		return;
 	}
 	pub->missing_told = 1;
-	idlen = strlen(pub->id);
 	for (size_t i = 0; i < EGW_SOURCE_TRACK_IDS_MAX && src->filter.track_ids[i]; i++) {
-		const char *tid = src->filter.track_ids[i];
+		const char *tid = src->filter.track_ids[i], *mid = mid_of(pub, tid);
 		char *quoted;
 		int named;
-		if (strncmp(tid, pub->id, idlen) || tid[idlen] != '/')
+		if (!mid)
 			continue;
-		quoted = g_strdup_printf("'%s'", tid + idlen + 1);
+		quoted = g_strdup_printf("'%s'", mid);
 		named = strstr(msg, quoted) != NULL;
 		g_free(quoted);
 		if (named || !track)
